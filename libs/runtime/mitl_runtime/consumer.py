@@ -1,0 +1,110 @@
+"""Batch subscribers with dead-lettering and redelivery, on top of faststream.
+
+A handler gets the valid events of one fetched batch. It may dead-letter single events (bad
+in a way only the service can tell, e.g. an unknown dataset); if it raises anything else the
+whole batch is redelivered after a backoff, and nothing is committed past it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from mitl_contracts.events import Event
+from pydantic import ValidationError
+
+from mitl_runtime.dlq import DeadLetterLimitExceeded, DeadLetters, InvalidMessage, SourceRecord
+from mitl_runtime.metrics import BATCH_SECONDS, EVENTS_CONSUMED, RETRIES
+from mitl_runtime.settings import ServiceSettings
+
+E = TypeVar("E", bound=Event)
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 5.0
+
+
+@dataclass(frozen=True)
+class Received(Generic[E]):
+    event: E
+    record: SourceRecord
+
+
+def decode(event_type: type[E], value: bytes) -> E:
+    """Parse one message, or raise InvalidMessage saying what is wrong with it."""
+    try:
+        return event_type.model_validate_json(value)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()
+        )
+        kind = "json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema"
+        raise InvalidMessage(f"not a valid {event_type.__name__}: {problems}", kind) from error
+
+
+Handler = Callable[[list[Received[E]]], Awaitable[None]]
+
+
+def subscribe(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    *,
+    topic: str,
+    group: str,
+    event_type: type[E],
+    handler: Handler[E],
+    dead_letters: DeadLetters,
+    max_records: int | None = None,
+    on_fatal: Callable[[BaseException], None] | None = None,
+) -> None:
+    """Register a batch subscriber for `topic` in consumer group `group`."""
+    failures = 0
+
+    @broker.subscriber(
+        topic,
+        group_id=group,
+        batch=True,
+        max_records=max_records or settings.kafka_max_batch,
+        batch_timeout_ms=settings.kafka_batch_timeout_ms,
+        auto_offset_reset=settings.kafka_auto_offset_reset,  # type: ignore[arg-type]
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def consume(msg: KafkaMessage) -> None:
+        nonlocal failures
+        raw: Any = msg.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        started = time.perf_counter()
+        received: list[Received[E]] = []
+        try:
+            for record in records:
+                source = SourceRecord.from_consumer_record(record)
+                try:
+                    received.append(Received(decode(event_type, source.value), source))
+                except InvalidMessage as error:
+                    await dead_letters.send(source, error)
+            if received:
+                await handler(received)
+        except DeadLetterLimitExceeded as error:
+            log.critical("%s: %s; stopping consumption of %s", group, error, topic)
+            if on_fatal:
+                on_fatal(error)
+            raise
+        except Exception:
+            failures += 1
+            RETRIES.labels(dead_letters.service, topic).inc()
+            delay = min(MAX_BACKOFF_S, 0.1 * 2 ** min(failures, 10))
+            log.exception("%s: batch from %s failed; redelivering in %.1fs", group, topic, delay)
+            await asyncio.sleep(delay)
+            raise
+        failures = 0
+        for _ in received:
+            dead_letters.passed()
+        EVENTS_CONSUMED.labels(dead_letters.service, topic).inc(len(records))
+        BATCH_SECONDS.labels(dead_letters.service, topic).observe(time.perf_counter() - started)

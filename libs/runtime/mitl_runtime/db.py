@@ -1,0 +1,59 @@
+"""asyncpg pool and per-schema SQL migrations.
+
+Each service owns one schema; its migrations are numbered `.sql` files shipped in its package
+(`<package>/migrations/NNN_name.sql`), applied in order once each, under an advisory lock so
+that replicas starting together do not race.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import re
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+    assert pool is not None  # asyncpg types it optional; it is only None when not awaited
+    return pool
+
+
+def migration_files(package: str) -> list[tuple[str, str]]:
+    """The (name, sql) migrations shipped in `package`, in order."""
+    folder = importlib.resources.files(package).joinpath("migrations")
+    files = sorted(
+        (entry.name, entry.read_text()) for entry in folder.iterdir() if entry.name.endswith(".sql")
+    )
+    return files
+
+
+async def migrate(pool: asyncpg.Pool, schema: str, package: str) -> list[str]:
+    """Apply the pending migrations of `package` to `schema`; return the names applied."""
+    if not SCHEMA_NAME.match(schema):
+        raise ValueError(f"not a schema name: {schema!r}")
+    applied: list[str] = []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"mitl-migrate-{schema}")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {
+            row["name"] for row in await conn.fetch(f"SELECT name FROM {schema}.schema_migrations")
+        }
+        for name, sql in migration_files(package):
+            if name in done:
+                continue
+            await conn.execute(f"SET LOCAL search_path TO {schema}, public")
+            await conn.execute(sql)
+            await conn.execute(f"INSERT INTO {schema}.schema_migrations (name) VALUES ($1)", name)
+            applied.append(name)
+    if applied:
+        log.info("schema %s: applied %s", schema, ", ".join(applied))
+    return applied

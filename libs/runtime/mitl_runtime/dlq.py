@@ -1,0 +1,107 @@
+"""Dead-lettering: a message that can never succeed goes to `<topic>.dlq`, reason in headers.
+
+Two kinds of failure (STYLE.md): `InvalidMessage` means the message itself is bad, so it is
+dead-lettered and the consumer commits past it; any other exception is transient and the
+batch is redelivered. `DeadLetterLimit` stops a consumer that dead-letters too much, because
+that means the code, not the data, is wrong.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mitl_contracts.topics import dlq
+
+from mitl_runtime.metrics import DEAD_LETTERS
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+MAX_REASON_CHARS = 1000
+
+
+class InvalidMessage(Exception):  # noqa: N818 - the name says what it means (arroyo's)
+    """This message can never be processed; `kind` is a short machine-readable category."""
+
+    def __init__(self, reason: str, kind: str = "invalid") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+
+
+class DeadLetterLimitExceeded(RuntimeError):
+    """Too large a share of recent messages was dead-lettered: stop rather than commit."""
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """Where a message came from: enough to find it again and to replay it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @classmethod
+    def from_consumer_record(cls, record: Any) -> SourceRecord:
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value or b"",
+            headers=tuple(record.headers or ()),
+        )
+
+
+class DeadLetterLimit:
+    """Counts outcomes over a sliding window of messages and trips above `max_ratio`."""
+
+    def __init__(self, max_ratio: float, window: int) -> None:
+        self.max_ratio = max_ratio
+        self.window: collections.deque[bool] = collections.deque(maxlen=window)
+        self.dead = 0
+
+    def record(self, dead_lettered: bool) -> None:
+        if len(self.window) == self.window.maxlen and self.window[0]:
+            self.dead -= 1
+        self.window.append(dead_lettered)
+        self.dead += dead_lettered
+        full = len(self.window) == self.window.maxlen
+        if full and self.dead > self.max_ratio * len(self.window):
+            raise DeadLetterLimitExceeded(
+                f"{self.dead} of the last {len(self.window)} messages were dead-lettered"
+            )
+
+
+class DeadLetters:
+    """Publishes bad messages, unchanged, to their topic's dead-letter topic."""
+
+    def __init__(self, broker: KafkaBroker, service: str, group: str, limit: DeadLetterLimit):
+        self.broker = broker
+        self.service = service
+        self.group = group
+        self.limit = limit
+
+    async def send(self, record: SourceRecord, error: InvalidMessage) -> None:
+        headers = {
+            "mitl-dlq-reason": error.reason[:MAX_REASON_CHARS],
+            "mitl-dlq-kind": error.kind,
+            "mitl-dlq-topic": record.topic,
+            "mitl-dlq-partition": str(record.partition),
+            "mitl-dlq-offset": str(record.offset),
+            "mitl-dlq-service": self.service,
+            "mitl-dlq-group": self.group,
+        }
+        await self.broker.publish(
+            record.value, topic=dlq(record.topic), key=record.key, headers=headers
+        )
+        DEAD_LETTERS.labels(self.service, record.topic, error.kind).inc()
+        self.limit.record(True)
+
+    def passed(self) -> None:
+        self.limit.record(False)

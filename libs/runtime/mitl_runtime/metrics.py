@@ -1,0 +1,28 @@
+"""Metrics every service exports; each service declares its own in its `metrics` module."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "mitl_events_consumed_total", "Events consumed, by topic and service", ["service", "topic"]
+)
+EVENTS_PUBLISHED = Counter(
+    "mitl_events_published_total", "Events published, by topic and service", ["service", "topic"]
+)
+DEAD_LETTERS = Counter(
+    "mitl_dead_letters_total",
+    "Messages sent to a dead-letter topic, by source topic and reason kind",
+    ["service", "topic", "kind"],
+)
+BATCH_SECONDS = Histogram(
+    "mitl_batch_seconds",
+    "Time to process one consumed batch, by topic",
+    ["service", "topic"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+RETRIES = Counter(
+    "mitl_transient_failures_total",
+    "Batches that failed transiently and will be redelivered",
+    ["service", "topic"],
+)

@@ -1,0 +1,99 @@
+"""What every service runs on: a broker, an optional Postgres pool with its schema migrated,
+the event publisher, dead-lettering, and health. Built in the app's lifespan, handed to
+handlers; nothing here is a module-level global."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from mitl_contracts.events import Event
+
+from mitl_runtime.broker import EventPublisher, make_broker
+from mitl_runtime.consumer import E, Handler, subscribe
+from mitl_runtime.db import create_pool, migrate
+from mitl_runtime.dlq import DeadLetterLimit, DeadLetters
+from mitl_runtime.http import Health
+from mitl_runtime.settings import ServiceSettings
+
+
+class ServiceRuntime:
+    def __init__(self, name: str, settings: ServiceSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self.broker = make_broker(settings, name)
+        self.publisher = EventPublisher(self.broker, name)
+        self.health = Health()
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name} has no database pool (not started with a schema)")
+        return self._pool
+
+    def dead_letters(self, group: str) -> DeadLetters:
+        limit = DeadLetterLimit(self.settings.dlq_max_ratio, self.settings.dlq_window)
+        return DeadLetters(self.broker, self.name, group, limit)
+
+    def subscribe(
+        self,
+        topic: str,
+        event_type: type[E],
+        handler: Handler[E],
+        *,
+        group: str | None = None,
+        max_records: int | None = None,
+    ) -> None:
+        """Consume `topic` in this service's consumer group (or `group`)."""
+        group = group or f"mitl-{self.name}"
+        subscribe(
+            self.broker,
+            self.settings,
+            topic=topic,
+            group=group,
+            event_type=event_type,
+            handler=handler,
+            dead_letters=self.dead_letters(group),
+            max_records=max_records,
+            on_fatal=self.health.fail,
+        )
+
+    async def publish(self, topic: str, events: list[Event]) -> None:
+        await self.publisher.publish(topic, events)
+
+    async def start(self, *, schema: str | None = None, migrations: str | None = None) -> None:
+        if schema:
+            self._pool = await create_pool(self.settings.database_url)
+            await migrate(self._pool, schema, migrations or schema)
+            pool = self._pool
+
+            async def database() -> None:
+                await pool.fetchval("SELECT 1")
+
+            self.health.add_check("postgres", database)
+        await self.broker.start()
+
+        async def kafka() -> None:
+            if not await self.broker.ping(timeout=2.0):
+                raise ConnectionError("Kafka broker does not answer")
+
+        self.health.add_check("kafka", kafka)
+        self.health.started = True
+
+    async def stop(self) -> None:
+        self.health.started = False
+        await self.broker.stop()
+        if self._pool is not None:
+            await self._pool.close()
+
+    @asynccontextmanager
+    async def running(
+        self, *, schema: str | None = None, migrations: str | None = None
+    ) -> AsyncIterator[ServiceRuntime]:
+        await self.start(schema=schema, migrations=migrations)
+        try:
+            yield self
+        finally:
+            await self.stop()

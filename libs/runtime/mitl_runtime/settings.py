@@ -1,0 +1,32 @@
+"""The settings every service shares. Each service subclasses this once (its own `Settings`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Read from `MITL_*` environment variables; passed as a parameter, never read at import."""
+
+    model_config = SettingsConfigDict(env_prefix="MITL_", extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    datasets_file: Path = Path("config/datasets.yaml")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    # Production Kafka wants its defaults; local runs and tests use short timeouts so that
+    # consumers join their group in about a second (INFRA.md).
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    kafka_auto_offset_reset: str = "earliest"
+    kafka_max_batch: int = Field(default=256, ge=1, le=10_000)
+    kafka_batch_timeout_ms: int = Field(default=20, ge=1)
+    # A bad deploy must not dead-letter the whole stream: above this share of a window of
+    # messages, the consumer stops instead of committing (arroyo's DLQ limit).
+    dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    dlq_window: int = Field(default=1000, ge=10)
+    log_level: str = "INFO"
