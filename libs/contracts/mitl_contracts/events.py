@@ -119,6 +119,8 @@ class ItemIngested(Event):
     external_id: str
     batch_id: str
     content: ItemContent
+    # The client sent its own prediction with the item: the platform's model does not score it.
+    scored_by_client: bool = False
 
 
 class Prediction(Event):

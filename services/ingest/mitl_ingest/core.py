@@ -1,0 +1,87 @@
+"""Ingest's pure core: check an item against its dataset, give it a stable id, build events.
+
+Ids are derived, not random: the same (dataset, external_id) always gets the same item_id and
+the same event ids, so a replay after a crash produces events that downstream sinks dedupe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from mitl_contracts.datasets import Catalog, UnknownDataset
+from mitl_contracts.events import ItemIngested, ItemRaw, Prediction
+
+
+def item_id_for(dataset: str, external_id: str) -> str:
+    return hashlib.sha256(f"{dataset}\x00{external_id}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    external_id: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    item_id: str | None = None
+    reason: str | None = None
+
+
+class Rejected(ValueError):
+    """The item can never be accepted; the message names the problem."""
+
+
+def check(raw: ItemRaw, catalog: Catalog) -> None:
+    """Raise Rejected (or UnknownDataset) unless `raw` fits its dataset."""
+    dataset = catalog.get(raw.dataset)
+    try:
+        dataset.check_content(raw.content)
+    except ValueError as error:
+        raise Rejected(str(error)) from None
+    if raw.prediction is not None:
+        prediction = raw.prediction
+        if sorted(prediction.labels) != sorted(dataset.labels):
+            raise Rejected(
+                f"client prediction labels {prediction.labels} are not the label set of "
+                f"dataset {dataset.name!r}: {dataset.labels}"
+            )
+
+
+def ingested(raw: ItemRaw, batch_id: str) -> ItemIngested:
+    item_id = item_id_for(raw.dataset, raw.external_id)
+    return ItemIngested(
+        event_id=f"ingested-{item_id}",
+        dataset=raw.dataset,
+        item_id=item_id,
+        external_id=raw.external_id,
+        batch_id=batch_id,
+        content=raw.content,
+        occurred_at=raw.occurred_at,
+    )
+
+
+def client_prediction(raw: ItemRaw, item: ItemIngested, catalog: Catalog) -> Prediction | None:
+    """The client's own prediction as a platform event, probabilities in the dataset's label order."""
+    if raw.prediction is None:
+        return None
+    labels = catalog.get(raw.dataset).labels
+    by_label = dict(zip(raw.prediction.labels, raw.prediction.probabilities, strict=True))
+    return Prediction(
+        event_id=f"prediction-client-{item.item_id}-{raw.prediction.model_id}",
+        dataset=raw.dataset,
+        item_id=item.item_id,
+        batch_id=item.batch_id,
+        content=item.content,
+        source="client",
+        model_version=f"client:{raw.prediction.model_id}",
+        labels=list(labels),
+        probabilities=[by_label[label] for label in labels],
+    )
+
+
+def triage(raw: ItemRaw, catalog: Catalog) -> Outcome | None:
+    """An Outcome if the item is rejected, else None (it goes on to deduplication)."""
+    try:
+        check(raw, catalog)
+    except (Rejected, UnknownDataset) as error:
+        return Outcome(raw.external_id, "rejected", reason=str(error))
+    return None

@@ -1,0 +1,90 @@
+"""Shared fixtures. Integration fixtures start the real broker (Tansu) and use a real Postgres
+(a fresh database per session); unit tests of pure cores use none of them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mitl_runtime.localinfra import (
+    LocalBroker,
+    all_topics,
+    create_database,
+    create_topics,
+    drop_database,
+    resolve_postgres,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / ".local" / "test"
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[str]:
+    """Bootstrap address of a fresh Tansu broker with every topic created."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    broker = LocalBroker(log_path=ARTIFACTS / "tansu.log").start()
+    asyncio.run(create_topics(broker.bootstrap, all_topics()))
+    yield broker.bootstrap
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """URL of a database created for this test session and dropped after it."""
+    postgres = asyncio.run(resolve_postgres(ROOT / ".local" / "pgdata"))
+    name = f"mitl_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    url = asyncio.run(create_database(postgres.url, name))
+    yield url
+    asyncio.run(drop_database(postgres.url, name))
+    postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def bootstrap_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bootstrap TREC-6 model bundle, built once per session."""
+    from mitl_ml.bootstrap import build_bootstrap
+
+    out = tmp_path_factory.mktemp("models") / "trec6-bootstrap"
+    build_bootstrap(out, dataset="trec6", kind="minilm", seed_size=300, seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def datasets_file(tmp_path_factory: pytest.TempPathFactory, bootstrap_model: Path) -> Path:
+    """A datasets file with trec6 on the bootstrap model, and a small vector dataset."""
+    path = tmp_path_factory.mktemp("config") / "datasets.yaml"
+    path.write_text(
+        f"""
+datasets:
+  trec6:
+    input_kind: text
+    labels: [ABBR, DESC, ENTY, HUM, LOC, NUM]
+    max_text_chars: 500
+    model: {bootstrap_model}
+    policy:
+      version: test-v1
+      accept_threshold: 0.7
+      escalation_floor: 0.3
+      uncertainty: entropy
+      escalate_metadata:
+        domain: [medical]
+"""
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def service_env(kafka: str, database_url: str, datasets_file: Path) -> dict[str, object]:
+    """Settings every service under test shares (short Kafka timeouts, INFRA.md)."""
+    return {
+        "kafka_bootstrap_servers": kafka,
+        "database_url": database_url,
+        "datasets_file": datasets_file,
+        "kafka_session_timeout_ms": 2000,
+        "kafka_heartbeat_interval_ms": 300,
+    }

@@ -1,0 +1,95 @@
+"""Test helpers that talk to the real broker: read what services published."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from mitl_contracts.events import Event
+
+E = TypeVar("E", bound=Event)
+
+
+class TopicReader:
+    """Reads a topic from the beginning, in its own consumer group, as events or raw records."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"test-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            session_timeout_ms=2000,
+            heartbeat_interval_ms=300,
+        )
+        self.records: list[Any] = []
+
+    async def __aenter__(self) -> TopicReader:
+        await self.consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def wait_for(
+        self, predicate: Callable[[list[Any]], bool], timeout: float = 30.0
+    ) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while not predicate(self.records):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.topic}: condition not met; {len(self.records)} records")
+            batches = await self.consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                self.records.extend(records)
+        return self.records
+
+    def events(self, event_type: type[E], **match: object) -> list[E]:
+        out = []
+        for record in self.records:
+            try:
+                event = event_type.model_validate_json(record.value)
+            except ValueError:
+                continue
+            if all(getattr(event, k) == v for k, v in match.items()):
+                out.append(event)
+        return out
+
+
+async def publish_raw(bootstrap: str, topic: str, values: list[bytes], key: bytes | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+@asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """Run `app`'s lifespan (broker, Postgres) and give an HTTP client bound to it."""
+    async with app.router.lifespan_context(app):
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+            yield client
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll an async or sync `check` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(interval)
