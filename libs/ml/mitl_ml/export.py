@@ -52,7 +52,7 @@ def to_onnx_float(model: Any, n_features: int) -> bytes:
     onx = convert_sklearn(
         model, initial_types=initial, options=_options(model), target_opset=TARGET_OPSET
     )
-    return onx.SerializeToString()
+    return _serialise(onx)
 
 
 def to_onnx_text(pipeline: Pipeline) -> bytes:
@@ -61,6 +61,13 @@ def to_onnx_text(pipeline: Pipeline) -> bytes:
     onx = convert_sklearn(
         pipeline, initial_types=initial, options=_options(pipeline), target_opset=TARGET_OPSET
     )
+    return _serialise(onx)
+
+
+def _serialise(onx: Any) -> bytes:
+    # skl2onnx names the graph with a random uuid; a fixed name makes identical training
+    # runs produce byte-identical files (and so identical sha256 digests).
+    onx.graph.name = "mitl_classifier"
     return onx.SerializeToString()
 
 

@@ -42,9 +42,7 @@ class OnnxClassifier:
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
         try:
-            self._session = ort.InferenceSession(
-                data, options, providers=["CPUExecutionProvider"]
-            )
+            self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises several private exception types
             raise ModelLoadError(f"{file_name}: onnxruntime cannot load it: {exc}") from exc
         inputs = self._session.get_inputs()

@@ -20,8 +20,9 @@ import numpy as np
 from mitl_ml import outlier
 from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
 from mitl_ml.errors import InvalidInput, ModelLoadError
+from mitl_ml.inputs import check_texts, check_vectors
 from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files
-from mitl_ml.onnx_head import OnnxClassifier
+from mitl_ml.onnx_head import InputType, OnnxClassifier
 
 __all__ = ["InvalidInput", "LoadedModel", "ModelLoadError", "ModelOutput", "load_model"]
 
@@ -80,7 +81,7 @@ class LoadedModel:
         """
         embeddings: np.ndarray | None = None
         if self.input_kind == "text":
-            texts = _check_texts(inputs)
+            texts = check_texts(inputs)
             truncated = [False] * len(texts)
             if self._encoder is not None:
                 encoded = self._encoder.encode(texts)
@@ -90,7 +91,7 @@ class LoadedModel:
                 probs = self._classifier.run(np.array(texts, dtype=object))
             space = embeddings
         else:
-            vectors = _check_vectors(inputs, self.manifest.vector_dim or 0)
+            vectors = check_vectors(inputs, self.manifest.vector_dim or 0)
             probs = self._classifier.run(vectors)
             truncated, space = [False] * len(vectors), vectors
         return ModelOutput(probs, self._outlier(probs, space), truncated, embeddings)
@@ -105,33 +106,6 @@ class LoadedModel:
         else:
             return np.zeros(len(probs))
         return outlier.scaled(raw, spec)
-
-
-def _check_texts(inputs: Sequence[str] | np.ndarray) -> list[str]:
-    if isinstance(inputs, np.ndarray) or isinstance(inputs, str):
-        raise InvalidInput("this model takes a list of texts, not vectors or a bare string")
-    texts = list(inputs)
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise InvalidInput(f"input {i} is {type(text).__name__}; this model takes text")
-    return texts
-
-
-def _check_vectors(inputs: Sequence[str] | np.ndarray, dim: int) -> np.ndarray:
-    if isinstance(inputs, str) or any(isinstance(x, str) for x in inputs):
-        raise InvalidInput("this model takes numeric vectors, not text")
-    try:
-        vectors = np.asarray(inputs, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"inputs are not a numeric matrix: {exc}") from exc
-    if vectors.ndim == 1 and vectors.size == 0:
-        vectors = vectors.reshape(0, dim)
-    if vectors.ndim != 2 or vectors.shape[1] != dim:
-        raise InvalidInput(f"expected vectors of shape [n, {dim}], got {list(vectors.shape)}")
-    if not np.all(np.isfinite(vectors)):
-        bad = sorted({int(i) for i in np.argwhere(~np.isfinite(vectors))[:, 0]})
-        raise InvalidInput(f"vectors {bad[:10]} contain NaN or inf")
-    return vectors.astype(np.float32)
 
 
 def load_model(
@@ -150,6 +124,8 @@ def load_model(
     if role not in manifest.files:
         raise ModelLoadError(f"manifest.files has no {role!r} entry for kind {manifest.kind}")
     n_classes = len(manifest.labels)
+    input_type: InputType
+    input_dim: int | None
     if manifest.kind == "tfidf-logreg":
         input_type, input_dim = "string", None
     elif manifest.kind == "minilm-logreg":
@@ -162,15 +138,28 @@ def load_model(
         manifest.files[role],
         contents[manifest.files[role]],
         n_classes=n_classes,
-        input_type=input_type,  # type: ignore[arg-type]
+        input_type=input_type,
         input_dim=input_dim,
         intra_op_threads=intra_op_threads,
     )
+    _check_outlier_spec(manifest)
     centroids = _load_centroids(manifest, contents, input_dim)
     if manifest.kind == "minilm-logreg" and encoder is None:
         encoder = MiniLMEncoder(intra_op_threads=intra_op_threads)
     use_encoder = encoder if manifest.kind == "minilm-logreg" else None
     return LoadedModel(manifest, classifier, use_encoder, centroids)
+
+
+def _check_outlier_spec(manifest: ModelManifest) -> None:
+    # Catch specs that would otherwise silently yield all-zero outlier scores at predict time.
+    method, scale = manifest.outlier.get("method", "none"), manifest.outlier.get("scale")
+    allowed = {"none", "max-prob"} | (
+        {"centroid-cosine"} if manifest.kind != "tfidf-logreg" else set()
+    )
+    if method not in allowed:
+        raise ModelLoadError(f"manifest.outlier method {method!r} not usable for {manifest.kind}")
+    if method != "none" and not (isinstance(scale, int | float) and scale > 0):
+        raise ModelLoadError(f"manifest.outlier method {method!r} needs a positive 'scale'")
 
 
 def _load_centroids(
@@ -181,11 +170,9 @@ def _load_centroids(
     name = manifest.files.get("centroids")
     if name is None:
         raise ModelLoadError("outlier method centroid-cosine but manifest.files has no centroids")
-    if not isinstance(manifest.outlier.get("scale"), int | float):
-        raise ModelLoadError("manifest.outlier has no numeric 'scale'")
     try:
         centroids = outlier.load_npy(contents[name])
-    except ValueError as exc:
+    except (ValueError, EOFError, OSError) as exc:
         raise ModelLoadError(f"{name}: not a readable .npy array: {exc}") from exc
     expected = (len(manifest.labels), dim)
     if centroids.shape != expected or not np.all(np.isfinite(centroids)):

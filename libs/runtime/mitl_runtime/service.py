@@ -46,8 +46,10 @@ class ServiceRuntime:
         group: str | None = None,
         max_records: int | None = None,
     ) -> None:
-        """Consume `topic` in this service's consumer group (or `group`)."""
-        group = group or f"mitl-{self.name}"
+        """Consume `topic` in consumer group `group`, by default one group per service and
+        topic: a rebalance of one subscription never pauses the service's others, and
+        brokers never see one group with members subscribed to different topics."""
+        group = group or f"mitl-{self.name}.{topic.removeprefix('mitl.')}"
         subscribe(
             self.broker,
             self.settings,

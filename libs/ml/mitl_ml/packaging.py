@@ -1,0 +1,105 @@
+"""Turn a fitted, exported classifier into bundle contents: (ModelManifest, {file: bytes}).
+
+Shared by every trainer so all bundles get the same guarantees: the ONNX export is checked
+against scikit-learn, train/holdout metrics are computed from the ONNX bytes that will be
+served, and the outlier score is calibrated on the training set (see mitl_ml.outlier).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import sklearn
+
+from mitl_ml import outlier
+from mitl_ml.export import TARGET_OPSET, check_export, onnx_probabilities
+from mitl_ml.manifest import ModelKind, ModelManifest, with_digests
+from mitl_ml.metrics import classification_metrics
+
+Bundle = tuple[ModelManifest, dict[str, bytes]]
+
+
+def _as_array(inputs: Any, strings: bool) -> np.ndarray:
+    # onnx_probabilities takes object arrays for text and float32 arrays for vectors.
+    if strings:
+        return np.array(list(inputs), dtype=object)
+    return np.asarray(inputs, dtype=np.float32)
+
+
+def label_indices(
+    labels: Sequence[str], label_set: Sequence[str], *, all_needed: bool
+) -> np.ndarray:
+    """Label strings -> indices into label_set; ValueError for unknown labels and, with
+    `all_needed`, for a label_set class that has no example."""
+    index = {label: i for i, label in enumerate(label_set)}
+    if len(index) != len(label_set) or len(index) < 2:
+        raise ValueError("label_set must hold at least two distinct labels")
+    if unknown := sorted(set(labels) - set(index)):
+        raise ValueError(f"labels {unknown} are not in label_set")
+    if all_needed and (missing := [lab for lab in label_set if lab not in set(labels)]):
+        raise ValueError(f"no training examples for {missing}; every class needs at least one")
+    return np.array([index[label] for label in labels], dtype=np.int64)
+
+
+def package_classifier(
+    *,
+    kind: ModelKind,
+    model: Any,
+    onnx_bytes: bytes,
+    train_in: Any,
+    labels: Sequence[str],
+    label_set: Sequence[str],
+    holdout: tuple[Any, Sequence[str]] | None,
+    seed: int,
+    sample_weight: np.ndarray | None,
+    identity: dict[str, Any],
+    extra: dict[str, Any],
+    centroid_space: np.ndarray | None = None,
+    calibration_probs: np.ndarray | None = None,
+) -> Bundle:
+    """Verify the export, measure train/holdout metrics from ONNX, calibrate the outlier
+    score (centroids in `centroid_space` if given, else 1 - max prob on `calibration_probs`,
+    ideally out-of-fold, falling back to in-sample probabilities) and build the manifest."""
+    y = label_indices(labels, label_set, all_needed=True)
+    drift = check_export(onnx_bytes, model, train_in)
+    strings = kind == "tfidf-logreg"  # the only kind whose ONNX takes raw strings
+    train_probs = onnx_probabilities(onnx_bytes, _as_array(train_in, strings))
+    metrics = classification_metrics(train_probs.argmax(axis=1), y, label_set, "train_")
+    if holdout is not None:
+        hold_y = label_indices(holdout[1], label_set, all_needed=False)
+        probs = onnx_probabilities(onnx_bytes, _as_array(holdout[0], strings))
+        metrics |= classification_metrics(probs.argmax(axis=1), hold_y, label_set, "holdout_")
+    role = "pipeline" if kind == "tfidf-logreg" else "head"
+    files, roles = {f"{role}.onnx": onnx_bytes}, {role: f"{role}.onnx"}
+    if centroid_space is not None:
+        centroids = outlier.class_centroids(centroid_space, y, len(label_set))
+        raw = outlier.centroid_distance(centroid_space, centroids)
+        spec = outlier.calibrate("centroid-cosine", raw)
+        files["centroids.npy"], roles["centroids"] = outlier.npy_bytes(centroids), "centroids.npy"
+    else:
+        probs = train_probs if calibration_probs is None else calibration_probs
+        spec = outlier.calibrate("max-prob", outlier.max_prob_distance(probs))
+        spec["calibration"] = "in-sample" if calibration_probs is None else "out-of-fold"
+    training = {
+        "n_examples": len(labels),
+        "class_counts": dict(sorted(Counter(labels).items())),
+        "seed": seed,
+        "weighted": sample_weight is not None,
+        "sklearn": sklearn.__version__,
+        "opset": TARGET_OPSET[""],
+        "export_max_abs_diff": drift,
+        **extra,
+    }
+    manifest = ModelManifest(
+        kind=kind,
+        labels=list(label_set),
+        files=roles,
+        training=training,
+        metrics=metrics,
+        outlier=spec,
+        **identity,
+    )
+    return with_digests(manifest, files), files

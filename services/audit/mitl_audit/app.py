@@ -1,0 +1,33 @@
+"""Audit's wiring: decisions, labels, models and drift into the chained log; reports out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from mitl_contracts.datasets import load_catalog
+from mitl_runtime.http import service_app
+from mitl_runtime.service import ServiceRuntime
+
+from mitl_audit import store
+from mitl_audit.pipeline import Recorder
+from mitl_audit.routes import build_router
+from mitl_audit.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    runtime = ServiceRuntime("audit", settings)
+    catalog = load_catalog(settings.datasets_file)
+    recorder = Recorder(runtime, runtime.dead_letters("mitl-audit"))
+    recorder.subscribe_all()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with runtime.running(schema="audit", migrations="mitl_audit"):
+            recorder.saw_head((await store.head(runtime.pool)).seq)
+            yield
+
+    app = service_app("audit", runtime.health, lifespan)
+    app.include_router(build_router(runtime, catalog, settings.max_overrides_per_request))
+    return app

@@ -1,0 +1,57 @@
+"""The audit service's one path: every audited event, from whichever topic, into the log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mitl_contracts import topics
+from mitl_contracts.events import Decision, DriftAlert, Event, Label, ModelPromoted
+from mitl_runtime.consumer import Received
+from mitl_runtime.dlq import DeadLetters, InvalidMessage
+from mitl_runtime.service import ServiceRuntime
+
+from mitl_audit import store
+from mitl_audit.entries import Entry, Unloggable, entry_for
+from mitl_audit.metrics import CHAIN_HEAD, OVERRIDES, ROWS_APPENDED
+
+AUDITED: dict[str, type[Event]] = {
+    topics.DECISIONS: Decision,
+    topics.LABELS: Label,
+    topics.MODELS: ModelPromoted,
+    topics.DRIFT: DriftAlert,
+}
+
+
+@dataclass
+class Recorder:
+    runtime: ServiceRuntime
+    dead_letters: DeadLetters
+    head_seq: int = field(default=0, init=False)
+
+    async def record(self, batch: Sequence[Received[Any]]) -> None:
+        """Log a consumed batch; returns once its rows are committed (or were already there).
+        An event the log cannot hold is dead-lettered; the rest of the batch is still logged."""
+        entries: list[Entry] = []
+        for received in batch:
+            try:
+                entries.append(entry_for(received.event))
+            except Unloggable as error:
+                await self.dead_letters.send(received.record, InvalidMessage(str(error), "audit"))
+        rows = await store.append(self.runtime.pool, entries)
+        for row in rows:
+            ROWS_APPENDED.labels(row.entry.kind).inc()
+            if row.entry.is_override:
+                OVERRIDES.labels(row.entry.dataset).inc()
+        if rows:
+            self.saw_head(rows[-1].seq)
+
+    def saw_head(self, seq: int) -> None:
+        """Batches finish in any order; the gauge only moves forward."""
+        self.head_seq = max(self.head_seq, seq)
+        CHAIN_HEAD.set(self.head_seq)
+
+    def subscribe_all(self) -> None:
+        for topic, event_type in AUDITED.items():
+            self.runtime.subscribe(topic, event_type, self.record)

@@ -1,0 +1,147 @@
+"""The audit service's Postgres: appending to the chained log in schema `audit`, and reading it
+back for verification and reports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import TypeAlias
+
+import asyncpg
+
+from mitl_audit import chain, report
+from mitl_audit.entries import ENTRY_FIELDS, Entry, first_of_each
+from mitl_audit.report import DecisionCount, LabelCount, Report, Window
+
+# One chain, one writer at a time, however many replicas: the lock is held until commit.
+APPEND_LOCK = "mitl-audit-log"
+WRITER_ROLE = "mitl_audit_writer"
+COLUMNS = ("seq", "recorded_at", *ENTRY_FIELDS, "prev_hash", "row_hash")
+TYPES = {
+    "seq": "bigint",
+    "occurred_at": "timestamptz",
+    "recorded_at": "timestamptz",
+    "payload": "jsonb",
+    "is_override": "boolean",
+    "confidence": "float8",
+}
+ARRAYS = ", ".join(f"${i}::{TYPES.get(c, 'text')}[]" for i, c in enumerate(COLUMNS, 1))
+INSERT = f"""
+    INSERT INTO audit.log ({", ".join(COLUMNS)})
+    SELECT * FROM unnest({ARRAYS})
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING seq
+"""
+SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM audit.log"
+
+
+class ChainConflict(RuntimeError):
+    """Rows appeared that this writer did not see under the lock: something bypassed it.
+    Transient from the consumer's point of view: the batch is rolled back and redelivered."""
+
+
+Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
+
+
+async def append(
+    pool: asyncpg.Pool,
+    entries: list[Entry],
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[chain.Row]:
+    """Append the entries whose events are not logged yet; return the rows added (in seq
+    order). All or nothing; replaying the same events adds nothing."""
+    if not entries:
+        return []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(f"SET LOCAL ROLE {WRITER_ROLE}")
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", APPEND_LOCK)
+        logged = await conn.fetch(
+            "SELECT event_id FROM audit.log WHERE event_id = ANY($1::text[])",
+            [e.event_id for e in entries],
+        )
+        fresh = first_of_each(entries, {r["event_id"] for r in logged})
+        if not fresh:
+            return []
+        rows = chain.seal(fresh, await head(conn), recorded_at=clock())
+        columns = [row.columns() for row in rows]
+        inserted = await conn.fetch(INSERT, *([c[name] for c in columns] for name in COLUMNS))
+        if len(inserted) != len(rows):
+            raise ChainConflict(f"{len(rows) - len(inserted)} of {len(rows)} rows already present")
+    return rows
+
+
+async def head(db: Db) -> chain.Head:
+    row = await db.fetchrow("SELECT seq, row_hash FROM audit.log ORDER BY seq DESC LIMIT 1")
+    return chain.Head(row["seq"], row["row_hash"]) if row else chain.Head()
+
+
+async def stream_rows(conn: asyncpg.Connection, prefetch: int = 1000) -> AsyncIterator[chain.Row]:
+    """Every row in seq order, read through a cursor (call inside a transaction)."""
+    async for record in conn.cursor(f"{SELECT_ROWS} ORDER BY seq", prefetch=prefetch):
+        yield chain.Row.from_record(record)
+
+
+async def has_rows(db: Db, dataset: str) -> bool:
+    return bool(
+        await db.fetchval("SELECT EXISTS (SELECT 1 FROM audit.log WHERE dataset = $1)", dataset)
+    )
+
+
+# $2 and $3 bound the window: from inclusive, to exclusive, either open when NULL.
+WINDOW = (
+    "($2::timestamptz IS NULL OR occurred_at >= $2)"
+    " AND ($3::timestamptz IS NULL OR occurred_at < $3)"
+)
+
+
+async def decision_counts(
+    db: Db, dataset: str, start: datetime | None, end: datetime | None
+) -> list[DecisionCount]:
+    records = await db.fetch(
+        f"""
+        SELECT coalesce(model_version, '') AS model_version,
+               coalesce(payload->>'batch_id', '') AS batch_id, route, count(*) AS count
+        FROM audit.log WHERE dataset = $1 AND kind = 'decision' AND {WINDOW}
+        GROUP BY 1, 2, 3
+        """,
+        dataset,
+        start,
+        end,
+    )
+    return [DecisionCount(**dict(r)) for r in records]
+
+
+async def label_counts(
+    db: Db, dataset: str, start: datetime | None, end: datetime | None
+) -> list[LabelCount]:
+    records = await db.fetch(
+        f"""
+        SELECT annotator, source, action, coalesce(is_override, false) AS is_override,
+               coalesce(model_version, '') AS model_version, count(*) AS count
+        FROM audit.log WHERE dataset = $1 AND kind = 'label' AND {WINDOW}
+        GROUP BY 1, 2, 3, 4, 5
+        """,
+        dataset,
+        start,
+        end,
+    )
+    return [LabelCount(**dict(r)) for r in records]
+
+
+async def load_report(db: Db, dataset: str, window: Window) -> Report:
+    """The report over `dataset`'s rows in `window` (the HTTP endpoint and the CLI share it)."""
+    decisions = await decision_counts(db, dataset, window.from_, window.to)
+    labels = await label_counts(db, dataset, window.from_, window.to)
+    return report.build(dataset, window, decisions, labels)
+
+
+async def overrides(db: Db, dataset: str, limit: int) -> list[asyncpg.Record]:
+    """The newest override rows of `dataset`, newest first."""
+    return await db.fetch(
+        """
+        SELECT seq, item_id, model_version, suggested_label, label, annotator, occurred_at
+        FROM audit.log WHERE dataset = $1 AND is_override ORDER BY seq DESC LIMIT $2
+        """,
+        dataset,
+        limit,
+    )

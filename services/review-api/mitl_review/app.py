@@ -1,0 +1,68 @@
+"""Review API's wiring: review requests become tasks; people claim and submit them over HTTP
+(or in the UI served at /); completed tasks publish labels through the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from mitl_contracts import topics
+from mitl_contracts.datasets import UnknownDataset, load_catalog
+from mitl_contracts.events import ReviewRequested
+from mitl_runtime.http import service_app
+from mitl_runtime.service import ServiceRuntime
+
+from mitl_review import maintenance
+from mitl_review.context import Context
+from mitl_review.core.errors import ReviewError
+from mitl_review.intake import Intake
+from mitl_review.outbox import OutboxRelay
+from mitl_review.routes import datasets, queues, tasks, ui, users
+from mitl_review.settings import Settings
+
+SERVICE = "review-api"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    runtime = ServiceRuntime(SERVICE, settings)
+    catalog = load_catalog(settings.datasets_file)
+    context = Context(settings, runtime, catalog, OutboxRelay(runtime, settings.outbox_batch))
+    intake = Intake(runtime, catalog, runtime.dead_letters(f"mitl-{SERVICE}"))
+    runtime.subscribe(topics.REVIEW_REQUESTED, ReviewRequested, intake.handle)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with runtime.running(schema="review", migrations="mitl_review"):
+            upkeep = asyncio.create_task(maintenance.run(context), name="review-maintenance")
+            try:
+                yield
+            finally:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
+
+    app = service_app(
+        SERVICE,
+        runtime.health,
+        lifespan,
+        description="Claim review tasks, label them, and publish the labels. UI at /.",
+    )
+    app.state.review = context
+
+    @app.exception_handler(ReviewError)
+    async def review_error(_: Request, error: ReviewError) -> JSONResponse:
+        return JSONResponse({"detail": error.message}, status_code=error.status_code)
+
+    @app.exception_handler(UnknownDataset)
+    async def unknown_dataset(_: Request, error: UnknownDataset) -> JSONResponse:
+        return JSONResponse({"detail": error.message}, status_code=404)
+
+    for module in (queues, tasks, users, datasets, ui):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
+    return app

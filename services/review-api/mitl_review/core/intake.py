@@ -1,0 +1,68 @@
+"""From a ReviewRequested event to a task: check it against its dataset, give it a stable id.
+
+The task id is derived from the event id, so the same event delivered twice is the same task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from mitl_contracts.datasets import Catalog
+from mitl_contracts.events import ReviewRequested, check_distribution
+
+from mitl_review.core.task import Task
+
+
+class Rejected(ValueError):
+    """The event can never become a task; the message names the problem."""
+
+
+def task_id_for(review_event_id: str) -> str:
+    return hashlib.sha256(f"review-task\x00{review_event_id}".encode()).hexdigest()[:32]
+
+
+def new_task(event: ReviewRequested, catalog: Catalog) -> Task:
+    """The open task for `event`, its labels and probabilities in the dataset's label order.
+    Raises UnknownDataset or Rejected if the event cannot be labeled with that dataset."""
+    dataset = catalog.get(event.dataset)
+    try:
+        check_distribution(event.labels, event.probabilities)
+    except ValueError as error:
+        raise Rejected(f"model output is not a distribution: {error}") from None
+    if sorted(event.labels) != sorted(dataset.labels):
+        raise Rejected(
+            f"labels {event.labels} are not the label set of dataset {dataset.name!r}: "
+            f"{dataset.labels}"
+        )
+    if event.suggested_label not in dataset.labels:
+        raise Rejected(
+            f"suggested label {event.suggested_label!r} is not in the label set of dataset "
+            f"{dataset.name!r}: {dataset.labels}"
+        )
+    if not math.isfinite(event.priority):
+        raise Rejected(f"priority {event.priority} is not a finite number")
+    if not 0.0 <= event.confidence <= 1.0:
+        raise Rejected(f"confidence {event.confidence} is not within [0, 1]")
+    by_label = dict(zip(event.labels, event.probabilities, strict=True))
+    return Task(
+        task_id=task_id_for(event.event_id),
+        review_event_id=event.event_id,
+        dataset=event.dataset,
+        item_id=event.item_id,
+        batch_id=event.batch_id,
+        decision_event_id=event.decision_event_id,
+        requested_queue=event.queue,
+        queue=event.queue,
+        priority=event.priority,
+        reason=event.reason,
+        content=event.content,
+        labels=tuple(dataset.labels),
+        probabilities=tuple(by_label[label] for label in dataset.labels),
+        suggested_label=event.suggested_label,
+        confidence=event.confidence,
+        hide_suggestion=event.hide_suggestion,
+        model_version=event.model_version,
+        policy_version=event.policy_version,
+        requested_at=event.occurred_at,
+    )

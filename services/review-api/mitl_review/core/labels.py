@@ -1,0 +1,39 @@
+"""The label event a completed task publishes. Its id is derived from the task, so however often
+a completion is re-published (outbox replay, resubmission) downstream sees one label."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mitl_contracts.events import Label
+
+from mitl_review.core.auth import User
+from mitl_review.core.submission import Complete
+from mitl_review.core.task import Task
+
+
+def label_event_id(task_id: str) -> str:
+    return f"label-{task_id}"
+
+
+def label_event(
+    task: Task, decision: Complete, user: User, time_spent_ms: int | None, now: datetime
+) -> Label:
+    return Label(
+        event_id=label_event_id(task.task_id),
+        dataset=task.dataset,
+        item_id=task.item_id,
+        batch_id=task.batch_id,
+        occurred_at=now,
+        label=decision.label,
+        source=decision.source,
+        action=decision.label_action,
+        annotator=user.name,
+        role=user.role,
+        suggested_label=task.suggested_label,
+        suggestion_shown=not task.hide_suggestion,
+        time_spent_ms=time_spent_ms,
+        model_version=task.model_version,
+        policy_version=task.policy_version,
+        review_event_id=task.review_event_id,
+    )

@@ -1,0 +1,134 @@
+"""What a person's submission does to a task, decided without I/O.
+
+The rules, in the order they are checked (so that the most basic problem is the one reported):
+admins do not label (403); a repeat of the submission that already settled the task answers
+the same again (`Replay`); anything else on a done task is a conflict (409); only annotators
+escalate (403); every other action needs the caller's live lease (409); then the label must fit
+(422). `confirm` takes the model's suggestion, so it is refused on blind tasks, where the
+suggestion was never shown; `correct` takes any label of the dataset's label set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from mitl_contracts.events import LabelAction, LabelSource
+from pydantic import BaseModel, ConfigDict, Field
+
+from mitl_review.core.auth import User, check_can_claim
+from mitl_review.core.errors import Conflict, Forbidden, Unprocessable
+from mitl_review.core.leases import require_lease
+from mitl_review.core.task import Task
+
+SubmitAction = Literal["confirm", "correct", "escalate", "skip"]
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+
+
+class Submission(BaseModel):
+    """Body of POST /v1/tasks/{task_id}/submit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: SubmitAction
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    comment: str | None = Field(default=None, max_length=2000)
+    time_spent_ms: int | None = Field(default=None, ge=0, le=MAX_TIME_SPENT_MS)
+
+
+@dataclass(frozen=True)
+class Complete:
+    """Close the task with `label`; the label event says `source` and `label_action`."""
+
+    label: str
+    source: LabelSource
+    label_action: LabelAction
+
+
+@dataclass(frozen=True)
+class Escalate:
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class Skip:
+    pass
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The same submission already settled this task: answer as before, change nothing."""
+
+
+Outcome = Complete | Escalate | Skip | Replay
+
+
+def decide(task: Task, user: User, submission: Submission, now: datetime) -> Outcome:
+    """What `submission` by `user` does to `task` at `now`; raises a ReviewError if nothing."""
+    if user.role == "admin":
+        raise Forbidden("admins manage users and queues; labeling takes an annotator or expert")
+    if _is_replay(task, user, submission):
+        return Replay()
+    if task.completion is not None:
+        done = task.completion
+        if done.user == user.name:
+            raise Conflict(
+                f"you already completed task {task.task_id} with {done.action} {done.label!r}; "
+                "a task is labeled once"
+            )
+        raise Conflict(f"task {task.task_id} was already completed by someone else")
+    if submission.action == "escalate" and user.role != "annotator":
+        raise Forbidden("only annotators escalate; an expert resolves with confirm or correct")
+    require_lease(task, user.name, now)
+    check_can_claim(user, task.queue)
+    if submission.action == "escalate":
+        return Escalate(submission.comment)
+    if submission.action == "skip":
+        return Skip()
+    label = _chosen_label(task, submission)
+    source: LabelSource = "expert" if user.role == "expert" else "annotator"
+    action: LabelAction
+    if task.queue == "expert":
+        action = "resolve"
+    else:
+        # What the label event reports is what happened: agreeing with the model is a
+        # confirmation whichever button produced it.
+        action = "confirm" if label == task.suggested_label else "correct"
+    return Complete(label=label, source=source, label_action=action)
+
+
+def _chosen_label(task: Task, submission: Submission) -> str:
+    if submission.action == "confirm":
+        if task.hide_suggestion:
+            raise Unprocessable(
+                f"task {task.task_id} is blind (the model's suggestion is hidden), so there is "
+                f"nothing to confirm; submit 'correct' with one of {list(task.labels)}"
+            )
+        if submission.label is not None and submission.label != task.suggested_label:
+            raise Unprocessable(
+                f"'confirm' takes the suggestion {task.suggested_label!r}; to label "
+                f"{submission.label!r} submit 'correct'"
+            )
+        return task.suggested_label
+    if submission.label is None:
+        raise Unprocessable(f"'correct' needs a label, one of {list(task.labels)}")
+    if submission.label not in task.labels:
+        raise Unprocessable(
+            f"label {submission.label!r} is not in the label set of dataset {task.dataset!r}: "
+            f"{list(task.labels)}"
+        )
+    return submission.label
+
+
+def _is_replay(task: Task, user: User, submission: Submission) -> bool:
+    if submission.action == "escalate":
+        return task.escalated_by == user.name
+    if submission.action == "skip":
+        return user.name in task.skipped_by and task.lease_holder != user.name
+    done = task.completion
+    if done is None or done.user != user.name or done.action != submission.action:
+        return False
+    if done.action == "confirm":
+        return submission.label in (None, done.label)
+    return submission.label == done.label

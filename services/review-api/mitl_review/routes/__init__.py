@@ -1,0 +1,1 @@
+"""HTTP routes of the review API, one module per resource."""

@@ -1,0 +1,44 @@
+"""Dependencies shared by the routes: the app's context and the authenticated user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mitl_review.context import Context
+from mitl_review.core.auth import User
+from mitl_review.store import users
+
+bearer = HTTPBearer(
+    auto_error=False, description="A user's token, from `mitl users create` or POST /v1/users."
+)
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+def context(request: Request) -> Context:
+    return request.app.state.review
+
+
+ContextDep = Annotated[Context, Depends(context)]
+
+
+async def current_user(
+    ctx: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The caller, from `Authorization: Bearer <token>`; 401 without a known token."""
+    if credentials is None:
+        raise HTTPException(
+            401,
+            "missing credentials: send the header 'Authorization: Bearer <token>'",
+            headers=UNAUTHORIZED_HEADERS,
+        )
+    user = await users.by_token(ctx.pool, credentials.credentials)
+    if user is None:
+        raise HTTPException(401, "unknown or revoked token", headers=UNAUTHORIZED_HEADERS)
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]

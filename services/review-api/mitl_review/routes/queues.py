@@ -1,0 +1,43 @@
+"""Queues: their depths, and claiming the next task of one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from mitl_contracts.events import Queue
+
+from mitl_review import claims
+from mitl_review.core.task import QUEUES
+from mitl_review.routes.deps import ContextDep, UserDep
+from mitl_review.schemas import QueueDepth, Queues, TaskView
+from mitl_review.store import stats
+
+router = APIRouter(prefix="/v1/queues", tags=["queues"])
+
+
+@router.get("", response_model=Queues)
+async def list_queues(ctx: ContextDep, _: UserDep) -> Queues:
+    """Depth of every queue: each dataset of the catalog has an annotator and an expert queue
+    (queues of datasets no longer in the catalog are listed while they hold open tasks)."""
+    depths = await stats.queue_depths(ctx.pool)
+    keys = {(name, queue) for name in ctx.catalog.datasets for queue in QUEUES} | set(depths)
+    listed = []
+    for dataset, queue in sorted(keys):
+        depth, leased = depths.get((dataset, queue), (0, 0))
+        listed.append(QueueDepth(dataset=dataset, queue=queue, depth=depth, leased=leased))
+    return Queues(queues=listed)
+
+
+@router.post(
+    "/{dataset}/{queue}/claim",
+    response_model=TaskView,
+    responses={204: {"description": "Nothing to claim in this queue"}},
+)
+async def claim(dataset: str, queue: Queue, ctx: ContextDep, user: UserDep) -> TaskView | Response:
+    """Lease the next task of the queue (highest priority, then oldest) to the caller for
+    `lease_seconds`. A caller holding a live lease in this queue gets that task again. 204 when
+    there is nothing to claim; 403 if the caller's role may not work on this queue."""
+    ctx.catalog.get(dataset)
+    task = await claims.claim(ctx.pool, user, dataset, queue, ctx.settings.lease_seconds)
+    if task is None:
+        return Response(status_code=204)
+    return TaskView.of(task)

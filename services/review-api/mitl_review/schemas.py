@@ -1,0 +1,125 @@
+"""HTTP bodies of the review API (the request of a submission is the core's `Submission`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from mitl_contracts.datasets import Dataset
+from mitl_contracts.events import ItemContent, Name, Queue
+from pydantic import BaseModel, ConfigDict, Field
+
+from mitl_review.core.auth import Role
+from mitl_review.core.submission import SubmitAction
+from mitl_review.core.task import Task
+
+
+class Suggestion(BaseModel):
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+class Escalation(BaseModel):
+    by: str
+    comment: str | None
+
+
+class TaskView(BaseModel):
+    """A claimed task as a person sees it. `suggestion` is null on blind tasks."""
+
+    task_id: str
+    dataset: str
+    item_id: str
+    queue: Queue
+    content: ItemContent
+    labels: list[str]
+    suggestion: Suggestion | None
+    priority: float
+    reason: str
+    lease_expires_at: datetime | None
+    escalation: Escalation | None = None
+
+    @classmethod
+    def of(cls, task: Task) -> TaskView:
+        suggestion = None
+        if not task.hide_suggestion:
+            suggestion = Suggestion(
+                label=task.suggested_label,
+                confidence=task.confidence,
+                probabilities=dict(zip(task.labels, task.probabilities, strict=True)),
+            )
+        escalation = None
+        if task.escalated_by is not None:
+            escalation = Escalation(by=task.escalated_by, comment=task.escalation_comment)
+        return cls(
+            task_id=task.task_id,
+            dataset=task.dataset,
+            item_id=task.item_id,
+            queue=task.queue,
+            content=task.content,
+            labels=list(task.labels),
+            suggestion=suggestion,
+            priority=task.priority,
+            reason=task.reason,
+            lease_expires_at=task.lease_expires_at,
+            escalation=escalation,
+        )
+
+
+class SubmitResult(BaseModel):
+    """What a submission did. Submitting the same thing again answers the same."""
+
+    task_id: str
+    status: Literal["done", "escalated", "skipped"]
+    action: SubmitAction
+    label: str | None = None
+    label_event_id: str | None = None
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    role: Role
+
+
+class UserCreated(BaseModel):
+    name: str
+    role: Role
+    token: str = Field(description="Shown once; only its sha256 is stored.")
+
+
+class Me(BaseModel):
+    name: str
+    role: Role
+    done_today: int = Field(description="Tasks you completed since 00:00 UTC")
+    confirmations: int = Field(description="Of those, how many agreed with the model")
+    corrections: int = Field(description="Of those, how many chose another label")
+    escalations: int = Field(description="Tasks you escalated since 00:00 UTC")
+    done_total: int = Field(description="Tasks you completed, ever")
+
+
+class QueueDepth(BaseModel):
+    dataset: str
+    queue: Queue
+    depth: int = Field(description="Tasks waiting to be claimed")
+    leased: int = Field(description="Tasks someone holds under a live lease")
+
+
+class Queues(BaseModel):
+    queues: list[QueueDepth]
+
+
+class DatasetInfo(BaseModel):
+    name: str
+    input_kind: Literal["text", "vector"]
+    labels: list[str]
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> DatasetInfo:
+        return cls(name=dataset.name, input_kind=dataset.input_kind, labels=list(dataset.labels))
+
+
+class Datasets(BaseModel):
+    datasets: list[DatasetInfo]

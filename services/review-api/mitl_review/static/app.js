@@ -1,0 +1,376 @@
+// mitl review UI: plain JavaScript, no build step, nothing loaded from elsewhere.
+// Every value from the server is shown with textContent, never parsed as HTML.
+"use strict";
+
+const TOKEN_KEY = "mitl-review-token";
+const QUEUES_BY_ROLE = { annotator: ["annotator"], expert: ["expert", "annotator"], admin: [] };
+const DIGIT_KEYS = "1234567890";
+const REFRESH_MS = 15000;
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  me: null,
+  datasets: [],
+  dataset: null,
+  queue: null,
+  task: null,
+  choice: null,
+  shownAt: 0,
+  busy: false,
+  timer: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function say(message, isError = false) {
+  const status = $("status");
+  status.textContent = message;
+  status.classList.toggle("error", isError);
+}
+
+class AuthError extends Error {}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) {
+    logout();
+    throw new AuthError("Your token was not accepted; log in again.");
+  }
+  let data = null;
+  if (response.status !== 204) {
+    data = await response.json().catch(() => null);
+  }
+  return { status: response.status, data };
+}
+
+function detail(result) {
+  const d = result.data && result.data.detail;
+  if (typeof d === "string") return d;
+  if (Array.isArray(d)) return d.map((e) => `${(e.loc || []).join(".")}: ${e.msg}`).join("; ");
+  return `HTTP ${result.status}`;
+}
+
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
+
+// ---- session ---------------------------------------------------------------------------
+
+async function login(token) {
+  state.token = token;
+  let me;
+  try {
+    me = await api("GET", "/v1/me");
+  } catch (error) {
+    say(error.message, true);
+    return;
+  }
+  if (me.status !== 200) {
+    say(`Could not log in: ${detail(me)}`, true);
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  state.me = me.data;
+  const datasets = await api("GET", "/v1/datasets");
+  state.datasets = datasets.status === 200 ? datasets.data.datasets : [];
+  fillPickers();
+  show("login", false);
+  show("workspace", true);
+  show("logout", true);
+  renderMe();
+  await refreshStats();
+  state.timer = setInterval(() => refreshStats().catch(() => {}), REFRESH_MS);
+  if (QUEUES_BY_ROLE[state.me.role].length === 0) {
+    say("Admins manage users and queues; labeling needs an annotator or expert token.");
+  } else {
+    say("Pick a dataset and a queue, then start.");
+  }
+  $("dataset").focus();
+}
+
+function logout() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  clearInterval(state.timer);
+  Object.assign(state, { token: null, me: null, task: null, choice: null });
+  show("workspace", false);
+  show("logout", false);
+  show("login", true);
+  $("whoami").textContent = "";
+  $("token").value = "";
+  $("token").focus();
+}
+
+function fillPickers() {
+  const datasetSelect = $("dataset");
+  datasetSelect.replaceChildren(
+    ...state.datasets.map((d) => new Option(`${d.name} (${d.labels.length} labels)`, d.name)),
+  );
+  const queueSelect = $("queue");
+  queueSelect.replaceChildren(...QUEUES_BY_ROLE[state.me.role].map((q) => new Option(q, q)));
+  const canLabel = state.datasets.length > 0 && queueSelect.options.length > 0;
+  $("queue-form").querySelector("button").disabled = !canLabel;
+}
+
+function renderMe() {
+  $("whoami").textContent = `${state.me.name} (${state.me.role})`;
+  const m = state.me;
+  $("progress").textContent =
+    `Today: ${m.done_today} done (${m.confirmations} confirmed, ${m.corrections} corrected), ` +
+    `${m.escalations} escalated. All time: ${m.done_total}.`;
+}
+
+async function refreshStats() {
+  const [me, queues] = await Promise.all([api("GET", "/v1/me"), api("GET", "/v1/queues")]);
+  if (me.status === 200) {
+    state.me = me.data;
+    renderMe();
+  }
+  if (queues.status === 200) {
+    const dataset = state.dataset || $("dataset").value;
+    const mine = queues.data.queues.filter((q) => q.dataset === dataset);
+    $("depth").textContent = mine.length
+      ? `Queue depth for ${dataset}: ` +
+        mine.map((q) => `${q.queue} ${q.depth} waiting, ${q.leased} in progress`).join("; ")
+      : "";
+  }
+}
+
+// ---- tasks -----------------------------------------------------------------------------
+
+// `note` says what just happened (e.g. "Saved HUM."), so that it is not lost to the next task.
+async function claim(note = "", noteIsError = false) {
+  if (!state.dataset || !state.queue || state.busy) return;
+  state.busy = true;
+  try {
+    const path = `/v1/queues/${encodeURIComponent(state.dataset)}/${state.queue}/claim`;
+    const result = await api("POST", path);
+    if (result.status === 204) {
+      state.task = null;
+      show("task", false);
+      show("empty", true);
+      say(`${note} The queue is empty.`.trim(), noteIsError);
+      $("refresh").focus();
+    } else if (result.status === 200) {
+      renderTask(result.data, note, noteIsError);
+    } else {
+      say(`Could not claim: ${detail(result)}`, true);
+    }
+    await refreshStats();
+  } catch (error) {
+    say(error.message, true);
+  } finally {
+    state.busy = false;
+  }
+}
+
+function renderTask(task, note, noteIsError) {
+  state.task = task;
+  state.choice = null;
+  state.shownAt = performance.now();
+  show("empty", false);
+  show("escalate-form", false);
+  show("task", true);
+
+  const expires = task.lease_expires_at ? new Date(task.lease_expires_at) : null;
+  $("task-meta").textContent =
+    `${task.dataset} / ${task.queue} · priority ${task.priority.toFixed(2)} · ${task.reason}` +
+    (expires ? ` · yours until ${expires.toLocaleTimeString()}` : "");
+
+  const content = task.content;
+  $("item").textContent =
+    content.text !== null && content.text !== undefined
+      ? content.text
+      : `vector of ${content.vector.length} values: [${content.vector.slice(0, 12).join(", ")}` +
+        (content.vector.length > 12 ? ", …]" : "]");
+  const metadata = $("metadata");
+  metadata.replaceChildren();
+  for (const [key, value] of Object.entries(content.metadata || {})) {
+    const dt = document.createElement("dt");
+    dt.textContent = key;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    metadata.append(dt, dd);
+  }
+
+  const escalationNote = $("escalation-note");
+  escalationNote.hidden = !task.escalation;
+  escalationNote.textContent = task.escalation
+    ? `Escalated by ${task.escalation.by}: ${task.escalation.comment || "(no comment)"}`
+    : "";
+
+  const s = task.suggestion;
+  $("suggestion").textContent = s
+    ? `Model suggests ${s.label} with ${(s.confidence * 100).toFixed(1)}% confidence. ` +
+      "Enter confirms it; pick another label to correct it."
+    : "Blind task: the model's suggestion is hidden. Pick a label, then press Enter.";
+
+  const labels = $("labels");
+  labels.replaceChildren(
+    ...task.labels.map((label, index) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.label = label;
+      button.setAttribute("aria-pressed", "false");
+      const key = document.createElement("span");
+      key.className = "key";
+      key.textContent = index < DIGIT_KEYS.length ? DIGIT_KEYS[index] : "";
+      const name = document.createElement("span");
+      name.textContent = label;
+      button.append(key, name);
+      if (s) {
+        const p = s.probabilities[label] || 0;
+        const fill = document.createElement("span");
+        fill.className = "bar-fill";
+        fill.style.width = `${Math.round(p * 100)}%`;
+        button.append(fill);
+        button.title = `${(p * 100).toFixed(1)}%`;
+        if (label === s.label) button.classList.add("suggested");
+      }
+      button.addEventListener("click", () => choose(index));
+      return button;
+    }),
+  );
+  $("escalate").disabled = state.me.role !== "annotator";
+  say(`${note} Task ${task.task_id.slice(0, 8)} is yours.`.trim(), noteIsError);
+  $("task").focus();
+}
+
+function choose(index) {
+  if (!state.task || index >= state.task.labels.length) return;
+  state.choice = state.task.labels[index];
+  const buttons = $("labels").querySelectorAll("button");
+  buttons.forEach((b, i) => b.setAttribute("aria-pressed", String(i === index)));
+  buttons[index].focus();
+}
+
+async function send(body) {
+  if (!state.task || state.busy) return;
+  state.busy = true;
+  const task = state.task;
+  let result;
+  try {
+    body.time_spent_ms = Math.round(performance.now() - state.shownAt);
+    result = await api("POST", `/v1/tasks/${encodeURIComponent(task.task_id)}/submit`, body);
+  } catch (error) {
+    say(error.message, true);
+    state.busy = false;
+    return;
+  }
+  state.busy = false;
+  if (result.status === 200) {
+    const r = result.data;
+    await claim(r.status === "done" ? `Saved ${r.label}.` : `Task ${r.status}.`);
+  } else if (result.status === 409) {
+    await claim(`Not saved: ${detail(result)}.`, true);
+  } else {
+    say(detail(result), true);
+  }
+}
+
+function submitChoice() {
+  const task = state.task;
+  if (!task) return;
+  const suggestion = task.suggestion;
+  if (state.choice === null) {
+    if (!suggestion) {
+      say("Blind task: pick a label with its number key first.", true);
+      return;
+    }
+    send({ action: "confirm" });
+  } else if (suggestion && state.choice === suggestion.label) {
+    send({ action: "confirm" });
+  } else {
+    send({ action: "correct", label: state.choice });
+  }
+}
+
+function startEscalation() {
+  if (!state.task) return;
+  if (state.me.role !== "annotator") {
+    say("Experts resolve tasks: pick a label and press Enter.", true);
+    return;
+  }
+  show("escalate-form", true);
+  $("comment").value = "";
+  $("comment").focus();
+}
+
+// ---- keyboard --------------------------------------------------------------------------
+
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  const typing = target.matches("input, select, textarea");
+  if (event.key === "Escape" && !$("escalate-form").hidden) {
+    show("escalate-form", false);
+    $("task").focus();
+    return;
+  }
+  if (typing) return;
+  if (!state.task) {
+    if (event.key === "r" && !$("empty").hidden) {
+      event.preventDefault();
+      claim();
+    }
+    return;
+  }
+  const digit = DIGIT_KEYS.indexOf(event.key);
+  if (digit >= 0) {
+    event.preventDefault();
+    choose(digit);
+  } else if (event.key === "Enter") {
+    // Enter on a button other than a label or Submit presses that button; elsewhere it submits.
+    if (target.matches("button") && !target.matches("#labels button, #submit")) return;
+    event.preventDefault();
+    submitChoice();
+  } else if (event.key === "e") {
+    event.preventDefault();
+    startEscalation();
+  } else if (event.key === "s") {
+    event.preventDefault();
+    send({ action: "skip" });
+  }
+}
+
+// ---- wiring ----------------------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    login($("token").value.trim());
+  });
+  $("logout").addEventListener("click", () => {
+    logout();
+    say("Logged out.");
+  });
+  $("queue-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.dataset = $("dataset").value;
+    state.queue = $("queue").value;
+    claim();
+  });
+  $("dataset").addEventListener("change", () => refreshStats().catch(() => {}));
+  $("submit").addEventListener("click", submitChoice);
+  $("escalate").addEventListener("click", startEscalation);
+  $("skip").addEventListener("click", () => send({ action: "skip" }));
+  $("refresh").addEventListener("click", () => claim());
+  $("escalate-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const comment = $("comment").value.trim();
+    show("escalate-form", false);
+    send(comment ? { action: "escalate", comment } : { action: "escalate" });
+  });
+  document.addEventListener("keydown", onKey);
+
+  if (state.token) {
+    login(state.token);
+  } else {
+    $("token").focus();
+  }
+});

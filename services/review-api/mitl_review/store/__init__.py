@@ -1,0 +1,1 @@
+"""Review's Postgres (schema `review`): tasks and leases, users, the label outbox."""

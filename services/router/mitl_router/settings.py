@@ -1,0 +1,5 @@
+from mitl_runtime.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    http_port: int = 8003
