@@ -5,7 +5,9 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 MODEL   := models/trec6-bootstrap/manifest.json
 
-.PHONY: install run test test-unit test-integration lint typecheck bench models clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install browser run test test-unit test-integration lint typecheck bench models clean
 
 install: $(STAMP)
 
@@ -16,6 +18,12 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The review UI's browser test drives Debian's Chromium (no browser download at run time).
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 $(MODEL): | $(STAMP)
 	$(BIN)/python -m mitl_ml.bootstrap --out models/trec6-bootstrap --dataset trec6 --kind minilm
 
@@ -24,7 +32,7 @@ models: $(MODEL)
 run: install models
 	$(BIN)/mitl run
 
-test: install
+test: install browser
 	$(BIN)/pytest -q
 
 test-unit: install
