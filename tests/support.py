@@ -63,7 +63,9 @@ class TopicReader:
         return out
 
 
-async def publish_raw(bootstrap: str, topic: str, values: list[bytes], key: bytes | None = None) -> None:
+async def publish_raw(
+    bootstrap: str, topic: str, values: list[bytes], key: bytes | None = None
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
@@ -93,3 +95,13 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: 
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.2) -> Any:
+    """Poll a synchronous `check` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(interval)
+    return result

@@ -47,7 +47,13 @@ async def test_http_batch_accepts_dedups_and_rejects_per_item(service_env: dict)
         body = response.json()
         statuses = [i["status"] for i in body["items"]]
         assert statuses == [
-            "accepted", "duplicate", "rejected", "rejected", "rejected", "rejected", "accepted",
+            "accepted",
+            "duplicate",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected",
+            "accepted",
             "rejected",
         ]
         reasons = [i["reason"] or "" for i in body["items"]]
@@ -97,7 +103,9 @@ async def test_raw_topic_dead_letters_bad_events_and_moves_on(service_env: dict)
             )
         async with TopicReader(kafka, topics.dlq(topics.ITEMS_RAW)) as dlq:
             records = await dlq.wait_for(
-                lambda recs: sum(1 for x in recs if run.encode() in x.value or x.value == b"{not json") >= 3
+                lambda recs: (
+                    sum(1 for x in recs if run.encode() in x.value or x.value == b"{not json") >= 3
+                )
             )
     reasons = {dict(r.headers)["mitl-dlq-reason"].decode() for r in records}
     assert any("Invalid JSON" in reason for reason in reasons)

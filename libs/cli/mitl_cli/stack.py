@@ -89,7 +89,7 @@ class LocalStack:
         return self
 
     def spawn(self, name: str) -> None:
-        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        log = open(self.workdir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", SERVICES[name][0]],
             env=self.env(name),

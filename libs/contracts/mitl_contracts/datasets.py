@@ -74,7 +74,9 @@ class Dataset(BaseModel):
     def check_content(self, content: ItemContent) -> None:
         """Raise ValueError naming the problem if `content` does not fit this dataset."""
         if content.kind != self.input_kind:
-            raise ValueError(f"dataset {self.name!r} takes {self.input_kind} items, not {content.kind}")
+            raise ValueError(
+                f"dataset {self.name!r} takes {self.input_kind} items, not {content.kind}"
+            )
         if content.text is not None and len(content.text) > self.max_text_chars:
             raise ValueError(
                 f"text has {len(content.text)} characters; dataset {self.name!r} allows "
@@ -82,7 +84,8 @@ class Dataset(BaseModel):
             )
         if content.vector is not None and len(content.vector) != self.vector_dim:
             raise ValueError(
-                f"vector has {len(content.vector)} values; dataset {self.name!r} takes {self.vector_dim}"
+                f"vector has {len(content.vector)} values; "
+                f"dataset {self.name!r} takes {self.vector_dim}"
             )
 
 

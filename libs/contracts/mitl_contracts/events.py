@@ -252,4 +252,3 @@ TOPIC_EVENTS: dict[str, type[Event]] = {
     topics.MODELS: ModelPromoted,
     topics.DRIFT: DriftAlert,
 }
-

@@ -71,7 +71,7 @@ def subscribe(
         batch=True,
         max_records=max_records or settings.kafka_max_batch,
         batch_timeout_ms=settings.kafka_batch_timeout_ms,
-        auto_offset_reset=settings.kafka_auto_offset_reset,  # type: ignore[arg-type]
+        auto_offset_reset=settings.kafka_auto_offset_reset,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MAX_REASON_CHARS = 1000
 
 
-class InvalidMessage(Exception):  # noqa: N818 - the name says what it means (arroyo's)
+class InvalidMessage(Exception):
     """This message can never be processed; `kind` is a short machine-readable category."""
 
     def __init__(self, reason: str, kind: str = "invalid") -> None:

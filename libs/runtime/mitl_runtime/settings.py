@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +23,7 @@ class ServiceSettings(BaseSettings):
     # consumers join their group in about a second (INFRA.md).
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
-    kafka_auto_offset_reset: str = "earliest"
+    kafka_auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     kafka_max_batch: int = Field(default=256, ge=1, le=10_000)
     kafka_batch_timeout_ms: int = Field(default=20, ge=1)
     # A bad deploy must not dead-letter the whole stream: above this share of a window of

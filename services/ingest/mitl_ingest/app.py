@@ -28,7 +28,7 @@ def describe(error: ValidationError) -> str:
     )
 
 
-def create_app(settings: Settings) -> FastAPI:  # type: ignore[override]
+def create_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime("ingest", settings)
     catalog = load_catalog(settings.datasets_file)
     ingestor = Ingestor(runtime, catalog)
@@ -39,7 +39,9 @@ def create_app(settings: Settings) -> FastAPI:  # type: ignore[override]
         outcomes = await ingestor.ingest([r.event for r in batch], stream_batch)
         for received, outcome in zip(batch, outcomes, strict=True):
             if outcome.status == "rejected":
-                await dead_letters.send(received.record, InvalidMessage(outcome.reason or "", "item"))
+                await dead_letters.send(
+                    received.record, InvalidMessage(outcome.reason or "", "item")
+                )
 
     runtime.subscribe(topics.ITEMS_RAW, ItemRaw, on_raw)
 
@@ -60,7 +62,8 @@ def create_app(settings: Settings) -> FastAPI:  # type: ignore[override]
             raise HTTPException(404, str(error)) from None
         if len(request.items) > settings.max_items_per_request:
             raise HTTPException(
-                413, f"{len(request.items)} items; at most {settings.max_items_per_request} a request"
+                413,
+                f"{len(request.items)} items; at most {settings.max_items_per_request} a request",
             )
         batch_id = request.batch_id or f"http-{uuid.uuid4().hex[:16]}"
         parsed: list[ItemRaw] = []
@@ -69,7 +72,9 @@ def create_app(settings: Settings) -> FastAPI:  # type: ignore[override]
         for index, raw in enumerate(request.items):
             try:
                 parsed.append(
-                    ItemRaw.model_validate({**raw, "dataset": request.dataset, "batch_id": batch_id})
+                    ItemRaw.model_validate(
+                        {**raw, "dataset": request.dataset, "batch_id": batch_id}
+                    )
                 )
                 positions.append(index)
                 items.append(None)

@@ -60,7 +60,7 @@ def ingested(raw: ItemRaw, batch_id: str) -> ItemIngested:
 
 
 def client_prediction(raw: ItemRaw, item: ItemIngested, catalog: Catalog) -> Prediction | None:
-    """The client's own prediction as a platform event, probabilities in the dataset's label order."""
+    """The client's own prediction as a platform event, in the dataset's label order."""
     if raw.prediction is None:
         return None
     labels = catalog.get(raw.dataset).labels

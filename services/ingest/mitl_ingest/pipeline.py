@@ -47,9 +47,16 @@ class Ingestor:
                 item_id = core.item_id_for(*key)
                 first = item_id in new_ids and key not in claimed
                 claimed.add(key)
-                status = "accepted" if first else "duplicate"
-                reason = None if first else "an item with this external_id was already ingested"
-                outcome = core.Outcome(raw.external_id, status, item_id, reason)
+                outcome = (
+                    core.Outcome(raw.external_id, "accepted", item_id)
+                    if first
+                    else core.Outcome(
+                        raw.external_id,
+                        "duplicate",
+                        item_id,
+                        "an item with this external_id was already ingested",
+                    )
+                )
             ITEMS.labels(raw.dataset if outcome.status != "rejected" else "-", outcome.status).inc()
             result.append(outcome)
         return result

@@ -1,6 +1,5 @@
-from pydantic import Field
-
 from mitl_runtime.settings import ServiceSettings
+from pydantic import Field
 
 
 class Settings(ServiceSettings):

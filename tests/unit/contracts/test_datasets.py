@@ -22,7 +22,9 @@ def test_unknown_dataset_names_the_known_ones() -> None:
 
 
 def test_contradictory_thresholds_are_refused_naming_the_fields() -> None:
-    with pytest.raises(ValidationError, match="escalation_floor .* must be below accept_threshold"):
+    with pytest.raises(
+        ValidationError, match=r"escalation_floor \(0.6\) must be below accept_threshold"
+    ):
         Policy(accept_threshold=0.5, escalation_floor=0.6)
     with pytest.raises(ValidationError, match="accept_threshold"):
         Policy(accept_threshold=1.5)

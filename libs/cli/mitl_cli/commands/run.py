@@ -21,7 +21,7 @@ from mitl_cli.stack import SERVICES, LocalStack
 ROOT = Path.cwd()
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run the platform locally with real data flowing")
     parser.add_argument("--datasets-file", type=Path, default=ROOT / "config" / "datasets.yaml")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "run")
@@ -46,7 +46,9 @@ def ensure_model(datasets_file: Path) -> None:
 def decision_counts(router_url: str) -> dict[str, float]:
     text = httpx.get(f"{router_url}/metrics", timeout=5).text
     counts: dict[str, float] = {}
-    for match in re.finditer(r'^mitl_router_decisions_total\{[^}]*route="(\w+)"[^}]*\} (\S+)', text, re.M):
+    for match in re.finditer(
+        r'^mitl_router_decisions_total\{[^}]*route="(\w+)"[^}]*\} (\S+)', text, re.M
+    ):
         counts[match.group(1)] = counts.get(match.group(1), 0.0) + float(match.group(2))
     return counts
 
@@ -80,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
             while True:
                 time.sleep(5)
                 routes = decision_counts(stack.url("router"))
+                decided = ", ".join(f"{k} {int(v)}" for k, v in sorted(routes.items()))
                 print(
-                    f"ingested {ingested['accepted']} (duplicates {ingested['duplicates']}) | decisions: "
-                    + ", ".join(f"{k} {int(v)}" for k, v in sorted(routes.items())),
+                    f"ingested {ingested['accepted']} (duplicates {ingested['duplicates']})"
+                    f" | decisions: {decided}",
                     flush=True,
                 )
         except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from mitl_runtime.localinfra import all_topics, create_topics
 from mitl_runtime.settings import ServiceSettings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("topics", help="manage Kafka topics")
     actions = parser.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create all mitl topics (idempotent)")

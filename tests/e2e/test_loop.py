@@ -1,0 +1,123 @@
+"""The whole loop, every service its own process, over the real broker and Postgres:
+items in; some auto-accepted, some queued for review; an annotator corrects one over HTTP;
+the audit log holds the override with the model version and both labels; the drift monitor
+exports its statistic; the chain verifies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from mitl_cli.feed import pool_items
+from mitl_cli.stack import LocalStack
+
+from tests.support import wait_until
+
+pytestmark = pytest.mark.e2e
+ITEMS = 60
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, datasets_file: Path) -> Iterator[LocalStack]:
+    workdir = tmp_path_factory.mktemp("stack")
+    with LocalStack(
+        workdir=workdir,
+        datasets_file=datasets_file,
+        database=f"mitl_e2e_{uuid.uuid4().hex[:8]}",
+        fresh_database=True,
+        drop_database_on_stop=True,
+        fixed_ports=False,
+        # Small drift windows so the monitor computes its statistics on a short stream.
+        extra_env={
+            "MITL_REFERENCE_SIZE": "20",
+            "MITL_WINDOW_SIZE": "20",
+            "MITL_EVALUATE_EVERY": "10",
+        },
+    ) as running:
+        yield running
+
+
+def create_user(stack: LocalStack, name: str, role: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "mitl_cli.main", "users", "create", "--name", name, "--role", role],
+        env={**os.environ, "MITL_DATABASE_URL": stack.database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_items_flow_to_labels_reviews_and_an_audited_override(stack: LocalStack) -> None:
+    items = list(pool_items("trec6", limit=ITEMS))
+    response = httpx.post(
+        f"{stack.url('ingest')}/v1/items", json={"dataset": "trec6", "items": items}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == ITEMS
+    # The same batch again: all duplicates, nothing new flows.
+    again = httpx.post(
+        f"{stack.url('ingest')}/v1/items", json={"dataset": "trec6", "items": items}, timeout=30
+    )
+    assert again.json()["duplicates"] == ITEMS
+
+    def report() -> dict | None:
+        body = httpx.get(f"{stack.url('audit')}/v1/reports/trec6", timeout=10).json()
+        return body if body["decisions"]["total"] >= ITEMS else None
+
+    summary = wait_until(report, timeout=120)
+    routes = summary["decisions"]
+    assert routes["total"] == ITEMS  # one decision per item, none doubled
+    assert routes["accept"] > 0 and routes["review"] > 0
+
+    token = create_user(stack, f"ada-{uuid.uuid4().hex[:6]}", "annotator")
+    auth = {"Authorization": f"Bearer {token}"}
+    claim = httpx.post(f"{stack.url('review-api')}/v1/queues/trec6/annotator/claim", headers=auth)
+    assert claim.status_code == 200, claim.text
+    task = claim.json()
+    suggested = task["suggestion"]["label"]
+    corrected = next(label for label in task["labels"] if label != suggested)
+    submit = httpx.post(
+        f"{stack.url('review-api')}/v1/tasks/{task['task_id']}/submit",
+        headers=auth,
+        json={"action": "correct", "label": corrected, "time_spent_ms": 1500},
+    )
+    assert submit.status_code == 200, submit.text
+
+    def override() -> dict | None:
+        rows = httpx.get(f"{stack.url('audit')}/v1/overrides/trec6", timeout=10).json()["overrides"]
+        return next((r for r in rows if r["item_id"] == task["item_id"]), None)
+
+    row = wait_until(override, timeout=60)
+    assert row["suggested_label"] == suggested and row["label"] == corrected
+    assert row["model_version"].startswith("trec6-minilm")
+
+    def drift_metric() -> bool:
+        text = httpx.get(f"{stack.url('drift-monitor')}/metrics", timeout=10).text
+        return "mitl_drift_statistic{" in text
+
+    wait_until(drift_metric, timeout=60)
+    for name in stack.services:
+        metrics = httpx.get(f"{stack.url(name)}/metrics", timeout=10)
+        assert metrics.status_code == 200 and "mitl_" in metrics.text
+
+    verify = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mitl_cli.main",
+            "audit",
+            "verify",
+            "--database-url",
+            stack.database_url,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
