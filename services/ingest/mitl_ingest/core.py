@@ -71,6 +71,7 @@ def client_prediction(raw: ItemRaw, item: ItemIngested, catalog: Catalog) -> Pre
         item_id=item.item_id,
         batch_id=item.batch_id,
         content=item.content,
+        occurred_at=item.occurred_at,
         source="client",
         model_version=f"client:{raw.prediction.model_id}",
         labels=list(labels),
