@@ -1,0 +1,55 @@
+"""What the pure core is configured with: window sizes, thresholds and hysteresis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CONFIDENCE_PSI = "confidence_psi"
+CLASS_MIX_PSI = "class_mix_psi"
+OUTLIER_SHIFT = "outlier_shift"
+AGREEMENT_DROP = "agreement_drop"
+PREDICTION_STATISTICS = (CONFIDENCE_PSI, CLASS_MIX_PSI, OUTLIER_SHIFT)
+STATISTICS = (*PREDICTION_STATISTICS, AGREEMENT_DROP)
+
+DEFAULT_THRESHOLDS = {
+    CONFIDENCE_PSI: 0.2,
+    CLASS_MIX_PSI: 0.2,
+    OUTLIER_SHIFT: 0.25,
+    AGREEMENT_DROP: 0.15,
+}
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Sizes count events of one (dataset, model_version); thresholds are per statistic."""
+
+    reference_size: int = 500
+    window_size: int = 300
+    evaluate_every: int = 50
+    thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    agreement_reference_size: int = 100
+    agreement_window: int = 100
+    agreement_evaluate_every: int = 20
+    clear_ratio: float = 0.5
+    clear_after: int = 3
+    critical_ratio: float = 2.0
+
+    def __post_init__(self) -> None:
+        missing = set(STATISTICS) - set(self.thresholds)
+        if missing:
+            raise ValueError(f"no threshold for {', '.join(sorted(missing))}")
+        if not 0 < self.clear_ratio <= 1:
+            raise ValueError(f"clear_ratio {self.clear_ratio} must be within (0, 1]")
+        if self.critical_ratio <= 1:
+            raise ValueError(f"critical_ratio {self.critical_ratio} must be above 1")
+        for name in (
+            "reference_size",
+            "window_size",
+            "evaluate_every",
+            "agreement_reference_size",
+            "agreement_window",
+            "agreement_evaluate_every",
+            "clear_after",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")

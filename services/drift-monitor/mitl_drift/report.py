@@ -1,0 +1,72 @@
+"""GET /v1/drift/{dataset}: the current statistics and alert states of a dataset's model
+versions, as Postgres holds them (the same answer from every replica)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class StatisticState(BaseModel):
+    statistic: str
+    segment: str
+    value: float | None
+    threshold: float
+    active: bool
+    severity: str
+    evaluations: int
+    transitions: int
+    evaluated_at: datetime | None
+    changed_at: datetime | None
+
+
+class ModelVersionDrift(BaseModel):
+    model_version: str
+    labels: list[str]
+    predictions_seen: int
+    human_labels_seen: int
+    # How full the windows are: drift is evaluated once the reference and the recent window
+    # are full (window sizes in the service settings).
+    reference_size: int
+    window_size: int
+    agreement_reference_size: int
+    agreement_window_size: int
+    active_alerts: list[str]
+    statistics: list[StatisticState]
+    updated_at: datetime
+
+
+class DriftReport(BaseModel):
+    dataset: str
+    model_versions: list[ModelVersionDrift]
+
+
+def report(dataset: str, monitors: Sequence[Any], statistics: Sequence[Any]) -> DriftReport:
+    """Assemble rows of `store.monitors` and `store.statistics` into the report."""
+    by_version: dict[str, list[StatisticState]] = {}
+    for row in statistics:
+        by_version.setdefault(row["model_version"], []).append(
+            StatisticState.model_validate(dict(row))
+        )
+    versions = []
+    for row in monitors:
+        states = by_version.get(row["model_version"], [])
+        versions.append(
+            ModelVersionDrift(
+                model_version=row["model_version"],
+                labels=list(row["labels"]),
+                predictions_seen=row["predictions_seen"],
+                human_labels_seen=row["human_labels_seen"],
+                reference_size=sum(row["reference_classes"]),
+                window_size=row["recent_size"],
+                agreement_reference_size=row["agreement_reference_labels"],
+                agreement_window_size=row["agreement_recent_size"],
+                active_alerts=[s.statistic for s in states if s.active],
+                statistics=states,
+                updated_at=row["updated_at"],
+            )
+        )
+    return DriftReport(dataset=dataset, model_versions=versions)

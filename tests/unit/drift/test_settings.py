@@ -1,0 +1,29 @@
+"""Settings come from MITL_* variables and become the core's DriftConfig."""
+
+from __future__ import annotations
+
+import pytest
+from mitl_drift.config import CONFIDENCE_PSI, STATISTICS, DriftConfig
+from mitl_drift.settings import Settings
+from pydantic import ValidationError
+
+
+def test_defaults_and_environment_reach_the_core_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MITL_PSI_ALERT", "0.3")
+    monkeypatch.setenv("MITL_WINDOW_SIZE", "120")
+    settings = Settings()
+    config = settings.drift_config()
+    assert settings.http_port == 8006
+    assert config.thresholds[CONFIDENCE_PSI] == 0.3 and config.window_size == 120
+    assert (config.reference_size, config.evaluate_every) == (500, 50)
+    assert (config.clear_ratio, config.critical_ratio) == (0.5, 2.0)
+    assert set(config.thresholds) == set(STATISTICS)
+
+
+def test_bad_values_are_refused_with_their_name() -> None:
+    with pytest.raises(ValidationError, match="clear_ratio"):
+        Settings(clear_ratio=1.5)
+    with pytest.raises(ValidationError, match="critical_ratio"):
+        Settings(critical_ratio=1.0)
+    with pytest.raises(ValueError, match="no threshold for agreement_drop"):
+        DriftConfig(thresholds={CONFIDENCE_PSI: 0.2, "class_mix_psi": 0.2, "outlier_shift": 0.2})
