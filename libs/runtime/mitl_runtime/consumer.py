@@ -20,7 +20,13 @@ from faststream.kafka.annotations import KafkaMessage
 from mitl_contracts.events import Event
 from pydantic import ValidationError
 
-from mitl_runtime.dlq import DeadLetterLimitExceeded, DeadLetters, InvalidMessage, SourceRecord
+from mitl_runtime.dlq import (
+    DeadLetterLimitExceeded,
+    DeadLetters,
+    HandlerRejections,
+    InvalidMessage,
+    SourceRecord,
+)
 from mitl_runtime.metrics import BATCH_SECONDS, EVENTS_CONSUMED, RETRIES
 from mitl_runtime.settings import ServiceSettings
 
@@ -82,6 +88,7 @@ def subscribe(
         records = raw if isinstance(raw, tuple) else (raw,)
         started = time.perf_counter()
         received: list[Received[E]] = []
+        rejections = HandlerRejections()
         try:
             for record in records:
                 source = SourceRecord.from_consumer_record(record)
@@ -90,7 +97,8 @@ def subscribe(
                 except InvalidMessage as error:
                     await dead_letters.send(source, error)
             if received:
-                await handler(received)
+                with rejections:
+                    await handler(received)
         except DeadLetterLimitExceeded as error:
             log.critical("%s: %s; stopping consumption of %s", group, error, topic)
             if on_fatal:
@@ -104,7 +112,7 @@ def subscribe(
             await asyncio.sleep(delay)
             raise
         failures = 0
-        for _ in received:
-            dead_letters.passed()
+        if received:
+            dead_letters.passed(len(received) - rejections.count)
         EVENTS_CONSUMED.labels(dead_letters.service, topic).inc(len(records))
         BATCH_SECONDS.labels(dead_letters.service, topic).observe(time.perf_counter() - started)

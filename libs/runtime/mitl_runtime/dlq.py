@@ -9,6 +9,7 @@ that means the code, not the data, is wrong.
 from __future__ import annotations
 
 import collections
+import contextvars
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
 
 MAX_REASON_CHARS = 1000
+
+
+# Counts the messages a batch handler dead-letters itself, so that the consumer records as
+# passed exactly the others (the context is per consumed batch, so concurrent subscribers of
+# one service never see each other's counts).
+_handler_rejections: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "mitl_handler_rejections", default=None
+)
 
 
 class InvalidMessage(Exception):
@@ -101,7 +110,26 @@ class DeadLetters:
             record.value, topic=dlq(record.topic), key=record.key, headers=headers
         )
         DEAD_LETTERS.labels(self.service, record.topic, error.kind).inc()
+        if (counter := _handler_rejections.get()) is not None:
+            counter[0] += 1
         self.limit.record(True)
 
-    def passed(self) -> None:
-        self.limit.record(False)
+    def passed(self, count: int = 1) -> None:
+        for _ in range(count):
+            self.limit.record(False)
+
+
+class HandlerRejections:
+    """Counts, within a `with` block, the messages dead-lettered through any DeadLetters."""
+
+    def __enter__(self) -> HandlerRejections:
+        self.counter = [0]
+        self._token = _handler_rejections.set(self.counter)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _handler_rejections.reset(self._token)
+
+    @property
+    def count(self) -> int:
+        return self.counter[0]

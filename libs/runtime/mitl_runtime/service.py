@@ -25,6 +25,9 @@ class ServiceRuntime:
         self.broker = make_broker(settings, name)
         self.publisher = EventPublisher(self.broker, name)
         self.health = Health()
+        # One limit per service: every dead letter and every pass, from the consumer or from a
+        # handler, counts in the same window.
+        self.dead_letter_limit = DeadLetterLimit(settings.dlq_max_ratio, settings.dlq_window)
         self._pool: asyncpg.Pool | None = None
 
     @property
@@ -34,8 +37,7 @@ class ServiceRuntime:
         return self._pool
 
     def dead_letters(self, group: str) -> DeadLetters:
-        limit = DeadLetterLimit(self.settings.dlq_max_ratio, self.settings.dlq_window)
-        return DeadLetters(self.broker, self.name, group, limit)
+        return DeadLetters(self.broker, self.name, group, self.dead_letter_limit)
 
     def subscribe(
         self,

@@ -68,8 +68,6 @@ class DriftMonitor:
     async def on_labels(self, batch: list[Received[Label]]) -> None:
         """Only human labels given with a model suggestion say anything about agreement."""
         human = [r for r in batch if core.human_agreement(r.event) is not None]
-        for _ in range(len(batch) - len(human)):
-            self.dead_letters.passed()
 
         def extract(event: Label, _: core.MonitorState) -> Any:
             return core.human_agreement(event)
@@ -123,9 +121,6 @@ class DriftMonitor:
                 alerts += raised
                 counted.append(Counted(state, items))
 
-        # The dead-letter limit judges the share of bad events, so good ones are recorded too.
-        for _ in range(len(batch) - len(rejected)):
-            self.dead_letters.passed()
         for record, reason in rejected:
             await self.dead_letters.send(record, reason)
         for alert in alerts:

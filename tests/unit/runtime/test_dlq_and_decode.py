@@ -31,3 +31,21 @@ def test_dead_letter_limit_trips_only_above_its_ratio_over_a_full_window() -> No
         limit.record(True)  # 5 of the last 10: at the limit, not above it
     with pytest.raises(DeadLetterLimitExceeded, match="6 of the last 10 messages"):
         limit.record(True)
+
+
+async def test_handler_rejections_are_counted_per_context() -> None:
+    from mitl_runtime.dlq import DeadLetters, HandlerRejections, SourceRecord
+
+    class FakeBroker:  # the DLQ's publish target only; this unit test needs no Kafka
+        async def publish(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    limit = DeadLetterLimit(max_ratio=0.5, window=100)
+    dead_letters = DeadLetters(FakeBroker(), "svc", "g", limit)  # type: ignore[arg-type]
+    record = SourceRecord("t", 0, 1, None, b"x")
+    await dead_letters.send(record, InvalidMessage("outside"))
+    with HandlerRejections() as rejections:
+        await dead_letters.send(record, InvalidMessage("inside"))
+        await dead_letters.send(record, InvalidMessage("inside"))
+    assert rejections.count == 2
+    assert limit.dead == 3
