@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import threading
 import time
 from pathlib import Path
@@ -26,7 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--datasets-file", type=Path, default=ROOT / "config" / "datasets.yaml")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "run")
     parser.add_argument("--database", default="mitl")
-    parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
+    # The local broker keeps its topics in memory, so a new run starts with empty topics; a
+    # fresh database keeps Postgres consistent with them (otherwise ingest's dedup keys from
+    # the last run would call every item a duplicate).
+    parser.add_argument("--keep-database", action="store_true", help="keep the last run's database")
     parser.add_argument("--rate", type=float, default=20.0, help="items per second to stream")
     parser.add_argument("--limit", type=int, default=None, help="stop streaming after N items")
     parser.set_defaults(func=run)
@@ -53,23 +57,58 @@ def decision_counts(router_url: str) -> dict[str, float]:
     return counts
 
 
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both stop the platform cleanly, even where a parent shell started
+    this process with SIGINT ignored (background jobs of non-interactive shells)."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def create_demo_user(database_url: str) -> tuple[str, str]:
+    """An annotator to log in to the UI with right away (tokens are shown once, so a run
+    that finds the demo name taken makes a new one)."""
+    import asyncio
+    import uuid
+
+    from mitl_review.core.errors import Conflict
+
+    from mitl_cli.commands.users import create_user
+
+    for name in ("demo-annotator", f"demo-annotator-{uuid.uuid4().hex[:6]}"):
+        try:
+            return name, asyncio.run(create_user(database_url, name, "annotator"))
+        except Conflict:
+            continue
+    raise RuntimeError("could not create a demo annotator")
+
+
 def run(args: argparse.Namespace) -> int:
+    stop_on_signals()
     ensure_model(args.datasets_file)
     stack = LocalStack(
         workdir=args.workdir,
         datasets_file=args.datasets_file,
         database=args.database,
-        fresh_database=args.fresh,
+        fresh_database=not args.keep_database,
     )
     print("starting broker, Postgres and services ...", flush=True)
     with stack:
         print(f"broker      {stack.broker.bootstrap if stack.broker else ''}")
         print(f"postgres    {stack.database_url}")
         for name in SERVICES:
-            print(f"{name:<12}{stack.url(name)}   (metrics: {stack.url(name)}/metrics)")
-        print(f"\nreview UI   {stack.url('review-api')}/")
-        print("create a user: .venv/bin/mitl users create --name ada --role annotator")
-        print(f"              (with MITL_DATABASE_URL={stack.database_url})\n", flush=True)
+            print(f"{name:<14}{stack.url(name)}   (metrics: {stack.url(name)}/metrics)")
+        print(f"\nreview UI     {stack.url('review-api')}/")
+        demo_name, demo_token = create_demo_user(stack.database_url)
+        print(f"log in as {demo_name} with token {demo_token}")
+        print(
+            f"more users:   MITL_DATABASE_URL={stack.database_url} "
+            ".venv/bin/mitl users create --name ada --role annotator\n",
+            flush=True,
+        )
         ingested = {"accepted": 0, "duplicates": 0, "rejected": 0}
 
         def feed() -> None:

@@ -37,7 +37,7 @@ def run_create(args: argparse.Namespace) -> int:
         return 2
     settings = Settings()
     try:
-        token = asyncio.run(_create(settings.database_url, user.name, user.role))
+        token = asyncio.run(create_user(settings.database_url, user.name, user.role))
     except Conflict as error:
         print(f"mitl users create: {error.message}", file=sys.stderr)
         return 1
@@ -46,7 +46,8 @@ def run_create(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create(database_url: str, name: str, role: str) -> str:
+async def create_user(database_url: str, name: str, role: str) -> str:
+    """Create a user (migrating the review schema first) and return their token."""
     from mitl_review.store import users
     from mitl_runtime.db import create_pool, migrate
 

@@ -1,0 +1,169 @@
+"""`mitl models list|register|promote|retire`: the model registry (inference's schema
+`registry`, artifacts under MITL_ARTIFACT_DIR), as the inference service sees it.
+
+- register BUNDLE_DIR: validate the bundle exactly as serving would (mitl_ml.load_model:
+  digests, ONNX loadable, inputs/outputs match the manifest; model fits its dataset in the
+  catalog), store it by sha256 and record it as a candidate.
+- promote DATASET VERSION: make it the champion (the previous one is retired) and publish
+  ModelPromoted on mitl.models.v1; every inference replica swaps to it.
+- retire DATASET VERSION: retire a version that is not the champion.
+
+Exit codes: 0 done (or nothing to do); 1 refused (bad bundle, unknown version, ...);
+2 the database or the broker cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+OK, REFUSED, UNUSABLE = 0, 1, 2
+Action = Callable[[Any, argparse.Namespace], Awaitable[int]]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("models", help="manage the model registry")
+    parser.add_argument("--database-url", default=None, help="default: MITL_DATABASE_URL")
+    actions = parser.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="list registered versions")
+    listing.add_argument("--dataset", default=None)
+    listing.add_argument("--json", action="store_true", help="one JSON array")
+    listing.set_defaults(func=lambda args: run(run_list, args))
+    add = actions.add_parser("register", help="validate a bundle and register it as candidate")
+    add.add_argument("bundle", type=Path, help="bundle directory (manifest.json and its files)")
+    add.set_defaults(func=lambda args: run(run_register, args))
+    for name, helptext in (
+        ("promote", "make a version its dataset's champion and announce it"),
+        ("retire", "retire a version that is not the champion"),
+    ):
+        sub = actions.add_parser(name, help=helptext)
+        sub.add_argument("dataset")
+        sub.add_argument("version")
+        sub.set_defaults(func=lambda args, name=name: run(ACTIONS[name], args))
+
+
+def fail(code: int, message: str) -> int:
+    print(f"mitl models: {message}", file=sys.stderr)
+    return code
+
+
+def run(action: Action, args: argparse.Namespace) -> int:
+    # Imported here so that other subcommands do not load the inference service.
+    from mitl_inference.registration import RegistrationError
+    from mitl_inference.registry import RegistryError
+    from mitl_inference.settings import Settings
+
+    settings = Settings()
+    if args.database_url:
+        settings = settings.model_copy(update={"database_url": args.database_url})
+
+    async def with_pool() -> int:
+        from mitl_runtime.db import create_pool, migrate
+
+        pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+        try:
+            await migrate(pool, "registry", "mitl_inference")
+            return await action(Context(settings, pool), args)
+        finally:
+            await pool.close()
+
+    try:
+        return asyncio.run(with_pool())
+    except (RegistrationError, RegistryError) as error:
+        return fail(REFUSED, str(error))
+    except (OSError, asyncpg.PostgresError) as error:
+        return fail(UNUSABLE, f"cannot use the registry: {type(error).__name__}: {error}")
+
+
+class Context:
+    def __init__(self, settings: Any, pool: asyncpg.Pool) -> None:
+        self.settings = settings
+        self.pool = pool
+
+
+async def run_list(ctx: Context, args: argparse.Namespace) -> int:
+    from mitl_inference import registry
+
+    records = [r.summary() for r in await registry.listing(ctx.pool, args.dataset)]
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return OK
+    print(f"{'dataset':<12} {'version':<36} {'kind':<14} {'status':<10} {'sha256':<14} accuracy")
+    for r in records:
+        accuracy = r["holdout_accuracy"]
+        shown = f"{accuracy:.3f}" if isinstance(accuracy, float) else "-"
+        print(
+            f"{r['dataset']:<12} {r['version']:<36} {r['kind']:<14} {r['status']:<10} "
+            f"{str(r['artifact_sha256'])[:12]:<14} {shown}"
+        )
+    return OK
+
+
+async def run_register(ctx: Context, args: argparse.Namespace) -> int:
+    from mitl_contracts.datasets import load_catalog
+    from mitl_inference import registration
+    from mitl_ml.artifacts import ArtifactStore
+
+    if not ctx.settings.datasets_file.exists():
+        return fail(REFUSED, f"datasets file {ctx.settings.datasets_file} not found")
+    catalog = load_catalog(ctx.settings.datasets_file)
+    record = await registration.register(
+        ctx.pool,
+        ArtifactStore(ctx.settings.artifact_dir),
+        catalog,
+        args.bundle,
+        intra_op_threads=ctx.settings.intra_op_threads,
+    )
+    print(json.dumps(record.summary(), indent=2))
+    return OK
+
+
+async def publish_changes(ctx: Context) -> int:
+    """Publish every recorded change not yet on mitl.models.v1 (this one and any a crash
+    left behind)."""
+    from mitl_inference import promotion
+    from mitl_runtime.broker import EventPublisher, make_broker
+
+    broker = make_broker(ctx.settings, "cli")
+    try:
+        await broker.connect()
+        events = await promotion.publish_pending(ctx.pool, EventPublisher(broker, "cli"))
+    except Exception as error:  # the broker's client raises several kinds
+        return fail(
+            UNUSABLE,
+            f"recorded in the registry but not announced ({type(error).__name__}: {error}); "
+            "the inference service or the next `mitl models` change will announce it",
+        )
+    finally:
+        await broker.stop()
+    for event in events:
+        print(f"published {event.event_id}: {event.dataset} {event.model_version} {event.status}")
+    return OK
+
+
+async def run_promote(ctx: Context, args: argparse.Namespace) -> int:
+    from mitl_inference import promotion
+
+    event = await promotion.promote(ctx.pool, args.dataset, args.version)
+    if event is None:
+        print(f"{args.version} is already the champion of {args.dataset}")
+    return await publish_changes(ctx)
+
+
+async def run_retire(ctx: Context, args: argparse.Namespace) -> int:
+    from mitl_inference import promotion
+
+    event = await promotion.retire(ctx.pool, args.dataset, args.version)
+    if event is None:
+        print(f"{args.version} of {args.dataset} is already retired")
+    return await publish_changes(ctx)
+
+
+ACTIONS: dict[str, Action] = {"promote": run_promote, "retire": run_retire}
