@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
 
 from mitl_runtime.settings import ServiceSettings
 
+S = TypeVar("S", bound=ServiceSettings)
 
-def serve(create_app: Callable[[ServiceSettings], FastAPI], settings: ServiceSettings) -> None:
+
+def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # Access logs would carry annotators' bearer tokens in no way, but they are noise at
-    # thousands of requests a second; errors still reach the log.
+    # Access logs are noise at thousands of requests a second; errors still reach the log.
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,
