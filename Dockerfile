@@ -1,0 +1,68 @@
+# syntax=docker/dockerfile:1
+# One image runs every mitl service: each is a console script (pyproject.toml), chosen by the
+# container's command (docker-compose.yml, deploy/k8s). Build:
+#
+#   docker build --target runtime -t mitl:local .
+#
+# The image is self-contained: dependencies, the datasets file (/app/config/datasets.yaml)
+# and the bootstrap model it names (/app/models/trec6-bootstrap) are built in.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+RUN python -m venv /opt/venv
+WORKDIR /src
+
+# Dependencies before the code, so a code change reuses this layer. requirements.lock pins the
+# whole development environment (pytest, mypy, playwright, pyarrow, ...: ~600 MB the services
+# never import); the image installs the project's dependencies and the runtime data packages,
+# each at the version the lock pins (the lock as constraints), and nothing else.
+COPY pyproject.toml requirements.lock requirements-data.txt deploy/docker/requirements-runtime.txt ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > requirements-project.txt \
+ && pip install --constraint requirements.lock \
+        --requirement requirements-project.txt --requirement requirements-runtime.txt \
+ && pip install --no-deps --requirement requirements-data.txt
+
+COPY libs ./libs
+COPY services ./services
+# Then every console script must import with what is installed: a missing runtime dependency
+# fails the build here rather than a pod later.
+RUN pip install --no-deps . \
+ && python -c "from importlib.metadata import entry_points; [ep.load() for ep in entry_points(group='console_scripts') if ep.value.startswith('mitl_')]"
+
+# The datasets file and the bootstrap model it names (model paths are relative to the file).
+COPY config/datasets.yaml /app/config/datasets.yaml
+RUN python -m mitl_ml.bootstrap --out /app/models/trec6-bootstrap --dataset trec6 --kind minilm \
+ && python -c "from pathlib import Path; from mitl_contracts.datasets import load_catalog; [(d.model / 'manifest.json').read_text() for d in load_catalog(Path('/app/config/datasets.yaml')).datasets.values() if d.model]"
+
+
+FROM ${PYTHON_IMAGE} AS runtime
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HOME=/home/mitl \
+    XDG_CACHE_HOME=/tmp/.cache \
+    MITL_DATASETS_FILE=/app/config/datasets.yaml \
+    MITL_HTTP_HOST=0.0.0.0
+# Writable directories (deploy/services.yaml `volumes`) exist in the image, owned by mitl, so
+# that a named volume mounted on one starts with that owner.
+RUN groupadd --system --gid 10001 mitl \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /home/mitl --create-home \
+        --shell /usr/sbin/nologin mitl \
+ && install --directory --owner=mitl --group=mitl /var/lib/mitl /var/lib/mitl/artifacts
+# Owned by root and read-only to the service: the root filesystem can be mounted read-only;
+# only /tmp needs to be writable (an emptyDir or tmpfs).
+COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /app /app
+COPY --chmod=0755 deploy/docker/healthcheck.py /usr/local/bin/mitl-healthcheck
+WORKDIR /app
+USER 10001:10001
+# ingest, inference, router, review-api, audit, drift-monitor (trainer: 8007)
+EXPOSE 8001 8002 8003 8004 8005 8006 8007
+HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 CMD ["mitl-healthcheck"]
+CMD ["mitl", "--help"]

@@ -1,0 +1,218 @@
+"""What runs: a Deployment, Service and PodDisruptionBudget per service, the topics Job."""
+
+from __future__ import annotations
+
+from mitl_deploy.catalog import Catalog, Doc, Service
+
+UID = 10001  # the image's `mitl` user (Dockerfile)
+CONFIG_DIR = "/app/config"  # MITL_DATASETS_FILE is here; model paths are relative to it
+POSTGRES_SECRET = {"name": "mitl-postgres", "key": "password"}
+TOPICS_LABELS = {
+    "app.kubernetes.io/name": "mitl",
+    "app.kubernetes.io/component": "topics",
+    "app.kubernetes.io/part-of": "mitl",
+}
+
+
+def pod_security() -> Doc:
+    """The restricted Pod Security Standard, at pod level."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": UID,
+        "runAsGroup": UID,
+        "fsGroup": UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security() -> Doc:
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def topics_container(resources: Doc) -> Doc:
+    """`mitl topics create`: idempotent, so every pod runs it before it consumes anything
+    and no consumer ever meets a missing topic, whatever order things were applied in."""
+    return {
+        "name": "topics",
+        "image": "mitl",
+        "command": ["mitl", "topics", "create", "--partitions", "$(MITL_TOPIC_PARTITIONS)"],
+        "envFrom": [{"configMapRef": {"name": "mitl-env"}}],
+        "env": [
+            {
+                "name": "MITL_TOPIC_PARTITIONS",
+                "valueFrom": {"configMapKeyRef": {"name": "mitl-topics", "key": "partitions"}},
+            }
+        ],
+        "resources": resources,
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
+def probe(path: str, period: int, timeout: int, failures: int) -> Doc:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+    }
+
+
+def service_container(catalog: Catalog, service: Service) -> Doc:
+    env: list[Doc] = [{"name": "MITL_HTTP_PORT", "value": str(service.port)}]
+    env += [{"name": k, "value": str(v)} for k, v in sorted(service.env.items())]
+    # asyncpg reads the password from PGPASSWORD when MITL_DATABASE_URL carries none.
+    env.append({"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": dict(POSTGRES_SECRET)}})
+    return {
+        "name": service.name,
+        "image": "mitl",
+        "command": [service.command],
+        "ports": [{"name": "http", "containerPort": service.port, "protocol": "TCP"}],
+        "envFrom": [{"configMapRef": {"name": "mitl-env"}}],
+        "env": env,
+        "resources": catalog.size("base", service.size),
+        "securityContext": container_security(),
+        # Migrations and model loading happen before the port opens: the startup probe
+        # gives them five minutes. Then liveness restarts a process that is fatally broken,
+        # and readiness takes a replica out while Kafka or Postgres does not answer it.
+        "startupProbe": probe("/healthz", 5, 3, 60),
+        "livenessProbe": probe("/healthz", 10, 3, 3),
+        "readinessProbe": probe("/readyz", 5, 5, 3),
+        # Endpoints are removed asynchronously: keep serving while they are.
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "datasets", "mountPath": CONFIG_DIR, "readOnly": True},
+            *(
+                {"name": name, "mountPath": catalog.volumes[name]["path"]}
+                for name in service.volumes
+            ),
+        ],
+    }
+
+
+def deployment(catalog: Catalog, service: Service) -> Doc:
+    spec: Doc = {}
+    if service.replicas is not None:
+        # An autoscaled Deployment leaves replicas to its autoscaler: apply must not reset it.
+        spec["replicas"] = service.replicas["base"]
+    spec["revisionHistoryLimit"] = 5
+    spec["selector"] = {"matchLabels": service.selector}
+    spec["strategy"] = {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    spec["template"] = {
+        "metadata": {"labels": service.labels},
+        "spec": {
+            "serviceAccountName": "mitl",
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security(),
+            "terminationGracePeriodSeconds": 30,
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": service.selector},
+                }
+            ],
+            "initContainers": [topics_container(catalog.size("base", "small"))],
+            "containers": [service_container(catalog, service)],
+            "volumes": [
+                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                {"name": "datasets", "configMap": {"name": "mitl-datasets"}},
+                *(
+                    {"name": name, "persistentVolumeClaim": {"claimName": f"mitl-{name}"}}
+                    for name in service.volumes
+                ),
+            ],
+        },
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": service.resource, "labels": service.labels},
+        "spec": spec,
+    }
+
+
+def cluster_service(service: Service) -> Doc:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": service.resource, "labels": service.labels},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": service.selector,
+            "ports": [
+                {"name": "http", "port": service.port, "targetPort": "http", "protocol": "TCP"}
+            ],
+        },
+    }
+
+
+def disruption_budget(service: Service) -> Doc:
+    # maxUnavailable rather than minAvailable: a lone replica can still be drained.
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": service.resource, "labels": service.labels},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": service.selector}},
+    }
+
+
+def topics_job(catalog: Catalog) -> Doc:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "mitl-topics", "labels": TOPICS_LABELS},
+        "spec": {
+            "backoffLimit": 10,
+            # A Job's template is immutable: deleted an hour after it finished, the next apply
+            # creates it anew (it is idempotent) instead of failing on a changed image tag.
+            "ttlSecondsAfterFinished": 3600,
+            "template": {
+                "metadata": {"labels": TOPICS_LABELS},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "serviceAccountName": "mitl",
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security(),
+                    "containers": [topics_container(catalog.size("base", "small"))],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def service_account() -> Doc:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": "mitl",
+            "labels": {"app.kubernetes.io/name": "mitl", "app.kubernetes.io/part-of": "mitl"},
+        },
+        # The services never call the Kubernetes API.
+        "automountServiceAccountToken": False,
+    }
+
+
+def volume_claim(name: str, size: str) -> Doc:
+    """Shared by every replica that mounts it, possibly on several nodes: ReadWriteMany."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": f"mitl-{name}",
+            "labels": {"app.kubernetes.io/name": "mitl", "app.kubernetes.io/part-of": "mitl"},
+        },
+        "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": size}}},
+    }
