@@ -42,8 +42,8 @@ test-integration: install
 	$(BIN)/pytest -q -m "integration or e2e"
 
 lint: install
-	$(BIN)/ruff check libs services tests
-	$(BIN)/ruff format --check libs services tests
+	$(BIN)/ruff check libs services tests deploy scripts
+	$(BIN)/ruff format --check libs services tests deploy scripts
 
 typecheck: install
 	$(BIN)/mypy libs services
