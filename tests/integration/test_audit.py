@@ -1,5 +1,6 @@
-"""The audit service against the real broker and Postgres: events into the chained log once
-each, overrides, dead-lettering, reports and the override list over HTTP."""
+"""The audit service against the real broker and Postgres: events (policy changes included) into
+the chained log once each, items beside it, overrides, dead-lettering, reports with spot-check
+precision and the override list over HTTP; exports as JSONL and Parquet over HTTP and the CLI."""
 
 from __future__ import annotations
 
@@ -7,19 +8,33 @@ import asyncio
 import csv
 import io
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
+import pyarrow.parquet as pq
 import pytest
 from httpx import AsyncClient
 from mitl_audit.app import create_app
+from mitl_audit.export import ARROW_SCHEMA
+from mitl_audit.precision import wilson
 from mitl_audit.settings import Settings
 from mitl_cli.main import main as mitl
 from mitl_contracts import topics
-from mitl_contracts.events import Decision, DriftAlert, Event, Label, ModelPromoted
+from mitl_contracts.events import (
+    Decision,
+    DriftAlert,
+    Event,
+    ItemContent,
+    ItemIngested,
+    Label,
+    ModelPromoted,
+    PolicyChanged,
+)
 from mitl_runtime.localinfra import create_database, drop_database
 
 from tests.support import TopicReader, eventually, publish_raw, running_app
@@ -29,7 +44,9 @@ T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 LABELED_AT = T0 + timedelta(hours=1)
 
 
-def decision(dataset: str, n: int, route: str, model: str, batch: str) -> Decision:
+def decision(
+    dataset: str, n: int, route: str, model: str, batch: str, spot_check: bool = False
+) -> Decision:
     return Decision.model_validate(
         {
             "event_id": f"decision-{dataset}-{n}",
@@ -41,11 +58,15 @@ def decision(dataset: str, n: int, route: str, model: str, batch: str) -> Decisi
             "reason": "test",
             "predicted_label": "A",
             "confidence": 0.95 if route == "accept" else 0.5,
+            "spot_check": spot_check,
             "model_version": model,
             "policy_version": "p1",
             "occurred_at": T0,
         }
     )
+
+
+BATCHES = {1: "b1", 2: "b1", 3: "b2", 4: "b2", 5: "b2", 6: "b2"}
 
 
 def label(dataset: str, n: int, value: str, **fields: object) -> Label:
@@ -54,6 +75,7 @@ def label(dataset: str, n: int, value: str, **fields: object) -> Label:
             "event_id": f"label-{dataset}-{n}",
             "dataset": dataset,
             "item_id": f"item-{n}",
+            "batch_id": BATCHES.get(n, ""),
             "label": value,
             "suggested_label": "A",
             "model_version": "m1",
@@ -62,6 +84,61 @@ def label(dataset: str, n: int, value: str, **fields: object) -> Label:
         }
         | fields
     )
+
+
+def item(dataset: str, n: int, batch: str) -> ItemIngested:
+    return ItemIngested(
+        event_id=f"ingested-{dataset}-{n}",
+        dataset=dataset,
+        item_id=f"item-{n}",
+        external_id=f"q{n}",
+        batch_id=batch,
+        content=ItemContent(text=f"Question number {n} ?", metadata={"n": str(n)}),
+        occurred_at=T0,
+    )
+
+
+BLIND_BOB: dict[str, object] = {"annotator": "bob", "suggestion_shown": False}
+
+
+def history(dataset: str) -> dict[str, list[Event]]:
+    """Six items: 1 accepted, 2 confirmed, 3 corrected, 4 escalated and resolved by an expert,
+    5 and 6 accepted and spot-checked blind by bob (5 disagrees, 6 agrees)."""
+    decisions = [
+        decision(dataset, 1, "accept", "m1", "b1"),
+        decision(dataset, 2, "review", "m1", "b1"),
+        decision(dataset, 3, "review", "m1", "b2"),
+        decision(dataset, 4, "escalate", "m2", "b2"),
+        decision(dataset, 5, "accept", "m1", "b2", spot_check=True),
+        decision(dataset, 6, "accept", "m1", "b2"),
+    ]
+    labels = [
+        label(dataset, 1, "A", source="model", action="auto_accept"),
+        label(dataset, 2, "A", source="annotator", action="confirm", annotator="ada"),
+        label(dataset, 3, "B", source="annotator", action="correct", annotator="ada"),
+        label(
+            dataset, 4, "C", source="expert", action="resolve", annotator="eve", model_version="m2"
+        ),
+        label(dataset, 5, "A", source="model", action="auto_accept", event_id=f"auto-{dataset}-5"),
+        label(dataset, 5, "B", source="annotator", action="correct", **BLIND_BOB),
+        label(dataset, 6, "A", source="model", action="auto_accept", event_id=f"auto-{dataset}-6"),
+        label(dataset, 6, "A", source="annotator", action="confirm", **BLIND_BOB),
+    ]
+    policy = PolicyChanged(
+        event_id=f"policy-{dataset}-p2",
+        dataset=dataset,
+        policy_version="p2",
+        policy={"accept_thresholds": {"A": 0.8}, "spot_check_rate": 0.1},
+        reason="learned thresholds",
+        changed_by="router",
+        occurred_at=T0,
+    )
+    return {
+        topics.ITEMS_INGESTED: [item(dataset, n, batch) for n, batch in BATCHES.items()],
+        topics.DECISIONS: list(decisions),
+        topics.LABELS: list(labels),
+        topics.POLICIES: [policy],
+    }
 
 
 async def publish(kafka: str, topic: str, events: list[Event]) -> None:
@@ -89,20 +166,8 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
     env = {**service_env, "database_url": url}
     kafka = env["kafka_bootstrap_servers"]
     dataset, sentinel = f"audit-{run}", f"audit-{run}-sentinel"
-    decisions = [
-        decision(dataset, 1, "accept", "m1", "b1"),
-        decision(dataset, 2, "review", "m1", "b1"),
-        decision(dataset, 3, "review", "m1", "b2"),
-        decision(dataset, 4, "escalate", "m2", "b2"),
-    ]
-    labels = [
-        label(dataset, 1, "A", source="model", action="auto_accept"),
-        label(dataset, 2, "A", source="annotator", action="confirm", annotator="ada"),
-        label(dataset, 3, "B", source="annotator", action="correct", annotator="ada"),
-        label(
-            dataset, 4, "C", source="expert", action="resolve", annotator="eve", model_version="m2"
-        ),
-    ]
+    events = history(dataset)
+    decisions, labels = events[topics.DECISIONS], events[topics.LABELS]
     bad = [
         f"{{not json {run}".encode(),
         json.dumps({"dataset": dataset, "item_id": "item-2", "source": "annotator"}).encode(),
@@ -112,8 +177,8 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
     ]
     async with running_app(create_app(Settings(**env))) as client:
         await publish_raw(kafka, topics.LABELS, bad, key=b"item-2")
-        await publish(kafka, topics.DECISIONS, decisions)
-        await publish(kafka, topics.LABELS, labels)
+        for topic, published in events.items():
+            await publish(kafka, topic, published)
         await publish(
             kafka,
             topics.MODELS,
@@ -135,6 +200,7 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
         # once those are logged, the replays before them have been consumed.
         await publish(kafka, topics.DECISIONS, [decisions[0], decisions[0]])
         await publish(kafka, topics.LABELS, [labels[2]])
+        await publish(kafka, topics.ITEMS_INGESTED, events[topics.ITEMS_INGESTED][:2])
         await publish(kafka, topics.DECISIONS, [decision(sentinel, 1, "accept", "m1", "s")])
         await publish(
             kafka, topics.LABELS, [label(sentinel, 3, "A", source="model", action="auto_accept")]
@@ -149,7 +215,12 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
             )
             await eventually(
                 lambda: conn.fetchval(
-                    "SELECT count(*) = 10 FROM audit.log WHERE dataset = $1", dataset
+                    "SELECT count(*) = 17 FROM audit.log WHERE dataset = $1", dataset
+                )
+            )
+            await eventually(
+                lambda: conn.fetchval(
+                    "SELECT count(*) = 6 FROM audit.items WHERE dataset = $1", dataset
                 )
             )
         finally:
@@ -174,11 +245,20 @@ async def test_each_event_is_logged_once_with_its_kind(audited: Audited) -> None
         audited.dataset,
     )
     assert {r["kind"]: (r["n"], r["events"]) for r in logged} == {
-        "decision": (4, 4),
-        "label": (4, 4),
+        "decision": (6, 6),
+        "label": (8, 8),
         "model": (1, 1),
         "drift": (1, 1),
+        "policy": (1, 1),
     }
+    (policy,) = await rows(
+        audited,
+        "SELECT policy_version, payload->'policy' AS policy, payload->>'changed_by' AS by"
+        " FROM audit.log WHERE dataset = $1 AND kind = 'policy'",
+        audited.dataset,
+    )
+    assert (policy["policy_version"], policy["by"]) == ("p2", "router")
+    assert json.loads(policy["policy"]) == {"accept_thresholds": {"A": 0.8}, "spot_check_rate": 0.1}
     (accepted,) = await rows(
         audited,
         "SELECT route, model_version, policy_version, predicted_label, confidence,"
@@ -203,8 +283,8 @@ async def test_an_override_row_names_the_model_and_both_labels(audited: Audited)
         " action FROM audit.log WHERE dataset = $1 AND kind = 'label' ORDER BY item_id",
         audited.dataset,
     )
-    overrides = {r["item_id"]: r["is_override"] for r in logged}
-    assert overrides == {"item-1": False, "item-2": False, "item-3": True, "item-4": True}
+    overrides = {r["item_id"] for r in logged if r["is_override"]}
+    assert overrides == {"item-3", "item-4", "item-5"}
     correction = next(r for r in logged if r["item_id"] == "item-3")
     assert dict(correction) == {
         "item_id": "item-3",
@@ -238,32 +318,47 @@ async def test_bad_label_messages_are_dead_lettered_and_consumption_goes_on(
     )
 
 
-async def test_report_json_counts_routes_overrides_and_annotators(audited: Audited) -> None:
+async def test_report_json_counts_routes_overrides_precision_and_annotators(
+    audited: Audited,
+) -> None:
     response = await audited.client.get(f"/v1/reports/{audited.dataset}")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["window"] == {"from": None, "to": None}
     assert body["decisions"] == {
-        "total": 4,
-        "accept": 1,
+        "total": 6,
+        "accept": 3,
         "review": 2,
         "escalate": 1,
-        "auto_accepted_share": 0.25,
-        "reviewed_share": 0.5,
-        "escalated_share": 0.25,
+        "auto_accepted_share": 0.5,
+        "reviewed_share": pytest.approx(1 / 3),
+        "escalated_share": pytest.approx(1 / 6),
     }
-    assert {k: v["total"] for k, v in body["decisions_by_model_version"].items()} == {
-        "m1": 3,
-        "m2": 1,
-    }
-    assert {k: v["review"] for k, v in body["decisions_by_batch"].items()} == {"b1": 1, "b2": 1}
     assert body["labels"] == {
-        "total": 4,
-        "auto_accepted": 1,
-        "human": 3,
-        "overrides": 2,
-        "override_rate": pytest.approx(2 / 3),
+        "total": 8,
+        "auto_accepted": 3,
+        "human": 5,
+        "overrides": 3,
+        "override_rate": pytest.approx(3 / 5),
     }
+    # Items 5 and 6 were accepted and checked blind: one kept the label, one did not.
+    low, high = wilson(1, 2)
+    assert body["accepted_precision"] == {
+        "spot_checks": 2,
+        "agreed": 1,
+        "precision": 0.5,
+        "ci_low": pytest.approx(low),
+        "ci_high": pytest.approx(high),
+        "confidence": 0.95,
+    }
+    by_model = body["by_model_version"]
+    assert {k: v["decisions"]["total"] for k, v in by_model.items()} == {"m1": 5, "m2": 1}
+    batches = body["by_batch"]
+    assert {k: v["decisions"]["review"] for k, v in batches.items()} == {"b1": 1, "b2": 1}
+    assert batches["b1"]["accepted_precision"]["spot_checks"] == 0
+    assert batches["b2"]["accepted_precision"]["spot_checks"] == 2
+    assert batches["b2"]["labels"]["override_rate"] == pytest.approx(3 / 4)
+    assert body["by_class"]["A"]["decisions"]["auto_accepted_share"] == 0.5
     people = {a["annotator"]: a for a in body["annotators"]}
     assert people["ada"] == {
         "annotator": "ada",
@@ -272,8 +367,19 @@ async def test_report_json_counts_routes_overrides_and_annotators(audited: Audit
         "correct": 1,
         "resolve": 0,
         "overrides": 1,
+        "override_rate": 0.5,
         "confirmation_rate": 0.5,
+        "accepted_precision": {
+            "spot_checks": 0,
+            "agreed": 0,
+            "precision": None,
+            "ci_low": None,
+            "ci_high": None,
+            "confidence": 0.95,
+        },
     }
+    assert people["bob"]["accepted_precision"]["precision"] == 0.5
+    assert people["bob"]["confirmation_rate"] == 0.5
     assert people["eve"]["resolve"] == 1 and people["eve"]["confirmation_rate"] is None
 
 
@@ -288,14 +394,18 @@ async def test_report_window_and_csv(audited: Audited) -> None:
         (r["section"], r["key"], r["metric"]): r["value"]
         for r in csv.DictReader(io.StringIO(response.text))
     }
-    assert value[("decisions", "all", "total")] == "0"
-    assert value[("labels", "all", "human")] == "3"
+    assert value[("all", "all", "decisions.total")] == "0"
+    assert value[("all", "all", "labels.human")] == "5"
+    # Spot checks count by the time of the label, joined to decisions outside the window.
+    assert value[("all", "all", "accepted_precision.spot_checks")] == "2"
     assert value[("annotator", "ada", "confirmation_rate")] == "0.5"
+    assert value[("batch", "b2", "accepted_precision.precision")] == "0.5"
     before_labels = await audited.client.get(
         f"/v1/reports/{audited.dataset}", params={"to": after_decisions}
     )
-    assert before_labels.json()["decisions"]["total"] == 4
+    assert before_labels.json()["decisions"]["total"] == 6
     assert before_labels.json()["labels"]["total"] == 0
+    assert before_labels.json()["accepted_precision"]["spot_checks"] == 0
 
 
 async def test_report_rejects_unknown_datasets_and_backwards_windows(audited: Audited) -> None:
@@ -325,6 +435,7 @@ async def test_overrides_endpoint_lists_override_rows(audited: Audited) -> None:
     } == {
         ("item-3", "m1", "A", "B", "ada"),
         ("item-4", "m2", "A", "C", "eve"),
+        ("item-5", "m1", "A", "B", "bob"),
     }
     assert [o["seq"] for o in listed] == sorted((o["seq"] for o in listed), reverse=True)
     one = await audited.client.get(f"/v1/overrides/{audited.dataset}", params={"limit": 1})
@@ -337,7 +448,8 @@ async def test_metrics_and_a_valid_chain(
     audited: Audited, capsys: pytest.CaptureFixture[str]
 ) -> None:
     metrics = (await audited.client.get("/metrics")).text
-    assert f'mitl_audit_overrides_total{{dataset="{audited.dataset}"}} 2.0' in metrics
+    assert f'mitl_audit_overrides_total{{dataset="{audited.dataset}"}} 3.0' in metrics
+    assert f'mitl_audit_items_recorded_total{{dataset="{audited.dataset}"}} 6.0' in metrics
     assert 'mitl_audit_rows_appended_total{kind="drift"}' in metrics
     (head,) = await rows(audited, "SELECT max(seq) AS seq, count(*) AS n FROM audit.log")
     assert head["seq"] == head["n"]
@@ -347,3 +459,151 @@ async def test_metrics_and_a_valid_chain(
     )
     assert code == 0
     assert capsys.readouterr().out.strip() == f"ok: {head['n']} rows"
+
+
+def by_item(rows: list[dict]) -> dict[str, dict]:
+    return {row["item_id"]: row for row in rows}
+
+
+async def test_export_jsonl_has_each_item_with_its_final_label_and_provenance(
+    audited: Audited,
+) -> None:
+    response = await audited.client.get(f"/v1/export/{audited.dataset}", params={"format": "jsonl"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert response.headers["x-mitl-export-items"] == "6"
+    items = by_item([json.loads(line) for line in response.text.splitlines()])
+    assert {k: v["label"] for k, v in items.items()} == {
+        "item-1": "A",
+        "item-2": "A",
+        "item-3": "B",
+        "item-4": "C",
+        # A person's label wins over the model's accepted one, given earlier or later.
+        "item-5": "B",
+        "item-6": "A",
+    }
+    five = items["item-5"]
+    assert (five["text"], five["external_id"], five["batch_id"]) == (
+        "Question number 5 ?",
+        "q5",
+        "b2",
+    )
+    assert five["metadata"] == {"n": "5"}
+    (logged,) = await rows(
+        audited,
+        "SELECT seq, row_hash FROM audit.log WHERE event_id = $1",
+        f"label-{audited.dataset}-5",
+    )
+    assert five["provenance"] == {
+        "source": "annotator",
+        "labeled_by": "bob",
+        "role": None,
+        "action": "correct",
+        "model_version": "m1",
+        "policy_version": "p1",
+        "labeled_at": LABELED_AT.isoformat(timespec="microseconds"),
+        "suggested_label": "A",
+        "overrides_model": True,
+        "human_labels": 1,
+        "decision_route": "accept",
+        "decision_confidence": 0.95,
+        "spot_check": True,
+        "event_id": f"label-{audited.dataset}-5",
+        "audit_seq": logged["seq"],
+        "audit_row_hash": logged["row_hash"],
+    }
+    one = items["item-1"]["provenance"]
+    assert (one["source"], one["labeled_by"], one["action"]) == ("model", "m1", "auto_accept")
+    four = items["item-4"]["provenance"]
+    assert (four["source"], four["labeled_by"], four["model_version"]) == ("expert", "eve", "m2")
+    assert four["decision_route"] == "escalate"
+
+
+async def test_export_parquet_reads_back_with_pyarrow(audited: Audited) -> None:
+    response = await audited.client.get(
+        f"/v1/export/{audited.dataset}", params={"format": "parquet"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/vnd.apache.parquet"
+    table = pq.read_table(io.BytesIO(response.content))
+    assert table.schema == ARROW_SCHEMA
+    items = by_item(table.to_pylist())
+    assert sorted(items) == [f"item-{n}" for n in range(1, 7)]
+    three = items["item-3"]
+    assert (three["label"], three["text"], three["metadata"]) == (
+        "B",
+        "Question number 3 ?",
+        [("n", "3")],
+    )
+    assert three["provenance"]["labeled_by"] == "ada"
+    assert three["provenance"]["labeled_at"] == LABELED_AT
+    assert three["provenance"]["overrides_model"] is True
+
+
+async def test_export_selects_by_batch_and_time(audited: Audited) -> None:
+    url = f"/v1/export/{audited.dataset}"
+
+    async def exported(**params: str) -> list[str]:
+        response = await audited.client.get(url, params=params)
+        assert response.status_code == 200, response.text
+        return sorted(json.loads(line)["item_id"] for line in response.text.splitlines())
+
+    assert await exported(batch="b1") == ["item-1", "item-2"]
+    assert await exported(batch="nope") == []
+    assert await exported(to=(LABELED_AT - timedelta(minutes=1)).isoformat()) == []
+    assert len(await exported(**{"from": LABELED_AT.isoformat()})) == 6
+    assert (await audited.client.get(f"/v1/export/nope-{audited.run}")).status_code == 404
+    backwards = await audited.client.get(
+        url, params={"from": "2026-05-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}
+    )
+    assert backwards.status_code == 422 and "is after 'to'" in backwards.text
+    assert (await audited.client.get(url, params={"format": "csv"})).status_code == 422
+    # No dataset is called that, and Postgres could not even be asked: 404 without a query.
+    assert (await audited.client.get("/v1/export/a%00b")).status_code == 404
+    edge = await audited.client.get(url, params={"from": "0001-01-01T00:00:00+01:00"})
+    assert edge.status_code == 422 and "cannot be expressed in UTC" in edge.text
+    nul = await audited.client.get(url, params={"batch": "b\x001"})
+    assert nul.status_code == 422 and nul.json()["detail"]
+
+
+async def test_export_command_writes_files_or_fails_cleanly(
+    audited: Audited,
+    datasets_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MITL_DATASETS_FILE", str(datasets_file))
+    base = ["export", "--dataset", audited.dataset, "--database-url", audited.database_url]
+
+    async def cli(*argv: str | Path) -> int:
+        return await asyncio.to_thread(mitl, [*base, *map(str, argv)])
+
+    out = tmp_path / "labels.jsonl"
+    assert await cli("--out", out, "--batch", "b2") == 0
+    assert f"wrote 4 labeled items of {audited.dataset}" in capsys.readouterr().out
+    rows_written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["item_id"] for r in rows_written) == ["item-3", "item-4", "item-5", "item-6"]
+
+    parquet = tmp_path / "labels.parquet"
+    assert await cli("--format", "parquet", "--out", parquet) == 0
+    table = pq.read_table(parquet)
+    assert table.num_rows == 6 and table.schema == ARROW_SCHEMA
+    assert sorted(os.listdir(tmp_path)) == ["labels.jsonl", "labels.parquet"]
+
+    unknown = ["export", "--dataset", f"nope-{audited.run}", "--out", str(tmp_path / "u.jsonl")]
+    assert await asyncio.to_thread(mitl, [*unknown, "--database-url", audited.database_url]) == 1
+    assert f"unknown dataset 'nope-{audited.run}'" in capsys.readouterr().err
+    span = ("--from", "2026-05-01", "--to", "2026-04-01", "--out", tmp_path / "r.jsonl")
+    assert await cli(*span) == 2
+    assert "--from (2026-05-01 00:00:00+00:00) is after --to" in capsys.readouterr().err
+
+    assert await cli("--out", tmp_path / "missing" / "x.jsonl") == 2
+    assert "cannot write the export to" in capsys.readouterr().err
+    assert await cli("--format", "parquet", "--out", out / "x.parquet") == 2
+    assert "Not a directory" in capsys.readouterr().err
+    assert await cli("--out", tmp_path) == 2
+    assert "is a directory" in capsys.readouterr().err
+    # Nothing half-written anywhere; the earlier exports are untouched.
+    assert sorted(os.listdir(tmp_path)) == ["labels.jsonl", "labels.parquet"]
+    assert len(out.read_text().splitlines()) == 4

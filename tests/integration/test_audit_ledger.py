@@ -11,11 +11,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from mitl_audit import store
+from mitl_audit import item_store, store
 from mitl_audit.chain import GENESIS, Head, Row, seal
 from mitl_audit.entries import Entry, entry_for
+from mitl_audit.items import item_row
 from mitl_cli.main import main as mitl
-from mitl_contracts.events import Decision, Label
+from mitl_contracts.events import Decision, ItemContent, ItemIngested, Label
 from mitl_runtime.db import create_pool, migrate
 from mitl_runtime.localinfra import create_database, drop_database
 
@@ -130,6 +131,33 @@ async def test_writer_cannot_change_history_and_owner_is_stopped_by_the_trigger(
                 with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
                     await conn.execute(statement)
         assert await pool.fetchval("SELECT count(*) FROM audit.log") == 2
+    finally:
+        await pool.close()
+
+
+async def test_item_copies_are_append_only_too(audit_db: str) -> None:
+    pool = await create_pool(audit_db, max_size=2)
+    try:
+        event = ItemIngested(
+            event_id="ingested-1",
+            dataset="trec6",
+            item_id="i-1",
+            external_id="q1",
+            batch_id="b1",
+            content=ItemContent(text="Who wrote Hamlet ?"),
+            occurred_at=AT,
+        )
+        assert await item_store.record(pool, [item_row(event), item_row(event)]) == ["trec6"]
+        assert await item_store.record(pool, [item_row(event)]) == []
+        async with pool.acquire() as conn:
+            for statement in ("UPDATE audit.items SET batch_id = 'X'", "DELETE FROM audit.items"):
+                with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+                    async with conn.transaction():
+                        await conn.execute("SET LOCAL ROLE mitl_audit_writer")
+                        await conn.execute(statement)
+                with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                    await conn.execute(statement)
+        assert await pool.fetchval("SELECT batch_id FROM audit.items") == "b1"
     finally:
         await pool.close()
 

@@ -36,6 +36,9 @@ def small_windows(service_env: dict) -> Settings:
         agreement_reference_size=10,
         agreement_window=10,
         agreement_evaluate_every=5,
+        spot_check_reference_size=10,
+        spot_check_window=10,
+        spot_check_evaluate_every=5,
     )
 
 
@@ -127,7 +130,7 @@ async def test_shift_alerts_survives_restart_and_clears(service_env: dict) -> No
         metrics = (await client.get("/metrics")).text
         assert (
             f'mitl_drift_statistic{{dataset="trec6",model_version="{version}",'
-            'statistic="confidence_psi"}' in metrics
+            'segment="all",statistic="confidence_psi"}' in metrics
         )
         assert 'mitl_drift_alert_active{dataset="trec6",statistic="confidence_psi"}' in metrics
 
@@ -148,7 +151,9 @@ async def test_shift_alerts_survives_restart_and_clears(service_env: dict) -> No
         assert state["active_alerts"] == []
 
 
-def human_label(run: str, i: int, agreed: bool, source: LabelSource = "annotator") -> bytes:
+def human_label(
+    run: str, i: int, agreed: bool, source: LabelSource = "annotator", shown: bool = True
+) -> bytes:
     return (
         Label(
             event_id=f"label-{run}-{i}-{source}",
@@ -158,6 +163,7 @@ def human_label(run: str, i: int, agreed: bool, source: LabelSource = "annotator
             source=source,
             action="confirm" if agreed else "correct",
             suggested_label="HUM",
+            suggestion_shown=shown,
             model_version=f"agree-{run}",
         )
         .model_dump_json()
@@ -189,3 +195,30 @@ async def test_a_fall_in_human_agreement_alerts(service_env: dict) -> None:
         assert alert.details["recent_agreement"] == pytest.approx(0.2)
         state = await seen(client, version, "human_labels_seen", 20)
         assert state["human_labels_seen"] == 20 and state["predictions_seen"] == 0
+
+
+async def test_a_fall_in_spot_check_precision_alerts_apart_from_agreement(
+    service_env: dict,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    version = f"agree-{run}"
+    kafka = service_env["kafka_bootstrap_servers"]
+    # Blind labels: 10 that kept the model's label, then 10 of which 8 did not.
+    values = [human_label(run, i, agreed=True, shown=False) for i in range(10)]
+    values += [human_label(run, i, agreed=i % 5 == 0, shown=False) for i in range(10, 20)]
+    # Shown labels agreeing all along: counted for agreement_drop, which stays quiet.
+    values += [human_label(run, i, agreed=True) for i in range(20, 40)]
+    async with running_app(create_app(small_windows(service_env))) as client:
+        await publish_raw(kafka, topics.LABELS, values, key=f"agree-{run}".encode())
+        async with TopicReader(kafka, topics.DRIFT) as drift:
+            await drift.wait_for(lambda _: bool(drift.events(DriftAlert, model_version=version)))
+        (alert,) = drift.events(DriftAlert, model_version=version)
+        assert (alert.statistic, alert.segment, alert.severity) == (
+            "spot_check_drop",
+            "all",
+            "critical",
+        )
+        assert alert.value == pytest.approx(0.8)
+        state = await seen(client, version, "human_labels_seen", 20)
+        assert (state["spot_checks_seen"], state["spot_check_window_size"]) == (20, 10)
+        assert state["active_alerts"] == ["spot_check_drop"]

@@ -37,6 +37,7 @@ SERVICES: dict[str, tuple[str, int]] = {
     "review-api": ("mitl_review", 8004),
     "audit": ("mitl_audit", 8005),
     "drift-monitor": ("mitl_drift", 8006),
+    "trainer": ("mitl_trainer", 8007),
 }
 
 

@@ -23,8 +23,16 @@ class UnknownDataset(KeyError):
         return self.message
 
 
+DEFAULT_SPOT_CHECK_CEILING = 0.1
+
+
 class Policy(BaseModel):
-    """How the router treats a dataset's predictions. Versioned: every decision records it."""
+    """How the router treats a dataset's predictions. Versioned: every decision records it.
+
+    Two ways to auto-accept: a raw `accept_threshold`, or a `target_precision` from which the
+    router learns one threshold per class out of human-verified outcomes (see docs/policies.md).
+    Contradictory settings are refused with a message naming the fields.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -42,14 +50,78 @@ class Policy(BaseModel):
     drift_threshold_raise: float = Field(default=0.05, ge=0.0, le=1.0)
     drift_spot_check_rate: float = Field(default=0.2, ge=0.0, le=1.0)
 
+    # Precision-targeted auto-accept: a class's items are accepted at or above the lowest
+    # confidence where a one-sided lower bound on the precision of verified items stays at or
+    # above the target; until then (cold start) nothing of that class is accepted.
+    target_precision: float | None = Field(default=None, gt=0.0, lt=1.0)
+    bound: Literal["wilson", "clopper_pearson"] = "wilson"
+    confidence_level: float = Field(default=0.95, gt=0.0, lt=1.0)
+    # "dataset": the bound holds for the precision of everything accepted in the dataset, with
+    # a class's threshold raised where its own items show precision below the target;
+    # "class": each class's own accepted precision must reach the bound (needs far more
+    # verified items per class).
+    precision_scope: Literal["dataset", "class"] = "dataset"
+    # Verified items a class needs before it can get a threshold; until then its items are
+    # reviewed as a random calibration sample.
+    min_verified: int = Field(default=50, ge=1, le=100_000)
+    # Learned thresholds never fall below this confidence.
+    min_accept_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Most recent verified items per dataset that thresholds are learned from.
+    calibration_window: int = Field(default=5000, ge=10, le=1_000_000)
+    # A new model version starts from the outcomes verified for earlier versions ("inherit"),
+    # or with nothing accepted until its own outcomes suffice ("cold").
+    new_model_start: Literal["inherit", "cold"] = "inherit"
+    # The spot-check share rises from spot_check_rate to spot_check_max_rate (unset: the larger
+    # of spot_check_rate and 0.1) as the bound on the precision of spot-checked accepted items
+    # falls from target + margin to the target.
+    spot_check_max_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    spot_check_margin: float = Field(default=0.005, gt=0.0, lt=1.0)
+    # Active learning: review priority is multiplied by (1 - diversity_weight * similarity to
+    # the most similar recently queued text), similarity estimated with MinHash over word
+    # shingles of `diversity_shingle` words in a window of `diversity_window` queued items.
+    diversity_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    diversity_window: int = Field(default=500, ge=1, le=100_000)
+    diversity_shingle: int = Field(default=2, ge=1, le=5)
+    # Send an item to an expert when two annotators' labels differ, or when a newer model
+    # version's prediction for it differs from an earlier version's.
+    escalate_on_disagreement: bool = True
+    escalate_on_model_change: bool = True
+
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
-        if self.escalation_floor >= self.accept_threshold:
+        if self.target_precision is None and self.escalation_floor >= self.accept_threshold:
             raise ValueError(
                 f"escalation_floor ({self.escalation_floor}) must be below "
                 f"accept_threshold ({self.accept_threshold})"
             )
+        if self.spot_check_max_rate is not None and self.spot_check_rate > self.spot_check_max_rate:
+            raise ValueError(
+                f"spot_check_rate ({self.spot_check_rate}) must not exceed "
+                f"spot_check_max_rate ({self.spot_check_max_rate})"
+            )
+        if self.target_precision is not None:
+            if "accept_threshold" in self.model_fields_set:
+                raise ValueError(
+                    "accept_threshold and target_precision are both set: a policy either "
+                    "fixes a raw threshold or learns thresholds for a target precision"
+                )
+            if self.escalation_floor >= self.min_accept_threshold:
+                raise ValueError(
+                    f"escalation_floor ({self.escalation_floor}) must be below "
+                    f"min_accept_threshold ({self.min_accept_threshold})"
+                )
         return self
+
+    @property
+    def learns_thresholds(self) -> bool:
+        return self.target_precision is not None
+
+    @property
+    def spot_check_ceiling(self) -> float:
+        """The share spot checks may rise to when accepted precision nears the target."""
+        if self.spot_check_max_rate is not None:
+            return self.spot_check_max_rate
+        return max(self.spot_check_rate, DEFAULT_SPOT_CHECK_CEILING)
 
 
 class Dataset(BaseModel):

@@ -19,6 +19,8 @@ Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_
 MAX_TEXT_CHARS = 20_000
 MAX_VECTOR_DIM = 4096
 PROBABILITY_TOLERANCE = 1e-3
+# A sketch is a low-dimensional projection of an item's embedding (mitl_ml.sketch: 16 values).
+MAX_SKETCH_DIM = 64
 
 
 def new_event_id() -> str:
@@ -135,10 +137,23 @@ class Prediction(Event):
     probabilities: list[float]
     outlier_score: float = 0.0
     truncated: bool = False
+    # The item's embedding projected to a few dimensions (mitl_ml.sketch.sketch), so that the
+    # drift monitor can watch the input distribution; None when the model has no embedding.
+    embedding_sketch: list[float] | None = Field(
+        default=None, min_length=1, max_length=MAX_SKETCH_DIM
+    )
 
     @model_validator(mode="after")
     def _is_distribution(self) -> Prediction:
         check_distribution(self.labels, self.probabilities)
+        return self
+
+    @model_validator(mode="after")
+    def _finite_sketch(self) -> Prediction:
+        if self.embedding_sketch is not None and not all(
+            math.isfinite(v) for v in self.embedding_sketch
+        ):
+            raise ValueError("'embedding_sketch' holds NaN or infinity")
         return self
 
     @property
@@ -242,6 +257,16 @@ class DriftAlert(Event):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class PolicyChanged(Event):
+    """mitl.policies.v1: the routing policy in force for a dataset changed (e.g. the router
+    learned new per-class thresholds). `policy` is the whole policy as it now applies."""
+
+    policy_version: str = Field(min_length=1, max_length=200)
+    policy: dict[str, Any]
+    reason: str = Field(min_length=1, max_length=2000)
+    changed_by: str = Field(min_length=1, max_length=200)
+
+
 TOPIC_EVENTS: dict[str, type[Event]] = {
     topics.ITEMS_RAW: ItemRaw,
     topics.ITEMS_INGESTED: ItemIngested,
@@ -251,4 +276,5 @@ TOPIC_EVENTS: dict[str, type[Event]] = {
     topics.LABELS: Label,
     topics.MODELS: ModelPromoted,
     topics.DRIFT: DriftAlert,
+    topics.POLICIES: PolicyChanged,
 }

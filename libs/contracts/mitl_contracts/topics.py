@@ -10,6 +10,7 @@ REVIEW_REQUESTED = "mitl.review.requested.v1"
 LABELS = "mitl.labels.v1"
 MODELS = "mitl.models.v1"
 DRIFT = "mitl.drift.v1"
+POLICIES = "mitl.policies.v1"
 
 ALL = (
     ITEMS_RAW,
@@ -20,6 +21,7 @@ ALL = (
     LABELS,
     MODELS,
     DRIFT,
+    POLICIES,
 )
 
 

@@ -1,4 +1,5 @@
-"""Audit's wiring: decisions, labels, models and drift into the chained log; reports out."""
+"""Audit's wiring: decisions, labels, policies, models and drift into the chained log; ingested
+items' content beside it; reports and exports out."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_audit import store
+from mitl_audit.export_routes import build_export_router
 from mitl_audit.pipeline import Recorder
 from mitl_audit.routes import build_router
 from mitl_audit.settings import Settings
@@ -30,4 +32,5 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = service_app("audit", runtime.health, lifespan)
     app.include_router(build_router(runtime, catalog, settings.max_overrides_per_request))
+    app.include_router(build_export_router(runtime, catalog))
     return app

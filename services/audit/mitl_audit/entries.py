@@ -8,16 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from mitl_contracts.events import Decision, DriftAlert, Event, Label, ModelPromoted
+from mitl_contracts.events import (
+    Decision,
+    DriftAlert,
+    Event,
+    Label,
+    ModelPromoted,
+    PolicyChanged,
+)
 
-Kind = Literal["decision", "label", "model", "drift"]
+Kind = Literal["decision", "label", "model", "drift", "policy"]
 KINDS: dict[type[Event], Kind] = {
     Decision: "decision",
     Label: "label",
     ModelPromoted: "model",
     DriftAlert: "drift",
+    PolicyChanged: "policy",
 }
 HUMAN_SOURCES = ("annotator", "expert")
 
@@ -76,7 +84,7 @@ def entry_for(event: Event) -> Entry:
     kind = KINDS.get(type(event))
     if kind is None:
         raise Unloggable(f"{type(event).__name__} events are not audited")
-    common = {
+    common: dict[str, Any] = {
         "event_id": event.event_id,
         "kind": kind,
         "dataset": event.dataset,
@@ -105,6 +113,8 @@ def entry_for(event: Event) -> Entry:
             predicted_label=event.predicted_label,
             confidence=event.confidence,
         )
+    if isinstance(event, PolicyChanged):
+        return Entry(**common, policy_version=event.policy_version)
     return Entry(**common)
 
 

@@ -13,3 +13,16 @@ OVERRIDES = Counter(
 CHAIN_HEAD = Gauge(
     "mitl_audit_chain_head_seq", "Sequence number of the last row this replica saw in the log"
 )
+ITEMS_RECORDED = Counter(
+    "mitl_audit_items_recorded_total",
+    "Ingested items whose content audit stored, by dataset",
+    ["dataset"],
+)
+EXPORTS = Counter(
+    "mitl_audit_exports_total", "Dataset exports served over HTTP, by format", ["format"]
+)
+EXPORTED_ITEMS = Counter(
+    "mitl_audit_exported_items_total",
+    "Labeled items written by HTTP exports, by dataset",
+    ["dataset"],
+)

@@ -1,26 +1,38 @@
-"""The audit service's one path: every audited event, from whichever topic, into the log."""
+"""The audit service's paths in: every audited event, from whichever topic, into the chained
+log; ingested items' content into audit.items."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mitl_contracts import topics
-from mitl_contracts.events import Decision, DriftAlert, Event, Label, ModelPromoted
+from mitl_contracts.events import (
+    Decision,
+    DriftAlert,
+    Event,
+    ItemIngested,
+    Label,
+    ModelPromoted,
+    PolicyChanged,
+)
 from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_audit import store
+from mitl_audit import item_store, store
 from mitl_audit.entries import Entry, Unloggable, entry_for
-from mitl_audit.metrics import CHAIN_HEAD, OVERRIDES, ROWS_APPENDED
+from mitl_audit.items import ItemRow, item_row
+from mitl_audit.metrics import CHAIN_HEAD, ITEMS_RECORDED, OVERRIDES, ROWS_APPENDED
 
 AUDITED: dict[str, type[Event]] = {
     topics.DECISIONS: Decision,
     topics.LABELS: Label,
     topics.MODELS: ModelPromoted,
     topics.DRIFT: DriftAlert,
+    topics.POLICIES: PolicyChanged,
 }
 
 
@@ -47,6 +59,18 @@ class Recorder:
         if rows:
             self.saw_head(rows[-1].seq)
 
+    async def record_items(self, batch: Sequence[Received[ItemIngested]]) -> None:
+        """Keep ingested items' content (the first event of an item wins)."""
+        rows: list[ItemRow] = []
+        for received in batch:
+            try:
+                rows.append(item_row(received.event))
+            except Unloggable as error:
+                await self.dead_letters.send(received.record, InvalidMessage(str(error), "audit"))
+        new = await item_store.record(self.runtime.pool, rows)
+        for dataset, n in Counter(new).items():
+            ITEMS_RECORDED.labels(dataset).inc(n)
+
     def saw_head(self, seq: int) -> None:
         """Batches finish in any order; the gauge only moves forward."""
         self.head_seq = max(self.head_seq, seq)
@@ -55,3 +79,4 @@ class Recorder:
     def subscribe_all(self) -> None:
         for topic, event_type in AUDITED.items():
             self.runtime.subscribe(topic, event_type, self.record)
+        self.runtime.subscribe(topics.ITEMS_INGESTED, ItemIngested, self.record_items)

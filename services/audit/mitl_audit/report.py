@@ -1,45 +1,28 @@
 """A dataset's audit report from grouped counts of its log rows. Pure: no I/O.
 
-Rates are None where their denominator is zero, never a made-up 0.
+Overall, per ingest batch, per model version and per class (the model's predicted class), the
+report gives the routes' shares, the labels and the override rate, and the precision of
+accepted labels estimated from spot checks (precision.py); per annotator, the same for the
+labels they gave and their confirmation rate. Rates are None where their denominator is zero,
+never a made-up 0.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mitl_audit.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.entries import HUMAN_SOURCES
+from mitl_audit.precision import Precision, precision
 
 NO_BATCH = "(none)"
 NO_ANNOTATOR = "(unknown)"
-
-
-@dataclass(frozen=True)
-class DecisionCount:
-    """How many decisions share a model version, batch and route."""
-
-    model_version: str
-    batch_id: str
-    route: str
-    count: int
-
-
-@dataclass(frozen=True)
-class LabelCount:
-    """How many labels share an annotator, source, action, override flag and model version."""
-
-    annotator: str | None
-    source: str
-    action: str
-    is_override: bool
-    model_version: str
-    count: int
+NO_CLASS = "(none)"
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -64,6 +47,14 @@ class Labels(BaseModel):
     override_rate: float | None = Field(default=None, description="overrides / human labels")
 
 
+class Slice(BaseModel):
+    """Everything the report says about one batch, model version or class."""
+
+    decisions: Routes
+    labels: Labels
+    accepted_precision: Precision
+
+
 class Annotator(BaseModel):
     annotator: str
     labels: int = 0
@@ -71,7 +62,11 @@ class Annotator(BaseModel):
     correct: int = 0
     resolve: int = 0
     overrides: int = 0
+    override_rate: float | None = Field(default=None, description="overrides / labels")
     confirmation_rate: float | None = Field(default=None, description="confirm / (confirm+correct)")
+    accepted_precision: Precision = Field(
+        default_factory=Precision, description="accepted labels this person spot-checked"
+    )
 
 
 class Window(BaseModel):
@@ -87,10 +82,11 @@ class Report(BaseModel):
     dataset: str
     window: Window
     decisions: Routes
-    decisions_by_model_version: dict[str, Routes]
-    decisions_by_batch: dict[str, Routes]
     labels: Labels
-    labels_by_model_version: dict[str, Labels]
+    accepted_precision: Precision
+    by_batch: dict[str, Slice]
+    by_model_version: dict[str, Slice]
+    by_class: dict[str, Slice]
     annotators: list[Annotator]
 
 
@@ -123,7 +119,12 @@ def labels(counts: Iterable[LabelCount]) -> Labels:
     )
 
 
-def annotators(counts: Iterable[LabelCount]) -> list[Annotator]:
+def accepted_precision(checks: Iterable[SpotCheckCount]) -> Precision:
+    checks = list(checks)
+    return precision(sum(c.count for c in checks if c.agreed), sum(c.count for c in checks))
+
+
+def annotators(counts: Iterable[LabelCount], checks: Iterable[SpotCheckCount]) -> list[Annotator]:
     tallies: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for count in counts:
         if count.source not in HUMAN_SOURCES:
@@ -132,6 +133,7 @@ def annotators(counts: Iterable[LabelCount]) -> list[Annotator]:
         tally["labels"] += count.count
         tally[count.action] += count.count
         tally["overrides"] += count.count if count.is_override else 0
+    checked = group(checks, lambda c: c.annotator or NO_ANNOTATOR)
     return [
         Annotator(
             annotator=name,
@@ -140,57 +142,62 @@ def annotators(counts: Iterable[LabelCount]) -> list[Annotator]:
             correct=t["correct"],
             resolve=t["resolve"],
             overrides=t["overrides"],
+            override_rate=ratio(t["overrides"], t["labels"]),
             confirmation_rate=ratio(t["confirm"], t["confirm"] + t["correct"]),
+            accepted_precision=accepted_precision(checked.get(name, [])),
         )
         for name, t in sorted(tallies.items())
     ]
 
 
+T = TypeVar("T")
+
+
+def group(counts: Iterable[T], key: Callable[[T], str]) -> dict[str, list[T]]:
+    grouped: dict[str, list[T]] = defaultdict(list)
+    for count in counts:
+        grouped[key(count)].append(count)
+    return grouped
+
+
+def slices(
+    decisions: list[DecisionCount],
+    label_counts: list[LabelCount],
+    checks: list[SpotCheckCount],
+    key: Callable[[Any], str],
+) -> dict[str, Slice]:
+    """One slice per key value found in any of the counts, in key order."""
+    by_decision, by_label, by_check = (
+        group(decisions, key),
+        group(label_counts, key),
+        group(checks, key),
+    )
+    return {
+        name: Slice(
+            decisions=routes(by_decision.get(name, [])),
+            labels=labels(by_label.get(name, [])),
+            accepted_precision=accepted_precision(by_check.get(name, [])),
+        )
+        for name in sorted({*by_decision, *by_label, *by_check})
+    }
+
+
 def build(
-    dataset: str, window: Window, decisions: list[DecisionCount], label_counts: list[LabelCount]
+    dataset: str,
+    window: Window,
+    decisions: list[DecisionCount],
+    label_counts: list[LabelCount],
+    checks: list[SpotCheckCount] | None = None,
 ) -> Report:
-    by_model: dict[str, list[DecisionCount]] = defaultdict(list)
-    by_batch: dict[str, list[DecisionCount]] = defaultdict(list)
-    for count in decisions:
-        by_model[count.model_version].append(count)
-        by_batch[count.batch_id or NO_BATCH].append(count)
-    labels_by_model: dict[str, list[LabelCount]] = defaultdict(list)
-    for label_count in label_counts:
-        labels_by_model[label_count.model_version].append(label_count)
+    checks = checks or []
     return Report(
         dataset=dataset,
         window=window,
         decisions=routes(decisions),
-        decisions_by_model_version={k: routes(v) for k, v in sorted(by_model.items())},
-        decisions_by_batch={k: routes(v) for k, v in sorted(by_batch.items())},
         labels=labels(label_counts),
-        labels_by_model_version={k: labels(v) for k, v in sorted(labels_by_model.items())},
-        annotators=annotators(label_counts),
+        accepted_precision=accepted_precision(checks),
+        by_batch=slices(decisions, label_counts, checks, lambda c: c.batch_id or NO_BATCH),
+        by_model_version=slices(decisions, label_counts, checks, lambda c: c.model_version),
+        by_class=slices(decisions, label_counts, checks, lambda c: c.predicted_label or NO_CLASS),
+        annotators=annotators(label_counts, checks),
     )
-
-
-CSV_COLUMNS = ("section", "key", "metric", "value")
-
-
-def to_csv(report: Report) -> str:
-    """The report as long-format CSV: one (section, key, metric, value) line per number."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-
-    def emit(section: str, key: str, model: BaseModel, skip: tuple[str, ...] = ()) -> None:
-        for metric, value in model.model_dump().items():
-            if metric not in skip:
-                writer.writerow((section, key, metric, "" if value is None else value))
-
-    emit("decisions", "all", report.decisions)
-    for key, value in report.decisions_by_model_version.items():
-        emit("decisions_by_model_version", key, value)
-    for key, value in report.decisions_by_batch.items():
-        emit("decisions_by_batch", key, value)
-    emit("labels", "all", report.labels)
-    for key, tally in report.labels_by_model_version.items():
-        emit("labels_by_model_version", key, tally)
-    for annotator in report.annotators:
-        emit("annotator", annotator.annotator, annotator, skip=("annotator",))
-    return out.getvalue()

@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: FastAPI evaluates the endpoint ann
 the `limit` bound comes from settings, a local that a string annotation could not see.
 """
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -12,9 +13,10 @@ from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_runtime.service import ServiceRuntime
 from pydantic import BaseModel
 
-from mitl_audit import store
+from mitl_audit import report_store, store
 from mitl_audit.entries import as_utc
-from mitl_audit.report import Report, Window, to_csv
+from mitl_audit.report import Report, Window
+from mitl_audit.report_csv import to_csv
 
 DatasetPath = Annotated[str, Path(min_length=1, max_length=200)]
 
@@ -34,10 +36,27 @@ class Overrides(BaseModel):
     overrides: list[Override]
 
 
+# What the contracts allow as a dataset name (mitl_contracts.events.Name): anything else names
+# no dataset, and is answered without asking Postgres (which cannot even hold a NUL).
+DATASET_NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,200}")
+
+
+def utc(name: str, moment: datetime | None) -> datetime | None:
+    """`moment` in UTC, or 422 when it has none (a time at the calendar's edge with an offset
+    that pushes it past year 1 or 9999)."""
+    if moment is None:
+        return None
+    try:
+        return as_utc(moment)
+    except OverflowError:
+        raise HTTPException(
+            422, f"'{name}' ({moment.isoformat()}) cannot be expressed in UTC"
+        ) from None
+
+
 def window(start: datetime | None, end: datetime | None) -> Window:
     """The report window, or 422 if it ends before it starts."""
-    start = as_utc(start) if start else None
-    end = as_utc(end) if end else None
+    start, end = utc("from", start), utc("to", end)
     if start and end and start > end:
         raise HTTPException(422, f"'from' ({start.isoformat()}) is after 'to' ({end.isoformat()})")
     return Window(from_=start, to=end)
@@ -46,7 +65,9 @@ def window(start: datetime | None, end: datetime | None) -> Window:
 async def known(runtime: ServiceRuntime, catalog: Catalog, dataset: str) -> None:
     """404 unless the dataset is in the catalog or has rows in the log (a dataset removed from
     the catalog keeps its history)."""
-    if dataset in catalog.datasets or await store.has_rows(runtime.pool, dataset):
+    if dataset in catalog.datasets:
+        return
+    if DATASET_NAME.fullmatch(dataset) and await store.has_rows(runtime.pool, dataset):
         return
     raise HTTPException(404, str(UnknownDataset(dataset, list(catalog.datasets))))
 
@@ -61,11 +82,13 @@ def build_router(runtime: ServiceRuntime, catalog: Catalog, max_overrides: int) 
         end: Annotated[datetime | None, Query(alias="to")] = None,
         format: Literal["json", "csv"] = "json",
     ) -> Report | Response:
-        """Decisions by route (overall, per model version, per batch), labels, overrides and
-        per-annotator confirmation rates over rows with from <= occurred_at < to."""
+        """Over rows with from <= occurred_at < to: the shares of decisions accepted, reviewed
+        and escalated, labels and the override rate, and the precision of accepted labels
+        estimated from spot checks (Wilson 95% interval), overall, per ingest batch, per model
+        version and per class; per annotator, the same and the confirmation rate."""
         span = window(start, end)
         await known(runtime, catalog, dataset)
-        report = await store.load_report(runtime.pool, dataset, span)
+        report = await report_store.load_report(runtime.pool, dataset, span)
         if format == "csv":
             return Response(
                 to_csv(report),

@@ -9,9 +9,8 @@ from typing import TypeAlias
 
 import asyncpg
 
-from mitl_audit import chain, report
+from mitl_audit import chain
 from mitl_audit.entries import ENTRY_FIELDS, Entry, first_of_each
-from mitl_audit.report import DecisionCount, LabelCount, Report, Window
 
 # One chain, one writer at a time, however many replicas: the lock is held until commit.
 APPEND_LOCK = "mitl-audit-log"
@@ -85,54 +84,6 @@ async def has_rows(db: Db, dataset: str) -> bool:
     return bool(
         await db.fetchval("SELECT EXISTS (SELECT 1 FROM audit.log WHERE dataset = $1)", dataset)
     )
-
-
-# $2 and $3 bound the window: from inclusive, to exclusive, either open when NULL.
-WINDOW = (
-    "($2::timestamptz IS NULL OR occurred_at >= $2)"
-    " AND ($3::timestamptz IS NULL OR occurred_at < $3)"
-)
-
-
-async def decision_counts(
-    db: Db, dataset: str, start: datetime | None, end: datetime | None
-) -> list[DecisionCount]:
-    records = await db.fetch(
-        f"""
-        SELECT coalesce(model_version, '') AS model_version,
-               coalesce(payload->>'batch_id', '') AS batch_id, route, count(*) AS count
-        FROM audit.log WHERE dataset = $1 AND kind = 'decision' AND {WINDOW}
-        GROUP BY 1, 2, 3
-        """,
-        dataset,
-        start,
-        end,
-    )
-    return [DecisionCount(**dict(r)) for r in records]
-
-
-async def label_counts(
-    db: Db, dataset: str, start: datetime | None, end: datetime | None
-) -> list[LabelCount]:
-    records = await db.fetch(
-        f"""
-        SELECT annotator, source, action, coalesce(is_override, false) AS is_override,
-               coalesce(model_version, '') AS model_version, count(*) AS count
-        FROM audit.log WHERE dataset = $1 AND kind = 'label' AND {WINDOW}
-        GROUP BY 1, 2, 3, 4, 5
-        """,
-        dataset,
-        start,
-        end,
-    )
-    return [LabelCount(**dict(r)) for r in records]
-
-
-async def load_report(db: Db, dataset: str, window: Window) -> Report:
-    """The report over `dataset`'s rows in `window` (the HTTP endpoint and the CLI share it)."""
-    decisions = await decision_counts(db, dataset, window.from_, window.to)
-    labels = await label_counts(db, dataset, window.from_, window.to)
-    return report.build(dataset, window, decisions, labels)
 
 
 async def overrides(db: Db, dataset: str, limit: int) -> list[asyncpg.Record]:

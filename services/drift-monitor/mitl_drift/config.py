@@ -7,21 +7,37 @@ from dataclasses import dataclass, field
 CONFIDENCE_PSI = "confidence_psi"
 CLASS_MIX_PSI = "class_mix_psi"
 OUTLIER_SHIFT = "outlier_shift"
+EMBEDDING_SHIFT = "embedding_shift"
+# Per class, segment "class:<label>": how far the class's share of predictions moved.
+CLASS_SHARE_SHIFT = "class_share_shift"
 AGREEMENT_DROP = "agreement_drop"
-PREDICTION_STATISTICS = (CONFIDENCE_PSI, CLASS_MIX_PSI, OUTLIER_SHIFT)
-STATISTICS = (*PREDICTION_STATISTICS, AGREEMENT_DROP)
+SPOT_CHECK_DROP = "spot_check_drop"
+PREDICTION_STATISTICS = (
+    CONFIDENCE_PSI,
+    CLASS_MIX_PSI,
+    OUTLIER_SHIFT,
+    EMBEDDING_SHIFT,
+    CLASS_SHARE_SHIFT,
+)
+STATISTICS = (*PREDICTION_STATISTICS, AGREEMENT_DROP, SPOT_CHECK_DROP)
 
 DEFAULT_THRESHOLDS = {
     CONFIDENCE_PSI: 0.2,
     CLASS_MIX_PSI: 0.2,
     OUTLIER_SHIFT: 0.25,
+    EMBEDDING_SHIFT: 0.2,
+    CLASS_SHARE_SHIFT: 0.15,
     AGREEMENT_DROP: 0.15,
+    SPOT_CHECK_DROP: 0.15,
 }
 
 
 @dataclass(frozen=True)
 class DriftConfig:
-    """Sizes count events of one (dataset, model_version); thresholds are per statistic."""
+    """Sizes count events of one (dataset, model_version); thresholds are per statistic.
+
+    Agreement windows count human labels given with the model's suggestion shown; spot-check
+    windows count blind ones (the suggestion hidden), whose agreement estimates precision."""
 
     reference_size: int = 500
     window_size: int = 300
@@ -30,6 +46,9 @@ class DriftConfig:
     agreement_reference_size: int = 100
     agreement_window: int = 100
     agreement_evaluate_every: int = 20
+    spot_check_reference_size: int = 100
+    spot_check_window: int = 100
+    spot_check_evaluate_every: int = 20
     clear_ratio: float = 0.5
     clear_after: int = 3
     critical_ratio: float = 2.0
@@ -49,6 +68,9 @@ class DriftConfig:
             "agreement_reference_size",
             "agreement_window",
             "agreement_evaluate_every",
+            "spot_check_reference_size",
+            "spot_check_window",
+            "spot_check_evaluate_every",
             "clear_after",
         ):
             if getattr(self, name) < 1:

@@ -1,6 +1,7 @@
 """Drift-monitor's pure core: count predictions and human labels of one (dataset,
 model_version) into its windows, evaluate the statistics when due, and turn the alert
-transitions into DriftAlert events.
+transitions into DriftAlert events. Each (statistic, segment) has its own alert state: segment
+"all" for the whole stream, "class:<label>" for one predicted class.
 
 Event ids are derived from (dataset, model_version, statistic, segment, transition number), so
 re-running the same events over the same state emits the same ids, which consumers dedupe.
@@ -16,12 +17,11 @@ from datetime import datetime
 
 from mitl_contracts.events import DriftAlert, Label, Prediction
 
-from mitl_drift.config import DriftConfig
+from mitl_drift.config import AGREEMENT_DROP, SPOT_CHECK_DROP, DriftConfig
 from mitl_drift.hysteresis import AlertState, step
-from mitl_drift.measures import Measured, agreement_measure, prediction_measures
-from mitl_drift.windows import AgreementWindows, Observation, PredictionWindows
+from mitl_drift.measures import Key, Measured, agreement_measure, prediction_measures
+from mitl_drift.windows import AgreementSizes, AgreementWindows, Observation, PredictionWindows
 
-SEGMENT_ALL = "all"
 HUMAN_SOURCES = ("annotator", "expert")
 
 
@@ -42,20 +42,25 @@ class MonitorState:
     labels: tuple[str, ...]
     predictions: PredictionWindows
     agreement: AgreementWindows = field(default_factory=AgreementWindows)
-    alerts: dict[str, AlertState] = field(default_factory=dict)
+    spot_checks: AgreementWindows = field(default_factory=AgreementWindows)
+    alerts: dict[Key, AlertState] = field(default_factory=dict)
     predictions_seen: int = 0
     human_labels_seen: int = 0
+    spot_checks_seen: int = 0
 
     @classmethod
     def new(cls, dataset: str, model_version: str, labels: Sequence[str]) -> MonitorState:
         return cls(dataset, model_version, tuple(labels), PredictionWindows(len(labels)))
 
 
-def observe(prediction: Prediction, labels: Sequence[str]) -> Observation:
+def observe(
+    prediction: Prediction, labels: Sequence[str], sketch_dim: int | None = None
+) -> Observation:
     """What drift is measured on in `prediction`, classes indexed in `labels` order.
 
-    Raises Rejected if the prediction is not over exactly `labels` or its outlier score is
-    not a finite number."""
+    Raises Rejected if the prediction is not over exactly `labels`, its outlier score is not
+    a finite number, or its embedding sketch does not have `sketch_dim` values (the width of
+    the sketches counted so far; None: any)."""
     if sorted(prediction.labels) != sorted(labels):
         raise Rejected(
             f"prediction labels {prediction.labels} are not the label set {list(labels)} "
@@ -66,8 +71,20 @@ def observe(prediction: Prediction, labels: Sequence[str]) -> Observation:
         raise Rejected(
             f"outlier_score {prediction.outlier_score} is not a finite number", "outlier"
         )
+    sketch = prediction.embedding_sketch
+    if sketch is not None and sketch_dim is not None and len(sketch) != sketch_dim:
+        raise Rejected(
+            f"embedding_sketch has {len(sketch)} values; model version "
+            f"{prediction.model_version!r} sent {sketch_dim} before",
+            "sketch",
+        )
     label, confidence = prediction.top
-    return Observation(confidence, labels.index(label), prediction.outlier_score)
+    return Observation(
+        confidence,
+        labels.index(label),
+        prediction.outlier_score,
+        None if sketch is None else tuple(sketch),
+    )
 
 
 def human_agreement(label: Label) -> bool | None:
@@ -76,6 +93,11 @@ def human_agreement(label: Label) -> bool | None:
     if label.source not in HUMAN_SOURCES or label.suggested_label is None:
         return None
     return label.label == label.suggested_label
+
+
+def blind(label: Label) -> bool:
+    """A label given without the model's suggestion in view: a spot check of the model."""
+    return not label.suggestion_shown
 
 
 def observe_predictions(
@@ -99,27 +121,43 @@ def observe_predictions(
 def observe_agreements(
     state: MonitorState, agreements: Iterable[bool], config: DriftConfig, occurred_at: datetime
 ) -> list[DriftAlert]:
-    """Count new human agreements (True: the person kept the suggestion); return alerts."""
+    """Count new agreements of labels given with the suggestion shown (True: the person kept
+    the model's label); return alerts (agreement_drop)."""
     alerts: list[DriftAlert] = []
     for agreed in agreements:
         state.human_labels_seen += 1
-        if state.agreement.add(agreed, config):
-            measures = agreement_measure(state.agreement)
+        if state.agreement.add(agreed, AgreementSizes.shown(config)):
+            measures = agreement_measure(state.agreement, AGREEMENT_DROP)
             sizes = (len(state.agreement.recent), state.agreement.reference_labels)
+            alerts += _evaluate(state, measures, sizes, config, occurred_at)
+    return alerts
+
+
+def observe_spot_checks(
+    state: MonitorState, agreements: Iterable[bool], config: DriftConfig, occurred_at: datetime
+) -> list[DriftAlert]:
+    """Count new spot checks (blind labels; True: the person chose the model's label); return
+    alerts (spot_check_drop: a fall in the precision they estimate)."""
+    alerts: list[DriftAlert] = []
+    for agreed in agreements:
+        state.spot_checks_seen += 1
+        if state.spot_checks.add(agreed, AgreementSizes.blind(config)):
+            measures = agreement_measure(state.spot_checks, SPOT_CHECK_DROP)
+            sizes = (len(state.spot_checks.recent), state.spot_checks.reference_labels)
             alerts += _evaluate(state, measures, sizes, config, occurred_at)
     return alerts
 
 
 def _evaluate(
     state: MonitorState,
-    measures: dict[str, Measured],
+    measures: dict[Key, Measured],
     sizes: tuple[int, int],
     config: DriftConfig,
     occurred_at: datetime,
 ) -> list[DriftAlert]:
     alerts: list[DriftAlert] = []
-    for statistic, measured in measures.items():
-        alert_state = state.alerts.setdefault(statistic, AlertState())
+    for (statistic, segment), measured in measures.items():
+        alert_state = state.alerts.setdefault((statistic, segment), AlertState())
         transition = step(alert_state, statistic, measured.value, config, measured.details)
         if transition is None:
             continue
@@ -127,7 +165,7 @@ def _evaluate(
         alerts.append(
             DriftAlert(
                 event_id=alert_event_id(
-                    state.dataset, state.model_version, statistic, SEGMENT_ALL, transition.number
+                    state.dataset, state.model_version, statistic, segment, transition.number
                 ),
                 dataset=state.dataset,
                 occurred_at=occurred_at,
@@ -137,7 +175,7 @@ def _evaluate(
                 value=transition.value,
                 threshold=transition.threshold,
                 severity=transition.severity,
-                segment=SEGMENT_ALL,
+                segment=segment,
                 window_size=window_size,
                 reference_size=reference_size,
                 details={

@@ -5,13 +5,19 @@ from prometheus_client import Counter, Gauge
 
 STATISTIC = Gauge(
     "mitl_drift_statistic",
-    "Latest value of a drift statistic, by dataset, model version and statistic",
-    ["dataset", "model_version", "statistic"],
+    "Latest value of a drift statistic, by dataset, model version, statistic and segment "
+    "(all, or class:<label>)",
+    ["dataset", "model_version", "statistic", "segment"],
 )
 ALERT_ACTIVE = Gauge(
     "mitl_drift_alert_active",
-    "Model versions of the dataset with an active alert on the statistic (0: none)",
+    "Active alerts of the dataset on the statistic, counting model versions and segments (0: none)",
     ["dataset", "statistic"],
+)
+ALERT_SEVERITY = Gauge(
+    "mitl_drift_alert_severity",
+    "Severity of the open alert of a statistic and segment: 0 none, 1 warning, 2 critical",
+    ["dataset", "model_version", "statistic", "segment"],
 )
 PREDICTIONS = Counter(
     "mitl_drift_predictions_total",
@@ -20,9 +26,9 @@ PREDICTIONS = Counter(
 )
 HUMAN_LABELS = Counter(
     "mitl_drift_human_labels_total",
-    "Human labels counted into agreement windows, by dataset and whether the person kept "
-    "the model's suggestion",
-    ["dataset", "agreed"],
+    "Human labels counted into agreement windows, by dataset, whether the person kept the "
+    "model's label and whether it was hidden (blind: a spot check)",
+    ["dataset", "agreed", "blind"],
 )
 DUPLICATES = Counter(
     "mitl_drift_duplicates_total",

@@ -21,6 +21,7 @@ from mitl_drift import core, outbox, store
 from mitl_drift.config import DriftConfig
 from mitl_drift.metrics import (
     ALERT_ACTIVE,
+    ALERT_SEVERITY,
     DUPLICATES,
     HUMAN_LABELS,
     PREDICTIONS,
@@ -30,6 +31,7 @@ from mitl_drift.metrics import (
 from mitl_drift.settings import Settings
 
 PUBLISH_BATCH = 100
+SEVERITY_LEVELS = {"warning": 1, "critical": 2}
 
 
 @dataclass
@@ -58,23 +60,42 @@ class DriftMonitor:
         self.dead_letters = self.runtime.dead_letters(f"mitl-{self.runtime.name}")
 
     async def on_predictions(self, batch: list[Received[Prediction]]) -> None:
+        widths: dict[tuple[str, str], int] = {}
+
         def extract(event: Prediction, state: core.MonitorState) -> Any:
-            return core.observe(event, state.labels)
+            # The first sketch fixes the width, also within the very batch that brings it.
+            key = (state.dataset, state.model_version)
+            expected = state.predictions.sketch_dim or widths.get(key)
+            observation = core.observe(event, state.labels, expected)
+            if observation.sketch is not None:
+                widths.setdefault(key, len(observation.sketch))
+            return observation
 
         for counted in await self._count("prediction", batch, extract, core.observe_predictions):
             state = counted.state
             PREDICTIONS.labels(state.dataset, state.model_version).inc(len(counted.items))
 
     async def on_labels(self, batch: list[Received[Label]]) -> None:
-        """Only human labels given with a model suggestion say anything about agreement."""
+        """Only human labels given for a model's label say anything about agreement: those
+        given with the suggestion shown count towards agreement_drop, blind ones (spot
+        checks) towards spot_check_drop."""
         human = [r for r in batch if core.human_agreement(r.event) is not None]
+        shown = [r for r in human if not core.blind(r.event)]
+        blind = [r for r in human if core.blind(r.event)]
 
         def extract(event: Label, _: core.MonitorState) -> Any:
             return core.human_agreement(event)
 
-        for counted in await self._count("label", human, extract, core.observe_agreements):
-            for agreed, n in Counter(counted.items).items():
-                HUMAN_LABELS.labels(counted.state.dataset, str(agreed).lower()).inc(n)
+        for stream, received, observe in (
+            ("label", shown, core.observe_agreements),
+            ("spot_check", blind, core.observe_spot_checks),
+        ):
+            if not received:
+                continue
+            for counted in await self._count(stream, received, extract, observe):
+                for agreed, n in Counter(counted.items).items():
+                    blind_ = str(stream == "spot_check").lower()
+                    HUMAN_LABELS.labels(counted.state.dataset, str(agreed).lower(), blind_).inc(n)
 
     async def _count(
         self,
@@ -150,10 +171,11 @@ class DriftMonitor:
         for row in await store.statistics(self.runtime.pool, datasets):
             key = (row["dataset"], row["statistic"])
             active[key] += row["active"]
+            labels = (row["dataset"], row["model_version"], row["statistic"], row["segment"])
             if row["value"] is not None:
-                STATISTIC.labels(row["dataset"], row["model_version"], row["statistic"]).set(
-                    row["value"]
-                )
+                STATISTIC.labels(*labels).set(row["value"])
+            level = SEVERITY_LEVELS.get(row["severity"], 0) if row["active"] else 0
+            ALERT_SEVERITY.labels(*labels).set(level)
         for (dataset, statistic), n in active.items():
             ALERT_ACTIVE.labels(dataset, statistic).set(n)
 

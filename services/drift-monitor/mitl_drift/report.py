@@ -34,6 +34,13 @@ class ModelVersionDrift(BaseModel):
     window_size: int
     agreement_reference_size: int
     agreement_window_size: int
+    # Blind human labels (spot checks), and the embedding sketches counted (0: none came).
+    spot_checks_seen: int
+    spot_check_reference_size: int
+    spot_check_window_size: int
+    sketch_dim: int | None
+    reference_sketches: int
+    # "statistic" for the whole stream, "statistic@segment" for a segment such as a class.
     active_alerts: list[str]
     statistics: list[StatisticState]
     updated_at: datetime
@@ -42,6 +49,10 @@ class ModelVersionDrift(BaseModel):
 class DriftReport(BaseModel):
     dataset: str
     model_versions: list[ModelVersionDrift]
+
+
+def alert_name(state: StatisticState) -> str:
+    return state.statistic if state.segment == "all" else f"{state.statistic}@{state.segment}"
 
 
 def report(dataset: str, monitors: Sequence[Any], statistics: Sequence[Any]) -> DriftReport:
@@ -64,7 +75,12 @@ def report(dataset: str, monitors: Sequence[Any], statistics: Sequence[Any]) -> 
                 window_size=row["recent_size"],
                 agreement_reference_size=row["agreement_reference_labels"],
                 agreement_window_size=row["agreement_recent_size"],
-                active_alerts=[s.statistic for s in states if s.active],
+                spot_checks_seen=row["spot_checks_seen"],
+                spot_check_reference_size=row["spot_reference_labels"],
+                spot_check_window_size=row["spot_recent_size"],
+                sketch_dim=row["sketch_dim"],
+                reference_sketches=row["reference_sketch_count"],
+                active_alerts=[alert_name(s) for s in states if s.active],
                 statistics=states,
                 updated_at=row["updated_at"],
             )

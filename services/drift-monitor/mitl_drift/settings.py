@@ -17,12 +17,23 @@ class Settings(ServiceSettings):
     class_mix_alert: float = Field(default=0.2, gt=0)
     # Outlier scores are scaled so ~1.0 is the edge of the training data (mitl_ml.outlier).
     outlier_shift_alert: float = Field(default=0.25, gt=0)
+    # Embedding sketches (Prediction.embedding_sketch): RMS over dimensions of the recent
+    # mean's shift from the reference mean, in reference standard deviations.
+    embedding_shift_alert: float = Field(default=0.2, gt=0)
+    # Per predicted class (segment "class:<label>"): the absolute change of its share.
+    class_share_alert: float = Field(default=0.15, gt=0, lt=1)
     # Human agreement with the model's suggestion: the first `agreement_reference_size` human
     # labels against the latest `agreement_window`; the statistic is the fall in the rate.
     agreement_reference_size: int = Field(default=100, ge=5)
     agreement_window: int = Field(default=100, ge=5)
     agreement_evaluate_every: int = Field(default=20, ge=1)
     agreement_drop_alert: float = Field(default=0.15, gt=0, lt=1)
+    # Spot checks (human labels given blind): the fall in the share that chose the model's
+    # label, i.e. in its estimated precision; the same windows, of blind labels only.
+    spot_check_reference_size: int = Field(default=100, ge=5)
+    spot_check_window: int = Field(default=100, ge=5)
+    spot_check_evaluate_every: int = Field(default=20, ge=1)
+    spot_check_drop_alert: float = Field(default=0.15, gt=0, lt=1)
     # Hysteresis: clear only below threshold * clear_ratio for `clear_after` evaluations in a
     # row; an alert above threshold * critical_ratio is critical.
     clear_ratio: float = Field(default=0.5, gt=0, le=1)
@@ -42,11 +53,17 @@ class Settings(ServiceSettings):
                 "confidence_psi": self.psi_alert,
                 "class_mix_psi": self.class_mix_alert,
                 "outlier_shift": self.outlier_shift_alert,
+                "embedding_shift": self.embedding_shift_alert,
+                "class_share_shift": self.class_share_alert,
                 "agreement_drop": self.agreement_drop_alert,
+                "spot_check_drop": self.spot_check_drop_alert,
             },
             agreement_reference_size=self.agreement_reference_size,
             agreement_window=self.agreement_window,
             agreement_evaluate_every=self.agreement_evaluate_every,
+            spot_check_reference_size=self.spot_check_reference_size,
+            spot_check_window=self.spot_check_window,
+            spot_check_evaluate_every=self.spot_check_evaluate_every,
             clear_ratio=self.clear_ratio,
             clear_after=self.clear_after,
             critical_ratio=self.critical_ratio,

@@ -4,6 +4,9 @@ PSI (population stability index) = sum_i (a_i - e_i) * ln(a_i / e_i) over bin sh
 reference and a the recent window. Empty bins would make it infinite, so shares are floored at
 `EPSILON` first; a bin empty in both windows then contributes exactly zero. Rules of thumb:
 below 0.1 stable, 0.1-0.2 moderate, above 0.2 a real shift.
+
+Embedding sketches are compared by the shift of their mean, per dimension in units of the
+reference's standard deviation (`standardized_shift`), summarised as its root mean square.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 
 CONFIDENCE_BINS = 10
 EPSILON = 1e-4
+STD_FLOOR = 1e-6
 
 
 def confidence_bins(confidences: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -54,3 +58,37 @@ def psi_terms(
 def psi(reference: Sequence[int] | np.ndarray, recent: Sequence[int] | np.ndarray) -> float:
     """PSI of the recent counts against the reference counts, over the same bins."""
     return float(psi_terms(reference, recent).sum())
+
+
+def moments(
+    count: int, total: Sequence[float], total_sq: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and (sample) standard deviation from a count, sums and sums of
+    squares; the deviation is floored at STD_FLOOR so that a constant dimension cannot divide
+    by zero."""
+    if count < 2:
+        raise ValueError(f"moments need at least 2 values, got {count}")
+    sums, squares = np.asarray(total, dtype=np.float64), np.asarray(total_sq, dtype=np.float64)
+    mean = sums / count
+    variance = np.maximum(squares / count - mean * mean, 0.0) * count / (count - 1)
+    return mean, np.maximum(np.sqrt(variance), STD_FLOOR)
+
+
+def standardized_shift(
+    reference_mean: np.ndarray, reference_std: np.ndarray, recent: np.ndarray
+) -> np.ndarray:
+    """How far the recent rows' mean moved from the reference mean, per dimension, in units of
+    the reference standard deviation (signed)."""
+    recent = np.asarray(recent, dtype=np.float64)
+    if recent.ndim != 2 or recent.shape[1] != len(reference_mean) or len(recent) == 0:
+        raise ValueError(
+            f"recent rows of shape {recent.shape} for {len(reference_mean)} dimensions"
+        )
+    return (recent.mean(axis=0) - reference_mean) / reference_std
+
+
+def rms(values: np.ndarray) -> float:
+    """Root mean square: the embedding statistic's one number for all dimensions. Stationary,
+    each standardized shift is ~N(0, 1/n_recent + 1/n_reference); a moved input distribution
+    moves several dimensions by a good part of a deviation."""
+    return float(np.sqrt(np.mean(np.square(values))))

@@ -4,17 +4,15 @@ transaction."""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 
 from mitl_drift.config import DriftConfig
-from mitl_drift.core import SEGMENT_ALL, MonitorState
-from mitl_drift.hysteresis import AlertState
+from mitl_drift.core import MonitorState
+from mitl_drift.rows import flat_sketches, monitor_state
 from mitl_drift.statistics import CONFIDENCE_BINS
-from mitl_drift.windows import AgreementWindows, Observation, PredictionWindows
 
 
 async def lock_monitor(
@@ -41,51 +39,11 @@ async def lock_monitor(
         model_version,
     )
     statistics = await conn.fetch(
-        "SELECT * FROM monitor.statistics"
-        " WHERE dataset = $1 AND model_version = $2 AND segment = $3",
+        "SELECT * FROM monitor.statistics WHERE dataset = $1 AND model_version = $2",
         dataset,
         model_version,
-        SEGMENT_ALL,
     )
-    return _state(row, statistics)
-
-
-def _state(row: asyncpg.Record, statistics: Iterable[asyncpg.Record]) -> MonitorState:
-    labels = tuple(row["labels"])
-    recent = zip(row["recent_confidence"], row["recent_class"], row["recent_outlier"], strict=True)
-    return MonitorState(
-        dataset=row["dataset"],
-        model_version=row["model_version"],
-        labels=labels,
-        predictions=PredictionWindows(
-            n_classes=len(labels),
-            reference_confidence=list(row["reference_confidence"]),
-            reference_classes=list(row["reference_classes"]),
-            reference_confidence_sum=row["reference_confidence_sum"],
-            reference_outlier_sum=row["reference_outlier_sum"],
-            recent=deque(Observation(c, k, o) for c, k, o in recent),
-            since_evaluation=row["since_evaluation"],
-        ),
-        agreement=AgreementWindows(
-            reference_labels=row["agreement_reference_labels"],
-            reference_agreed=row["agreement_reference_agreed"],
-            recent=deque(row["agreement_recent"]),
-            since_evaluation=row["agreement_since_evaluation"],
-        ),
-        alerts={
-            s["statistic"]: AlertState(
-                active=s["active"],
-                severity=s["severity"],
-                calm=s["calm"],
-                transitions=s["transitions"],
-                value=s["value"],
-                evaluations=s["evaluations"],
-            )
-            for s in statistics
-        },
-        predictions_seen=row["predictions_seen"],
-        human_labels_seen=row["human_labels_seen"],
-    )
+    return monitor_state(row, statistics)
 
 
 async def claim(conn: asyncpg.Connection, stream: str, event_ids: Sequence[str]) -> set[str]:
@@ -107,7 +65,7 @@ async def claim(conn: asyncpg.Connection, stream: str, event_ids: Sequence[str])
 
 async def save_monitor(conn: asyncpg.Connection, state: MonitorState, config: DriftConfig) -> None:
     """Write back the windows and statistic states of a monitor locked by `lock_monitor`."""
-    windows, agreement = state.predictions, state.agreement
+    windows, agreement, spot = state.predictions, state.agreement, state.spot_checks
     await conn.execute(
         """
         UPDATE monitor.monitors SET
@@ -117,7 +75,11 @@ async def save_monitor(conn: asyncpg.Connection, state: MonitorState, config: Dr
             since_evaluation = $10,
             agreement_reference_labels = $11, agreement_reference_agreed = $12,
             agreement_recent = $13, agreement_since_evaluation = $14,
-            predictions_seen = $15, human_labels_seen = $16, updated_at = now()
+            predictions_seen = $15, human_labels_seen = $16,
+            sketch_dim = $17, reference_sketch_count = $18, reference_sketch_sum = $19,
+            reference_sketch_sumsq = $20, recent_sketch = $21,
+            spot_reference_labels = $22, spot_reference_agreed = $23, spot_recent = $24,
+            spot_since_evaluation = $25, spot_checks_seen = $26, updated_at = now()
         WHERE dataset = $1 AND model_version = $2
         """,
         state.dataset,
@@ -136,20 +98,32 @@ async def save_monitor(conn: asyncpg.Connection, state: MonitorState, config: Dr
         agreement.since_evaluation,
         state.predictions_seen,
         state.human_labels_seen,
+        windows.sketch_dim,
+        windows.reference_sketch_count,
+        windows.reference_sketch_sum,
+        windows.reference_sketch_sumsq,
+        flat_sketches(windows.recent, windows.sketch_dim),
+        spot.reference_labels,
+        spot.reference_agreed,
+        list(spot.recent),
+        spot.since_evaluation,
+        state.spot_checks_seen,
     )
     if not state.alerts:
         return
-    names = sorted(state.alerts)
-    alerts = [state.alerts[name] for name in names]
+    keys = sorted(state.alerts)
+    alerts = [state.alerts[key] for key in keys]
     await conn.execute(
         """
         INSERT INTO monitor.statistics AS s (dataset, model_version, statistic, segment, value,
             threshold, active, severity, calm, transitions, evaluations, evaluated_at, changed_at)
-        SELECT $1, $2, u.statistic, $3, u.value, u.threshold, u.active, u.severity, u.calm,
-            u.transitions, u.evaluations, now(), CASE WHEN u.transitions > 0 THEN now() END
-        FROM unnest($4::text[], $5::float8[], $6::float8[], $7::bool[], $8::text[], $9::int[],
-            $10::int[], $11::int[])
-            AS u(statistic, value, threshold, active, severity, calm, transitions, evaluations)
+        SELECT $1, $2, u.statistic, u.segment, u.value, u.threshold, u.active, u.severity,
+            u.calm, u.transitions, u.evaluations, now(),
+            CASE WHEN u.transitions > 0 THEN now() END
+        FROM unnest($3::text[], $4::text[], $5::float8[], $6::float8[], $7::bool[], $8::text[],
+            $9::int[], $10::int[], $11::int[])
+            AS u(statistic, segment, value, threshold, active, severity, calm, transitions,
+                evaluations)
         ON CONFLICT (dataset, model_version, statistic, segment) DO UPDATE SET
             value = EXCLUDED.value, threshold = EXCLUDED.threshold, active = EXCLUDED.active,
             severity = EXCLUDED.severity, calm = EXCLUDED.calm,
@@ -161,10 +135,10 @@ async def save_monitor(conn: asyncpg.Connection, state: MonitorState, config: Dr
         """,
         state.dataset,
         state.model_version,
-        SEGMENT_ALL,
-        names,
+        [statistic for statistic, _ in keys],
+        [segment for _, segment in keys],
         [a.value for a in alerts],
-        [config.thresholds[name] for name in names],
+        [config.thresholds[statistic] for statistic, _ in keys],
         [a.active for a in alerts],
         [a.severity for a in alerts],
         [a.calm for a in alerts],
@@ -198,7 +172,8 @@ async def monitors(pool: asyncpg.Pool, dataset: str) -> list[Any]:
         SELECT dataset, model_version, labels, predictions_seen, human_labels_seen,
             reference_classes, cardinality(recent_class) AS recent_size,
             agreement_reference_labels, cardinality(agreement_recent) AS agreement_recent_size,
-            created_at, updated_at
+            spot_checks_seen, spot_reference_labels, cardinality(spot_recent) AS spot_recent_size,
+            sketch_dim, reference_sketch_count, created_at, updated_at
         FROM monitor.monitors WHERE dataset = $1 ORDER BY created_at, model_version
         """,
         dataset,

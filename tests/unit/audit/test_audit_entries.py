@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from mitl_audit.entries import Unloggable, entry_for, first_of_each
-from mitl_contracts.events import Decision, DriftAlert, ItemRaw, Label, ModelPromoted
+from mitl_contracts import topics
+from mitl_contracts.events import (
+    Decision,
+    DriftAlert,
+    ItemRaw,
+    Label,
+    ModelPromoted,
+    PolicyChanged,
+)
+from mitl_contracts.examples import examples
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -104,6 +113,24 @@ def test_model_and_drift_events_have_no_item() -> None:
     )
     assert (model.kind, model.item_id, model.model_version) == ("model", None, "m2")
     assert (drift.kind, drift.item_id, drift.route) == ("drift", None, None)
+
+
+def test_a_policy_change_is_logged_with_its_version_and_the_whole_policy() -> None:
+    event = PolicyChanged(
+        event_id="policy-d-v2",
+        dataset="d",
+        policy_version="v2",
+        policy={"accept_thresholds": {"A": 0.81, "B": 0.9}, "spot_check_rate": 0.05},
+        reason="learned thresholds from 500 verified items",
+        changed_by="router",
+        occurred_at=AT,
+    )
+    entry = entry_for(event)
+    assert (entry.kind, entry.item_id, entry.policy_version) == ("policy", None, "v2")
+    assert PolicyChanged.model_validate_json(entry.payload) == event
+    for example in examples(topics.POLICIES):
+        assert entry_for(example) == entry_for(example)
+        assert entry_for(example).kind == "policy"
 
 
 def test_payload_is_the_event_as_json() -> None:

@@ -1,4 +1,5 @@
-"""Report arithmetic: route shares, override rate, per-annotator confirmation rate, CSV."""
+"""Report arithmetic: route shares, override rate, spot-check precision with its Wilson
+interval, per batch, model version, class and annotator; confirmation rates; CSV."""
 
 from __future__ import annotations
 
@@ -7,28 +8,36 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from mitl_audit.report import DecisionCount, LabelCount, Report, Window, build, to_csv
+from mitl_audit.counts import DecisionCount, LabelCount, SpotCheckCount
+from mitl_audit.precision import wilson
+from mitl_audit.report import Report, Window, build
+from mitl_audit.report_csv import to_csv
 
 DECISIONS = [
-    DecisionCount("m1", "b1", "accept", 6),
-    DecisionCount("m1", "b1", "review", 3),
-    DecisionCount("m1", "b2", "escalate", 1),
-    DecisionCount("m2", "", "accept", 2),
-    DecisionCount("m2", "", "review", 8),
+    DecisionCount("m1", "b1", "accept", 6, "HUM"),
+    DecisionCount("m1", "b1", "review", 3, "LOC"),
+    DecisionCount("m1", "b2", "escalate", 1, "LOC"),
+    DecisionCount("m2", "", "accept", 2, "HUM"),
+    DecisionCount("m2", "", "review", 8, "NUM"),
 ]
 LABELS = [
-    LabelCount(None, "model", "auto_accept", False, "m1", 6),
-    LabelCount("ada", "annotator", "confirm", False, "m1", 3),
-    LabelCount("ada", "annotator", "correct", True, "m1", 1),
-    LabelCount("bob", "annotator", "correct", True, "m2", 4),
-    LabelCount("bob", "annotator", "correct", False, "m2", 1),
-    LabelCount("eve", "expert", "resolve", True, "m1", 2),
-    LabelCount(None, "annotator", "confirm", False, "m2", 1),
+    LabelCount(None, "model", "auto_accept", False, "m1", 6, "b1", "HUM"),
+    LabelCount("ada", "annotator", "confirm", False, "m1", 3, "b1", "LOC"),
+    LabelCount("ada", "annotator", "correct", True, "m1", 1, "b2", "LOC"),
+    LabelCount("bob", "annotator", "correct", True, "m2", 4, "", "NUM"),
+    LabelCount("bob", "annotator", "correct", False, "m2", 1, "", "NUM"),
+    LabelCount("eve", "expert", "resolve", True, "m1", 2, "b1", "HUM"),
+    LabelCount(None, "annotator", "confirm", False, "m2", 1, "", "HUM"),
+]
+CHECKS = [
+    SpotCheckCount("m1", "b1", "HUM", "ada", True, 4),
+    SpotCheckCount("m1", "b1", "HUM", "eve", False, 1),
+    SpotCheckCount("m2", "", "HUM", "bob", True, 2),
 ]
 
 
 def report() -> Report:
-    return build("d", Window(), DECISIONS, LABELS)
+    return build("d", Window(), DECISIONS, LABELS, CHECKS)
 
 
 def test_decision_shares_by_route() -> None:
@@ -44,39 +53,65 @@ def test_decision_shares_by_route() -> None:
     assert decisions.escalated_share == pytest.approx(0.05)
 
 
-def test_decisions_per_model_version_and_batch() -> None:
+def test_slices_per_model_version_batch_and_class() -> None:
     r = report()
-    assert list(r.decisions_by_model_version) == ["m1", "m2"]
-    assert r.decisions_by_model_version["m1"].total == 10
-    assert r.decisions_by_model_version["m2"].auto_accepted_share == pytest.approx(0.2)
-    assert set(r.decisions_by_batch) == {"b1", "b2", "(none)"}
-    assert r.decisions_by_batch["b2"].escalated_share == 1.0
-    assert r.decisions_by_batch["(none)"].total == 10
+    assert list(r.by_model_version) == ["m1", "m2"]
+    assert r.by_model_version["m1"].decisions.total == 10
+    assert r.by_model_version["m2"].decisions.auto_accepted_share == pytest.approx(0.2)
+    assert list(r.by_batch) == ["(none)", "b1", "b2"]
+    assert r.by_batch["b2"].decisions.escalated_share == 1.0
+    assert r.by_batch["(none)"].decisions.total == 10
+    assert r.by_batch["b2"].labels.override_rate == 1.0
+    # Class: the model's predicted class (for labels, the suggestion shown).
+    assert list(r.by_class) == ["HUM", "LOC", "NUM"]
+    assert r.by_class["HUM"].decisions.auto_accepted_share == 1.0
+    assert r.by_class["LOC"].labels.override_rate == pytest.approx(1 / 4)
+    assert r.by_class["NUM"].accepted_precision.spot_checks == 0
 
 
 def test_labels_overrides_and_override_rate() -> None:
-    labels = report().labels
+    r = report()
+    labels = r.labels
     assert (labels.total, labels.auto_accepted, labels.human, labels.overrides) == (18, 6, 12, 7)
     assert labels.override_rate == pytest.approx(7 / 12)
-    by_model = report().labels_by_model_version
-    assert by_model["m1"].overrides == 3 and by_model["m1"].human == 6
-    assert by_model["m2"].override_rate == pytest.approx(4 / 6)
+    assert r.by_model_version["m1"].labels.overrides == 3
+    assert r.by_model_version["m1"].labels.human == 6
+    assert r.by_model_version["m2"].labels.override_rate == pytest.approx(4 / 6)
 
 
-def test_per_annotator_counts_and_confirmation_rate() -> None:
+def test_accepted_precision_from_spot_checks_with_a_wilson_interval() -> None:
+    r = report()
+    overall = r.accepted_precision
+    assert (overall.spot_checks, overall.agreed) == (7, 6)
+    assert overall.precision == pytest.approx(6 / 7)
+    assert (overall.ci_low, overall.ci_high) == pytest.approx(wilson(6, 7))
+    assert overall.ci_low < overall.precision < overall.ci_high
+    assert overall.confidence == 0.95
+    assert r.by_model_version["m1"].accepted_precision.precision == pytest.approx(0.8)
+    assert r.by_batch["(none)"].accepted_precision.precision == 1.0
+    assert r.by_class["HUM"].accepted_precision.spot_checks == 7
+
+
+def test_per_annotator_counts_rates_and_spot_checks() -> None:
     people = {a.annotator: a for a in report().annotators}
     assert list(people) == ["(unknown)", "ada", "bob", "eve"]
     assert (people["ada"].labels, people["ada"].confirm, people["ada"].correct) == (4, 3, 1)
     assert people["ada"].confirmation_rate == pytest.approx(0.75)
+    assert people["ada"].override_rate == pytest.approx(0.25)
+    assert people["ada"].accepted_precision.precision == 1.0
     assert people["bob"].confirmation_rate == 0.0 and people["bob"].overrides == 4
     # An expert who only resolves has confirmed nothing and corrected nothing: no rate.
     assert people["eve"].resolve == 2 and people["eve"].confirmation_rate is None
+    assert people["eve"].accepted_precision.precision == 0.0
+    assert people["(unknown)"].accepted_precision.precision is None
 
 
 def test_an_empty_window_has_counts_of_zero_and_no_rates() -> None:
     empty = build("d", Window(), [], [])
     assert empty.decisions.total == 0 and empty.decisions.auto_accepted_share is None
     assert empty.labels.override_rate is None and empty.annotators == []
+    assert empty.accepted_precision.precision is None and empty.accepted_precision.ci_low is None
+    assert empty.by_batch == {} and empty.by_class == {}
 
 
 def test_window_is_echoed_as_from_and_to() -> None:
@@ -88,10 +123,15 @@ def test_window_is_echoed_as_from_and_to() -> None:
 def test_csv_has_one_line_per_number() -> None:
     rows = list(csv.DictReader(io.StringIO(to_csv(report()))))
     value = {(r["section"], r["key"], r["metric"]): r["value"] for r in rows}
-    assert value[("decisions", "all", "accept")] == "8"
-    assert value[("decisions_by_batch", "(none)", "review")] == "8"
-    assert float(value[("labels", "all", "override_rate")]) == pytest.approx(7 / 12)
+    assert value[("all", "all", "decisions.accept")] == "8"
+    assert value[("batch", "(none)", "decisions.review")] == "8"
+    assert float(value[("all", "all", "labels.override_rate")]) == pytest.approx(7 / 12)
+    assert float(value[("model_version", "m1", "accepted_precision.ci_high")]) == pytest.approx(
+        wilson(4, 5)[1]
+    )
+    assert value[("class", "NUM", "accepted_precision.precision")] == ""
     assert value[("annotator", "ada", "confirmation_rate")] == "0.75"
+    assert value[("annotator", "ada", "accepted_precision.spot_checks")] == "4"
     assert value[("annotator", "eve", "confirmation_rate")] == ""
     assert ("annotator", "ada", "annotator") not in value
     assert len(rows) == len(value)

@@ -58,7 +58,7 @@ def run_consumers(topic: str, event: object) -> list[object]:
         out.append(new_task(event, CATALOG))
     if isinstance(event, Label):
         out.append(human_agreement(event))
-    if topic in (topics.DECISIONS, topics.LABELS, topics.MODELS, topics.DRIFT):
+    if topic in (topics.DECISIONS, topics.LABELS, topics.MODELS, topics.DRIFT, topics.POLICIES):
         out.append(entry_for(event))  # type: ignore[arg-type]
     return out
 

@@ -12,6 +12,7 @@ from mitl_drift import core
 from mitl_drift.config import (
     AGREEMENT_DROP,
     CLASS_MIX_PSI,
+    CLASS_SHARE_SHIFT,
     CONFIDENCE_PSI,
     OUTLIER_SHIFT,
     DriftConfig,
@@ -38,10 +39,12 @@ def test_a_stationary_stream_raises_no_alert() -> None:
     assert state.predictions_seen == 6000
     assert state.predictions.reference_count == 500 and len(state.predictions.recent) == 300
     # Every statistic was evaluated, (6000 - 500 - 300) / 50 + 1 times, and stayed well under.
-    for statistic in (CONFIDENCE_PSI, CLASS_MIX_PSI, OUTLIER_SHIFT):
-        alert = state.alerts[statistic]
+    for statistic, segment in state.alerts:
+        alert = state.alerts[(statistic, segment)]
         assert alert.evaluations == 105 and not alert.active
         assert alert.value is not None and alert.value < CONFIG.thresholds[statistic] / 2
+    # No sketches in these predictions: no embedding statistic.
+    assert len(state.alerts) == 3 + len(LABELS)
 
 
 def test_no_evaluation_before_the_recent_window_is_full() -> None:
@@ -49,7 +52,12 @@ def test_no_evaluation_before_the_recent_window_is_full() -> None:
     core.observe_predictions(state, stream(np.random.default_rng(2), 799), CONFIG, NOW)
     assert state.alerts == {}
     core.observe_predictions(state, stream(np.random.default_rng(3), 1), CONFIG, NOW)
-    assert set(state.alerts) == {CONFIDENCE_PSI, CLASS_MIX_PSI, OUTLIER_SHIFT}
+    assert set(state.alerts) == {
+        (CONFIDENCE_PSI, "all"),
+        (CLASS_MIX_PSI, "all"),
+        (OUTLIER_SHIFT, "all"),
+        *((CLASS_SHARE_SHIFT, f"class:{label}") for label in LABELS),
+    }
 
 
 def test_a_confidence_shift_raises_an_alert_then_clears_with_hysteresis() -> None:
@@ -78,19 +86,28 @@ def test_a_confidence_shift_raises_an_alert_then_clears_with_hysteresis() -> Non
     cleared = core.observe_predictions(state, recovery[300:], CONFIG, NOW)
     assert transitions(cleared) == [(CONFIDENCE_PSI, "clear")]
     assert cleared[0].severity == "info" and cleared[0].details["transition"] == 3
-    assert not state.alerts[CONFIDENCE_PSI].active
+    assert not state.alerts[(CONFIDENCE_PSI, "all")].active
 
 
-def test_a_class_mix_shift_alerts_on_class_mix_only() -> None:
+def test_a_class_mix_shift_alerts_on_class_mix_and_the_classes_that_moved() -> None:
     rng = np.random.default_rng(5)
     state = monitor()
     core.observe_predictions(state, stream(rng, 800), CONFIG, NOW)
+    # LOC from 0.1 to 0.3, ENTY from 0.3 to 0.1, the rest unchanged.
     alerts = core.observe_predictions(
-        state, stream(rng, 300, class_mix=(0.05, 0.05, 0.1, 0.1, 0.6, 0.1)), CONFIG, NOW
+        state, stream(rng, 300, class_mix=(0.1, 0.2, 0.1, 0.2, 0.3, 0.1)), CONFIG, NOW
     )
-    assert {a.statistic for a in alerts} == {CLASS_MIX_PSI}
+    assert {(a.statistic, a.segment) for a in alerts} == {
+        (CLASS_MIX_PSI, "all"),
+        (CLASS_SHARE_SHIFT, "class:LOC"),
+        (CLASS_SHARE_SHIFT, "class:ENTY"),
+    }
     assert {a.state for a in alerts} == {"alert"}
-    assert alerts[-1].details["most_shifted_class"] == "LOC"
+    loc = next(a for a in alerts if a.segment == "class:LOC")
+    assert loc.details["direction"] == "up" and loc.details["class"] == "LOC"
+    assert loc.details["recent_share"] > loc.details["reference_share"] + loc.threshold
+    assert loc.event_id == core.alert_event_id("trec6", "m1", CLASS_SHARE_SHIFT, "class:LOC", 1)
+    assert alerts[-1].details["most_shifted_class"] in {"ENTY", "LOC"}
 
 
 def test_an_outlier_shift_alerts() -> None:
@@ -101,7 +118,7 @@ def test_an_outlier_shift_alerts() -> None:
     assert {a.statistic for a in alerts} == {OUTLIER_SHIFT}
     assert {a.state for a in alerts} == {"alert"}
     assert alerts[-1].details["direction"] == "up"
-    assert state.alerts[OUTLIER_SHIFT].value == pytest.approx(0.7, abs=0.15)
+    assert state.alerts[(OUTLIER_SHIFT, "all")].value == pytest.approx(0.7, abs=0.15)
 
 
 def test_a_fall_in_human_agreement_alerts() -> None:
@@ -110,7 +127,7 @@ def test_a_fall_in_human_agreement_alerts() -> None:
     state = monitor()
     steady = (rng.random(400) < 0.9).tolist()
     assert core.observe_agreements(state, steady, config, NOW) == []
-    steady_drop = state.alerts[AGREEMENT_DROP].value
+    steady_drop = state.alerts[(AGREEMENT_DROP, "all")].value
     assert steady_drop is not None and steady_drop < 0.1
     falling = (rng.random(100) < 0.55).tolist()
     alerts = core.observe_agreements(state, falling, config, NOW)

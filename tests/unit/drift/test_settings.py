@@ -27,3 +27,9 @@ def test_bad_values_are_refused_with_their_name() -> None:
         Settings(critical_ratio=1.0)
     with pytest.raises(ValueError, match="no threshold for agreement_drop"):
         DriftConfig(thresholds={CONFIDENCE_PSI: 0.2, "class_mix_psi": 0.2, "outlier_shift": 0.2})
+
+
+def test_default_settings_are_the_core_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(Settings.model_fields):
+        monkeypatch.delenv(f"MITL_{name.upper()}", raising=False)
+    assert Settings().drift_config() == DriftConfig()

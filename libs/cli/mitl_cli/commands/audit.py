@@ -13,10 +13,11 @@ import sys
 from datetime import datetime
 
 import asyncpg
-from mitl_audit import store
+from mitl_audit import report_store, store
 from mitl_audit.chain import ChainVerifier, Verdict
 from mitl_audit.entries import as_utc
-from mitl_audit.report import Window, to_csv
+from mitl_audit.report import Window
+from mitl_audit.report_csv import to_csv
 from mitl_contracts.datasets import load_catalog
 from mitl_runtime.settings import ServiceSettings
 
@@ -88,7 +89,7 @@ async def read_report(url: str, dataset: str, window: Window) -> tuple[bool, str
     conn = await asyncpg.connect(url)
     try:
         found = await store.has_rows(conn, dataset)
-        report = await store.load_report(conn, dataset, window)
+        report = await report_store.load_report(conn, dataset, window)
     finally:
         await conn.close()
     return found, report.model_dump_json(by_alias=True, indent=2), to_csv(report)

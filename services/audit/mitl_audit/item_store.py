@@ -1,0 +1,37 @@
+"""audit.items in Postgres: ingested items' content, written once per item."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from mitl_audit.items import ItemRow
+from mitl_audit.store import WRITER_ROLE
+
+INSERT = """
+    INSERT INTO audit.items
+        (dataset, item_id, event_id, external_id, batch_id, content, occurred_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+        $6::jsonb[], $7::timestamptz[])
+    ON CONFLICT DO NOTHING
+    RETURNING dataset
+"""
+
+
+async def record(pool: asyncpg.Pool, rows: list[ItemRow]) -> list[str]:
+    """Store the items not stored yet (the first event of an item wins); return the dataset of
+    each item that was new. Replaying the same events changes nothing."""
+    if not rows:
+        return []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(f"SET LOCAL ROLE {WRITER_ROLE}")
+        inserted = await conn.fetch(
+            INSERT,
+            [r.dataset for r in rows],
+            [r.item_id for r in rows],
+            [r.event_id for r in rows],
+            [r.external_id for r in rows],
+            [r.batch_id for r in rows],
+            [r.content for r in rows],
+            [r.occurred_at for r in rows],
+        )
+    return [row["dataset"] for row in inserted]

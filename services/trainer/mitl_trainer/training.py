@@ -1,0 +1,171 @@
+"""Training a candidate and comparing it with the champion: CPU-bound and synchronous (callers
+run it off the event loop); no database, no broker.
+
+The candidate is a MiniLM logistic-regression head (mitl_ml.train_minilm_head) trained with a
+fixed seed on the training side of a TrainingSet; it and the champion are scored on the same
+held-out items. Its manifest records what it was trained on and what it was compared with, and
+takes its time from the newest label used, so that the same data and settings give a
+byte-identical bundle, hence the same artifact digest and version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mitl_contracts.datasets import Dataset
+from mitl_ml.artifacts import ArtifactStore
+from mitl_ml.encoder import MiniLMEncoder
+from mitl_ml.manifest import ModelManifest, write_bundle
+from mitl_ml.metrics import evaluate
+from mitl_ml.runtime import load_model
+from mitl_ml.train import train_minilm_head
+
+from mitl_trainer.promotion import Verdict, decide
+from mitl_trainer.training_set import TrainingSet
+
+VERSION_DIGEST_CHARS = 12
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The model a candidate must beat: its version and where its bundle is."""
+
+    version: str
+    bundle_dir: Path
+    artifact_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    manifest: ModelManifest
+    files: dict[str, bytes]
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Rules:
+    seed: int
+    margin: float
+    min_holdout: int
+
+
+def version_for(dataset: str, digest: str) -> str:
+    """A candidate's version: named after the data it was trained on."""
+    return f"{dataset}-minilm-t{digest[:VERSION_DIGEST_CHARS]}"
+
+
+def champion_metrics(
+    champion: Champion | None, training: TrainingSet, encoder: MiniLMEncoder
+) -> dict[str, float] | None:
+    """The champion's holdout metrics (keys prefixed "holdout_"), None without a champion or
+    held-out items. Raises ModelLoadError if its bundle cannot be loaded."""
+    if champion is None or not training.holdout:
+        return None
+    model = load_model(champion.bundle_dir, encoder=encoder)
+    scored = evaluate(
+        model, [e.text for e in training.holdout], [e.label for e in training.holdout]
+    )
+    return {f"holdout_{name}": value for name, value in scored.items()}
+
+
+def train_candidate(
+    dataset: Dataset,
+    training: TrainingSet,
+    champion: Champion | None,
+    rules: Rules,
+    encoder: MiniLMEncoder,
+    provenance: dict[str, Any],
+) -> Candidate:
+    """Train, evaluate against the champion and decide promotion. `provenance` (what asked
+    for the model) goes into the manifest with what it was trained on."""
+    digest = training.digest(rules.seed)
+    version = version_for(dataset.name, digest)
+    weights = np.array([e.weight for e in training.train]) if training.pseudo_train else None
+    holdout = (
+        ([e.text for e in training.holdout], [e.label for e in training.holdout])
+        if training.holdout
+        else None
+    )
+    manifest, files = train_minilm_head(
+        [e.text for e in training.train],
+        [e.label for e in training.train],
+        dataset.labels,
+        seed=rules.seed,
+        name=f"{dataset.name}-minilm",
+        version=version,
+        dataset=dataset.name,
+        encoder=encoder,
+        holdout=holdout,
+        sample_weight=weights,
+    )
+    beaten = champion_metrics(champion, training, encoder)
+    verdict = decide(
+        manifest.metrics.get("holdout_accuracy", 0.0),
+        beaten["holdout_accuracy"] if beaten else None,
+        len(training.holdout),
+        margin=rules.margin,
+        min_holdout=rules.min_holdout,
+    )
+    record = {
+        **provenance,
+        "training_sha256": digest,
+        "seed": rules.seed,
+        "verified_train": len(training.human_train),
+        "pseudo_train": len(training.pseudo_train),
+        "pseudo_label_weight": training.pseudo_weight if training.pseudo_train else None,
+        "holdout_items": len(training.holdout),
+        "holdout_item_ids_sha256": _ids_digest(e.item_id for e in training.holdout),
+        "train_item_ids_sha256": _ids_digest(e.item_id for e in training.train),
+        "label_counts": training.class_counts,
+        "labels_until": training.labels_until.isoformat() if training.labels_until else None,
+        "champion": (
+            {"version": champion.version, "artifact_sha256": champion.artifact_sha256}
+            | (beaten or {})
+            if champion
+            else None
+        ),
+        "promotion": {
+            "promote": verdict.promote,
+            "reason": verdict.reason,
+            "margin": rules.margin,
+            "min_holdout": rules.min_holdout,
+        },
+    }
+    metrics = dict(manifest.metrics)
+    if beaten:
+        metrics |= {f"champion_{name}": value for name, value in beaten.items()}
+    update: dict[str, Any] = {
+        "training": manifest.training | {"trainer": record},
+        "metrics": metrics,
+    }
+    if training.labels_until is not None:
+        update["created_at"] = training.labels_until
+    return Candidate(manifest.model_copy(update=update), files, verdict)
+
+
+def _ids_digest(ids: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
+def store_candidate(
+    candidate: Candidate, artifacts: ArtifactStore, encoder: MiniLMEncoder
+) -> tuple[str, Path]:
+    """Write the candidate's bundle into the artifact store; (digest, directory). The stored
+    bundle is loaded once, as inference will load it, before anyone is told about it."""
+    artifacts.root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".candidate-", dir=artifacts.root))
+    try:
+        write_bundle(staging, candidate.manifest, candidate.files)
+        digest = artifacts.put(staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    path = artifacts.open(digest)
+    load_model(path, encoder=encoder)
+    return digest, path

@@ -1,0 +1,196 @@
+"""Working off retraining requests, one at a time per replica, in the background: the consumers
+only record requests, so a long training never holds up consumption.
+
+For a request: gather the dataset's verified labels (and pseudo-labels if enabled) with their
+texts; if there are too few, finish it as skipped with the reason, logged and counted; if the
+same data trained a model before, as unchanged; else train a candidate off the event loop,
+compare it with the champion on the held-out items, store its bundle by digest, and in one
+transaction record the model and queue ModelPromoted (candidate, then champion if it won).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import asyncpg
+from mitl_contracts.datasets import Catalog
+from mitl_contracts.events import ModelPromoted
+from mitl_ml.artifacts import ArtifactStore, bundle_path
+from mitl_ml.encoder import MiniLMEncoder
+from mitl_ml.manifest import read_manifest
+from mitl_runtime.service import ServiceRuntime
+
+from mitl_trainer import outbox, request_store, schedule, store
+from mitl_trainer.metrics import HOLDOUT_ACCURACY, RUNS, TRAINING_SECONDS
+from mitl_trainer.settings import Settings
+from mitl_trainer.training import Champion, Rules, store_candidate, train_candidate, version_for
+from mitl_trainer.training_set import TrainingSet, build
+
+log = logging.getLogger(__name__)
+
+
+def promotion_event_id(dataset: str, version: str, status: str) -> str:
+    return f"trainer-{dataset}-{version}-{status}"
+
+
+async def training_set(pool: asyncpg.Pool, dataset: str, settings: Settings) -> TrainingSet:
+    """The dataset's training set as the stored labels and texts make it now."""
+    rows = await store.label_rows(pool, dataset, settings.use_pseudo_labels)
+    texts = await store.texts(pool, dataset, sorted({r.item_id for r in rows}))
+    return build(
+        dataset,
+        rows,
+        texts,
+        holdout_fraction=settings.holdout_fraction,
+        pseudo_weight=settings.pseudo_label_weight if settings.use_pseudo_labels else None,
+    )
+
+
+def readiness(catalog: Catalog, dataset: str, training: TrainingSet, settings: Settings) -> Any:
+    return schedule.readiness(
+        training.verified,
+        training.class_counts,
+        catalog.get(dataset).labels,
+        min_labels=settings.min_labels,
+        min_per_class=settings.min_per_class,
+        dataset=dataset,
+    )
+
+
+@dataclass
+class Worker:
+    runtime: ServiceRuntime
+    catalog: Catalog
+    settings: Settings
+    wake: asyncio.Event
+    artifacts: ArtifactStore = field(init=False)
+    _encoder: MiniLMEncoder | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.artifacts = ArtifactStore(self.settings.artifact_dir)
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await outbox.publish_pending(self.runtime)
+                while (
+                    request := await request_store.claim_request(
+                        self.runtime.pool, self.settings.lease_s, self.settings.max_attempts
+                    )
+                ) is not None:
+                    await self.work(request)
+            except Exception:  # transient (database, broker): the next round tries again
+                log.exception("trainer worker round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.settings.poll_interval_s)
+            self.wake.clear()
+
+    async def work(self, request: asyncpg.Record) -> None:
+        request_id, dataset = request["request_id"], request["dataset"]
+        try:
+            outcome, reason, version = await self.train(request)
+        except Exception as error:  # the request failed; others go on
+            log.exception("dataset %s: request %s failed", dataset, request_id)
+            outcome, reason, version = "failed", f"{type(error).__name__}: {error}", None
+            await request_store.finish_request(self.runtime.pool, request_id, outcome, reason)
+        RUNS.labels(dataset, outcome).inc()
+        log.info("dataset %s: request %s %s: %s", dataset, request_id, outcome, reason)
+        if version is not None:
+            await outbox.publish_pending(self.runtime)
+
+    async def train(self, request: asyncpg.Record) -> tuple[str, str, str | None]:
+        """(outcome, reason, version) of the request, recorded as done."""
+        pool, settings = self.runtime.pool, self.settings
+        request_id, name = request["request_id"], request["dataset"]
+        dataset = self.catalog.get(name)
+        training = await training_set(pool, name, settings)
+        ready = readiness(self.catalog, name, training, settings)
+        if not ready.ready:
+            log.warning("dataset %s: no training: %s", name, ready.reason)
+            await request_store.finish_request(pool, request_id, "skipped", ready.reason)
+            return "skipped", ready.reason, None
+        version = version_for(name, training.digest(settings.seed))
+        if await request_store.model_exists(pool, name, version):
+            reason = f"the same labels trained {version} before"
+            await request_store.finish_request(pool, request_id, "unchanged", reason, version)
+            return "unchanged", reason, None
+        champion = await self.champion(name)
+        provenance = {
+            "request": request_id,
+            "trigger": request["trigger"],
+            "trigger_ref": request["trigger_ref"],
+        }
+        rules = Rules(settings.seed, settings.promotion_margin, settings.min_holdout)
+        started = time.perf_counter()
+        encoder = await asyncio.to_thread(self.encoder)
+        candidate = await asyncio.to_thread(
+            train_candidate, dataset, training, champion, rules, encoder, provenance
+        )
+        digest, path = await asyncio.to_thread(store_candidate, candidate, self.artifacts, encoder)
+        TRAINING_SECONDS.observe(time.perf_counter() - started)
+        metrics = candidate.manifest.metrics
+        HOLDOUT_ACCURACY.labels(name, "candidate").set(metrics.get("holdout_accuracy", 0.0))
+        if "champion_holdout_accuracy" in metrics:
+            HOLDOUT_ACCURACY.labels(name, "champion").set(metrics["champion_holdout_accuracy"])
+        uri = self.artifacts.uri(digest)
+        statuses: list[Literal["candidate", "champion"]] = ["candidate"]
+        if candidate.verdict.promote:
+            statuses.append("champion")
+        events = [
+            ModelPromoted(
+                event_id=promotion_event_id(name, version, status),
+                dataset=name,
+                model_version=version,
+                status=status,
+                artifact_sha256=digest,
+                bundle_uri=uri,
+            )
+            for status in statuses
+        ]
+        outcome = statuses[-1]
+        async with pool.acquire() as conn, conn.transaction():
+            await request_store.add_model(
+                conn,
+                {
+                    "dataset": name,
+                    "model_version": version,
+                    "request_id": request_id,
+                    "artifact_sha256": digest,
+                    "bundle_uri": uri,
+                    "promoted": candidate.verdict.promote,
+                    "metrics": json.dumps(metrics),
+                    "training": json.dumps(candidate.manifest.training, default=str),
+                },
+            )
+            await outbox.queue(conn, events)
+            await request_store.finish_request(
+                conn, request_id, outcome, candidate.verdict.reason, version
+            )
+        log.info("dataset %s: %s stored at %s", name, version, path)
+        return outcome, candidate.verdict.reason, version
+
+    async def champion(self, dataset: str) -> Champion | None:
+        """The champion as the last announcement says, else the catalog's model (the one
+        inference serves first), else none."""
+        row = await store.champion(self.runtime.pool, dataset)
+        if row is not None:
+            return Champion(
+                row["model_version"], bundle_path(row["bundle_uri"]), row["artifact_sha256"]
+            )
+        bundle = self.catalog.get(dataset).model
+        if bundle is None:
+            return None
+        manifest = await asyncio.to_thread(read_manifest, bundle)
+        return Champion(manifest.version, bundle)
+
+    def encoder(self) -> MiniLMEncoder:
+        """One MiniLM session for every training and evaluation (created on first use)."""
+        if self._encoder is None:
+            self._encoder = MiniLMEncoder(intra_op_threads=self.settings.intra_op_threads)
+        return self._encoder

@@ -1,0 +1,82 @@
+"""Training a candidate on real TREC-6 questions: reproducible to the byte, provenance in the
+manifest, compared with a champion on the same held-out items, stored by digest and loadable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from mitl_contracts.datasets import Dataset
+from mitl_ml.artifacts import ArtifactStore, manifest_digest
+from mitl_ml.datasets import load_trec6, stratified_sample
+from mitl_ml.encoder import MiniLMEncoder
+from mitl_ml.runtime import load_model
+from mitl_trainer.training import Champion, Rules, store_candidate, train_candidate, version_for
+from mitl_trainer.training_set import LabelRow, TrainingSet, build
+
+LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+DATASET = Dataset(name="trec6", labels=LABELS)
+PROVENANCE = {"request": "manual-trec6-150", "trigger": "manual", "trigger_ref": "150"}
+
+
+@pytest.fixture(scope="module")
+def encoder() -> MiniLMEncoder:
+    return MiniLMEncoder(intra_op_threads=2)
+
+
+@pytest.fixture(scope="module")
+def training() -> TrainingSet:
+    sample = stratified_sample(load_trec6(), 150, seed=3)
+    texts = {f"q{n}": example.text or "" for n, example in enumerate(sample.examples)}
+    rows = [
+        LabelRow(f"q{n}", example.label, "annotator", T0 + timedelta(seconds=n), n)
+        for n, example in enumerate(sample.examples)
+    ]
+    return build("trec6", rows, texts, holdout_fraction=0.25)
+
+
+def test_a_candidate_is_reproducible_and_says_what_it_was_trained_on(
+    training: TrainingSet, encoder: MiniLMEncoder
+) -> None:
+    rules = Rules(seed=0, margin=0.0, min_holdout=20)
+    first = train_candidate(DATASET, training, None, rules, encoder, PROVENANCE)
+    again = train_candidate(DATASET, training, None, rules, encoder, PROVENANCE)
+    assert first.manifest.model_dump_json() == again.manifest.model_dump_json()
+    assert first.files == again.files
+    manifest = first.manifest
+    assert manifest.version == version_for("trec6", training.digest(0))
+    assert manifest.created_at == training.labels_until == T0 + timedelta(seconds=149)
+    record = manifest.training["trainer"]
+    assert record["request"] == "manual-trec6-150" and record["seed"] == 0
+    assert record["verified_train"] == len(training.train)
+    assert record["holdout_items"] == len(training.holdout) >= 20
+    assert record["label_counts"] == training.class_counts
+    assert record["training_sha256"] == training.digest(0)
+    assert record["champion"] is None
+    assert record["promotion"]["promote"] is True
+    assert manifest.metrics["holdout_n"] == len(training.holdout)
+    assert first.verdict.reason == "no champion to compare with"
+
+
+def test_the_stored_candidate_loads_and_beats_or_not_its_champion(
+    training: TrainingSet, encoder: MiniLMEncoder, tmp_path: Path
+) -> None:
+    store = ArtifactStore(tmp_path / "artifacts")
+    rules = Rules(seed=0, margin=0.0, min_holdout=20)
+    candidate = train_candidate(DATASET, training, None, rules, encoder, PROVENANCE)
+    digest, path = store_candidate(candidate, store, encoder)
+    assert digest == manifest_digest(path) and path == store.path(digest)
+    assert store_candidate(candidate, store, encoder)[0] == digest
+    assert load_model(path, encoder=encoder).version == candidate.manifest.version
+    # The same model as its own champion: equal accuracy, so margin 0 promotes, 0.01 does not.
+    champion = Champion(candidate.manifest.version, path, digest)
+    tie = train_candidate(DATASET, training, champion, rules, encoder, PROVENANCE)
+    metrics = tie.manifest.metrics
+    assert metrics["champion_holdout_accuracy"] == pytest.approx(metrics["holdout_accuracy"])
+    assert tie.verdict.promote
+    record = tie.manifest.training["trainer"]["champion"]
+    assert (record["version"], record["artifact_sha256"]) == (champion.version, digest)
+    strict = train_candidate(DATASET, training, champion, Rules(0, 0.01, 20), encoder, PROVENANCE)
+    assert not strict.verdict.promote and "margin +0.0100" in strict.verdict.reason
