@@ -38,7 +38,7 @@ test: install browser
 test-unit: install
 	$(BIN)/pytest -q tests/unit
 
-test-integration: install
+test-integration: install browser
 	$(BIN)/pytest -q -m "integration or e2e"
 
 lint: install

@@ -1,24 +1,28 @@
 """`mitl bench review`: many annotators claiming and submitting against a real review-api.
 
-Starts a Tansu broker, a fresh Postgres database and review-api as its own process (uvicorn),
-loads `--tasks` review requests through the broker, then runs `--annotators` simulated people
-over HTTP (httpx, async), each claiming and submitting in a loop until the queue is empty,
-optionally pausing `--think-ms` between items as a person would. Everything it started is
-stopped afterwards. Prints one JSON object (`--json`) or a short summary.
+Starts a Tansu broker, a fresh Postgres database and review-api as its own process (uvicorn,
+LocalStack with free ports), uploads gold items, loads `--tasks` review requests through the
+broker, then runs `--annotators` simulated people over HTTP (httpx, async, one client each),
+each claiming and submitting in a loop until the queue is empty, pausing about `--think-ms`
+between items as a person reading the next item would (0: no pause, which measures
+saturation). Stops everything afterwards and prints its figures (`--json`: one object).
 
-Double assignments are checked three ways: no task was handed to two people (claims seen by
-the clients), every review task is done exactly once in the database, and the labels topic
-holds exactly one label per item, by the person who claimed it.
+Latency is one claim plus one submit, as the person sees it; each person's first item is
+reported apart (it opens their connection, while everyone starts at once). Double
+assignments are counted three ways: a review task handed to two people, a label in the
+database by someone other than the claimer, and an item whose labels on mitl.labels.v1 are
+not exactly one, by its claimer.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
-import math
 import random
-import tempfile
+import ssl
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -27,19 +31,21 @@ from typing import Any
 
 import httpx
 
+from mitl_cli.commands.bench import cpu_seconds, emit, machine, percentile
+
+ROOT = Path.cwd()
 DATASET = "bench"
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+GOLD_ITEMS = 50
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("review", help="annotators claiming and submitting at once")
     parser.add_argument("--annotators", type=int, default=100)
-    parser.add_argument("--tasks", type=int, default=5000, help="review requests to work off")
-    parser.add_argument(
-        "--think-ms", type=float, default=0.0, help="mean pause between items (0: none)"
-    )
-    parser.add_argument("--gold-rate", type=float, default=0.0, help="MITL_GOLD_RATE to run with")
-    parser.add_argument("--workdir", type=Path, default=None, help="logs (default: a temp dir)")
+    parser.add_argument("--tasks", type=int, default=4000, help="review requests to work off")
+    parser.add_argument("--think-ms", type=float, default=1000.0, help="mean pause per item")
+    parser.add_argument("--gold-rate", type=float, default=0.05, help="the service's gold_rate")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "bench" / "review")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -51,21 +57,15 @@ class Record:
     cycles_ms: list[float] = field(default_factory=list)
     claims_ms: list[float] = field(default_factory=list)
     submits_ms: list[float] = field(default_factory=list)
+    first_ms: list[float] = field(default_factory=list)
     holders: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     labeled_by: dict[str, str] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     gold: int = 0
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 2)
-
-
 def request(n: int) -> bytes:
-    probabilities = [0.05, 0.05, 0.1, 0.55, 0.15, 0.1]
+    """The n-th ReviewRequested, as the router publishes it."""
     return json.dumps(
         {
             "event_id": f"bench-rr-{n}",
@@ -79,7 +79,7 @@ def request(n: int) -> bytes:
             "suggested_label": "HUM",
             "confidence": 0.55,
             "labels": LABELS,
-            "probabilities": probabilities,
+            "probabilities": [0.05, 0.05, 0.1, 0.55, 0.15, 0.1],
             "model_version": "bench-m1",
             "policy_version": "bench-p1",
         }
@@ -103,8 +103,11 @@ async def load(bootstrap: str, tasks: int) -> None:
 async def annotator(
     client: httpx.AsyncClient, name: str, token: str, think_ms: float, record: Record
 ) -> None:
+    """Claim and submit until the queue is empty: confirm mostly, correct some, and pick a
+    label on blind (gold) tasks."""
     headers = {"Authorization": f"Bearer {token}"}
     rng = random.Random(name)
+    first = True
     while True:
         started = time.perf_counter()
         claim = await client.post(f"/v1/queues/{DATASET}/annotator/claim", headers=headers)
@@ -115,9 +118,7 @@ async def annotator(
             record.errors[f"claim {claim.status_code}"] += 1
             continue
         task = claim.json()
-        record.holders[task["task_id"]].add(name)
         gold = task["suggestion"] is None
-        # A person mostly agrees with the model; gold items are blind, so they pick a label.
         body: dict[str, Any] = {"action": "confirm", "revision": task["revision"]}
         if gold or rng.random() < 0.3:
             body = {"action": "correct", "label": rng.choice(LABELS), "revision": task["revision"]}
@@ -128,27 +129,24 @@ async def annotator(
         if submit.status_code != 200:
             record.errors[f"submit {submit.status_code}"] += 1
             continue
-        record.claims_ms.append((claimed - started) * 1000)
-        record.submits_ms.append((done - claimed) * 1000)
-        record.cycles_ms.append((done - started) * 1000)
+        if first:
+            record.first_ms.append((done - started) * 1000)
+            first = False
+        else:
+            record.claims_ms.append((claimed - started) * 1000)
+            record.submits_ms.append((done - claimed) * 1000)
+            record.cycles_ms.append((done - started) * 1000)
         if gold:
             record.gold += 1
         else:
+            record.holders[task["task_id"]].add(name)
             record.labeled_by[task["item_id"]] = name
         if think_ms > 0:
             await asyncio.sleep(rng.expovariate(1000.0 / think_ms))
 
 
-async def wait_for(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout:.0f}s")
-        await asyncio.sleep(0.2)
-
-
-async def labels_by_item(bootstrap: str, expected: int) -> dict[str, list[str]]:
-    """item_id -> annotators of the label events on mitl.labels.v1 (the broker is this run's)."""
+async def published_labels(bootstrap: str, expected: int) -> dict[str, list[str]]:
+    """item_id -> annotators of its label events (the broker is this run's alone)."""
     from aiokafka import AIOKafkaConsumer
     from mitl_contracts import topics
 
@@ -158,21 +156,29 @@ async def labels_by_item(bootstrap: str, expected: int) -> dict[str, list[str]]:
     )
     await consumer.start()
     try:
-        count, deadline = 0, time.monotonic() + 60
-        while count < expected and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
+        deadline, quiet = time.monotonic() + 60, 0
+        # Read until all arrived, then one more quiet round: a duplicate would be right behind.
+        while quiet < 2 and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
                 for r in records:
                     event = json.loads(r.value)
                     seen[event["item_id"]].append(event["annotator"])
-                    count += 1
-        # Anything published twice would arrive right behind the rest.
-        for records in (await consumer.getmany(timeout_ms=1000)).values():
-            for r in records:
-                event = json.loads(r.value)
-                seen[event["item_id"]].append(event["annotator"])
+            done = sum(len(v) for v in seen.values()) >= expected
+            quiet = quiet + 1 if done and not batches else 0
     finally:
         await consumer.stop()
     return seen
+
+
+async def wait_for_depth(client: httpx.AsyncClient, admin: dict[str, str], depth: int) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        rows = (await client.get("/v1/queues", headers=admin)).json()["queues"]
+        if sum(r["depth"] for r in rows if r["dataset"] == DATASET) == depth:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{depth} tasks were not created within 300 s")
 
 
 async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -180,48 +186,46 @@ async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
     from mitl_runtime.db import create_pool
 
     pool = await create_pool(stack.database_url, max_size=2)
-    try:
-        names = [f"bench-ann-{i}" for i in range(args.annotators)]
-        tokens = {name: await users.create(pool, name, "annotator") for name in names}
-        admin = {"Authorization": f"Bearer {await users.create(pool, 'bench-admin', 'admin')}"}
-        limits = httpx.Limits(max_connections=args.annotators + 10)
-        async with httpx.AsyncClient(
-            base_url=stack.url("review-api"), limits=limits, timeout=60
-        ) as client:
-            if args.gold_rate > 0:
-                items = [
-                    {"external_id": f"g{i}", "text": f"Gold question {i} ?", "label": LABELS[i % 6]}
-                    for i in range(50)
-                ]
-                gold = await client.post(
-                    f"/v1/gold/{DATASET}", json={"items": items}, headers=admin
-                )
-                gold.raise_for_status()
-            await load(stack.broker.bootstrap, args.tasks)
-
-            async def loaded() -> bool:
-                rows = (await client.get("/v1/queues", headers=admin)).json()["queues"]
-                return sum(r["depth"] for r in rows if r["dataset"] == DATASET) == args.tasks
-
-            await wait_for(loaded, 300, f"{args.tasks} tasks to be created")
-            record = Record()
-            started = time.perf_counter()
-            await asyncio.gather(
-                *(annotator(client, n, tokens[n], args.think_ms, record) for n in names)
-            )
-            elapsed = time.perf_counter() - started
-        done_rows = await pool.fetch(
-            "SELECT item_id, completed_by FROM review.tasks WHERE kind = 'review' AND status = 'done'"
+    names = [f"bench-ann-{i}" for i in range(args.annotators)]
+    tokens = {name: await users.create(pool, name, "annotator") for name in names}
+    admin = {"Authorization": f"Bearer {await users.create(pool, 'bench-admin', 'admin')}"}
+    url, service = stack.url("review-api"), stack.processes["review-api"].pid
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        gold = [
+            {"external_id": f"g{i}", "text": f"Gold question {i} ?", "label": LABELS[i % 6]}
+            for i in range(GOLD_ITEMS)
+        ]
+        response = await client.post(f"/v1/gold/{DATASET}", json={"items": gold}, headers=admin)
+        response.raise_for_status()
+        await load(stack.broker.bootstrap, args.tasks)
+        await wait_for_depth(client, admin, args.tasks)
+    # One client per person, as each has their own browser (one shared by a hundred would
+    # measure httpcore's pool bookkeeping), made before the clock starts and sharing a TLS
+    # context: making one loads the CA bundle, which would stall everyone's first request.
+    tls = ssl.create_default_context()
+    people = [httpx.AsyncClient(base_url=url, timeout=60, verify=tls) for _ in names]
+    record = Record()
+    cpu_before, started = cpu_seconds(service), time.perf_counter()
+    await asyncio.gather(
+        *(
+            annotator(person, name, tokens[name], args.think_ms, record)
+            for person, name in zip(people, names, strict=True)
         )
-        open_left = await pool.fetchval("SELECT count(*) FROM review.tasks WHERE status = 'open'")
-    finally:
-        await pool.close()
-    published = await labels_by_item(stack.broker.bootstrap, len(done_rows))
-    in_db = {r["item_id"]: r["completed_by"] for r in done_rows}
+    )
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(service) - cpu_before
+    for person in people:
+        await person.aclose()
+    rows = await pool.fetch(
+        "SELECT item_id, completed_by FROM review.tasks WHERE kind = 'review' AND status = 'done'"
+    )
+    await pool.close()
+    in_db = {r["item_id"]: r["completed_by"] for r in rows}
+    published = await published_labels(stack.broker.bootstrap, len(in_db))
     double = sum(1 for holders in record.holders.values() if len(holders) > 1)
-    double += sum(1 for item, who in published.items() if len(who) > 1 or in_db.get(item) != who[0])
     double += sum(1 for item, who in record.labeled_by.items() if in_db.get(item) != who)
-    completed = len(record.cycles_ms)
+    double += sum(1 for item, who in published.items() if who != [in_db.get(item)])
+    completed = len(record.cycles_ms) + len(record.first_ms)
+    ms = record.cycles_ms
     return {
         "annotators": args.annotators,
         "tasks": args.tasks,
@@ -229,33 +233,40 @@ async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
         "gold_rate": args.gold_rate,
         "completed": completed,
         "gold_answered": record.gold,
-        "open_tasks_left": open_left,
+        "review_tasks_done": len(in_db),
         "duration_s": round(elapsed, 2),
         "claims_per_s": round(completed / elapsed, 1),
-        "p50_ms": percentile(record.cycles_ms, 0.5),
-        "p95_ms": percentile(record.cycles_ms, 0.95),
-        "p99_ms": percentile(record.cycles_ms, 0.99),
-        "claim_p50_ms": percentile(record.claims_ms, 0.5),
-        "claim_p99_ms": percentile(record.claims_ms, 0.99),
-        "submit_p50_ms": percentile(record.submits_ms, 0.5),
-        "submit_p99_ms": percentile(record.submits_ms, 0.99),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "claim_p99_ms": round(percentile(record.claims_ms, 99), 2),
+        "submit_p99_ms": round(percentile(record.submits_ms, 99), 2),
+        "first_item_p50_ms": round(percentile(record.first_ms, 50), 2),
+        "first_item_max_ms": round(percentile(record.first_ms, 100), 2),
+        "service_cpu_ms_per_item": round(cpu * 1000 / max(completed, 1), 2),
         "label_events": sum(len(v) for v in published.values()),
+        "labels_missing": len(in_db.keys() - published.keys()),
         "double_assignments": double,
         "errors": dict(record.errors),
+        **machine(),
     }
 
 
 def run(args: argparse.Namespace) -> int:
     from mitl_cli.stack import LocalStack
 
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mitl-bench-review-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    datasets = workdir / "datasets.yaml"
+    # httpcore imports sniffio on every request; when it is not installed each failed import
+    # searches sys.path again, a cost of this client, not of the service measured. A None
+    # entry makes that import fail at once.
+    if importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    datasets = args.workdir / "datasets.yaml"
     datasets.write_text(f"datasets:\n  {DATASET}:\n    labels: {LABELS}\n")
     stack = LocalStack(
-        workdir=workdir,
+        workdir=args.workdir,
         datasets_file=datasets,
-        database=f"mitl_bench_review_{int(time.time())}",
+        database="mitl_bench_review",
         fresh_database=True,
         drop_database_on_stop=True,
         fixed_ports=False,
@@ -263,11 +274,7 @@ def run(args: argparse.Namespace) -> int:
         extra_env={"MITL_GOLD_RATE": str(args.gold_rate), "MITL_LOG_LEVEL": "WARNING"},
     )
     with stack:
-        result = asyncio.run(bench(stack, args))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:<20}{value}")
-    ok = result["double_assignments"] == 0 and result["completed"] + result["gold_answered"] > 0
+        figures = asyncio.run(bench(stack, args))
+    emit(figures, args.json)
+    ok = not (figures["double_assignments"] or figures["labels_missing"] or figures["errors"])
     return 0 if ok else 1

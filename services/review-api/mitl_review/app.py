@@ -22,29 +22,52 @@ from mitl_review.context import Context
 from mitl_review.core.errors import ReviewError
 from mitl_review.intake import Intake
 from mitl_review.outbox import OutboxRelay
-from mitl_review.routes import datasets, queues, tasks, ui, users
+from mitl_review.routes import annotators, datasets, gold, queues, tasks, ui, users
 from mitl_review.settings import Settings
+from mitl_review.token_cache import TokenCache
 
 SERVICE = "review-api"
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def create_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings)
     catalog = load_catalog(settings.datasets_file)
-    context = Context(settings, runtime, catalog, OutboxRelay(runtime, settings.outbox_batch))
+    context = Context(
+        settings,
+        runtime,
+        catalog,
+        OutboxRelay(runtime, settings.outbox_batch),
+        TokenCache(settings.auth_cache_seconds),
+    )
     intake = Intake(runtime, catalog, runtime.dead_letters(f"mitl-{SERVICE}"))
     runtime.subscribe(topics.REVIEW_REQUESTED, ReviewRequested, intake.handle)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with runtime.running(schema="review", migrations="mitl_review"):
-            upkeep = asyncio.create_task(maintenance.run(context), name="review-maintenance")
+            await context.requests.open(settings.database_url, settings.request_pool_size)
+            stop = asyncio.Event()
+            background = [
+                asyncio.create_task(maintenance.run(context, stop), name="review-maintenance"),
+                asyncio.create_task(
+                    context.relay.run(settings.maintenance_interval_seconds), name="review-outbox"
+                ),
+            ]
             try:
                 yield
             finally:
-                upkeep.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await upkeep
+                # Asked to stop, not cancelled: each finishes what it is doing (the relay
+                # publishes what is pending). Only one stuck past the grace period is cancelled.
+                stop.set()
+                context.relay.stop()
+                _finished, stuck = await asyncio.wait(background, timeout=SHUTDOWN_GRACE_SECONDS)
+                for task in stuck:
+                    task.cancel()
+                for task in stuck:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                await context.requests.close()
 
     app = service_app(
         SERVICE,
@@ -62,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def unknown_dataset(_: Request, error: UnknownDataset) -> JSONResponse:
         return JSONResponse({"detail": error.message}, status_code=404)
 
-    for module in (queues, tasks, users, datasets, ui):
+    for module in (queues, tasks, users, datasets, gold, annotators, ui):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
     return app

@@ -1,39 +1,80 @@
-"""Claiming the next task of a queue."""
+"""Claiming the next task of a queue, with gold items mixed in.
+
+The lock, the resumed lease and the lease of the next review task are one database function
+(migrations/003): a claim is one round trip. Only a claim that draws a gold task takes a
+transaction of several statements, to pick the person's next gold item under the same lock.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import asyncpg
+from mitl_contracts.events import Queue
 
 from mitl_review.core.auth import User, check_can_claim
+from mitl_review.core.gold import gold_task, serve_gold
 from mitl_review.core.task import Task
-from mitl_review.metrics import CLAIMS, LEASE_EXPIRIES
-from mitl_review.store import tasks
+from mitl_review.metrics import CLAIMS, GOLD_SERVED, LEASE_EXPIRIES
+from mitl_review.store import gold, tasks
+
+
+@dataclass(frozen=True)
+class GoldMix:
+    """How often a claim gets a gold task, the draw that decides it, and the dataset's labels
+    (a gold task offers them like any task)."""
+
+    rate: float
+    draw: Callable[[], float]
+    labels: tuple[str, ...]
 
 
 async def claim(
-    pool: asyncpg.Pool, user: User, dataset: str, queue: str, lease_seconds: float
+    pool: asyncpg.Pool, user: User, dataset: str, queue: Queue, lease_seconds: float, mix: GoldMix
 ) -> Task | None:
     """The task `user` should work on next in (dataset, queue), leased to them; None if the
     queue has nothing for them. A caller who already holds a live lease in the queue gets that
-    task back unchanged, so reloading the page does not strand a leased task."""
+    task back unchanged, so reloading the page does not strand a leased task. A share
+    `mix.rate` of claims gets one of the caller's unanswered gold items instead, while the
+    queue has review work for them (served from an empty queue, a task would stand out)."""
     check_can_claim(user, queue)
-    async with pool.acquire() as conn, conn.transaction():
-        # One claim at a time per person and queue: two concurrent claims by the same person
-        # must not lease two tasks. Other people's claims are not blocked.
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('mitl-review-claim'), hashtext($1))",
-            f"{user.name}/{dataset}/{queue}",
-        )
-        held = await tasks.held_lease(conn, user.name, dataset, queue)
-        if held is not None:
-            CLAIMS.labels(dataset, queue, "resumed").inc()
-            return held
-        leased = await tasks.lease_next(conn, user.name, dataset, queue, lease_seconds)
-    if leased is None:
+    async with pool.acquire() as conn:
+        if serve_gold(mix.rate, mix.draw()):
+            async with conn.transaction():
+                claimed = await claim_with_gold(conn, user.name, dataset, queue, lease_seconds, mix)
+        else:
+            claimed = await tasks.claim_next(conn, user.name, dataset, queue, lease_seconds)
+    if claimed is None:
         CLAIMS.labels(dataset, queue, "empty").inc()
         return None
-    task, previous_holder = leased
+    outcome, task, previous_holder = claimed
     if previous_holder is not None:
         LEASE_EXPIRIES.labels(dataset, queue).inc()
-    CLAIMS.labels(dataset, queue, "leased").inc()
+    CLAIMS.labels(dataset, queue, "resumed" if outcome == "resumed" else "leased").inc()
+    if outcome == "gold":
+        GOLD_SERVED.labels(dataset, queue).inc()
     return task
+
+
+async def claim_with_gold(
+    conn: asyncpg.Connection,
+    user: str,
+    dataset: str,
+    queue: Queue,
+    lease_seconds: float,
+    mix: GoldMix,
+) -> tasks.Claimed | None:
+    """Inside the caller's transaction (which keeps the claim lock): the held lease if any,
+    else a gold task if the queue has work and the person has gold left, else a review task."""
+    held = await tasks.held_or_room_for_gold(conn, user, dataset, queue)
+    if held is False:
+        return None
+    if held is not True:
+        return held
+    chosen = await gold.next_for(conn, user, dataset)
+    if chosen is None:
+        return await tasks.claim_next(conn, user, dataset, queue, lease_seconds)
+    item, now = chosen
+    leased = await gold.lease(conn, gold_task(item, user, queue, mix.labels, now), lease_seconds)
+    return "gold", leased, None

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import asyncpg
 from mitl_contracts.datasets import Catalog
 from mitl_runtime.service import ServiceRuntime
 
+from mitl_review.annotators import QualityExporter
 from mitl_review.outbox import OutboxRelay
+from mitl_review.request_pool import RequestPool
 from mitl_review.settings import Settings
+from mitl_review.token_cache import TokenCache
 
 
 @dataclass(frozen=True)
@@ -18,7 +23,13 @@ class Context:
     runtime: ServiceRuntime
     catalog: Catalog
     relay: OutboxRelay
+    tokens: TokenCache
+    requests: RequestPool = field(default_factory=RequestPool)
+    quality: QualityExporter = field(default_factory=QualityExporter)
+    # Uniform in [0, 1): whether a claim gets a gold task. Replaceable for tests.
+    gold_draw: Callable[[], float] = random.random
 
     @property
     def pool(self) -> asyncpg.Pool:
-        return self.runtime.pool
+        """The pool of request handlers (see request_pool)."""
+        return self.requests.pool

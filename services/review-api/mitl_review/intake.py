@@ -10,8 +10,9 @@ from mitl_runtime.service import ServiceRuntime
 
 from mitl_review.core import intake
 from mitl_review.core.task import Task
-from mitl_review.metrics import TASKS_CREATED
-from mitl_review.store import tasks
+from mitl_review.core.updates import refreshed
+from mitl_review.metrics import TASKS_CREATED, TASKS_UPDATED
+from mitl_review.store import requests
 
 
 class Intake:
@@ -21,19 +22,44 @@ class Intake:
         self.dead_letters = dead_letters
 
     async def handle(self, batch: list[Received[ReviewRequested]]) -> None:
-        """Create one task per new event; an event seen before changes nothing, and one that can
-        never become a task is dead-lettered with the reason. The batch is written in one
-        transaction, so a failure redelivers it with nothing half-done."""
+        """Create a task per new request, or update the open task of its item and queue; an
+        event seen before changes nothing, and one that can never become a task is
+        dead-lettered with the reason. The batch is written in one transaction, so a failure
+        redelivers it with nothing half-done."""
         accepted: list[Task] = []
         for received in batch:
             try:
                 accepted.append(intake.new_task(received.event, self.catalog))
             except (intake.Rejected, UnknownDataset) as error:
                 await self.dead_letters.send(received.record, InvalidMessage(str(error), "task"))
-        created: list[Task] = []
+        # Items are locked in one order by every replica, so two of them handling overlapping
+        # batches during a rebalance cannot deadlock; the sort is stable, so one item's
+        # requests keep their order.
+        accepted.sort(key=lambda t: (t.dataset, t.requested_queue, t.item_id))
+        outcomes: list[tuple[Task, requests.Outcome]] = []
         async with self.runtime.pool.acquire() as conn, conn.transaction():
             for task in accepted:
-                if await tasks.insert(conn, task):
-                    created.append(task)
-        for task in created:
-            TASKS_CREATED.labels(task.dataset, task.queue).inc()
+                assert task.review_event_id is not None  # a request's task names its event
+                if await requests.lock_item_and_check_seen(
+                    conn, task.review_event_id, task.dataset, task.item_id, task.requested_queue
+                ):
+                    continue
+                current = await requests.open_task(
+                    conn, task.dataset, task.item_id, task.requested_queue
+                )
+                outcome: requests.Outcome
+                if current is None:
+                    await requests.insert(conn, task)
+                    outcome, task_id = "created", task.task_id
+                elif (update := refreshed(current, task)) is not None:
+                    await requests.update(conn, update)
+                    outcome, task_id = "updated", current.task_id
+                else:
+                    outcome, task_id = "stale", current.task_id
+                await requests.record(conn, task.review_event_id, task_id, outcome)
+                outcomes.append((task, outcome))
+        for task, outcome in outcomes:
+            if outcome == "created":
+                TASKS_CREATED.labels(task.dataset, task.requested_queue).inc()
+            else:
+                TASKS_UPDATED.labels(task.dataset, task.requested_queue, outcome).inc()

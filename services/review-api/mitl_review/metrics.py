@@ -30,3 +30,46 @@ LEASE_EXPIRIES = Counter(
 OUTBOX_PENDING = Gauge(
     "mitl_review_outbox_pending", "Label events written but not yet acknowledged by the broker"
 )
+TASKS_UPDATED = Counter(
+    "mitl_review_tasks_updated_total",
+    "Review requests for an item that already had an open task in the queue, by dataset, queue "
+    "and outcome (updated: the task took the newer model output; stale: the request was older)",
+    ["dataset", "queue", "outcome"],
+)
+GOLD_SERVED = Counter(
+    "mitl_review_gold_served_total",
+    "Claims answered with a gold task, by dataset and queue",
+    ["dataset", "queue"],
+)
+# Annotator quality over the window (settings.quality_window_days), refreshed periodically.
+ANNOTATOR_LABELS = ["annotator", "dataset"]
+ANNOTATOR_CONFIRMATION_RATE = Gauge(
+    "mitl_review_annotator_confirmation_rate",
+    "Share of shown suggestions the annotator confirmed",
+    ANNOTATOR_LABELS,
+)
+ANNOTATOR_GOLD_ACCURACY = Gauge(
+    "mitl_review_annotator_gold_accuracy",
+    "Share of gold items the annotator answered with the known label",
+    ANNOTATOR_LABELS,
+)
+ANNOTATOR_SPOT_CHECK_AGREEMENT = Gauge(
+    "mitl_review_annotator_spot_check_agreement",
+    "Share of blind spot checks where the annotator chose the model's hidden suggestion",
+    ANNOTATOR_LABELS,
+)
+ANNOTATOR_SECONDS_PER_ITEM = Gauge(
+    "mitl_review_annotator_seconds_per_item",
+    "Median time the annotator spent on a task",
+    ANNOTATOR_LABELS,
+)
+ANNOTATOR_TASKS_DONE = Gauge(
+    "mitl_review_annotator_tasks_done",
+    "Tasks the annotator completed in the window",
+    ANNOTATOR_LABELS,
+)
+ANNOTATOR_FLAGGED = Gauge(
+    "mitl_review_annotator_flagged",
+    "1 when the annotator confirms a lot but answers gold items badly (over-reliance)",
+    ANNOTATOR_LABELS,
+)

@@ -26,9 +26,12 @@ class Escalation(BaseModel):
 
 
 class TaskView(BaseModel):
-    """A claimed task as a person sees it. `suggestion` is null on blind tasks."""
+    """A claimed task as a person sees it. `suggestion` is null on blind tasks (spot checks and
+    gold items look the same). `revision` goes up when a newer request for the item changes
+    the suggestion; send it back with the submission."""
 
     task_id: str
+    revision: int
     dataset: str
     item_id: str
     queue: Queue
@@ -54,6 +57,7 @@ class TaskView(BaseModel):
             escalation = Escalation(by=task.escalated_by, comment=task.escalation_comment)
         return cls(
             task_id=task.task_id,
+            revision=task.revision,
             dataset=task.dataset,
             item_id=task.item_id,
             queue=task.queue,
@@ -123,3 +127,58 @@ class DatasetInfo(BaseModel):
 
 class Datasets(BaseModel):
     datasets: list[DatasetInfo]
+
+
+class GoldStored(BaseModel):
+    dataset: str
+    created: int = Field(description="Gold items new to the dataset")
+    updated: int = Field(description="Gold items whose content or known label changed")
+    unchanged: int = Field(description="Gold items already stored as they are")
+    total: int = Field(description="Gold items the dataset has now")
+
+
+class GoldItemView(BaseModel):
+    gold_id: str
+    external_id: str
+    content: ItemContent
+    label: str
+
+
+class GoldItems(BaseModel):
+    dataset: str
+    total: int
+    items: list[GoldItemView]
+
+
+class AnnotatorView(BaseModel):
+    """One person's work in one dataset over the window; rates are null without samples."""
+
+    annotator: str
+    role: str
+    dataset: str
+    done: int
+    reviews_shown: int = Field(description="Review tasks answered with the suggestion shown")
+    confirmations: int = Field(description="Of those, answered with the suggested label")
+    confirmation_rate: float | None
+    gold_answered: int
+    gold_correct: int
+    gold_accuracy: float | None
+    spot_checks: int = Field(description="Blind review tasks answered")
+    spot_check_agreements: int = Field(description="Of those, answered with the hidden label")
+    spot_check_agreement: float | None
+    seconds_per_item: float | None = Field(description="Median time spent on a task")
+    flagged: bool = Field(description="Confirms a lot but gets gold items wrong")
+    flag_reason: str | None
+
+
+class FlagThresholds(BaseModel):
+    flag_confirmation_rate: float
+    flag_gold_accuracy: float
+    min_reviews: int
+    min_gold: int
+
+
+class Annotators(BaseModel):
+    window_days: int
+    thresholds: FlagThresholds
+    annotators: list[AnnotatorView]

@@ -1,20 +1,27 @@
-"""Submitting a decision on a task: the core decides, one transaction records it (with the label
-event in the outbox), then the relay publishes the label."""
+"""Submitting a decision on a task: the core decides on the task as read, and one guarded
+statement records it (with the label event in the outbox) only if the task is still as read;
+then the relay is woken to publish the label. A gold task's answer is recorded and scored
+(see annotators) but publishes nothing: it is a check, not a label."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
-from mitl_contracts import topics
 
 from mitl_review.core import submission as rules
 from mitl_review.core.auth import User
-from mitl_review.core.errors import NotFound
+from mitl_review.core.errors import Conflict, NotFound
 from mitl_review.core.labels import label_event
 from mitl_review.core.task import Task
 from mitl_review.metrics import SUBMISSIONS
 from mitl_review.outbox import OutboxRelay
 from mitl_review.schemas import SubmitResult
-from mitl_review.store import outbox, tasks
+from mitl_review.store import tasks
+
+# A task changes under a submission only when something else happens to it at that very
+# moment; each retry re-reads it and usually ends in a clear answer (done, conflict).
+MAX_ATTEMPTS = 5
 
 
 def result_of(task: Task, action: rules.SubmitAction) -> SubmitResult:
@@ -34,45 +41,60 @@ def result_of(task: Task, action: rules.SubmitAction) -> SubmitResult:
     )
 
 
+async def apply(
+    conn: asyncpg.Connection,
+    task: Task,
+    user: User,
+    body: rules.Submission,
+    decision: rules.Outcome,
+    now: datetime,
+) -> SubmitResult | None:
+    """Write `decision`; None if the task changed since it was read."""
+    match decision:
+        case rules.Complete():
+            event = None
+            if task.kind == "review":
+                event = label_event(task, decision, user, body.time_spent_ms, now)
+            written = await tasks.complete(
+                conn, task, user, body.action, decision.label, event, body.time_spent_ms, now
+            )
+            if not written:
+                return None
+            return SubmitResult(
+                task_id=task.task_id,
+                status="done",
+                action=body.action,
+                label=decision.label,
+                label_event_id=event.event_id if event else None,
+            )
+        case rules.Escalate():
+            # An expert has nothing to add to a gold item: escalating one closes it.
+            to_queue = "expert" if task.kind == "review" else task.queue
+            if not await tasks.escalate(conn, task, user.name, decision.comment, to_queue):
+                return None
+        case rules.Skip():
+            if not await tasks.skip(conn, task, user.name):
+                return None
+    return result_of(task, body.action)
+
+
 async def submit(
     pool: asyncpg.Pool, relay: OutboxRelay, user: User, task_id: str, body: rules.Submission
 ) -> SubmitResult:
-    async with pool.acquire() as conn, conn.transaction():
-        locked = await tasks.lock(conn, task_id)
-        if locked is None:
-            raise NotFound(f"no task {task_id!r}")
-        task, now = locked
-        decision = rules.decide(task, user, body, now)
-        match decision:
-            case rules.Complete():
-                event = label_event(task, decision, user, body.time_spent_ms, now)
-                await tasks.complete(
-                    conn,
-                    task_id,
-                    user,
-                    body.action,
-                    decision.label,
-                    event.event_id,
-                    body.time_spent_ms,
-                )
-                await outbox.add(conn, topics.LABELS, event)
-                result = SubmitResult(
-                    task_id=task_id,
-                    status="done",
-                    action=body.action,
-                    label=decision.label,
-                    label_event_id=event.event_id,
-                )
-            case rules.Escalate():
-                await tasks.escalate(conn, task_id, user.name, decision.comment)
-                result = result_of(task, body.action)
-            case rules.Skip():
-                await tasks.skip(conn, task_id, user.name)
-                result = result_of(task, body.action)
-            case rules.Replay():
-                result = result_of(task, body.action)
+    async with pool.acquire() as conn:
+        for _ in range(MAX_ATTEMPTS):
+            read = await tasks.read(conn, task_id)
+            if read is None:
+                raise NotFound(f"no task {task_id!r}")
+            task, now = read
+            decision = rules.decide(task, user, body, now)
+            result = await apply(conn, task, user, body, decision, now)
+            if result is not None:
+                break
+        else:
+            raise Conflict(f"task {task_id} kept changing while your submission was saved; retry")
     if not isinstance(decision, rules.Replay):
         SUBMISSIONS.labels(body.action, user.role).inc()
     # Also after a replay: a label whose first publication was interrupted goes out now.
-    await relay.try_flush()
+    relay.wake()
     return result

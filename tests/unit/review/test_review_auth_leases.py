@@ -32,7 +32,7 @@ from tests.unit.review.factories import NOW, leased_to, make_task
     ],
 )
 def test_roles_claim_only_their_queues(role: str, queue: str, allowed: bool) -> None:
-    user = User("u", role)  # type: ignore[arg-type]
+    user = User("u", role)
     if allowed:
         check_can_claim(user, queue)
     else:

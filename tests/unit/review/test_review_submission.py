@@ -140,8 +140,31 @@ def test_a_different_submission_on_a_done_task_conflicts() -> None:
         {"action": "confirm", "time_spent_ms": -1},
         {"action": "confirm", "extra": 1},
         {"action": "correct", "label": ""},
+        {"action": "confirm", "revision": 0},
     ],
 )
 def test_malformed_bodies_are_rejected(fields: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         Submission.model_validate(fields)
+
+
+def test_a_submission_on_an_older_revision_conflicts() -> None:
+    updated = leased_to("ann", revision=3)
+    with pytest.raises(Conflict, match=r"changed after you saw it \(revision 2, now 3\)"):
+        decide(updated, ANN, body(action="confirm", revision=2), NOW)
+    assert isinstance(decide(updated, ANN, body(action="confirm", revision=3), NOW), Complete)
+    # Without a revision the task is labeled as it stands.
+    assert isinstance(decide(updated, ANN, body(action="confirm"), NOW), Complete)
+    # A lease problem is reported before a revision problem.
+    with pytest.raises(Conflict, match="leased by someone else"):
+        decide(leased_to("bob", revision=3), ANN, body(action="confirm", revision=2), NOW)
+
+
+def test_gold_tasks_take_any_label_of_the_set_and_cannot_be_confirmed() -> None:
+    gold = leased_to(
+        "ann", kind="gold", gold_id="g", assignee="ann", hide_suggestion=True, suggested_label=""
+    )
+    with pytest.raises(Unprocessable, match="blind"):
+        decide(gold, ANN, body(action="confirm"), NOW)
+    outcome = decide(gold, ANN, body(action="correct", label="HUM"), NOW)
+    assert outcome == Complete(label="HUM", source="annotator", label_action="correct")

@@ -65,4 +65,5 @@ def new_task(event: ReviewRequested, catalog: Catalog) -> Task:
         model_version=event.model_version,
         policy_version=event.policy_version,
         requested_at=event.occurred_at,
+        last_requested_at=event.occurred_at,
     )

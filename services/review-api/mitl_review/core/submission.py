@@ -3,9 +3,11 @@
 The rules, in the order they are checked (so that the most basic problem is the one reported):
 admins do not label (403); a repeat of the submission that already settled the task answers
 the same again (`Replay`); anything else on a done task is a conflict (409); only annotators
-escalate (403); every other action needs the caller's live lease (409); then the label must fit
-(422). `confirm` takes the model's suggestion, so it is refused on blind tasks, where the
-suggestion was never shown; `correct` takes any label of the dataset's label set.
+escalate (403); every other action needs the caller's live lease (409); a submission naming
+the task revision it was decided on must name the current one (409: a newer request changed
+the suggestion meanwhile); then the label must fit (422). `confirm` takes the model's
+suggestion, so it is refused on blind tasks, where the suggestion was never shown; `correct`
+takes any label of the dataset's label set.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Submission(BaseModel):
     label: str | None = Field(default=None, min_length=1, max_length=200)
     comment: str | None = Field(default=None, max_length=2000)
     time_spent_ms: int | None = Field(default=None, ge=0, le=MAX_TIME_SPENT_MS)
+    # The task's `revision` as the person saw it; without it the task as it stands is labeled.
+    revision: int | None = Field(default=None, ge=1)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,11 @@ def decide(task: Task, user: User, submission: Submission, now: datetime) -> Out
         raise Forbidden("only annotators escalate; an expert resolves with confirm or correct")
     require_lease(task, user.name, now)
     check_can_claim(user, task.queue)
+    if submission.revision is not None and submission.revision != task.revision:
+        raise Conflict(
+            f"task {task.task_id} changed after you saw it (revision {submission.revision}, "
+            f"now {task.revision}): the model re-scored the item; claim it again to see it"
+        )
     if submission.action == "escalate":
         return Escalate(submission.comment)
     if submission.action == "skip":

@@ -9,6 +9,9 @@ from typing import Literal, get_args
 from mitl_contracts.events import ItemContent, Queue
 
 TaskStatus = Literal["open", "done"]
+# A review task answers a ReviewRequested and publishes a label; a gold task is one person's
+# copy of a gold item, whose answer is only scored.
+TaskKind = Literal["review", "gold"]
 # Every dataset has one queue of each kind.
 QUEUES: tuple[Queue, ...] = get_args(Queue)
 
@@ -21,14 +24,18 @@ class Completion:
     role: str
     action: str
     label: str
-    label_event_id: str
+    # None for gold tasks: their answers are checks, not labels.
+    label_event_id: str | None
     completed_at: datetime
 
 
 @dataclass(frozen=True)
 class Task:
+    """Gold tasks have no model output: `suggested_label` is empty and `hide_suggestion` true."""
+
     task_id: str
-    review_event_id: str
+    # The latest request this task answers (an update replaces it); None for gold tasks.
+    review_event_id: str | None
     dataset: str
     item_id: str
     batch_id: str
@@ -53,3 +60,11 @@ class Task:
     escalated_by: str | None = None
     escalation_comment: str | None = None
     completion: Completion | None = None
+    kind: TaskKind = "review"
+    gold_id: str | None = None
+    assignee: str | None = None
+    # 1 when created; each update by a newer request for the item adds one.
+    revision: int = 1
+    # When the latest applied request was made (requested_at stays the first one's, so an
+    # updated task keeps its place in the queue).
+    last_requested_at: datetime | None = None

@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mitl_review.context import Context
-from mitl_review.core.auth import User
+from mitl_review.core.auth import User, hash_token
 from mitl_review.store import users
 
 bearer = HTTPBearer(
@@ -17,7 +17,8 @@ bearer = HTTPBearer(
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a needless hop per request.
     return request.app.state.review
 
 
@@ -35,9 +36,13 @@ async def current_user(
             "missing credentials: send the header 'Authorization: Bearer <token>'",
             headers=UNAUTHORIZED_HEADERS,
         )
-    user = await users.by_token(ctx.pool, credentials.credentials)
+    digest = hash_token(credentials.credentials)
+    user = ctx.tokens.get(digest)
     if user is None:
-        raise HTTPException(401, "unknown or revoked token", headers=UNAUTHORIZED_HEADERS)
+        user = await users.by_token_sha256(ctx.pool, digest)
+        if user is None:
+            raise HTTPException(401, "unknown or revoked token", headers=UNAUTHORIZED_HEADERS)
+        ctx.tokens.put(digest, user)
     return user
 
 

@@ -34,10 +34,12 @@ async def list_queues(ctx: ContextDep, _: UserDep) -> Queues:
 )
 async def claim(dataset: str, queue: Queue, ctx: ContextDep, user: UserDep) -> TaskView | Response:
     """Lease the next task of the queue (highest priority, then oldest) to the caller for
-    `lease_seconds`. A caller holding a live lease in this queue gets that task again. 204 when
-    there is nothing to claim; 403 if the caller's role may not work on this queue."""
-    ctx.catalog.get(dataset)
-    task = await claims.claim(ctx.pool, user, dataset, queue, ctx.settings.lease_seconds)
+    `lease_seconds`; a share `gold_rate` of claims gets one of the caller's unanswered gold
+    items instead, blind. A caller holding a live lease in this queue gets that task again.
+    204 when there is nothing to claim; 403 if the caller's role may not work on this queue."""
+    labels = tuple(ctx.catalog.get(dataset).labels)
+    mix = claims.GoldMix(ctx.settings.gold_rate, ctx.gold_draw, labels)
+    task = await claims.claim(ctx.pool, user, dataset, queue, ctx.settings.lease_seconds, mix)
     if task is None:
         return Response(status_code=204)
     return TaskView.of(task)

@@ -3,6 +3,7 @@
 "use strict";
 
 const TOKEN_KEY = "mitl-review-token";
+const PICK_KEY = "mitl-review-pick";
 const QUEUES_BY_ROLE = { annotator: ["annotator"], expert: ["expert", "annotator"], admin: [] };
 const DIGIT_KEYS = "1234567890";
 const REFRESH_MS = 15000;
@@ -89,13 +90,14 @@ async function login(token) {
   if (QUEUES_BY_ROLE[state.me.role].length === 0) {
     say("Admins manage users and queues; labeling needs an annotator or expert token.");
   } else {
-    say("Pick a dataset and a queue, then start.");
+    say("Pick a dataset and a queue (arrow keys), then press Enter to start.");
   }
   $("dataset").focus();
 }
 
 function logout() {
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(PICK_KEY);
   clearInterval(state.timer);
   Object.assign(state, { token: null, me: null, task: null, choice: null });
   show("workspace", false);
@@ -113,6 +115,10 @@ function fillPickers() {
   );
   const queueSelect = $("queue");
   queueSelect.replaceChildren(...QUEUES_BY_ROLE[state.me.role].map((q) => new Option(q, q)));
+  // The last dataset and queue picked in this tab, so that a reload is one Enter away.
+  const last = JSON.parse(sessionStorage.getItem(PICK_KEY) || "{}");
+  if (state.datasets.some((d) => d.name === last.dataset)) datasetSelect.value = last.dataset;
+  if ([...queueSelect.options].some((o) => o.value === last.queue)) queueSelect.value = last.queue;
   const canLabel = state.datasets.length > 0 && queueSelect.options.length > 0;
   $("queue-form").querySelector("button").disabled = !canLabel;
 }
@@ -161,12 +167,13 @@ async function claim(note = "", noteIsError = false) {
     } else {
       say(`Could not claim: ${detail(result)}`, true);
     }
-    await refreshStats();
   } catch (error) {
     say(error.message, true);
   } finally {
     state.busy = false;
   }
+  // Not awaited: a fast keystroke on the new task must not wait for the counters.
+  refreshStats().catch(() => {});
 }
 
 function renderTask(task, note, noteIsError) {
@@ -205,10 +212,24 @@ function renderTask(task, note, noteIsError) {
     : "";
 
   const s = task.suggestion;
-  $("suggestion").textContent = s
-    ? `Model suggests ${s.label} with ${(s.confidence * 100).toFixed(1)}% confidence. ` +
-      "Enter confirms it; pick another label to correct it."
-    : "Blind task: the model's suggestion is hidden. Pick a label, then press Enter.";
+  const suggestion = $("suggestion");
+  suggestion.classList.toggle("blind", !s);
+  if (s) {
+    const label = document.createElement("strong");
+    label.textContent = s.label;
+    const hint = document.createElement("span");
+    hint.className = "hint";
+    hint.textContent = " Enter confirms it; pick another label to correct it.";
+    suggestion.replaceChildren(
+      "Model suggests ",
+      label,
+      ` with ${(s.confidence * 100).toFixed(1)}% confidence.`,
+      hint,
+    );
+  } else {
+    suggestion.textContent =
+      "Blind task: the model's suggestion is hidden. Pick a label, then press Enter.";
+  }
 
   const labels = $("labels");
   labels.replaceChildren(
@@ -256,6 +277,9 @@ async function send(body) {
   let result;
   try {
     body.time_spent_ms = Math.round(performance.now() - state.shownAt);
+    // The revision shown: if a re-scored item changed the suggestion meanwhile, the server
+    // answers 409 and the task comes back with what the model says now.
+    body.revision = task.revision;
     result = await api("POST", `/v1/tasks/${encodeURIComponent(task.task_id)}/submit`, body);
   } catch (error) {
     say(error.message, true);
@@ -263,6 +287,11 @@ async function send(body) {
     return;
   }
   state.busy = false;
+  if (result.status === 200 || result.status === 409) {
+    // The task is settled, or no longer as shown: keys pressed while the next one loads
+    // must not act on it.
+    state.task = null;
+  }
   if (result.status === 200) {
     const r = result.data;
     await claim(r.status === "done" ? `Saved ${r.label}.` : `Task ${r.status}.`);
@@ -353,9 +382,19 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     state.dataset = $("dataset").value;
     state.queue = $("queue").value;
+    sessionStorage.setItem(PICK_KEY, JSON.stringify({ dataset: state.dataset, queue: state.queue }));
     claim();
   });
   $("dataset").addEventListener("change", () => refreshStats().catch(() => {}));
+  // Enter on a picker starts labeling, so that no mouse and no extra Tab is needed.
+  for (const id of ["dataset", "queue"]) {
+    $(id).addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        $("queue-form").requestSubmit();
+      }
+    });
+  }
   $("submit").addEventListener("click", submitChoice);
   $("escalate").addEventListener("click", startEscalation);
   $("skip").addEventListener("click", () => send({ action: "skip" }));

@@ -27,7 +27,11 @@ async def create(pool: asyncpg.Pool, name: str, role: str) -> str:
 
 
 async def by_token(pool: asyncpg.Pool, token: str) -> User | None:
+    return await by_token_sha256(pool, hash_token(token))
+
+
+async def by_token_sha256(pool: asyncpg.Pool, token_sha256: str) -> User | None:
     row = await pool.fetchrow(
-        "SELECT name, role FROM review.users WHERE token_sha256 = $1", hash_token(token)
+        "SELECT name, role FROM review.users WHERE token_sha256 = $1", token_sha256
     )
     return User(name=row["name"], role=row["role"]) if row else None

@@ -1,0 +1,91 @@
+"""Review requests in Postgres: every request event is recorded once, and creates a task or
+updates the open task of its item. Callers own the transaction."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import asyncpg
+
+from mitl_review.core.task import Task
+from mitl_review.store.rows import INSERT_COLUMNS, INSERT_PLACEHOLDERS, task_from_row, task_values
+
+Outcome = Literal["created", "updated", "stale"]
+
+
+async def lock_item_and_check_seen(
+    conn: asyncpg.Connection, event_id: str, dataset: str, item_id: str, queue: str
+) -> bool:
+    """Serialize requests for one item and queue until the transaction ends (two replicas
+    during a rebalance must not both create its task), and say whether `event_id` was
+    already handled."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('mitl-review-item'), hashtext($1))",
+        f"{dataset}/{queue}/{item_id}",
+    )
+    seen = await conn.fetchval("SELECT 1 FROM review.requests WHERE event_id = $1", event_id)
+    return seen is not None
+
+
+async def open_task(
+    conn: asyncpg.Connection, dataset: str, item_id: str, queue: str
+) -> Task | None:
+    """The open review task asked for `item_id` in `queue` (its requested queue: an escalated
+    task still answers the annotator request), locked for update."""
+    row = await conn.fetchrow(
+        """
+        SELECT * FROM review.tasks
+        WHERE dataset = $1 AND item_id = $2 AND requested_queue = $3
+          AND status = 'open' AND kind = 'review'
+        ORDER BY requested_at, task_id LIMIT 1
+        FOR UPDATE
+        """,
+        dataset,
+        item_id,
+        queue,
+    )
+    return task_from_row(row) if row else None
+
+
+async def insert(conn: asyncpg.Connection, task: Task) -> None:
+    await conn.execute(
+        f"INSERT INTO review.tasks ({INSERT_COLUMNS}) VALUES ({INSERT_PLACEHOLDERS})",
+        *task_values(task),
+    )
+
+
+async def update(conn: asyncpg.Connection, task: Task) -> None:
+    """Write what a newer request changed (see core.updates.refreshed)."""
+    await conn.execute(
+        """
+        UPDATE review.tasks SET review_event_id = $2, decision_event_id = $3, batch_id = $4,
+            priority = $5, reason = $6, labels = $7, probabilities = $8, suggested_label = $9,
+            confidence = $10, hide_suggestion = $11, model_version = $12, policy_version = $13,
+            last_requested_at = $14, revision = $15
+        WHERE task_id = $1
+        """,
+        task.task_id,
+        task.review_event_id,
+        task.decision_event_id,
+        task.batch_id,
+        task.priority,
+        task.reason,
+        list(task.labels),
+        list(task.probabilities),
+        task.suggested_label,
+        task.confidence,
+        task.hide_suggestion,
+        task.model_version,
+        task.policy_version,
+        task.last_requested_at,
+        task.revision,
+    )
+
+
+async def record(conn: asyncpg.Connection, event_id: str, task_id: str, outcome: Outcome) -> None:
+    await conn.execute(
+        "INSERT INTO review.requests (event_id, task_id, outcome) VALUES ($1, $2, $3)",
+        event_id,
+        task_id,
+        outcome,
+    )

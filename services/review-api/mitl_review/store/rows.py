@@ -1,0 +1,95 @@
+"""From a `review.tasks` row to the core's Task."""
+
+from __future__ import annotations
+
+import asyncpg
+from mitl_contracts.events import ItemContent
+
+from mitl_review.core.task import Completion, Task
+
+
+def task_from_row(row: asyncpg.Record) -> Task:
+    completion = None
+    if row["status"] == "done":
+        completion = Completion(
+            user=row["completed_by"],
+            role=row["completed_role"],
+            action=row["submitted_action"],
+            label=row["label"],
+            label_event_id=row["label_event_id"],
+            completed_at=row["completed_at"],
+        )
+    return Task(
+        task_id=row["task_id"],
+        review_event_id=row["review_event_id"],
+        dataset=row["dataset"],
+        item_id=row["item_id"],
+        batch_id=row["batch_id"],
+        decision_event_id=row["decision_event_id"],
+        requested_queue=row["requested_queue"],
+        queue=row["queue"],
+        priority=row["priority"],
+        reason=row["reason"],
+        content=ItemContent.model_validate_json(row["content"]),
+        labels=tuple(row["labels"]),
+        probabilities=tuple(row["probabilities"]),
+        suggested_label=row["suggested_label"],
+        confidence=row["confidence"],
+        hide_suggestion=row["hide_suggestion"],
+        model_version=row["model_version"],
+        policy_version=row["policy_version"],
+        requested_at=row["requested_at"],
+        status=row["status"],
+        lease_holder=row["lease_holder"],
+        lease_expires_at=row["lease_expires_at"],
+        skipped_by=tuple(row["skipped_by"]),
+        escalated_by=row["escalated_by"],
+        escalation_comment=row["escalation_comment"],
+        completion=completion,
+        kind=row["kind"],
+        gold_id=row["gold_id"],
+        assignee=row["assignee"],
+        revision=row["revision"],
+        last_requested_at=row["last_requested_at"],
+    )
+
+
+# Columns written when a task is created, in this order (see `task_values`).
+INSERT_COLUMNS = """
+    task_id, review_event_id, dataset, item_id, batch_id, decision_event_id,
+    requested_queue, queue, priority, reason, content, labels, probabilities,
+    suggested_label, confidence, hide_suggestion, model_version, policy_version,
+    requested_at, last_requested_at, kind, gold_id, assignee
+"""
+INSERT_PLACEHOLDERS = (
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, "
+    "$19, $20, $21, $22, $23"
+)
+
+
+def task_values(task: Task) -> tuple[object, ...]:
+    return (
+        task.task_id,
+        task.review_event_id,
+        task.dataset,
+        task.item_id,
+        task.batch_id,
+        task.decision_event_id,
+        task.requested_queue,
+        task.queue,
+        task.priority,
+        task.reason,
+        task.content.model_dump_json(),
+        list(task.labels),
+        list(task.probabilities),
+        task.suggested_label,
+        task.confidence,
+        task.hide_suggestion,
+        task.model_version,
+        task.policy_version,
+        task.requested_at,
+        task.last_requested_at or task.requested_at,
+        task.kind,
+        task.gold_id,
+        task.assignee,
+    )
