@@ -1,82 +1,39 @@
-"""Router's wiring: predictions in; decisions, review requests and pseudo-labels out."""
+"""Router's wiring: predictions and human labels in; decisions, review requests and
+pseudo-labels out; drift alerts tighten policies."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from mitl_contracts import topics
-from mitl_contracts.datasets import Catalog, UnknownDataset, load_catalog
-from mitl_contracts.events import DriftAlert, Event, Prediction
+from mitl_contracts.datasets import load_catalog
+from mitl_contracts.events import DriftAlert, Label, Prediction
 from mitl_runtime.consumer import Received
-from mitl_runtime.dlq import InvalidMessage
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_router import core, store
-from mitl_router.metrics import DECISIONS, DRIFT_TIGHTENED, SPOT_CHECKS
+from mitl_router import core
+from mitl_router.feedback import Feedback
+from mitl_router.routing import Router, check_prediction
 from mitl_router.settings import Settings
+from mitl_router.store import drift, thresholds
+
+__all__ = ["check_prediction", "create_app"]
 
 
-def check_prediction(prediction: Prediction, catalog: Catalog) -> None:
-    """Raise InvalidMessage unless the prediction is over its dataset's exact label set."""
-    try:
-        dataset = catalog.get(prediction.dataset)
-    except UnknownDataset as error:
-        raise InvalidMessage(str(error), "dataset") from None
-    if prediction.labels != dataset.labels:
-        raise InvalidMessage(
-            f"prediction labels {prediction.labels} are not dataset {dataset.name!r}'s "
-            f"label set {dataset.labels}",
-            "labels",
-        )
-
-
-def create_app(settings: Settings) -> FastAPI:  # type: ignore[override]
+def create_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime("router", settings)
     catalog = load_catalog(settings.datasets_file)
-    dead_letters = runtime.dead_letters("mitl-router")
-
-    async def on_predictions(batch: list[Received[Prediction]]) -> None:
-        drifting = await store.drifting_datasets(runtime.pool)
-        now = datetime.now(UTC)
-        for name in catalog.datasets:
-            DRIFT_TIGHTENED.labels(name).set(name in drifting)
-        decisions: list[Event] = []
-        reviews: list[Event] = []
-        labels: list[Event] = []
-        for received in batch:
-            prediction = received.event
-            try:
-                check_prediction(prediction, catalog)
-            except InvalidMessage as error:
-                await dead_letters.send(received.record, error)
-                continue
-            policy = catalog.get(prediction.dataset).policy
-            routed = core.route(
-                prediction, policy, now=now, drift_active=prediction.dataset in drifting
-            )
-            decisions.append(routed.decision)
-            if routed.review:
-                reviews.append(routed.review)
-            if routed.label:
-                labels.append(routed.label)
-            DECISIONS.labels(
-                prediction.dataset, routed.decision.route, prediction.model_version
-            ).inc()
-            if routed.decision.spot_check:
-                SPOT_CHECKS.labels(prediction.dataset).inc()
-        # Decisions first: an audit reader never sees a label without the decision behind it.
-        await runtime.publish(topics.DECISIONS, decisions)
-        await runtime.publish(topics.REVIEW_REQUESTED, reviews)
-        await runtime.publish(topics.LABELS, labels)
+    router = Router(runtime, catalog, runtime.dead_letters("mitl-router"))
+    feedback = Feedback(runtime, catalog)
 
     async def on_drift(batch: list[Received[DriftAlert]]) -> None:
-        await store.record_drift(runtime.pool, [r.event for r in batch])
+        await drift.record_drift(runtime.pool, [r.event for r in batch])
 
-    runtime.subscribe(topics.PREDICTIONS, Prediction, on_predictions)
+    runtime.subscribe(topics.PREDICTIONS, Prediction, router.handle)
+    runtime.subscribe(topics.LABELS, Label, feedback.handle)
     runtime.subscribe(topics.DRIFT, DriftAlert, on_drift)
 
     @asynccontextmanager
@@ -88,14 +45,26 @@ def create_app(settings: Settings) -> FastAPI:  # type: ignore[override]
 
     @app.get("/v1/policies", tags=["policies"])
     async def policies() -> dict[str, object]:
-        """The policy in force per dataset, tightened where a drift alert is open."""
-        drifting = await store.drifting_datasets(runtime.pool)
-        return {
-            name: {
-                "drift_active": name in drifting,
-                "policy": core.effective_policy(ds.policy, name in drifting).model_dump(),
+        """The policy in force per dataset (tightened where a drift alert is open), the open
+        drift segments, and the thresholds learned per model version."""
+        state = await drift.drift_state(runtime.pool)
+        out: dict[str, object] = {}
+        for name, ds in catalog.datasets.items():
+            learned = {}
+            if ds.policy.learns_thresholds:
+                for version in await thresholds.versions(runtime.pool, name):
+                    current, _ = await thresholds.current(
+                        runtime.pool, name, version, ds.labels, ds.policy
+                    )
+                    learned[version] = {
+                        label: entry.threshold for label, entry in current.classes.items()
+                    } | {"spot_check_rate": current.spot_check_rate}
+            out[name] = {
+                "drift_active": name in state.datasets,
+                "drift_segments": sorted(state.segments_of(name)),
+                "policy": core.effective_policy(ds.policy, name in state.datasets).model_dump(),
+                "learned_thresholds": learned,
             }
-            for name, ds in catalog.datasets.items()
-        }
+        return out
 
     return app

@@ -1,13 +1,17 @@
-"""The routing decision: pure, synchronous, deterministic for a given prediction and policy.
+"""The routing decision: pure, synchronous, deterministic for a given prediction, policy and
+context (learned thresholds, drift segments, earlier prediction, near-duplicate similarity).
 
 Rules, first match wins:
-1. metadata matches a regulated value          -> escalate to an expert
-2. outlier score above the policy's threshold  -> escalate
-3. confidence below the escalation floor       -> escalate
-4. confidence at or above the accept threshold -> accept as a pseudo-label
+1. an escalation rule matches (see escalation.py)             -> escalate to an expert
+2. cold start (nothing learned yet, or the class has under min_verified verified items) and
+   confidence >= min_accept_threshold                         -> blind calibration review,
+                                                                 ahead of the queue, random order
+3. confidence at or above the class's accept threshold        -> accept as a pseudo-label
    (and, for a deterministic random share, also send to a blind spot-check review)
-5. otherwise                                   -> review by an annotator, priority = uncertainty
-A drift alert open for the dataset tightens the policy (see `effective_policy`).
+4. otherwise -> review by an annotator, priority = uncertainty x (1 - diversity penalty)
+The accept threshold is the policy's raw `accept_threshold`, or with a `target_precision` the
+threshold learned for the predicted class (calibration.py). A drift alert open for the dataset
+tightens the policy (see `effective_policy` and `accept_gate`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,25 @@ from datetime import datetime
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested, Route
 
+from mitl_router.calibration import Thresholds
+from mitl_router.escalation import EarlierPrediction, escalation_reason
+from mitl_router.requests import review_request
 from mitl_router.uncertainty import uncertainty
+
+# Calibration reviews come before any active-learning review (whose priorities are <= 1).
+CALIBRATION_PRIORITY = 1.0
+
+
+@dataclass(frozen=True)
+class RouteContext:
+    """What the router knows besides the prediction. `thresholds` is the state learned for
+    the prediction's dataset and model version (None: nothing learned yet, all classes cold);
+    `similarity` is the item's estimated Jaccard similarity to recently queued items."""
+
+    thresholds: Thresholds | None = None
+    drift_segments: frozenset[str] = frozenset()
+    earlier: EarlierPrediction | None = None
+    similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +49,19 @@ class Routed:
     decision: Decision
     review: ReviewRequested | None = None
     label: Label | None = None
+
+
+@dataclass(frozen=True)
+class AcceptGate:
+    """The accept threshold (None: not accepted) and spot-check share in force for one class;
+    `calibrate` sends the item to a blind review at the head of the queue."""
+
+    threshold: float | None
+    spot_check_rate: float
+    recorded: dict[str, float]
+    calibrate: bool = False
+    why_not: str = ""
+    detail: str = ""
 
 
 def effective_policy(policy: Policy, drift_active: bool) -> Policy:
@@ -48,42 +83,87 @@ def unit_draw(*parts: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def escalation_reason(prediction: Prediction, policy: Policy) -> str | None:
-    metadata = prediction.content.metadata
-    for key, values in policy.escalate_metadata.items():
-        if metadata.get(key) in values:
-            return f"metadata {key}={metadata[key]} requires an expert"
-    if policy.outlier_threshold is not None and prediction.outlier_score > policy.outlier_threshold:
-        return (
-            f"outlier score {prediction.outlier_score:.2f} above {policy.outlier_threshold:.2f}"
-        )
-    _, confidence = prediction.top
-    if confidence < policy.escalation_floor:
-        return f"confidence {confidence:.3f} below escalation floor {policy.escalation_floor:.3f}"
-    return None
+def accept_gate(
+    label: str,
+    confidence: float,
+    policy: Policy,
+    thresholds: Thresholds | None,
+    drift_active: bool,
+) -> AcceptGate:
+    """`policy` is already the effective one; learned thresholds get the drift raise here.
+    Only items that could ever be accepted (confidence >= min_accept_threshold) are worth a
+    calibration review; the others are ordinary active-learning reviews."""
+    floor = {"escalation_floor": policy.escalation_floor}
+    if not policy.learns_thresholds:
+        recorded = floor | {
+            "accept_threshold": policy.accept_threshold,
+            "spot_check_rate": policy.spot_check_rate,
+        }
+        return AcceptGate(policy.accept_threshold, policy.spot_check_rate, recorded)
+    raise_by = policy.drift_threshold_raise if drift_active else 0.0
+    rate = thresholds.spot_check_rate if thresholds else policy.spot_check_ceiling
+    rate = max(rate, policy.spot_check_rate)
+    recorded = floor | {"target_precision": float(policy.target_precision or 0.0)}
+    recorded["spot_check_rate"] = rate
+    for name, known in (thresholds.classes if thresholds else {}).items():
+        if known.threshold is not None:
+            recorded[f"accept_threshold.{name}"] = min(1.0, known.threshold + raise_by)
+    entry = thresholds.classes.get(label) if thresholds else None
+    verified = entry.verified if entry else 0
+    cold = thresholds is None or thresholds.needs_calibration(label, policy.min_verified)
+    if cold and confidence >= policy.min_accept_threshold:
+        why = f"cold start: {label} has {verified} verified items; calibration sample"
+        return AcceptGate(None, rate, recorded, calibrate=True, why_not=why)
+    if cold:
+        why = f"cold start: {label} has {verified} verified items"
+        return AcceptGate(None, rate, recorded, why_not=why)
+    if entry is None or entry.threshold is None:
+        why = f"{label} has no threshold reaching precision {policy.target_precision}"
+        return AcceptGate(None, rate, recorded, why_not=why)
+    threshold = min(1.0, entry.threshold + raise_by)
+    recorded |= {"accept_threshold": threshold, "lower_bound": entry.lower_bound}
+    detail = f" (precision bound {entry.lower_bound:.4f}, {entry.support} verified above)"
+    return AcceptGate(threshold, rate, recorded, detail=detail)
 
 
 def route(
-    prediction: Prediction, policy: Policy, *, now: datetime, drift_active: bool = False
+    prediction: Prediction,
+    policy: Policy,
+    *,
+    now: datetime,
+    drift_active: bool = False,
+    context: RouteContext | None = None,
 ) -> Routed:
     """Route one prediction; `now` stamps the events (time is an input, so this stays pure)."""
+    context = context or RouteContext()
     policy = effective_policy(policy, drift_active)
     label, confidence = prediction.top
-    priority = uncertainty(prediction.probabilities, policy.uncertainty)
-    escalation = escalation_reason(prediction, policy)
-    spot_check = False
+    penalty = 1.0 - policy.diversity_weight * min(1.0, max(0.0, context.similarity))
+    priority = uncertainty(prediction.probabilities, policy.uncertainty) * penalty
+    gate = accept_gate(label, confidence, policy, context.thresholds, drift_active)
+    escalation = escalation_reason(
+        prediction, policy, drift_segments=context.drift_segments, earlier=context.earlier
+    )
+    spot_check = calibration = False
     verdict: Route
     if escalation is not None:
         verdict, reason = "escalate", escalation
-    elif confidence >= policy.accept_threshold:
+    elif gate.calibrate:
+        verdict, reason, calibration = "review", gate.why_not, True
+        draw = unit_draw("calibrate", prediction.dataset, prediction.item_id)
+        priority = CALIBRATION_PRIORITY + draw
+    elif gate.threshold is None:
+        verdict, reason = "review", gate.why_not
+    elif confidence >= gate.threshold:
         verdict = "accept"
-        reason = f"confidence {confidence:.3f} at or above {policy.accept_threshold:.3f}"
-        spot_check = unit_draw("spot", prediction.dataset, prediction.item_id) < policy.spot_check_rate
+        reason = f"confidence {confidence:.3f} at or above {gate.threshold:.3f}{gate.detail}"
+        draw = unit_draw("spot", prediction.dataset, prediction.item_id)
+        spot_check = draw < gate.spot_check_rate
     else:
         verdict = "review"
         reason = (
             f"confidence {confidence:.3f} between {policy.escalation_floor:.3f} "
-            f"and {policy.accept_threshold:.3f}"
+            f"and {gate.threshold:.3f}"
         )
     decision = Decision(
         event_id=f"decision-{prediction.event_id}",
@@ -100,15 +180,11 @@ def route(
         spot_check=spot_check,
         model_version=prediction.model_version,
         policy_version=policy.version,
-        thresholds={
-            "accept_threshold": policy.accept_threshold,
-            "escalation_floor": policy.escalation_floor,
-            "spot_check_rate": policy.spot_check_rate,
-        },
+        thresholds=gate.recorded,
     )
     review = None
     if verdict != "accept" or spot_check:
-        review = review_request(prediction, decision, spot_check)
+        review = review_request(prediction, decision, blind=spot_check or calibration)
     auto_label = None
     if verdict == "accept":
         auto_label = Label(
@@ -125,28 +201,3 @@ def route(
             policy_version=policy.version,
         )
     return Routed(decision, review, auto_label)
-
-
-def review_request(prediction: Prediction, decision: Decision, spot_check: bool) -> ReviewRequested:
-    label, confidence = prediction.top
-    return ReviewRequested(
-        event_id=f"review-{prediction.event_id}",
-        dataset=prediction.dataset,
-        item_id=prediction.item_id,
-        batch_id=prediction.batch_id,
-        occurred_at=decision.occurred_at,
-        decision_event_id=decision.event_id,
-        queue="expert" if decision.route == "escalate" else "annotator",
-        # Spot checks measure precision, not learning value: a fixed middling priority keeps
-        # them flowing without starving the most informative items.
-        priority=0.5 if spot_check else decision.priority,
-        reason="spot check of an auto-accepted label" if spot_check else decision.reason,
-        content=prediction.content,
-        suggested_label=label,
-        confidence=confidence,
-        labels=prediction.labels,
-        probabilities=prediction.probabilities,
-        hide_suggestion=spot_check,
-        model_version=prediction.model_version,
-        policy_version=decision.policy_version,
-    )

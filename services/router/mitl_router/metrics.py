@@ -13,3 +13,18 @@ DRIFT_TIGHTENED = Gauge(
     "1 while a drift alert tightens the dataset's policy",
     ["dataset"],
 )
+OUTCOMES = Counter(
+    "mitl_router_outcomes_total",
+    "Human labels joined to decisions: confirmed, overridden, or unmatched (no decision)",
+    ["dataset", "result"],
+)
+THRESHOLD = Gauge(
+    "mitl_router_learned_threshold",
+    "Learned accept threshold per class (1.0 while the class is not auto-accepted)",
+    ["dataset", "model_version", "label"],
+)
+DISAGREEMENTS = Counter(
+    "mitl_router_disagreements_total",
+    "Items sent to an expert because annotators disagreed",
+    ["dataset"],
+)

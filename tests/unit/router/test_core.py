@@ -106,7 +106,10 @@ def test_drift_alert_tightens_policy() -> None:
 
 
 def test_same_prediction_routes_to_same_event_ids() -> None:
-    a, b = core.route(prediction([0.6, 0.3, 0.1]), POLICY, now=NOW), core.route(prediction([0.6, 0.3, 0.1]), POLICY, now=NOW)
+    a, b = (
+        core.route(prediction([0.6, 0.3, 0.1]), POLICY, now=NOW),
+        core.route(prediction([0.6, 0.3, 0.1]), POLICY, now=NOW),
+    )
     assert a.decision.event_id == b.decision.event_id == "decision-p-1"
     assert a.review and b.review and a.review.event_id == b.review.event_id
 
@@ -115,3 +118,111 @@ def test_client_predictions_are_labelled_as_client_source() -> None:
     p = prediction([0.9, 0.05, 0.05]).model_copy(update={"source": "client"})
     routed = core.route(p, POLICY, now=NOW)
     assert routed.label is not None and routed.label.source == "client"
+
+
+# Policies with a target precision: learned thresholds, cold start, escalation rules.
+
+LEARNING = Policy(
+    version="t1",
+    target_precision=0.95,
+    escalation_floor=0.2,
+    spot_check_rate=0.0,
+    spot_check_max_rate=0.0,
+)
+
+
+def learned(threshold: float | None, verified: int = 100, **extra: object) -> core.Thresholds:
+    from mitl_router.calibration import ClassThreshold
+
+    classes = {
+        "A": ClassThreshold("A", threshold, verified, 90, 90, 0.96),
+        "B": ClassThreshold("B", None, verified),
+        "C": ClassThreshold("C", None, 0),
+    }
+    return core.Thresholds("t1", classes, float(extra.get("rate", 0.0)))  # type: ignore[arg-type]
+
+
+def test_learned_threshold_accepts_and_records_what_was_in_force() -> None:
+    context = core.RouteContext(thresholds=learned(0.7))
+    routed = core.route(prediction([0.75, 0.2, 0.05]), LEARNING, now=NOW, context=context)
+    assert routed.decision.route == "accept" and routed.label is not None
+    assert routed.decision.thresholds["accept_threshold"] == pytest.approx(0.7)
+    assert routed.decision.thresholds["accept_threshold.A"] == pytest.approx(0.7)
+    assert routed.decision.thresholds["target_precision"] == pytest.approx(0.95)
+    assert "precision bound 0.9600" in routed.decision.reason
+    below = core.route(prediction([0.65, 0.3, 0.05]), LEARNING, now=NOW, context=context)
+    assert below.decision.route == "review" and below.review is not None
+    assert below.review.priority < 1.0 and not below.review.hide_suggestion
+
+
+def test_cold_start_sends_a_blind_calibration_sample_ahead_of_the_queue() -> None:
+    for context in (core.RouteContext(), core.RouteContext(thresholds=learned(0.7))):
+        p = prediction([0.05, 0.05, 0.9])  # class C: never verified
+        routed = core.route(p, LEARNING, now=NOW, context=context)
+        assert routed.decision.route == "review" and routed.label is None
+        assert routed.review is not None and routed.review.hide_suggestion
+        assert routed.review.priority >= core.CALIBRATION_PRIORITY
+        assert "cold start" in routed.decision.reason
+
+
+def test_class_without_threshold_but_enough_evidence_is_ordinary_review() -> None:
+    context = core.RouteContext(thresholds=learned(0.7))
+    routed = core.route(prediction([0.05, 0.9, 0.05]), LEARNING, now=NOW, context=context)
+    assert routed.decision.route == "review" and routed.decision.priority < 1.0
+    assert "no threshold reaching precision 0.95" in routed.decision.reason
+
+
+def test_drift_raises_learned_thresholds() -> None:
+    context = core.RouteContext(thresholds=learned(0.7))
+    p = prediction([0.72, 0.2, 0.08])
+    assert core.route(p, LEARNING, now=NOW, context=context).decision.route == "accept"
+    tightened = core.route(p, LEARNING, now=NOW, drift_active=True, context=context)
+    assert tightened.decision.route == "review"
+    assert tightened.decision.thresholds["accept_threshold"] == pytest.approx(0.75)
+    assert tightened.decision.policy_version == "t1+drift"
+
+
+def test_learned_spot_check_share_applies_to_accepted_items() -> None:
+    context = core.RouteContext(thresholds=learned(0.7, rate=1.0))
+    routed = core.route(prediction([0.9, 0.05, 0.05]), LEARNING, now=NOW, context=context)
+    assert routed.decision.spot_check and routed.review is not None
+    assert routed.review.hide_suggestion and routed.label is not None
+
+
+def test_flagged_class_segment_escalates() -> None:
+    context = core.RouteContext(thresholds=learned(0.7), drift_segments=frozenset({"class:A"}))
+    routed = core.route(prediction([0.95, 0.03, 0.02]), LEARNING, now=NOW, context=context)
+    assert routed.decision.route == "escalate" and routed.review is not None
+    assert routed.review.queue == "expert"
+    assert routed.decision.reason == "drift monitor flags segment class:A"
+
+
+def test_a_new_model_disagreeing_with_an_earlier_one_escalates() -> None:
+    from mitl_router.escalation import EarlierPrediction
+
+    p = prediction([0.9, 0.05, 0.05])  # m1 says A
+    other = core.RouteContext(earlier=EarlierPrediction("m0", "B"))
+    routed = core.route(p, POLICY, now=NOW, context=other)
+    assert routed.decision.route == "escalate"
+    assert routed.decision.reason == "model m1 predicts A but m0 predicted B"
+    agreeing = core.RouteContext(earlier=EarlierPrediction("m0", "A"))
+    assert core.route(p, POLICY, now=NOW, context=agreeing).decision.route == "accept"
+    off = POLICY.model_copy(update={"escalate_on_model_change": False})
+    assert core.route(p, off, now=NOW, context=other).decision.route == "accept"
+
+
+def test_near_duplicates_are_pushed_down_the_queue() -> None:
+    policy = POLICY.model_copy(update={"diversity_weight": 0.5})
+    p = prediction([0.6, 0.3, 0.1])
+    fresh = core.route(p, policy, now=NOW, context=core.RouteContext(similarity=0.0))
+    duplicate = core.route(p, policy, now=NOW, context=core.RouteContext(similarity=1.0))
+    assert duplicate.review is not None and fresh.review is not None
+    assert duplicate.review.priority == pytest.approx(fresh.review.priority * 0.5)
+
+
+def test_cold_items_that_could_never_be_accepted_are_ordinary_reviews() -> None:
+    policy = LEARNING.model_copy(update={"min_accept_threshold": 0.8})
+    routed = core.route(prediction([0.6, 0.3, 0.1]), policy, now=NOW)
+    assert routed.decision.route == "review" and routed.review is not None
+    assert routed.review.priority < 1.0 and not routed.review.hide_suggestion
+    assert routed.decision.reason == "cold start: A has 0 verified items"

@@ -1,9 +1,23 @@
-"""Router's Postgres (schema `router`): which datasets have a drift alert open."""
+"""Open drift alerts per dataset and segment, so that every replica tightens the same policy."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import asyncpg
 from mitl_contracts.events import DriftAlert
+
+
+@dataclass(frozen=True)
+class DriftState:
+    """`datasets`: datasets with any alert open (their policy is tightened); `segments`: the
+    open alerts' segments per dataset (a "class:<label>" segment escalates that class)."""
+
+    datasets: frozenset[str] = frozenset()
+    segments: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def segments_of(self, dataset: str) -> frozenset[str]:
+        return self.segments.get(dataset, frozenset())
 
 
 async def record_drift(pool: asyncpg.Pool, alerts: list[DriftAlert]) -> None:
@@ -28,6 +42,11 @@ async def record_drift(pool: asyncpg.Pool, alerts: list[DriftAlert]) -> None:
         )
 
 
-async def drifting_datasets(pool: asyncpg.Pool) -> set[str]:
-    rows = await pool.fetch("SELECT DISTINCT dataset FROM router.drift_alerts WHERE active")
-    return {row["dataset"] for row in rows}
+async def drift_state(pool: asyncpg.Pool) -> DriftState:
+    rows = await pool.fetch("SELECT dataset, segment FROM router.drift_alerts WHERE active")
+    segments: dict[str, set[str]] = {}
+    for row in rows:
+        segments.setdefault(row["dataset"], set()).add(row["segment"])
+    return DriftState(
+        frozenset(segments), {name: frozenset(found) for name, found in segments.items()}
+    )

@@ -1,0 +1,1 @@
+"""The loop simulator: replay a labeled dataset through the real router core and a real model."""

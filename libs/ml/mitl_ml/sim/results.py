@@ -1,0 +1,69 @@
+"""What a simulated run reports: one flat, JSON-ready record per (method, dataset, seed)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class CoverageResult:
+    """Full-coverage mode: every item ends with a label, from the model or from a person.
+
+    `auto_accepted` counts items the router accepted (spot-checked ones included: their
+    pseudo-label was published); `model_labeled` those whose final label is the model's.
+    """
+
+    method: str
+    dataset: str
+    seed: int
+    target: float
+    items: int
+    human_labels: int = 0
+    expert_labels: int = 0
+    spot_checks: int = 0
+    auto_accepted: int = 0
+    accepted_correct: int = 0
+    model_labeled: int = 0
+    final_correct: int = 0
+    rounds: int = 0
+    details: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def accepted_precision(self) -> float:
+        return self.accepted_correct / self.auto_accepted if self.auto_accepted else 1.0
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out |= {
+            "mode": "coverage",
+            "human_share": round(self.human_labels / self.items, 4),
+            "coverage": round(self.model_labeled / self.items, 4),
+            "accepted_precision": round(self.accepted_precision, 4),
+            "final_accuracy": round(self.final_correct / self.items, 4),
+        }
+        return out
+
+
+@dataclass
+class BudgetCurve:
+    """Budget mode: held-out accuracy after each retrain, against human labels spent."""
+
+    method: str
+    dataset: str
+    seed: int
+    labels: list[int] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+
+    def accuracy_at(self, labels: int) -> float:
+        """Accuracy of the last model trained on at most `labels` labels."""
+        best = [a for n, a in zip(self.labels, self.accuracy, strict=True) if n <= labels]
+        return best[-1] if best else 0.0
+
+    def labels_to_reach(self, accuracy: float) -> int | None:
+        for n, a in zip(self.labels, self.accuracy, strict=True):
+            if a >= accuracy:
+                return n
+        return None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"mode": "budget", **asdict(self)}

@@ -1,0 +1,125 @@
+"""The router as the simulator runs it: the service's pure core (mitl_router.core.route,
+calibration, verdicts, diversity) over in-memory state instead of the `router` schema.
+
+What the service keeps in Postgres lives here in lists and dicts: decisions per item, human
+outcomes joined to them, learned thresholds, and the window of recently queued signatures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from mitl_contracts.datasets import Policy
+from mitl_contracts.events import MAX_TEXT_CHARS, Decision, ItemContent, Prediction
+from mitl_router.calibration import Thresholds, learn_thresholds
+from mitl_router.core import RouteContext, Routed, route
+from mitl_router.diversity import RecentSignatures, signature
+from mitl_router.escalation import EarlierPrediction
+from mitl_router.uncertainty import uncertainty
+from mitl_router.verdicts import Outcome, verdicts
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RoutedItem:
+    item: int
+    routed: Routed
+
+    @property
+    def decision(self) -> Decision:
+        return self.routed.decision
+
+    @property
+    def review_priority(self) -> float:
+        review = self.routed.review
+        return review.priority if review is not None else -1.0
+
+
+class SimRouter:
+    """Routes items of one dataset; `texts` feed the near-duplicate signatures."""
+
+    def __init__(self, dataset: str, labels: Sequence[str], policy: Policy, texts: list[str]):
+        self.dataset = dataset
+        self.labels = list(labels)
+        self.policy = policy
+        self.texts = texts
+        self.outcomes: list[Outcome] = []
+        self.thresholds: Thresholds | None = None
+        self.decisions: dict[int, Decision] = {}
+        self._signatures: dict[int, np.ndarray] = {}
+        self._clock = 0
+
+    def tick(self) -> datetime:
+        self._clock += 1
+        return EPOCH + timedelta(seconds=self._clock)
+
+    def relearn(self) -> None:
+        """Recompute thresholds from every verified outcome, as the service does per batch."""
+        if self.policy.learns_thresholds:
+            self.thresholds = learn_thresholds(verdicts(self.outcomes), self.labels, self.policy)
+
+    def signature(self, item: int) -> np.ndarray:
+        if item not in self._signatures:
+            self._signatures[item] = signature(self.texts[item], self.policy.diversity_shingle)
+        return self._signatures[item]
+
+    def route_all(
+        self, items: Sequence[int] | np.ndarray, probabilities: np.ndarray, model_version: str
+    ) -> list[RoutedItem]:
+        """Route `items` (rows of `probabilities`) in order of falling uncertainty, so that of
+        near-duplicates the most uncertain is queued first and the rest are penalised."""
+        now = self.tick()
+        raw = np.array([uncertainty(p, self.policy.uncertainty) for p in probabilities])
+        window = RecentSignatures(self.policy.diversity_window)
+        out: list[RoutedItem] = []
+        for row in np.argsort(-raw, kind="stable"):
+            item = int(items[row])
+            probs = probabilities[row] / probabilities[row].sum()
+            prediction = Prediction(
+                event_id=f"prediction-{item}-{model_version}",
+                dataset=self.dataset,
+                item_id=str(item),
+                # One SMS row holds a whole garbled file; the event limit applies to it too.
+                content=ItemContent(text=self.texts[item][:MAX_TEXT_CHARS]),
+                model_version=model_version,
+                labels=self.labels,
+                probabilities=[float(p) for p in probs],
+            )
+            similarity = 0.0
+            if self.policy.diversity_weight > 0:
+                similarity = window.max_similarity(str(item), self.signature(item))
+            earlier = self.decisions.get(item)
+            context = RouteContext(
+                thresholds=self.thresholds,
+                similarity=similarity,
+                earlier=EarlierPrediction(earlier.model_version, earlier.predicted_label)
+                if earlier is not None
+                else None,
+            )
+            routed = route(prediction, self.policy, now=now, context=context)
+            self.decisions[item] = routed.decision
+            if routed.review is not None and self.policy.diversity_weight > 0:
+                window.add(str(item), self.signature(item))
+            out.append(RoutedItem(item, routed))
+        return out
+
+    def verify(self, item: int, label: int, source: str, spot_check: bool) -> None:
+        """A person labeled `item`: join the label to the item's latest decision."""
+        decision = self.decisions[item]
+        self.outcomes.append(
+            Outcome(
+                event_id=f"label-{item}-{len(self.outcomes)}",
+                item_id=str(item),
+                model_version=decision.model_version,
+                predicted_label=decision.predicted_label,
+                confidence=decision.confidence,
+                label=self.labels[label],
+                source=source,
+                spot_check=spot_check,
+                occurred_at=self.tick(),
+            )
+        )

@@ -1,0 +1,59 @@
+"""When an item goes to an expert instead of an annotator, first matching rule wins:
+
+1. metadata matches a regulated value (policy.escalate_metadata)
+2. outlier score above the policy's outlier threshold
+3. the predicted class is a segment the drift monitor flagged ("class:<label>")
+4. a newer model version predicts another label than an earlier one did for the same item
+5. confidence below the escalation floor
+(Two annotators disagreeing on an item is the sixth rule; it fires on labels, see app.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mitl_contracts.datasets import Policy
+from mitl_contracts.events import Prediction
+
+
+@dataclass(frozen=True)
+class EarlierPrediction:
+    """The latest decision on the same item by another model version."""
+
+    model_version: str
+    label: str
+
+
+def class_segment(label: str) -> str:
+    return f"class:{label}"
+
+
+def escalation_reason(
+    prediction: Prediction,
+    policy: Policy,
+    *,
+    drift_segments: frozenset[str] = frozenset(),
+    earlier: EarlierPrediction | None = None,
+) -> str | None:
+    metadata = prediction.content.metadata
+    for key, values in policy.escalate_metadata.items():
+        if metadata.get(key) in values:
+            return f"metadata {key}={metadata[key]} requires an expert"
+    if policy.outlier_threshold is not None and prediction.outlier_score > policy.outlier_threshold:
+        return f"outlier score {prediction.outlier_score:.2f} above {policy.outlier_threshold:.2f}"
+    label, confidence = prediction.top
+    if class_segment(label) in drift_segments:
+        return f"drift monitor flags segment {class_segment(label)}"
+    if (
+        policy.escalate_on_model_change
+        and earlier is not None
+        and earlier.model_version != prediction.model_version
+        and earlier.label != label
+    ):
+        return (
+            f"model {prediction.model_version} predicts {label} but "
+            f"{earlier.model_version} predicted {earlier.label}"
+        )
+    if confidence < policy.escalation_floor:
+        return f"confidence {confidence:.3f} below escalation floor {policy.escalation_floor:.3f}"
+    return None

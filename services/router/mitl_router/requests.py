@@ -1,0 +1,68 @@
+"""Review requests the router publishes: for a routed prediction, and for an item whose
+annotators disagree (always to the expert queue)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from mitl_contracts.events import Decision, Prediction, ReviewRequested
+
+# Spot checks measure precision, not learning value: a fixed middling priority keeps them
+# flowing without starving the most informative items.
+SPOT_CHECK_PRIORITY = 0.5
+# Disagreements are settled before new work: the label in the audit log is in doubt.
+DISAGREEMENT_PRIORITY = 2.0
+
+
+def review_request(prediction: Prediction, decision: Decision, *, blind: bool) -> ReviewRequested:
+    label, confidence = prediction.top
+    return ReviewRequested(
+        event_id=f"review-{prediction.event_id}",
+        dataset=prediction.dataset,
+        item_id=prediction.item_id,
+        batch_id=prediction.batch_id,
+        occurred_at=decision.occurred_at,
+        decision_event_id=decision.event_id,
+        queue="expert" if decision.route == "escalate" else "annotator",
+        priority=SPOT_CHECK_PRIORITY if decision.spot_check else decision.priority,
+        reason="spot check of an auto-accepted label" if decision.spot_check else decision.reason,
+        content=prediction.content,
+        suggested_label=label,
+        confidence=confidence,
+        labels=prediction.labels,
+        probabilities=prediction.probabilities,
+        hide_suggestion=blind,
+        model_version=prediction.model_version,
+        policy_version=decision.policy_version,
+    )
+
+
+def disagreement_event_id(dataset: str, item_id: str) -> str:
+    digest = hashlib.sha256(f"{dataset}\x00{item_id}".encode()).hexdigest()[:32]
+    return f"review-disagreement-{digest}"
+
+
+def disagreement_request(
+    prediction: Prediction, decision_event_id: str, policy_version: str, labels: list[str]
+) -> ReviewRequested:
+    """Send the item to an expert because annotators gave it `labels` (at least two differ).
+    One request per item, whatever the number of labels: the id is derived from the item."""
+    label, confidence = prediction.top
+    return ReviewRequested(
+        event_id=disagreement_event_id(prediction.dataset, prediction.item_id),
+        dataset=prediction.dataset,
+        item_id=prediction.item_id,
+        batch_id=prediction.batch_id,
+        decision_event_id=decision_event_id,
+        queue="expert",
+        priority=DISAGREEMENT_PRIORITY,
+        reason=f"annotators disagree: {', '.join(sorted(set(labels)))}",
+        content=prediction.content,
+        suggested_label=label,
+        confidence=confidence,
+        labels=prediction.labels,
+        probabilities=prediction.probabilities,
+        hide_suggestion=True,
+        model_version=prediction.model_version,
+        policy_version=policy_version,
+    )

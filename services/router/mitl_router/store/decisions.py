@@ -1,0 +1,76 @@
+"""Every decision the router made, keyed by (dataset, item, model version)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import asyncpg
+from mitl_contracts.events import Decision, Prediction
+
+from mitl_router.escalation import EarlierPrediction
+
+
+async def record(conn: asyncpg.Connection, pairs: Iterable[tuple[Prediction, Decision]]) -> None:
+    """Idempotent: a redelivered prediction keeps the first decision."""
+    await conn.executemany(
+        """
+        INSERT INTO router.decisions (dataset, item_id, model_version, decision_event_id,
+            predicted_label, confidence, route, spot_check, policy_version, prediction,
+            decided_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        ON CONFLICT (dataset, item_id, model_version) DO NOTHING
+        """,
+        [
+            (
+                d.dataset,
+                d.item_id,
+                d.model_version,
+                d.event_id,
+                d.predicted_label,
+                d.confidence,
+                d.route,
+                d.spot_check,
+                d.policy_version,
+                p.model_dump_json(),
+                d.occurred_at,
+            )
+            for p, d in pairs
+        ],
+    )
+
+
+async def earlier_predictions(
+    conn: asyncpg.Connection, dataset: str, model_version: str, item_ids: list[str]
+) -> dict[str, EarlierPrediction]:
+    """The latest decision by another model version, per item that has one."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT ON (item_id) item_id, model_version, predicted_label
+        FROM router.decisions
+        WHERE dataset = $1 AND item_id = ANY($2::text[]) AND model_version <> $3
+        ORDER BY item_id, decided_at DESC
+        """,
+        dataset,
+        item_ids,
+        model_version,
+    )
+    return {r["item_id"]: EarlierPrediction(r["model_version"], r["predicted_label"]) for r in rows}
+
+
+async def find(
+    conn: asyncpg.Connection, dataset: str, item_id: str, model_version: str | None
+) -> asyncpg.Record | None:
+    """The decision for that model version, else the item's latest decision."""
+    return await conn.fetchrow(
+        """
+        SELECT * FROM router.decisions WHERE dataset = $1 AND item_id = $2
+        ORDER BY (model_version = $3) DESC, decided_at DESC LIMIT 1
+        """,
+        dataset,
+        item_id,
+        model_version or "",
+    )
+
+
+def prediction_of(row: asyncpg.Record) -> Prediction:
+    return Prediction.model_validate_json(row["prediction"])

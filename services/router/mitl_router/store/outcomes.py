@@ -1,0 +1,70 @@
+"""Human labels joined to the decisions they verify."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from mitl_router.verdicts import Outcome
+
+
+async def record(conn: asyncpg.Connection, outcome: Outcome, dataset: str) -> bool:
+    """Store one outcome; False if its label event was seen before (idempotent by event id)."""
+    status = await conn.execute(
+        """
+        INSERT INTO router.outcomes (event_id, dataset, item_id, model_version,
+            predicted_label, confidence, label, source, spot_check, occurred_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (event_id) DO NOTHING
+        """,
+        outcome.event_id,
+        dataset,
+        outcome.item_id,
+        outcome.model_version,
+        outcome.predicted_label,
+        outcome.confidence,
+        outcome.label,
+        outcome.source,
+        outcome.spot_check,
+        outcome.occurred_at,
+    )
+    return status.endswith(" 1")
+
+
+def _outcome(row: asyncpg.Record) -> Outcome:
+    return Outcome(
+        event_id=row["event_id"],
+        item_id=row["item_id"],
+        model_version=row["model_version"],
+        predicted_label=row["predicted_label"],
+        confidence=row["confidence"],
+        label=row["label"],
+        source=row["source"],
+        spot_check=row["spot_check"],
+        occurred_at=row["occurred_at"],
+    )
+
+
+async def recent(
+    conn: asyncpg.Connection, dataset: str, model_version: str | None, limit: int
+) -> list[Outcome]:
+    """The newest `limit` outcomes of the dataset (of one model version if given)."""
+    rows = await conn.fetch(
+        """
+        SELECT * FROM router.outcomes
+        WHERE dataset = $1 AND ($2::text IS NULL OR model_version = $2)
+        ORDER BY occurred_at DESC, event_id DESC LIMIT $3
+        """,
+        dataset,
+        model_version,
+        limit,
+    )
+    return [_outcome(row) for row in rows]
+
+
+async def of_item(conn: asyncpg.Connection, dataset: str, item_id: str) -> list[Outcome]:
+    rows = await conn.fetch(
+        "SELECT * FROM router.outcomes WHERE dataset = $1 AND item_id = $2",
+        dataset,
+        item_id,
+    )
+    return [_outcome(row) for row in rows]

@@ -1,0 +1,70 @@
+"""From human labels to verdicts on the router's decisions: which predictions people confirmed.
+
+A human label (annotator or expert, from mitl.labels.v1) is joined to the decision it verifies
+(same item, same model version); the pair is an `Outcome`. Several labels for one decision
+reduce to one `Verdict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from mitl_router.calibration import Verdict
+
+HUMAN_SOURCES = ("annotator", "expert")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One human label for an item the router decided, with what the model had predicted."""
+
+    event_id: str
+    item_id: str
+    model_version: str
+    predicted_label: str
+    confidence: float
+    label: str
+    source: str
+    spot_check: bool
+    occurred_at: datetime
+
+
+def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:
+    """One verdict per decision (item, model version), newest first.
+
+    An expert's label settles the item (the latest expert label if several). Without one the
+    model counts as right only if every annotator agreed with it: a disagreement between
+    people counts against the model, the safe side for a precision bound.
+    """
+    groups: dict[tuple[str, str], list[Outcome]] = {}
+    for outcome in outcomes:
+        groups.setdefault((outcome.item_id, outcome.model_version), []).append(outcome)
+    result: list[tuple[datetime, str, Verdict]] = []
+    for (item_id, _), group in groups.items():
+        group.sort(key=lambda o: (o.occurred_at, o.event_id))
+        experts = [o for o in group if o.source == "expert"]
+        first = group[0]
+        if experts:
+            correct = experts[-1].label == first.predicted_label
+        else:
+            correct = all(o.label == first.predicted_label for o in group)
+        verdict = Verdict(
+            predicted_label=first.predicted_label,
+            confidence=first.confidence,
+            correct=correct,
+            spot_check=any(o.spot_check for o in group),
+        )
+        result.append((group[-1].occurred_at, item_id, verdict))
+    result.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+    return [verdict for _, _, verdict in result]
+
+
+def annotators_disagree(labels: Iterable[tuple[str, str]]) -> bool:
+    """True if (source, label) pairs for one item hold two different annotator labels and no
+    expert has settled the item yet."""
+    pairs = list(labels)
+    if any(source == "expert" for source, _ in pairs):
+        return False
+    return len({label for source, label in pairs if source == "annotator"}) > 1

@@ -1,0 +1,197 @@
+"""Router policies on the live stream (real broker and Postgres): thresholds learned from human
+labels change routing; annotator and model-version disagreements and a drifting class go to
+the expert queue."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from mitl_contracts import topics
+from mitl_contracts.events import (
+    Decision,
+    DriftAlert,
+    Event,
+    ItemContent,
+    Label,
+    PolicyChanged,
+    Prediction,
+    ReviewRequested,
+)
+from mitl_router.app import create_app
+from mitl_router.requests import disagreement_event_id
+from mitl_router.settings import Settings
+from mitl_runtime.broker import EventPublisher, make_broker
+from mitl_runtime.settings import ServiceSettings
+
+from tests.support import TopicReader, eventually, running_app
+
+pytestmark = pytest.mark.integration
+
+# Target 0.8 at one-sided Wilson 95% needs 11 correct verified items: a test-sized cold start.
+POLICY = """
+    labels: [A, B]
+    policy:
+      version: learn-v1
+      target_precision: 0.8
+      min_verified: 5
+      escalation_floor: 0.2
+      spot_check_rate: 0.0
+      spot_check_max_rate: 0.0
+"""
+
+
+@pytest.fixture(scope="module")
+def router_env(service_env: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path: Path = tmp_path_factory.mktemp("policies") / "datasets.yaml"
+    run = uuid.uuid4().hex[:6]
+    path.write_text(
+        f"datasets:\n  learn_{run}:{POLICY}  drift_{run}:{POLICY}  dispute_{run}:{POLICY}"
+    )
+    return service_env | {"datasets_file": path, "run": run}
+
+
+async def publish(kafka: str, topic: str, events: Sequence[Event]) -> None:
+    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=kafka), "test")
+    await broker.connect()
+    try:
+        await EventPublisher(broker, "test").publish(topic, list(events))
+    finally:
+        await broker.stop()
+
+
+def prediction(dataset: str, item: str, p_a: float, model: str = "m1") -> Prediction:
+    return Prediction(
+        event_id=f"pred-{item}-{model}",
+        dataset=dataset,
+        item_id=item,
+        content=ItemContent(text=f"text of {item}"),
+        model_version=model,
+        labels=["A", "B"],
+        probabilities=[p_a, round(1 - p_a, 6)],
+    )
+
+
+def human(dataset: str, item: str, label: str, who: str = "ann", model: str = "m1") -> Label:
+    return Label(
+        event_id=f"label-{item}-{who}",
+        dataset=dataset,
+        item_id=item,
+        label=label,
+        source="expert" if who == "expert" else "annotator",
+        action="correct",
+        annotator=who,
+        model_version=model,
+    )
+
+
+async def all_decisions(kafka: str, keys: set[tuple[str, str]]) -> list[Decision]:
+    """Every decision on the topic, once those for the (item, model version) keys are there."""
+    async with TopicReader(kafka, topics.DECISIONS) as reader:
+        await reader.wait_for(
+            lambda _: {(d.item_id, d.model_version) for d in reader.events(Decision)} >= keys
+        )
+    return reader.events(Decision)
+
+
+async def decisions_for(kafka: str, items: set[str], model: str = "m1") -> dict[str, Decision]:
+    found = await all_decisions(kafka, {(i, model) for i in items})
+    return {d.item_id: d for d in found if d.item_id in items and d.model_version == model}
+
+
+async def test_thresholds_learned_from_human_labels_change_routing(router_env: dict) -> None:
+    kafka, run = router_env["kafka_bootstrap_servers"], router_env["run"]
+    dataset = f"learn_{run}"
+    settings = Settings(**{k: v for k, v in router_env.items() if k != "run"})
+    cold = [f"{run}-cold-{i}" for i in range(20)]
+    async with running_app(create_app(settings)) as client:
+        await publish(kafka, topics.PREDICTIONS, [prediction(dataset, i, 0.9) for i in cold])
+        before = await decisions_for(kafka, set(cold))
+        # Cold start: nothing accepted; a blind calibration sample at the head of the queue.
+        assert {d.route for d in before.values()} == {"review"}
+        assert all("cold start" in d.reason and d.priority >= 1.0 for d in before.values())
+        await publish(kafka, topics.LABELS, [human(dataset, i, "A") for i in cold])
+
+        async def learned() -> float | None:
+            body = (await client.get("/v1/policies")).json()[dataset]
+            return body["learned_thresholds"].get("m1", {}).get("A")
+
+        assert await eventually(learned) == pytest.approx(0.9)
+        async with TopicReader(kafka, topics.POLICIES) as policies:
+            await policies.wait_for(
+                lambda _: any(
+                    e.dataset == dataset and e.policy["accept_thresholds"].get("A") == 0.9
+                    for e in policies.events(PolicyChanged)
+                )
+            )
+        warm = {f"{run}-sure": 0.95, f"{run}-unsure": 0.6, f"{run}-b": 0.1}
+        await publish(
+            kafka, topics.PREDICTIONS, [prediction(dataset, i, p) for i, p in warm.items()]
+        )
+        after = await decisions_for(kafka, set(warm))
+    sure, unsure, b = after[f"{run}-sure"], after[f"{run}-unsure"], after[f"{run}-b"]
+    assert sure.route == "accept" and sure.thresholds["accept_threshold"] == pytest.approx(0.9)
+    assert sure.thresholds["target_precision"] == pytest.approx(0.8)
+    assert sure.policy_version == "learn-v1" and "precision bound" in sure.reason
+    assert unsure.route == "review" and unsure.priority < 1.0
+    # B has no verified items yet: still a calibration sample.
+    assert b.route == "review" and "cold start: B" in b.reason
+
+
+async def test_disagreements_and_drifting_class_go_to_experts(router_env: dict) -> None:
+    kafka, run = router_env["kafka_bootstrap_servers"], router_env["run"]
+    dispute, drift = f"dispute_{run}", f"drift_{run}"
+    settings = Settings(**{k: v for k, v in router_env.items() if k != "run"})
+    item, rescored, drifting = f"{run}-x", f"{run}-y", f"{run}-d"
+    alert = DriftAlert(
+        event_id=f"drift-{run}",
+        dataset=drift,
+        model_version="m1",
+        state="alert",
+        statistic="class_share",
+        value=0.5,
+        threshold=0.2,
+        segment="class:A",
+        window_size=10,
+        reference_size=10,
+    )
+    async with running_app(create_app(settings)) as client:
+        await publish(
+            kafka, topics.PREDICTIONS, [prediction(dispute, i, 0.7) for i in (item, rescored)]
+        )
+        await decisions_for(kafka, {item, rescored})
+        labels = [human(dispute, item, "A", "ann1"), human(dispute, item, "B", "ann2")]
+        await publish(kafka, topics.LABELS, labels)
+        # A new model version disagrees with m1 about the same item.
+        await publish(kafka, topics.PREDICTIONS, [prediction(dispute, rescored, 0.2, "m2")])
+        await publish(kafka, topics.DRIFT, [alert])
+
+        async def segment_open() -> bool:
+            body = (await client.get("/v1/policies")).json()[drift]
+            return "class:A" in body["drift_segments"]
+
+        await eventually(segment_open)
+        await publish(kafka, topics.PREDICTIONS, [prediction(drift, drifting, 0.99)])
+        async with TopicReader(kafka, topics.REVIEW_REQUESTED) as reviews:
+            await reviews.wait_for(
+                lambda _: any(
+                    r.event_id == disagreement_event_id(dispute, item)
+                    for r in reviews.events(ReviewRequested)
+                )
+            )
+        found = await all_decisions(kafka, {(rescored, "m2"), (drifting, "m1")})
+    expert = [
+        r
+        for r in reviews.events(ReviewRequested)
+        if r.event_id == disagreement_event_id(dispute, item)
+    ]
+    assert expert[0].queue == "expert" and expert[0].reason == "annotators disagree: A, B"
+    assert expert[0].hide_suggestion
+    by_key = {(d.item_id, d.model_version): d for d in found}
+    rescore = by_key[(rescored, "m2")]
+    assert rescore.route == "escalate"
+    assert "model m2 predicts B but m1 predicted A" in rescore.reason
+    assert by_key[(drifting, "m1")].route == "escalate"
+    assert "segment class:A" in by_key[(drifting, "m1")].reason

@@ -1,0 +1,98 @@
+"""Threshold learning: bounds, cold start, lowest passing threshold, scopes, spot-check share."""
+
+from __future__ import annotations
+
+import pytest
+from mitl_contracts.datasets import Policy
+from mitl_router.bounds import lower_bound, smallest_sufficient_n, upper_bound
+from mitl_router.calibration import Verdict, learn_class, learn_thresholds, spot_check_rate
+
+POLICY = Policy(version="p", target_precision=0.9, min_verified=10, spot_check_rate=0.01)
+
+
+def verdicts(label: str, confidences: list[float], wrong: set[int] = frozenset()) -> list[Verdict]:
+    return [Verdict(label, c, i not in wrong) for i, c in enumerate(confidences)]
+
+
+def test_bounds_match_known_values_and_order() -> None:
+    assert lower_bound(0, 0, "wilson", 0.95) == 0.0
+    assert lower_bound(20, 20, "clopper_pearson", 0.95) == pytest.approx(0.05 ** (1 / 20))
+    for method in ("wilson", "clopper_pearson"):
+        low = lower_bound(90, 100, method, 0.95)  # type: ignore[arg-type]
+        assert low < 0.9 < upper_bound(90, 100, method, 0.95)  # type: ignore[arg-type]
+    assert smallest_sufficient_n(0.98, "wilson", 0.95) == 133
+    assert smallest_sufficient_n(0.98, "clopper_pearson", 0.95) == 149
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        lower_bound(3, 2, "wilson", 0.95)
+
+
+def test_too_few_verified_items_leave_the_class_cold() -> None:
+    entry = learn_class("A", verdicts("A", [0.99] * 9), POLICY)
+    assert entry.threshold is None and entry.verified == 9
+
+
+def test_threshold_is_the_lowest_where_the_bound_reaches_the_target() -> None:
+    confidences = [1.0 - i / 100 for i in range(60)]  # 1.00 .. 0.41
+    wrong = set(range(40, 60))  # everything under 0.61 is wrong
+    entry = learn_class("A", verdicts("A", confidences, wrong), POLICY)
+    assert entry.threshold is not None
+    n_above = sum(c >= entry.threshold for c in confidences)
+    k_above = sum(c >= entry.threshold and i not in wrong for i, c in enumerate(confidences))
+    assert lower_bound(k_above, n_above, "wilson", 0.95) >= 0.9
+    lower = max(c for c in confidences if c < entry.threshold)
+    n_lower = sum(c >= lower for c in confidences)
+    k_lower = sum(c >= lower and i not in wrong for i, c in enumerate(confidences))
+    assert lower_bound(k_lower, n_lower, "wilson", 0.95) < 0.9
+    assert entry.support == n_above and entry.lower_bound >= 0.9
+
+
+def test_ties_are_taken_together_and_floor_applies() -> None:
+    policy = POLICY.model_copy(update={"min_accept_threshold": 0.95})
+    entry = learn_class("A", verdicts("A", [0.9] * 40), policy)
+    assert entry.threshold is None  # every candidate is under min_accept_threshold
+    entry = learn_class("A", verdicts("A", [0.97] * 40), policy)
+    assert entry.threshold == 0.97 and entry.support == 40
+
+
+def test_dataset_scope_pools_classes_and_raises_a_class_that_falls_short() -> None:
+    good = verdicts("A", [0.99 - i / 1000 for i in range(60)])
+    # B looks fine in the pool's shadow but its own items above 0.9 are half wrong.
+    bad = verdicts("B", [0.95 - i / 100 for i in range(20)], wrong=set(range(0, 20, 2)))
+    learned = learn_thresholds([*good, *bad], ["A", "B", "C"], POLICY)
+    assert learned.classes["A"].threshold is not None
+    b = learned.classes["B"].threshold
+    assert b is None or b > 0.95
+    assert learned.classes["C"].threshold is None and learned.classes["C"].verified == 0
+    assert learned.warm and learned.needs_calibration("C", POLICY.min_verified)
+    assert not learned.needs_calibration("A", POLICY.min_verified)
+
+
+def test_class_scope_needs_evidence_per_class() -> None:
+    policy = POLICY.model_copy(update={"precision_scope": "class"})
+    many = verdicts("A", [0.99] * 40)
+    few = verdicts("B", [0.99] * 12)
+    learned = learn_thresholds([*many, *few], ["A", "B"], policy)
+    assert learned.classes["A"].threshold == 0.99
+    assert learned.classes["B"].threshold is None  # 12 correct do not bound precision >= 0.9
+
+
+def test_calibration_window_keeps_the_newest_verdicts() -> None:
+    policy = POLICY.model_copy(update={"calibration_window": 30})
+    newest = verdicts("A", [0.99] * 30)
+    oldest = verdicts("A", [0.99] * 30, wrong=set(range(30)))
+    assert learn_thresholds([*newest, *oldest], ["A"], policy).classes["A"].threshold == 0.99
+    assert learn_thresholds([*oldest, *newest], ["A"], policy).classes["A"].threshold is None
+
+
+def test_spot_check_share_rises_as_the_bound_nears_the_target() -> None:
+    policy = POLICY.model_copy(update={"spot_check_max_rate": 0.2, "spot_check_margin": 0.05})
+    none_yet, _ = spot_check_rate([], policy)
+    assert none_yet == pytest.approx(0.2)  # no evidence: the ceiling
+    clean = [Verdict("A", 0.99, True, spot_check=True)] * 400
+    relaxed, bound = spot_check_rate(clean, policy)
+    assert bound > 0.95 and relaxed == pytest.approx(0.01)
+    mixed = clean[:300] + [Verdict("A", 0.99, False, spot_check=True)] * 20
+    between, bound = spot_check_rate(mixed, policy)
+    assert 0.9 < bound < 0.95 and 0.01 < between <= 0.2
+    raw, _ = spot_check_rate(clean, Policy(spot_check_rate=0.03))
+    assert raw == 0.03  # a raw-threshold policy keeps its fixed share

@@ -1,0 +1,119 @@
+"""The loop simulator on a small synthetic world (seconds, no encoder): full coverage, the
+baselines, budget mode, the embedding cache and the people it simulates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mitl_contracts.datasets import Policy
+from mitl_ml.datasets import Example, LabeledData
+from mitl_ml.encoder import Encoded
+from mitl_ml.sim import embeddings
+from mitl_ml.sim.baselines import ground_truth_style, review_all
+from mitl_ml.sim.budget import budget_curves
+from mitl_ml.sim.coverage import full_coverage
+from mitl_ml.sim.oracle import Oracle
+from mitl_ml.sim.runner import SimConfig
+from mitl_ml.sim.world import World
+from pydantic import ValidationError
+
+POLICY = Policy(
+    version="sim-test",
+    target_precision=0.9,
+    uncertainty="margin",
+    diversity_weight=0.5,
+    spot_check_rate=0.01,
+    spot_check_max_rate=0.05,
+    escalation_floor=0.0,
+)
+
+
+def synthetic_world(n: int = 600, seed: int = 0) -> World:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, n)
+    centres = rng.normal(size=(3, 16))
+    x = centres[truth] + rng.normal(scale=1.2, size=(n, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    texts = [f"item {i} about topic{t} and word{i % 7}" for i, t in enumerate(truth)]
+    return World("synthetic", ["a", "b", "c"], texts, x.astype(np.float32), truth)
+
+
+def test_full_coverage_labels_everything_and_keeps_the_precision_target() -> None:
+    world = synthetic_world()
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    run = full_coverage(world, POLICY, seed=0, retrain_every=40, initial=30, oracle=oracle)
+    again = full_coverage(world, POLICY, seed=0, retrain_every=40, initial=30, oracle=oracle)
+    assert run == again  # seeded runs are reproducible
+    assert run.human_labels + run.model_labeled == run.items
+    assert 0 < run.model_labeled and run.human_labels < run.items
+    assert run.accepted_precision >= 0.9
+    assert run.final_correct / run.items >= run.accepted_precision
+
+
+def test_baselines_label_everything() -> None:
+    world = synthetic_world()
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    everything = review_all(world, POLICY, seed=0, oracle=oracle)
+    assert everything.human_labels == 600 and everything.final_correct == 600
+    gt = ground_truth_style(world, POLICY, seed=0, oracle=oracle)
+    assert gt.human_labels + gt.model_labeled == 600
+    assert gt.details["sample_size"] in (250, 500)
+
+
+def test_budget_mode_spends_at_most_the_budget_in_steps() -> None:
+    world = synthetic_world()
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    strategy, random = budget_curves(
+        world, POLICY, seed=0, budget=200, step=50, initial=20, oracle=oracle
+    )
+    assert strategy.labels == random.labels == [20, 70, 120, 170, 200]
+    assert all(0.0 <= a <= 1.0 for a in strategy.accuracy + random.accuracy)
+    reached = strategy.labels_to_reach(random.accuracy_at(200))
+    assert reached is None or reached <= 200
+
+
+def test_oracle_errs_at_its_rate_and_experts_do_not() -> None:
+    truth = np.arange(10_000) % 4
+    oracle = Oracle(truth, 4, 0.1, seed=1)
+    wrong = np.mean(oracle.annotator_answers != truth)
+    assert 0.08 < wrong < 0.12
+    assert all(oracle.expert(i) == truth[i] for i in range(100))
+    with pytest.raises(ValueError, match="error_rate"):
+        Oracle(truth, 4, 1.0, seed=1)
+
+
+class CountingEncoder:
+    dim = 384
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, texts: list[str]) -> Encoded:
+        self.calls += 1
+        return Encoded(np.ones((len(texts), 384), dtype=np.float32), [False] * len(texts))
+
+
+def test_embeddings_are_computed_once_and_cached(tmp_path: Path) -> None:
+    data = LabeledData("tiny", "text", ("x", "y"), (Example("x", "a"), Example("y", "b")))
+    encoder = CountingEncoder()
+    first = embeddings.dataset_embeddings(data, tmp_path, encoder)  # type: ignore[arg-type]
+    second = embeddings.dataset_embeddings(data, tmp_path, encoder)  # type: ignore[arg-type]
+    assert encoder.calls == 1 and np.array_equal(first, second)
+    assert embeddings.cache_path(data, tmp_path).exists()
+
+
+def test_sim_policy_is_validated_like_any_policy() -> None:
+    with pytest.raises(ValidationError, match="target_precision"):
+        SimConfig(dataset="sms_spam", seeds=(0,), target=1.5).policy()
+
+
+def test_cli_parses_the_simulate_command() -> None:
+    from mitl_cli.commands.simulate import run
+    from mitl_cli.main import build_parser
+
+    args = build_parser().parse_args(
+        ["simulate", "--dataset", "sms_spam", "--seeds", "0,1,2", "--budget", "1600", "--json"]
+    )
+    assert args.func is run and args.budget == 1600 and args.seeds == "0,1,2"
