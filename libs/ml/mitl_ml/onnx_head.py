@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import onnxruntime as ort
 
+from mitl_ml.encoder import session_options
 from mitl_ml.errors import ModelLoadError
 
 InputType = Literal["float", "string"]
@@ -36,11 +37,10 @@ class OnnxClassifier:
         input_type: InputType,
         input_dim: int | None = None,
         intra_op_threads: int = 2,
+        allow_spinning: bool = True,
     ) -> None:
         self.file_name = file_name
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads
-        options.inter_op_num_threads = 1
+        options = session_options(intra_op_threads, allow_spinning)
         try:
             self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises several private exception types

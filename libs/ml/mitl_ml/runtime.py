@@ -109,14 +109,18 @@ class LoadedModel:
 
 
 def load_model(
-    bundle_dir: Path, intra_op_threads: int = 2, encoder: MiniLMEncoder | None = None
+    bundle_dir: Path,
+    intra_op_threads: int = 2,
+    encoder: MiniLMEncoder | None = None,
+    allow_spinning: bool = True,
 ) -> LoadedModel:
     """Load and verify the bundle at `bundle_dir`.
 
     minilm models use `encoder` if given (so many heads share one encoder session), else
-    create one. Raises ModelLoadError naming the problem: unreadable/invalid manifest,
-    missing file, sha256 mismatch, ONNX that onnxruntime rejects, or ONNX inputs/outputs that
-    do not match the manifest (input width, input type, number of classes).
+    create one; `allow_spinning` as in mitl_ml.encoder.session_options. Raises
+    ModelLoadError naming the problem: unreadable/invalid manifest, missing file, sha256
+    mismatch, ONNX that onnxruntime rejects, or ONNX inputs/outputs that do not match the
+    manifest (input width, input type, number of classes).
     """
     manifest = read_manifest(bundle_dir)
     contents = read_verified_files(bundle_dir, manifest)
@@ -141,11 +145,12 @@ def load_model(
         input_type=input_type,
         input_dim=input_dim,
         intra_op_threads=intra_op_threads,
+        allow_spinning=allow_spinning,
     )
     _check_outlier_spec(manifest)
     centroids = _load_centroids(manifest, contents, input_dim)
     if manifest.kind == "minilm-logreg" and encoder is None:
-        encoder = MiniLMEncoder(intra_op_threads=intra_op_threads)
+        encoder = MiniLMEncoder(intra_op_threads=intra_op_threads, allow_spinning=allow_spinning)
     use_encoder = encoder if manifest.kind == "minilm-logreg" else None
     return LoadedModel(manifest, classifier, use_encoder, centroids)
 

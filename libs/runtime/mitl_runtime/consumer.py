@@ -2,7 +2,9 @@
 
 A handler gets the valid events of one fetched batch. It may dead-letter single events (bad
 in a way only the service can tell, e.g. an unknown dataset); if it raises anything else the
-whole batch is redelivered after a backoff, and nothing is committed past it.
+whole batch is redelivered after a backoff, and nothing is committed past it. The exception is
+a PostgreSQL data exception, which redelivery cannot cure: the batch is then handled message
+by message and the message that causes it is dead-lettered (poison.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from mitl_contracts.events import Event
 from pydantic import ValidationError
 
@@ -28,6 +31,7 @@ from mitl_runtime.dlq import (
     SourceRecord,
 )
 from mitl_runtime.metrics import BATCH_SECONDS, EVENTS_CONSUMED, RETRIES
+from mitl_runtime.poison import data_error, handle_one_by_one
 from mitl_runtime.settings import ServiceSettings
 
 E = TypeVar("E", bound=Event)
@@ -56,6 +60,34 @@ def decode(event_type: type[E], value: bytes) -> E:
 Handler = Callable[[list[Received[E]]], Awaitable[None]]
 
 
+async def undecoded(message: StreamMessage[Any]) -> Any:
+    """The records' bodies as they are: `decode` validates each record against its event model
+    and dead-letters what is bad. faststream's own JSON decoding would run before the handler,
+    so a record it chokes on (nested too deep for json.loads, bad JSON under a JSON content
+    type) would fail every delivery of its batch, for ever."""
+    return message.body
+
+
+async def handle(
+    handler: Handler[E], received: list[Received[E]], dead_letters: DeadLetters, where: str
+) -> int:
+    """Run `handler` over the batch; return how many messages it dead-lettered. A batch that
+    fails on one message's data is handled one message at a time instead (poison.py)."""
+    with HandlerRejections() as rejections:
+        try:
+            await handler(received)
+            return rejections.count
+        except Exception as error:
+            cause = data_error(error)
+            if cause is None:
+                raise
+    log.warning("%s: batch failed on its data (%s); handling it message by message", where, cause)
+    # Counted afresh: what the failed attempt dead-lettered is dead-lettered again now.
+    with HandlerRejections() as rejections:
+        await handle_one_by_one(handler, received, dead_letters)
+        return rejections.count
+
+
 def subscribe(
     broker: KafkaBroker,
     settings: ServiceSettings,
@@ -81,6 +113,7 @@ def subscribe(
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=undecoded,
     )
     async def consume(msg: KafkaMessage) -> None:
         nonlocal failures
@@ -88,7 +121,7 @@ def subscribe(
         records = raw if isinstance(raw, tuple) else (raw,)
         started = time.perf_counter()
         received: list[Received[E]] = []
-        rejections = HandlerRejections()
+        rejected = 0
         try:
             for record in records:
                 source = SourceRecord.from_consumer_record(record)
@@ -97,8 +130,7 @@ def subscribe(
                 except InvalidMessage as error:
                     await dead_letters.send(source, error)
             if received:
-                with rejections:
-                    await handler(received)
+                rejected = await handle(handler, received, dead_letters, f"{group} on {topic}")
         except DeadLetterLimitExceeded as error:
             log.critical("%s: %s; stopping consumption of %s", group, error, topic)
             if on_fatal:
@@ -113,6 +145,6 @@ def subscribe(
             raise
         failures = 0
         if received:
-            dead_letters.passed(len(received) - rejections.count)
+            dead_letters.passed(len(received) - rejected)
         EVENTS_CONSUMED.labels(dead_letters.service, topic).inc(len(records))
         BATCH_SECONDS.labels(dead_letters.service, topic).observe(time.perf_counter() - started)

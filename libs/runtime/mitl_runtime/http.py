@@ -9,6 +9,8 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from mitl_runtime import http_errors
+
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
@@ -45,6 +47,7 @@ def service_app(
     **fastapi_kwargs: object,
 ) -> FastAPI:
     app = FastAPI(title=f"mitl {name}", lifespan=lifespan, **fastapi_kwargs)  # type: ignore[arg-type]
+    http_errors.install(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

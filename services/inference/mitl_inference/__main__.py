@@ -5,7 +5,7 @@ from mitl_inference.settings import Settings
 
 
 def main() -> None:
-    serve(create_app, Settings())  # type: ignore[arg-type]
+    serve(create_app, Settings())
 
 
 if __name__ == "__main__":

@@ -1,73 +1,132 @@
-"""Inference's wiring: ingested items in, micro-batched off the event loop, predictions out."""
+"""Inference's wiring: ingested items in, micro-batched off the event loop, predictions out;
+model promotions in (hot swap and re-scoring); labels in (to leave labeled items alone)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import defaultdict
+import contextlib
+import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from mitl_contracts import topics
 from mitl_contracts.datasets import load_catalog
-from mitl_contracts.events import Event, ItemIngested
+from mitl_contracts.events import ItemIngested, Label, ModelPromoted
+from mitl_ml.artifacts import ArtifactStore
+from mitl_runtime import consumer
 from mitl_runtime.consumer import Received
-from mitl_runtime.dlq import InvalidMessage
+from mitl_runtime.db import create_pool, migrate
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_inference import core
-from mitl_inference.metrics import BATCH_SIZE, INFERENCE_SECONDS, ITEMS_SCORED, TRUNCATED
+from mitl_inference import promotion, registry, window
+from mitl_inference.champions import ensure_champions
+from mitl_inference.model_events import LoggedOnly, ModelEvents
 from mitl_inference.models import ModelSet
+from mitl_inference.rescore import Rescorer
+from mitl_inference.scoring import Scorer
 from mitl_inference.settings import Settings
 
+log = logging.getLogger(__name__)
+SCHEMA, MIGRATIONS = "registry", "mitl_inference"
 
-def create_app(settings: Settings) -> FastAPI:  # type: ignore[override]
+
+def create_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime("inference", settings)
     catalog = load_catalog(settings.datasets_file)
-    models = ModelSet(settings.intra_op_threads)
-    dead_letters = runtime.dead_letters("mitl-inference")
+    store = ArtifactStore(settings.artifact_dir)
 
-    async def on_items(batch: list[Received[ItemIngested]]) -> None:
-        by_dataset: dict[str, list[ItemIngested]] = defaultdict(list)
-        for received in batch:
-            item = received.event
-            if item.scored_by_client:
-                continue
-            reason = core.unscorable(item, catalog, set(models.by_dataset))
-            if reason is not None:
-                await dead_letters.send(received.record, InvalidMessage(reason, "item"))
-                continue
-            by_dataset[item.dataset].append(item)
-        out: list[Event] = []
-        for dataset, items in by_dataset.items():
-            model = models.by_dataset[dataset]
-            started = time.perf_counter()
-            # onnxruntime releases the GIL: scoring in a thread keeps the loop serving.
-            output = await asyncio.to_thread(model.predict, core.model_inputs(items))
-            INFERENCE_SECONDS.labels(dataset).observe(time.perf_counter() - started)
-            BATCH_SIZE.observe(len(items))
-            out.extend(core.predictions(items, output, model.version, model.labels))
-            ITEMS_SCORED.labels(dataset, model.version).inc(len(items))
-            TRUNCATED.labels(dataset).inc(sum(output.truncated))
-        await runtime.publish(topics.PREDICTIONS, out)
+    async def record(dataset: str, version: str) -> registry.ModelRecord | None:
+        return await registry.get(runtime.pool, dataset, version)
 
-    runtime.subscribe(topics.ITEMS_INGESTED, ItemIngested, on_items)
+    models = ModelSet(
+        catalog,
+        store,
+        record,
+        intra_op_threads=settings.intra_op_threads,
+        cache_size=settings.model_cache_size,
+        allow_spinning=settings.ort_allow_spinning,
+    )
+    keep_recent = settings.rescore_window > 0
+    scorer = Scorer(
+        runtime, catalog, models, runtime.dead_letters("mitl-inference"), keep_recent=keep_recent
+    )
+    rescorer = Rescorer(runtime, catalog, models, settings)
+    events = ModelEvents(runtime, catalog, store, models, rescorer)
+    runtime.subscribe(topics.ITEMS_INGESTED, ItemIngested, scorer.on_items)
+
+    # Every replica must see every promotion: a consumer group of its own, from the latest
+    # offset (what it missed before starting, it read from the registry).
+    replica_group = f"mitl-inference.models.{uuid.uuid4().hex[:12]}"
+    consumer.subscribe(
+        runtime.broker,
+        settings.model_copy(update={"kafka_auto_offset_reset": "latest"}),
+        topic=topics.MODELS,
+        group=replica_group,
+        event_type=ModelPromoted,
+        handler=events.on_replica,
+        dead_letters=LoggedOnly(
+            runtime.broker, runtime.name, replica_group, runtime.dead_letter_limit
+        ),
+        on_fatal=runtime.health.fail,
+    )
+    shared_group = "mitl-inference.models.v1"
+    runtime.subscribe(
+        topics.MODELS,
+        ModelPromoted,
+        events.shared_handler(runtime.dead_letters(shared_group)),
+        group=shared_group,
+    )
+
+    async def on_labels(batch: list[Received[Label]]) -> None:
+        await window.labeled(runtime.pool, [(r.event.dataset, r.event.item_id) for r in batch])
+
+    if keep_recent:
+        runtime.subscribe(topics.LABELS, Label, on_labels)
+
+    async def housekeeping() -> None:
+        """Prune the rescore window; publish registry changes a crash left unpublished."""
+        while True:
+            await asyncio.sleep(settings.prune_interval_s)
+            try:
+                for name in catalog.datasets:
+                    await window.prune(runtime.pool, name, settings.rescore_window)
+                await promotion.publish_pending(runtime.pool, runtime.publisher)
+            except Exception:  # transient (database, broker): try again next round
+                log.exception("housekeeping failed; next try in %ss", settings.prune_interval_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(models.load_catalog, catalog)
-        async with runtime.running():
-            yield
+        # Champions are settled before any subscriber starts, so that the first batch of a
+        # fresh deployment finds its model in the registry.
+        pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+        try:
+            await migrate(pool, SCHEMA, MIGRATIONS)
+            await ensure_champions(pool, store, catalog, models)
+        finally:
+            await pool.close()
+        async with runtime.running(schema=SCHEMA, migrations=MIGRATIONS):
+            await promotion.publish_pending(runtime.pool, runtime.publisher)
+            task = asyncio.create_task(housekeeping())
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = service_app("inference", runtime.health, lifespan)
 
     @app.get("/v1/models", tags=["models"])
     async def served() -> dict[str, object]:
-        """The model version serving each dataset, with its manifest."""
-        return {
-            name: model.manifest.model_dump(mode="json") for name, model in models.by_dataset.items()
-        }
+        """The model version serving each dataset on this replica, with its manifest."""
+        return {name: m.manifest.model_dump(mode="json") for name, m in models.by_dataset.items()}
+
+    @app.get("/v1/registry", tags=["models"])
+    async def versions(dataset: str | None = None) -> list[dict[str, object]]:
+        """Every registered version (of `dataset`, if given) with its status and metrics."""
+        return [r.summary() for r in await registry.listing(runtime.pool, dataset)]
 
     return app

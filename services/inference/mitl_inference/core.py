@@ -7,13 +7,34 @@ from typing import Protocol
 
 import numpy as np
 from mitl_contracts.datasets import Catalog, UnknownDataset
-from mitl_contracts.events import ItemIngested, Prediction
+from mitl_contracts.events import ItemContent, ItemIngested, Prediction
+from mitl_ml.sketch import sketch
 
 
 class ScoredBatch(Protocol):
-    probabilities: np.ndarray
-    outlier_scores: np.ndarray
-    truncated: list[bool]
+    """What a model's output must offer (mitl_ml.runtime.ModelOutput does)."""
+
+    @property
+    def probabilities(self) -> np.ndarray: ...
+    @property
+    def outlier_scores(self) -> np.ndarray: ...
+    @property
+    def truncated(self) -> list[bool]: ...
+    @property
+    def embeddings(self) -> np.ndarray | None: ...
+
+
+class Scorable(Protocol):
+    """What a prediction needs of an item: an ingested item or a row of the rescore window."""
+
+    @property
+    def dataset(self) -> str: ...
+    @property
+    def item_id(self) -> str: ...
+    @property
+    def batch_id(self) -> str: ...
+    @property
+    def content(self) -> ItemContent: ...
 
 
 def prediction_id(item_id: str, model_version: str) -> str:
@@ -36,20 +57,47 @@ def unscorable(item: ItemIngested, catalog: Catalog, served: set[str]) -> str | 
     return None
 
 
-def model_inputs(items: Sequence[ItemIngested]) -> list[str] | np.ndarray:
+def model_inputs(items: Sequence[Scorable]) -> list[str] | np.ndarray:
     if items[0].content.kind == "text":
         return [item.content.text or "" for item in items]
     return np.asarray([item.content.vector for item in items], dtype=np.float32)
 
 
+def column_order(model_labels: Sequence[str], dataset_labels: Sequence[str]) -> list[int]:
+    """For each dataset label, the model output column holding it.
+
+    A model may order its labels differently from the dataset; predictions always use the
+    dataset's order (the router checks it). Raises ValueError unless both are the same set.
+    """
+    if sorted(model_labels) != sorted(dataset_labels) or len(set(model_labels)) != len(
+        model_labels
+    ):
+        raise ValueError(
+            f"model labels {list(model_labels)} are not the dataset's label set "
+            f"{list(dataset_labels)}"
+        )
+    index = {label: i for i, label in enumerate(model_labels)}
+    return [index[label] for label in dataset_labels]
+
+
 def predictions(
-    items: Sequence[ItemIngested], output: ScoredBatch, model_version: str, labels: list[str]
+    items: Sequence[Scorable],
+    output: ScoredBatch,
+    model_version: str,
+    labels: list[str],
+    dataset_labels: list[str] | None = None,
 ) -> list[Prediction]:
+    """One platform Prediction per item, in input order, over `dataset_labels` (default: the
+    model's `labels`) with probabilities renormalised to sum to 1, and, for models with an
+    embedding, the item's embedding sketch (for the drift monitor)."""
+    out_labels = list(dataset_labels or labels)
+    columns = column_order(labels, out_labels)
+    probabilities = np.asarray(output.probabilities, dtype=np.float64)[:, columns]
+    # Float32 softmax rows can sum to 1 +- 1e-7; renormalise so consumers may rely on it.
+    probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    sketches = None if output.embeddings is None else sketch(output.embeddings).tolist()
     out = []
     for i, item in enumerate(items):
-        probabilities = output.probabilities[i].astype(float)
-        # Float32 softmax rows can sum to 1 +- 1e-7; renormalise so consumers may rely on it.
-        probabilities = probabilities / probabilities.sum()
         out.append(
             Prediction(
                 event_id=prediction_id(item.item_id, model_version),
@@ -59,10 +107,11 @@ def predictions(
                 content=item.content,
                 source="platform",
                 model_version=model_version,
-                labels=list(labels),
-                probabilities=[float(p) for p in probabilities],
+                labels=out_labels,
+                probabilities=probabilities[i].tolist(),
                 outlier_score=float(output.outlier_scores[i]),
                 truncated=bool(output.truncated[i]),
+                embedding_sketch=None if sketches is None else sketches[i],
             )
         )
     return out

@@ -1,11 +1,40 @@
-from pydantic import Field
+from pathlib import Path
 
 from mitl_runtime.settings import ServiceSettings
+from pydantic import Field
 
 
 class Settings(ServiceSettings):
+    """Inference's settings (MITL_* environment variables).
+
+    Micro-batching: the items subscriber hands over a batch as soon as `kafka_max_batch`
+    items are buffered, or after `kafka_batch_timeout_ms` when fewer are available, whichever
+    comes first. Under load a batch is whatever arrived while the previous one was scored
+    (so batches grow with the load and latency stays bounded); idle, a lone item waits at most
+    the timeout. Text batches are sorted by token length before padding (mitl_ml's encoder).
+    """
+
     http_port: int = 8002
-    # onnxruntime threads per session; the event loop keeps its own core free at 2 cores.
+    # onnxruntime threads per session; 2 on a 2-core machine.
     intra_op_threads: int = Field(default=2, ge=1, le=64)
-    # Micro-batching: a batch closes at this many items or after kafka_batch_timeout_ms.
-    kafka_max_batch: int = Field(default=64, ge=1, le=4096)
+    # Idle onnxruntime threads busy-wait for the next run when true. Off by default: the
+    # machine is shared with the broker, the database and the other services, which need
+    # that CPU more than a run needs the microseconds of wake-up it saves.
+    ort_allow_spinning: bool = False
+    kafka_max_batch: int = Field(default=256, ge=1, le=4096)
+    # Where registered bundles are kept, by sha256 of their manifest (mitl_ml.artifacts).
+    artifact_dir: Path = Path(".local/artifacts")
+    # Model versions kept loaded besides the champions (a redelivered batch may need the
+    # version that claimed it; a rollback is then instant).
+    model_cache_size: int = Field(default=3, ge=0, le=50)
+    # On promotion, unlabeled items among the newest `rescore_window` predicted items of the
+    # dataset are re-scored by the new champion; 0 turns re-scoring (and keeping content) off.
+    rescore_window: int = Field(default=10_000, ge=0, le=1_000_000)
+    # Wait before re-scoring, so that items routed just before the promotion get their
+    # auto-accepted labels first and are not re-scored needlessly.
+    rescore_settle_ms: int = Field(default=2_000, ge=0)
+    # Longest wait for batches claimed by the old champion to be published before re-scoring.
+    rescore_drain_timeout_s: float = Field(default=10.0, ge=0)
+    rescore_batch: int = Field(default=256, ge=1, le=4096)
+    # How often the rescore window is pruned to `rescore_window` items per dataset.
+    prune_interval_s: float = Field(default=30.0, gt=0)

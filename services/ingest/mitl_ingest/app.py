@@ -15,9 +15,11 @@ from mitl_contracts.events import ItemRaw
 from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import InvalidMessage
 from mitl_runtime.http import service_app
+from mitl_runtime.http_errors import encodable
 from mitl_runtime.service import ServiceRuntime
 from pydantic import ValidationError
 
+from mitl_ingest import core
 from mitl_ingest.pipeline import Ingestor
 from mitl_ingest.settings import Settings
 
@@ -65,6 +67,8 @@ def create_app(settings: Settings) -> FastAPI:
                 413,
                 f"{len(request.items)} items; at most {settings.max_items_per_request} a request",
             )
+        if request.batch_id is not None and core.NUL in request.batch_id:
+            raise HTTPException(422, "batch_id: contains a NUL character (U+0000), not allowed")
         batch_id = request.batch_id or f"http-{uuid.uuid4().hex[:16]}"
         parsed: list[ItemRaw] = []
         positions: list[int] = []
@@ -79,7 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
                 positions.append(index)
                 items.append(None)
             except ValidationError as error:
-                external_id = raw.get("external_id")
+                # Echoed as sent, except what UTF-8 cannot encode (a lone surrogate).
+                external_id = encodable(raw.get("external_id"))
                 items.append(
                     ItemOutcome(
                         index=index,

@@ -30,8 +30,26 @@ class Rejected(ValueError):
     """The item can never be accepted; the message names the problem."""
 
 
+NUL = "\x00"
+
+
+def nul_fields(raw: ItemRaw) -> list[str]:
+    """The fields of `raw` holding a NUL character. PostgreSQL text and jsonb cannot store one,
+    so such an item would fail every service that keeps it, on every redelivery."""
+    strings: list[tuple[str, str | None]] = [
+        ("external_id", raw.external_id),
+        ("batch_id", raw.batch_id),
+        ("text", raw.text),
+        *((f"metadata key {key!r}", key) for key in raw.metadata),
+        *((f"metadata[{key!r}]", value) for key, value in raw.metadata.items()),
+    ]
+    return [name for name, value in strings if value is not None and NUL in value]
+
+
 def check(raw: ItemRaw, catalog: Catalog) -> None:
     """Raise Rejected (or UnknownDataset) unless `raw` fits its dataset."""
+    if fields := nul_fields(raw):
+        raise Rejected(f"{', '.join(fields)}: contains a NUL character (U+0000), not allowed")
     dataset = catalog.get(raw.dataset)
     try:
         dataset.check_content(raw.content)

@@ -10,27 +10,34 @@ process memory, output) are shared by the benchmarks.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import json
 import math
 import os
 import pkgutil
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import mitl_cli
 
 PREFIX = "bench_"
+# Tansu answers a fetch only when its max wait is over, even with data waiting (Kafka answers
+# as soon as there is data); a short wait keeps each hop from adding up to 500 ms locally.
+FETCH_MAX_WAIT_MS = 10
 
 
 def benchmark_modules() -> list[str]:
     """Names of the benchmark modules, `mitl_cli.bench_*`, sorted."""
-    return sorted(
-        f"mitl_cli.{m.name}" for m in pkgutil.iter_modules(mitl_cli.__path__) if m.name.startswith(PREFIX)
-    )
+    found = pkgutil.iter_modules(mitl_cli.__path__)
+    return sorted(f"mitl_cli.{m.name}" for m in found if m.name.startswith(PREFIX))
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="run a benchmark and print its figures")
     benches = parser.add_subparsers(dest="bench", required=True, metavar="<name>")
     for name in benchmark_modules():
@@ -57,6 +64,12 @@ def memory_mb(pid: int) -> dict[str, float]:
     return fields
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict[str, object]:
     """What the figures were measured on: cores and the load other work put on them."""
     return {"cpu_count": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
@@ -69,3 +82,90 @@ def emit(figures: dict[str, object], as_json: bool) -> None:
         return
     for key, value in figures.items():
         print(f"{key:<28} {value}")
+
+
+async def at_most(limit: int, calls: Sequence[Callable[[], Awaitable[object]]]) -> None:
+    """Run `calls` with at most `limit` in flight at once."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[object]]) -> None:
+        async with gate:
+            await call()
+
+    await asyncio.gather(*(one(call) for call in calls))
+
+
+async def paced(interval_s: float, calls: Sequence[Callable[[], Awaitable[object]]]) -> None:
+    """Start one call every `interval_s` without waiting for the previous ones (so the rate
+    holds even when answers are slow), then wait for all."""
+    tasks: list[asyncio.Future[object]] = []
+    next_at = time.monotonic()
+    for call in calls:
+        tasks.append(asyncio.ensure_future(call()))
+        next_at += interval_s
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+    await asyncio.gather(*tasks)
+
+
+class Decisions:
+    """Reads mitl.decisions.v1 from the start: item id -> decision time (epoch seconds)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self.at: dict[str, float] = {}
+        self.consumer = AIOKafkaConsumer(
+            "mitl.decisions.v1",
+            bootstrap_servers=bootstrap,
+            group_id=f"bench-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+
+    async def collect(self) -> None:
+        async for record in self.consumer:
+            decision = json.loads(record.value)
+            at = datetime.fromisoformat(decision["occurred_at"]).timestamp()
+            self.at.setdefault(decision["item_id"], at)
+
+    async def wait(self, item_ids: set[str], timeout: float = 600.0) -> float:
+        """Wait until every item has a decision; returns the time of the last one."""
+        deadline = time.monotonic() + timeout
+        while not item_ids <= self.at.keys():
+            if time.monotonic() > deadline:
+                missing = len(item_ids - self.at.keys())
+                raise TimeoutError(f"{missing} of {len(item_ids)} items got no decision")
+            await asyncio.sleep(0.02)
+        return max(self.at[i] for i in item_ids)
+
+    def latencies_ms(self, sent_at: dict[str, float]) -> list[float]:
+        return [(self.at[i] - sent) * 1000 for i, sent in sent_at.items()]
+
+
+class Poster:
+    """POSTs text items of `dataset` to ingest in batches, as a client would; remembers when
+    each item was sent (epoch seconds) and how long each POST took."""
+
+    def __init__(self, client: Any, dataset: str, phase: str) -> None:
+        self.client = client
+        self.dataset = dataset
+        self.phase = phase
+        self.sent_at: dict[str, float] = {}
+        self.post_ms: list[float] = []
+        self.count = 0
+
+    async def post(self, batch: list[str]) -> None:
+        first, phase = self.count, self.phase
+        items = [{"external_id": f"{phase}-{first + i}", "text": t} for i, t in enumerate(batch)]
+        self.count += len(batch)
+        sent = time.time()
+        body = {"dataset": self.dataset, "items": items}
+        response = await self.client.post("/v1/items", json=body)
+        response.raise_for_status()
+        self.post_ms.append((time.time() - sent) * 1000)
+        for outcome in response.json()["items"]:
+            self.sent_at[outcome["item_id"]] = sent
+
+    def calls(self, pool: list[str], size: int) -> list[Any]:
+        """One call per batch of `size` texts of `pool`, for at_most or paced."""
+        return [lambda b=pool[i : i + size]: self.post(b) for i in range(0, len(pool), size)]

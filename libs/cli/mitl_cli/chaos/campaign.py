@@ -1,0 +1,73 @@
+"""A chaos run on a started lab: the capacity burst (a fault-free baseline), then the chosen
+scenarios in order, each crash stream at a share of the measured capacity and the load run at
+the capacity itself. Every result is handed to `emit` as soon as it is known, with the audit
+chain verified after it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mitl_cli.chaos.harness import CrashPlan, run_crash
+from mitl_cli.chaos.lab import Lab
+from mitl_cli.chaos.load import LoadPlan, measure_capacity, run_load
+from mitl_cli.chaos.report import ScenarioResult
+from mitl_cli.chaos.scenarios import CRASHES, LOAD
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    scenarios: list[str]
+    items: int = 5000
+    capacity_items: int = 1000
+    load_seconds: float = 240.0
+    down_s: float = 3.0
+    # Crash streams run below capacity, so that recovery (catching up) is measurable.
+    crash_load: float = 0.6
+    # Longest wait for a scenario's items to come to rest; what is missing then is lost.
+    rest_timeout_s: float = 900.0
+
+
+async def audit_chain(database_url: str) -> str:
+    from mitl_cli.commands.audit import walk_chain
+
+    verdict = await walk_chain(database_url)
+    if verdict.broken is None:
+        return f"ok: {verdict.rows} rows"
+    return f"broken at seq {verdict.broken.seq}: {verdict.broken.problem}"
+
+
+async def run_campaign(
+    lab: Lab, plan: CampaignPlan, emit: Callable[[ScenarioResult], None]
+) -> list[ScenarioResult]:
+    run_id = uuid.uuid4().hex[:6]
+    results: list[ScenarioResult] = []
+
+    async def done(result: ScenarioResult) -> None:
+        result.details["audit_chain"] = await audit_chain(lab.database_url)
+        results.append(result)
+        emit(result)
+
+    await lab.open()
+    try:
+        capacity, baseline = await measure_capacity(
+            lab, run_id, plan.capacity_items, plan.rest_timeout_s
+        )
+        await done(baseline)
+        for name in plan.scenarios:
+            if name == LOAD:
+                load = LoadPlan(capacity, plan.load_seconds, rest_timeout_s=plan.rest_timeout_s)
+                await done(await run_load(lab, run_id, load, capacity))
+            else:
+                crash = CrashPlan(
+                    plan.items,
+                    rate=capacity * plan.crash_load,
+                    down_s=plan.down_s,
+                    recovery_timeout_s=plan.rest_timeout_s,
+                    rest_timeout_s=plan.rest_timeout_s,
+                )
+                await done(await run_crash(lab, run_id, CRASHES[name], crash))
+    finally:
+        await lab.close()
+    return results

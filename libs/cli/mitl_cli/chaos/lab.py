@@ -1,0 +1,149 @@
+"""Everything a chaos run needs, started and stopped together: the run's own PostgreSQL server,
+the Tansu broker and every service as its own process (LocalStack, free ports, a fresh
+database), the simulated reviewers and the lag probe.
+
+`start()` and `stop()` are synchronous (LocalStack runs its own event loops); `open()` and
+`close()` bring up, inside the caller's loop, what lives there (bots, lag probe).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mitl_cli.chaos.bots import Reviewers
+from mitl_cli.chaos.identity import ensure_identities
+from mitl_cli.chaos.lag import LagProbe
+from mitl_cli.chaos.postgres import OwnPostgres, scratch_root
+from mitl_cli.chaos.workload import chaos_datasets_yaml
+from mitl_cli.stack import SERVICES, LocalStack
+
+DATABASE = "mitl_chaos"
+# One model for the whole run: a model promoted mid-stream re-scores waiting items and the
+# router decides them again under the new version, by design; that would blur "one decision
+# per item". The trainer still runs (and is killed in its scenario), it just never trains.
+FROZEN_MODEL = {"MITL_RETRAIN_EVERY": "1000000000", "MITL_MIN_LABELS": "1000000000"}
+
+
+@contextlib.contextmanager
+def environment(name: str, value: str) -> Iterator[None]:
+    """`name` set to `value` for the block (resolve_postgres reads MITL_DATABASE_URL)."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+@dataclass
+class Lab:
+    workdir: Path
+    model_dir: Path
+    annotators: int = 4
+    experts: int = 2
+    services: tuple[str, ...] = tuple(SERVICES)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    _postgres: OwnPostgres | None = None
+    _stack: LocalStack | None = None
+    _reviewers: Reviewers | None = None
+    _lag: LagProbe | None = None
+
+    @property
+    def postgres(self) -> OwnPostgres:
+        assert self._postgres is not None, "the lab is not started"
+        return self._postgres
+
+    @property
+    def stack(self) -> LocalStack:
+        assert self._stack is not None, "the lab is not started"
+        return self._stack
+
+    @property
+    def reviewers(self) -> Reviewers:
+        assert self._reviewers is not None, "the lab is not open"
+        return self._reviewers
+
+    @property
+    def lag(self) -> LagProbe:
+        assert self._lag is not None, "the lab is not open"
+        return self._lag
+
+    @property
+    def database_url(self) -> str:
+        return self.stack.database_url
+
+    @property
+    def bootstrap(self) -> str:
+        assert self.stack.broker is not None
+        return self.stack.broker.bootstrap
+
+    def url(self, service: str) -> str:
+        return self.stack.url(service)
+
+    def pids(self) -> dict[str, int]:
+        return {name: process.pid for name, process in self.stack.processes.items()}
+
+    def start(self) -> Lab:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._postgres = OwnPostgres(scratch_root()).start()
+        datasets = self.workdir / "datasets.yaml"
+        datasets.write_text(chaos_datasets_yaml(str(self.model_dir)))
+        self._stack = LocalStack(
+            workdir=self.workdir / "services",
+            datasets_file=datasets,
+            database=DATABASE,
+            fresh_database=True,
+            fixed_ports=False,
+            services=self.services,
+            extra_env={
+                "MITL_ARTIFACT_DIR": str(self.workdir / "artifacts"),
+                **FROZEN_MODEL,
+                **self.extra_env,
+            },
+        )
+        with environment("MITL_DATABASE_URL", self._postgres.url):
+            self._stack.start()
+        ensure_identities(self._stack)
+        return self
+
+    async def open(self) -> Lab:
+        self._reviewers = await Reviewers.create(self.database_url, self.annotators, self.experts)
+        self._reviewers.start(self.url("review-api"))
+        self._lag = await LagProbe(self.bootstrap).start()
+        return self
+
+    async def close(self) -> None:
+        if self._reviewers is not None:
+            await self._reviewers.stop()
+        if self._lag is not None:
+            await self._lag.close()
+
+    def stop(self) -> None:
+        """Stop everything; the logs stay in the workdir (PostgreSQL's too), the database
+        files do not."""
+        if self._stack is not None:
+            self._stack.stop()
+        if self._postgres is not None:
+            self._postgres.stop()
+            server_log = self._postgres.root / "postgres.log"
+            if server_log.exists():
+                shutil.copy(server_log, self.workdir / "postgres.log")
+            self._postgres.remove()
+
+    def __enter__(self) -> Lab:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,87 @@
+"""Consumer lag, from the broker: per consumer group, end offsets minus committed offsets over
+the topics the group has committed on.
+
+Only the platform's shared groups count (`mitl-` prefix). A per-replica group (a random
+12-hex suffix, e.g. inference's model listener) starts at the latest offset and never needs
+to catch up, so its offsets say nothing about work waiting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from mitl_runtime.localinfra import all_topics
+
+PLATFORM_GROUP = re.compile(r"^mitl-")
+PER_REPLICA_GROUP = re.compile(r"\.[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class LagSample:
+    """Lag per group (messages) at one moment."""
+
+    by_group: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_group.values())
+
+
+def counts_as_platform_group(name: str) -> bool:
+    return bool(PLATFORM_GROUP.match(name)) and not PER_REPLICA_GROUP.search(name)
+
+
+def group_lag(committed: dict[TopicPartition, int], ends: dict[TopicPartition, int]) -> int:
+    """Messages not yet committed by a group on the topics it has committed on at all (a
+    partition it has not committed on yet counts from offset 0). Pure."""
+    topics = {tp.topic for tp, offset in committed.items() if offset > 0}
+    return sum(
+        max(0, end - max(committed.get(tp, 0), 0)) for tp, end in ends.items() if tp.topic in topics
+    )
+
+
+class LagProbe:
+    """Keeps an admin client and an offsets consumer open; `sample()` reads lag now."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.partitions: list[TopicPartition] = []
+
+    async def start(self) -> LagProbe:
+        await self.admin.start()
+        await self.offsets.start()
+        topics = set(all_topics())
+        for topic in sorted(topics):
+            for partition in self.offsets.partitions_for_topic(topic) or ():
+                self.partitions.append(TopicPartition(topic, partition))
+        if not self.partitions:
+            await self.offsets.force_metadata_update()
+            for topic in sorted(topics):
+                for partition in self.offsets.partitions_for_topic(topic) or ():
+                    self.partitions.append(TopicPartition(topic, partition))
+        return self
+
+    async def close(self) -> None:
+        await self.offsets.stop()
+        await self.admin.close()
+
+    async def sample(self) -> LagSample:
+        ends = await self.offsets.end_offsets(self.partitions)
+        groups = [
+            name for name, _ in await self.admin.list_consumer_groups() if isinstance(name, str)
+        ]
+        by_group: dict[str, int] = {}
+        for group in sorted(filter(counts_as_platform_group, groups)):
+            # Partitions are named explicitly: asking for "all" is not something every
+            # Kafka-protocol broker answers (Tansu does not).
+            offsets = await self.admin.list_consumer_group_offsets(
+                group, partitions=self.partitions
+            )
+            committed = {tp: meta.offset for tp, meta in offsets.items()}
+            by_group[group] = group_lag(committed, ends)
+        return LagSample(by_group)

@@ -1,0 +1,29 @@
+"""`mitl bench`'s registry and shared helpers (figures come from running it, not from tests)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+
+from mitl_cli.commands import bench
+
+
+def test_benchmarks_are_discovered_by_module_name() -> None:
+    assert "mitl_cli.bench_inference" in bench.benchmark_modules()
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers())
+    args = parser.parse_args(["bench", "inference", "--model", "tfidf", "--items", "10", "--json"])
+    assert args.model == "tfidf" and args.items == 10 and args.json and callable(args.func)
+
+
+def test_percentile_interpolates() -> None:
+    assert bench.percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert bench.percentile([0.0, 10.0], 99) == 9.9
+    assert math.isnan(bench.percentile([], 50))
+
+
+def test_process_figures_of_this_process() -> None:
+    memory = bench.memory_mb(os.getpid())
+    assert 0 < memory["VmRSS"] <= memory["VmHWM"]
+    assert bench.cpu_seconds(os.getpid()) > 0

@@ -1,0 +1,49 @@
+"""What `mitl models list` shows of a version: status, labels, preprocessing, metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mitl_inference.registry import ModelRecord, preprocessing
+from mitl_ml.manifest import ModelManifest
+
+
+def manifest(kind: str, **extra: object) -> ModelManifest:
+    fields: dict[str, object] = {
+        "name": "m",
+        "version": "m-1",
+        "dataset": "trec6",
+        "kind": kind,
+        "labels": ["A", "B"],
+        "input_kind": "vector" if kind == "vector-onnx" else "text",
+        "files": {"head": "head.onnx"},
+        "training": {"n_examples": 300, "encoder": "all-MiniLM-L6-v2-int8"},
+        "metrics": {"holdout_accuracy": 0.73},
+    }
+    return ModelManifest.model_validate(fields | extra)
+
+
+def test_preprocessing_by_kind() -> None:
+    assert preprocessing(manifest("minilm-logreg"))["max_tokens"] == 128
+    assert "tokenizer" in preprocessing(manifest("tfidf-logreg"))
+    assert preprocessing(manifest("vector-onnx", vector_dim=64)) == {"vector_dim": 64}
+
+
+def test_summary() -> None:
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    record = ModelRecord(
+        "trec6",
+        "m-1",
+        "minilm-logreg",
+        "champion",
+        "ab" * 32,
+        "file:///x",
+        manifest("minilm-logreg"),
+        now,
+        now,
+        None,
+    )
+    summary = record.summary()
+    assert summary["status"] == "champion" and summary["labels"] == ["A", "B"]
+    assert summary["holdout_accuracy"] == 0.73 and summary["training_examples"] == 300
+    assert summary["promoted_at"] == now.isoformat() and summary["retired_at"] is None
