@@ -7,7 +7,7 @@ MODEL   := models/trec6-bootstrap/manifest.json
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install browser run test test-unit test-integration lint typecheck bench models clean
+.PHONY: install browser run test test-unit test-integration lint typecheck bench chaos simulate models clean
 
 install: $(STAMP)
 
@@ -48,8 +48,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy libs services
 
+# Benchmarks print their figures (speed is never asserted in tests: the machine is shared).
 bench: install models
-	$(BIN)/mitl bench pipeline --json
+	$(BIN)/mitl bench inference --json --model minilm
+	$(BIN)/mitl bench inference --json --model tfidf
+	$(BIN)/mitl bench review --json
+	$(BIN)/mitl bench drift --json
+
+# Crash, restart, load and fuzz scenarios with the full stack; prints the table.
+chaos: install models
+	$(BIN)/mitl chaos
+
+simulate: install
+	$(BIN)/mitl simulate --dataset sms_spam --seeds 0,1,2 --target 0.98
 
 clean:
 	rm -rf .local models
