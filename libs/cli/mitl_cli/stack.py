@@ -83,11 +83,23 @@ class LocalStack:
         self.database_url = asyncio.run(
             create_database(self.postgres.url, self.database, recreate=self.fresh_database)
         )
+        self.ports = self.allocate_ports()
         for name in self.services:
-            self.ports[name] = SERVICES[name][1] if self.fixed_ports else free_port()
             self.spawn(name)
         self.wait_ready()
         return self
+
+    def allocate_ports(self) -> dict[str, int]:
+        """Fixed ports, or distinct free ones: the OS may hand the same free port out twice
+        when it is asked before anything binds it."""
+        if self.fixed_ports:
+            return {name: SERVICES[name][1] for name in self.services}
+        ports: dict[str, int] = {}
+        while len(ports) < len(self.services):
+            port = free_port()
+            if port not in ports.values():
+                ports[self.services[len(ports)]] = port
+        return ports
 
     def spawn(self, name: str) -> None:
         log = open(self.workdir / f"{name}.log", "ab")
@@ -109,7 +121,11 @@ class LocalStack:
                     raise RuntimeError(
                         f"{name} exited with {process.returncode}; see {self.workdir / name}.log"
                     )
-                with contextlib.suppress(httpx.HTTPError):
+                with contextlib.suppress(httpx.HTTPError, ValueError):
+                    health = httpx.get(f"{self.url(name)}/healthz", timeout=1).json()
+                    # The process on the port must be this service, not another that won it.
+                    if health.get("service") != name:
+                        continue
                     if httpx.get(f"{self.url(name)}/readyz", timeout=1).status_code == 200:
                         pending.discard(name)
             if time.monotonic() > deadline:
