@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from mitl_contracts import topics
 from mitl_contracts.events import ItemContent, ItemIngested, ModelPromoted, Prediction
 from mitl_inference.app import create_app
@@ -50,7 +51,17 @@ async def skip_to_end(kafka: str, group: str, topic: str) -> None:
         # Every topic has 4 partitions (create_topics' default, used by the kafka fixture).
         partitions = [TopicPartition(topic, p) for p in range(4)]
         consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
+        ends = await consumer.end_offsets(partitions)
+        # A member of an app another module stopped may still be in the group until its
+        # session times out (2 s here); the broker refuses offset commits until then.
+        for attempt in range(20):
+            try:
+                await consumer.commit(ends)
+                break
+            except KafkaError:
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await consumer.stop()
 
