@@ -60,7 +60,10 @@ def review_request(dataset: str, n: int | str, **overrides: Any) -> dict[str, An
 
 
 async def publish_requests(kafka: str, events: list[dict[str, Any]]) -> None:
-    await publish_raw(kafka, topics.REVIEW_REQUESTED, [json.dumps(e).encode() for e in events])
+    """Publish keyed by item id, as the router does, so one item's requests keep their order."""
+    for event in events:
+        key = str(event.get("item_id", "")).encode() or None
+        await publish_raw(kafka, topics.REVIEW_REQUESTED, [json.dumps(event).encode()], key=key)
 
 
 @dataclass
