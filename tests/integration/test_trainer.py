@@ -176,7 +176,9 @@ async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
     assert model.predict(["Who wrote Hamlet ?"]).probabilities.shape == (1, 6)
     trained = model.manifest.training["trainer"]
     assert trained["trigger"] == "labels" and trained["request"] == f"labels-{dataset}-150"
-    assert trained["verified_train"] + trained["holdout_items"] == len(examples)
+    # Triggered at 150 verified labels; the worker trains on all verified when it starts,
+    # which may already include some of the last ten.
+    assert 150 <= trained["verified_train"] + trained["holdout_items"] <= len(examples)
     assert trained["holdout_items"] >= 15 and trained["seed"] == 0
     assert set(trained["label_counts"]) == set(LABELS)
     assert trained["champion"]["version"] == champion
