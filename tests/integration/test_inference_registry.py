@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from mitl_contracts import topics
 from mitl_contracts.events import ItemContent, ItemIngested, ModelPromoted, Prediction
 from mitl_inference.app import create_app
@@ -24,7 +22,14 @@ from mitl_ml.artifacts import manifest_digest
 from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files, write_bundle
 from mitl_runtime.broker import EventPublisher, make_broker
-from mitl_runtime.localinfra import create_database, drop_database, resolve_postgres
+from mitl_runtime.localinfra import (
+    LocalBroker,
+    all_topics,
+    create_database,
+    create_topics,
+    drop_database,
+    resolve_postgres,
+)
 from mitl_runtime.settings import ServiceSettings
 
 from tests.support import TopicReader, eventually, running_app
@@ -43,36 +48,16 @@ def registry_db() -> Iterator[str]:
     asyncio.run(drop_database(postgres.url, name))
 
 
-async def skip_to_end(kafka: str, group: str, topic: str) -> None:
-    """Commit `group`'s offsets at the end of `topic`."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        # Every topic has 4 partitions (create_topics' default, used by the kafka fixture).
-        partitions = [TopicPartition(topic, p) for p in range(4)]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        # A member of an app another module stopped may still be in the group until its
-        # session times out (2 s here); the broker refuses offset commits until then.
-        for attempt in range(20):
-            try:
-                await consumer.commit(ends)
-                break
-            except KafkaError:
-                if attempt == 19:
-                    raise
-                await asyncio.sleep(0.5)
-    finally:
-        await consumer.stop()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def own_model_history(kafka: str) -> Iterator[None]:
-    """The broker is shared by the whole session, but this module's registry is its own:
-    promotions other modules announced are not its history, and its are not theirs."""
-    asyncio.run(skip_to_end(kafka, "mitl-inference.models.v1", topics.MODELS))
-    yield
-    asyncio.run(skip_to_end(kafka, "mitl-inference.models.v1", topics.MODELS))
+@pytest.fixture(scope="module")
+def kafka() -> Iterator[str]:
+    """A broker of this module's own (it shadows the session's): the promotions announced
+    here are no other module's history, and no other module's are this one's. (Tansu also
+    keeps a stale group leader once two members of a group have left, which would block the
+    next service joining that group.)"""
+    broker = LocalBroker().start()
+    asyncio.run(create_topics(broker.bootstrap, all_topics()))
+    yield broker.bootstrap
+    broker.stop()
 
 
 @pytest.fixture(scope="module")

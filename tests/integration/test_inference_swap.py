@@ -19,7 +19,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from mitl_contracts import topics
 from mitl_contracts.events import Event, ItemContent, ItemIngested, Label, Prediction
 from mitl_inference.app import create_app
@@ -27,7 +26,14 @@ from mitl_inference.settings import Settings
 from mitl_ml.bootstrap import bootstrap_splits, build_bootstrap
 from mitl_ml.manifest import read_manifest
 from mitl_runtime.broker import EventPublisher, make_broker
-from mitl_runtime.localinfra import create_database, drop_database, resolve_postgres
+from mitl_runtime.localinfra import (
+    LocalBroker,
+    all_topics,
+    create_database,
+    create_topics,
+    drop_database,
+    resolve_postgres,
+)
 from mitl_runtime.settings import ServiceSettings
 
 from tests.support import TopicReader, eventually, running_app
@@ -44,26 +50,16 @@ def swap_db() -> Iterator[str]:
     asyncio.run(drop_database(postgres.url, name))
 
 
-async def skip_to_end(kafka: str, group: str, topic: str) -> None:
-    """Commit `group`'s offsets at the end of `topic`."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        # Every topic has 4 partitions (create_topics' default, used by the kafka fixture).
-        partitions = [TopicPartition(topic, p) for p in range(4)]
-        consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def own_model_history(kafka: str) -> Iterator[None]:
-    """The broker is shared by the whole session, but this module's registry is its own:
-    promotions other modules announced are not its history, and its are not theirs."""
-    asyncio.run(skip_to_end(kafka, "mitl-inference.models.v1", topics.MODELS))
-    yield
-    asyncio.run(skip_to_end(kafka, "mitl-inference.models.v1", topics.MODELS))
+@pytest.fixture(scope="module")
+def kafka() -> Iterator[str]:
+    """A broker of this module's own (it shadows the session's): the promotions announced
+    here are no other module's history, and no other module's are this one's. (Tansu also
+    keeps a stale group leader once two members of a group have left, which would block the
+    next service joining that group.)"""
+    broker = LocalBroker().start()
+    asyncio.run(create_topics(broker.bootstrap, all_topics()))
+    yield broker.bootstrap
+    broker.stop()
 
 
 @pytest.fixture(scope="module")

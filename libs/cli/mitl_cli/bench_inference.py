@@ -20,13 +20,17 @@ import asyncio
 import itertools
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mitl_cli.commands.bench import (
     FETCH_MAX_WAIT_MS,
     Decisions,
     Poster,
     at_most,
+    cpu_by_name,
+    cpu_seconds,
     emit,
     machine,
     memory_mb,
@@ -34,9 +38,13 @@ from mitl_cli.commands.bench import (
     percentile,
 )
 
+if TYPE_CHECKING:
+    from mitl_cli.stack import LocalStack
+
 ROOT = Path.cwd()
 DATASET = "trec6"
 POST_INTERVAL_S = 0.05
+SETTLE_S = 5.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,8 +52,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", choices=("minilm", "tfidf"), default="minilm")
     parser.add_argument("--items", type=int, default=3000, help="items in the saturation run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--micro-batch", type=int, default=256, help="services' max_records")
+    parser.add_argument("--micro-batch", type=int, default=512, help="services' max_records")
     parser.add_argument("--batch-timeout-ms", type=int, default=10)
+    parser.add_argument(
+        "--fetch-max-wait-ms",
+        type=int,
+        default=FETCH_MAX_WAIT_MS,
+        help="consumers' fetch wait (MITL_KAFKA_FETCH_MAX_WAIT_MS)",
+    )
     parser.add_argument("--post-batch", type=int, default=500, help="items per POST (saturation)")
     parser.add_argument("--sustained-fraction", type=float, default=0.8)
     parser.add_argument("--sustained-seconds", type=float, default=15.0)
@@ -100,7 +114,23 @@ def datasets_file(workdir: Path, bundle: Path) -> Path:
     return path
 
 
-async def measure(ingest_url: str, bootstrap: str, args: argparse.Namespace) -> dict[str, float]:
+def cpu_snapshot(stack: LocalStack) -> dict[str, float]:
+    """CPU seconds used so far by each part of the pipeline, and by this process (the
+    client: POSTs and the decision reader)."""
+    assert stack.broker is not None and stack.broker.process is not None
+    used = {name: cpu_seconds(proc.pid) for name, proc in stack.processes.items()}
+    used["broker"] = cpu_seconds(stack.broker.process.pid)
+    used["postgres"] = cpu_by_name(["postgres"])["postgres"]
+    used["bench_client"] = cpu_seconds(os.getpid())
+    return used
+
+
+async def measure(
+    ingest_url: str,
+    bootstrap: str,
+    args: argparse.Namespace,
+    snapshot: Callable[[], dict[str, float]],
+) -> dict[str, Any]:
     import httpx
 
     decisions = Decisions(bootstrap)
@@ -113,10 +143,18 @@ async def measure(ingest_url: str, bootstrap: str, args: argparse.Namespace) -> 
             await decisions.wait(set(warm.sent_at))
 
             burst = Poster(client, DATASET, "burst")
+            cpu_before = snapshot()
             started = time.time()
             await at_most(2, burst.calls(texts(args.items), args.post_batch))
-            throughput = args.items / (await decisions.wait(set(burst.sent_at)) - started)
+            burst_s = await decisions.wait(set(burst.sent_at)) - started
+            throughput = args.items / burst_s
+            cpu_after = snapshot()
+            # Cores each part kept busy during the burst (2 = this whole machine).
+            burst_cores = {k: round((cpu_after[k] - v) / burst_s, 2) for k, v in cpu_before.items()}
 
+            # The burst leaves work behind (labels, pseudo-labels, vacuum): let it settle so
+            # that the sustained phase measures the sustained rate alone.
+            await asyncio.sleep(SETTLE_S)
             rate = throughput * args.sustained_fraction
             steady = Poster(client, DATASET, "steady")
             per_post = max(1, round(rate * POST_INTERVAL_S))
@@ -138,6 +176,7 @@ async def measure(ingest_url: str, bootstrap: str, args: argparse.Namespace) -> 
         "burst_p50_ms": percentile(burst_ms, 50),
         "burst_p99_ms": percentile(burst_ms, 99),
         "burst_post_p50_ms": percentile(burst.post_ms, 50),
+        "burst_cores": burst_cores,
     }
 
 
@@ -152,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     env = {
         "MITL_KAFKA_MAX_BATCH": str(args.micro_batch),
         "MITL_KAFKA_BATCH_TIMEOUT_MS": str(args.batch_timeout_ms),
-        "MITL_KAFKA_FETCH_MAX_WAIT_MS": str(FETCH_MAX_WAIT_MS),
+        "MITL_KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_max_wait_ms),
         "MITL_MAX_ITEMS_PER_REQUEST": str(max(1000, args.post_batch)),
         "MITL_INTRA_OP_THREADS": "2",
         "MITL_ORT_ALLOW_SPINNING": str(args.ort_spinning).lower(),
@@ -171,7 +210,9 @@ def run(args: argparse.Namespace) -> int:
     )
     with stack:
         assert stack.broker is not None
-        figures = asyncio.run(measure(stack.url("ingest"), stack.broker.bootstrap, args))
+        figures = asyncio.run(
+            measure(stack.url("ingest"), stack.broker.bootstrap, args, lambda: cpu_snapshot(stack))
+        )
         memory = memory_mb(stack.processes["inference"].pid)
     after = bare_throughput(bundle, texts(args.items), args.micro_batch, args.ort_spinning)
     bare = (before + after) / 2
@@ -183,11 +224,16 @@ def run(args: argparse.Namespace) -> int:
         "bare_before_after_items_per_s": [round(before, 1), round(after, 1)],
         "pipeline_items_per_s": round(figures["pipeline_items_per_s"], 1),
         "ratio": round(figures["pipeline_items_per_s"] / bare, 3),
-        **{k: round(v, 1) for k, v in figures.items() if k != "pipeline_items_per_s"},
+        **{
+            k: round(v, 1) if isinstance(v, float) else v
+            for k, v in figures.items()
+            if k != "pipeline_items_per_s"
+        },
         "inference_rss_mb": round(memory["VmRSS"], 1),
         "inference_peak_rss_mb": round(memory["VmHWM"], 1),
         "micro_batch": args.micro_batch,
         "batch_timeout_ms": args.batch_timeout_ms,
+        "fetch_max_wait_ms": args.fetch_max_wait_ms,
         "ort_spinning": args.ort_spinning,
         **machine(),
     }

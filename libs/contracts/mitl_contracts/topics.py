@@ -24,6 +24,11 @@ ALL = (
     POLICIES,
 )
 
+# The item's path from a client to a routing decision and a reviewer's queue: consumers of
+# these fetch with the short wait (kafka_fetch_max_wait_ms), the others with the background
+# one, which costs the broker fewer idle polls.
+LATENCY_SENSITIVE = frozenset({ITEMS_RAW, ITEMS_INGESTED, PREDICTIONS, REVIEW_REQUESTED})
+
 
 def dlq(topic: str) -> str:
     """The dead-letter topic of `topic`: records that can never be processed, reason in headers."""

@@ -7,6 +7,7 @@ heads (InferenceSession.run is thread-safe).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import distribution
 from pathlib import Path
@@ -18,6 +19,12 @@ from tokenizers import Tokenizer
 EMBEDDING_DIM = 384
 MAX_TOKENS = 128
 BATCH_SIZE = 64
+# A chunk of the length-sorted batch ends when the next text is longer than this factor of
+# the chunk's shortest (+1 token): rows are padded to the chunk's longest, so similar lengths
+# waste little. Measured on TREC-6 (2 cores, 2 threads, bare encoder over
+# 2000 questions): 64-item batches 225 -> 330 items/s against fixed chunks of 64, 512-item
+# batches 380 -> 410-450.
+LENGTH_SLACK = 1.3
 ENCODER_ID = "all-MiniLM-L6-v2-int8"
 
 
@@ -46,6 +53,37 @@ def session_options(intra_op_threads: int, allow_spinning: bool = True) -> ort.S
     return options
 
 
+def length_chunks(order: list[int], lengths: list[int]) -> list[list[int]]:
+    """Split `order` (indices sorted by length) into runs of similar length, at most
+    BATCH_SIZE each, so padding each run to its longest row wastes little compute."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (
+            len(current) >= BATCH_SIZE or lengths[i] > lengths[current[0]] * LENGTH_SLACK + 1
+        ):
+            chunks.append(current)
+            current = []
+        current.append(i)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def spread(chunks: list[list[int]], threads: int) -> list[list[int]]:
+    """Split the biggest chunks in two until there are at least `threads` chunks (a batch
+    of a few similar texts is one chunk: halves keep every thread busy)."""
+    chunks = list(chunks)
+    while len(chunks) < threads:
+        biggest = max(range(len(chunks)), key=lambda j: len(chunks[j]))
+        if len(chunks[biggest]) < 2:
+            break
+        half = len(chunks[biggest]) // 2
+        chunk = chunks.pop(biggest)
+        chunks += [chunk[:half], chunk[half:]]
+    return chunks
+
+
 @dataclass(frozen=True)
 class Encoded:
     """`embeddings` float32 [n, 384], unit rows, input order; `truncated[i]` if text i was cut."""
@@ -72,11 +110,23 @@ class MiniLMEncoder:
         # to its own longest row below (same result as enable_padding(pad_id=0) per chunk).
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        options = session_options(intra_op_threads, allow_spinning)
+        # `intra_op_threads` threads score different chunks at once, each chunk on one thread
+        # (InferenceSession.run is thread-safe), rather than all threads splitting every
+        # operator of one chunk. MiniLM's operators on short texts are tiny, so splitting
+        # them costs a thread wake-up and a join each; whole chunks per thread need one join
+        # per batch. Measured here (2 cores, TREC-6, bare encoder, other work niced): 64-item
+        # batches 342 -> 441 items/s, 512-item batches 413 -> 491.
+        self.threads = intra_op_threads
+        options = session_options(1, allow_spinning)
         self._session = ort.InferenceSession(
             str(model_path or default_model_path()), options, providers=["CPUExecutionProvider"]
         )
         self._input_names = {i.name for i in self._session.get_inputs()}
+        self._pool = (
+            ThreadPoolExecutor(intra_op_threads, thread_name_prefix="minilm")
+            if intra_op_threads > 1
+            else None
+        )
 
     def encode(self, texts: list[str]) -> Encoded:
         """Embed `texts` (any length, order preserved); empty input gives shape (0, 384).
@@ -94,10 +144,18 @@ class MiniLMEncoder:
         truncated = [len(e.overflowing) > 0 for e in encodings]
         # Sorting by token count keeps padding (wasted attention compute) minimal per chunk;
         # results are scattered back to input positions, so order is preserved.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), BATCH_SIZE):
-            chunk = order[start : start + BATCH_SIZE]
-            out[chunk] = self._embed([encodings[i].ids for i in chunk])
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        chunks = spread(length_chunks(order, lengths), self.threads)
+        if self._pool is None or len(chunks) == 1:
+            for chunk in chunks:
+                out[chunk] = self._embed([encodings[i].ids for i in chunk])
+            return Encoded(out, truncated)
+        # Longest chunks first, so that the last ones to finish are short.
+        chunks.sort(key=lambda c: -len(c) * lengths[c[-1]])
+        rows = [[encodings[i].ids for i in chunk] for chunk in chunks]
+        for chunk, embedded in zip(chunks, self._pool.map(self._embed, rows), strict=True):
+            out[chunk] = embedded
         return Encoded(out, truncated)
 
     def _embed(self, rows: list[list[int]]) -> np.ndarray:

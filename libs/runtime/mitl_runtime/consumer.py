@@ -20,6 +20,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
+from mitl_contracts import topics
 from mitl_contracts.events import Event
 from pydantic import ValidationError
 
@@ -30,7 +31,7 @@ from mitl_runtime.dlq import (
     InvalidMessage,
     SourceRecord,
 )
-from mitl_runtime.metrics import BATCH_SECONDS, EVENTS_CONSUMED, RETRIES
+from mitl_runtime.metrics import BATCH_SECONDS, EVENTS_CONSUMED, RECORD_AGE_SECONDS, RETRIES
 from mitl_runtime.poison import data_error, handle_one_by_one
 from mitl_runtime.settings import ServiceSettings
 
@@ -109,6 +110,11 @@ def subscribe(
         batch=True,
         max_records=max_records or settings.kafka_max_batch,
         batch_timeout_ms=settings.kafka_batch_timeout_ms,
+        fetch_max_wait_ms=(
+            settings.kafka_fetch_max_wait_ms
+            if topic in topics.LATENCY_SENSITIVE
+            else settings.kafka_background_fetch_max_wait_ms
+        ),
         auto_offset_reset=settings.kafka_auto_offset_reset,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
@@ -120,6 +126,10 @@ def subscribe(
         raw: Any = msg.raw_message
         records = raw if isinstance(raw, tuple) else (raw,)
         started = time.perf_counter()
+        oldest_ms = min((r.timestamp for r in records if r.timestamp is not None), default=None)
+        if oldest_ms is not None:
+            age = max(0.0, time.time() - oldest_ms / 1000)
+            RECORD_AGE_SECONDS.labels(dead_letters.service, topic).observe(age)
         received: list[Received[E]] = []
         rejected = 0
         try:

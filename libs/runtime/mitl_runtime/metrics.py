@@ -21,6 +21,13 @@ BATCH_SECONDS = Histogram(
     ["service", "topic"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+RECORD_AGE_SECONDS = Histogram(
+    "mitl_record_age_seconds",
+    "Age of a consumed batch's oldest record (its Kafka timestamp) when handling starts: time "
+    "spent in the producer, the broker and the consumer's queue",
+    ["service", "topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
 RETRIES = Counter(
     "mitl_transient_failures_total",
     "Batches that failed transiently and will be redelivered",

@@ -1,7 +1,7 @@
 """What inference has scored (schema `registry`): exactly-once claims and the rescore window.
 
 Scoring an item: `claim` fixes the model version that scores it (the dataset's champion at
-claim time, read under the registry's shared lock), the prediction is published, then
+claim time, read in the same statement), the prediction is published, then
 `published` marks it done and keeps the item in the rescore window (window.py). A
 redelivered item whose prediction was published is skipped; one claimed but never published
 (a crash) is scored again by the version that claimed it, so it gets the same prediction id
@@ -16,8 +16,6 @@ from dataclasses import dataclass
 import asyncpg
 from mitl_contracts.events import Prediction
 
-from mitl_inference.promotion import lock_key
-
 
 @dataclass(frozen=True)
 class Claims:
@@ -30,35 +28,39 @@ class Claims:
 
 async def claim(pool: asyncpg.Pool, dataset: str, item_ids: Sequence[str]) -> Claims:
     unique = list(dict.fromkeys(item_ids))
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", lock_key(dataset))
-        champion = await conn.fetchval(
-            "SELECT version FROM registry.models WHERE dataset = $1 AND status = 'champion'",
-            dataset,
+    # One statement, one round trip. Its snapshot is taken when it starts: a statement
+    # starting after a promotion committed claims with the new champion; one already running
+    # may still claim with the old one, which is why re-scoring waits for such claims to be
+    # published (rescore.py). The outer SELECTs read that snapshot too, so the halves are
+    # the new claims and the earlier ones; a row another replica inserts at the same moment
+    # is in neither (this INSERT waits for that transaction, then does nothing). The last
+    # half carries the champion even when every item was claimed before.
+    rows = await pool.fetch(
+        """
+        WITH champion AS (
+            SELECT version FROM registry.models WHERE dataset = $1 AND status = 'champion'
+        ),
+        input AS (SELECT unnest($2::text[]) AS item_id),
+        inserted AS (
+            INSERT INTO registry.scored (dataset, item_id, model_version)
+            SELECT $1, input.item_id, champion.version FROM input CROSS JOIN champion
+            ON CONFLICT (dataset, item_id) DO NOTHING
+            RETURNING item_id, model_version, published
         )
-        if champion is None:
-            return Claims(None, {}, set())
-        # The outer SELECT reads the snapshot from before the INSERT, so the two halves are
-        # the new claims and the earlier ones; a row another replica inserts concurrently is
-        # in neither (this INSERT waits for that transaction, then does nothing).
-        rows = await conn.fetch(
-            """
-            WITH input AS (SELECT unnest($2::text[]) AS item_id),
-            inserted AS (
-                INSERT INTO registry.scored (dataset, item_id, model_version)
-                SELECT $1, item_id, $3 FROM input
-                ON CONFLICT (dataset, item_id) DO NOTHING
-                RETURNING item_id, model_version, published
-            )
-            SELECT item_id, model_version, published FROM inserted
-            UNION ALL
-            SELECT s.item_id, s.model_version, s.published
-            FROM registry.scored s JOIN input USING (item_id) WHERE s.dataset = $1
-            """,
-            dataset,
-            unique,
-            champion,
-        )
+        SELECT item_id, model_version, published FROM inserted
+        UNION ALL
+        SELECT s.item_id, s.model_version, s.published
+        FROM registry.scored s JOIN input USING (item_id) WHERE s.dataset = $1
+        UNION ALL
+        SELECT NULL, version, NULL FROM champion
+        """,
+        dataset,
+        unique,
+    )
+    champion = next((r["model_version"] for r in rows if r["item_id"] is None), None)
+    if champion is None:
+        return Claims(None, {}, set())
+    rows = [r for r in rows if r["item_id"] is not None]
     missing = set(unique) - {r["item_id"] for r in rows}
     if missing:
         # Claimed by another replica in the same instant (a rebalance handed it the same
@@ -66,8 +68,8 @@ async def claim(pool: asyncpg.Pool, dataset: str, item_ids: Sequence[str]) -> Cl
         # here too, with that row's version, yields the same prediction; skipping it would
         # lose the item if that replica dies before publishing.
         rows += await pool.fetch(
-            "SELECT item_id, model_version, published FROM registry.scored"
-            " WHERE dataset = $1 AND item_id = ANY($2::text[])",
+            "SELECT s.item_id, s.model_version, s.published FROM registry.scored s"
+            " JOIN unnest($2::text[]) AS u(item_id) USING (item_id) WHERE s.dataset = $1",
             dataset,
             list(missing),
         )

@@ -1,8 +1,7 @@
 """Status changes in the model registry, and the ModelPromoted events that announce them.
 
-Promotions and retirements of a dataset's versions serialise on a per-dataset advisory lock.
-Scoring takes the same lock in shared mode to read the champion (ledger.claim), so once a
-promotion commits, no item is claimed by the old champion any more.
+Promotions and retirements of a dataset's versions serialise on a per-dataset advisory lock,
+so that concurrent changes (operators, events, replicas starting together) apply one by one.
 
 Every change is a row of `registry.promotions` with its event id, then an event on
 mitl.models.v1; `published` marks rows whose event is durable in Kafka (an outbox).

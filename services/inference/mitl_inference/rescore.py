@@ -9,8 +9,9 @@ Order of work for one promotion (run by one replica: the shared consumer group):
 1. wait `rescore_settle_ms`, so items routed just before the promotion get their
    auto-accepted labels first and are left alone;
 2. stop if the version is no longer the champion (a later promotion re-scores instead);
-3. wait until every batch claimed by an older version is published (no claim made after the
-   promotion can use an older version: see promotion.py), at most `rescore_drain_timeout_s`;
+3. wait until every item claimed by an older version is published, at most
+   `rescore_drain_timeout_s` (a claim that started before the promotion committed may
+   still use the older version; one that starts after cannot: ledger.claim);
 4. re-score what is stale, in batches, recording each batch once published.
 """
 

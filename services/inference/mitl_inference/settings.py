@@ -15,13 +15,18 @@ class Settings(ServiceSettings):
     """
 
     http_port: int = 8002
-    # onnxruntime threads per session; 2 on a 2-core machine.
+    # Threads a model may use: the MiniLM encoder scores that many length-similar chunks of
+    # a batch at once, one thread each; other sessions use them inside each operator. 2 on
+    # a 2-core machine.
     intra_op_threads: int = Field(default=2, ge=1, le=64)
     # Idle onnxruntime threads busy-wait for the next run when true. Off by default: the
     # machine is shared with the broker, the database and the other services, which need
     # that CPU more than a run needs the microseconds of wake-up it saves.
     ort_allow_spinning: bool = False
-    kafka_max_batch: int = Field(default=256, ge=1, le=4096)
+    # 512 scored MiniLM fastest through the pipeline here (`mitl bench inference`): the
+    # encoder sorts the whole batch by length, and a bigger batch pads less. A batch closes
+    # at this size or after kafka_batch_timeout_ms, whichever first.
+    kafka_max_batch: int = Field(default=512, ge=1, le=4096)
     # Where registered bundles are kept, by sha256 of their manifest (mitl_ml.artifacts).
     artifact_dir: Path = Path(".local/artifacts")
     # Model versions kept loaded besides the champions (a redelivered batch may need the

@@ -43,3 +43,36 @@ def test_truncation_flag(encoder: MiniLMEncoder) -> None:
 def test_rejects_non_strings(encoder: MiniLMEncoder) -> None:
     with pytest.raises(TypeError):
         encoder.encode(cast(list[str], ["ok", 3]))
+
+
+def test_length_chunks_group_similar_lengths_and_keep_every_index_once() -> None:
+    from mitl_ml.encoder import BATCH_SIZE, LENGTH_SLACK, length_chunks
+
+    lengths = [5, 40, 6, 6, 12, 13, 39, 7] + [10] * 150
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    chunks = length_chunks(order, lengths)
+    assert [i for chunk in chunks for i in chunk] == order
+    for chunk in chunks:
+        assert len(chunk) <= BATCH_SIZE
+        assert lengths[chunk[-1]] <= lengths[chunk[0]] * LENGTH_SLACK + 1
+    assert length_chunks([], []) == []
+
+
+def test_spread_splits_until_every_thread_has_a_chunk() -> None:
+    from mitl_ml.encoder import spread
+
+    assert spread([[0, 1, 2, 3, 4]], 2) == [[0, 1], [2, 3, 4]]
+    assert spread([[0]], 2) == [[0]]
+    assert spread([[0, 1], [2]], 2) == [[0, 1], [2]]
+    parts = spread([[0, 1, 2], [3]], 4)
+    assert sorted(i for c in parts for i in c) == [0, 1, 2, 3] and len(parts) == 4
+
+
+def test_threads_give_the_same_embeddings_as_one() -> None:
+    import numpy as np
+    from mitl_ml.encoder import MiniLMEncoder
+
+    texts = [f"question {'word ' * (i % 37)} number {i}?" for i in range(150)]
+    one = MiniLMEncoder(intra_op_threads=1).encode(texts).embeddings
+    two = MiniLMEncoder(intra_op_threads=2).encode(texts).embeddings
+    np.testing.assert_allclose(one, two, atol=1e-5)
