@@ -1,7 +1,8 @@
 """Back-pressure and load, short version of `mitl chaos` (30 s instead of minutes): a stream
 at the pipeline's measured capacity, with consumer lag sampled from the broker and every
-service's memory from /proc. Nothing is lost or doubled, lag and latency are measured, and
-memory does not grow with the items (figures are printed, never timed)."""
+service's memory from /proc. Nothing is lost or doubled, and lag, latency and memory are
+measured and printed. Whether memory is flat is judged on the full run (`make chaos`, see
+docs/reliability.md): 30 s are mostly start-up allocations, and no figure is asserted on."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ async def sustained(lab: Lab) -> ScenarioResult:
         await lab.close()
 
 
-def test_a_stream_at_capacity_loses_nothing_and_memory_stays_flat(lab: Lab) -> None:
+def test_a_stream_at_capacity_loses_nothing_and_is_measured(lab: Lab) -> None:
     result = asyncio.run(sustained(lab))
     print(result.as_json())
     assert (result.lost, result.duplicated) == (0, 0), result.census.reasons()
@@ -37,3 +38,4 @@ def test_a_stream_at_capacity_loses_nothing_and_memory_stays_flat(lab: Lab) -> N
     assert details["decision_latency_ms"]["p50"] is not None
     memory = details["memory"]
     assert set(memory) == set(SERVICES)
+    assert all(m["rss_start_mb"] and m["rss_end_mb"] for m in memory.values())
