@@ -8,7 +8,8 @@ processes (LocalStack, free ports), then:
 2. saturation: all items are POSTed to ingest as fast as it takes them; throughput is items
    over the time from the first POST to the last routing decision;
 3. sustained: items are POSTed at `--sustained-fraction` of that throughput; latency is each
-   decision's occurred_at minus the time its item was POSTed (same clock, same machine).
+   decision's occurred_at minus the time its item was POSTed (same clock, same machine);
+   then again at each of `--latency-loads` (latency_by_load).
 Prints model, items, bare_items_per_s, pipeline_items_per_s, ratio, p50_ms and p99_ms (of the
 sustained phase), burst latencies, inference_rss_mb, and stops everything.
 """
@@ -63,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--post-batch", type=int, default=500, help="items per POST (saturation)")
     parser.add_argument("--sustained-fraction", type=float, default=0.8)
     parser.add_argument("--sustained-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--latency-loads",
+        default="0.25,0.5",
+        help="more sustained phases, as fractions of the throughput (latency_by_load)",
+    )
     parser.add_argument(
         "--ort-spinning", action="store_true", help="let idle onnxruntime threads busy-wait"
     )
@@ -152,16 +158,34 @@ async def measure(
             # Cores each part kept busy during the burst (2 = this whole machine).
             burst_cores = {k: round((cpu_after[k] - v) / burst_s, 2) for k, v in cpu_before.items()}
 
-            # The burst leaves work behind (labels, pseudo-labels, vacuum): let it settle so
-            # that the sustained phase measures the sustained rate alone.
-            await asyncio.sleep(SETTLE_S)
-            rate = throughput * args.sustained_fraction
-            steady = Poster(client, DATASET, "steady")
-            per_post = max(1, round(rate * POST_INTERVAL_S))
-            pool = texts(per_post * max(1, round(args.sustained_seconds / POST_INTERVAL_S)))
-            started = time.time()
-            await paced(POST_INTERVAL_S, steady.calls(pool, per_post))
-            sustained = len(pool) / (await decisions.wait(set(steady.sent_at)) - started)
+            async def sustain(fraction: float, phase: str) -> tuple[Poster, float, float]:
+                """(poster, target rate, achieved rate) of a phase at `fraction` of the
+                throughput. The burst (or the previous phase) leaves work behind (labels,
+                pseudo-labels, vacuum): it settles first."""
+                await asyncio.sleep(SETTLE_S)
+                rate = throughput * fraction
+                steady = Poster(client, DATASET, phase)
+                per_post = max(1, round(rate * POST_INTERVAL_S))
+                pool = texts(per_post * max(1, round(args.sustained_seconds / POST_INTERVAL_S)))
+                started = time.time()
+                await paced(POST_INTERVAL_S, steady.calls(pool, per_post))
+                done = await decisions.wait(set(steady.sent_at))
+                return steady, per_post / POST_INTERVAL_S, len(pool) / (done - started)
+
+            steady, rate, sustained = await sustain(args.sustained_fraction, "steady")
+            by_load = []
+            for fraction in sorted({float(f) for f in args.latency_loads.split(",") if f}):
+                phase, target, achieved = await sustain(fraction, f"load-{fraction}")
+                ms = decisions.latencies_ms(phase.sent_at)
+                by_load.append(
+                    {
+                        "fraction": fraction,
+                        "target_items_per_s": round(target, 1),
+                        "items_per_s": round(achieved, 1),
+                        "p50_ms": round(percentile(ms, 50), 1),
+                        "p99_ms": round(percentile(ms, 99), 1),
+                    }
+                )
     finally:
         reader.cancel()
         await decisions.consumer.stop()
@@ -177,6 +201,7 @@ async def measure(
         "burst_p99_ms": percentile(burst_ms, 99),
         "burst_post_p50_ms": percentile(burst.post_ms, 50),
         "burst_cores": burst_cores,
+        "latency_by_load": by_load,
     }
 
 

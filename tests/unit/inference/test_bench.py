@@ -27,3 +27,15 @@ def test_process_figures_of_this_process() -> None:
     memory = bench.memory_mb(os.getpid())
     assert 0 < memory["VmRSS"] <= memory["VmHWM"]
     assert bench.cpu_seconds(os.getpid()) > 0
+
+
+def test_cpu_by_name_counts_this_python_process() -> None:
+    import time
+
+    name = open(f"/proc/{os.getpid()}/comm").read().strip()
+    end = time.process_time() + 0.05
+    while time.process_time() < end:  # use a little CPU
+        pass
+    used = bench.cpu_by_name([name, "no-such-process-name"])
+    assert used[name] >= bench.cpu_seconds(os.getpid()) > 0
+    assert used["no-such-process-name"] == 0.0
