@@ -40,7 +40,7 @@ class Policy(BaseModel):
     accept_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
     escalation_floor: float = Field(default=0.3, ge=0.0, lt=1.0)
     outlier_threshold: float | None = Field(default=None, gt=0.0)
-    uncertainty: Literal["least_confidence", "margin", "entropy"] = "least_confidence"
+    uncertainty: Literal["least_confidence", "margin", "entropy"] = "margin"
     # Items whose metadata[key] is one of the values always go to an expert.
     escalate_metadata: dict[str, list[str]] = Field(default_factory=dict)
     # Share of auto-accepted items also sent, blind, to review to measure accepted precision.
@@ -68,6 +68,12 @@ class Policy(BaseModel):
     min_accept_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     # Most recent verified items per dataset that thresholds are learned from.
     calibration_window: int = Field(default=5000, ge=10, le=1_000_000)
+    # Calibration sampling: this share of items (a fixed random draw per item id), whenever
+    # their confidence is >= min_accept_threshold, goes to a blind review instead of being
+    # accepted or queued by uncertainty; thresholds are then bounded on that uniform random
+    # sample alone. 0: thresholds are bounded on every verified item (cold-start classes
+    # are reviewed in random order instead).
+    calibration_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     # A new model version starts from the outcomes verified for earlier versions ("inherit"),
     # or with nothing accepted until its own outcomes suffice ("cold").
     new_model_start: Literal["inherit", "cold"] = "inherit"
@@ -98,6 +104,11 @@ class Policy(BaseModel):
             raise ValueError(
                 f"spot_check_rate ({self.spot_check_rate}) must not exceed "
                 f"spot_check_max_rate ({self.spot_check_max_rate})"
+            )
+        if self.calibration_rate > 0 and self.target_precision is None:
+            raise ValueError(
+                f"calibration_rate ({self.calibration_rate}) needs target_precision: the "
+                "calibration sample is what learned thresholds are bounded on"
             )
         if self.target_precision is not None:
             if "accept_threshold" in self.model_fields_set:

@@ -12,13 +12,21 @@ pooled bound over the per-class thresholds is checked again at the end. Scope "c
 each class's precision on its own, which needs min n (133 for Wilson at 0.98) per class.
 
 The verified sample over-represents low confidences (items under the threshold are all
-reviewed, items over it only spot-checked), so precision above a candidate is, if anything,
-underestimated: the error is on the safe side.
+reviewed, items over it only spot-checked), and the items active learning picks are the
+hardest of their confidence band, so precision above a candidate is underestimated and
+thresholds stay high. With `calibration_rate` > 0 the bound uses only the calibration sample:
+of each model version's predictions with confidence >= min_accept_threshold, those whose draw,
+fixed by (item id, model version), is under the rate are reviewed blind (see
+`in_calibration_sample`). The draw does not depend on the item's content or confidence, so
+the sampled verdicts above any candidate threshold are a uniform random sample of what that
+version scored above it (pooled over versions as `new_model_start` says): the bound is honest
+in both directions. Every verdict carries what it needs to recompute membership.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +43,8 @@ class Verdict:
     confidence: float
     correct: bool
     spot_check: bool = False
+    item_id: str = ""
+    model_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,41 @@ class Thresholds:
         return not self.warm or entry is None or entry.verified < min_verified
 
 
+def calibration_draw(item_id: str, model_version: str) -> float:
+    """A uniform number in [0, 1) fixed by (item id, model version), not by content or
+    confidence: each model version draws its own sample, so evidence stays fresh as the model
+    changes, and a redelivered prediction draws the same."""
+    digest = hashlib.sha256(f"calibration\x00{item_id}\x00{model_version}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def in_calibration_sample(
+    item_id: str, model_version: str, confidence: float, policy: Policy
+) -> bool:
+    """Is this prediction part of the calibration sample (reviewed blind, bounds thresholds)?"""
+    return (
+        policy.learns_thresholds
+        and policy.calibration_rate > 0
+        and confidence >= policy.min_accept_threshold
+        and calibration_draw(item_id, model_version) < policy.calibration_rate
+    )
+
+
+def evidence_filter(policy: Policy) -> Callable[[Sequence[Verdict]], list[Verdict]]:
+    """The verdicts a bound may use: all of them, or only the calibration sample."""
+    if policy.calibration_rate <= 0:
+        return list
+
+    def sampled(verdicts: Sequence[Verdict]) -> list[Verdict]:
+        return [
+            v
+            for v in verdicts
+            if in_calibration_sample(v.item_id, v.model_version, v.confidence, policy)
+        ]
+
+    return sampled
+
+
 def _scan(verdicts: Sequence[Verdict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(confidence desc, cumulative n, cumulative k) at each candidate: the last of ties."""
     confidence = np.array([v.confidence for v in verdicts], dtype=np.float64)
@@ -109,7 +154,7 @@ def lowest_passing(verdicts: Sequence[Verdict], policy: Policy) -> tuple[float, 
 
 def learn_class(label: str, verdicts: Sequence[Verdict], policy: Policy) -> ClassThreshold:
     """Scope "class": the class's own bound decides."""
-    threshold, n, k, bound = lowest_passing(verdicts, policy)
+    threshold, n, k, bound = lowest_passing(evidence_filter(policy)(verdicts), policy)
     if np.isnan(threshold):
         return ClassThreshold(label, None, len(verdicts))
     return ClassThreshold(label, threshold, len(verdicts), n, k, bound)
@@ -131,10 +176,12 @@ def _raise_for_class(verdicts: Sequence[Verdict], start: float, policy: Policy) 
 
 def learn_dataset(by_label: dict[str, list[Verdict]], policy: Policy) -> dict[str, ClassThreshold]:
     """Scope "dataset": one pooled threshold, raised per class where the class falls short."""
-    eligible = {c: vs for c, vs in by_label.items() if len(vs) >= policy.min_verified}
+    cold = {c: ClassThreshold(c, None, len(vs)) for c, vs in by_label.items()}
+    verified = {c: len(vs) for c, vs in by_label.items()}
+    keep = evidence_filter(policy)
+    eligible = {c: keep(vs) for c, vs in by_label.items() if len(vs) >= policy.min_verified}
     pooled = [v for vs in eligible.values() for v in vs]
     start, *_ = lowest_passing(pooled, policy)
-    cold = {c: ClassThreshold(c, None, len(vs)) for c, vs in by_label.items()}
     if np.isnan(start):
         return cold
     raised = {c: _raise_for_class(vs, start, policy) for c, vs in eligible.items()}
@@ -151,7 +198,7 @@ def learn_dataset(by_label: dict[str, list[Verdict]], policy: Policy) -> dict[st
     for c, threshold in raised.items():
         mine = [v for v in eligible[c] if _covers(threshold, v)]
         result[c] = ClassThreshold(
-            c, threshold, len(eligible[c]), len(mine), sum(v.correct for v in mine), bound
+            c, threshold, verified[c], len(mine), sum(v.correct for v in mine), bound
         )
     return result
 

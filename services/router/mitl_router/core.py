@@ -3,8 +3,10 @@ context (learned thresholds, drift segments, earlier prediction, near-duplicate 
 
 Rules, first match wins:
 1. an escalation rule matches (see escalation.py)             -> escalate to an expert
-2. cold start (nothing learned yet, or the class has under min_verified verified items) and
-   confidence >= min_accept_threshold                         -> blind calibration review,
+2. calibration: the prediction is in the calibration sample (policy.calibration_rate > 0, a
+   draw fixed by item id and model version under the rate), or without one the class is cold
+   (nothing learned yet, or under min_verified verified items); and confidence >=
+   min_accept_threshold                                       -> blind calibration review,
                                                                  ahead of the queue, random order
 3. confidence at or above the class's accept threshold        -> accept as a pseudo-label
    (and, for a deterministic random share, also send to a blind spot-check review)
@@ -23,7 +25,7 @@ from datetime import datetime
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested, Route
 
-from mitl_router.calibration import Thresholds
+from mitl_router.calibration import Thresholds, in_calibration_sample
 from mitl_router.escalation import EarlierPrediction, escalation_reason
 from mitl_router.requests import review_request
 from mitl_router.uncertainty import uncertainty
@@ -111,7 +113,7 @@ def accept_gate(
     entry = thresholds.classes.get(label) if thresholds else None
     verified = entry.verified if entry else 0
     cold = thresholds is None or thresholds.needs_calibration(label, policy.min_verified)
-    if cold and confidence >= policy.min_accept_threshold:
+    if cold and confidence >= policy.min_accept_threshold and policy.calibration_rate <= 0:
         why = f"cold start: {label} has {verified} verified items; calibration sample"
         return AcceptGate(None, rate, recorded, calibrate=True, why_not=why)
     if cold:
@@ -148,6 +150,12 @@ def route(
     verdict: Route
     if escalation is not None:
         verdict, reason = "escalate", escalation
+    elif in_calibration_sample(prediction.item_id, prediction.model_version, confidence, policy):
+        verdict, calibration = "review", True
+        reason = f"calibration sample (rate {policy.calibration_rate:g}), reviewed blind"
+        priority = CALIBRATION_PRIORITY + unit_draw(
+            "calibrate", prediction.dataset, prediction.item_id
+        )
     elif gate.calibrate:
         verdict, reason, calibration = "review", gate.why_not, True
         draw = unit_draw("calibrate", prediction.dataset, prediction.item_id)

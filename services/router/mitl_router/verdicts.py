@@ -42,7 +42,7 @@ def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:
     for outcome in outcomes:
         groups.setdefault((outcome.item_id, outcome.model_version), []).append(outcome)
     result: list[tuple[datetime, str, Verdict]] = []
-    for (item_id, _), group in groups.items():
+    for (item_id, model_version), group in groups.items():
         group.sort(key=lambda o: (o.occurred_at, o.event_id))
         experts = [o for o in group if o.source == "expert"]
         first = group[0]
@@ -55,6 +55,8 @@ def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:
             confidence=first.confidence,
             correct=correct,
             spot_check=any(o.spot_check for o in group),
+            item_id=item_id,
+            model_version=model_version,
         )
         result.append((group[-1].occurred_at, item_id, verdict))
     result.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)

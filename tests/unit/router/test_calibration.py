@@ -96,3 +96,27 @@ def test_spot_check_share_rises_as_the_bound_nears_the_target() -> None:
     assert 0.9 < bound < 0.95 and 0.01 < between <= 0.2
     raw, _ = spot_check_rate(clean, Policy(spot_check_rate=0.03))
     assert raw == 0.03  # a raw-threshold policy keeps its fixed share
+
+
+def test_calibration_sample_alone_bounds_thresholds_when_the_rate_is_set() -> None:
+    from mitl_router.calibration import calibration_draw, in_calibration_sample
+
+    policy = POLICY.model_copy(update={"calibration_rate": 0.5, "min_verified": 10})
+    # Every sampled verdict is right, every other one (e.g. picked by active learning) wrong.
+    sample = [
+        Verdict("A", 0.95, in_calibration_sample(f"i{i}", "m1", 0.95, policy), False, f"i{i}", "m1")
+        for i in range(400)
+    ]
+    sampled = sum(v.correct for v in sample)
+    assert 150 <= sampled <= 250
+    assert learn_class("A", sample, policy).threshold == 0.95  # bounded on the sample only
+    assert learn_class("A", sample, POLICY).threshold is None  # bounded on everything
+    dataset = learn_thresholds(sample, ["A", "B"], policy)
+    assert dataset.classes["A"].threshold == 0.95 and dataset.classes["A"].verified == 400
+    # Each model version draws its own sample.
+    assert calibration_draw("i1", "m1") != calibration_draw("i1", "m2")
+
+
+def test_calibration_rate_needs_a_target_precision() -> None:
+    with pytest.raises(ValueError, match="calibration_rate"):
+        Policy(calibration_rate=0.1)

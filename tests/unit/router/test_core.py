@@ -53,7 +53,7 @@ def test_uncertain_prediction_goes_to_annotator_review_with_priority() -> None:
     assert routed.label is None
     assert routed.review is not None and routed.review.queue == "annotator"
     assert routed.review.suggested_label == "A" and not routed.review.hide_suggestion
-    assert routed.review.priority == pytest.approx(uncertainty([0.6, 0.3, 0.1], "least_confidence"))
+    assert routed.review.priority == pytest.approx(uncertainty([0.6, 0.3, 0.1], POLICY.uncertainty))
 
 
 def test_below_floor_escalates_to_expert() -> None:
@@ -226,3 +226,34 @@ def test_cold_items_that_could_never_be_accepted_are_ordinary_reviews() -> None:
     assert routed.decision.route == "review" and routed.review is not None
     assert routed.review.priority < 1.0 and not routed.review.hide_suggestion
     assert routed.decision.reason == "cold start: A has 0 verified items"
+
+
+def test_calibration_sample_is_reviewed_blind_even_above_the_threshold() -> None:
+    from mitl_router.calibration import in_calibration_sample
+
+    policy = LEARNING.model_copy(update={"calibration_rate": 0.3})
+    context = core.RouteContext(thresholds=learned(0.7))
+    routes = {}
+    for i in range(200):
+        p = prediction([0.9, 0.05, 0.05]).model_copy(update={"item_id": f"i-{i}"})
+        routed = core.route(p, policy, now=NOW, context=context)
+        sampled = in_calibration_sample(p.item_id, p.model_version, 0.9, policy)
+        routes[p.item_id] = routed.decision.route
+        if sampled:
+            assert routed.decision.route == "review" and routed.label is None
+            assert routed.review is not None and routed.review.hide_suggestion
+            assert routed.review.priority >= core.CALIBRATION_PRIORITY
+            assert "calibration sample" in routed.decision.reason
+        else:
+            assert routed.decision.route == "accept"
+    assert 40 <= list(routes.values()).count("review") <= 80  # about 30 % of 200
+    # Under min_accept_threshold an item is never a calibration sample.
+    assert not in_calibration_sample("i-1", "m1", 0.4, policy)
+
+
+def test_with_a_calibration_sample_cold_classes_are_ordered_by_uncertainty() -> None:
+    policy = LEARNING.model_copy(update={"calibration_rate": 1e-9})
+    routed = core.route(prediction([0.05, 0.05, 0.9]), policy, now=NOW)
+    assert routed.decision.route == "review" and routed.decision.priority < 1.0
+    assert routed.review is not None and not routed.review.hide_suggestion
+    assert "cold start" in routed.decision.reason

@@ -117,3 +117,13 @@ def test_cli_parses_the_simulate_command() -> None:
         ["simulate", "--dataset", "sms_spam", "--seeds", "0,1,2", "--budget", "1600", "--json"]
     )
     assert args.func is run and args.budget == 1600 and args.seeds == "0,1,2"
+
+
+def test_full_coverage_with_a_calibration_sample_keeps_the_target() -> None:
+    world = synthetic_world()
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    policy = POLICY.model_copy(update={"calibration_rate": 0.05})
+    run = full_coverage(world, policy, seed=0, retrain_every=40, initial=30, oracle=oracle)
+    assert run.human_labels + run.model_labeled == run.items
+    assert 0 < run.model_labeled
+    assert run.accepted_precision >= 0.9

@@ -1,95 +1,187 @@
 """`mitl simulate`: replay a labeled dataset through the real router core and a real model.
 
+    mitl simulate --data FILE --label-col label (--text-col text | --features-col features)
+        --target-precision 0.98 [--budget N] [--annotator-error 0.0] [--seed N] [--plot FILE]
+        [--json]
     mitl simulate --dataset sms_spam --seeds 0,1,2 --target 0.98 [--budget 1600] [--json]
 
-Full coverage (default): every item ends labeled; compares the loop with "review all" and a
-Ground-Truth-style policy. --budget N: people label at most N items; the queue's strategy
-against random sampling. Embeddings are cached under .local/cache/sim (first run: ~1 min).
+`--data` reads a CSV or JSON Lines file (texts are embedded with MiniLM, feature columns hold a
+JSON array of numbers); `--dataset` names a shipped one (trec6, sms_spam). Full coverage
+(default): every item ends labeled; compares the loop with "review all" and a Ground-Truth-style
+policy. --budget N: people label at most N items; the queue's strategy against random sampling.
+One JSON object per seed with --json, a table otherwise. Embeddings are cached under
+.local/cache/sim (first run: ~1 min per shipped dataset). Bad input: a message, exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import get_args
 
+from mitl_contracts.datasets import Policy
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
-from mitl_ml.sim.runner import SimConfig, simulate
+from mitl_ml.sim.files import FileSource
+from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
+from mitl_ml.sim.runner import SimConfig, check_settings, runs
 from mitl_ml.sim.world import SIM_DATASETS
+from pydantic import ValidationError
 
-COVERAGE_COLUMNS = (
-    "method",
-    "seed",
-    "human_labels",
-    "human_share",
-    "coverage",
-    "accepted_precision",
-    "final_accuracy",
-    "spot_checks",
-    "expert_labels",
-)
-SUMMARY_COLUMNS = (
-    "seed",
-    "random_accuracy_at_budget",
-    "strategy_accuracy_at_budget",
-    "strategy_labels_to_match",
-    "savings_factor",
-)
+STRATEGIES = get_args(Policy.model_fields["uncertainty"].annotation)
+# Policy fields the simulator sets, by the flag that sets them (for validation messages).
+POLICY_FLAGS = {
+    "target_precision": "--target-precision",
+    "uncertainty": "--strategy",
+    "diversity_weight": "--diversity",
+    "spot_check_rate": "--spot-check-rate",
+    "spot_check_max_rate": "--spot-check-max-rate",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("simulate", help="replay a labeled dataset through the loop")
-    parser.add_argument("--dataset", choices=SIM_DATASETS, required=True)
-    parser.add_argument("--seeds", default="0", help="comma-separated, e.g. 0,1,2")
-    parser.add_argument("--target", type=float, default=0.98, help="target precision")
+    parser = subparsers.add_parser(
+        "simulate",
+        help="replay a labeled dataset through the loop",
+        description="Replay a labeled dataset (a CSV/JSONL file or a shipped one) through the "
+        "real router core and model; bad input exits with code 2.",
+    )
+    source = parser.add_argument_group("data (give --data FILE or --dataset NAME)")
+    source.add_argument("--data", type=Path, help="a .csv or .jsonl/.json (JSON Lines) file")
+    source.add_argument("--dataset", choices=SIM_DATASETS, help="a shipped dataset instead")
+    source.add_argument("--label-col", default=None, help="--data: label column (default label)")
+    source.add_argument("--text-col", default=None, help="--data: text column (MiniLM-embedded)")
+    source.add_argument(
+        "--features-col", default=None, help="--data: column holding a JSON array of numbers"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="one seed (default 0)")
+    parser.add_argument("--seeds", default=None, help="several seeds, comma-separated: 0,1,2")
+    parser.add_argument(
+        "--target-precision", "--target", dest="target", type=float, default=0.98,
+        help="precision auto-accepted labels must reach, in (0, 1)",
+    )  # fmt: skip
     parser.add_argument("--budget", type=int, default=None, help="budget mode: max labels")
+    parser.add_argument(
+        "--annotator-error", "--error-rate", dest="error_rate", type=float, default=0.0,
+        help="share of items annotators label wrongly, in [0, 1); experts are always right",
+    )  # fmt: skip
     parser.add_argument("--retrain-every", type=int, default=50, help="human labels per retrain")
     parser.add_argument("--initial", type=int, default=100, help="random labels to start")
-    parser.add_argument("--step", type=int, default=50, help="budget mode: labels per round")
-    parser.add_argument("--error-rate", type=float, default=0.0, help="annotator error rate")
+    parser.add_argument("--step", type=int, default=25, help="budget mode: labels per round")
     parser.add_argument(
-        "--strategy", choices=("least_confidence", "margin", "entropy"), default="entropy"
-    )
-    parser.add_argument("--diversity", type=float, default=0.5, help="near-duplicate penalty")
+        "--random-draws", type=int, default=5,
+        help="budget mode: random sampling's curve is the mean of this many draws",
+    )  # fmt: skip
+    parser.add_argument("--strategy", choices=STRATEGIES, default="margin")
+    parser.add_argument("--diversity", type=float, default=0.0, help="near-duplicate penalty")
     parser.add_argument("--spot-check-rate", type=float, default=0.005)
     parser.add_argument("--spot-check-max-rate", type=float, default=0.02)
     parser.add_argument("--limit", type=int, default=None, help="use a random N-item subset")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
-    parser.add_argument("--json", action="store_true", help="one JSON object per run")
+    parser.add_argument("--plot", type=Path, default=None, help="write a PNG chart here")
+    parser.add_argument("--json", action="store_true", help="one JSON object per seed")
     parser.set_defaults(func=run)
+
+
+def _seeds(args: argparse.Namespace) -> tuple[int, ...]:
+    if args.seed is not None and args.seeds is not None:
+        raise ValueError("give --seed N or --seeds LIST, not both")
+    if args.seed is not None:
+        return (args.seed,)
+    if args.seeds is None:
+        return (0,)
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
+    except ValueError:
+        raise ValueError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    if not seeds:
+        raise ValueError("--seeds is empty")
+    return seeds
+
+
+def _source(args: argparse.Namespace) -> FileSource | None:
+    """The file to read, or None for a shipped dataset; exactly one of the two is needed."""
+    file_flags = [
+        f for f, v in (("--label-col", args.label_col), ("--text-col", args.text_col),
+                       ("--features-col", args.features_col)) if v is not None
+    ]  # fmt: skip
+    if (args.data is None) == (args.dataset is None):
+        raise ValueError("give --data FILE or --dataset NAME (exactly one)")
+    if args.dataset is not None:
+        if file_flags:
+            raise ValueError(f"{', '.join(file_flags)} apply to --data FILE, not --dataset")
+        return None
+    if (args.text_col is None) == (args.features_col is None):
+        raise ValueError("with --data, give exactly one of --text-col or --features-col")
+    return FileSource(args.data, args.label_col or "label", args.text_col, args.features_col)
+
+
+def config_from(args: argparse.Namespace) -> SimConfig:
+    source = _source(args)
+    return SimConfig(
+        dataset=source.name if source is not None else args.dataset,
+        seeds=_seeds(args),
+        target=args.target,
+        budget=args.budget,
+        retrain_every=args.retrain_every,
+        initial=args.initial,
+        step=args.step,
+        error_rate=args.error_rate,
+        strategy=args.strategy,
+        diversity=args.diversity,
+        spot_check_rate=args.spot_check_rate,
+        spot_check_max_rate=args.spot_check_max_rate,
+        limit=args.limit,
+        cache_dir=args.cache_dir,
+        source=source,
+        random_draws=args.random_draws,
+    )
+
+
+def policy_message(error: ValidationError) -> str:
+    """One line per refused policy field, naming the flag and the field."""
+    parts = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "policy"
+        flag = POLICY_FLAGS.get(field)
+        named = f"{flag} (policy field {field})" if flag else f"policy field {field}"
+        parts.append(f"{named}: {problem['msg']}, got {problem.get('input')!r}")
+    return "; ".join(parts)
+
+
+def _fail(message: str) -> int:
+    print(f"mitl simulate: {message}", file=sys.stderr, flush=True)
+    return 2
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = SimConfig(
-            dataset=args.dataset,
-            seeds=tuple(int(s) for s in args.seeds.split(",") if s.strip()),
-            target=args.target,
-            budget=args.budget,
-            retrain_every=args.retrain_every,
-            initial=args.initial,
-            step=args.step,
-            error_rate=args.error_rate,
-            strategy=args.strategy,
-            diversity=args.diversity,
-            spot_check_rate=args.spot_check_rate,
-            spot_check_max_rate=args.spot_check_max_rate,
-            limit=args.limit,
-            cache_dir=args.cache_dir,
-        )
-        records = simulate(config)
-        for record in records:
-            if args.json:
-                print(json.dumps(record), flush=True)
-            elif record["mode"] == "coverage":
-                print(_row(record, COVERAGE_COLUMNS), flush=True)
-            elif record["mode"] == "budget_summary":
-                print(_row(record, SUMMARY_COLUMNS), flush=True)
+        config = config_from(args)
+        config.policy()  # refuse bad settings before loading (and maybe embedding) the data
+        check_settings(config)
+        reports: list[Report] = []
+        for done in runs(config):
+            reports.append(report(done, config))
+            _print(reports[-1], args.json, first=len(reports) == 1)
+    except ValidationError as error:
+        return _fail(policy_message(error))
     except ValueError as error:
-        print(f"mitl simulate: {error}")
-        return 2
+        return _fail(str(error))
+    if args.plot is not None:
+        from mitl_ml.sim.plot import plot_reports  # matplotlib only when asked for
+
+        written = plot_reports(reports, args.plot)
+        print(f"mitl simulate: wrote {written}", file=sys.stderr, flush=True)
     return 0
 
 
-def _row(record: dict[str, object], columns: tuple[str, ...]) -> str:
-    return "  ".join(f"{c}={record[c]}" for c in columns)
+def _print(result: Report, as_json: bool, first: bool) -> None:
+    if as_json:
+        print(json.dumps(result, allow_nan=False), flush=True)
+        return
+    if result["mode"] == "coverage":
+        lines = ([COVERAGE_HEADER] if first else []) + coverage_lines(result)
+    else:
+        lines = ([] if first else [""]) + budget_lines(result)
+    print("\n".join(lines), flush=True)

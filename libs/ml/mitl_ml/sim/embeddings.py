@@ -3,20 +3,30 @@
 Encoding a dataset with MiniLM takes tens of seconds; a simulation over many seeds needs the
 same matrix each time, so it is stored as `.npy` under the cache folder, keyed by dataset,
 encoder and a digest of the texts (a changed dataset or encoder never reads a stale file).
+A dataset read from a file (files.py) is keyed by the file's sha256 and the text column.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from mitl_ml.datasets import LabeledData
-from mitl_ml.encoder import ENCODER_ID, MiniLMEncoder
+from mitl_ml.encoder import ENCODER_ID, Encoded, MiniLMEncoder
 
 DEFAULT_CACHE_DIR = Path(".local/cache/sim")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class TextEncoder(Protocol):
+    """What the cache needs of an encoder (MiniLMEncoder; a stand-in in tests)."""
+
+    def encode(self, texts: list[str]) -> Encoded: ...
 
 
 def cache_path(data: LabeledData, cache_dir: Path) -> Path:
@@ -24,20 +34,34 @@ def cache_path(data: LabeledData, cache_dir: Path) -> Path:
     return cache_dir / f"{data.name}-{ENCODER_ID}-{digest}.npy"
 
 
+def file_cache_path(file_sha256: str, column: str, cache_dir: Path) -> Path:
+    """Where a file's text column is cached: the column name is kept readable (unsafe
+    characters replaced) and its own digest added, so two columns never share a file."""
+    readable = _UNSAFE.sub("_", column)[:40]
+    column_digest = hashlib.sha256(column.encode()).hexdigest()[:8]
+    return cache_dir / f"file-{file_sha256[:16]}-{readable}-{column_digest}-{ENCODER_ID}.npy"
+
+
 def dataset_embeddings(
     data: LabeledData, cache_dir: Path = DEFAULT_CACHE_DIR, encoder: MiniLMEncoder | None = None
 ) -> np.ndarray:
-    """float32 [len(data), 384] unit rows in example order, read from the cache when present.
+    """float32 [len(data), 384] unit rows in example order, read from the cache when present."""
+    return cached_embeddings(data.texts(), cache_path(data, cache_dir), encoder)
+
+
+def cached_embeddings(
+    texts: list[str], path: Path, encoder: TextEncoder | None = None
+) -> np.ndarray:
+    """float32 [len(texts), 384] unit rows of `texts`, read from `path` when it holds them.
 
     The file is written to a temporary name and renamed, so a run killed mid-write never leaves
     a truncated cache behind and two runs racing write the same bytes.
     """
-    path = cache_path(data, cache_dir)
     if path.exists():
         cached = np.load(path)
-        if cached.shape == (len(data), MiniLMEncoder.dim):
+        if cached.shape == (len(texts), MiniLMEncoder.dim):
             return cached
-    embeddings = (encoder or MiniLMEncoder()).encode(data.texts()).embeddings
+    embeddings = (encoder or MiniLMEncoder()).encode(texts).embeddings
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(partial, embeddings)

@@ -1,7 +1,11 @@
 """The simulated model: the logistic-regression head mitl_ml trains on MiniLM embeddings.
 
 Embeddings come from the on-disk cache (embeddings.py), so retraining costs one LBFGS fit. The
-regularisation and solver are the ones `train_minilm_head` uses for served models.
+solver is the one `train_minilm_head` uses for served models; the regularisation is weaker
+(SIM_C 16 against MINILM_C 4): with the hundreds to thousands of labels a full-coverage run
+trains on, C=16 is more accurate and more confident at the same precision (random 500 SMS
+labels: accuracy 0.974 against 0.967, 88 % of the rest at confidence >= 0.9 against 82 %, both
+about 0.995 precise there; 4000 TREC-6 labels: 0.844 against 0.842), so more is accepted.
 """
 
 from __future__ import annotations
@@ -9,7 +13,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from mitl_ml.train import MAX_ITER, MINILM_C
+from mitl_ml.train import MAX_ITER
+
+# Weaker regularisation than MINILM_C for the label counts a full-coverage run reaches.
+SIM_C = 16.0
 
 
 class Head:
@@ -24,7 +31,7 @@ class Head:
             self._single = int(y[0])
             return
         self._model = LogisticRegression(
-            C=MINILM_C, max_iter=MAX_ITER, solver="lbfgs", random_state=seed
+            C=SIM_C, max_iter=MAX_ITER, solver="lbfgs", random_state=seed
         ).fit(x, y)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:

@@ -2,11 +2,13 @@
 
 Full coverage reports, per seed, the loop and both baselines; budget mode reports the two
 curves and how many labels the strategy needed to reach random sampling's accuracy at the
-budget. Every record is a flat dict (one JSON object per run with --json).
+budget. `runs` yields one object per seed (report.py turns it into the CLI's JSON object);
+`simulate` yields the same results as flat records, one per (method, seed).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +16,12 @@ from pathlib import Path
 from mitl_contracts.datasets import Policy
 
 from mitl_ml.sim.baselines import ground_truth_style, review_all
-from mitl_ml.sim.budget import budget_curves
+from mitl_ml.sim.budget import HELD_OUT_FRACTION, budget_curves
 from mitl_ml.sim.coverage import full_coverage
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
+from mitl_ml.sim.files import FileSource, load_file
 from mitl_ml.sim.oracle import Oracle
+from mitl_ml.sim.results import BudgetCurve, CoverageResult
 from mitl_ml.sim.world import World, load_world
 
 
@@ -29,14 +33,20 @@ class SimConfig:
     budget: int | None = None
     retrain_every: int = 50
     initial: int = 100
-    step: int = 50
+    step: int = 25
     error_rate: float = 0.0
-    strategy: str = "entropy"
-    diversity: float = 0.5
+    strategy: str = "margin"
+    diversity: float = 0.0
     spot_check_rate: float = 0.005
     spot_check_max_rate: float = 0.02
     limit: int | None = None
     cache_dir: Path = DEFAULT_CACHE_DIR
+    calibration_rate: float = 0.01
+    min_accept_threshold: float = 0.9
+    # A CSV/JSONL file to simulate instead of the shipped `dataset` (then only its name).
+    source: FileSource | None = None
+    # Budget mode: random sampling's curve is the mean of this many draws (budget.py).
+    random_draws: int = 5
 
     def policy(self) -> Policy:
         """The policy under test (validated like any dataset's policy)."""
@@ -48,19 +58,82 @@ class SimConfig:
             spot_check_rate=self.spot_check_rate,
             spot_check_max_rate=self.spot_check_max_rate,
             escalation_floor=0.0,
+            calibration_rate=self.calibration_rate,
+            min_accept_threshold=self.min_accept_threshold,
         )
 
 
-def _world(config: SimConfig, seed: int) -> World:
-    world = load_world(config.dataset, config.cache_dir)
-    return world.subset(config.limit, seed) if config.limit else world
+@dataclass(frozen=True)
+class CoverageRun:
+    """One seed in full-coverage mode: the loop and both baselines on the same world."""
+
+    seed: int
+    loop: CoverageResult
+    review_all: CoverageResult
+    ground_truth: CoverageResult
+
+    def records(self) -> list[dict[str, object]]:
+        return [self.loop.as_dict(), self.review_all.as_dict(), self.ground_truth.as_dict()]
 
 
-def simulate(config: SimConfig) -> Iterator[dict[str, object]]:
-    """Yield one record per (method, seed), as runs finish."""
+@dataclass(frozen=True)
+class BudgetRun:
+    """One seed in budget mode: both curves and how they compare at the budget."""
+
+    seed: int
+    items: int
+    strategy: BudgetCurve
+    random: BudgetCurve
+    summary: dict[str, object]
+
+    def records(self) -> list[dict[str, object]]:
+        return [self.strategy.as_dict(), self.random.as_dict(), self.summary]
+
+
+def check_settings(config: SimConfig) -> None:
+    """Refuse settings no data could run with (ValueError naming the flag), before loading."""
+    if not config.seeds:
+        raise ValueError("no seeds given")
+    for flag, value in (("--initial", config.initial), ("--retrain-every", config.retrain_every)):
+        if value < 1:
+            raise ValueError(f"{flag} must be at least 1, got {value}")
+    if not 0.0 <= config.error_rate < 1.0:
+        raise ValueError(f"--annotator-error must be in [0, 1), got {config.error_rate}")
+    if config.limit is not None and config.limit < 2:
+        raise ValueError(f"--limit must be at least 2, got {config.limit}")
+    if config.step < 1:
+        raise ValueError(f"--step must be at least 1, got {config.step}")
+
+
+def check_budget(config: SimConfig, items: int) -> None:
+    """Refuse a budget the data cannot hold: at most the items not held out, at least the
+    initial random labels."""
+    if config.budget is None:
+        return
+    size = min(items, config.limit or items)
+    pool = size - math.ceil(size * HELD_OUT_FRACTION)  # train_test_split rounds the test up
+    if not config.initial <= config.budget <= pool:
+        raise ValueError(
+            f"--budget must be between --initial ({config.initial}) and the {pool} items "
+            f"not held out ({size} items, {HELD_OUT_FRACTION:.0%} held out), got {config.budget}"
+        )
+
+
+def load(config: SimConfig) -> World:
+    """The whole dataset: the given file, or the shipped dataset named `config.dataset`."""
+    if config.source is not None:
+        return load_file(config.source, config.cache_dir)
+    return load_world(config.dataset, config.cache_dir)
+
+
+def runs(config: SimConfig, world: World | None = None) -> Iterator[CoverageRun | BudgetRun]:
+    """Yield one run per seed, as it finishes (settings are checked before any work)."""
     policy = config.policy()
+    check_settings(config)
+    whole = world if world is not None else load(config)
+    check_budget(config, len(whole.truth))
     for seed in config.seeds:
-        world = _world(config, seed)
+        world = whole.subset(config.limit, seed) if config.limit else whole
         oracle = Oracle(world.truth, len(world.labels), config.error_rate, seed)
         if config.budget is None:
             loop = full_coverage(
@@ -71,9 +144,12 @@ def simulate(config: SimConfig) -> Iterator[dict[str, object]]:
                 initial=config.initial,
                 oracle=oracle,
             )
-            yield loop.as_dict()
-            yield review_all(world, policy, seed=seed, oracle=oracle).as_dict()
-            yield ground_truth_style(world, policy, seed=seed, oracle=oracle).as_dict()
+            yield CoverageRun(
+                seed,
+                loop,
+                review_all(world, policy, seed=seed, oracle=oracle),
+                ground_truth_style(world, policy, seed=seed, oracle=oracle),
+            )
             continue
         strategy, random = budget_curves(
             world,
@@ -83,6 +159,7 @@ def simulate(config: SimConfig) -> Iterator[dict[str, object]]:
             step=config.step,
             initial=config.initial,
             oracle=oracle,
+            random_draws=config.random_draws,
         )
         reference = random.accuracy_at(config.budget)
         needed = strategy.labels_to_reach(reference)
@@ -97,6 +174,10 @@ def simulate(config: SimConfig) -> Iterator[dict[str, object]]:
             "strategy_labels_to_match": needed,
             "savings_factor": round(config.budget / needed, 2) if needed else None,
         }
-        yield strategy.as_dict()
-        yield random.as_dict()
-        yield summary
+        yield BudgetRun(seed, len(world.truth), strategy, random, summary)
+
+
+def simulate(config: SimConfig) -> Iterator[dict[str, object]]:
+    """Yield one flat record per (method, seed), as runs finish."""
+    for run in runs(config):
+        yield from run.records()

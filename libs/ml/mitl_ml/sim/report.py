@@ -1,0 +1,180 @@
+"""What `mitl simulate` prints: one JSON-ready object per seed, and readable lines for people.
+
+The issue's spec names the figures a run must report: in full coverage `items`,
+`human_labels`, `human_fraction`, `auto_accepted`, `auto_precision`, `final_accuracy` and the
+Ground-Truth-style baseline's `baseline_gt_human_labels` / `baseline_gt_final_accuracy`; in
+budget mode a `curve` of (human labels, strategy accuracy, random accuracy). Ratios here are
+computed from the counts at full precision (the flat records round them), so
+`human_fraction == human_labels / items` holds exactly. `auto_precision` is null when nothing
+was auto-accepted (there is no precision to report, rather than a vacuous 1.0).
+"""
+
+from __future__ import annotations
+
+import math
+
+from mitl_ml.sim.results import BudgetCurve, CoverageResult
+from mitl_ml.sim.runner import BudgetRun, CoverageRun, SimConfig
+
+Report = dict[str, object]
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def figures(result: CoverageResult) -> Report:
+    """The spec's key figures of one full-coverage result."""
+    return {
+        "human_labels": result.human_labels,
+        "human_fraction": _ratio(result.human_labels, result.items),
+        "auto_accepted": result.auto_accepted,
+        "auto_precision": _ratio(result.accepted_correct, result.auto_accepted),
+        "final_accuracy": _ratio(result.final_correct, result.items),
+    }
+
+
+def _settings(config: SimConfig) -> Report:
+    return {
+        "target": config.target,
+        "strategy": config.strategy,
+        "annotator_error": config.error_rate,
+        "initial": config.initial,
+        "data": str(config.source.path) if config.source is not None else None,
+    }
+
+
+def coverage_report(run: CoverageRun, config: SimConfig) -> Report:
+    """The loop's figures at the top level, each baseline's under `baseline_<name>_*` and in
+    full under `baselines`."""
+    loop = run.loop
+    out: Report = {
+        "mode": "coverage",
+        "dataset": loop.dataset,
+        "seed": run.seed,
+        **_settings(config),
+        "retrain_every": config.retrain_every,
+        "items": loop.items,
+        **figures(loop),
+        "model_labeled": loop.model_labeled,
+        "coverage": _ratio(loop.model_labeled, loop.items),
+        "spot_checks": loop.spot_checks,
+        "expert_labels": loop.expert_labels,
+        "rounds": loop.rounds,
+        "details": loop.details,
+    }
+    for prefix, baseline in (
+        ("baseline_gt", run.ground_truth),
+        ("baseline_review_all", run.review_all),
+    ):
+        out |= {f"{prefix}_{key}": value for key, value in figures(baseline).items()}
+    out["baseline_gt_sample_size"] = run.ground_truth.details.get("sample_size")
+    out["baselines"] = {
+        "ground_truth": run.ground_truth.as_dict(),
+        "review_all": run.review_all.as_dict(),
+    }
+    return out
+
+
+def curve_points(strategy: BudgetCurve, random: BudgetCurve) -> list[Report]:
+    """One point per number of human labels either arm was evaluated at (both arms are
+    evaluated at the same counts; a count only one has gets null for the other)."""
+    by_arm = [dict(zip(c.labels, c.accuracy, strict=True)) for c in (strategy, random)]
+    return [
+        {
+            "human_labels": n,
+            "strategy_accuracy": by_arm[0].get(n),
+            "random_accuracy": by_arm[1].get(n),
+        }
+        for n in sorted(set(strategy.labels) | set(random.labels))
+    ]
+
+
+def budget_report(run: BudgetRun, config: SimConfig) -> Report:
+    summary = {k: v for k, v in run.summary.items() if k != "mode"}
+    return {
+        "mode": "budget",
+        **summary,
+        **_settings(config),
+        "step": config.step,
+        "items": run.items,
+        "curve": curve_points(run.strategy, run.random),
+    }
+
+
+def report(run: CoverageRun | BudgetRun, config: SimConfig) -> Report:
+    """The run's JSON object (strict JSON: a NaN, e.g. a class with no threshold, is null)."""
+    out = (
+        coverage_report(run, config) if isinstance(run, CoverageRun) else budget_report(run, config)
+    )
+    cleaned = _finite(out)
+    assert isinstance(cleaned, dict)
+    return cleaned
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _num(value: object, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+COVERAGE_HEADER = (
+    f"{'dataset':<12} {'seed':>4} {'method':<13} {'items':>6} {'human':>6} {'human%':>7} "
+    f"{'accepted':>8} {'acc.prec':>8} {'final_acc':>9} {'spot':>5} {'expert':>6}"
+)
+
+
+def coverage_lines(r: Report) -> list[str]:
+    """Three table rows (loop, ground truth, review all) under COVERAGE_HEADER."""
+    baselines = r["baselines"]
+    assert isinstance(baselines, dict)
+    rows = []
+    for method, prefix, spot, expert in (
+        ("loop", "", r["spot_checks"], r["expert_labels"]),
+        ("ground_truth", "baseline_gt_", 0, 0),
+        ("review_all", "baseline_review_all_", 0, 0),
+    ):
+        fraction = r[f"{prefix}human_fraction"]
+        share = f"{fraction:.1%}" if isinstance(fraction, float) else "-"
+        rows.append(
+            f"{r['dataset']!s:<12} {r['seed']!s:>4} {method:<13} {r['items']!s:>6} "
+            f"{r[f'{prefix}human_labels']!s:>6} {share:>7} {r[f'{prefix}auto_accepted']!s:>8} "
+            f"{_num(r[f'{prefix}auto_precision']):>8} {_num(r[f'{prefix}final_accuracy']):>9} "
+            f"{spot!s:>5} {expert!s:>6}"
+        )
+    return rows
+
+
+def budget_lines(r: Report) -> list[str]:
+    """The curve as a small table, then the comparison at the budget."""
+    lines = [
+        f"{r['dataset']} seed {r['seed']}: {r['strategy']} vs random, budget {r['budget']}",
+        f"  {'labels':>6} {r['strategy']!s:>16} {'random':>8}",
+    ]
+    curve = r["curve"]
+    assert isinstance(curve, list)
+    for point in curve:
+        lines.append(
+            f"  {point['human_labels']:>6} {_num(point['strategy_accuracy']):>16} "
+            f"{_num(point['random_accuracy']):>8}"
+        )
+    savings = r["savings_factor"]
+    lines.append(
+        f"  random accuracy at {r['budget']}: {_num(r['random_accuracy_at_budget'])}; "
+        f"strategy at {r['budget']}: {_num(r['strategy_accuracy_at_budget'])}; "
+        f"strategy labels to match random: {_num(r['strategy_labels_to_match'])}"
+        + (f" ({savings}x fewer)" if savings is not None else " (not reached)")
+    )
+    return lines
