@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -105,3 +105,16 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float 
             raise TimeoutError("condition not met in time")
         time.sleep(interval)
     return result
+
+
+def own_broker() -> Iterator[str]:
+    """A broker of a test module's own, with every topic (use as a module-scoped `kafka`
+    fixture that shadows the session's): promotions announced there are no other module's
+    history, and no other module's are its. (Tansu also keeps a stale group leader once two
+    members of a group have left, which would block the next service joining that group.)"""
+    from mitl_runtime.localinfra import LocalBroker, all_topics, create_topics
+
+    broker = LocalBroker().start()
+    asyncio.run(create_topics(broker.bootstrap, all_topics()))
+    yield broker.bootstrap
+    broker.stop()

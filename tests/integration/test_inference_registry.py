@@ -22,17 +22,10 @@ from mitl_ml.artifacts import manifest_digest
 from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files, write_bundle
 from mitl_runtime.broker import EventPublisher, make_broker
-from mitl_runtime.localinfra import (
-    LocalBroker,
-    all_topics,
-    create_database,
-    create_topics,
-    drop_database,
-    resolve_postgres,
-)
+from mitl_runtime.localinfra import create_database, drop_database, resolve_postgres
 from mitl_runtime.settings import ServiceSettings
 
-from tests.support import TopicReader, eventually, running_app
+from tests.support import TopicReader, eventually, own_broker, running_app
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,16 +41,8 @@ def registry_db() -> Iterator[str]:
     asyncio.run(drop_database(postgres.url, name))
 
 
-@pytest.fixture(scope="module")
-def kafka() -> Iterator[str]:
-    """A broker of this module's own (it shadows the session's): the promotions announced
-    here are no other module's history, and no other module's are this one's. (Tansu also
-    keeps a stale group leader once two members of a group have left, which would block the
-    next service joining that group.)"""
-    broker = LocalBroker().start()
-    asyncio.run(create_topics(broker.bootstrap, all_topics()))
-    yield broker.bootstrap
-    broker.stop()
+# A broker of this module's own: its promotions are no other module's history.
+kafka = pytest.fixture(scope="module", name="kafka")(own_broker)
 
 
 @pytest.fixture(scope="module")

@@ -26,17 +26,10 @@ from mitl_inference.settings import Settings
 from mitl_ml.bootstrap import bootstrap_splits, build_bootstrap
 from mitl_ml.manifest import read_manifest
 from mitl_runtime.broker import EventPublisher, make_broker
-from mitl_runtime.localinfra import (
-    LocalBroker,
-    all_topics,
-    create_database,
-    create_topics,
-    drop_database,
-    resolve_postgres,
-)
+from mitl_runtime.localinfra import create_database, drop_database, resolve_postgres
 from mitl_runtime.settings import ServiceSettings
 
-from tests.support import TopicReader, eventually, running_app
+from tests.support import TopicReader, eventually, own_broker, running_app
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,16 +43,8 @@ def swap_db() -> Iterator[str]:
     asyncio.run(drop_database(postgres.url, name))
 
 
-@pytest.fixture(scope="module")
-def kafka() -> Iterator[str]:
-    """A broker of this module's own (it shadows the session's): the promotions announced
-    here are no other module's history, and no other module's are this one's. (Tansu also
-    keeps a stale group leader once two members of a group have left, which would block the
-    next service joining that group.)"""
-    broker = LocalBroker().start()
-    asyncio.run(create_topics(broker.bootstrap, all_topics()))
-    yield broker.bootstrap
-    broker.stop()
+# A broker of this module's own: its promotions are no other module's history.
+kafka = pytest.fixture(scope="module", name="kafka")(own_broker)
 
 
 @pytest.fixture(scope="module")
