@@ -3,11 +3,12 @@
 Per batch: read the drift state, then per (dataset, model version) the learned thresholds and
 the items' earlier predictions by other versions, and per dataset the near-duplicate window;
 route each prediction with the pure core; store the decisions (so labels can be joined later)
-and the queued signatures; publish decisions first, then review requests and labels.
+and the queued signatures while publishing the decisions; then review requests and labels.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
 
@@ -128,16 +129,24 @@ class Router:
             ).inc()
             if routed.decision.spot_check:
                 SPOT_CHECKS.labels(prediction.dataset).inc()
-        async with pool.acquire() as conn, conn.transaction():
-            await decisions.record(conn, routed_pairs)
-            for name, added in queued.items():
-                capacity = self.catalog.get(name).policy.diversity_window
-                await signatures.append(conn, name, added, capacity)
-        # Decisions first: an audit reader never sees a label without the decision behind it.
-        await self.runtime.publish(topics.DECISIONS, out_decisions)
-        await self.runtime.publish(topics.REVIEW_REQUESTED, reviews)
-        await self.runtime.publish(topics.LABELS, labels)
-        await self.runtime.publish(topics.POLICIES, policy_events)
+
+        async def store() -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await decisions.record(conn, routed_pairs)
+                for name, added in queued.items():
+                    capacity = self.catalog.get(name).policy.diversity_window
+                    await signatures.append(conn, name, added, capacity)
+
+        # Storing and publishing the decisions are independent (a redelivered batch stores
+        # and publishes the same event ids again), so they overlap. Decisions are durable
+        # before anything else is sent: an audit reader never sees a label without the
+        # decision behind it. The rest go to independent topics, together.
+        await asyncio.gather(store(), self.runtime.publish(topics.DECISIONS, out_decisions))
+        await asyncio.gather(
+            self.runtime.publish(topics.REVIEW_REQUESTED, reviews),
+            self.runtime.publish(topics.LABELS, labels),
+            self.runtime.publish(topics.POLICIES, policy_events),
+        )
 
 
 def _similarity(window: RecentSignatures | None, item_id: str, sig: object) -> float:
