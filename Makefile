@@ -51,7 +51,7 @@ typecheck: install
 # Benchmarks print their figures (speed is never asserted in tests: the machine is shared).
 bench: install models
 	$(BIN)/mitl bench inference --json --model minilm
-	$(BIN)/mitl bench inference --json --model tfidf
+	$(BIN)/mitl bench inference --json --model tfidf --items 20000
 	$(BIN)/mitl bench review --json
 	$(BIN)/mitl bench drift --json
 
