@@ -93,9 +93,9 @@ class Scorer:
             if version is not None:
                 by_version[version].append(received)
         predictions: list[Prediction] = []
-        for version, received in by_version.items():
+        for version, members in by_version.items():
             model = await self.models.get(dataset, version)
-            predictions += await self._predict(dataset, model, received)
+            predictions += await self._predict(dataset, model, members)
         return predictions
 
     async def _predict(self, dataset: str, model: LoadedModel, group: Batch) -> list[Prediction]:
