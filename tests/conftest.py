@@ -3,21 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mitl_runtime.localinfra import (
-    LocalBroker,
-    all_topics,
-    create_database,
-    create_topics,
-    drop_database,
-    resolve_postgres,
-)
+
+from tests.support import own_broker, own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".local" / "test"
@@ -27,21 +18,13 @@ ARTIFACTS = ROOT / ".local" / "test"
 def kafka() -> Iterator[str]:
     """Bootstrap address of a fresh Tansu broker with every topic created."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    broker = LocalBroker(log_path=ARTIFACTS / "tansu.log").start()
-    asyncio.run(create_topics(broker.bootstrap, all_topics()))
-    yield broker.bootstrap
-    broker.stop()
+    yield from own_broker(ARTIFACTS / "tansu.log")
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """URL of a database created for this test session and dropped after it."""
-    postgres = asyncio.run(resolve_postgres(ROOT / ".local" / "pgdata"))
-    name = f"mitl_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = asyncio.run(create_database(postgres.url, name))
-    yield url
-    asyncio.run(drop_database(postgres.url, name))
-    postgres.stop()
+    yield from own_database("mitl_test", stop_server=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -14,6 +16,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from mitl_contracts.events import Event
 
+ROOT = Path(__file__).resolve().parent.parent
 E = TypeVar("E", bound=Event)
 
 
@@ -107,14 +110,28 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float 
     return result
 
 
-def own_broker() -> Iterator[str]:
-    """A broker of a test module's own, with every topic (use as a module-scoped `kafka`
-    fixture that shadows the session's): promotions announced there are no other module's
-    history, and no other module's are its. (Tansu also keeps a stale group leader once two
-    members of a group have left, which would block the next service joining that group.)"""
+def own_broker(log_path: Path | None = None) -> Iterator[str]:
+    """A Tansu broker with every topic; yields its bootstrap address, stops it after. The
+    session's `kafka` fixture, and a module-scoped `kafka` of a module's own that shadows it:
+    promotions announced there are no other module's history, and no other module's are its.
+    (Tansu also keeps a stale group leader once two members of a group have left, which would
+    block the next service joining that group.)"""
     from mitl_runtime.localinfra import LocalBroker, all_topics, create_topics
 
-    broker = LocalBroker().start()
+    broker = LocalBroker(log_path=log_path).start()
     asyncio.run(create_topics(broker.bootstrap, all_topics()))
     yield broker.bootstrap
     broker.stop()
+
+
+def own_database(prefix: str, *, stop_server: bool = False) -> Iterator[str]:
+    """A fresh database named `prefix`_<pid>_<random>; yields its URL, drops it after (and
+    stops an embedded server if `stop_server`)."""
+    from mitl_runtime.localinfra import create_database, drop_database, resolve_postgres
+
+    postgres = asyncio.run(resolve_postgres(ROOT / ".local" / "pgdata"))
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    yield asyncio.run(create_database(postgres.url, name))
+    asyncio.run(drop_database(postgres.url, name))
+    if stop_server:
+        postgres.stop()

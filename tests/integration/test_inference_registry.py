@@ -22,10 +22,9 @@ from mitl_ml.artifacts import manifest_digest
 from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files, write_bundle
 from mitl_runtime.broker import EventPublisher, make_broker
-from mitl_runtime.localinfra import create_database, drop_database, resolve_postgres
 from mitl_runtime.settings import ServiceSettings
 
-from tests.support import TopicReader, eventually, own_broker, running_app
+from tests.support import TopicReader, eventually, own_broker, own_database, running_app
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,10 +34,7 @@ LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 @pytest.fixture(scope="module")
 def registry_db() -> Iterator[str]:
     """A database of this module's own: the registry's state is the subject here."""
-    postgres = asyncio.run(resolve_postgres(ROOT / ".local" / "pgdata"))
-    name = f"mitl_registry_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    yield asyncio.run(create_database(postgres.url, name))
-    asyncio.run(drop_database(postgres.url, name))
+    yield from own_database("mitl_registry")
 
 
 # A broker of this module's own: its promotions are no other module's history.

@@ -26,10 +26,9 @@ from mitl_inference.settings import Settings
 from mitl_ml.bootstrap import bootstrap_splits, build_bootstrap
 from mitl_ml.manifest import read_manifest
 from mitl_runtime.broker import EventPublisher, make_broker
-from mitl_runtime.localinfra import create_database, drop_database, resolve_postgres
 from mitl_runtime.settings import ServiceSettings
 
-from tests.support import TopicReader, eventually, own_broker, running_app
+from tests.support import TopicReader, eventually, own_broker, own_database, running_app
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,10 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def swap_db() -> Iterator[str]:
-    postgres = asyncio.run(resolve_postgres(ROOT / ".local" / "pgdata"))
-    name = f"mitl_swap_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    yield asyncio.run(create_database(postgres.url, name))
-    asyncio.run(drop_database(postgres.url, name))
+    yield from own_database("mitl_swap")
 
 
 # A broker of this module's own: its promotions are no other module's history.

@@ -19,7 +19,7 @@ tightens the policy (see `effective_policy` and `accept_gate`).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mitl_contracts.datasets import Policy
@@ -91,6 +91,25 @@ def accept_gate(
     policy: Policy,
     thresholds: Thresholds | None,
     drift_active: bool,
+    *,
+    sampled: bool = False,
+) -> AcceptGate:
+    """The gate for one prediction; `sampled`: it is in the calibration sample
+    (calibration.in_calibration_sample), so it is reviewed blind whatever its class's
+    threshold, which is still recorded."""
+    gate = _class_gate(label, confidence, policy, thresholds, drift_active)
+    if sampled:
+        why = f"calibration sample (rate {policy.calibration_rate:g}), reviewed blind"
+        return replace(gate, calibrate=True, why_not=why)
+    return gate
+
+
+def _class_gate(
+    label: str,
+    confidence: float,
+    policy: Policy,
+    thresholds: Thresholds | None,
+    drift_active: bool,
 ) -> AcceptGate:
     """`policy` is already the effective one; learned thresholds get the drift raise here.
     Only items that could ever be accepted (confidence >= min_accept_threshold) are worth a
@@ -142,7 +161,9 @@ def route(
     label, confidence = prediction.top
     penalty = 1.0 - policy.diversity_weight * min(1.0, max(0.0, context.similarity))
     priority = uncertainty(prediction.probabilities, policy.uncertainty) * penalty
-    gate = accept_gate(label, confidence, policy, context.thresholds, drift_active)
+    version = prediction.model_version
+    sampled = in_calibration_sample(prediction.item_id, version, confidence, policy)
+    gate = accept_gate(label, confidence, policy, context.thresholds, drift_active, sampled=sampled)
     escalation = escalation_reason(
         prediction, policy, drift_segments=context.drift_segments, earlier=context.earlier
     )
@@ -150,12 +171,6 @@ def route(
     verdict: Route
     if escalation is not None:
         verdict, reason = "escalate", escalation
-    elif in_calibration_sample(prediction.item_id, prediction.model_version, confidence, policy):
-        verdict, calibration = "review", True
-        reason = f"calibration sample (rate {policy.calibration_rate:g}), reviewed blind"
-        priority = CALIBRATION_PRIORITY + unit_draw(
-            "calibrate", prediction.dataset, prediction.item_id
-        )
     elif gate.calibrate:
         verdict, reason, calibration = "review", gate.why_not, True
         draw = unit_draw("calibrate", prediction.dataset, prediction.item_id)

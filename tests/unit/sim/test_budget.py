@@ -4,6 +4,8 @@ independent draws."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 from mitl_contracts.datasets import Policy
@@ -16,6 +18,8 @@ from mitl_ml.sim.world import World
 from mitl_router.uncertainty import uncertainty
 from sklearn.model_selection import train_test_split
 
+from tests.unit.sim import fakes
+
 POLICY = Policy(
     version="sim-budget",
     target_precision=0.9,
@@ -25,15 +29,8 @@ POLICY = Policy(
     escalation_floor=0.0,
 )
 
-
-def synthetic_world(n: int = 500, seed: int = 0) -> World:
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, 3, n)
-    centres = rng.normal(size=(3, 16))
-    x = centres[truth] + rng.normal(scale=1.5, size=(n, 16))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    texts = [f"item {i} about topic{t} and word{i % 7}" for i, t in enumerate(truth)]
-    return World("synthetic", ["a", "b", "c"], texts, x.astype(np.float32), truth)
+# This module's world: 500 items, noisier than the default.
+synthetic_world = partial(fakes.synthetic_world, n=500, noise=1.5)
 
 
 def curves(world: World, **kwargs: int) -> tuple[BudgetCurve, BudgetCurve]:
@@ -45,7 +42,7 @@ def curves(world: World, **kwargs: int) -> tuple[BudgetCurve, BudgetCurve]:
 def test_queue_only_sends_every_item_to_review_by_uncertainty() -> None:
     """No acceptance, spot check or calibration sample may take items out of the queue or put
     them ahead of it: the queue's order is what budget mode measures."""
-    world = synthetic_world(60)
+    world = synthetic_world(n=60)
     router = SimRouter(world.name, world.labels, queue_only(POLICY), world.texts)
     probabilities = np.tile([0.98, 0.01, 0.01], (60, 1))
     probabilities[::2] = [0.5, 0.3, 0.2]

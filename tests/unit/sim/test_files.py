@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mitl_ml.encoder import Encoded
 from mitl_ml.sim.embeddings import file_cache_path
 from mitl_ml.sim.files import DataFileError, FileSource, load_file
+
+from tests.unit.sim.fakes import CountingEncoder
 
 
 def write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> Path:
@@ -27,21 +28,6 @@ def write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -
 def write_jsonl(path: Path, records: Sequence[Mapping[str, object]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
-
-
-class CountingEncoder:
-    """Stands in for MiniLM: a deterministic vector per text, and counts its calls."""
-
-    dim = 384
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def encode(self, texts: list[str]) -> Encoded:
-        self.calls += 1
-        out = np.zeros((len(texts), 384), dtype=np.float32)
-        out[np.arange(len(texts)), [len(t) % 384 for t in texts]] = 1.0
-        return Encoded(out, [False] * len(texts))
 
 
 def test_csv_features_become_the_world_as_is(tmp_path: Path) -> None:

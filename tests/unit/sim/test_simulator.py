@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from mitl_contracts.datasets import Policy
 from mitl_ml.datasets import Example, LabeledData
-from mitl_ml.encoder import Encoded
 from mitl_ml.sim import embeddings
 from mitl_ml.sim.baselines import ground_truth_style, review_all
 from mitl_ml.sim.budget import budget_curves
 from mitl_ml.sim.coverage import full_coverage
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.runner import SimConfig
-from mitl_ml.sim.world import World
 from pydantic import ValidationError
+
+from tests.unit.sim.fakes import CountingEncoder, synthetic_world
 
 POLICY = Policy(
     version="sim-test",
@@ -28,16 +28,6 @@ POLICY = Policy(
     spot_check_max_rate=0.05,
     escalation_floor=0.0,
 )
-
-
-def synthetic_world(n: int = 600, seed: int = 0) -> World:
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, 3, n)
-    centres = rng.normal(size=(3, 16))
-    x = centres[truth] + rng.normal(scale=1.2, size=(n, 16))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    texts = [f"item {i} about topic{t} and word{i % 7}" for i, t in enumerate(truth)]
-    return World("synthetic", ["a", "b", "c"], texts, x.astype(np.float32), truth)
 
 
 def test_full_coverage_labels_everything_and_keeps_the_precision_target() -> None:
@@ -82,17 +72,6 @@ def test_oracle_errs_at_its_rate_and_experts_do_not() -> None:
     assert all(oracle.expert(i) == truth[i] for i in range(100))
     with pytest.raises(ValueError, match="error_rate"):
         Oracle(truth, 4, 1.0, seed=1)
-
-
-class CountingEncoder:
-    dim = 384
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def encode(self, texts: list[str]) -> Encoded:
-        self.calls += 1
-        return Encoded(np.ones((len(texts), 384), dtype=np.float32), [False] * len(texts))
 
 
 def test_embeddings_are_computed_once_and_cached(tmp_path: Path) -> None:

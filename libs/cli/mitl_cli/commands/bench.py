@@ -23,13 +23,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mitl_runtime.settings import ServiceSettings
+
 import mitl_cli
 
 PREFIX = "bench_"
-# Tansu answers a fetch only when its max wait is over, even with data waiting (Kafka answers
-# as soon as there is data); a short wait keeps each hop from adding up to 500 ms locally,
-# at the cost of idle consumers polling more often.
-FETCH_MAX_WAIT_MS = 50
+# The services' fetch wait on the item path (see ServiceSettings.kafka_fetch_max_wait_ms: Tansu
+# answers a waiting fetch at its next check, so the default 500 ms adds 100-200 ms per hop);
+# the benchmarks' own readers use it too.
+FETCH_MAX_WAIT_MS: int = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].default
 
 
 def benchmark_modules() -> list[str]:
