@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from typing import TypeVar
@@ -19,12 +20,28 @@ def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    app = create_app(settings)
+    tune_gc()
     # Access logs are noise at thousands of requests a second; errors still reach the log.
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
         lifespan="on",
     )
+
+
+def tune_gc() -> None:
+    """Move what startup built (modules, models, settings) out of the collector's sight and
+    collect the young generation less often. Every event makes a few hundred short-lived
+    objects; with the default threshold (700) the cyclic collector ran hundreds of times a
+    second and took about a tenth of each service's CPU. Reference counting still frees
+    almost everything at once; only cycles wait for a collection."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
+
+
+GC_THRESHOLD = 50_000

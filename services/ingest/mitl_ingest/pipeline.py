@@ -37,7 +37,7 @@ class Ingestor:
                 predictions.append(prediction)
         await self.runtime.publish(topics.ITEMS_INGESTED, [item for _, item in fresh])
         await self.runtime.publish(topics.PREDICTIONS, predictions)
-        await store.mark_published(self.runtime.pool, [item.item_id for _, item in fresh])
+        await store.mark_published(self.runtime.pool, [item for _, item in fresh])
 
         result: list[core.Outcome] = []
         claimed: set[tuple[str, str]] = set()

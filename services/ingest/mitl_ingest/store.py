@@ -26,7 +26,17 @@ async def claim(pool: asyncpg.Pool, items: list[ItemIngested]) -> set[str]:
     return {row["item_id"] for row in rows}
 
 
-async def mark_published(pool: asyncpg.Pool, item_ids: list[str]) -> None:
+async def mark_published(pool: asyncpg.Pool, items: list[ItemIngested]) -> None:
+    """Found by the primary key: item_id has no index, and matching it scanned the whole
+    table once per batch (quadratic in the items ever ingested)."""
+    if not items:
+        return
     await pool.execute(
-        "UPDATE ingest.items SET published = true WHERE item_id = ANY($1::text[])", item_ids
+        """
+        UPDATE ingest.items i SET published = true
+        FROM unnest($1::text[], $2::text[]) AS u(dataset, external_id)
+        WHERE i.dataset = u.dataset AND i.external_id = u.external_id
+        """,
+        [i.dataset for i in items],
+        [i.external_id for i in items],
     )
