@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mitl_cli.commands.bench import (
+    BATCH_TIMEOUT_MS,
     FETCH_MAX_WAIT_MS,
     Decisions,
     Poster,
@@ -54,7 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--items", type=int, default=3000, help="items in the saturation run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--micro-batch", type=int, default=512, help="services' max_records")
-    parser.add_argument("--batch-timeout-ms", type=int, default=10)
+    parser.add_argument(
+        "--batch-timeout-ms",
+        type=int,
+        default=BATCH_TIMEOUT_MS,
+        help="consumers' wait for a first record (MITL_KAFKA_BATCH_TIMEOUT_MS)",
+    )
     parser.add_argument(
         "--fetch-max-wait-ms",
         type=int,

@@ -32,6 +32,7 @@ PREFIX = "bench_"
 # answers a waiting fetch at its next check, so the default 500 ms adds 100-200 ms per hop);
 # the benchmarks' own readers use it too.
 FETCH_MAX_WAIT_MS: int = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].default
+BATCH_TIMEOUT_MS: int = ServiceSettings.model_fields["kafka_batch_timeout_ms"].default
 
 
 def benchmark_modules() -> list[str]:
