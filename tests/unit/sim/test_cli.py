@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mitl_cli.commands.simulate import config_from
 from mitl_cli.main import build_parser, main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -191,6 +192,14 @@ def test_the_old_interface_still_parses() -> None:
          "--seed", "4"]
     )  # fmt: skip
     assert new.target == 0.97 and new.error_rate == 0.2 and new.seed == 4
+    assert new.calibration_rate == 0.01 and new.min_accept_threshold == 0.9
+    knobs = build_parser().parse_args(
+        ["simulate", "--dataset", "trec6", "--calibration-rate", "0.05",
+         "--min-accept-threshold", "0.95"]
+    )  # fmt: skip
+    config = config_from(knobs)
+    assert config.calibration_rate == 0.05 and config.min_accept_threshold == 0.95
+    assert config.policy().calibration_rate == 0.05
 
 
 def _bad_file(tmp_path: Path, kind: str) -> Path:
@@ -232,6 +241,16 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
         ("ragged", ["--features-col", "features", "--seed", "1", "--seeds", "1,2"], "not both"),
         ("ragged", ["--features-col", "features", "--seeds", "1,x"], "comma-separated integers"),
         ("ragged", ["--features-col", "features", "--annotator-error", "1"], "--annotator-error"),
+        (
+            "ragged",
+            ["--features-col", "features", "--calibration-rate", "1.5"],
+            "--calibration-rate (policy field calibration_rate): Input should be less than or eq",
+        ),
+        (
+            "ragged",
+            ["--features-col", "features", "--min-accept-threshold", "0"],
+            "--min-accept-threshold (policy field min_accept_threshold): Input should be greater",
+        ),
     ],
 )
 def test_bad_input_exits_2_naming_the_problem(

@@ -37,6 +37,8 @@ POLICY_FLAGS = {
     "diversity_weight": "--diversity",
     "spot_check_rate": "--spot-check-rate",
     "spot_check_max_rate": "--spot-check-max-rate",
+    "calibration_rate": "--calibration-rate",
+    "min_accept_threshold": "--min-accept-threshold",
 }
 
 
@@ -77,6 +79,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--diversity", type=float, default=0.0, help="near-duplicate penalty")
     parser.add_argument("--spot-check-rate", type=float, default=0.005)
     parser.add_argument("--spot-check-max-rate", type=float, default=0.02)
+    parser.add_argument(
+        "--calibration-rate", type=float, default=SimConfig.calibration_rate,
+        help="share of confident predictions reviewed blind, at random, as threshold evidence",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-accept-threshold", type=float, default=SimConfig.min_accept_threshold,
+        help="no class threshold below this confidence",
+    )  # fmt: skip
     parser.add_argument("--limit", type=int, default=None, help="use a random N-item subset")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG chart here")
@@ -132,6 +142,8 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         diversity=args.diversity,
         spot_check_rate=args.spot_check_rate,
         spot_check_max_rate=args.spot_check_max_rate,
+        calibration_rate=args.calibration_rate,
+        min_accept_threshold=args.min_accept_threshold,
         limit=args.limit,
         cache_dir=args.cache_dir,
         source=source,
