@@ -2,8 +2,10 @@
 
 Candidates: verified items sorted by the model's confidence; a threshold t covers the n items
 at or above it, k of them correct, and its one-sided lower bound on precision is
-`lower_bound(k, n)`. The chosen threshold is the lowest candidate (>= min_accept_threshold,
-n >= min_verified) whose bound reaches the target: the most coverage the evidence supports.
+`lower_bound(k, n)`. Candidates are tested in a fixed sequence from high confidence down,
+starting where n alone could pass and stopping at the first that fails: the chosen threshold
+is the last that passed (>= min_accept_threshold, n >= min_verified). Stopping at the first
+failure keeps the bound at its level although the threshold is chosen on the same verdicts.
 
 Scope "dataset" (default) bounds the precision of everything accepted: one pooled threshold
 over the classes with enough verified items, then raised, class by class, while that class's
@@ -131,9 +133,9 @@ def _scan(verdicts: Sequence[Verdict]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return confidence[last_of_tie], n[last_of_tie], k[last_of_tie]
 
 
-def lowest_passing(verdicts: Sequence[Verdict], policy: Policy) -> tuple[float, int, int, float]:
-    """(threshold, n, k, bound) of the lowest candidate whose bound reaches the target, or
-    threshold NaN when none does."""
+def passing_threshold(verdicts: Sequence[Verdict], policy: Policy) -> tuple[float, int, int, float]:
+    """(threshold, n, k, bound) of the last candidate of the fixed sequence whose bound
+    reaches the target, or threshold NaN when none does."""
     target = policy.target_precision
     if target is None:
         raise ValueError("policy has no target_precision: thresholds are not learned")
@@ -145,16 +147,25 @@ def lowest_passing(verdicts: Sequence[Verdict], policy: Policy) -> tuple[float, 
     if len(n) == 0:
         return float("nan"), 0, 0, 0.0
     bounds = lower_bounds(k, n, policy.bound, policy.confidence_level)
-    passing = np.flatnonzero(bounds >= target)
-    if len(passing) == 0:
+    # Fixed-sequence testing: from the first candidate whose n could pass at all (a choice
+    # made on counts alone, never on which verdicts were right) downwards, stop at the first
+    # candidate that fails. Taking the lowest passing candidate anywhere instead would pick
+    # the luckiest of many tests, and the bound would no longer hold at its level.
+    could = np.flatnonzero(lower_bounds(n, n, policy.bound, policy.confidence_level) >= target)
+    if len(could) == 0:
         return float("nan"), 0, 0, 0.0
-    best = int(passing[-1])  # candidates run from high to low confidence
+    start = int(could[0])
+    failing = np.flatnonzero(bounds[start:] < target)
+    end = start + (int(failing[0]) if len(failing) else len(bounds) - start)
+    if end == start:
+        return float("nan"), 0, 0, 0.0
+    best = end - 1  # candidates run from high to low confidence
     return float(confidence[best]), int(n[best]), int(k[best]), float(bounds[best])
 
 
 def learn_class(label: str, verdicts: Sequence[Verdict], policy: Policy) -> ClassThreshold:
     """Scope "class": the class's own bound decides."""
-    threshold, n, k, bound = lowest_passing(evidence_filter(policy)(verdicts), policy)
+    threshold, n, k, bound = passing_threshold(evidence_filter(policy)(verdicts), policy)
     if np.isnan(threshold):
         return ClassThreshold(label, None, len(verdicts))
     return ClassThreshold(label, threshold, len(verdicts), n, k, bound)
@@ -181,7 +192,7 @@ def learn_dataset(by_label: dict[str, list[Verdict]], policy: Policy) -> dict[st
     keep = evidence_filter(policy)
     eligible = {c: keep(vs) for c, vs in by_label.items() if len(vs) >= policy.min_verified}
     pooled = [v for vs in eligible.values() for v in vs]
-    start, *_ = lowest_passing(pooled, policy)
+    start, *_ = passing_threshold(pooled, policy)
     if np.isnan(start):
         return cold
     raised = {c: _raise_for_class(vs, start, policy) for c, vs in eligible.items()}

@@ -1,4 +1,4 @@
-"""Threshold learning: bounds, cold start, lowest passing threshold, scopes, spot-check share."""
+"""Threshold learning: bounds, cold start, the fixed-sequence scan, scopes, spot-check share."""
 
 from __future__ import annotations
 
@@ -120,3 +120,52 @@ def test_calibration_sample_alone_bounds_thresholds_when_the_rate_is_set() -> No
 def test_calibration_rate_needs_a_target_precision() -> None:
     with pytest.raises(ValueError, match="calibration_rate"):
         Policy(calibration_rate=0.1)
+
+
+def test_the_scan_stops_at_the_first_failing_candidate() -> None:
+    """A dip that fails the bound ends the scan, even when the bound recovers below it."""
+    policy = Policy(version="p", target_precision=0.9, min_verified=10)
+    confidences = [1.0 - i / 1000 for i in range(300)]
+    # Right above 0.9 the class is clean; then 6 misses in a row make the bound fail at
+    # 0.954-0.949; below that 250 right answers would lift it back over 0.9.
+    wrong = set(range(40, 46))
+    entry = learn_class("A", verdicts("A", confidences, wrong), policy)
+    assert entry.threshold is not None
+    # The old rule (lowest passing candidate anywhere) went down to 0.701, under the misses.
+    assert entry.threshold > max(confidences[i] for i in wrong)
+
+
+def test_the_bound_holds_at_its_level_when_the_threshold_is_chosen_on_the_same_data() -> None:
+    """Precision falls with confidence and crosses the target. Over many random validation
+    samples, the accepted region's true precision is under the target in at most about 5 %
+    of them (the bound's level, 95 %); picking the lowest passing candidate anywhere, as the
+    scan once did, would fail far more often."""
+    import numpy as np
+    from mitl_router.calibration import passing_threshold
+
+    policy = Policy(
+        version="p",
+        target_precision=0.95,
+        min_verified=10,
+        min_accept_threshold=0.01,
+        escalation_floor=0.0,
+    )
+    rng = np.random.default_rng(7)
+    grid = np.linspace(1.0, 0.0, 2001)
+    # True precision at confidence c: 1.0 at the top, falling to 0.5 at 0.
+    precision = 0.5 + 0.5 * grid**0.5
+
+    def true_precision_above(threshold: float) -> float:
+        above = precision[grid >= threshold]
+        return float(above.mean())
+
+    failures = 0
+    trials = 300
+    for _ in range(trials):
+        conf = rng.uniform(0, 1, 600)
+        correct = rng.uniform(0, 1, 600) < 0.5 + 0.5 * conf**0.5
+        sample = [Verdict("A", float(c), bool(k)) for c, k in zip(conf, correct, strict=True)]
+        threshold, *_ = passing_threshold(sample, policy)
+        if not np.isnan(threshold) and true_precision_above(threshold) < 0.95:
+            failures += 1
+    assert failures / trials <= 0.08

@@ -3,7 +3,7 @@
 - review_all: people label every item.
 - ground_truth_style: people label a random validation sample; one global threshold is chosen
   on it for the same target with the same bound as the router (mitl_router.calibration's
-  `lowest_passing`), from out-of-fold confidences so the threshold is not judged on the items
+  `passing_threshold`), from out-of-fold confidences so the threshold is not judged on the items
   the model learned; the model trained on the whole sample accepts the rest at or above the
   threshold and people label the others. Sample sizes from SAMPLE_SIZES are tried and the one
   needing the fewest labels is reported (the baseline gets its best case).
@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 from mitl_contracts.datasets import Policy
-from mitl_router.calibration import Verdict, lowest_passing
+from mitl_router.calibration import Verdict, passing_threshold
 from sklearn.model_selection import KFold
 
 from mitl_ml.sim.head import Head
@@ -52,7 +52,7 @@ def _one_sample(
         probs = head.predict_proba(world.x[sample[held]])
         for row, j in zip(probs, held, strict=True):
             verdicts.append(Verdict("*", float(row.max()), int(row.argmax()) == answers[j]))
-    threshold, *_ = lowest_passing(verdicts, policy)
+    threshold, *_ = passing_threshold(verdicts, policy)
     probs = Head(world.x[sample], answers, k, seed, "gt").predict_proba(world.x[rest])
     accepted = probs.max(axis=1) >= threshold if not math.isnan(threshold) else np.zeros(0, bool)
     if len(accepted) == 0:
