@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
+from faststream.exceptions import IncorrectState
 from faststream.kafka import KafkaBroker
 from mitl_contracts.events import Event
 
@@ -47,8 +48,10 @@ def aiokafka_producer(broker: KafkaBroker) -> AIOKafkaProducer:
     config.producer._producer.producer; the lock file pins that version)."""
     try:
         producer = broker.config.producer._producer.producer  # type: ignore[attr-defined]
+    except IncorrectState:
+        raise RuntimeError("the broker is not started: connect it before publishing") from None
     except AttributeError:
-        raise RuntimeError("the broker is not started, or faststream moved its producer") from None
+        raise RuntimeError("faststream moved its producer (see requirements.lock)") from None
     if not isinstance(producer, AIOKafkaProducer):
         raise RuntimeError(f"expected an AIOKafkaProducer under the broker, got {producer!r}")
     return producer
