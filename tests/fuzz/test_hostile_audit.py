@@ -67,3 +67,28 @@ def test_any_report_request_gets_an_answer_that_explains_itself(
 ) -> None:
     get(platform, "/v1/reports/" + segment(dataset), params)
     get(platform, "/v1/overrides/" + segment(dataset), params)
+
+
+def test_a_long_url_sent_in_pieces_gets_the_same_json_answer(platform: Platform) -> None:
+    """A 36 KB URL whose head arrives in several reads reaches the app (a JSON 422 on the
+    dataset name's length) instead of the server's plain-text 400: the answer no longer
+    depends on how TCP splits the request."""
+    import json
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    url = urlsplit(platform.url("audit"))
+    path = "/v1/reports/" + segment("🙂" * 3000)
+    head = f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode()
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        for start in range(0, len(head), 4096):
+            sock.sendall(head[start : start + 4096])
+            time.sleep(0.01)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"422", answer[:300]
+    body = rest.partition(b"\r\n\r\n")[2]
+    assert "at most 200 characters" in json.dumps(json.loads(body)["detail"])
