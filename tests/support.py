@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,6 +76,19 @@ async def publish_raw(
             await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
+
+
+async def publish_events(bootstrap: str, topic: str, events: Sequence[Event]) -> None:
+    """Publish `events` as the services do (EventPublisher), from a broker of its own."""
+    from mitl_runtime.broker import EventPublisher, make_broker
+    from mitl_runtime.settings import ServiceSettings
+
+    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=bootstrap), "test")
+    await broker.connect()
+    try:
+        await EventPublisher(broker, "test").publish(topic, list(events))
+    finally:
+        await broker.stop()
 
 
 @asynccontextmanager

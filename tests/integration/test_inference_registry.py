@@ -24,7 +24,14 @@ from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files, 
 from mitl_runtime.broker import EventPublisher, make_broker
 from mitl_runtime.settings import ServiceSettings
 
-from tests.support import TopicReader, eventually, own_broker, own_database, running_app
+from tests.support import (
+    TopicReader,
+    eventually,
+    own_broker,
+    own_database,
+    publish_events,
+    running_app,
+)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,12 +126,7 @@ def items(run: str, n: int) -> list[ItemIngested]:
 
 
 async def publish(kafka: str, events: list[ItemIngested]) -> None:
-    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=kafka), "test")
-    await broker.connect()
-    try:
-        await EventPublisher(broker, "test").publish(topics.ITEMS_INGESTED, list(events))
-    finally:
-        await broker.stop()
+    await publish_events(kafka, topics.ITEMS_INGESTED, events)
 
 
 async def predictions_for(kafka: str, run: str, n: int) -> list[Prediction]:

@@ -21,10 +21,8 @@ from mitl_inference.app import create_app as inference_app
 from mitl_inference.settings import Settings as InferenceSettings
 from mitl_router.app import create_app as router_app
 from mitl_router.settings import Settings as RouterSettings
-from mitl_runtime.broker import EventPublisher, make_broker
-from mitl_runtime.settings import ServiceSettings
 
-from tests.support import TopicReader, eventually, publish_raw, running_app
+from tests.support import TopicReader, eventually, publish_events, publish_raw, running_app
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +34,6 @@ QUESTIONS = [
     "Why is the sky blue ?",
     "What color is a giraffe 's tongue ?",
 ]
-
-
-async def publish(kafka: str, topic: str, events: list) -> None:
-    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=kafka), "test")
-    await broker.connect()
-    try:
-        await EventPublisher(broker, "test").publish(topic, events)
-    finally:
-        await broker.stop()
 
 
 def ingested(run: str, i: int, text: str, **metadata: str) -> ItemIngested:
@@ -70,10 +59,10 @@ async def test_items_are_scored_and_routed(service_env: dict) -> None:
         running_app(inference_app(InferenceSettings(**service_env))),
         running_app(router_app(RouterSettings(**service_env))),
     ):
-        await publish(kafka, topics.ITEMS_INGESTED, [*items, bad_vector])
+        await publish_events(kafka, topics.ITEMS_INGESTED, [*items, bad_vector])
         await publish_raw(kafka, topics.ITEMS_INGESTED, [b'{"dataset": "trec6"}'])
         # Delivered twice: the same predictions and decisions come out, with the same ids.
-        await publish(kafka, topics.ITEMS_INGESTED, items[:2])
+        await publish_events(kafka, topics.ITEMS_INGESTED, items[:2])
         async with TopicReader(kafka, topics.DECISIONS) as decisions:
             await decisions.wait_for(
                 lambda _: (
@@ -176,13 +165,13 @@ async def test_drift_alert_tightens_and_clear_restores_policy(service_env: dict)
         async def drift_active() -> bool:
             return (await client.get("/v1/policies")).json()["trec6"]["drift_active"]
 
-        await publish(kafka, topics.DRIFT, [alert("alert", 1)])
+        await publish_events(kafka, topics.DRIFT, [alert("alert", 1)])
         await eventually(drift_active)
         policy = (await client.get("/v1/policies")).json()["trec6"]["policy"]
         assert policy["version"] == "test-v1+drift" and policy["accept_threshold"] == pytest.approx(
             0.75
         )
-        await publish(kafka, topics.DRIFT, [alert("clear", 2)])
+        await publish_events(kafka, topics.DRIFT, [alert("clear", 2)])
 
         async def cleared() -> bool:
             return not await drift_active()

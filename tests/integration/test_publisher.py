@@ -10,11 +10,10 @@ from collections import defaultdict
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from mitl_contracts.events import ItemContent, ItemIngested
-from mitl_runtime.broker import MAX_BATCH_BYTES, EventPublisher, event_key, make_broker
+from mitl_runtime.broker import MAX_BATCH_BYTES, event_key
 from mitl_runtime.localinfra import create_topics
-from mitl_runtime.settings import ServiceSettings
 
-from tests.support import TopicReader
+from tests.support import TopicReader, publish_events
 
 pytestmark = pytest.mark.integration
 
@@ -40,12 +39,7 @@ def test_a_publish_larger_than_a_batch_arrives_whole_and_in_order(kafka: str) ->
 
     async def scenario() -> None:
         await create_topics(kafka, [topic], PARTITIONS)
-        broker = make_broker(ServiceSettings(kafka_bootstrap_servers=kafka), "test")
-        await broker.connect()
-        try:
-            await EventPublisher(broker, "test").publish(topic, events)
-        finally:
-            await broker.stop()
+        await publish_events(kafka, topic, events)
         async with TopicReader(kafka, topic) as reader:
             records = await reader.wait_for(lambda r: len(r) >= len(events))
         assert len(records) == len(events)
