@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from tests.support import own_broker, own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".local" / "test"
+
+# Services under test (in this process, or started by LocalStack, which passes the
+# environment on) look for a first record every 20 ms rather than the default 100: a test
+# waits on many quiet-to-busy hops in a row, and idle CPU does not matter here.
+os.environ.setdefault("MITL_KAFKA_BATCH_TIMEOUT_MS", "20")
 
 
 @pytest.fixture(scope="session")
