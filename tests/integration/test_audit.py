@@ -37,7 +37,7 @@ from mitl_contracts.events import (
 )
 from mitl_runtime.localinfra import create_database, drop_database
 
-from tests.support import TopicReader, eventually, publish_raw, running_app
+from tests.support import TopicReader, eventually, publish_events, publish_raw, running_app
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -141,12 +141,6 @@ def history(dataset: str) -> dict[str, list[Event]]:
     }
 
 
-async def publish(kafka: str, topic: str, events: list[Event]) -> None:
-    for event in events:
-        key = (getattr(event, "item_id", None) or event.dataset).encode()
-        await publish_raw(kafka, topic, [event.model_dump_json().encode()], key=key)
-
-
 @dataclass
 class Audited:
     client: AsyncClient
@@ -178,8 +172,8 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
     async with running_app(create_app(Settings(**env))) as client:
         await publish_raw(kafka, topics.LABELS, bad, key=b"item-2")
         for topic, published in events.items():
-            await publish(kafka, topic, published)
-        await publish(
+            await publish_events(kafka, topic, published)
+        await publish_events(
             kafka,
             topics.MODELS,
             [ModelPromoted(dataset=dataset, model_version="m2", status="champion")],
@@ -195,14 +189,14 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
             reference_size=2000,
             details={"bins": [0.1, 0.2, 0.7]},
         )
-        await publish(kafka, topics.DRIFT, [drift])
+        await publish_events(kafka, topics.DRIFT, [drift])
         # Replays, then on the same keys (so the same partitions) events of another dataset:
         # once those are logged, the replays before them have been consumed.
-        await publish(kafka, topics.DECISIONS, [decisions[0], decisions[0]])
-        await publish(kafka, topics.LABELS, [labels[2]])
-        await publish(kafka, topics.ITEMS_INGESTED, events[topics.ITEMS_INGESTED][:2])
-        await publish(kafka, topics.DECISIONS, [decision(sentinel, 1, "accept", "m1", "s")])
-        await publish(
+        await publish_events(kafka, topics.DECISIONS, [decisions[0], decisions[0]])
+        await publish_events(kafka, topics.LABELS, [labels[2]])
+        await publish_events(kafka, topics.ITEMS_INGESTED, events[topics.ITEMS_INGESTED][:2])
+        await publish_events(kafka, topics.DECISIONS, [decision(sentinel, 1, "accept", "m1", "s")])
+        await publish_events(
             kafka, topics.LABELS, [label(sentinel, 3, "A", source="model", action="auto_accept")]
         )
         conn = await asyncpg.connect(url)

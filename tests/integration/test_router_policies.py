@@ -5,7 +5,6 @@ the expert queue."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from mitl_contracts import topics
 from mitl_contracts.events import (
     Decision,
     DriftAlert,
-    Event,
     ItemContent,
     Label,
     PolicyChanged,
@@ -23,10 +21,8 @@ from mitl_contracts.events import (
 from mitl_router.app import create_app
 from mitl_router.requests import disagreement_event_id
 from mitl_router.settings import Settings
-from mitl_runtime.broker import EventPublisher, make_broker
-from mitl_runtime.settings import ServiceSettings
 
-from tests.support import TopicReader, eventually, running_app
+from tests.support import TopicReader, eventually, publish_events, running_app
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +47,6 @@ def router_env(service_env: dict, tmp_path_factory: pytest.TempPathFactory) -> d
         f"datasets:\n  learn_{run}:{POLICY}  drift_{run}:{POLICY}  dispute_{run}:{POLICY}"
     )
     return service_env | {"datasets_file": path, "run": run}
-
-
-async def publish(kafka: str, topic: str, events: Sequence[Event]) -> None:
-    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=kafka), "test")
-    await broker.connect()
-    try:
-        await EventPublisher(broker, "test").publish(topic, list(events))
-    finally:
-        await broker.stop()
 
 
 def prediction(dataset: str, item: str, p_a: float, model: str = "m1") -> Prediction:
@@ -107,12 +94,12 @@ async def test_thresholds_learned_from_human_labels_change_routing(router_env: d
     settings = Settings(**{k: v for k, v in router_env.items() if k != "run"})
     cold = [f"{run}-cold-{i}" for i in range(20)]
     async with running_app(create_app(settings)) as client:
-        await publish(kafka, topics.PREDICTIONS, [prediction(dataset, i, 0.9) for i in cold])
+        await publish_events(kafka, topics.PREDICTIONS, [prediction(dataset, i, 0.9) for i in cold])
         before = await decisions_for(kafka, set(cold))
         # Cold start: nothing accepted; a blind calibration sample at the head of the queue.
         assert {d.route for d in before.values()} == {"review"}
         assert all("cold start" in d.reason and d.priority >= 1.0 for d in before.values())
-        await publish(kafka, topics.LABELS, [human(dataset, i, "A") for i in cold])
+        await publish_events(kafka, topics.LABELS, [human(dataset, i, "A") for i in cold])
 
         async def learned() -> float | None:
             body = (await client.get("/v1/policies")).json()[dataset]
@@ -127,7 +114,7 @@ async def test_thresholds_learned_from_human_labels_change_routing(router_env: d
                 )
             )
         warm = {f"{run}-sure": 0.95, f"{run}-unsure": 0.6, f"{run}-b": 0.1}
-        await publish(
+        await publish_events(
             kafka, topics.PREDICTIONS, [prediction(dataset, i, p) for i, p in warm.items()]
         )
         after = await decisions_for(kafka, set(warm))
@@ -158,22 +145,22 @@ async def test_disagreements_and_drifting_class_go_to_experts(router_env: dict) 
         reference_size=10,
     )
     async with running_app(create_app(settings)) as client:
-        await publish(
+        await publish_events(
             kafka, topics.PREDICTIONS, [prediction(dispute, i, 0.7) for i in (item, rescored)]
         )
         await decisions_for(kafka, {item, rescored})
         labels = [human(dispute, item, "A", "ann1"), human(dispute, item, "B", "ann2")]
-        await publish(kafka, topics.LABELS, labels)
+        await publish_events(kafka, topics.LABELS, labels)
         # A new model version disagrees with m1 about the same item.
-        await publish(kafka, topics.PREDICTIONS, [prediction(dispute, rescored, 0.2, "m2")])
-        await publish(kafka, topics.DRIFT, [alert])
+        await publish_events(kafka, topics.PREDICTIONS, [prediction(dispute, rescored, 0.2, "m2")])
+        await publish_events(kafka, topics.DRIFT, [alert])
 
         async def segment_open() -> bool:
             body = (await client.get("/v1/policies")).json()[drift]
             return "class:A" in body["drift_segments"]
 
         await eventually(segment_open)
-        await publish(kafka, topics.PREDICTIONS, [prediction(drift, drifting, 0.99)])
+        await publish_events(kafka, topics.PREDICTIONS, [prediction(drift, drifting, 0.99)])
         async with TopicReader(kafka, topics.REVIEW_REQUESTED) as reviews:
             await reviews.wait_for(
                 lambda _: any(

@@ -13,6 +13,13 @@ from fastapi import FastAPI
 from mitl_runtime.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
+# Allocations between young-generation collections (tune_gc; the default is 700).
+GC_THRESHOLD = 50_000
+# The largest request line and headers a service reads. h11's default (16 KiB) applies only
+# when the head arrives in more than one read, so a long URL (a 3,000-emoji dataset name is
+# 36 KB percent-encoded) got uvicorn's plain-text 400 or the app's JSON answer depending on
+# how TCP split it. 64 KiB lets such URLs reach the app, which says what is wrong in JSON.
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
 
 
 def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
@@ -43,11 +50,3 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, 20, 20)
-
-
-GC_THRESHOLD = 50_000
-# The largest request line and headers a service reads. h11's default (16 KiB) applies only
-# when the head arrives in more than one read, so a long URL (a 3,000-emoji dataset name is
-# 36 KB percent-encoded) got uvicorn's plain-text 400 or the app's JSON answer depending on
-# how TCP split it. 64 KiB lets such URLs reach the app, which says what is wrong in JSON.
-MAX_REQUEST_HEAD_BYTES = 64 * 1024

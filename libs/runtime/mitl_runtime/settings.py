@@ -29,7 +29,7 @@ class ServiceSettings(BaseSettings):
     # sleeps this long). Records that arrive meanwhile are handed over at once, so this adds
     # latency only to the first record after a quiet spell; it sets how often an idle
     # subscriber wakes. 20 ms: the three item-path services burnt 0.11 cores doing nothing;
-    # 100 ms: 0.07 (and `mitl bench inference` with MiniLM moved from a ratio of 0.79 to 0.82).
+    # 100 ms: 0.07.
     kafka_batch_timeout_ms: int = Field(default=100, ge=1)
     # How long the broker may hold a fetch that finds no data. Tansu answers a held fetch
     # only at its next check, not when data arrives: with aiokafka's 500 ms, each hop of the

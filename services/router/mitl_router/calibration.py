@@ -156,7 +156,7 @@ def passing_threshold(verdicts: Sequence[Verdict], policy: Policy) -> tuple[floa
         return float("nan"), 0, 0, 0.0
     start = int(could[0])
     failing = np.flatnonzero(bounds[start:] < target)
-    end = start + (int(failing[0]) if len(failing) else len(bounds) - start)
+    end = start + int(failing[0]) if len(failing) else len(bounds)
     if end == start:
         return float("nan"), 0, 0, 0.0
     best = end - 1  # candidates run from high to low confidence

@@ -12,8 +12,9 @@ from mitl_router.escalation import EarlierPrediction
 
 async def record(conn: asyncpg.Connection, pairs: Iterable[tuple[Prediction, Decision]]) -> None:
     """Idempotent: a redelivered prediction keeps the first decision. One statement over
-    arrays (executemany ran the insert once per row: twice the server's CPU)."""
-    rows = [(p, d) for p, d in pairs]
+    arrays rather than one per row (the server's CPU is about the same either way, ~22 us a
+    row measured here; the client sends and parses one message instead of hundreds)."""
+    rows = list(pairs)
     if not rows:
         return
     await conn.execute(
