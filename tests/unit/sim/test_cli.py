@@ -102,6 +102,19 @@ def test_full_coverage_prints_one_consistent_object_per_seed_and_a_plot(
             assert r["auto_precision"] is None
         final_accuracy = r["final_accuracy"]
         assert isinstance(final_accuracy, float) and 0.0 <= final_accuracy <= 1.0
+        gt_human = gt["human_labels"]
+        assert isinstance(gt_human, int)
+        assert r["labels_saved_vs_gt"] == pytest.approx(1 - human / gt_human)
+        assert r["match_gt"] is True
+        matched = r["at_gt_accuracy"]
+        if matched is not None:  # the loop at the first floor reaching GT's accuracy
+            assert isinstance(matched, dict)
+            assert matched["final_accuracy"] >= gt["final_correct"] / items
+            assert matched["labels_saved_vs_gt"] == pytest.approx(
+                1 - matched["human_labels"] / gt_human
+            )
+            if matched["reruns"] == 0:
+                assert matched["human_labels"] == human
     assert plot.read_bytes()[:8] == PNG_MAGIC and plot.stat().st_size > 10_000
     assert "wrote" in err
 
@@ -148,10 +161,27 @@ def test_without_json_it_prints_a_table(tmp_path: Path, capsys: pytest.CaptureFi
         "--error-rate", "0.05", "--initial", "30", "--retrain-every", "50",
     )  # fmt: skip
     assert code == 0
-    header, *rows = out.splitlines()
+    header, *lines = out.splitlines()
+    rows, comparisons = lines[:3], lines[3:]
     assert header.split()[:4] == ["dataset", "seed", "method", "items"]
     assert [row.split()[2] for row in rows] == ["loop", "ground_truth", "review_all"]
     assert rows[2].split()[4] == "200"  # review-all: every item labeled by people
+    assert comparisons[0].startswith("  loop vs GT: ") and "human labels" in comparisons[0]
+    assert comparisons[1].startswith("  at GT's accuracy")
+
+
+def test_matching_gt_accuracy_can_be_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = features_csv(tmp_path / "vectors.csv", n=200)
+    code, out, _ = run_cli(
+        capsys,
+        "--data", str(data), "--features-col", "features", "--target", "0.9", "--json",
+        "--initial", "30", "--retrain-every", "50", "--no-match-gt",
+    )  # fmt: skip
+    assert code == 0
+    (report,) = json_lines(out)
+    assert report["match_gt"] is False and report["at_gt_accuracy"] is None
 
 
 def test_a_text_file_runs_with_the_real_encoder(

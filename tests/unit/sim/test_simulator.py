@@ -13,7 +13,9 @@ from mitl_ml.sim import embeddings
 from mitl_ml.sim.baselines import ground_truth_style, review_all
 from mitl_ml.sim.budget import budget_curves
 from mitl_ml.sim.coverage import full_coverage
+from mitl_ml.sim.matched import FLOORS, at_accuracy
 from mitl_ml.sim.oracle import Oracle
+from mitl_ml.sim.results import CoverageResult
 from mitl_ml.sim.runner import SimConfig
 from pydantic import ValidationError
 
@@ -106,3 +108,35 @@ def test_full_coverage_with_a_calibration_sample_keeps_the_target() -> None:
     assert run.human_labels + run.model_labeled == run.items
     assert 0 < run.model_labeled
     assert run.accepted_precision >= 0.9
+
+
+def test_matching_gt_accuracy_reruns_with_stricter_floors_until_reached() -> None:
+    world = synthetic_world()
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    policy = POLICY.model_copy(update={"min_accept_threshold": 0.5})
+    runs: list[float] = []
+    results: list[CoverageResult] = []
+
+    def run(p: Policy) -> CoverageResult:
+        runs.append(p.min_accept_threshold)
+        results.append(full_coverage(world, p, seed=0, retrain_every=40, initial=30, oracle=oracle))
+        return results[-1]
+
+    loop = run(policy)
+    # Already as accurate: the loop itself, no rerun.
+    same = at_accuracy(run, policy, loop, loop.final_correct)
+    assert same is not None and same.result is loop and same.reruns == 0 and len(runs) == 1
+    # One more correct item than the loop got: stricter floors, in rising order, until one
+    # run reaches it; that run is what is reported.
+    wanted = loop.final_correct + 1
+    matched = at_accuracy(run, policy, loop, wanted)
+    assert runs[1:] == sorted(runs[1:]) and all(f > 0.5 for f in runs[1:])
+    if matched is None:
+        assert runs[1:] == list(FLOORS)
+    else:
+        assert matched.result.final_correct >= wanted
+        assert matched.floor == runs[-1] and matched.reruns == len(runs) - 1
+        # Earlier floors did not reach it: the first that does is reported, not the cheapest.
+        assert all(r.final_correct < wanted for r in results[1:-1])
+    # Nothing can reach more correct items than there are.
+    assert at_accuracy(run, policy, loop, len(world.truth) + 1) is None

@@ -75,6 +75,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--random-draws", type=int, default=5,
         help="budget mode: random sampling's curve is the mean of this many draws",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-match-gt", dest="match_gt", action="store_false",
+        help="full coverage: skip rerunning the loop at stricter floors to reach GT's accuracy",
+    )  # fmt: skip
     parser.add_argument("--strategy", choices=STRATEGIES, default="margin")
     parser.add_argument("--diversity", type=float, default=0.0, help="near-duplicate penalty")
     parser.add_argument("--spot-check-rate", type=float, default=0.005)
@@ -148,6 +152,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         cache_dir=args.cache_dir,
         source=source,
         random_draws=args.random_draws,
+        match_gt=args.match_gt,
     )
 
 

@@ -7,6 +7,11 @@ budget mode a `curve` of (human labels, strategy accuracy, random accuracy). Rat
 computed from the counts at full precision (the flat records round them), so
 `human_fraction == human_labels / items` holds exactly. `auto_precision` is null when nothing
 was auto-accepted (there is no precision to report, rather than a vacuous 1.0).
+
+Full coverage also compares the loop with the GT baseline: `labels_saved_vs_gt` (1 - loop
+labels / GT labels, at the configured settings) and `at_gt_accuracy`, the loop run at the
+first stricter floor whose final accuracy reaches GT's (matched.py), with its own
+`labels_saved_vs_gt`; null when no floor reaches it or the comparison was not asked for.
 """
 
 from __future__ import annotations
@@ -31,6 +36,23 @@ def figures(result: CoverageResult) -> Report:
         "auto_accepted": result.auto_accepted,
         "auto_precision": _ratio(result.accepted_correct, result.auto_accepted),
         "final_accuracy": _ratio(result.final_correct, result.items),
+    }
+
+
+def _saved(loop: CoverageResult, gt: CoverageResult) -> float | None:
+    """Share of GT's human labels the loop did without (negative: it used more)."""
+    return 1 - loop.human_labels / gt.human_labels if gt.human_labels else None
+
+
+def matched_report(run: CoverageRun) -> Report | None:
+    if run.matched is None:
+        return None
+    result = run.matched.result
+    return {
+        "min_accept_threshold": run.matched.floor,
+        "reruns": run.matched.reruns,
+        **figures(result),
+        "labels_saved_vs_gt": _saved(result, run.ground_truth),
     }
 
 
@@ -69,6 +91,9 @@ def coverage_report(run: CoverageRun, config: SimConfig) -> Report:
     ):
         out |= {f"{prefix}_{key}": value for key, value in figures(baseline).items()}
     out["baseline_gt_sample_size"] = run.ground_truth.details.get("sample_size")
+    out["labels_saved_vs_gt"] = _saved(loop, run.ground_truth)
+    out["match_gt"] = config.match_gt
+    out["at_gt_accuracy"] = matched_report(run)
     out["baselines"] = {
         "ground_truth": run.ground_truth.as_dict(),
         "review_all": run.review_all.as_dict(),
@@ -137,7 +162,8 @@ COVERAGE_HEADER = (
 
 
 def coverage_lines(r: Report) -> list[str]:
-    """Three table rows (loop, ground truth, review all) under COVERAGE_HEADER."""
+    """Three table rows (loop, ground truth, review all) under COVERAGE_HEADER, then the
+    label comparisons with GT."""
     baselines = r["baselines"]
     assert isinstance(baselines, dict)
     rows = []
@@ -154,7 +180,23 @@ def coverage_lines(r: Report) -> list[str]:
             f"{_num(r[f'{prefix}auto_precision']):>8} {_num(r[f'{prefix}final_accuracy']):>9} "
             f"{spot!s:>5} {expert!s:>6}"
         )
+    rows.append(f"  loop vs GT: {_fewer(r['labels_saved_vs_gt'])} human labels")
+    matched = r.get("at_gt_accuracy")
+    if isinstance(matched, dict):
+        rows.append(
+            f"  at GT's accuracy (floor {matched['min_accept_threshold']}): "
+            f"{matched['human_labels']} human labels, accuracy "
+            f"{_num(matched['final_accuracy'])}, {_fewer(matched['labels_saved_vs_gt'])}"
+        )
+    elif r.get("match_gt"):
+        rows.append("  at GT's accuracy: no accept floor reached it")
     return rows
+
+
+def _fewer(saved: object) -> str:
+    if not isinstance(saved, float):
+        return "-"
+    return f"{saved:.1%} fewer" if saved >= 0 else f"{-saved:.1%} more"
 
 
 def budget_lines(r: Report) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from mitl_contracts.datasets import Policy
@@ -20,6 +21,7 @@ from mitl_ml.sim.budget import HELD_OUT_FRACTION, budget_curves
 from mitl_ml.sim.coverage import full_coverage
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource, load_file
+from mitl_ml.sim.matched import Matched, at_accuracy
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
 from mitl_ml.sim.world import World, load_world
@@ -47,6 +49,8 @@ class SimConfig:
     source: FileSource | None = None
     # Budget mode: random sampling's curve is the mean of this many draws (budget.py).
     random_draws: int = 5
+    # Full coverage: also run the loop at the GT baseline's accuracy (matched.py).
+    match_gt: bool = True
 
     def policy(self) -> Policy:
         """The policy under test (validated like any dataset's policy)."""
@@ -65,12 +69,14 @@ class SimConfig:
 
 @dataclass(frozen=True)
 class CoverageRun:
-    """One seed in full-coverage mode: the loop and both baselines on the same world."""
+    """One seed in full-coverage mode: the loop and both baselines on the same world, and
+    the loop at the GT baseline's accuracy (None: not asked for, or no floor reached it)."""
 
     seed: int
     loop: CoverageResult
     review_all: CoverageResult
     ground_truth: CoverageResult
+    matched: Matched | None = None
 
     def records(self) -> list[dict[str, object]]:
         return [self.loop.as_dict(), self.review_all.as_dict(), self.ground_truth.as_dict()]
@@ -136,19 +142,21 @@ def runs(config: SimConfig, world: World | None = None) -> Iterator[CoverageRun 
         world = whole.subset(config.limit, seed) if config.limit else whole
         oracle = Oracle(world.truth, len(world.labels), config.error_rate, seed)
         if config.budget is None:
-            loop = full_coverage(
+            loop_at = partial(
+                full_coverage,
                 world,
-                policy,
                 seed=seed,
                 retrain_every=config.retrain_every,
                 initial=config.initial,
                 oracle=oracle,
             )
+            loop = loop_at(policy)
+            gt = ground_truth_style(world, policy, seed=seed, oracle=oracle)
+            matched = (
+                at_accuracy(loop_at, policy, loop, gt.final_correct) if config.match_gt else None
+            )
             yield CoverageRun(
-                seed,
-                loop,
-                review_all(world, policy, seed=seed, oracle=oracle),
-                ground_truth_style(world, policy, seed=seed, oracle=oracle),
+                seed, loop, review_all(world, policy, seed=seed, oracle=oracle), gt, matched
             )
             continue
         strategy, random = budget_curves(
