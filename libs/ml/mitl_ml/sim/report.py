@@ -181,14 +181,14 @@ def coverage_lines(r: Report) -> list[str]:
             f"{spot!s:>5} {expert!s:>6}"
         )
     rows.append(f"  loop vs GT: {_fewer(r['labels_saved_vs_gt'])} human labels")
-    matched = r.get("at_gt_accuracy")
+    matched = r["at_gt_accuracy"]
     if isinstance(matched, dict):
         rows.append(
             f"  at GT's accuracy (floor {matched['min_accept_threshold']}): "
             f"{matched['human_labels']} human labels, accuracy "
             f"{_num(matched['final_accuracy'])}, {_fewer(matched['labels_saved_vs_gt'])}"
         )
-    elif r.get("match_gt"):
+    elif r["match_gt"]:
         rows.append("  at GT's accuracy: no accept floor reached it")
     return rows
 
