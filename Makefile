@@ -6,8 +6,10 @@ STAMP   := $(VENV)/.installed
 MODEL   := models/trec6-bootstrap/manifest.json
 
 CHROMIUM := /usr/bin/chromium
+# Apache Kafka's jars, copied out of Maven Central once (kafka/pom.xml pins the release).
+KAFKA    := .local/kafka/libs/.fetched
 
-.PHONY: install browser run test test-unit test-integration lint typecheck bench chaos simulate models clean
+.PHONY: install kafka browser run test test-unit test-integration lint typecheck bench chaos simulate models clean
 
 install: $(STAMP)
 
@@ -17,6 +19,13 @@ $(STAMP): requirements.lock requirements-data.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+kafka: $(KAFKA)
+
+$(KAFKA): kafka/pom.xml
+	rm -rf .local/kafka/libs
+	mvn -q -f kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/.local/kafka/libs
+	touch $(KAFKA)
 
 # The review UI's browser test drives Debian's Chromium (no browser download at run time).
 browser: $(CHROMIUM)
@@ -29,16 +38,16 @@ $(MODEL): | $(STAMP)
 
 models: $(MODEL)
 
-run: install models
+run: install kafka models
 	$(BIN)/mitl run
 
-test: install browser
+test: install kafka browser
 	$(BIN)/pytest -q
 
 test-unit: install
 	$(BIN)/pytest -q tests/unit
 
-test-integration: install browser
+test-integration: install kafka browser
 	$(BIN)/pytest -q -m "integration or e2e"
 
 lint: install
@@ -49,14 +58,14 @@ typecheck: install
 	$(BIN)/mypy libs services
 
 # Benchmarks print their figures (speed is never asserted in tests: the machine is shared).
-bench: install models
+bench: install kafka models
 	$(BIN)/mitl bench inference --json --model minilm
 	$(BIN)/mitl bench inference --json --model tfidf --items 20000
 	$(BIN)/mitl bench review --json
 	$(BIN)/mitl bench drift --json
 
 # Crash, restart, load and fuzz scenarios with the full stack; prints the table.
-chaos: install models
+chaos: install kafka models
 	$(BIN)/mitl chaos
 
 simulate: install

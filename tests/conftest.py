@@ -1,4 +1,4 @@
-"""Shared fixtures. Integration fixtures start the real broker (Tansu) and use a real Postgres
+"""Shared fixtures. Integration fixtures start the real broker (Apache Kafka) and use a real Postgres
 (a fresh database per session); unit tests of pure cores use none of them."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import own_broker, own_database
+from tests.support import BROKERS_USED, own_broker, own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".local" / "test"
@@ -22,9 +22,9 @@ os.environ.setdefault("MITL_KAFKA_BATCH_TIMEOUT_MS", "20")
 
 @pytest.fixture(scope="session")
 def kafka() -> Iterator[str]:
-    """Bootstrap address of a fresh Tansu broker with every topic created."""
+    """Bootstrap address of a fresh Apache Kafka node with every topic created."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield from own_broker(ARTIFACTS / "tansu.log")
+    yield from own_broker(ARTIFACTS)
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +85,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (rightly) tighten or escalate trec6 in tests that expect the plain policy."""
     last = [i for i in items if i.nodeid.startswith("tests/integration/test_drift")]
     items[:] = [i for i in items if i not in last] + last
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the brokers the tests ran on, so the log says what was tested."""
+    for description in sorted(BROKERS_USED):
+        terminalreporter.write_line(f"broker: {description}")

@@ -80,15 +80,11 @@ async def publish_raw(
 
 async def publish_events(bootstrap: str, topic: str, events: Sequence[Event]) -> None:
     """Publish `events` as the services do (EventPublisher), from a broker of its own."""
-    from mitl_runtime.broker import EventPublisher, make_broker
+    from mitl_runtime.broker import EventPublisher
     from mitl_runtime.settings import ServiceSettings
 
-    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=bootstrap), "test")
-    await broker.connect()
-    try:
-        await EventPublisher(broker, "test").publish(topic, list(events))
-    finally:
-        await broker.stop()
+    async with EventPublisher(ServiceSettings(kafka_bootstrap_servers=bootstrap), "test") as pub:
+        await pub.publish(topic, list(events))
 
 
 @asynccontextmanager
@@ -123,18 +119,28 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float 
     return result
 
 
-def own_broker(log_path: Path | None = None) -> Iterator[str]:
-    """A Tansu broker with every topic; yields its bootstrap address, stops it after. The
-    session's `kafka` fixture, and a module-scoped `kafka` of a module's own that shadows it:
-    promotions announced there are no other module's history, and no other module's are its.
-    (Tansu also keeps a stale group leader once two members of a group have left, which would
-    block the next service joining that group.)"""
-    from mitl_runtime.localinfra import LocalBroker, all_topics, create_topics
+BROKERS_USED: set[str] = set()
 
-    broker = LocalBroker(log_path=log_path).start()
-    asyncio.run(create_topics(broker.bootstrap, all_topics()))
-    yield broker.bootstrap
-    broker.stop()
+
+def own_broker(workdir: Path = ROOT / ".local" / "test") -> Iterator[str]:
+    """An Apache Kafka node of its own, data under `workdir`, every topic created; yields its
+    bootstrap address, stops it and removes its data after. The session's `kafka` fixture, and
+    a module-scoped `kafka` of a module's own that shadows it: promotions announced there are
+    no other module's history, and no other module's are its. MITL_TEST_BROKER=embedded runs
+    the same on the embedded stand-in."""
+    import shutil
+
+    from mitl_runtime.localinfra import start_local_broker
+
+    kind = os.environ.get("MITL_TEST_BROKER", "kafka")
+    workdir = workdir / f"broker-{uuid.uuid4().hex[:6]}"
+    broker = start_local_broker(kind, workdir)  # type: ignore[arg-type]
+    BROKERS_USED.add(broker.description)
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def own_database(prefix: str, *, stop_server: bool = False) -> Iterator[str]:

@@ -21,7 +21,7 @@ from mitl_inference.settings import Settings
 from mitl_ml.artifacts import manifest_digest
 from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files, write_bundle
-from mitl_runtime.broker import EventPublisher, make_broker
+from mitl_runtime.broker import EventPublisher
 from mitl_runtime.settings import ServiceSettings
 
 from tests.support import (
@@ -273,10 +273,9 @@ async def test_versions_announced_by_others_are_registered_from_their_bundle(
     settings = Settings(**(env | {"rescore_settle_ms": 0}))
     async with running_app(create_app(settings)) as client:
         before = (await client.get("/v1/models")).json()["trec6"]["version"]
-        broker = make_broker(ServiceSettings(kafka_bootstrap_servers=kafka), "trainer")
-        await broker.connect()
+        publisher = EventPublisher(ServiceSettings(kafka_bootstrap_servers=kafka), "trainer")
+        await publisher.start()
         try:
-            publisher = EventPublisher(broker, "trainer")
             await publisher.publish(topics.MODELS, [announce(narrow, "candidate")])
             await publisher.publish(topics.MODELS, [announce(fresh, "candidate")])
             async with TopicReader(kafka, topics.dlq(topics.MODELS)) as dlq:
@@ -285,7 +284,7 @@ async def test_versions_announced_by_others_are_registered_from_their_bundle(
             assert (await client.get("/v1/models")).json()["trec6"]["version"] == before
             await publisher.publish(topics.MODELS, [announce(fresh, "champion")])
         finally:
-            await broker.stop()
+            await publisher.stop()
 
         async def swapped() -> bool:
             return (await client.get("/v1/models")).json()["trec6"]["version"] == manifest.version

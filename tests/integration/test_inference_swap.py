@@ -25,7 +25,7 @@ from mitl_inference.app import create_app
 from mitl_inference.settings import Settings
 from mitl_ml.bootstrap import bootstrap_splits, build_bootstrap
 from mitl_ml.manifest import read_manifest
-from mitl_runtime.broker import EventPublisher, make_broker
+from mitl_runtime.broker import EventPublisher
 from mitl_runtime.settings import ServiceSettings
 
 from tests.support import TopicReader, eventually, own_broker, own_database, running_app
@@ -69,8 +69,7 @@ class Stream:
     """Publishes ingested items of one run, remembering their order."""
 
     def __init__(self, kafka: str, run: str) -> None:
-        self.broker = make_broker(ServiceSettings(kafka_bootstrap_servers=kafka), "test")
-        self.publisher = EventPublisher(self.broker, "test")
+        self.publisher = EventPublisher(ServiceSettings(kafka_bootstrap_servers=kafka), "test")
         self.run = run
         self.texts = bootstrap_splits("trec6", seed_size=300, seed=0).pool.texts()
         self.sent: list[ItemIngested] = []
@@ -124,7 +123,7 @@ async def test_promotion_mid_stream_scores_every_item_once(
     )
     run = uuid.uuid4().hex[:8]
     stream = Stream(kafka, run)
-    await stream.broker.connect()
+    await stream.publisher.start()
     async with AsyncExitStack() as replicas:
         clients = [
             await replicas.enter_async_context(running_app(create_app(settings))) for _ in "ab"
@@ -209,7 +208,7 @@ async def test_promotion_mid_stream_scores_every_item_once(
             return served == [new, new]
 
         await eventually(switched)
-    await stream.broker.stop()
+    await stream.publisher.stop()
 
     predictions = mine()
     assert len(rows) == len(items) and all(r["published"] for r in rows)

@@ -1,4 +1,5 @@
-"""The whole platform as local processes: Tansu broker, Postgres, every service.
+"""The whole platform as local processes: a broker (Apache Kafka, or the embedded stand-in),
+Postgres, every service.
 
 Used by `mitl run`, the end-to-end tests and the benchmarks. Each service runs as its own
 process (`python -m <package>`), configured only through MITL_* environment variables, as it
@@ -19,14 +20,14 @@ from pathlib import Path
 
 import httpx
 from mitl_runtime.localinfra import (
-    LocalBroker,
+    BrokerKind,
+    LocalBrokerProcess,
     LocalPostgres,
-    all_topics,
     create_database,
-    create_topics,
     drop_database,
     free_port,
     resolve_postgres,
+    start_local_broker,
 )
 
 # service name -> (package run with -m, default port)
@@ -51,7 +52,8 @@ class LocalStack:
     fixed_ports: bool = True
     services: tuple[str, ...] = tuple(SERVICES)
     extra_env: dict[str, str] = field(default_factory=dict)
-    broker: LocalBroker | None = None
+    broker_kind: BrokerKind = "kafka"
+    broker: LocalBrokerProcess | None = None
     postgres: LocalPostgres | None = None
     database_url: str = ""
     ports: dict[str, int] = field(default_factory=dict)
@@ -72,13 +74,15 @@ class LocalStack:
             "MITL_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "MITL_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
             "MITL_LOG_LEVEL": "INFO",
+            # The embedded stand-in does not take idempotent producers.
+            "MITL_KAFKA_ENABLE_IDEMPOTENCE": str(self.broker_kind == "kafka").lower(),
             **self.extra_env,
         }
 
     def start(self) -> LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.broker = LocalBroker(log_path=self.workdir / "tansu.log").start()
-        asyncio.run(create_topics(self.broker.bootstrap, all_topics()))
+        if self.broker is None:
+            self.broker = start_local_broker(self.broker_kind, self.workdir)
         self.postgres = asyncio.run(resolve_postgres(self.workdir / "pgdata"))
         self.database_url = asyncio.run(
             create_database(self.postgres.url, self.database, recreate=self.fresh_database)

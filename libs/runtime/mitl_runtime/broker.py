@@ -8,27 +8,24 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
-from faststream.exceptions import IncorrectState
 from faststream.kafka import KafkaBroker
 from mitl_contracts.events import Event
 
+from mitl_runtime.kafka_clients import MAX_BATCH_BYTES, producer_options
 from mitl_runtime.metrics import EVENTS_PUBLISHED
 from mitl_runtime.partition import partition_for
 from mitl_runtime.settings import ServiceSettings
 
 HEADERS = [("content-type", b"application/json")]
-# Bytes a producer batches per partition before a batch is full. aiokafka's default (16 KiB)
-# split a 500-event publish into ~20 batches, sent one produce request after another.
-MAX_BATCH_BYTES = 512 * 1024
 
 
 def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
-    """A broker for one service. Idempotent producers stay off: exactly-once effects come
-    from idempotent consumers (every write is keyed by event_id), which also works on Tansu."""
+    """The faststream broker of one service: its subscribers, and the dead-letter producer
+    (idempotent, acks=all, like the event publisher)."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"mitl-{service}",
-        enable_idempotence=False,
+        enable_idempotence=settings.kafka_enable_idempotence,
         acks="all",
         linger_ms=2,
         max_batch_size=MAX_BATCH_BYTES,
@@ -43,36 +40,42 @@ def event_key(event: Event) -> bytes:
     return (item_id or event.dataset).encode()
 
 
-def aiokafka_producer(broker: KafkaBroker) -> AIOKafkaProducer:
-    """The aiokafka producer under a started faststream broker (faststream 0.7 keeps it at
-    config.producer._producer.producer; the lock file pins that version)."""
-    try:
-        producer = broker.config.producer._producer.producer  # type: ignore[attr-defined]
-    except IncorrectState:
-        raise RuntimeError("the broker is not started: connect it before publishing") from None
-    except AttributeError:
-        raise RuntimeError("faststream moved its producer (see requirements.lock)") from None
-    if not isinstance(producer, AIOKafkaProducer):
-        raise RuntimeError(f"expected an AIOKafkaProducer under the broker, got {producer!r}")
-    return producer
-
-
 class EventPublisher:
     """Publishes events and returns once the broker has acknowledged all of them.
 
-    A batch of events is grouped by partition (Kafka's default partitioning of the event key)
-    and handed to aiokafka as whole record batches: faststream's per-message publish cost
+    It owns an aiokafka producer, built from the settings and used through aiokafka's public
+    API only. A batch of events is grouped by partition (Kafka's default partitioning of the
+    event key) and handed over as whole record batches: faststream's per-message publish cost
     ~40 us an event (middlewares, a correlation id, a future per message), a third of the
     router's CPU at a few thousand items a second."""
 
-    def __init__(self, broker: KafkaBroker, service: str) -> None:
-        self.broker = broker
+    def __init__(self, settings: ServiceSettings, service: str) -> None:
         self.service = service
+        self.producer = AIOKafkaProducer(**producer_options(settings, service))
+        self.started = False
+
+    async def start(self) -> None:
+        await self.producer.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        if self.started:
+            self.started = False
+            await self.producer.stop()
+
+    async def __aenter__(self) -> EventPublisher:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def publish(self, topic: str, events: Sequence[Event]) -> None:
         if not events:
             return
-        producer = aiokafka_producer(self.broker)
+        if not self.started:
+            raise RuntimeError("the publisher is not started: start it before publishing")
+        producer = self.producer
         partitions = sorted(await producer.partitions_for(topic))
         by_partition: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
         for event in events:

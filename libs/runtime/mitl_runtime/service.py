@@ -23,7 +23,7 @@ class ServiceRuntime:
         self.name = name
         self.settings = settings
         self.broker = make_broker(settings, name)
-        self.publisher = EventPublisher(self.broker, name)
+        self.publisher = EventPublisher(settings, name)
         self.health = Health()
         # One limit per service: every dead letter and every pass, from the consumer or from a
         # handler, counts in the same window.
@@ -78,6 +78,7 @@ class ServiceRuntime:
 
             self.health.add_check("postgres", database)
         await self.broker.start()
+        await self.publisher.start()
 
         async def kafka() -> None:
             if not await self.broker.ping(timeout=2.0):
@@ -88,6 +89,7 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         self.health.started = False
+        await self.publisher.stop()
         await self.broker.stop()
         if self._pool is not None:
             await self._pool.close()

@@ -23,6 +23,9 @@ class ServiceSettings(BaseSettings):
     # consumers join their group in about a second (INFRA.md).
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    # Idempotent producers (with acks=all) never write a retried record twice. Off only for
+    # the embedded stand-in broker, which does not take them.
+    kafka_enable_idempotence: bool = True
     kafka_auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     kafka_max_batch: int = Field(default=256, ge=1, le=10_000)
     # How long a consumer waits for a first record before it looks again (faststream then also

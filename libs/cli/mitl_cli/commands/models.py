@@ -129,12 +129,12 @@ async def publish_changes(ctx: Context) -> int:
     """Publish every recorded change not yet on mitl.models.v1 (this one and any a crash
     left behind)."""
     from mitl_inference import promotion
-    from mitl_runtime.broker import EventPublisher, make_broker
+    from mitl_runtime.broker import EventPublisher
 
-    broker = make_broker(ctx.settings, "cli")
+    publisher = EventPublisher(ctx.settings, "cli")
     try:
-        await broker.connect()
-        events = await promotion.publish_pending(ctx.pool, EventPublisher(broker, "cli"))
+        await publisher.start()
+        events = await promotion.publish_pending(ctx.pool, publisher)
     except Exception as error:  # the broker's client raises several kinds
         return fail(
             UNUSABLE,
@@ -142,7 +142,7 @@ async def publish_changes(ctx: Context) -> int:
             "the inference service or the next `mitl models` change will announce it",
         )
     finally:
-        await broker.stop()
+        await publisher.stop()
     for event in events:
         print(f"published {event.event_id}: {event.dataset} {event.model_version} {event.status}")
     return OK

@@ -1,6 +1,7 @@
 """`mitl run`: the whole platform on this machine, with a real model and real data flowing.
 
-Starts the Tansu broker, Postgres (see mitl_runtime.localinfra), every service, builds the
+Starts a broker (Apache Kafka by default; `--broker embedded` for the embedded stand-in on a
+machine without Java), Postgres (see mitl_runtime.localinfra), every service, builds the
 bootstrap model if it is missing, streams TREC-6 questions through ingest and prints where
 the review UI and the metrics are. Ctrl-C stops everything.
 """
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import signal
 import threading
 import time
 from pathlib import Path
 
 import httpx
+
+from mitl_runtime.localinfra import BROKER_KINDS
 
 from mitl_cli.feed import stream
 from mitl_cli.stack import SERVICES, LocalStack
@@ -27,10 +31,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--datasets-file", type=Path, default=ROOT / "config" / "datasets.yaml")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "run")
     parser.add_argument("--database", default="mitl")
-    # The local broker keeps its topics in memory, so a new run starts with empty topics; a
-    # fresh database keeps Postgres consistent with them (otherwise ingest's dedup keys from
-    # the last run would call every item a duplicate).
-    parser.add_argument("--keep-database", action="store_true", help="keep the last run's database")
+    parser.add_argument(
+        "--broker",
+        choices=BROKER_KINDS,
+        default="kafka",
+        help="Apache Kafka (needs Java and `make kafka`), or the embedded in-memory stand-in",
+    )
+    # A new run starts with empty topics and a fresh database, consistent with each other
+    # (otherwise ingest's dedup keys from the last run would call every item a duplicate);
+    # --keep-database keeps both.
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="keep the last run's database and Kafka data",
+    )
     parser.add_argument("--rate", type=float, default=20.0, help="items per second to stream")
     parser.add_argument("--limit", type=int, default=None, help="stop streaming after N items")
     parser.set_defaults(func=run)
@@ -89,7 +103,10 @@ def create_demo_user(database_url: str) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     stop_on_signals()
     ensure_model(args.datasets_file)
+    if not args.keep_database:
+        shutil.rmtree(args.workdir / "kafka", ignore_errors=True)
     stack = LocalStack(
+        broker_kind=args.broker,
         workdir=args.workdir,
         datasets_file=args.datasets_file,
         database=args.database,
@@ -97,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print("starting broker, Postgres and services ...", flush=True)
     with stack:
-        print(f"broker      {stack.broker.bootstrap if stack.broker else ''}")
+        if stack.broker:
+            print(f"broker      {stack.broker.bootstrap} ({stack.broker.description})")
         print(f"postgres    {stack.database_url}")
         for name in SERVICES:
             print(f"{name:<14}{stack.url(name)}   (metrics: {stack.url(name)}/metrics)")
