@@ -50,18 +50,24 @@ class EventPublisher:
     router's CPU at a few thousand items a second."""
 
     def __init__(self, settings: ServiceSettings, service: str) -> None:
+        self.settings = settings
         self.service = service
-        self.producer = AIOKafkaProducer(**producer_options(settings, service))
-        self.started = False
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._producer is not None
 
     async def start(self) -> None:
-        await self.producer.start()
-        self.started = True
+        # aiokafka binds a producer to the running loop: it is made here, not in __init__.
+        producer = AIOKafkaProducer(**producer_options(self.settings, self.service))
+        await producer.start()
+        self._producer = producer
 
     async def stop(self) -> None:
-        if self.started:
-            self.started = False
-            await self.producer.stop()
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await producer.stop()
 
     async def __aenter__(self) -> EventPublisher:
         await self.start()
@@ -73,9 +79,9 @@ class EventPublisher:
     async def publish(self, topic: str, events: Sequence[Event]) -> None:
         if not events:
             return
-        if not self.started:
+        producer = self._producer
+        if producer is None:
             raise RuntimeError("the publisher is not started: start it before publishing")
-        producer = self.producer
         partitions = sorted(await producer.partitions_for(topic))
         by_partition: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
         for event in events:
