@@ -8,7 +8,7 @@ answers, else an embedded server from the `pgserver` wheel under a project-local
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import importlib.metadata
 import logging
 import os
@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
-from mitl_contracts import topics
+from mitl_contracts import topic_specs
+from mitl_contracts.topic_specs import TopicSpec
 
+from mitl_runtime import topic_admin
 from mitl_runtime.kafka_server import LocalKafka, wait_until_answers
 from mitl_runtime.ports import free_port, wait_for_port
+from mitl_runtime.settings import ServiceSettings
 
 __all__ = ["free_port", "wait_for_port"]
 
@@ -130,21 +131,47 @@ def start_local_broker(kind: BrokerKind, workdir: Path) -> LocalBrokerProcess:
 
 
 def all_topics() -> list[str]:
-    return [*topics.ALL, *(topics.dlq(t) for t in topics.ALL)]
+    """Every topic the contracts declare, dead-letter topics included."""
+    return topic_specs.names()
 
 
-async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 4) -> None:
-    """Create the topics that do not exist yet, with `partitions` each."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        new = [NewTopic(n, partitions, 1) for n in names if n not in existing]
-        if new:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
-    finally:
-        await admin.close()
+LOCAL_BROKERS = 1  # what start_local_broker runs
+AD_HOC_PARTITIONS = 4
+
+
+def local_specs(names: Iterable[str], partitions: int | None = None) -> list[TopicSpec]:
+    """`names` as topics of a one-node cluster: a declared topic as declared (scaled to one
+    broker), any other name (a test's own) with `AD_HOC_PARTITIONS`; `partitions`, when
+    given, for every name."""
+    specs = []
+    for name in names:
+        declared = topic_specs.BY_NAME.get(name)
+        if declared is None:
+            declared = TopicSpec(name, AD_HOC_PARTITIONS, 1, 1, 7 * topic_specs.DAY_MS)
+        if partitions is not None:
+            declared = dataclasses.replace(declared, partitions=partitions)
+        specs.append(declared)
+    return list(topic_specs.for_cluster(LOCAL_BROKERS, specs))
+
+
+async def create_topics(
+    bootstrap: str, names: Iterable[str], partitions: int | None = None
+) -> None:
+    """Apply `local_specs(names, partitions)` (topic_admin.apply). A topic the local broker
+    kept from an earlier run that cannot be brought in line (more partitions than declared)
+    is logged and left as it is; a failure raises."""
+    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap)
+    report = await topic_admin.apply(settings, local_specs(names, partitions))
+    for outcome in report.outcomes:
+        if outcome.status == "refused":
+            log.warning(
+                "topic left as it is: %s (or delete the local broker's data)", outcome.detail
+            )
+        elif outcome.status != "unchanged":
+            log.debug("%s", outcome.line())
+    failed = [o.line() for o in report.outcomes if o.status == "failed"]
+    if failed:
+        raise RuntimeError("topics not applied on " + bootstrap + ":\n" + "\n".join(failed))
 
 
 async def postgres_answers(url: str, timeout: float = 2.0) -> bool:
