@@ -1,9 +1,15 @@
 """The whole platform as local processes: a broker (Apache Kafka, or the embedded stand-in),
 Postgres, every service.
 
-Used by `mitl run`, the end-to-end tests and the benchmarks. Each service runs as its own
-process (`python -m <package>`), configured only through MITL_* environment variables, as it
-would be in a container.
+Used by `mitl run`, the end-to-end tests, the benchmarks and the chaos runs. Each service runs
+as its own process (`python -m <package>`), configured only through MITL_* environment
+variables, as it would be in a container.
+
+A service may run as several replicas (`replicas`, or `scale()` while running): the first is
+named after the service (`router`), the others `router#2`, `router#3`, ...; each has a port of
+its own and the same environment otherwise, so every replica joins the same consumer groups
+and the broker spreads the partitions over them. `processes`, `ports`, `url()`, `spawn()`,
+`kill()` take these replica names; a service's own name is its first replica.
 """
 
 from __future__ import annotations
@@ -40,6 +46,17 @@ SERVICES: dict[str, tuple[str, int]] = {
     "drift-monitor": ("mitl_drift", 8006),
     "trainer": ("mitl_trainer", 8007),
 }
+REPLICA_MARK = "#"
+
+
+def service_of(replica: str) -> str:
+    """The service a replica belongs to: `router#2` -> `router` (and `router` -> `router`)."""
+    return replica.partition(REPLICA_MARK)[0]
+
+
+def replica_name(service: str, index: int) -> str:
+    """The name of a service's `index`-th replica (1-based): the first is the service's own."""
+    return service if index == 1 else f"{service}{REPLICA_MARK}{index}"
 
 
 @dataclass
@@ -52,6 +69,8 @@ class LocalStack:
     fixed_ports: bool = True
     services: tuple[str, ...] = tuple(SERVICES)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Processes per service (1 if not named here).
+    replicas: dict[str, int] = field(default_factory=dict)
     broker_kind: BrokerKind = "kafka"
     broker: LocalBrokerProcess | None = None
     postgres: LocalPostgres | None = None
@@ -60,7 +79,15 @@ class LocalStack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
+        """A replica's URL (a service's name is its first replica)."""
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def replica_names(self, service: str | None = None) -> list[str]:
+        """The replicas running (or meant to) of `service`, or of every service, in order."""
+        return [name for name in self.ports if service is None or service_of(name) == service]
+
+    def urls(self, service: str) -> list[str]:
+        return [self.url(name) for name in self.replica_names(service)]
 
     def env(self, service: str) -> dict[str, str]:
         assert self.broker is not None
@@ -87,28 +114,61 @@ class LocalStack:
         self.database_url = asyncio.run(
             create_database(self.postgres.url, self.database, recreate=self.fresh_database)
         )
-        self.ports = self.allocate_ports()
-        for name in self.services:
+        names = [
+            replica_name(service, index)
+            for service in self.services
+            for index in range(1, self.replicas.get(service, 1) + 1)
+        ]
+        self.ports = self.allocate_ports(names)
+        for name in names:
             self.spawn(name)
         self.wait_ready()
         return self
 
-    def allocate_ports(self) -> dict[str, int]:
-        """Fixed ports, or distinct free ones: the OS may hand the same free port out twice
-        when it is asked before anything binds it."""
-        if self.fixed_ports:
-            return {name: SERVICES[name][1] for name in self.services}
+    def allocate_ports(self, names: list[str]) -> dict[str, int]:
+        """Fixed ports (a service's first replica only; the others get free ones), or
+        distinct free ones: the OS may hand the same free port out twice when it is asked
+        before anything binds it."""
         ports: dict[str, int] = {}
-        while len(ports) < len(self.services):
+        for name in names:
+            if self.fixed_ports and name in SERVICES:
+                ports[name] = SERVICES[name][1]
+                continue
             port = free_port()
-            if port not in ports.values():
-                ports[self.services[len(ports)]] = port
+            while port in ports.values() or port in self.ports.values():
+                port = free_port()
+            ports[name] = port
         return ports
 
+    def scale(
+        self, service: str, count: int, timeout: float = 120.0, *, wait: bool = True
+    ) -> list[str]:
+        """Run `count` replicas of `service`: start the missing ones (and, with `wait`, wait
+        until they are ready) or stop (SIGTERM) the last ones; return the replicas' names."""
+        running = self.replica_names(service)
+        wanted = [replica_name(service, index) for index in range(1, count + 1)]
+        new = [name for name in wanted if name not in running]
+        self.ports.update(self.allocate_ports(new))
+        for name in new:
+            self.spawn(name)
+        for name in running:
+            if name not in wanted:
+                self.retire(name, signal.SIGTERM)
+        if wait:
+            self.wait_ready(tuple(new), timeout)
+        return wanted
+
+    def retire(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Stop replica `name` with `sig` and forget it (nothing starts it again)."""
+        self.kill(name, sig)
+        self.processes.pop(name, None)
+        self.ports.pop(name, None)
+
     def spawn(self, name: str) -> None:
+        """Start replica `name` (`router`, `router#2`, ...) on its port."""
         log = open(self.workdir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", SERVICES[name][0]],
+            [sys.executable, "-m", SERVICES[service_of(name)][0]],
             env=self.env(name),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -116,7 +176,8 @@ class LocalStack:
         )
 
     def wait_ready(self, names: tuple[str, ...] | None = None, timeout: float = 120.0) -> None:
-        pending = set(names or self.services)
+        """Until every replica named (every one running if None) answers /readyz with 200."""
+        pending = set(self.processes if names is None else names)
         deadline = time.monotonic() + timeout
         while pending:
             for name in list(pending):
@@ -128,7 +189,7 @@ class LocalStack:
                 with contextlib.suppress(httpx.HTTPError, ValueError):
                     health = httpx.get(f"{self.url(name)}/healthz", timeout=1).json()
                     # The process on the port must be this service, not another that won it.
-                    if health.get("service") != name:
+                    if health.get("service") != service_of(name):
                         continue
                     if httpx.get(f"{self.url(name)}/readyz", timeout=1).status_code == 200:
                         pending.discard(name)
@@ -140,7 +201,11 @@ class LocalStack:
         process = self.processes[name]
         if process.poll() is None:
             process.send_signal(sig)
-            process.wait(30)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:  # a SIGTERM not answered in 30 s
+                process.kill()
+                process.wait()
 
     def restart(self, name: str) -> None:
         self.kill(name)

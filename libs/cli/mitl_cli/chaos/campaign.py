@@ -1,13 +1,13 @@
 """A chaos run on a started lab: the capacity burst (a fault-free baseline), then the chosen
 scenarios in order, each crash stream at a share of the measured capacity and the load run at
 the capacity itself. Every result is handed to `emit` as soon as it is known, with the audit
-chain verified after it."""
+chain verified after it and the broker named (`broker`, e.g. "apache-kafka 4.4.0")."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mitl_cli.chaos.harness import CrashPlan, run_crash
 from mitl_cli.chaos.lab import Lab
@@ -23,6 +23,9 @@ class CampaignPlan:
     capacity_items: int = 1000
     load_seconds: float = 240.0
     down_s: float = 3.0
+    # Per scenario, how long its fault lasts instead (e.g. pause-broker's pause); else the
+    # scenario's own length (scenarios.Scenario.down_s), else `down_s`.
+    scenario_down_s: dict[str, float] = field(default_factory=dict)
     # Crash streams run below capacity, so that recovery (catching up) is measurable.
     crash_load: float = 0.6
     # Longest wait for a scenario's items to come to rest; what is missing then is lost.
@@ -45,6 +48,7 @@ async def run_campaign(
     results: list[ScenarioResult] = []
 
     async def done(result: ScenarioResult) -> None:
+        result.details["broker"] = lab.broker_description
         result.details["audit_chain"] = await audit_chain(lab.database_url)
         results.append(result)
         emit(result)
@@ -60,14 +64,16 @@ async def run_campaign(
                 load = LoadPlan(capacity, plan.load_seconds, rest_timeout_s=plan.rest_timeout_s)
                 await done(await run_load(lab, run_id, load, capacity))
             else:
+                scenario = CRASHES[name]
+                down_s = plan.scenario_down_s.get(name, scenario.down_s)
                 crash = CrashPlan(
                     plan.items,
                     rate=capacity * plan.crash_load,
-                    down_s=plan.down_s,
+                    down_s=plan.down_s if down_s is None else down_s,
                     recovery_timeout_s=plan.rest_timeout_s,
                     rest_timeout_s=plan.rest_timeout_s,
                 )
-                await done(await run_crash(lab, run_id, CRASHES[name], crash))
+                await done(await run_crash(lab, run_id, scenario, crash))
     finally:
         await lab.close()
     return results

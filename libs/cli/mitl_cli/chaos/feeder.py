@@ -3,14 +3,19 @@ in batches to ingest, topic items to the raw topic. A client retries what was no
 acknowledged (connection refused while ingest restarts, 5xx while PostgreSQL is down) until it
 is; an item counts as "in" once ingest answered for it (accepted, or a duplicate of one it
 already has) or the broker acknowledged it on the raw topic.
+
+With several ingest replicas, batches go to them in turn (as a load balancer would), and a
+batch whose replica does not answer is retried at the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -62,14 +67,15 @@ def raw_event(item: Item) -> bytes:
 class Feeder:
     def __init__(
         self,
-        ingest_url: str,
+        ingest_url: str | Sequence[str],
         bootstrap: str,
         items: list[Item],
         rate: float,
         batch_size: int = 25,
         milestone: int | None = None,
     ) -> None:
-        self.ingest_url = ingest_url
+        self.ingest_urls = [ingest_url] if isinstance(ingest_url, str) else list(ingest_url)
+        self._turn = itertools.count()
         self.bootstrap = bootstrap
         self.items = items
         self.rate = rate
@@ -86,7 +92,7 @@ class Feeder:
         )
         await producer.start()
         try:
-            async with httpx.AsyncClient(base_url=self.ingest_url, timeout=30) as client:
+            async with httpx.AsyncClient(timeout=30) as client:
                 await self._stream(client, producer)
         finally:
             await producer.stop()
@@ -117,14 +123,21 @@ class Feeder:
         body = {"dataset": DATASET, "items": [i.body() for i in items]}
         give_up = time.monotonic() + GIVE_UP_S
         response: httpx.Response | None = None
+        turn = next(self._turn)
         try:
             attempt = 0
             while time.monotonic() < give_up:
+                url = self.ingest_urls[(turn + attempt) % len(self.ingest_urls)]
                 try:
-                    response = await client.post("/v1/items", json=body)
+                    response = await client.post(f"{url}/v1/items", json=body)
                 except httpx.HTTPError as error:
                     response = None
                     self.log.failures[type(error).__name__] += 1
+                    if isinstance(error, httpx.ConnectError) and (attempt + 1) % len(
+                        self.ingest_urls
+                    ):
+                        attempt += 1  # nobody there: the next replica at once (a pause
+                        continue  # only after every replica was tried)
                 else:
                     if response.status_code < 500:
                         break

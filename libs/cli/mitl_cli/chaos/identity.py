@@ -13,7 +13,7 @@ import socket
 
 import httpx
 
-from mitl_cli.stack import LocalStack
+from mitl_cli.stack import LocalStack, service_of
 
 
 class ServiceDied(RuntimeError):
@@ -32,15 +32,15 @@ def distinct_free_port(taken: set[int]) -> int:
 def answers_as(stack: LocalStack, name: str) -> bool:
     with contextlib.suppress(httpx.HTTPError, ValueError):
         body = httpx.get(f"{stack.url(name)}/healthz", timeout=5).json()
-        return body.get("service") == name
+        return body.get("service") == service_of(name)
     return False
 
 
 def ensure_identities(stack: LocalStack) -> list[str]:
-    """Restart, on fresh ports, the services whose port answers for another service (or
-    nothing); return their names."""
+    """Restart, on fresh ports, the services (replicas) whose port answers for another service
+    (or nothing); return their names."""
     moved = []
-    for name in stack.services:
+    for name in list(stack.processes):
         if answers_as(stack, name) and stack.processes[name].poll() is None:
             continue
         stack.kill(name)

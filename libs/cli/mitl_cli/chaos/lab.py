@@ -1,6 +1,10 @@
 """Everything a chaos run needs, started and stopped together: the run's own PostgreSQL server,
-the Tansu broker and every service as its own process (LocalStack, free ports, a fresh
-database), the simulated reviewers and the lag probe.
+the broker (Apache Kafka by default, its data on disk so that it can be killed and started
+again), every service as its own process (LocalStack, free ports, a fresh database), the
+simulated reviewers and the lag probe.
+
+Every topic has at least `PARTITIONS` partitions before any service starts, so that two
+replicas of a service each get a share of every topic they consume (kill-replicas).
 
 `start()` and `stop()` are synchronous (LocalStack runs its own event loops); `open()` and
 `close()` bring up, inside the caller's loop, what lives there (bots, lag probe).
@@ -8,12 +12,17 @@ database), the simulated reviewers and the lag probe.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
+from mitl_runtime.kafka_server import LocalKafka
+from mitl_runtime.localinfra import BrokerKind, all_topics, start_local_broker
 
 from mitl_cli.chaos.bots import Reviewers
 from mitl_cli.chaos.identity import ensure_identities
@@ -27,6 +36,26 @@ DATABASE = "mitl_chaos"
 # router decides them again under the new version, by design; that would blur "one decision
 # per item". The trainer still runs (and is killed in its scenario), it just never trains.
 FROZEN_MODEL = {"MITL_RETRAIN_EVERY": "1000000000", "MITL_MIN_LABELS": "1000000000"}
+PARTITIONS = 6
+
+
+async def ensure_partitions(bootstrap: str, topics: Iterable[str], count: int) -> list[str]:
+    """Give every topic of `topics` with fewer than `count` partitions `count` of them; return
+    the topics that grew. Done before anything produces, so no key changes partition later."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+        short = {
+            meta["topic"]: NewPartitions(count)
+            for meta in described
+            if len(meta["partitions"]) < count
+        }
+        if short:
+            await admin.create_partitions(short)
+    finally:
+        await admin.close()
+    return sorted(short)
 
 
 @contextlib.contextmanager
@@ -51,6 +80,7 @@ class Lab:
     experts: int = 2
     services: tuple[str, ...] = tuple(SERVICES)
     extra_env: dict[str, str] = field(default_factory=dict)
+    broker_kind: BrokerKind = "kafka"
     _postgres: OwnPostgres | None = None
     _stack: LocalStack | None = None
     _reviewers: Reviewers | None = None
@@ -85,6 +115,19 @@ class Lab:
         assert self.stack.broker is not None
         return self.stack.broker.bootstrap
 
+    @property
+    def broker_description(self) -> str:
+        assert self.stack.broker is not None
+        return self.stack.broker.description
+
+    @property
+    def kafka(self) -> LocalKafka:
+        """The Apache Kafka node (the broker faults need one: the stand-in keeps no data)."""
+        broker = self.stack.broker
+        if not isinstance(broker, LocalKafka):
+            raise RuntimeError("broker faults need Apache Kafka (the lab runs the stand-in)")
+        return broker
+
     def url(self, service: str) -> str:
         return self.stack.url(service)
 
@@ -96,8 +139,19 @@ class Lab:
         self._postgres = OwnPostgres(scratch_root()).start()
         datasets = self.workdir / "datasets.yaml"
         datasets.write_text(chaos_datasets_yaml(str(self.model_dir)))
+        services_dir = self.workdir / "services"
+        services_dir.mkdir(parents=True, exist_ok=True)
+        broker = start_local_broker(self.broker_kind, services_dir)
+        if self.broker_kind == "kafka":
+            try:
+                asyncio.run(ensure_partitions(broker.bootstrap, all_topics(), PARTITIONS))
+            except BaseException:
+                broker.stop()
+                raise
         self._stack = LocalStack(
-            workdir=self.workdir / "services",
+            broker=broker,
+            broker_kind=self.broker_kind,
+            workdir=services_dir,
             datasets_file=datasets,
             database=DATABASE,
             fresh_database=True,

@@ -43,6 +43,17 @@ def group_lag(committed: dict[TopicPartition, int], ends: dict[TopicPartition, i
     )
 
 
+async def topic_partitions(admin: AIOKafkaAdminClient, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, from the broker's metadata (a client that has not used a
+    topic yet has none of its own)."""
+    described = await admin.describe_topics(sorted(topics))
+    return [
+        TopicPartition(meta["topic"], partition["partition"])
+        for meta in described
+        for partition in sorted(meta["partitions"], key=lambda p: p["partition"])
+    ]
+
+
 class LagProbe:
     """Keeps an admin client and an offsets consumer open; `sample()` reads lag now."""
 
@@ -55,15 +66,7 @@ class LagProbe:
     async def start(self) -> LagProbe:
         await self.admin.start()
         await self.offsets.start()
-        topics = set(all_topics())
-        for topic in sorted(topics):
-            for partition in self.offsets.partitions_for_topic(topic) or ():
-                self.partitions.append(TopicPartition(topic, partition))
-        if not self.partitions:
-            await self.offsets.force_metadata_update()
-            for topic in sorted(topics):
-                for partition in self.offsets.partitions_for_topic(topic) or ():
-                    self.partitions.append(TopicPartition(topic, partition))
+        self.partitions = await topic_partitions(self.admin, all_topics())
         return self
 
     async def close(self) -> None:
