@@ -31,12 +31,23 @@ def hardening() -> Doc:
 
 
 def topics_job(catalog: Catalog) -> Doc:
+    """`mitl topics apply` for compose's one Kafka node; exits 1 (and the services do not
+    start) when a topic cannot be brought in line with its declaration."""
     partitions = f"${{MITL_TOPIC_PARTITIONS:-{catalog.partitions['base']}}}"
+    brokers = str(catalog.raw["brokers"]["compose"])
     return {
         "image": IMAGE,
         # Built here only: every mitl service runs this image.
         "build": {"context": ".", "target": "runtime"},
-        "command": ["mitl", "topics", "create", "--partitions", partitions],
+        "command": [
+            "mitl",
+            "topics",
+            "apply",
+            "--brokers",
+            brokers,
+            "--partitions",
+            partitions,
+        ],
         "environment": {
             "MITL_KAFKA_BOOTSTRAP_SERVERS": catalog.raw["kafka"]["bootstrap"]["compose"]
         },

@@ -47,7 +47,13 @@ def base_kustomization(catalog: Catalog) -> Doc:
         ],
         "configMapGenerator": [
             {"name": "mitl-env", "literals": [f"{k}={v}" for k, v in env.items()]},
-            {"name": "mitl-topics", "literals": [f"partitions={catalog.partitions['base']}"]},
+            {
+                "name": "mitl-topics",
+                "literals": [
+                    f"partitions={catalog.partitions['base']}",
+                    f"brokers={catalog.raw['brokers']['base']}",
+                ],
+            },
             {"name": "mitl-datasets", "files": ["config/datasets.yaml"]},
         ],
     }

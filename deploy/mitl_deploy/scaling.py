@@ -88,7 +88,10 @@ def prod_sizing(catalog: Catalog) -> list[Doc]:
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": "mitl-topics"},
-            "data": {"partitions": str(catalog.partitions["prod"])},
+            "data": {
+                "partitions": str(catalog.partitions["prod"]),
+                "brokers": str(catalog.raw["brokers"]["prod"]),
+            },
         }
     ]
     for service in catalog.services:

@@ -35,18 +35,32 @@ def container_security() -> Doc:
 
 
 def topics_container(resources: Doc) -> Doc:
-    """`mitl topics create`: idempotent, so every pod runs it before it consumes anything
-    and no consumer ever meets a missing topic, whatever order things were applied in."""
+    """`mitl topics apply`: idempotent, so every pod runs it before it consumes anything
+    and no consumer ever meets a missing topic, whatever order things were applied in. A
+    topic it must refuse (more partitions or another replication factor than declared) fails
+    it, and the pod does not start until the topic or the declaration is fixed."""
     return {
         "name": "topics",
         "image": "mitl",
-        "command": ["mitl", "topics", "create", "--partitions", "$(MITL_TOPIC_PARTITIONS)"],
+        "command": [
+            "mitl",
+            "topics",
+            "apply",
+            "--brokers",
+            "$(MITL_TOPIC_BROKERS)",
+            "--partitions",
+            "$(MITL_TOPIC_PARTITIONS)",
+        ],
         "envFrom": [{"configMapRef": {"name": "mitl-env"}}],
         "env": [
             {
+                "name": "MITL_TOPIC_BROKERS",
+                "valueFrom": {"configMapKeyRef": {"name": "mitl-topics", "key": "brokers"}},
+            },
+            {
                 "name": "MITL_TOPIC_PARTITIONS",
                 "valueFrom": {"configMapKeyRef": {"name": "mitl-topics", "key": "partitions"}},
-            }
+            },
         ],
         "resources": resources,
         "securityContext": container_security(),
