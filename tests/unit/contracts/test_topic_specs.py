@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from mitl_contracts import topic_specs, topics
 from mitl_contracts.topic_specs import TopicSpec
@@ -46,3 +48,10 @@ def test_invalid_specs_are_rejected() -> None:
         TopicSpec("x", 0, 1, 1, 1000)
     with pytest.raises(ValueError):
         topic_specs.for_cluster(0)
+
+
+def test_the_deploy_docs_table_is_current() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "deploy.md").read_text()
+    assert topic_specs.markdown_table() in doc, (
+        "docs/deploy.md's topics table is not current: paste topic_specs.markdown_table()"
+    )
