@@ -16,15 +16,19 @@ SPEC = TopicSpec("t.v1", 6, 3, 2, 7 * topic_specs.DAY_MS)
 DLQ = TopicSpec("t.v1.dlq", 3, 3, 2, 30 * topic_specs.DAY_MS, role="dlq")
 
 
-def existing(spec: TopicSpec, **changes: object) -> ExistingTopic:
-    fields: dict[str, object] = {
-        "name": spec.name,
-        "partitions": spec.partitions,
-        "replication_factor": spec.replication_factor,
-        "configs": spec.configs(),
-    }
-    fields.update(changes)
-    return ExistingTopic(**fields)  # type: ignore[arg-type]
+def existing(
+    spec: TopicSpec,
+    partitions: int | None = None,
+    replication_factor: int | None = None,
+    configs: dict[str, str] | None = None,
+) -> ExistingTopic:
+    """`spec` as a cluster has it, but for what is given."""
+    return ExistingTopic(
+        spec.name,
+        spec.partitions if partitions is None else partitions,
+        spec.replication_factor if replication_factor is None else replication_factor,
+        spec.configs() if configs is None else configs,
+    )
 
 
 def test_nothing_exists_creates_every_topic_with_its_configs() -> None:
