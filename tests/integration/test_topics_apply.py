@@ -131,6 +131,19 @@ async def test_apply_creates_raises_alters_and_refuses(kafka: str) -> None:
     assert final.ok and not final.changed
 
 
+async def test_concurrent_applies_both_succeed(kafka: str) -> None:
+    """Every pod's init container applies: two at once must not fail each other."""
+    prefix = f"test.apply.{uuid.uuid4().hex[:8]}"
+    raised, created = f"{prefix}.raised", f"{prefix}.created"
+    await by_hand(kafka, NewTopic(raised, 1, 1, topic_configs={"retention.ms": str(DAY_MS)}))
+    specs = [spec(raised, 4), spec(created, 2)]
+    settings = ServiceSettings(kafka_bootstrap_servers=kafka)
+    first, second = await asyncio.gather(apply(settings, specs), apply(settings, specs))
+    assert first.ok and second.ok, first.lines() + second.lines()
+    assert (await topic_state(kafka, raised))[0] == 4
+    assert (await topic_state(kafka, created))[0] == 2
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(MITL), "topics", *args], capture_output=True, text=True, timeout=120, check=False

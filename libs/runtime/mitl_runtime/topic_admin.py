@@ -227,6 +227,35 @@ async def settle(admin: AIOKafkaAdminClient, specs: Sequence[TopicSpec], timeout
         await asyncio.sleep(0.2)
 
 
+async def verify(
+    admin: AIOKafkaAdminClient,
+    specs: Sequence[TopicSpec],
+    outcomes: list[Outcome],
+    timeout: float,
+) -> list[Outcome]:
+    """`outcomes` checked against the cluster once it settled. An action that failed because
+    a concurrent apply (another pod's init container) did the same first counts as done."""
+    acted = {o.topic for o in outcomes}
+    if not acted:
+        return outcomes
+    left = await settle(admin, [s for s in specs if s.name in acted], timeout)
+    pending = {a.topic for a in left.actions} | {r.topic for r in left.refusals}
+    failed = {o.topic for o in outcomes if o.status == "failed"}
+    out = [
+        Outcome(o.topic, "unchanged", f"done meanwhile by another run ({o.detail})")
+        if o.status == "failed" and o.topic not in pending
+        else o
+        for o in outcomes
+    ]
+    out += [Outcome(r.topic, "refused", r.message) for r in left.refusals]
+    out += [
+        Outcome(a.topic, "failed", f"not in effect after {timeout:g}s: {a.describe()}")
+        for a in left.actions
+        if a.topic not in failed
+    ]
+    return out
+
+
 async def apply(
     settings: ServiceSettings,
     specs: Sequence[TopicSpec],
@@ -245,19 +274,7 @@ async def apply(
             outcomes = [Outcome(a.topic, "planned", a.describe()) for a in todo.actions]
         else:
             outcomes = await execute(admin, todo.actions, state)
-            done = {o.topic for o in outcomes if o.status != "failed"}
-            touched = [s for s in specs if s.name in done]
-            if touched:
-                left = await settle(admin, touched, verify_timeout)
-                outcomes += [Outcome(r.topic, "refused", r.message) for r in left.refusals]
-                for a in left.actions:
-                    outcomes.append(
-                        Outcome(
-                            a.topic,
-                            "failed",
-                            f"not in effect after {verify_timeout:g}s: " + a.describe(),
-                        )
-                    )
+            outcomes = await verify(admin, specs, outcomes, verify_timeout)
         outcomes += [Outcome(r.topic, "refused", r.message) for r in todo.refusals]
         outcomes += [Outcome(name, "unchanged", "") for name in todo.unchanged]
         order = {s.name: i for i, s in enumerate(specs)}
