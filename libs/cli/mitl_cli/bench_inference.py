@@ -1,7 +1,8 @@
 """`mitl bench inference`: one model, bare in onnxruntime and through the running pipeline.
 
-Starts a Tansu broker, a fresh Postgres database and ingest, inference and router as real
-processes (LocalStack, free ports), then:
+Starts a broker (Apache Kafka; `--broker embedded` for the in-memory stand-in), a fresh
+Postgres database and ingest, inference and router as real processes (LocalStack, free
+ports), then:
 1. bare: the model scores the items in micro-batches in this process (onnxruntime, 2 threads),
    before the stack starts and again after it stopped (the mean is the reference: other work
    on a shared machine moves both figures);
@@ -11,7 +12,8 @@ processes (LocalStack, free ports), then:
    decision's occurred_at minus the time its item was POSTed (same clock, same machine);
    then again at each of `--latency-loads` (latency_by_load).
 Prints model, items, bare_items_per_s, pipeline_items_per_s, ratio, p50_ms and p99_ms (of the
-sustained phase), burst latencies, inference_rss_mb, and stops everything.
+sustained phase), burst latencies, inference_rss_mb, the broker it ran on (`broker`, e.g.
+"apache-kafka 4.4.0"), and stops everything.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +33,7 @@ from mitl_cli.commands.bench import (
     FETCH_MAX_WAIT_MS,
     Decisions,
     Poster,
+    add_broker_argument,
     at_most,
     cpu_by_name,
     cpu_seconds,
@@ -78,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ort-spinning", action="store_true", help="let idle onnxruntime threads busy-wait"
     )
+    add_broker_argument(parser)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "bench" / "inference")
     parser.set_defaults(func=run)
 
@@ -217,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
     from mitl_cli.stack import LocalStack
 
     args.workdir.mkdir(parents=True, exist_ok=True)
+    # A fresh database, so fresh topics too: Kafka keeps the last run's under the workdir.
+    shutil.rmtree(args.workdir / "kafka", ignore_errors=True)
     bundle = bundle_for(args.model, args.workdir)
     before = bare_throughput(bundle, texts(args.items), args.micro_batch, args.ort_spinning)
     env = {
@@ -230,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
         "MITL_LOG_LEVEL": "WARNING",
     }
     stack = LocalStack(
+        broker_kind=args.broker,
         workdir=args.workdir,
         datasets_file=datasets_file(args.workdir, bundle),
         database=f"mitl_bench_{os.getpid()}",
@@ -245,11 +253,13 @@ def run(args: argparse.Namespace) -> int:
             measure(stack.url("ingest"), stack.broker.bootstrap, args, lambda: cpu_snapshot(stack))
         )
         memory = memory_mb(stack.processes["inference"].pid)
+        broker = stack.broker.description
     after = bare_throughput(bundle, texts(args.items), args.micro_batch, args.ort_spinning)
     bare = (before + after) / 2
     out: dict[str, object] = {
         "model": args.model,
         "model_version": read_manifest(bundle).version,
+        "broker": broker,
         "items": args.items,
         "bare_items_per_s": round(bare, 1),
         "bare_before_after_items_per_s": [round(before, 1), round(after, 1)],

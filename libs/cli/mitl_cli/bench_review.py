@@ -1,11 +1,13 @@
 """`mitl bench review`: many annotators claiming and submitting against a real review-api.
 
-Starts a Tansu broker, a fresh Postgres database and review-api as its own process (uvicorn,
-LocalStack with free ports), uploads gold items, loads `--tasks` review requests through the
-broker, then runs `--annotators` simulated people over HTTP (httpx, async, one client each),
-each claiming and submitting in a loop until the queue is empty, pausing about `--think-ms`
-between items as a person reading the next item would (0: no pause, which measures
-saturation). Stops everything afterwards and prints its figures (`--json`: one object).
+Starts a broker (Apache Kafka; `--broker embedded` for the in-memory stand-in), a fresh
+Postgres database and review-api as its own process (uvicorn, LocalStack with free ports),
+uploads gold items, loads `--tasks` review requests through the broker, then runs
+`--annotators` simulated people over HTTP (httpx, async, one client each), each claiming and
+submitting in a loop until the queue is empty, pausing about `--think-ms` between items as a
+person reading the next item would (0: no pause, which measures saturation). Stops everything
+afterwards and prints its figures (`--json`: one object), the broker it ran on among them
+(`broker`).
 
 Latency is one claim plus one submit, as the person sees it; each person's first item is
 reported apart (it opens their connection, while everyone starts at once). Double
@@ -21,6 +23,7 @@ import asyncio
 import importlib.util
 import json
 import random
+import shutil
 import ssl
 import sys
 import time
@@ -31,7 +34,13 @@ from typing import Any
 
 import httpx
 
-from mitl_cli.commands.bench import cpu_seconds, emit, machine, percentile
+from mitl_cli.commands.bench import (
+    add_broker_argument,
+    cpu_seconds,
+    emit,
+    machine,
+    percentile,
+)
 
 ROOT = Path.cwd()
 DATASET = "bench"
@@ -45,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tasks", type=int, default=4000, help="review requests to work off")
     parser.add_argument("--think-ms", type=float, default=1000.0, help="mean pause per item")
     parser.add_argument("--gold-rate", type=float, default=0.05, help="the service's gold_rate")
+    add_broker_argument(parser)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "bench" / "review")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
@@ -262,8 +272,11 @@ def run(args: argparse.Namespace) -> int:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
     args.workdir.mkdir(parents=True, exist_ok=True)
     datasets = args.workdir / "datasets.yaml"
+    # A fresh database, so fresh topics too: Kafka keeps the last run's under the workdir.
+    shutil.rmtree(args.workdir / "kafka", ignore_errors=True)
     datasets.write_text(f"datasets:\n  {DATASET}:\n    labels: {LABELS}\n")
     stack = LocalStack(
+        broker_kind=args.broker,
         workdir=args.workdir,
         datasets_file=datasets,
         database="mitl_bench_review",
@@ -274,7 +287,8 @@ def run(args: argparse.Namespace) -> int:
         extra_env={"MITL_GOLD_RATE": str(args.gold_rate), "MITL_LOG_LEVEL": "WARNING"},
     )
     with stack:
-        figures = asyncio.run(bench(stack, args))
+        assert stack.broker is not None
+        figures = {"broker": stack.broker.description, **asyncio.run(bench(stack, args))}
     emit(figures, args.json)
     ok = not (figures["double_assignments"] or figures["labels_missing"] or figures["errors"])
     return 0 if ok else 1

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mitl_runtime.localinfra import BROKER_KINDS
 from mitl_runtime.settings import ServiceSettings
 
 import mitl_cli
@@ -46,6 +47,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     benches = parser.add_subparsers(dest="bench", required=True, metavar="<name>")
     for name in benchmark_modules():
         importlib.import_module(name).register(benches)
+
+
+def add_broker_argument(parser: argparse.ArgumentParser) -> None:
+    """`--broker`: what the benchmark's stack runs on (its figures name it as `broker`)."""
+    parser.add_argument(
+        "--broker",
+        choices=BROKER_KINDS,
+        default="kafka",
+        help="Apache Kafka (needs Java and `make kafka`), or the embedded in-memory stand-in",
+    )
 
 
 def percentile(values: Sequence[float], q: float) -> float:

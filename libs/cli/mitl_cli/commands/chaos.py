@@ -1,7 +1,8 @@
 """`mitl chaos`: crash scenarios and a sustained-load run against the whole platform, counted
-from the audit log. Starts its own PostgreSQL server, a broker and every service, runs the
-scenarios, prints one row per scenario (a table, or one JSON object per line with --json) and
-stops everything again. Exit code 0 when no scenario lost or duplicated anything, else 1.
+from the audit log. Starts its own PostgreSQL server, a broker (Apache Kafka unless
+`--broker embedded`) and every service, runs the scenarios, prints one row per scenario (a
+table, or one JSON object per line with --json, each naming the broker) and stops everything
+again. Exit code 0 when no scenario lost, duplicated or reordered anything, else 1.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ ROOT = Path.cwd()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from mitl_cli.chaos.scenarios import ALL
+    from mitl_runtime.localinfra import BROKER_KINDS
+
+    from mitl_cli.chaos.scenarios import ALL, PAUSE_S
 
     parser = subparsers.add_parser(
-        "chaos", help="kill services and PostgreSQL mid-stream; count what was lost or doubled"
+        "chaos",
+        help="kill services, PostgreSQL and the broker mid-stream; count what was lost or doubled",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per scenario")
     parser.add_argument("--items", type=int, default=None, help="items per crash scenario")
@@ -31,6 +35,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--load-seconds", type=float, default=None, help="default 240 (quick 30)")
     parser.add_argument("--down-seconds", type=float, default=3.0, help="how long a fault lasts")
+    parser.add_argument(
+        "--pause-seconds",
+        type=float,
+        default=PAUSE_S,
+        help="how long pause-broker keeps the broker stopped (SIGSTOP)",
+    )
+    parser.add_argument(
+        "--broker",
+        choices=BROKER_KINDS,
+        default="kafka",
+        help="Apache Kafka, or the embedded stand-in (no broker faults on it: it keeps nothing)",
+    )
     parser.add_argument(
         "--crash-load", type=float, default=0.6, help="crash streams' rate as a share of capacity"
     )
@@ -78,10 +94,17 @@ def run(args: argparse.Namespace) -> int:
         capacity_items=200 if args.quick else 1000,
         load_seconds=args.load_seconds or (30.0 if args.quick else 240.0),
         down_s=args.down_seconds,
+        scenario_down_s={"pause-broker": args.pause_seconds},
         crash_load=args.crash_load,
     )
     workdir = args.workdir / uuid.uuid4().hex[:8]
-    lab = Lab(workdir, model_dir(args.datasets_file), args.annotators, args.experts)
+    lab = Lab(
+        workdir,
+        model_dir(args.datasets_file),
+        args.annotators,
+        args.experts,
+        broker_kind=args.broker,
+    )
     results_file = workdir / "results.jsonl"
 
     def emit(result: report.ScenarioResult) -> None:
