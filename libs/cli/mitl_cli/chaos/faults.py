@@ -21,6 +21,7 @@ from mitl_runtime.kafka_server import wait_until_answers
 if TYPE_CHECKING:
     from mitl_cli.chaos.lab import Lab
 
+BROKER_START_TIMEOUT_S = 300.0
 # Services a load balancer or an operator would look at while the broker is away.
 READINESS_WATCHED = ("ingest", "inference", "router", "review-api", "audit")
 
@@ -80,7 +81,7 @@ class RestartPostgres:
 def broker_back(lab: Lab) -> None:
     """Until the broker answers a metadata request, then until every service is ready again
     (the same processes: nothing is restarted)."""
-    wait_until_answers(lab.bootstrap, timeout=120.0)
+    wait_until_answers(lab.bootstrap, timeout=BROKER_START_TIMEOUT_S)
     lab.stack.wait_ready(timeout=300.0)
 
 
@@ -101,7 +102,9 @@ class KillBroker:
         await asyncio.to_thread(lab.kafka.kill)
 
     async def heal(self, lab: Lab) -> None:
-        await asyncio.to_thread(lab.kafka.restart)
+        # The same data directory and ports (LocalKafka.restart), with more patience than its
+        # default: a JVM starting on a busy 2-core machine took over a minute to bind.
+        await asyncio.to_thread(lab.kafka.start, BROKER_START_TIMEOUT_S)
         await asyncio.to_thread(broker_back, lab)
 
 
