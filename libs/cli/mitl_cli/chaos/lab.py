@@ -3,8 +3,9 @@ the broker (Apache Kafka by default, its data on disk so that it can be killed a
 again), every service as its own process (LocalStack, free ports, a fresh database), the
 simulated reviewers and the lag probe.
 
-Every topic has at least `PARTITIONS` partitions before any service starts, so that two
-replicas of a service each get a share of every topic they consume (kill-replicas).
+Every topic of the item's path has at least `PARTITIONS` partitions before any service starts
+(as declared in topic_specs; raised here if a broker kept fewer), so that two replicas of a
+service each get a share of every such topic they consume (kill-replicas).
 
 `start()` and `stop()` are synchronous (LocalStack runs its own event loops); `open()` and
 `close()` bring up, inside the caller's loop, what lives there (bots, lag probe).
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
+from mitl_contracts.topic_specs import ITEM_PATH
 from mitl_runtime.kafka_server import LocalKafka
-from mitl_runtime.localinfra import BrokerKind, all_topics, start_local_broker
+from mitl_runtime.localinfra import BrokerKind, start_local_broker
 
 from mitl_cli.chaos.bots import Reviewers
 from mitl_cli.chaos.identity import ensure_identities
@@ -144,7 +146,7 @@ class Lab:
         broker = start_local_broker(self.broker_kind, services_dir)
         if self.broker_kind == "kafka":
             try:
-                asyncio.run(ensure_partitions(broker.bootstrap, all_topics(), PARTITIONS))
+                asyncio.run(ensure_partitions(broker.bootstrap, ITEM_PATH, PARTITIONS))
             except BaseException:
                 broker.stop()
                 raise
