@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog, UnknownDataset
-from mitl_contracts.events import DriftAlert, Event, Label, Prediction
+from mitl_contracts.events import DriftAlert, Label, Prediction
 from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage, SourceRecord
 from mitl_runtime.service import ServiceRuntime
@@ -153,15 +152,7 @@ class DriftMonitor:
 
     async def publish_pending(self) -> None:
         """Publish queued alerts, oldest first, and mark them published once acknowledged."""
-        while True:
-            async with self.runtime.pool.acquire() as conn, conn.transaction():
-                alerts = await outbox.lock_unpublished(conn, PUBLISH_BATCH)
-                if not alerts:
-                    return
-                await self.runtime.publish(topics.DRIFT, list[Event](alerts))
-                await outbox.mark_published(conn, [a.event_id for a in alerts])
-            if len(alerts) < PUBLISH_BATCH:
-                return
+        await outbox.publish_pending(self.runtime, PUBLISH_BATCH)
 
     async def export_gauges(self, datasets: Sequence[str] | None = None) -> None:
         """Set the gauges of `datasets` (all when None) from the shared state in Postgres."""

@@ -3,8 +3,10 @@
 Promotions and retirements of a dataset's versions serialise on a per-dataset advisory lock,
 so that concurrent changes (operators, events, replicas starting together) apply one by one.
 
-Every change is a row of `registry.promotions` with its event id, then an event on
-mitl.models.v1; `published` marks rows whose event is durable in Kafka (an outbox).
+Every change is a row of `registry.promotions` with its event id and, unless the change came
+from an event on mitl.models.v1, a ModelPromoted event in the registry's outbox (the runtime's,
+table `registry.outbox`), written in the same transaction and published by `publish_pending`
+(the service's relay, or `mitl models` once after a change).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from datetime import UTC, datetime
 import asyncpg
 from mitl_contracts import topics
 from mitl_contracts.events import ModelPromoted
-from mitl_runtime.broker import EventPublisher
+from mitl_runtime import outbox
 
 from mitl_inference import registry
 from mitl_inference.registry import RegistryError, Status
+
+SCHEMA = "registry"
 
 
 def lock_key(dataset: str) -> str:
@@ -51,17 +55,18 @@ async def _record(
     )
     await conn.execute(
         "INSERT INTO registry.promotions"
-        " (seq, event_id, dataset, version, status, previous, published, occurred_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " (seq, event_id, dataset, version, status, previous, occurred_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
         seq,
         event.event_id,
         event.dataset,
         event.model_version,
         status,
         previous,
-        published,
         event.occurred_at,
     )
+    if not published:
+        await outbox.add(conn, SCHEMA, topics.MODELS, [event])
     return event
 
 
@@ -137,42 +142,12 @@ async def retire(
         return await _record(conn, record, "retired", None, event_id, published)
 
 
-async def pending(pool: asyncpg.Pool) -> list[ModelPromoted]:
-    """Recorded changes whose event is not yet on mitl.models.v1, oldest first."""
-    rows = await pool.fetch(
-        """
-        SELECT p.event_id, p.dataset, p.version, p.status, p.occurred_at,
-               m.artifact_sha256, m.bundle_uri
-        FROM registry.promotions p
-        JOIN registry.models m ON m.dataset = p.dataset AND m.version = p.version
-        WHERE NOT p.published ORDER BY p.seq
-        """
-    )
-    return [
-        ModelPromoted(
-            event_id=row["event_id"],
-            dataset=row["dataset"],
-            occurred_at=row["occurred_at"],
-            model_version=row["version"],
-            status=row["status"],
-            artifact_sha256=row["artifact_sha256"],
-            bundle_uri=row["bundle_uri"],
-        )
-        for row in rows
-    ]
+async def publish_pending(pool: asyncpg.Pool, publisher: outbox.Publisher) -> list[ModelPromoted]:
+    """Publish every change not yet announced, in order, and mark it published; returns the
+    events this call published. Safe to run concurrently: rows another caller is publishing
+    are skipped, and an event published twice has the same id (consumers dedupe)."""
+    events = await outbox.publish_pending(pool, SCHEMA, publisher)
+    return [event for event in events if isinstance(event, ModelPromoted)]
 
 
-async def publish_pending(pool: asyncpg.Pool, publisher: EventPublisher) -> list[ModelPromoted]:
-    """Publish every unpublished change, in order, then mark it published; returns them.
-    Safe to run concurrently: an event published twice has the same id (consumers dedupe)."""
-    events = await pending(pool)
-    if events:
-        await publisher.publish(topics.MODELS, events)
-        await pool.execute(
-            "UPDATE registry.promotions SET published = true WHERE event_id = ANY($1::text[])",
-            [event.event_id for event in events],
-        )
-    return events
-
-
-__all__ = ["RegistryError", "lock_key", "pending", "promote", "publish_pending", "retire"]
+__all__ = ["SCHEMA", "RegistryError", "lock_key", "promote", "publish_pending", "retire"]

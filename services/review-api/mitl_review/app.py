@@ -21,6 +21,7 @@ from mitl_review import maintenance
 from mitl_review.context import Context
 from mitl_review.core.errors import ReviewError
 from mitl_review.intake import Intake
+from mitl_review.outbox import SCHEMA as OUTBOX_SCHEMA
 from mitl_review.outbox import OutboxRelay
 from mitl_review.routes import annotators, datasets, gold, queues, tasks, ui, users
 from mitl_review.settings import Settings
@@ -37,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         runtime,
         catalog,
-        OutboxRelay(runtime, settings.outbox_batch),
+        OutboxRelay(runtime, OUTBOX_SCHEMA, settings.outbox_batch),
         TokenCache(settings.auth_cache_seconds),
     )
     intake = Intake(runtime, catalog, runtime.dead_letters(f"mitl-{SERVICE}"))

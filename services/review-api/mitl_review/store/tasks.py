@@ -9,6 +9,7 @@ from typing import Literal
 import asyncpg
 from mitl_contracts import topics
 from mitl_contracts.events import Event
+from mitl_runtime import outbox
 
 from mitl_review.core.auth import User
 from mitl_review.core.task import Task
@@ -91,8 +92,8 @@ async def complete(
             WHERE {GUARD}
             RETURNING task_id
         ), published AS (
-            INSERT INTO review.outbox (event_id, topic, payload)
-            SELECT $8, $11, $12 FROM done WHERE $12::text IS NOT NULL
+            INSERT INTO review.outbox (event_id, topic, key, payload)
+            SELECT $8, $11, $13, $12::text::json FROM done WHERE $12::text IS NOT NULL
             ON CONFLICT (event_id) DO NOTHING
         )
         SELECT count(*) FROM done
@@ -106,6 +107,7 @@ async def complete(
         now,
         topics.LABELS,
         event.model_dump_json() if event else None,
+        outbox.key_of(event) if event else None,
     )
     return bool(done)
 
