@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from mitl_contracts.events import Event
 
 from mitl_runtime.kafka_clients import MAX_BATCH_BYTES, producer_options
+from mitl_runtime.kafka_security import faststream_security
 from mitl_runtime.metrics import EVENTS_PUBLISHED
 from mitl_runtime.partition import partition_for
 from mitl_runtime.settings import ServiceSettings
@@ -21,9 +22,10 @@ HEADERS = [("content-type", b"application/json")]
 
 def make_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
     """The faststream broker of one service: its subscribers, and the dead-letter producer
-    (idempotent, acks=all, like the event publisher)."""
+    (idempotent, acks=all, like the event publisher), secured like every other client."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=faststream_security(settings),
         client_id=f"mitl-{service}",
         enable_idempotence=settings.kafka_enable_idempotence,
         acks="all",

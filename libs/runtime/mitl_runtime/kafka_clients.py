@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mitl_runtime.kafka_security import security_options
 from mitl_runtime.settings import ServiceSettings
 
 # Bytes a producer batches per partition before a batch is full. aiokafka's default (16 KiB)
@@ -13,8 +14,10 @@ MAX_BATCH_BYTES = 512 * 1024
 
 
 def client_options(settings: ServiceSettings) -> dict[str, Any]:
-    """Options every aiokafka client (producer, consumer, admin) takes."""
-    return {"bootstrap_servers": settings.kafka_bootstrap_servers}
+    """Options every aiokafka client (producer, consumer, admin) takes: the brokers, and how
+    to reach them (security protocol, TLS context, SASL login; kafka_security.py). The SASL
+    password is a str whose repr() is masked, so a logged dict of options does not show it."""
+    return {"bootstrap_servers": settings.kafka_bootstrap_servers, **security_options(settings)}
 
 
 def producer_options(settings: ServiceSettings, service: str) -> dict[str, Any]:

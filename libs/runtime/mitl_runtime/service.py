@@ -5,7 +5,7 @@ handlers; nothing here is a module-level global."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import asyncpg
 from mitl_contracts.events import Event
@@ -15,6 +15,7 @@ from mitl_runtime.consumer import E, Handler, subscribe
 from mitl_runtime.db import create_pool, migrate
 from mitl_runtime.dlq import DeadLetterLimit, DeadLetters
 from mitl_runtime.http import Health
+from mitl_runtime.kafka_security import start_kafka_clients
 from mitl_runtime.settings import ServiceSettings
 
 
@@ -77,8 +78,19 @@ class ServiceRuntime:
                 await pool.fetchval("SELECT 1")
 
             self.health.add_check("postgres", database)
-        await self.broker.start()
-        await self.publisher.start()
+        try:
+            # Bounded by kafka_connect_timeout_s; a KafkaStartupError (logged) says what is
+            # wrong: unreachable, authentication, TLS. The lifespan fails, so does start-up.
+            await start_kafka_clients(
+                self.settings,
+                self.name,
+                ("broker", self.broker.start),
+                ("publisher", self.publisher.start),
+            )
+        except BaseException:
+            with suppress(Exception):
+                await self.stop()
+            raise
 
         async def kafka() -> None:
             if not await self.broker.ping(timeout=2.0):

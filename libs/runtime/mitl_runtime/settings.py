@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mitl_runtime import kafka_security
+from mitl_runtime.kafka_security import MECHANISMS, PROTOCOLS, SaslMechanism, SecurityProtocol
 
 
 class ServiceSettings(BaseSettings):
     """Read from `MITL_*` environment variables; passed as a parameter, never read at import."""
 
-    model_config = SettingsConfigDict(env_prefix="MITL_", extra="ignore")
+    # Errors name the setting and say what is wrong, without echoing the input: it may hold
+    # the Kafka password.
+    model_config = SettingsConfigDict(env_prefix="MITL_", extra="ignore", hide_input_in_errors=True)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -47,3 +52,53 @@ class ServiceSettings(BaseSettings):
     dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
     dlq_window: int = Field(default=1000, ge=10)
     log_level: str = "INFO"
+    # How every Kafka client authenticates and encrypts (docs/deploy.md, "Securing the Kafka
+    # connection"): PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (SASL over TLS).
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    # The SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and login, required with
+    # SASL_SSL and SASL_PLAINTEXT. The password is never logged (shown as **********).
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # PEM files for TLS (SSL, SASL_SSL): the CA that signed the brokers' certificates (the
+    # system's CAs without it); a client certificate and its key (mutual TLS, both or neither)
+    # and the key's password if it is encrypted.
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_keyfile_password: SecretStr | None = None
+    # How long start-up waits for a broker to answer (and the clients to start) before the
+    # service fails, saying why: unreachable, authentication failed, TLS handshake failed.
+    kafka_connect_timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator(
+        "kafka_sasl_username",
+        "kafka_sasl_password",
+        "kafka_ssl_cafile",
+        "kafka_ssl_certfile",
+        "kafka_ssl_keyfile",
+        "kafka_ssl_keyfile_password",
+        mode="before",
+    )
+    @classmethod
+    def empty_is_unset(cls, value: Any) -> Any:
+        # An empty variable (a blank line of an env file, an absent optional Secret key) is
+        # the same as none.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("kafka_security_protocol", mode="before")
+    @classmethod
+    def known_protocol(cls, value: Any) -> Any:
+        return kafka_security.choice(value, "kafka_security_protocol", PROTOCOLS)
+
+    @field_validator("kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def known_mechanism(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return kafka_security.choice(value, "kafka_sasl_mechanism", MECHANISMS)
+
+    @model_validator(mode="after")
+    def kafka_security_works(self) -> Self:
+        kafka_security.check(self)
+        return self
