@@ -18,8 +18,8 @@ from mitl_contracts.events import (
     Prediction,
     ReviewRequested,
 )
+from mitl_policy.requests import disagreement_event_id
 from mitl_router.app import create_app
-from mitl_router.requests import disagreement_event_id
 from mitl_router.settings import Settings
 
 from tests.support import TopicReader, eventually, publish_events, running_app

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from mitl_contracts.datasets import Policy
 
-from mitl_router.bounds import lower_bound, lower_bounds
+from mitl_policy.bounds import lower_bound, lower_bounds
 
 
 @dataclass(frozen=True)

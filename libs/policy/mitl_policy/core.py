@@ -25,10 +25,10 @@ from datetime import datetime
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested, Route
 
-from mitl_router.calibration import Thresholds, in_calibration_sample
-from mitl_router.escalation import EarlierPrediction, escalation_reason
-from mitl_router.requests import review_request
-from mitl_router.uncertainty import uncertainty
+from mitl_policy.calibration import Thresholds, in_calibration_sample
+from mitl_policy.escalation import EarlierPrediction, escalation_reason
+from mitl_policy.requests import review_request
+from mitl_policy.uncertainty import uncertainty
 
 # Calibration reviews come before any active-learning review (whose priorities are <= 1).
 CALIBRATION_PRIORITY = 1.0

@@ -10,7 +10,7 @@ from datetime import datetime
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import PolicyChanged
 
-from mitl_router.calibration import Thresholds
+from mitl_policy.calibration import Thresholds
 
 
 def learned_view(thresholds: Thresholds) -> dict[str, object]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from mitl_router.calibration import Verdict
+from mitl_policy.calibration import Verdict
 
 HUMAN_SOURCES = ("annotator", "expert")
 

@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from mitl_contracts import topics
 from mitl_contracts.datasets import load_catalog
 from mitl_contracts.events import DriftAlert, Label, Prediction
+from mitl_policy import core
 from mitl_runtime.consumer import Received
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_router import core
 from mitl_router.feedback import Feedback
 from mitl_router.routing import Router, check_prediction
 from mitl_router.settings import Settings

@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog
 from mitl_contracts.events import Event, Label
+from mitl_policy.policy_events import policy_changed
+from mitl_policy.requests import disagreement_request
+from mitl_policy.verdicts import HUMAN_SOURCES, Outcome, annotators_disagree
 from mitl_runtime.consumer import Received
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_router.metrics import DISAGREEMENTS, OUTCOMES, THRESHOLD
-from mitl_router.policy_events import policy_changed
-from mitl_router.requests import disagreement_request
 from mitl_router.store import decisions, outcomes, thresholds
-from mitl_router.verdicts import HUMAN_SOURCES, Outcome, annotators_disagree
 
 
 class Feedback:

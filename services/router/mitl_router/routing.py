@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_contracts.events import Decision, Event, Prediction
+from mitl_policy import core
+from mitl_policy.calibration import Thresholds
+from mitl_policy.diversity import RecentSignatures, signature
+from mitl_policy.policy_events import policy_changed
 from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_router import core
-from mitl_router.calibration import Thresholds
-from mitl_router.diversity import RecentSignatures, signature
 from mitl_router.metrics import DECISIONS, DRIFT_TIGHTENED, SPOT_CHECKS
-from mitl_router.policy_events import policy_changed
 from mitl_router.store import decisions, signatures, thresholds
 from mitl_router.store.drift import drift_state
 

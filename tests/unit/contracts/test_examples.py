@@ -23,8 +23,8 @@ from mitl_contracts.examples import examples, raw_examples
 from mitl_drift.core import human_agreement, observe
 from mitl_inference import core as inference
 from mitl_ingest import core as ingest
+from mitl_policy import core as router
 from mitl_review.core.intake import new_task
-from mitl_router import core as router
 
 ROOT = Path(__file__).resolve().parents[3]
 CATALOG = load_catalog(ROOT / "config" / "datasets.yaml")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from mitl_contracts.datasets import Policy
-from mitl_router.bounds import lower_bound, smallest_sufficient_n, upper_bound
-from mitl_router.calibration import Verdict, learn_class, learn_thresholds, spot_check_rate
+from mitl_policy.bounds import lower_bound, smallest_sufficient_n, upper_bound
+from mitl_policy.calibration import Verdict, learn_class, learn_thresholds, spot_check_rate
 
 POLICY = Policy(version="p", target_precision=0.9, min_verified=10, spot_check_rate=0.01)
 
@@ -99,7 +99,7 @@ def test_spot_check_share_rises_as_the_bound_nears_the_target() -> None:
 
 
 def test_calibration_sample_alone_bounds_thresholds_when_the_rate_is_set() -> None:
-    from mitl_router.calibration import calibration_draw, in_calibration_sample
+    from mitl_policy.calibration import calibration_draw, in_calibration_sample
 
     policy = POLICY.model_copy(update={"calibration_rate": 0.5, "min_verified": 10})
     # Every sampled verdict is right, every other one (e.g. picked by active learning) wrong.
@@ -141,7 +141,7 @@ def test_the_bound_holds_at_its_level_when_the_threshold_is_chosen_on_the_same_d
     of them (the bound's level, 95 %); picking the lowest passing candidate anywhere, as the
     scan once did, would fail far more often."""
     import numpy as np
-    from mitl_router.calibration import passing_threshold
+    from mitl_policy.calibration import passing_threshold
 
     policy = Policy(
         version="p",

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import ItemContent, Prediction
-from mitl_router import core
-from mitl_router.uncertainty import uncertainty
+from mitl_policy import core
+from mitl_policy.uncertainty import uncertainty
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 LABELS = ["A", "B", "C"]
@@ -132,7 +132,7 @@ LEARNING = Policy(
 
 
 def learned(threshold: float | None, verified: int = 100, **extra: object) -> core.Thresholds:
-    from mitl_router.calibration import ClassThreshold
+    from mitl_policy.calibration import ClassThreshold
 
     classes = {
         "A": ClassThreshold("A", threshold, verified, 90, 90, 0.96),
@@ -198,7 +198,7 @@ def test_flagged_class_segment_escalates() -> None:
 
 
 def test_a_new_model_disagreeing_with_an_earlier_one_escalates() -> None:
-    from mitl_router.escalation import EarlierPrediction
+    from mitl_policy.escalation import EarlierPrediction
 
     p = prediction([0.9, 0.05, 0.05])  # m1 says A
     other = core.RouteContext(earlier=EarlierPrediction("m0", "B"))
@@ -229,7 +229,7 @@ def test_cold_items_that_could_never_be_accepted_are_ordinary_reviews() -> None:
 
 
 def test_calibration_sample_is_reviewed_blind_even_above_the_threshold() -> None:
-    from mitl_router.calibration import in_calibration_sample
+    from mitl_policy.calibration import in_calibration_sample
 
     policy = LEARNING.model_copy(update={"calibration_rate": 0.3})
     context = core.RouteContext(thresholds=learned(0.7))

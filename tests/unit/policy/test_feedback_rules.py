@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from mitl_contracts.events import ItemContent, Prediction
-from mitl_router.diversity import RecentSignatures, signature
-from mitl_router.requests import disagreement_event_id, disagreement_request
-from mitl_router.verdicts import Outcome, annotators_disagree, verdicts
+from mitl_policy.diversity import RecentSignatures, signature
+from mitl_policy.requests import disagreement_event_id, disagreement_request
+from mitl_policy.verdicts import Outcome, annotators_disagree, verdicts
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -79,8 +79,8 @@ def test_signatures_find_near_duplicates_and_not_the_item_itself() -> None:
 
 def test_policy_changed_event_names_the_learned_thresholds_and_is_idempotent() -> None:
     from mitl_contracts.datasets import Policy
-    from mitl_router.calibration import ClassThreshold, Thresholds
-    from mitl_router.policy_events import policy_changed
+    from mitl_policy.calibration import ClassThreshold, Thresholds
+    from mitl_policy.policy_events import policy_changed
 
     policy = Policy(version="v7", target_precision=0.95)
     learned = Thresholds(

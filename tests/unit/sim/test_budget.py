@@ -15,7 +15,7 @@ from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve
 from mitl_ml.sim.router import SimRouter
 from mitl_ml.sim.world import World
-from mitl_router.uncertainty import uncertainty
+from mitl_policy.uncertainty import uncertainty
 from sklearn.model_selection import train_test_split
 
 from tests.unit.sim import fakes

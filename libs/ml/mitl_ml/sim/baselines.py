@@ -2,7 +2,7 @@
 
 - review_all: people label every item.
 - ground_truth_style: people label a random validation sample; one global threshold is chosen
-  on it for the same target with the same bound as the router (mitl_router.calibration's
+  on it for the same target with the same bound as the router (mitl_policy.calibration's
   `passing_threshold`), from out-of-fold confidences so the threshold is not judged on the items
   the model learned; the model trained on the whole sample accepts the rest at or above the
   threshold and people label the others. Sample sizes from SAMPLE_SIZES are tried and the one
@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 from mitl_contracts.datasets import Policy
-from mitl_router.calibration import Verdict, passing_threshold
+from mitl_policy.calibration import Verdict, passing_threshold
 from sklearn.model_selection import KFold
 
 from mitl_ml.sim.head import Head

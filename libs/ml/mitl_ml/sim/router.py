@@ -1,5 +1,6 @@
-"""The router as the simulator runs it: the service's pure core (mitl_router.core.route,
-calibration, verdicts, diversity) over in-memory state instead of the `router` schema.
+"""The router as the simulator runs it: the same confidence policy as the service
+(mitl_policy: core.route, calibration, verdicts, diversity) over in-memory state instead of the
+`router` schema.
 
 What the service keeps in Postgres lives here in lists and dicts: decisions per item, human
 outcomes joined to them, learned thresholds, and the window of recently queued signatures.
@@ -14,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import MAX_TEXT_CHARS, Decision, ItemContent, Prediction
-from mitl_router.calibration import Thresholds, learn_thresholds
-from mitl_router.core import RouteContext, Routed, route
-from mitl_router.diversity import RecentSignatures, signature
-from mitl_router.escalation import EarlierPrediction
-from mitl_router.uncertainty import uncertainty
-from mitl_router.verdicts import Outcome, verdicts
+from mitl_policy.calibration import Thresholds, learn_thresholds
+from mitl_policy.core import RouteContext, Routed, route
+from mitl_policy.diversity import RecentSignatures, signature
+from mitl_policy.escalation import EarlierPrediction
+from mitl_policy.uncertainty import uncertainty
+from mitl_policy.verdicts import Outcome, verdicts
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

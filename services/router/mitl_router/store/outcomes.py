@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
-
-from mitl_router.verdicts import Outcome
+from mitl_policy.verdicts import Outcome
 
 
 async def record(conn: asyncpg.Connection, outcome: Outcome, dataset: str) -> bool:

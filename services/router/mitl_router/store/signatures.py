@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import numpy as np
-
-from mitl_router.diversity import RecentSignatures
+from mitl_policy.diversity import RecentSignatures
 
 
 async def window(conn: asyncpg.Connection, dataset: str, capacity: int) -> RecentSignatures:

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 from mitl_contracts.datasets import Policy
+from mitl_policy.calibration import ClassThreshold, Thresholds, learn_thresholds
+from mitl_policy.policy_events import learned_view
+from mitl_policy.verdicts import verdicts
 
-from mitl_router.calibration import ClassThreshold, Thresholds, learn_thresholds
-from mitl_router.policy_events import learned_view
 from mitl_router.store import outcomes
-from mitl_router.verdicts import verdicts
 
 # Several labels can verify one decision; read enough rows to fill the verdict window.
 ROWS_PER_VERDICT = 2
