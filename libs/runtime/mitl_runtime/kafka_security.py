@@ -78,7 +78,11 @@ def choice(value: object, field: str, allowed: tuple[str, ...]) -> object:
 
 
 def check(settings: ServiceSettings) -> None:
-    """Raise a ValueError naming the setting when the Kafka security settings cannot work."""
+    """Raise a ValueError naming the setting when the Kafka security settings cannot work.
+
+    Settings the protocol does not use are not checked (a SASL login with PLAINTEXT, a CA file
+    with SASL_PLAINTEXT): the deploy files pass the optional Secret's keys to every pod, and a
+    protocol switch in one place (the `mitl-env` ConfigMap, compose's env file) turns them on."""
     protocol = settings.kafka_security_protocol
     where = f"{env_name('kafka_security_protocol')}={protocol}"
     if uses_sasl(protocol):
@@ -94,20 +98,11 @@ def check(settings: ServiceSettings) -> None:
         ]
         if missing:
             raise ValueError(f"{' and '.join(missing)} required with {where}")
-    elif settings.kafka_sasl_mechanism or settings.kafka_sasl_username:
-        raise ValueError(
-            f"{env_name('kafka_sasl_mechanism')}/{env_name('kafka_sasl_username')} set, but "
-            f"{where} does not authenticate with SASL (use SASL_SSL or SASL_PLAINTEXT)"
-        )
+    if not uses_tls(protocol):
+        return
     for field in TLS_FILES:
         path: Path | None = getattr(settings, field)
-        if path is None:
-            continue
-        if not uses_tls(protocol):
-            raise ValueError(
-                f"{env_name(field)} set, but {where} does not use TLS (use SSL or SASL_SSL)"
-            )
-        if not path.is_file():
+        if path is not None and not path.is_file():
             raise ValueError(f"{env_name(field)}={path}: no such file")
     if (settings.kafka_ssl_certfile is None) != (settings.kafka_ssl_keyfile is None):
         given, needed = (
@@ -119,8 +114,7 @@ def check(settings: ServiceSettings) -> None:
             f"{env_name(given)} set without {env_name(needed)}: a client certificate needs "
             "both (mutual TLS)"
         )
-    if uses_tls(protocol):
-        ssl_context(settings)
+    ssl_context(settings)
 
 
 def ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:

@@ -64,19 +64,28 @@ def test_sasl_needs_a_mechanism_and_a_login() -> None:
     assert "MITL_KAFKA_SASL_USERNAME and MITL_KAFKA_SASL_PASSWORD required" in message
 
 
-def test_sasl_settings_without_a_sasl_protocol_are_refused() -> None:
-    message = refused(kafka_sasl_mechanism="PLAIN", kafka_sasl_username="alice")
-    assert "MITL_KAFKA_SECURITY_PROTOCOL=PLAINTEXT does not authenticate with SASL" in message
+def test_settings_the_protocol_does_not_use_are_not_checked(tmp_path: Path) -> None:
+    """The deploy files give every pod the optional Secret's keys; the protocol decides."""
+    missing = tmp_path / "nope.crt"
+    settings = ServiceSettings(
+        kafka_sasl_username="alice", kafka_sasl_password=PASSWORD, kafka_ssl_cafile=missing
+    )
+    assert client_options(settings) == {
+        "bootstrap_servers": "127.0.0.1:9092",
+        "security_protocol": "PLAINTEXT",
+    }
+    sasl_plaintext = ServiceSettings(
+        **{**SASL, "kafka_security_protocol": "SASL_PLAINTEXT"}, kafka_ssl_cafile=missing
+    )
+    assert "ssl_context" not in client_options(sasl_plaintext)
 
 
 def test_missing_tls_files_are_refused_naming_the_setting(tmp_path: Path) -> None:
     missing = tmp_path / "nope.crt"
     message = refused(kafka_security_protocol="SSL", kafka_ssl_cafile=missing)
     assert f"MITL_KAFKA_SSL_CAFILE={missing}: no such file" in message
-    message = refused(kafka_security_protocol="SSL", kafka_ssl_keyfile=missing)
+    message = refused(**SASL, kafka_ssl_keyfile=missing)
     assert f"MITL_KAFKA_SSL_KEYFILE={missing}: no such file" in message
-    message = refused(kafka_ssl_cafile=missing)
-    assert "MITL_KAFKA_SSL_CAFILE set, but MITL_KAFKA_SECURITY_PROTOCOL=PLAINTEXT" in message
 
 
 def test_a_certfile_needs_a_keyfile(tmp_path: Path) -> None:
