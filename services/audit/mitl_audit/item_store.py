@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncpg
+from mitl_runtime import bulk
 
 from mitl_audit.items import ItemRow
 from mitl_audit.store import WRITER_ROLE
 
-INSERT = """
-    INSERT INTO audit.items
-        (dataset, item_id, event_id, external_id, batch_id, content, occurred_at)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-        $6::jsonb[], $7::timestamptz[])
-    ON CONFLICT DO NOTHING
-    RETURNING dataset
-"""
+COLUMNS = {
+    "dataset": "text",
+    "item_id": "text",
+    "event_id": "text",
+    "external_id": "text",
+    "batch_id": "text",
+    "content": "jsonb",
+    "occurred_at": "timestamptz",
+}
+INSERT = bulk.insert_sql("audit.items", COLUMNS, returning="dataset")
 
 
 async def record(pool: asyncpg.Pool, rows: list[ItemRow]) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TypeAlias
 
 import asyncpg
+from mitl_runtime import bulk
 
 from mitl_audit import chain
 from mitl_audit.entries import ENTRY_FIELDS, Entry, first_of_each
@@ -24,13 +25,12 @@ TYPES = {
     "is_override": "boolean",
     "confidence": "float8",
 }
-ARRAYS = ", ".join(f"${i}::{TYPES.get(c, 'text')}[]" for i, c in enumerate(COLUMNS, 1))
-INSERT = f"""
-    INSERT INTO audit.log ({", ".join(COLUMNS)})
-    SELECT * FROM unnest({ARRAYS})
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING seq
-"""
+INSERT = bulk.insert_sql(
+    "audit.log",
+    {c: TYPES.get(c, "text") for c in COLUMNS},
+    on_conflict="(event_id) DO NOTHING",
+    returning="seq",
+)
 SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM audit.log"
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from mitl_runtime import bulk
 
 from mitl_drift.config import DriftConfig
 from mitl_drift.core import MonitorState
@@ -50,16 +51,14 @@ async def claim(conn: asyncpg.Connection, stream: str, event_ids: Sequence[str])
     """Record `event_ids` as counted in `stream`; return those not counted before."""
     if not event_ids:
         return set()
-    rows = await conn.fetch(
-        """
-        INSERT INTO monitor.seen_events (stream, event_id)
-        SELECT $1, id FROM unnest($2::text[]) AS id
-        ON CONFLICT (stream, event_id) DO NOTHING
-        RETURNING event_id
-        """,
-        stream,
-        list(event_ids),
+    sql, args = bulk.bulk_insert(
+        "monitor.seen_events",
+        {"stream": "text", "event_id": "text"},
+        [(stream, event_id) for event_id in event_ids],
+        on_conflict="(stream, event_id) DO NOTHING",
+        returning="event_id",
     )
+    rows = await conn.fetch(sql, *args)
     return {row["event_id"] for row in rows}
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from mitl_contracts.events import ItemContent, Prediction
+from mitl_runtime import bulk
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,13 @@ async def rescored(pool: asyncpg.Pool, dataset: str, predictions: Sequence[Predi
 
 async def labeled(pool: asyncpg.Pool, items: Sequence[tuple[str, str]]) -> None:
     """Note that (dataset, item_id) pairs have a label: they are never re-scored."""
-    unique = list(dict.fromkeys(items))
-    await pool.execute(
-        """
-        INSERT INTO registry.recent (dataset, item_id, labeled)
-        SELECT d, i, true FROM unnest($1::text[], $2::text[]) AS u(d, i)
-        ON CONFLICT (dataset, item_id) DO UPDATE SET labeled = true
-        """,
-        [d for d, _ in unique],
-        [i for _, i in unique],
+    sql, args = bulk.bulk_insert(
+        "registry.recent",
+        {"dataset": "text", "item_id": "text", "labeled": "bool"},
+        [(dataset, item_id, True) for dataset, item_id in dict.fromkeys(items)],
+        on_conflict="(dataset, item_id) DO UPDATE SET labeled = true",
     )
+    await pool.execute(sql, *args)
 
 
 async def undrained(pool: asyncpg.Pool, dataset: str, version: str) -> int:

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import asyncpg
 from mitl_contracts.events import ItemIngested
+from mitl_runtime import bulk
+
+COLUMNS = {"dataset": "text", "external_id": "text", "item_id": "text", "batch_id": "text"}
+# A row left unpublished is claimed again (the no-op update makes RETURNING give it).
+CLAIM = bulk.insert_sql(
+    "ingest.items",
+    COLUMNS,
+    on_conflict="(dataset, external_id) DO UPDATE SET batch_id = ingest.items.batch_id"
+    " WHERE ingest.items.published = false",
+    returning="item_id",
+)
 
 
 async def claim(pool: asyncpg.Pool, items: list[ItemIngested]) -> set[str]:
@@ -11,17 +22,10 @@ async def claim(pool: asyncpg.Pool, items: list[ItemIngested]) -> set[str]:
     if not items:
         return set()
     rows = await pool.fetch(
-        """
-        INSERT INTO ingest.items (dataset, external_id, item_id, batch_id)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-        ON CONFLICT (dataset, external_id) DO UPDATE SET batch_id = ingest.items.batch_id
-            WHERE ingest.items.published = false
-        RETURNING item_id
-        """,
-        [i.dataset for i in items],
-        [i.external_id for i in items],
-        [i.item_id for i in items],
-        [i.batch_id for i in items],
+        CLAIM,
+        *bulk.columns(
+            ((i.dataset, i.external_id, i.item_id, i.batch_id) for i in items), len(COLUMNS)
+        ),
     )
     return {row["item_id"] for row in rows}
 

@@ -8,47 +8,64 @@ from typing import TypeAlias
 
 import asyncpg
 from mitl_contracts.events import ItemIngested, Label, ModelPromoted
+from mitl_runtime import bulk
 
 from mitl_trainer.training_set import LabelRow
 
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
+ITEM_COLUMNS = {
+    "dataset": "text",
+    "item_id": "text",
+    "event_id": "text",
+    "text": "text",
+    "batch_id": "text",
+    "occurred_at": "timestamptz",
+}
+LABEL_COLUMNS = {
+    "event_id": "text",
+    "dataset": "text",
+    "item_id": "text",
+    "label": "text",
+    "source": "text",
+    "annotator": "text",
+    "model_version": "text",
+    "occurred_at": "timestamptz",
+}
+
 
 async def add_items(db: Db, items: Sequence[ItemIngested]) -> None:
-    await db.execute(
-        """
-        INSERT INTO trainer.items (dataset, item_id, event_id, text, batch_id, occurred_at)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-            $6::timestamptz[])
-        ON CONFLICT DO NOTHING
-        """,
-        [i.dataset for i in items],
-        [i.item_id for i in items],
-        [i.event_id for i in items],
-        [i.content.text or "" for i in items],
-        [i.batch_id for i in items],
-        [i.occurred_at for i in items],
+    sql, args = bulk.bulk_insert(
+        "trainer.items",
+        ITEM_COLUMNS,
+        [
+            (i.dataset, i.item_id, i.event_id, i.content.text or "", i.batch_id, i.occurred_at)
+            for i in items
+        ],
     )
+    await db.execute(sql, *args)
 
 
 async def add_labels(db: Db, labels: Sequence[Label]) -> None:
-    await db.execute(
-        """
-        INSERT INTO trainer.labels
-            (event_id, dataset, item_id, label, source, annotator, model_version, occurred_at)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-            $6::text[], $7::text[], $8::timestamptz[])
-        ON CONFLICT (event_id) DO NOTHING
-        """,
-        [x.event_id for x in labels],
-        [x.dataset for x in labels],
-        [x.item_id for x in labels],
-        [x.label for x in labels],
-        [x.source for x in labels],
-        [x.annotator for x in labels],
-        [x.model_version for x in labels],
-        [x.occurred_at for x in labels],
+    sql, args = bulk.bulk_insert(
+        "trainer.labels",
+        LABEL_COLUMNS,
+        [
+            (
+                x.event_id,
+                x.dataset,
+                x.item_id,
+                x.label,
+                x.source,
+                x.annotator,
+                x.model_version,
+                x.occurred_at,
+            )
+            for x in labels
+        ],
+        on_conflict="(event_id) DO NOTHING",
     )
+    await db.execute(sql, *args)
 
 
 async def verified_items(db: Db, dataset: str) -> int:

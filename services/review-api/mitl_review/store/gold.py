@@ -7,10 +7,19 @@ from datetime import datetime
 
 import asyncpg
 from mitl_contracts.events import ItemContent
+from mitl_runtime import bulk
 
 from mitl_review.core.gold import GoldItem
 from mitl_review.core.task import Task
 from mitl_review.store.rows import INSERT_COLUMNS, INSERT_PLACEHOLDERS, task_from_row, task_values
+
+GOLD_COLUMNS = {
+    "gold_id": "text",
+    "dataset": "text",
+    "external_id": "text",
+    "content": "jsonb",
+    "label": "text",
+}
 
 
 @dataclass(frozen=True)
@@ -23,23 +32,19 @@ class Stored:
 async def upsert(conn: asyncpg.Connection, items: list[GoldItem]) -> Stored:
     """Store `items` in one statement: new ones are added, changed ones (content or known
     label) replaced, identical ones left alone, so uploading a file twice changes nothing."""
-    rows = await conn.fetch(
-        """
-        INSERT INTO review.gold AS g (gold_id, dataset, external_id, content, label)
-        SELECT id, ds, ext, body::jsonb, label
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-            AS u(id, ds, ext, body, label)
-        ON CONFLICT (gold_id) DO UPDATE
-            SET content = EXCLUDED.content, label = EXCLUDED.label, updated_at = now()
-            WHERE (g.content, g.label) IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.label)
-        RETURNING (xmax = 0) AS created
-        """,
-        [i.gold_id for i in items],
-        [i.dataset for i in items],
-        [i.external_id for i in items],
-        [i.content.model_dump_json() for i in items],
-        [i.label for i in items],
+    sql, args = bulk.bulk_insert(
+        "review.gold AS g",
+        GOLD_COLUMNS,
+        [
+            (i.gold_id, i.dataset, i.external_id, i.content.model_dump_json(), i.label)
+            for i in items
+        ],
+        on_conflict="(gold_id) DO UPDATE"
+        " SET content = EXCLUDED.content, label = EXCLUDED.label, updated_at = now()"
+        " WHERE (g.content, g.label) IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.label)",
+        returning="(xmax = 0) AS created",
     )
+    rows = await conn.fetch(sql, *args)
     created = sum(1 for r in rows if r["created"])
     return Stored(created, len(rows) - created, len(items) - len(rows))
 

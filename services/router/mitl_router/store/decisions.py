@@ -6,7 +6,23 @@ from collections.abc import Iterable
 
 import asyncpg
 from mitl_contracts.events import Decision, Prediction
-from mitl_policy.escalation import EarlierPrediction
+from mitl_runtime import bulk
+
+from mitl_router.escalation import EarlierPrediction
+
+COLUMNS = {
+    "dataset": "text",
+    "item_id": "text",
+    "model_version": "text",
+    "decision_event_id": "text",
+    "predicted_label": "text",
+    "confidence": "float8",
+    "route": "text",
+    "spot_check": "bool",
+    "policy_version": "text",
+    "prediction": "jsonb",
+    "decided_at": "timestamptz",
+}
 
 
 async def record(conn: asyncpg.Connection, pairs: Iterable[tuple[Prediction, Decision]]) -> None:
@@ -31,17 +47,13 @@ async def record(conn: asyncpg.Connection, pairs: Iterable[tuple[Prediction, Dec
     ]
     if not rows:
         return
-    await conn.execute(
-        """
-        INSERT INTO router.decisions (dataset, item_id, model_version, decision_event_id,
-            predicted_label, confidence, route, spot_check, policy_version, prediction,
-            decided_at)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-            $6::float8[], $7::text[], $8::bool[], $9::text[], $10::jsonb[], $11::timestamptz[])
-        ON CONFLICT (dataset, item_id, model_version) DO NOTHING
-        """,
-        *(list(column) for column in zip(*rows, strict=True)),
+    sql, args = bulk.bulk_insert(
+        "router.decisions",
+        COLUMNS,
+        rows,
+        on_conflict="(dataset, item_id, model_version) DO NOTHING",
     )
+    await conn.execute(sql, *args)
 
 
 async def earlier_predictions(
