@@ -53,6 +53,7 @@ test-integration: install kafka browser
 lint: install
 	$(BIN)/ruff check libs services tests deploy scripts
 	$(BIN)/ruff format --check libs services tests deploy scripts
+	$(BIN)/lint-imports --no-logo --no-cache
 
 typecheck: install
 	$(BIN)/mypy libs services
