@@ -69,7 +69,7 @@ datasets:
 
 @pytest.fixture(scope="session")
 def service_env(kafka: str, database_url: str, datasets_file: Path) -> dict[str, object]:
-    """Settings every service under test shares (short Kafka timeouts, INFRA.md)."""
+    """Settings every service under test shares (short Kafka timeouts: consumers join their group in about a second)."""
     return {
         "kafka_bootstrap_servers": kafka,
         "database_url": database_url,

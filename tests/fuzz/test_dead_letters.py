@@ -80,7 +80,8 @@ async def readers_of(bootstrap: str, topic: str) -> set[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in range(4)]
+        (described,) = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
         groups = [name for name, _ in await admin.list_consumer_groups()]
         found = set()
         for group in filter(counts_as_platform_group, groups):

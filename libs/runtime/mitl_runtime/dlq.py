@@ -1,6 +1,6 @@
 """Dead-lettering: a message that can never succeed goes to `<topic>.dlq`, reason in headers.
 
-Two kinds of failure (STYLE.md): `InvalidMessage` means the message itself is bad, so it is
+Two kinds of failure: `InvalidMessage` means the message itself is bad, so it is
 dead-lettered and the consumer commits past it; any other exception is transient and the
 batch is redelivered. `DeadLetterLimit` stops a consumer that dead-letters too much, because
 that means the code, not the data, is wrong.
