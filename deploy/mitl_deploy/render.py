@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from mitl_deploy import compose, monitoring, network, scaling, workloads
+from mitl_deploy import compose, monitoring, network, scaling, security, workloads
 from mitl_deploy.catalog import ROOT, Catalog, Doc
 
 K8S = ROOT / "deploy" / "k8s"
@@ -99,6 +99,9 @@ def render(catalog: Catalog) -> dict[Path, str]:
         ),
         K8S / "components" / "keda" / "scaledobjects.yaml": dump(
             *(scaling.scaled_object(s) for s in lagged)
+        ),
+        K8S / "components" / "keda" / "triggerauthentication.yaml": dump(
+            security.trigger_authentication(catalog)
         ),
         K8S / "overlays" / "prod" / "sizing.yaml": dump(*scaling.prod_sizing(catalog)),
     }

@@ -3,6 +3,7 @@ the prod overlay's patch of counts, bounds, resources and partitions."""
 
 from __future__ import annotations
 
+from mitl_deploy import security
 from mitl_deploy.catalog import Catalog, Doc, Service
 
 
@@ -75,6 +76,8 @@ def scaled_object(service: Service) -> Doc:
                         "offsetResetPolicy": "earliest",
                         "allowIdleConsumers": "false",
                     },
+                    # SASL and TLS as the services use them (security.py).
+                    "authenticationRef": {"name": security.TRIGGER_AUTHENTICATION},
                 }
             ],
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mitl_deploy import security
 from mitl_deploy.catalog import Catalog, Doc, Service
 
 UID = 10001  # the image's `mitl` user (Dockerfile)
@@ -82,6 +83,8 @@ def service_container(catalog: Catalog, service: Service) -> Doc:
     env += [{"name": k, "value": str(v)} for k, v in sorted(service.env.items())]
     # asyncpg reads the password from PGPASSWORD when MITL_DATABASE_URL carries none.
     env.append({"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": dict(POSTGRES_SECRET)}})
+    # Kafka's login, if its Secret has one (security.py); protocol and mechanism are in mitl-env.
+    env += security.secret_env(catalog)
     return {
         "name": service.name,
         "image": "mitl",
@@ -102,6 +105,7 @@ def service_container(catalog: Catalog, service: Service) -> Doc:
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "datasets", "mountPath": CONFIG_DIR, "readOnly": True},
+            security.tls_mount(catalog),
             *(
                 {"name": name, "mountPath": catalog.volumes[name]["path"]}
                 for name in service.volumes
@@ -141,6 +145,7 @@ def deployment(catalog: Catalog, service: Service) -> Doc:
             "volumes": [
                 {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
                 {"name": "datasets", "configMap": {"name": "mitl-datasets"}},
+                security.tls_volume(catalog),
                 *(
                     {"name": name, "persistentVolumeClaim": {"claimName": f"mitl-{name}"}}
                     for name in service.volumes

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Self
+
+# Optional[...] rather than `X | None` for settings: docs/configuration.md's table shows the
+# type's name, and a `|` there would split the row.
+from typing import Any, Literal, Optional, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,18 +58,20 @@ class ServiceSettings(BaseSettings):
     # How every Kafka client authenticates and encrypts (docs/deploy.md, "Securing the Kafka
     # connection"): PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (SASL over TLS).
     kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
-    # The SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and login, required with
-    # SASL_SSL and SASL_PLAINTEXT. The password is never logged (shown as **********).
-    kafka_sasl_mechanism: SaslMechanism | None = None
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    # PEM files for TLS (SSL, SASL_SSL): the CA that signed the brokers' certificates (the
-    # system's CAs without it); a client certificate and its key (mutual TLS, both or neither)
-    # and the key's password if it is encrypted.
-    kafka_ssl_cafile: Path | None = None
-    kafka_ssl_certfile: Path | None = None
-    kafka_ssl_keyfile: Path | None = None
-    kafka_ssl_keyfile_password: SecretStr | None = None
+    # SASL login, required with SASL_SSL and SASL_PLAINTEXT: kafka_sasl_mechanism (PLAIN,
+    # SCRAM-SHA-256 or SCRAM-SHA-512), kafka_sasl_username, kafka_sasl_password (never logged
+    # or shown: **********). Kubernetes: from the Secret mitl-kafka-credentials.
+    kafka_sasl_mechanism: Optional[SaslMechanism] = None  # noqa: UP045
+    kafka_sasl_username: Optional[str] = None  # noqa: UP045
+    kafka_sasl_password: Optional[SecretStr] = None  # noqa: UP045
+    # PEM files for TLS (SSL, SASL_SSL): kafka_ssl_cafile, the CA that signed the brokers'
+    # certificates (the system's CAs without it); kafka_ssl_certfile and kafka_ssl_keyfile, a
+    # client certificate and its key for mutual TLS (both or neither); kafka_ssl_keyfile_password
+    # if the key is encrypted. Kubernetes mounts the Secret's files at /etc/mitl/kafka.
+    kafka_ssl_cafile: Optional[Path] = None  # noqa: UP045
+    kafka_ssl_certfile: Optional[Path] = None  # noqa: UP045
+    kafka_ssl_keyfile: Optional[Path] = None  # noqa: UP045
+    kafka_ssl_keyfile_password: Optional[SecretStr] = None  # noqa: UP045
     # How long start-up waits for a broker to answer (and the clients to start) before the
     # service fails, saying why: unreachable, authentication failed, TLS handshake failed.
     kafka_connect_timeout_s: float = Field(default=30.0, gt=0, le=600)
