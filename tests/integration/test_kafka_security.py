@@ -106,7 +106,7 @@ class SecuredKafka:
         }
 
     def settings(self, **overrides: object) -> ServiceSettings:
-        return ServiceSettings(**self.values(**overrides))  # type: ignore[arg-type]
+        return ServiceSettings(**self.values(**overrides))
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ async def test_a_service_runs_over_sasl_ssl(
     listener only; what it publishes is read back by a consumer built from secured settings."""
     await create_topics(secured_kafka.plaintext, [topics.ITEMS_INGESTED, topics.ITEMS_RAW])
     values = secured_kafka.values(database_url=database_url, datasets_file=datasets_without_model)
-    settings = Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)
     run = uuid.uuid4().hex[:8]
     app = create_app(settings)
     async with running_app(app) as client:

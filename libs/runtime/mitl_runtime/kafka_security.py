@@ -6,7 +6,8 @@ broker (broker.make_broker) get the same TLS context and SASL credentials from h
 (`start_kafka_clients`) first opens one connection to a bootstrap broker the way the clients
 will, so that a wrong password, an untrusted certificate or an unreachable broker fails the
 service within `kafka_connect_timeout_s`, with a log line that names the problem, instead of
-aiokafka's "Unable to bootstrap" (or a retry loop).
+aiokafka's "Unable to bootstrap" (or a retry loop). The clients' own start (a consumer waits
+for its group to take it in) is bounded by `kafka_start_timeout_s`.
 """
 
 from __future__ import annotations
@@ -275,23 +276,22 @@ async def probe(settings: ServiceSettings, deadline: float) -> None:
 async def start_kafka_clients(
     settings: ServiceSettings, service: str, *starts: tuple[str, Callable[[], Awaitable[Any]]]
 ) -> None:
-    """Probe the brokers, then run each (name, start) in turn, all within
-    `kafka_connect_timeout_s`. Any failure is a KafkaStartupError whose message (also logged)
-    names the problem."""
+    """Probe the brokers (within `kafka_connect_timeout_s`), then run each (name, start) in
+    turn (within `kafka_start_timeout_s`: a consumer's start waits for its group to take it
+    in). Any failure is a KafkaStartupError whose message (also logged) names the problem."""
     started = time.monotonic()
-    deadline = started + settings.kafka_connect_timeout_s
     try:
-        await probe(settings, deadline)
+        await probe(settings, started + settings.kafka_connect_timeout_s)
+        deadline = time.monotonic() + settings.kafka_start_timeout_s
         for name, start in starts:
-            remaining = max(1.0, deadline - time.monotonic())
             try:
-                async with asyncio.timeout(remaining):
+                async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
                     await start()
             except TimeoutError:
                 raise KafkaStartupError(
                     f"{service}: the Kafka {name} did not start within "
-                    f"{settings.kafka_connect_timeout_s:g}s on "
-                    f"{settings.kafka_bootstrap_servers} ({env_name('kafka_connect_timeout_s')})"
+                    f"{settings.kafka_start_timeout_s:g}s on "
+                    f"{settings.kafka_bootstrap_servers} ({env_name('kafka_start_timeout_s')})"
                 ) from None
             except (OSError, errors.KafkaError) as error:
                 message = describe(error, settings, settings.kafka_bootstrap_servers)

@@ -79,8 +79,9 @@ class ServiceRuntime:
 
             self.health.add_check("postgres", database)
         try:
-            # Bounded by kafka_connect_timeout_s; a KafkaStartupError (logged) says what is
-            # wrong: unreachable, authentication, TLS. The lifespan fails, so does start-up.
+            # Bounded (kafka_connect_timeout_s, kafka_start_timeout_s); a KafkaStartupError
+            # (logged) says what is wrong: unreachable, authentication, TLS. The lifespan
+            # fails, and with it uvicorn's start-up (serve.py: the process exits).
             await start_kafka_clients(
                 self.settings,
                 self.name,

@@ -75,6 +75,9 @@ class ServiceSettings(BaseSettings):
     # How long start-up waits for a broker to answer (and the clients to start) before the
     # service fails, saying why: unreachable, authentication failed, TLS handshake failed.
     kafka_connect_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    # How long the Kafka clients may then take to start: consumers join their groups, and a
+    # rebalance waits for the group's other members (up to their poll interval, 300 s).
+    kafka_start_timeout_s: float = Field(default=300.0, gt=0, le=3600)
 
     @field_validator(
         "kafka_sasl_username",

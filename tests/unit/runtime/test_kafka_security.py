@@ -26,7 +26,7 @@ SASL = {
 
 def refused(**values: object) -> str:
     with pytest.raises(ValidationError) as error:
-        ServiceSettings(**values)  # type: ignore[arg-type]
+        ServiceSettings(**values)
     return str(error.value)
 
 
@@ -103,7 +103,7 @@ def test_an_unreadable_tls_file_is_refused_at_start(tmp_path: Path) -> None:
 
 
 def test_an_empty_variable_is_unset() -> None:
-    settings = ServiceSettings(kafka_ssl_cafile="", kafka_sasl_password=" ")  # type: ignore[arg-type]
+    settings = ServiceSettings(kafka_ssl_cafile="", kafka_sasl_password=" ")
     assert settings.kafka_ssl_cafile is None
     assert settings.kafka_sasl_password is None
 
@@ -118,7 +118,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_every_client_gets_sasl_over_tls() -> None:
-    settings = ServiceSettings(**SASL)  # type: ignore[arg-type]
+    settings = ServiceSettings(**SASL)
     options = producer_options(settings, "ingest")
     assert options["security_protocol"] == "SASL_SSL"
     assert options["sasl_mechanism"] == "SCRAM-SHA-512"
@@ -160,7 +160,7 @@ def encrypted_key_pair(directory: Path) -> tuple[Path, Path]:
 def test_passwords_never_show(tmp_path: Path) -> None:
     cert, key = encrypted_key_pair(tmp_path)
     settings = ServiceSettings(
-        **SASL,  # type: ignore[arg-type]
+        **SASL,
         kafka_ssl_certfile=cert,
         kafka_ssl_keyfile=key,
         kafka_ssl_keyfile_password=KEY_PASSWORD,
@@ -197,9 +197,31 @@ def test_errors_never_echo_a_password(tmp_path: Path) -> None:
 def test_describe_sorts_lasting_errors_from_passing_ones() -> None:
     from aiokafka import errors
 
-    settings = ServiceSettings(**SASL)  # type: ignore[arg-type]
+    settings = ServiceSettings(**SASL)
     auth = describe(errors.SaslAuthenticationFailed("bad"), settings, "k:9093")
     assert auth is not None
     assert auth.startswith("Kafka authentication failed for user alice (SCRAM-SHA-512) on k:9093")
     assert describe(ConnectionRefusedError(111, "refused"), settings, "k:9093") is None
     assert describe(TimeoutError(), settings, "k:9093") is None
+
+
+async def test_a_client_that_does_not_start_in_time_fails_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from mitl_runtime import kafka_security
+
+    async def answers(settings: ServiceSettings, deadline: float) -> None:
+        return None
+
+    monkeypatch.setattr(kafka_security, "probe", answers)
+    settings = ServiceSettings(kafka_start_timeout_s=0.2)
+    with pytest.raises(kafka_security.KafkaStartupError) as error:
+        await kafka_security.start_kafka_clients(
+            settings, "ingest", ("broker", lambda: asyncio.sleep(30))
+        )
+    assert str(error.value) == (
+        "ingest: the Kafka broker did not start within 0.2s on 127.0.0.1:9092 "
+        "(MITL_KAFKA_START_TIMEOUT_S)"
+    )
