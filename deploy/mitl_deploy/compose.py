@@ -52,6 +52,9 @@ def topics_job(catalog: Catalog) -> Doc:
         "environment": {
             "MITL_KAFKA_BOOTSTRAP_SERVERS": catalog.raw["kafka"]["bootstrap"]["compose"]
         },
+        # The same Kafka login and TLS files as the services.
+        "env_file": security.compose_env_file(catalog),
+        "volumes": [security.compose_tls_volume(catalog)],
         "depends_on": {"kafka": {"condition": "service_healthy"}},
         **hardening(),
         "restart": "no",

@@ -35,7 +35,7 @@ def container_security() -> Doc:
     }
 
 
-def topics_container(resources: Doc) -> Doc:
+def topics_container(catalog: Catalog, resources: Doc) -> Doc:
     """`mitl topics apply`: idempotent, so every pod runs it before it consumes anything
     and no consumer ever meets a missing topic, whatever order things were applied in. A
     topic it must refuse (more partitions or another replication factor than declared) fails
@@ -62,10 +62,12 @@ def topics_container(resources: Doc) -> Doc:
                 "name": "MITL_TOPIC_PARTITIONS",
                 "valueFrom": {"configMapKeyRef": {"name": "mitl-topics", "key": "partitions"}},
             },
+            # The same Kafka login as the services (a secured cluster).
+            *security.secret_env(catalog),
         ],
         "resources": resources,
         "securityContext": container_security(),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, security.tls_mount(catalog)],
     }
 
 
@@ -140,7 +142,7 @@ def deployment(catalog: Catalog, service: Service) -> Doc:
                     "labelSelector": {"matchLabels": service.selector},
                 }
             ],
-            "initContainers": [topics_container(catalog.size("base", "small"))],
+            "initContainers": [topics_container(catalog, catalog.size("base", "small"))],
             "containers": [service_container(catalog, service)],
             "volumes": [
                 {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
@@ -203,8 +205,11 @@ def topics_job(catalog: Catalog) -> Doc:
                     "serviceAccountName": "mitl",
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security(),
-                    "containers": [topics_container(catalog.size("base", "small"))],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}],
+                    "containers": [topics_container(catalog, catalog.size("base", "small"))],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+                        security.tls_volume(catalog),
+                    ],
                 },
             },
         },

@@ -28,7 +28,7 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     # Production Kafka wants its defaults; local runs and tests use short timeouts so that
-    # consumers join their group in about a second (INFRA.md).
+    # consumers join their group in about a second.
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     # Idempotent producers (with acks=all) never write a retried record twice. Off only for
