@@ -8,13 +8,18 @@ to catch up, so its offsets say nothing about work waiting.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+import time
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from mitl_runtime.localinfra import all_topics
 
+log = logging.getLogger(__name__)
 PLATFORM_GROUP = re.compile(r"^mitl-")
 PER_REPLICA_GROUP = re.compile(r"\.[0-9a-f]{12}$")
 
@@ -73,7 +78,21 @@ class LagProbe:
         await self.offsets.stop()
         await self.admin.close()
 
-    async def sample(self) -> LagSample:
+    async def sample(self, patience_s: float = 120.0) -> LagSample:
+        """Lag now. Right after the broker came back, it answers some requests with a
+        retriable error for a while (GroupLoadInProgress while it reloads the consumer
+        offsets): asked again until it answers, for up to `patience_s`."""
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                return await self._sample()
+            except KafkaError as error:
+                if time.monotonic() > deadline:
+                    raise
+                log.info("lag probe: %s; asking again", error)
+                await asyncio.sleep(0.5)
+
+    async def _sample(self) -> LagSample:
         ends = await self.offsets.end_offsets(self.partitions)
         groups = [
             name for name, _ in await self.admin.list_consumer_groups() if isinstance(name, str)
@@ -91,7 +110,14 @@ class LagProbe:
 
     async def members(self, prefixes: tuple[str, ...] = ("mitl-",)) -> dict[str, int]:
         """Members per platform consumer group whose name starts with one of `prefixes`
-        (how many replicas share its partitions now)."""
+        (how many replicas share its partitions now); {} if the broker does not say."""
+        try:
+            return await self._members(prefixes)
+        except KafkaError as error:
+            log.info("lag probe: group members unknown: %s", error)
+            return {}
+
+    async def _members(self, prefixes: tuple[str, ...]) -> dict[str, int]:
         groups = [
             name
             for name, _ in await self.admin.list_consumer_groups()
