@@ -15,7 +15,9 @@ from mitl_cli.chaos.lab import Lab
 from mitl_cli.chaos.report import ScenarioResult
 from mitl_cli.chaos.scenarios import SCALED_OUT
 
-pytestmark = pytest.mark.e2e
+# One module fixture runs all three scenarios (a few minutes on a busy machine): more than the
+# suite's default 300 s per test.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SCENARIOS = ("kill-broker", "pause-broker", "kill-replicas")
 BROKER_FAULTS = ("kill-broker", "pause-broker")
