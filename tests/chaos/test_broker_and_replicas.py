@@ -73,8 +73,4 @@ def test_the_survivors_take_over_from_killed_replicas(
     assert details["services_restarted"] == [], details
     assert set(details["replicas_left"]) >= set(SCALED_OUT), details
     assert details["rejected"] == 0, details
-    # Every group of a scaled-out service had both replicas, and has the survivor only.
-    members = details["group_members"]
-    assert members and any(before == 2 for before, _ in members.values()), members
-    assert all(after == 1 for _, after in members.values()), members
     assert result.recovery_s is not None, details

@@ -9,8 +9,7 @@ the fault (plus one feeding batch, the noise of a steady stream).
 For a fault whose services should ride through it (the broker's), their /readyz is polled
 while it lasts: `readyz_saw_outage` says whether every one watched answered "not ready" at
 least once, and `services_restarted` names any service process that is not the one that was
-running before the fault. When services run as several replicas, `group_members` gives the
-members of each of their consumer groups before the fault and once caught up.
+running before the fault.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from mitl_cli.chaos.report import ScenarioResult
 from mitl_cli.chaos.scenarios import Scenario
 from mitl_cli.chaos.settle import at_rest, caught_up
 from mitl_cli.chaos.workload import workload
-from mitl_cli.stack import service_of
 
 FEED_BATCH = 25
 READYZ_POLL_S = 0.5
@@ -104,8 +102,6 @@ async def run_crash(lab: Lab, run_id: str, scenario: Scenario, plan: CrashPlan) 
     await feeder.reached.wait()
     baseline = (await lab.lag.sample()).total
     pids_before = lab.pids()
-    scaled = tuple(f"mitl-{s}." for s in {service_of(n) for n in pids_before if n != service_of(n)})
-    members_before = await lab.lag.members(scaled) if scaled else {}
     fault_at = time.monotonic()
     await fault.inject(lab)
     watch = None
@@ -120,7 +116,6 @@ async def run_crash(lab: Lab, run_id: str, scenario: Scenario, plan: CrashPlan) 
     pids_after = lab.pids()
     restarted = sorted(n for n, pid in pids_before.items() if pids_after.get(n, pid) != pid)
     recovery_s = await caught_up(lab, baseline + FEED_BATCH, fault_at, plan.recovery_timeout_s)
-    members_after = await lab.lag.members(scaled) if scaled else {}
     log = await feeding
     acknowledged = sorted(log.acknowledged)
     census = await at_rest(lab, acknowledged, plan.rest_timeout_s)
@@ -145,12 +140,6 @@ async def run_crash(lab: Lab, run_id: str, scenario: Scenario, plan: CrashPlan) 
     if gone := sorted(pids_before.keys() - pids_after.keys()):
         details["replicas_killed"] = gone
         details["replicas_left"] = sorted(pids_after)
-    if scaled:
-        # Members of the scaled-out services' groups before the fault and once caught up.
-        details["group_members"] = {
-            group: [members_before.get(group), members_after.get(group)]
-            for group in sorted(members_before.keys() | members_after.keys())
-        }
     return ScenarioResult(
         scenario=scenario.name, census=census, recovery_s=recovery_s, details=details, order=order
     )

@@ -107,26 +107,3 @@ class LagProbe:
             committed = {tp: meta.offset for tp, meta in offsets.items()}
             by_group[group] = group_lag(committed, ends)
         return LagSample(by_group)
-
-    async def members(self, prefixes: tuple[str, ...] = ("mitl-",)) -> dict[str, int]:
-        """Members per platform consumer group whose name starts with one of `prefixes`
-        (how many replicas share its partitions now); {} if the broker does not say."""
-        try:
-            return await self._members(prefixes)
-        except KafkaError as error:
-            log.info("lag probe: group members unknown: %s", error)
-            return {}
-
-    async def _members(self, prefixes: tuple[str, ...]) -> dict[str, int]:
-        groups = [
-            name
-            for name, _ in await self.admin.list_consumer_groups()
-            if isinstance(name, str) and counts_as_platform_group(name)
-        ]
-        wanted = sorted(g for g in groups if g.startswith(prefixes))
-        out: dict[str, int] = {}
-        if wanted:
-            for response in await self.admin.describe_consumer_groups(wanted):
-                for group in response.to_object()["groups"]:
-                    out[group["group"]] = len(group["members"])
-        return dict(sorted(out.items()))
