@@ -6,9 +6,8 @@ from collections.abc import Iterable
 
 import asyncpg
 from mitl_contracts.events import Decision, Prediction
+from mitl_policy.escalation import EarlierPrediction
 from mitl_runtime import bulk
-
-from mitl_router.escalation import EarlierPrediction
 
 COLUMNS = {
     "dataset": "text",
