@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from mitl_runtime.kafka_server import wait_until_answers
 
+from mitl_cli.stack import replica_name
+
 if TYPE_CHECKING:
     from mitl_cli.chaos.lab import Lab
 
@@ -145,8 +147,6 @@ class KillReplicas:
         return f"{self.replicas} replicas each of {names}; SIGKILL one of each, no restart"
 
     def victims(self) -> list[str]:
-        from mitl_cli.stack import replica_name
-
         return [replica_name(service, self.replicas) for service in self.services]
 
     async def prepare(self, lab: Lab) -> None:
