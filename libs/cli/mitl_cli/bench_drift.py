@@ -33,7 +33,7 @@ from mitl_cli.commands.bench import emit, machine
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("drift", help="detection delay and false alerts on real data")
     parser.add_argument("--bundle", type=Path, default=None, help="default: build the bootstrap")
     parser.add_argument("--before", type=int, default=1000, help="TREC-6 items before the switch")

@@ -53,7 +53,7 @@ POST_INTERVAL_S = 0.05
 SETTLE_S = 5.0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("inference", help="model bare vs through the pipeline")
     parser.add_argument("--model", choices=("minilm", "tfidf"), default="minilm")
     parser.add_argument("--items", type=int, default=3000, help="items in the saturation run")

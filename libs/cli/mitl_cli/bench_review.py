@@ -48,7 +48,7 @@ LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 GOLD_ITEMS = 50
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("review", help="annotators claiming and submitting at once")
     parser.add_argument("--annotators", type=int, default=100)
     parser.add_argument("--tasks", type=int, default=4000, help="review requests to work off")

@@ -204,7 +204,7 @@ async def resolve_postgres(data_dir: Path) -> LocalPostgres:
     import pgserver  # only needed on machines without a server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]  # no __all__
     log.info("started embedded Postgres in %s", data_dir)
     return LocalPostgres(server.get_uri(), embedded=server)
 

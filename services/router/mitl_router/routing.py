@@ -12,6 +12,7 @@ import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import numpy as np
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_contracts.events import Decision, Event, Prediction
@@ -94,7 +95,7 @@ class Router:
         reviews: list[Event] = []
         labels: list[Event] = []
         routed_pairs: list[tuple[Prediction, Decision]] = []
-        queued: dict[str, list] = defaultdict(list)
+        queued: dict[str, list[tuple[str, np.ndarray]]] = defaultdict(list)
         for prediction in valid:
             key = (prediction.dataset, prediction.model_version)
             policy = self.catalog.get(prediction.dataset).policy

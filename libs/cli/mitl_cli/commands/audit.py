@@ -24,7 +24,7 @@ from mitl_runtime.settings import ServiceSettings
 OK, BROKEN, UNUSABLE = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("audit", help="check and report on the audit log")
     actions = parser.add_subparsers(dest="action", required=True)
     verify = actions.add_parser("verify", help="verify the audit log's hash chain")

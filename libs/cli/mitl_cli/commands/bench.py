@@ -42,7 +42,7 @@ def benchmark_modules() -> list[str]:
     return sorted(f"mitl_cli.{m.name}" for m in found if m.name.startswith(PREFIX))
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("bench", help="run a benchmark and print its figures")
     benches = parser.add_subparsers(dest="bench", required=True, metavar="<name>")
     for name in benchmark_modules():

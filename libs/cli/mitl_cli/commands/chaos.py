@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path.cwd()
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from mitl_runtime.localinfra import BROKER_KINDS
 
     from mitl_cli.chaos.scenarios import ALL, PAUSE_S

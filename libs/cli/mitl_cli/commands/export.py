@@ -27,7 +27,7 @@ from mitl_cli.commands.audit import timestamp
 OK, UNKNOWN, UNUSABLE = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "export", help="write a dataset's labeled items with provenance to JSONL or Parquet"
     )

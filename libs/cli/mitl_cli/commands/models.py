@@ -28,7 +28,7 @@ OK, REFUSED, UNUSABLE = 0, 1, 2
 Action = Callable[[Any, argparse.Namespace], Awaitable[int]]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("models", help="manage the model registry")
     parser.add_argument("--database-url", default=None, help="default: MITL_DATABASE_URL")
     actions = parser.add_subparsers(dest="action", required=True)

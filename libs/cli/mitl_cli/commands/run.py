@@ -25,7 +25,7 @@ from mitl_cli.stack import SERVICES, LocalStack
 ROOT = Path.cwd()
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run", help="run the platform locally with real data flowing")
     parser.add_argument("--datasets-file", type=Path, default=ROOT / "config" / "datasets.yaml")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "run")

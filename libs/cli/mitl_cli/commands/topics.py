@@ -22,7 +22,7 @@ def positive(text: str) -> int:
     return value
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("topics", help="manage Kafka topics")
     actions = parser.add_subparsers(dest="action", required=True)
     cmd = actions.add_parser(

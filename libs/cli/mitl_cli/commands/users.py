@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("users", help="manage review-api users")
     actions = parser.add_subparsers(dest="action", required=True)
     create = actions.add_parser(
