@@ -4,7 +4,7 @@ Each service owns one schema; its migrations are numbered `.sql` files shipped i
 (`<package>/migrations/NNN_name.sql`), applied in order once each, under an advisory lock so
 that replicas starting together do not race.
 
-A migration line that is exactly a directive of `DIRECTIVES` stands for shared DDL:
+A migration line that is exactly a directive stands for shared DDL:
 `-- mitl:outbox-table` expands to `mitl_runtime.outbox.DDL`, so that the outbox table is
 written down once for every service.
 """
