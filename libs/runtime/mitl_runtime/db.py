@@ -3,6 +3,10 @@
 Each service owns one schema; its migrations are numbered `.sql` files shipped in its package
 (`<package>/migrations/NNN_name.sql`), applied in order once each, under an advisory lock so
 that replicas starting together do not race.
+
+A migration line that is exactly a directive of `DIRECTIVES` stands for shared DDL:
+`-- mitl:outbox-table` expands to `mitl_runtime.outbox.DDL`, so that the outbox table is
+written down once for every service.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+OUTBOX_TABLE = "-- mitl:outbox-table"
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
@@ -23,11 +28,23 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asy
     return pool
 
 
+def expand(sql: str) -> str:
+    """`sql` with each directive line replaced by the DDL it stands for."""
+    from mitl_runtime import outbox  # outbox imports this module
+
+    directives = {OUTBOX_TABLE: outbox.DDL}
+    return "".join(
+        directives.get(line.rstrip("\n"), line) for line in sql.splitlines(keepends=True)
+    )
+
+
 def migration_files(package: str) -> list[tuple[str, str]]:
-    """The (name, sql) migrations shipped in `package`, in order."""
+    """The (name, sql) migrations shipped in `package`, in order, directives expanded."""
     folder = importlib.resources.files(package).joinpath("migrations")
     files = sorted(
-        (entry.name, entry.read_text()) for entry in folder.iterdir() if entry.name.endswith(".sql")
+        (entry.name, expand(entry.read_text()))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
     )
     return files
 

@@ -7,8 +7,9 @@ them. A crash between the publication and the mark publishes the rows again on t
 flush: consumers dedupe by event_id, and `add` ignores an event id already in the outbox.
 
 Each service keeps the table in its own schema (services own their schema and read no other).
-The table is the same everywhere: `DDL`, which each service's migration carries verbatim
-(unqualified: migrations run with the service's schema first on the search_path).
+The table is the same everywhere: `DDL`, which each service's migration names by the line
+`-- mitl:outbox-table` (`db.migrate` expands it; unqualified: migrations run with the
+service's schema first on the search_path).
 
 `OutboxRelay` is the relay: one task per process, woken after a commit (`wake`), flushing at
 start-up and every idle interval besides, so that an event left pending by a crash or a

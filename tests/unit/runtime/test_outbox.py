@@ -9,7 +9,7 @@ import pytest
 from mitl_contracts import topics
 from mitl_contracts.events import DriftAlert, ModelPromoted
 from mitl_runtime import outbox
-from mitl_runtime.db import migration_files
+from mitl_runtime.db import OUTBOX_TABLE, expand, migration_files
 
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
 SERVICE_OUTBOXES = {
@@ -93,3 +93,12 @@ def test_each_service_migration_creates_the_runtime_table(package: str, name: st
     files = dict(migration_files(package))
     assert name in files, f"{package} has no {name}"
     assert outbox.DDL in files[name]
+    assert OUTBOX_TABLE not in files[name]
+
+
+def test_the_outbox_directive_expands_to_the_ddl_once() -> None:
+    sql = f"SELECT 1;\n{OUTBOX_TABLE}\nSELECT 2;\n"
+    assert expand(sql) == f"SELECT 1;\n{outbox.DDL}SELECT 2;\n"
+    assert expand("-- mitl:outbox-table is mentioned here\n") == (
+        "-- mitl:outbox-table is mentioned here\n"
+    )

@@ -1,21 +1,11 @@
--- The outbox as every service has it (mitl_runtime.outbox.DDL, verbatim between the markers
--- below): rows ordered by seq, the publication key kept with the event, payload as json.
+-- The outbox as every service has it: the `mitl:outbox-table` directive line below is
+-- expanded by mitl_runtime.db.migrate into mitl_runtime.outbox.DDL (rows ordered by seq,
+-- the publication key kept with the event, payload as json).
 -- ModelPromoted events of registry changes go through the outbox; `promotions` stays the
 -- history of changes (and the record of event ids applied), without its `published` flag.
 -- The changes not yet announced become pending events, in order, as the previous publisher
 -- built them (from the change and its model).
--- BEGIN mitl_runtime.outbox.DDL
-CREATE TABLE outbox (
-    seq           bigserial   NOT NULL,
-    event_id      text        PRIMARY KEY,
-    topic         text        NOT NULL,
-    key           text        NOT NULL,
-    payload       json        NOT NULL,
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    published_at  timestamptz
-);
-CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
--- END mitl_runtime.outbox.DDL
+-- mitl:outbox-table
 
 INSERT INTO outbox (event_id, topic, key, payload, created_at)
 SELECT p.event_id, 'mitl.models.v1', p.dataset,
