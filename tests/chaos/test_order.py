@@ -37,6 +37,13 @@ def test_a_redelivered_event_later_on_the_same_partition_is_in_order() -> None:
     assert check_order(["a"], {"a": [*stream("a"), again]}).out_of_order == 0
 
 
+def test_a_prediction_scored_again_after_the_decision_is_in_order() -> None:
+    """After a crash, inference may score a batch again: the same prediction id, published
+    again later than the decision that was made on its first publication."""
+    again = Seen(topics.PREDICTIONS, 0, 5, "pred-a", 9.0)
+    assert check_order(["a"], {"a": [*stream("a"), again]}).out_of_order == 0
+
+
 def test_each_broken_rule_is_named() -> None:
     seen = {
         "early": stream("early", predicted=4.0, decided=3.0),

@@ -8,8 +8,9 @@ mitl.decisions.v1:
 - its first routing decision names a prediction of that item that is on the topic;
 - that prediction was made after the item was first ingested, and the decision after the
   prediction (event times: every service runs on this machine, so one clock). A retried or
-  redelivered event appears again later, which is why the first decision and the item's
-  first ingestion are what is compared.
+  redelivered event appears again later (a prediction scored again keeps its id, since ids
+  are fixed per item and model version), which is why the first decision, the first
+  publication of its prediction and the item's first ingestion are what is compared.
 Whatever breaks a rule is `out of order`, by rule, like the census' lost and duplicated.
 """
 
@@ -75,7 +76,11 @@ def check_order(items: Iterable[str], seen: dict[str, list[Seen]]) -> Order:
         if not decisions:
             continue  # no decision at all is the census' business (lost)
         decision = decisions[0]
-        predictions = {e.event_id: e for e in by_topic[topics.PREDICTIONS]}
+        # Prediction ids are fixed per item and model version: a batch scored again after a
+        # crash publishes the same prediction again, later. The decision's is the first.
+        predictions: dict[str, Seen] = {}
+        for event in by_topic[topics.PREDICTIONS]:
+            predictions.setdefault(event.event_id, event)
         prediction = predictions.get(decision.prediction_event_id or "")
         if prediction is None:
             order.broken["decision names no prediction of the item"].append(item)
