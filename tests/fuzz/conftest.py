@@ -12,8 +12,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 from mitl_cli.chaos.identity import ensure_identities
-from mitl_cli.commands.users import create_user
 from mitl_cli.stack import LocalStack
+from mitl_review.cli import create_user
 
 ROLES = ("annotator", "expert", "admin")
 

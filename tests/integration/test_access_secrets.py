@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 from mitl_cli.chaos.identity import ensure_identities
-from mitl_cli.commands.users import create_user
 from mitl_cli.feed import pool_items
 from mitl_cli.stack import LocalStack
 from mitl_contracts import topics
+from mitl_review.cli import create_user
 
 from tests.support import TopicReader, publish_raw, wait_until
 

@@ -126,7 +126,10 @@ async def test_promotion_mid_stream_scores_every_item_once(
     await stream.publisher.start()
     async with AsyncExitStack() as replicas:
         clients = [
-            await replicas.enter_async_context(running_app(create_app(settings))) for _ in "ab"
+            await replicas.enter_async_context(
+                running_app(create_app(settings.model_copy(update={"replica_id": r})))
+            )
+            for r in "ab"
         ]
         first = await stream.chunk(20)
         # The router auto-accepted these: they are labeled and never re-scored.

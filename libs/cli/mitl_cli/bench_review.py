@@ -192,13 +192,15 @@ async def wait_for_depth(client: httpx.AsyncClient, admin: dict[str, str], depth
 
 
 async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from mitl_review.store import users
     from mitl_runtime.db import create_pool
 
-    pool = await create_pool(stack.database_url, max_size=2)
+    from mitl_cli.surfaces import create_user
+
     names = [f"bench-ann-{i}" for i in range(args.annotators)]
-    tokens = {name: await users.create(pool, name, "annotator") for name in names}
-    admin = {"Authorization": f"Bearer {await users.create(pool, 'bench-admin', 'admin')}"}
+    tokens = {name: await create_user(stack.database_url, name, "annotator") for name in names}
+    admin = {
+        "Authorization": f"Bearer {await create_user(stack.database_url, 'bench-admin', 'admin')}"
+    }
     url, service = stack.url("review-api"), stack.processes["review-api"].pid
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         gold = [
@@ -225,6 +227,7 @@ async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
     elapsed, cpu = time.perf_counter() - started, cpu_seconds(service) - cpu_before
     for person in people:
         await person.aclose()
+    pool = await create_pool(stack.database_url, max_size=2)
     rows = await pool.fetch(
         "SELECT item_id, completed_by FROM review.tasks WHERE kind = 'review' AND status = 'done'"
     )

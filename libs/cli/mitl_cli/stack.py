@@ -98,6 +98,8 @@ class LocalStack:
             "MITL_DATASETS_FILE": str(self.datasets_file),
             "MITL_HTTP_HOST": "127.0.0.1",
             "MITL_HTTP_PORT": str(self.ports[service]),
+            # Stable per replica (inference names its own model-promotions group after it).
+            "MITL_REPLICA_ID": service,
             "MITL_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "MITL_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
             "MITL_LOG_LEVEL": "INFO",

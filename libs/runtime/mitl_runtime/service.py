@@ -4,8 +4,9 @@ handlers; nothing here is a module-level global."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import Literal
 
 import asyncpg
 from mitl_contracts.events import Event
@@ -17,6 +18,10 @@ from mitl_runtime.dlq import DeadLetterLimit, DeadLetters
 from mitl_runtime.http import Health
 from mitl_runtime.kafka_security import start_kafka_clients
 from mitl_runtime.settings import ServiceSettings
+
+# Run once the schema is migrated and before any subscriber starts (e.g. settling state the
+# first batch needs).
+Prepare = Callable[[asyncpg.Pool], Awaitable[None]]
 
 
 class ServiceRuntime:
@@ -48,19 +53,26 @@ class ServiceRuntime:
         *,
         group: str | None = None,
         max_records: int | None = None,
+        offset_reset: Literal["earliest", "latest"] | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         """Consume `topic` in consumer group `group`, by default one group per service and
         topic: a rebalance of one subscription never pauses the service's others, and
-        brokers never see one group with members subscribed to different topics."""
+        brokers never see one group with members subscribed to different topics.
+        `offset_reset` overrides kafka_auto_offset_reset (where a new group starts reading),
+        `dead_letters` the group's dead-letter sink."""
         group = group or f"mitl-{self.name}.{topic.removeprefix('mitl.')}"
+        settings = self.settings
+        if offset_reset is not None:
+            settings = settings.model_copy(update={"kafka_auto_offset_reset": offset_reset})
         subscribe(
             self.broker,
-            self.settings,
+            settings,
             topic=topic,
             group=group,
             event_type=event_type,
             handler=handler,
-            dead_letters=self.dead_letters(group),
+            dead_letters=dead_letters or self.dead_letters(group),
             max_records=max_records,
             on_fatal=self.health.fail,
         )
@@ -68,17 +80,26 @@ class ServiceRuntime:
     async def publish(self, topic: str, events: list[Event]) -> None:
         await self.publisher.publish(topic, events)
 
-    async def start(self, *, schema: str | None = None, migrations: str | None = None) -> None:
-        if schema:
-            self._pool = await create_pool(self.settings.database_url)
-            await migrate(self._pool, schema, migrations or schema)
-            pool = self._pool
-
-            async def database() -> None:
-                await pool.fetchval("SELECT 1")
-
-            self.health.add_check("postgres", database)
+    async def start(
+        self,
+        *,
+        schema: str | None = None,
+        migrations: str | None = None,
+        prepare: Prepare | None = None,
+    ) -> None:
+        """Migrate `schema`, then run `prepare` (with the pool), then start consuming."""
         try:
+            if schema:
+                self._pool = await create_pool(self.settings.database_url)
+                await migrate(self._pool, schema, migrations or schema)
+                pool = self._pool
+
+                async def database() -> None:
+                    await pool.fetchval("SELECT 1")
+
+                self.health.add_check("postgres", database)
+                if prepare is not None:
+                    await prepare(pool)
             # Bounded (kafka_connect_timeout_s, kafka_start_timeout_s); a KafkaStartupError
             # (logged) says what is wrong: unreachable, authentication, TLS. The lifespan
             # fails, and with it uvicorn's start-up (serve.py: the process exits).
@@ -109,9 +130,13 @@ class ServiceRuntime:
 
     @asynccontextmanager
     async def running(
-        self, *, schema: str | None = None, migrations: str | None = None
+        self,
+        *,
+        schema: str | None = None,
+        migrations: str | None = None,
+        prepare: Prepare | None = None,
     ) -> AsyncIterator[ServiceRuntime]:
-        await self.start(schema=schema, migrations=migrations)
+        await self.start(schema=schema, migrations=migrations, prepare=prepare)
         try:
             yield self
         finally:

@@ -123,13 +123,9 @@ def observe_agreements(
 ) -> list[DriftAlert]:
     """Count new agreements of labels given with the suggestion shown (True: the person kept
     the model's label); return alerts (agreement_drop)."""
-    alerts: list[DriftAlert] = []
-    for agreed in agreements:
-        state.human_labels_seen += 1
-        if state.agreement.add(agreed, AgreementSizes.shown(config)):
-            measures = agreement_measure(state.agreement, AGREEMENT_DROP)
-            sizes = (len(state.agreement.recent), state.agreement.reference_labels)
-            alerts += _evaluate(state, measures, sizes, config, occurred_at)
+    windows, sizes = state.agreement, AgreementSizes.shown(config)
+    seen, alerts = _observe(state, windows, sizes, AGREEMENT_DROP, agreements, config, occurred_at)
+    state.human_labels_seen += seen
     return alerts
 
 
@@ -138,14 +134,30 @@ def observe_spot_checks(
 ) -> list[DriftAlert]:
     """Count new spot checks (blind labels; True: the person chose the model's label); return
     alerts (spot_check_drop: a fall in the precision they estimate)."""
-    alerts: list[DriftAlert] = []
-    for agreed in agreements:
-        state.spot_checks_seen += 1
-        if state.spot_checks.add(agreed, AgreementSizes.blind(config)):
-            measures = agreement_measure(state.spot_checks, SPOT_CHECK_DROP)
-            sizes = (len(state.spot_checks.recent), state.spot_checks.reference_labels)
-            alerts += _evaluate(state, measures, sizes, config, occurred_at)
+    windows, sizes = state.spot_checks, AgreementSizes.blind(config)
+    seen, alerts = _observe(state, windows, sizes, SPOT_CHECK_DROP, agreements, config, occurred_at)
+    state.spot_checks_seen += seen
     return alerts
+
+
+def _observe(
+    state: MonitorState,
+    windows: AgreementWindows,
+    sizes: AgreementSizes,
+    statistic: str,
+    agreements: Iterable[bool],
+    config: DriftConfig,
+    occurred_at: datetime,
+) -> tuple[int, list[DriftAlert]]:
+    """Feed `agreements` to `windows`: (how many, the alerts of `statistic` they raised)."""
+    seen, alerts = 0, []
+    for agreed in agreements:
+        seen += 1
+        if windows.add(agreed, sizes):
+            measures = agreement_measure(windows, statistic)
+            counts = (len(windows.recent), windows.reference_labels)
+            alerts += _evaluate(state, measures, counts, config, occurred_at)
+    return seen, alerts
 
 
 def _evaluate(

@@ -6,18 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
 from mitl_contracts import topics
 from mitl_contracts.datasets import load_catalog
 from mitl_contracts.events import ItemIngested, Label, ModelPromoted
 from mitl_ml.artifacts import ArtifactStore
-from mitl_runtime import consumer
 from mitl_runtime.consumer import Received
-from mitl_runtime.db import create_pool, migrate
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
@@ -57,20 +55,21 @@ def create_app(settings: Settings) -> FastAPI:
     events = ModelEvents(runtime, catalog, store, models, rescorer)
     runtime.subscribe(topics.ITEMS_INGESTED, ItemIngested, scorer.on_items)
 
-    # Every replica must see every promotion: a consumer group of its own, from the latest
-    # offset (what it missed before starting, it read from the registry).
-    replica_group = f"mitl-inference.models.{uuid.uuid4().hex[:12]}"
-    consumer.subscribe(
-        runtime.broker,
-        settings.model_copy(update={"kafka_auto_offset_reset": "latest"}),
-        topic=topics.MODELS,
+    # Every replica must see every promotion (each swaps its own models), so this subscription
+    # cannot share one group across replicas: each replica has a group of its own, stable
+    # across its restarts (settings.replica_id: the pod's hostname, or MITL_REPLICA_ID), which
+    # starts from the latest offset (what it missed before starting, it read from the
+    # registry). The shared group below handles each promotion once for the deployment.
+    replica_group = f"mitl-inference.models.replica.{settings.replica_id}"
+    runtime.subscribe(
+        topics.MODELS,
+        ModelPromoted,
+        events.on_replica,
         group=replica_group,
-        event_type=ModelPromoted,
-        handler=events.on_replica,
+        offset_reset="latest",
         dead_letters=LoggedOnly(
             runtime.broker, runtime.name, replica_group, runtime.dead_letter_limit
         ),
-        on_fatal=runtime.health.fail,
     )
     shared_group = "mitl-inference.models.v1"
     runtime.subscribe(
@@ -101,13 +100,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Champions are settled before any subscriber starts, so that the first batch of a
         # fresh deployment finds its model in the registry.
-        pool = await create_pool(settings.database_url, min_size=1, max_size=2)
-        try:
-            await migrate(pool, SCHEMA, MIGRATIONS)
+        async def settle(pool: asyncpg.Pool) -> None:
             await ensure_champions(pool, store, catalog, models)
-        finally:
-            await pool.close()
-        async with runtime.running(schema=SCHEMA, migrations=MIGRATIONS):
+
+        async with runtime.running(schema=SCHEMA, migrations=MIGRATIONS, prepare=settle):
             await promotion.publish_pending(runtime.pool, runtime.publisher)
             task = asyncio.create_task(housekeeping())
             try:

@@ -1,7 +1,9 @@
+import socket
 from pathlib import Path
+from typing import Self
 
 from mitl_runtime.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, model_validator
 
 
 class Settings(ServiceSettings):
@@ -15,6 +17,17 @@ class Settings(ServiceSettings):
     """
 
     http_port: int = 8002
+    # Names this replica's own consumer group for model promotions (app.py: every replica
+    # sees every promotion). Stable per replica: in Kubernetes the hostname is the pod name;
+    # replicas sharing a host differ by port. `mitl run` sets it to the replica's name.
+    replica_id: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
+
+    @model_validator(mode="after")
+    def _default_replica_id(self) -> Self:
+        if not self.replica_id:
+            self.replica_id = f"{socket.gethostname()}-{self.http_port}"
+        return self
+
     # Threads a model may use: the MiniLM encoder scores that many length-similar chunks of
     # a batch at once, one thread each; other sessions use them inside each operator. 2 on
     # a 2-core machine.

@@ -6,16 +6,12 @@ the same event ids, so a replay after a crash produces events that downstream si
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
 from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_contracts.events import ItemIngested, ItemRaw, Prediction
-
-
-def item_id_for(dataset: str, external_id: str) -> str:
-    return hashlib.sha256(f"{dataset}\x00{external_id}".encode()).hexdigest()[:32]
+from mitl_contracts.ids import item_id_for as item_id_for  # re-exported: ingest names the ids
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from mitl_cli.bench_drift import first_after, raised, run_stream
+from mitl_drift.bench import first_after, raised, run_stream
 from mitl_drift.config import CONFIDENCE_PSI, DriftConfig
 
 from tests.unit.drift.streams import LABELS, stream

@@ -116,7 +116,7 @@ class Reviewers:
 
     @classmethod
     async def create(cls, database_url: str, annotators: int, experts: int) -> Reviewers:
-        from mitl_cli.commands.users import create_user
+        from mitl_cli.surfaces import create_user
 
         tag = uuid.uuid4().hex[:6]
         bots = []

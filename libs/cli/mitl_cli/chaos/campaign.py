@@ -14,6 +14,7 @@ from mitl_cli.chaos.lab import Lab
 from mitl_cli.chaos.load import LoadPlan, measure_capacity, run_load
 from mitl_cli.chaos.report import ScenarioResult
 from mitl_cli.chaos.scenarios import CRASHES, LOAD
+from mitl_cli.surfaces import audit_chain
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,6 @@ class CampaignPlan:
     crash_rate: float | None = None
     # Longest wait for a scenario's items to come to rest; what is missing then is lost.
     rest_timeout_s: float = 900.0
-
-
-async def audit_chain(database_url: str) -> str:
-    from mitl_cli.commands.audit import walk_chain
-
-    verdict = await walk_chain(database_url)
-    if verdict.broken is None:
-        return f"ok: {verdict.rows} rows"
-    return f"broken at seq {verdict.broken.seq}: {verdict.broken.problem}"
 
 
 async def run_campaign(

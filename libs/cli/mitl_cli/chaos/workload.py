@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from mitl_ingest.core import item_id_for
+from mitl_contracts.ids import item_id_for
 
 DATASET = "trec6"
 Via = Literal["http", "topic"]

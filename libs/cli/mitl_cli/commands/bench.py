@@ -3,7 +3,8 @@ stop everything again. Figures live here, never in timed test assertions.
 
 Each benchmark is a module `mitl_cli/bench_<name>.py` exposing `register(subparsers)`, which
 adds its parser under `mitl bench` and sets `func` (returns an exit code). Adding such a
-module adds the subcommand: nothing here changes. The small helpers below (percentiles,
+module adds the subcommand: nothing here changes. A service's benchmark comes the same way
+through the `mitl.benchmarks` entry points (mitl_cli.plugins). The small helpers below (percentiles,
 process memory, output) are shared by the benchmarks.
 """
 
@@ -27,6 +28,7 @@ from mitl_runtime.localinfra import BROKER_KINDS
 from mitl_runtime.settings import ServiceSettings
 
 import mitl_cli
+from mitl_cli import plugins
 
 PREFIX = "bench_"
 # The services' fetch wait on the item path (see ServiceSettings.kafka_fetch_max_wait_ms: Tansu
@@ -47,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     benches = parser.add_subparsers(dest="bench", required=True, metavar="<name>")
     for name in benchmark_modules():
         importlib.import_module(name).register(benches)
+    plugins.register_all(plugins.BENCHMARKS, benches)
 
 
 def add_broker_argument(parser: argparse.ArgumentParser) -> None:

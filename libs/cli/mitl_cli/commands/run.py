@@ -87,14 +87,12 @@ def create_demo_user(database_url: str) -> tuple[str, str]:
     import asyncio
     import uuid
 
-    from mitl_review.core.errors import Conflict
-
-    from mitl_cli.commands.users import create_user
+    from mitl_cli.surfaces import UserExists, create_user
 
     for name in ("demo-annotator", f"demo-annotator-{uuid.uuid4().hex[:6]}"):
         try:
             return name, asyncio.run(create_user(database_url, name, "annotator"))
-        except Conflict:
+        except UserExists:
             continue
     raise RuntimeError("could not create a demo annotator")
 

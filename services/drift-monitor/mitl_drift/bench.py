@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from mitl_cli.commands.bench import emit, machine
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -129,11 +128,12 @@ def summary(delays: dict[str, list[int | None]]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mitl_drift.config import PREDICTION_STATISTICS
-    from mitl_drift.settings import Settings
     from mitl_ml.bootstrap import bootstrap_splits, build_bootstrap
     from mitl_ml.datasets import load_sms_spam
     from mitl_ml.manifest import read_manifest
+
+    from mitl_drift.config import PREDICTION_STATISTICS
+    from mitl_drift.settings import Settings
 
     config = Settings().drift_config()
     started = time.perf_counter()

@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 
 import asyncpg
-from mitl_audit import store
-from mitl_audit.export import FORMATS, Format
-from mitl_audit.export_file import ExportPathError
-from mitl_audit.export_store import Selection, export_to
 from mitl_contracts.datasets import load_catalog
 from mitl_runtime.settings import ServiceSettings
 
-from mitl_cli.commands.audit import timestamp
+from mitl_audit import store
+from mitl_audit.cli import timestamp
+from mitl_audit.export import FORMATS, Format
+from mitl_audit.export_file import ExportPathError
+from mitl_audit.export_store import Selection, export_to
 
 OK, UNKNOWN, UNUSABLE = 0, 1, 2
 

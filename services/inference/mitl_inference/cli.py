@@ -108,8 +108,9 @@ async def run_list(ctx: Context, args: argparse.Namespace) -> int:
 
 async def run_register(ctx: Context, args: argparse.Namespace) -> int:
     from mitl_contracts.datasets import load_catalog
-    from mitl_inference import registration
     from mitl_ml.artifacts import ArtifactStore
+
+    from mitl_inference import registration
 
     if not ctx.settings.datasets_file.exists():
         return fail(REFUSED, f"datasets file {ctx.settings.datasets_file} not found")
@@ -128,8 +129,9 @@ async def run_register(ctx: Context, args: argparse.Namespace) -> int:
 async def publish_changes(ctx: Context) -> int:
     """Publish every recorded change not yet on mitl.models.v1 (this one and any a crash
     left behind)."""
-    from mitl_inference import promotion
     from mitl_runtime.broker import EventPublisher
+
+    from mitl_inference import promotion
 
     publisher = EventPublisher(ctx.settings, "cli")
     try:

@@ -13,13 +13,14 @@ import sys
 from datetime import datetime
 
 import asyncpg
+from mitl_contracts.datasets import load_catalog
+from mitl_runtime.settings import ServiceSettings
+
 from mitl_audit import report_store, store
 from mitl_audit.chain import ChainVerifier, Verdict
 from mitl_audit.entries import as_utc
 from mitl_audit.report import Window
 from mitl_audit.report_csv import to_csv
-from mitl_contracts.datasets import load_catalog
-from mitl_runtime.settings import ServiceSettings
 
 OK, BROKEN, UNUSABLE = 0, 1, 2
 

@@ -24,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_create(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load the review service.
+    from pydantic import ValidationError
+
     from mitl_review.core.errors import Conflict
     from mitl_review.schemas import UserCreate
     from mitl_review.settings import Settings
-    from pydantic import ValidationError
 
     try:
         user = UserCreate(name=args.name, role=args.role)
@@ -48,8 +49,9 @@ def run_create(args: argparse.Namespace) -> int:
 
 async def create_user(database_url: str, name: str, role: str) -> str:
     """Create a user (migrating the review schema first) and return their token."""
-    from mitl_review.store import users
     from mitl_runtime.db import create_pool, migrate
+
+    from mitl_review.store import users
 
     pool = await create_pool(database_url, min_size=1, max_size=1)
     try:
