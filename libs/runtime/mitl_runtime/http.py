@@ -1,4 +1,5 @@
-"""The HTTP face every service has: `/healthz`, `/readyz` and `/metrics`."""
+"""The HTTP face every service has: `/healthz`, `/readyz`, `/metrics`, and `/asyncapi.json`
+(the AsyncAPI document of the topics the service publishes and consumes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
+from mitl_contracts import asyncapi, topology
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mitl_runtime import http_errors
@@ -67,5 +69,13 @@ def service_app(
     @app.get("/metrics", tags=["ops"])
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    if name in topology.SERVICES:
+        spec = asyncapi.document(name)
+
+        @app.get("/asyncapi.json", tags=["ops"])
+        async def asyncapi_document() -> JSONResponse:
+            """The AsyncAPI 3.0 document of the topics this service publishes and consumes."""
+            return JSONResponse(spec)
 
     return app
