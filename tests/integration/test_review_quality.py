@@ -202,11 +202,11 @@ async def test_gold_is_mixed_in_blind_scored_and_never_published(api: Api) -> No
 
     assert gauge("mitl_review_annotator_flagged", rubber_name) == 1.0
     assert gauge("mitl_review_annotator_flagged", careful_name) == 0.0
-    assert gauge("mitl_review_annotator_confirmation_rate", rubber_name) == 1.0
-    assert gauge("mitl_review_annotator_gold_accuracy", careful_name) == 1.0
-    assert gauge("mitl_review_annotator_spot_check_agreement", careful_name) == 1.0
-    assert gauge("mitl_review_annotator_spot_check_agreement", rubber_name) is None
-    assert gauge("mitl_review_annotator_seconds_per_item", careful_name) == 3.0
+    assert gauge("mitl_review_annotator_confirmation_ratio", rubber_name) == 1.0
+    assert gauge("mitl_review_annotator_gold_accuracy_ratio", careful_name) == 1.0
+    assert gauge("mitl_review_annotator_spot_check_agreement_ratio", careful_name) == 1.0
+    assert gauge("mitl_review_annotator_spot_check_agreement_ratio", rubber_name) is None
+    assert gauge("mitl_review_annotator_task_duration_seconds", careful_name) == 3.0
 
     # Every review task published its label; no gold answer did.
     item_ids = {e["item_id"] for e in [*shown, blind]}

@@ -18,6 +18,7 @@ from mitl_contracts.events import (
     Prediction,
     ReviewRequested,
 )
+from mitl_policy.bounds import lower_bound
 from mitl_policy.requests import disagreement_event_id
 from mitl_router.app import create_app
 from mitl_router.settings import Settings
@@ -38,6 +39,11 @@ POLICY = """
       spot_check_max_rate: 0.0
 """
 
+# The same, with every accepted label spot-checked.
+SPOT_POLICY = POLICY.replace("spot_check_rate: 0.0", "spot_check_rate: 1.0").replace(
+    "spot_check_max_rate: 0.0", "spot_check_max_rate: 1.0"
+)
+
 
 @pytest.fixture(scope="module")
 def router_env(service_env: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
@@ -45,6 +51,7 @@ def router_env(service_env: dict, tmp_path_factory: pytest.TempPathFactory) -> d
     run = uuid.uuid4().hex[:6]
     path.write_text(
         f"datasets:\n  learn_{run}:{POLICY}  drift_{run}:{POLICY}  dispute_{run}:{POLICY}"
+        f"  spot_{run}:{SPOT_POLICY}"
     )
     return service_env | {"datasets_file": path, "run": run}
 
@@ -182,3 +189,63 @@ async def test_disagreements_and_drifting_class_go_to_experts(router_env: dict) 
     assert "model m2 predicts B but m1 predicted A" in rescore.reason
     assert by_key[(drifting, "m1")].route == "escalate"
     assert "segment class:A" in by_key[(drifting, "m1")].reason
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The value of one series in a Prometheus text exposition."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{"):
+            series, value = line.rsplit(" ", 1)
+            found = ",".join(sorted(series[len(name) + 1 : -1].split(",")))
+            if found == wanted:
+                return float(value)
+    return None
+
+
+async def test_spot_checks_of_accepted_labels_bound_their_precision(router_env: dict) -> None:
+    kafka, run = router_env["kafka_bootstrap_servers"], router_env["run"]
+    dataset = f"spot_{run}"
+    settings = Settings(**{k: v for k, v in router_env.items() if k != "run"})
+    cold = [f"{run}-spot-cold-{i}" for i in range(20)]
+    accepted = [f"{run}-spot-acc-{i}" for i in range(10)]
+    async with running_app(create_app(settings)) as client:
+        await publish_events(kafka, topics.PREDICTIONS, [prediction(dataset, i, 0.9) for i in cold])
+        await decisions_for(kafka, set(cold))
+        await publish_events(kafka, topics.LABELS, [human(dataset, i, "A") for i in cold])
+
+        async def learned() -> float | None:
+            body = (await client.get("/v1/policies")).json()[dataset]
+            return body["learned_thresholds"].get("m1", {}).get("A")
+
+        await eventually(learned)
+        await publish_events(
+            kafka, topics.PREDICTIONS, [prediction(dataset, i, 0.95) for i in accepted]
+        )
+        found = await decisions_for(kafka, set(accepted))
+        assert {d.route for d in found.values()} == {"accept"}
+        # People answer the ten spot checks: eight confirm the model, two correct it.
+        answers = ["A"] * 8 + ["B"] * 2
+        await publish_events(
+            kafka,
+            topics.LABELS,
+            [human(dataset, i, a, who="checker") for i, a in zip(accepted, answers, strict=True)],
+        )
+
+        async def exported() -> str | None:
+            text = (await client.get("/metrics")).text
+            n = metric(
+                text, "mitl_router_spot_checks_verified", dataset=dataset, model_version="m1"
+            )
+            return text if n == 10 else None
+
+        text = await eventually(exported)
+    bound = metric(
+        text,
+        "mitl_router_spot_check_precision_lower_bound_ratio",
+        dataset=dataset,
+        model_version="m1",
+    )
+    assert bound == pytest.approx(lower_bound(8, 10, "wilson", 0.95))
+    assert bound is not None and bound < 0.8
+    assert metric(text, "mitl_router_target_precision_ratio", dataset=dataset) == 0.8

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -31,7 +32,13 @@ from mitl_runtime.dlq import (
     InvalidMessage,
     SourceRecord,
 )
-from mitl_runtime.metrics import BATCH_SECONDS, EVENTS_CONSUMED, RECORD_AGE_SECONDS, RETRIES
+from mitl_runtime.metrics import (
+    BATCH_SECONDS,
+    CONSUMER_LAG,
+    EVENTS_CONSUMED,
+    RECORD_AGE_SECONDS,
+    RETRIES,
+)
 from mitl_runtime.poison import data_error, handle_one_by_one
 from mitl_runtime.settings import ServiceSettings
 
@@ -59,6 +66,23 @@ def decode(event_type: type[E], value: bytes) -> E:
 
 
 Handler = Callable[[list[Received[E]]], Awaitable[None]]
+
+
+def observe_lag(consumer: Any, records: Sequence[Any], service: str, group: str) -> None:
+    """Export each partition's lag after a handled batch: the high-water mark the consumer saw
+    on its latest fetch, minus the offset after the batch's last record of that partition."""
+    highwater = getattr(consumer, "highwater", None)
+    if highwater is None:
+        return
+    last: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        last[key] = max(last.get(key, -1), record.offset)
+    for (topic, partition), offset in last.items():
+        mark = highwater(TopicPartition(topic, partition))
+        if mark is not None:
+            lag = max(0, mark - offset - 1)
+            CONSUMER_LAG.labels(service, group, topic, str(partition)).set(lag)
 
 
 async def undecoded(message: StreamMessage[Any]) -> Any:
@@ -157,4 +181,5 @@ def subscribe(
         if received:
             dead_letters.passed(len(received) - rejected)
         EVENTS_CONSUMED.labels(dead_letters.service, topic).inc(len(records))
+        observe_lag(getattr(msg, "consumer", None), records, dead_letters.service, group)
         BATCH_SECONDS.labels(dead_letters.service, topic).observe(time.perf_counter() - started)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
     "mitl_events_consumed_total", "Events consumed, by topic and service", ["service", "topic"]
@@ -32,4 +32,10 @@ RETRIES = Counter(
     "mitl_transient_failures_total",
     "Batches that failed transiently and will be redelivered",
     ["service", "topic"],
+)
+CONSUMER_LAG = Gauge(
+    "mitl_consumer_lag_records",
+    "Records a consumer group has yet to process on a partition: the partition's high-water"
+    " mark (as of the consumer's latest fetch) minus the offset after the last record handled",
+    ["service", "group", "topic", "partition"],
 )

@@ -14,7 +14,7 @@ TRUNCATED = Counter(
     "mitl_inference_truncated_total", "Inputs cut to the model's length limit", ["dataset"]
 )
 BATCH_SIZE = Histogram(
-    "mitl_inference_batch_size",
+    "mitl_inference_batch_items",
     "Items per scored micro-batch",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
 )

@@ -44,22 +44,22 @@ GOLD_SERVED = Counter(
 # Annotator quality over the window (settings.quality_window_days), refreshed periodically.
 ANNOTATOR_LABELS = ["annotator", "dataset"]
 ANNOTATOR_CONFIRMATION_RATE = Gauge(
-    "mitl_review_annotator_confirmation_rate",
+    "mitl_review_annotator_confirmation_ratio",
     "Share of shown suggestions the annotator confirmed",
     ANNOTATOR_LABELS,
 )
 ANNOTATOR_GOLD_ACCURACY = Gauge(
-    "mitl_review_annotator_gold_accuracy",
+    "mitl_review_annotator_gold_accuracy_ratio",
     "Share of gold items the annotator answered with the known label",
     ANNOTATOR_LABELS,
 )
 ANNOTATOR_SPOT_CHECK_AGREEMENT = Gauge(
-    "mitl_review_annotator_spot_check_agreement",
+    "mitl_review_annotator_spot_check_agreement_ratio",
     "Share of blind spot checks where the annotator chose the model's hidden suggestion",
     ANNOTATOR_LABELS,
 )
 ANNOTATOR_SECONDS_PER_ITEM = Gauge(
-    "mitl_review_annotator_seconds_per_item",
+    "mitl_review_annotator_task_duration_seconds",
     "Median time the annotator spent on a task",
     ANNOTATOR_LABELS,
 )

@@ -15,13 +15,21 @@ from datetime import UTC, datetime
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog
 from mitl_contracts.events import Event, Label
+from mitl_policy.bounds import lower_bound
 from mitl_policy.policy_events import policy_changed
 from mitl_policy.requests import disagreement_request
 from mitl_policy.verdicts import HUMAN_SOURCES, Outcome, annotators_disagree
 from mitl_runtime.consumer import Received
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_router.metrics import DISAGREEMENTS, OUTCOMES, THRESHOLD
+from mitl_router.metrics import (
+    DISAGREEMENTS,
+    OUTCOMES,
+    SPOT_CHECK_PRECISION_BOUND,
+    SPOT_CHECKED,
+    TARGET_PRECISION,
+    THRESHOLD,
+)
 from mitl_router.store import decisions, outcomes, thresholds
 
 
@@ -63,7 +71,24 @@ class Feedback:
                 if label.source == "annotator":
                     disputed.append((label.dataset, label.item_id))
         await self._relearn(touched)
+        await self._watch_spot_checks(touched)
         await self._escalate(disputed)
+
+    async def _watch_spot_checks(self, touched: dict[str, set[str]]) -> None:
+        """Export how the spot checks of accepted labels bear out the promised precision."""
+        for name, versions in touched.items():
+            policy = self.catalog.get(name).policy
+            if policy.target_precision is None:
+                continue
+            TARGET_PRECISION.labels(name).set(policy.target_precision)
+            async with self.runtime.pool.acquire() as conn:
+                for version in sorted(versions):
+                    confirmed, answered = await outcomes.spot_check_counts(conn, name, version)
+                    if not answered:
+                        continue
+                    bound = lower_bound(confirmed, answered, policy.bound, policy.confidence_level)
+                    SPOT_CHECKED.labels(name, version).set(answered)
+                    SPOT_CHECK_PRECISION_BOUND.labels(name, version).set(bound)
 
     async def _relearn(self, touched: dict[str, set[str]]) -> None:
         changes: list[Event] = []

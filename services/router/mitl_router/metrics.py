@@ -28,3 +28,20 @@ DISAGREEMENTS = Counter(
     "Items sent to an expert because annotators disagreed",
     ["dataset"],
 )
+TARGET_PRECISION = Gauge(
+    "mitl_router_target_precision_ratio",
+    "The precision the dataset's policy promises for its auto-accepted labels",
+    ["dataset"],
+)
+SPOT_CHECKED = Gauge(
+    "mitl_router_spot_checks_verified",
+    "Spot checks of auto-accepted labels that a person has answered, per model version",
+    ["dataset", "model_version"],
+)
+SPOT_CHECK_PRECISION_BOUND = Gauge(
+    "mitl_router_spot_check_precision_lower_bound_ratio",
+    "Lower confidence bound (the policy's bound and level) on the precision of auto-accepted"
+    " labels, from their answered spot checks; under the target means accepted labels are"
+    " worse than promised",
+    ["dataset", "model_version"],
+)

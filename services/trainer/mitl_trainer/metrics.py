@@ -22,7 +22,7 @@ VERIFIED_LABELS = Gauge(
     "mitl_trainer_verified_items", "Items of the dataset with a human label", ["dataset"]
 )
 HOLDOUT_ACCURACY = Gauge(
-    "mitl_trainer_holdout_accuracy",
+    "mitl_trainer_holdout_accuracy_ratio",
     "Holdout accuracy of the latest candidate and of the champion it was compared with",
     ["dataset", "model"],
 )

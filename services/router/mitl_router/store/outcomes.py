@@ -67,3 +67,18 @@ async def of_item(conn: asyncpg.Connection, dataset: str, item_id: str) -> list[
         item_id,
     )
     return [_outcome(row) for row in rows]
+
+
+async def spot_check_counts(
+    conn: asyncpg.Connection, dataset: str, model_version: str
+) -> tuple[int, int]:
+    """(confirmed, answered) spot checks of the model version's auto-accepted labels."""
+    row = await conn.fetchrow(
+        """
+        SELECT count(*) FILTER (WHERE label = predicted_label) AS confirmed, count(*) AS answered
+        FROM router.outcomes WHERE dataset = $1 AND model_version = $2 AND spot_check
+        """,
+        dataset,
+        model_version,
+    )
+    return int(row["confirmed"]), int(row["answered"])
