@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 # Apache Kafka's jars, copied out of Maven Central once (kafka/pom.xml pins the release).
 KAFKA    := .local/kafka/libs/.fetched
 
-.PHONY: install kafka browser run test test-unit test-integration lint typecheck bench chaos simulate models clean
+.PHONY: install kafka rulecheck browser run test test-unit test-integration lint typecheck bench chaos simulate models clean
 
 install: $(STAMP)
 
@@ -27,6 +27,16 @@ $(KAFKA): kafka/pom.xml
 	mvn -q -f kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/.local/kafka/libs
 	touch $(KAFKA)
 
+# Prometheus' own rule parser (the one `promtool check rules` runs), built from Go modules once:
+# the deploy tests check the alerting rules with it.
+RULECHECK := .local/bin/rulecheck
+
+rulecheck: $(RULECHECK)
+
+$(RULECHECK): deploy/tools/rulecheck/main.go deploy/tools/rulecheck/go.mod deploy/tools/rulecheck/go.sum
+	mkdir -p .local/bin
+	cd deploy/tools/rulecheck && go build -o $(CURDIR)/$(RULECHECK) .
+
 # The review UI's browser test drives Debian's Chromium (no browser download at run time).
 browser: $(CHROMIUM)
 
@@ -41,7 +51,7 @@ models: $(MODEL)
 run: install kafka models
 	$(BIN)/mitl run
 
-test: install kafka browser
+test: install kafka rulecheck browser
 	$(BIN)/pytest -q
 
 test-unit: install

@@ -3,6 +3,7 @@ compose. Either way the job is named after the service's objects (`mitl-<service
 
 from __future__ import annotations
 
+from mitl_deploy import alerts
 from mitl_deploy.catalog import Catalog, Doc, Service
 
 
@@ -31,4 +32,4 @@ def prometheus_config(catalog: Catalog) -> Doc:
             }
         )
     timing = {"scrape_interval": "15s", "evaluation_interval": "15s"}
-    return {"global": timing, "scrape_configs": jobs}
+    return {"global": timing, "rule_files": [alerts.RULES_FILE], "scrape_configs": jobs}

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from mitl_deploy import compose, monitoring, network, scaling, security, workloads
+from mitl_deploy import alerts, compose, monitoring, network, scaling, security, workloads
 from mitl_deploy.catalog import ROOT, Catalog, Doc
 
 K8S = ROOT / "deploy" / "k8s"
@@ -93,6 +93,12 @@ def render(catalog: Catalog) -> dict[Path, str]:
         K8S / "base" / "config" / "datasets.yaml": (
             "# Copied from config/datasets.yaml by deploy/generate.py: edit that, then run it.\n"
             + datasets
+        ),
+        ROOT / "deploy" / "prometheus" / "rules.yml": dump(alerts.rules_file()),
+        K8S / "components" / "monitoring" / "prometheusrules.yaml": dump(
+            alerts.prometheus_rule(
+                {"app.kubernetes.io/name": "mitl", "app.kubernetes.io/part-of": "mitl"}
+            )
         ),
         K8S / "components" / "monitoring" / "servicemonitors.yaml": dump(
             *(monitoring.service_monitor(s) for s in catalog.services)

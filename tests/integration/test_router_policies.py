@@ -18,7 +18,7 @@ from mitl_contracts.events import (
     Prediction,
     ReviewRequested,
 )
-from mitl_policy.bounds import lower_bound
+from mitl_policy.bounds import lower_bound, upper_bound
 from mitl_policy.requests import disagreement_event_id
 from mitl_router.app import create_app
 from mitl_router.settings import Settings
@@ -248,4 +248,12 @@ async def test_spot_checks_of_accepted_labels_bound_their_precision(router_env: 
     )
     assert bound == pytest.approx(lower_bound(8, 10, "wilson", 0.95))
     assert bound is not None and bound < 0.8
+    upper = metric(
+        text,
+        "mitl_router_spot_check_precision_upper_bound_ratio",
+        dataset=dataset,
+        model_version="m1",
+    )
+    # 8 of 10 cannot show that precision is under 0.8: the alert on the upper bound stays quiet.
+    assert upper == pytest.approx(upper_bound(8, 10, "wilson", 0.95)) and upper > 0.8
     assert metric(text, "mitl_router_target_precision_ratio", dataset=dataset) == 0.8

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog
 from mitl_contracts.events import Event, Label
-from mitl_policy.bounds import lower_bound
+from mitl_policy.bounds import lower_bound, upper_bound
 from mitl_policy.policy_events import policy_changed
 from mitl_policy.requests import disagreement_request
 from mitl_policy.verdicts import HUMAN_SOURCES, Outcome, annotators_disagree
@@ -26,6 +26,7 @@ from mitl_router.metrics import (
     DISAGREEMENTS,
     OUTCOMES,
     SPOT_CHECK_PRECISION_BOUND,
+    SPOT_CHECK_PRECISION_UPPER,
     SPOT_CHECKED,
     TARGET_PRECISION,
     THRESHOLD,
@@ -86,9 +87,12 @@ class Feedback:
                     confirmed, answered = await outcomes.spot_check_counts(conn, name, version)
                     if not answered:
                         continue
-                    bound = lower_bound(confirmed, answered, policy.bound, policy.confidence_level)
+                    method, level = policy.bound, policy.confidence_level
+                    low = lower_bound(confirmed, answered, method, level)
+                    high = upper_bound(confirmed, answered, method, level)
                     SPOT_CHECKED.labels(name, version).set(answered)
-                    SPOT_CHECK_PRECISION_BOUND.labels(name, version).set(bound)
+                    SPOT_CHECK_PRECISION_BOUND.labels(name, version).set(low)
+                    SPOT_CHECK_PRECISION_UPPER.labels(name, version).set(high)
 
     async def _relearn(self, touched: dict[str, set[str]]) -> None:
         changes: list[Event] = []

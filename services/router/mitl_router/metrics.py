@@ -41,7 +41,13 @@ SPOT_CHECKED = Gauge(
 SPOT_CHECK_PRECISION_BOUND = Gauge(
     "mitl_router_spot_check_precision_lower_bound_ratio",
     "Lower confidence bound (the policy's bound and level) on the precision of auto-accepted"
-    " labels, from their answered spot checks; under the target means accepted labels are"
-    " worse than promised",
+    " labels, from their answered spot checks: at or above the target, the spot checks alone"
+    " certify the promise",
+    ["dataset", "model_version"],
+)
+SPOT_CHECK_PRECISION_UPPER = Gauge(
+    "mitl_router_spot_check_precision_upper_bound_ratio",
+    "Upper confidence bound on the precision of auto-accepted labels, from their answered spot"
+    " checks; under the target, the accepted labels are worse than promised at that confidence",
     ["dataset", "model_version"],
 )
