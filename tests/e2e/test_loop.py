@@ -1,10 +1,12 @@
 """The whole loop, every service its own process, over the real broker and Postgres:
 items in; some auto-accepted, some queued for review; an annotator corrects one over HTTP;
 the audit log holds the override with the model version and both labels; the drift monitor
-exports its statistic; the chain verifies."""
+exports its statistic; the chain verifies; one trace follows the items through every
+service."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +40,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, datasets_file: Path) -> Iter
             "MITL_REFERENCE_SIZE": "20",
             "MITL_WINDOW_SIZE": "20",
             "MITL_EVALUATE_EVERY": "10",
+            # Every service appends its spans to one file: the trace test reads it.
+            "MITL_TRACING_EXPORTER": "file",
+            "MITL_TRACING_FILE": str(workdir / "spans.jsonl"),
         },
     ) as running:
         yield running
@@ -121,3 +126,42 @@ def test_items_flow_to_labels_reviews_and_an_audited_override(stack: LocalStack)
         text=True,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_one_trace_follows_the_items_through_every_service(stack: LocalStack) -> None:
+    """The ingest request's trace context rides the Kafka headers: the items it accepted are
+    processed under the same trace by every service that consumes them."""
+    spans_file = stack.workdir / "spans.jsonl"
+    services = {"ingest", "inference", "router", "review-api", "audit", "drift-monitor", "trainer"}
+
+    def traces() -> dict[str, set[str]] | None:
+        if not spans_file.exists():
+            return None
+        by_trace: dict[str, set[str]] = {}
+        for line in spans_file.read_text().splitlines():
+            span = json.loads(line)
+            service = span["resource"]["attributes"]["service.name"]
+            by_trace.setdefault(span["context"]["trace_id"], set()).add(service)
+        full = {t: s for t, s in by_trace.items() if s >= services}
+        return full or None
+
+    found = wait_until(traces, timeout=60)
+    spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    trace_id = next(iter(found))
+    in_trace = [s for s in spans if s["context"]["trace_id"] == trace_id]
+    roots = [s for s in in_trace if s["parent_id"] is None]
+    # One root: the ingest request; every other span hangs off a span of the same trace.
+    assert [(r["resource"]["attributes"]["service.name"], r["name"]) for r in roots] == [
+        ("ingest", "POST /v1/items")
+    ]
+    ids = {s["context"]["span_id"] for s in in_trace}
+    assert all(s["parent_id"] in ids for s in in_trace if s["parent_id"] is not None)
+    consumed = {
+        (s["resource"]["attributes"]["service.name"], s["attributes"]["messaging.destination.name"])
+        for s in in_trace
+        if s["kind"] == "SpanKind.CONSUMER"
+    }
+    assert ("inference", "mitl.items.ingested.v1") in consumed
+    assert ("router", "mitl.predictions.v1") in consumed
+    assert ("review-api", "mitl.review.requested.v1") in consumed
+    assert ("audit", "mitl.decisions.v1") in consumed

@@ -16,6 +16,7 @@ from mitl_runtime.kafka_security import faststream_security
 from mitl_runtime.metrics import EVENTS_PUBLISHED
 from mitl_runtime.partition import partition_for
 from mitl_runtime.settings import ServiceSettings
+from mitl_runtime.tracing import Tracing
 
 HEADERS = [("content-type", b"application/json")]
 
@@ -51,9 +52,13 @@ class EventPublisher:
     ~40 us an event (middlewares, a correlation id, a future per message), a third of the
     router's CPU at a few thousand items a second."""
 
-    def __init__(self, settings: ServiceSettings, service: str) -> None:
+    def __init__(
+        self, settings: ServiceSettings, service: str, tracing: Tracing | None = None
+    ) -> None:
         self.settings = settings
         self.service = service
+        # With tracing on, each record carries the trace context of what made it.
+        self.tracing = tracing if tracing is not None and tracing.enabled else None
         self._producer: AIOKafkaProducer | None = None
 
     @property
@@ -85,22 +90,26 @@ class EventPublisher:
         if producer is None:
             raise RuntimeError("the publisher is not started: start it before publishing")
         partitions = sorted(await producer.partitions_for(topic))
-        by_partition: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
+        by_partition: dict[int, list[tuple[bytes, bytes, list[tuple[str, bytes]]]]] = defaultdict(
+            list
+        )
+        tracing = self.tracing
         for event in events:
             key = event_key(event)
+            headers = HEADERS + tracing.headers(key) if tracing is not None else HEADERS
             by_partition[partition_for(key, partitions)].append(
-                (key, event.model_dump_json().encode())
+                (key, event.model_dump_json().encode(), headers)
             )
         # Every batch is sent before any acknowledgement is awaited: one round trip for all.
         pending = []
         for partition, records in by_partition.items():
             batch = producer.create_batch()
-            for key, value in records:
-                if batch.append(key=key, value=value, timestamp=None, headers=HEADERS) is None:
+            for key, value, headers in records:
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     pending.append(await producer.send_batch(batch, topic, partition=partition))
                     batch = producer.create_batch()
                     # An empty batch takes any one record (max_request_size still applies).
-                    batch.append(key=key, value=value, timestamp=None, headers=HEADERS)
+                    batch.append(key=key, value=value, timestamp=None, headers=headers)
             pending.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*pending)
         EVENTS_PUBLISHED.labels(self.service, topic).inc(len(events))

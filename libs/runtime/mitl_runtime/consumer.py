@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -41,6 +42,7 @@ from mitl_runtime.metrics import (
 )
 from mitl_runtime.poison import data_error, handle_one_by_one
 from mitl_runtime.settings import ServiceSettings
+from mitl_runtime.tracing import Tracing
 
 E = TypeVar("E", bound=Event)
 log = logging.getLogger(__name__)
@@ -124,9 +126,11 @@ def subscribe(
     dead_letters: DeadLetters,
     max_records: int | None = None,
     on_fatal: Callable[[BaseException], None] | None = None,
+    tracing: Tracing | None = None,
 ) -> None:
     """Register a batch subscriber for `topic` in consumer group `group`."""
     failures = 0
+    traced = tracing if tracing is not None and tracing.enabled else None
 
     @broker.subscriber(
         topic,
@@ -157,14 +161,16 @@ def subscribe(
         received: list[Received[E]] = []
         rejected = 0
         try:
-            for record in records:
-                source = SourceRecord.from_consumer_record(record)
-                try:
-                    received.append(Received(decode(event_type, source.value), source))
-                except InvalidMessage as error:
-                    await dead_letters.send(source, error)
-            if received:
-                rejected = await handle(handler, received, dead_letters, f"{group} on {topic}")
+            with traced.consuming(topic, group, records) if traced else nullcontext():
+                for record in records:
+                    source = SourceRecord.from_consumer_record(record)
+                    try:
+                        received.append(Received(decode(event_type, source.value), source))
+                    except InvalidMessage as error:
+                        await dead_letters.send(source, error)
+                if received:
+                    where = f"{group} on {topic}"
+                    rejected = await handle(handler, received, dead_letters, where)
         except DeadLetterLimitExceeded as error:
             log.critical("%s: %s; stopping consumption of %s", group, error, topic)
             if on_fatal:

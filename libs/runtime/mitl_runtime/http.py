@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from mitl_contracts import asyncapi, topology
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mitl_runtime import http_errors
+from mitl_runtime.tracing import Tracing
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -46,10 +47,29 @@ def service_app(
     health: Health,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]
     | Callable[[FastAPI], AsyncIterator[None]],
+    tracing: Tracing | None = None,
     **fastapi_kwargs: object,
 ) -> FastAPI:
     app = FastAPI(title=f"mitl {name}", lifespan=lifespan, **fastapi_kwargs)  # type: ignore[arg-type]
     http_errors.install(app)
+    if tracing is not None and tracing.enabled:
+        traced = tracing
+
+        @app.middleware("http")
+        async def trace_requests(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            parent = request.headers.get("traceparent")
+            with traced.serving(request.method, request.url.path, parent) as span:
+                response = await call_next(request)
+                if span is not None:
+                    route = request.scope.get("route")
+                    template = getattr(route, "path", None)
+                    if template:
+                        span.update_name(f"{request.method} {template}")
+                        span.set_attribute("http.route", template)
+                    span.set_attribute("http.response.status_code", response.status_code)
+                return response
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -226,9 +226,18 @@ async def create_database(admin_url: str, name: str, *, recreate: bool = False) 
     return f"{base}/{name}{sep}{query}"
 
 
-async def drop_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+async def drop_database(admin_url: str, name: str, attempts: int = 3) -> None:
+    """Drop `name`, ending its sessions. Asked again if the server drops the admin connection
+    meanwhile (seen while the stack's services were still closing theirs)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            conn = await asyncpg.connect(admin_url)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            finally:
+                await conn.close()
+        except (asyncpg.exceptions.ConnectionDoesNotExistError, OSError):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.5 * attempt)

@@ -18,6 +18,7 @@ from mitl_runtime.dlq import DeadLetterLimit, DeadLetters
 from mitl_runtime.http import Health
 from mitl_runtime.kafka_security import start_kafka_clients
 from mitl_runtime.settings import ServiceSettings
+from mitl_runtime.tracing import Tracing
 
 # Run once the schema is migrated and before any subscriber starts (e.g. settling state the
 # first batch needs).
@@ -29,7 +30,8 @@ class ServiceRuntime:
         self.name = name
         self.settings = settings
         self.broker = make_broker(settings, name)
-        self.publisher = EventPublisher(settings, name)
+        self.tracing = Tracing(settings, name)
+        self.publisher = EventPublisher(settings, name, self.tracing)
         self.health = Health()
         # One limit per service: every dead letter and every pass, from the consumer or from a
         # handler, counts in the same window.
@@ -75,6 +77,7 @@ class ServiceRuntime:
             dead_letters=dead_letters or self.dead_letters(group),
             max_records=max_records,
             on_fatal=self.health.fail,
+            tracing=self.tracing,
         )
 
     async def publish(self, topic: str, events: list[Event]) -> None:
@@ -127,6 +130,7 @@ class ServiceRuntime:
         await self.broker.stop()
         if self._pool is not None:
             await self._pool.close()
+        self.tracing.shutdown()
 
     @asynccontextmanager
     async def running(

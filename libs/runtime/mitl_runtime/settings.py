@@ -78,6 +78,14 @@ class ServiceSettings(BaseSettings):
     # How long the Kafka clients may then take to start: consumers join their groups, and a
     # rebalance waits for the group's other members (up to their poll interval, 300 s).
     kafka_start_timeout_s: float = Field(default=300.0, gt=0, le=3600)
+    # OpenTelemetry traces (mitl_runtime.tracing), off by default. "otlp": spans to an OTLP/HTTP
+    # collector at tracing_otlp_endpoint (e.g. http://otel-collector:4318/v1/traces); "file":
+    # one JSON object per span appended to tracing_file (for a look without a collector).
+    # The trace context travels in each Kafka record's `traceparent` header (W3C).
+    tracing_exporter: Literal["none", "otlp", "file"] = "none"
+    tracing_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    tracing_file: Optional[Path] = None  # noqa: UP045
+    tracing_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     @field_validator(
         "kafka_sasl_username",
@@ -109,4 +117,10 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def kafka_security_works(self) -> Self:
         kafka_security.check(self)
+        return self
+
+    @model_validator(mode="after")
+    def tracing_has_a_file(self) -> Self:
+        if self.tracing_exporter == "file" and self.tracing_file is None:
+            raise ValueError("tracing_exporter 'file' needs tracing_file (MITL_TRACING_FILE)")
         return self

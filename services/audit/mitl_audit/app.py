@@ -30,7 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
             recorder.saw_head((await store.head(runtime.pool)).seq)
             yield
 
-    app = service_app("audit", runtime.health, lifespan)
+    app = service_app("audit", runtime.health, lifespan, tracing=runtime.tracing)
     app.include_router(build_router(runtime, catalog, settings.max_overrides_per_request))
     app.include_router(build_export_router(runtime, catalog))
     return app

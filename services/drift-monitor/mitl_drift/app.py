@@ -36,7 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
             await monitor.publish_pending()
             yield
 
-    app = service_app("drift-monitor", runtime.health, lifespan)
+    app = service_app("drift-monitor", runtime.health, lifespan, tracing=runtime.tracing)
 
     @app.get("/v1/drift/{dataset}", response_model=DriftReport, tags=["drift"])
     async def get_drift(dataset: str) -> DriftReport:

@@ -113,7 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = service_app("inference", runtime.health, lifespan)
+    app = service_app("inference", runtime.health, lifespan, tracing=runtime.tracing)
 
     @app.get("/v1/models", tags=["models"])
     async def served() -> dict[str, object]:

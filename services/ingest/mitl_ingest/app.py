@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with runtime.running(schema="ingest", migrations="mitl_ingest"):
             yield
 
-    app = service_app("ingest", runtime.health, lifespan)
+    app = service_app("ingest", runtime.health, lifespan, tracing=runtime.tracing)
 
     @app.post("/v1/items", response_model=IngestResponse, tags=["items"])
     async def post_items(request: IngestRequest) -> IngestResponse:

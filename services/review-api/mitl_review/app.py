@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         SERVICE,
         runtime.health,
         lifespan,
+        tracing=runtime.tracing,
         description="Claim review tasks, label them, and publish the labels. UI at /.",
     )
     app.state.review = context

@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with runtime.running(schema="router", migrations="mitl_router"):
             yield
 
-    app = service_app("router", runtime.health, lifespan)
+    app = service_app("router", runtime.health, lifespan, tracing=runtime.tracing)
 
     @app.get("/v1/policies", tags=["policies"])
     async def policies() -> dict[str, object]:

@@ -40,6 +40,6 @@ def create_app(settings: Settings) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = service_app("trainer", runtime.health, lifespan)
+    app = service_app("trainer", runtime.health, lifespan, tracing=runtime.tracing)
     app.include_router(build_router(runtime, catalog, settings, intake))
     return app
