@@ -35,6 +35,7 @@ from mitl_client.models import (
     IngestSummary,
     Item,
     RetryPolicy,
+    SubmitAction,
     SubmitResult,
     Task,
 )
@@ -217,7 +218,7 @@ class MitlClient(_Base):
     ) -> SubmitResult:
         """Label a claimed task: with `label` (a correction, or agreeing by naming it), or
         without one to confirm the model's suggestion (not on blind tasks)."""
-        action = "confirm" if label is None else "correct"
+        action: SubmitAction = "confirm" if label is None else "correct"
         call = calls.submit(task, action, label=label, comment=comment, time_spent_ms=time_spent_ms)
         return calls.submit_result(self._send(call))
 
@@ -430,7 +431,7 @@ class AsyncMitlClient(_Base):
         time_spent_ms: int | None = None,
         comment: str | None = None,
     ) -> SubmitResult:
-        action = "confirm" if label is None else "correct"
+        action: SubmitAction = "confirm" if label is None else "correct"
         call = calls.submit(task, action, label=label, comment=comment, time_spent_ms=time_spent_ms)
         return calls.submit_result(await self._send(call))
 

@@ -28,7 +28,9 @@ FORMATS: tuple[Format, ...] = ("jsonl", "parquet", *export_formats.TEXT_FORMATS)
 MEDIA_TYPES: dict[Format, str] = {
     "jsonl": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
-    **export_formats.MEDIA_TYPES,
+    "csv": export_formats.MEDIA_TYPES["csv"],
+    "label-studio": export_formats.MEDIA_TYPES["label-studio"],
+    "hf-jsonl": export_formats.MEDIA_TYPES["hf-jsonl"],
 }
 
 PROVENANCE = pa.struct(

@@ -165,7 +165,7 @@ def test_label_studio_predictions_become_client_predictions(tmp_path: Path) -> N
     [
         ('{"data": {"text": "a"}}', r"line 1, column 1: a JSON object; .* JSON array of tasks"),
         ('[\n  {"data": {"text": "a"}},\n  {"text": "b"}\n]', r"line 3, column 3: task 2 is not"),
-        ('[\n  {"data": {"text": "a"},\n  }\n]', r"line 3, column 3: not JSON: Expecting property name"),
+        ('[\n  {"data": {"text": "a"},\n  }\n]', r"line 3, column 3: not JSON: Expecting prop"),
         ('[{"data": {"text": "a"}, "predictions": {}}]', r"task 1: 'predictions' is not a list"),
         ('[{"data": {"text": "a"}}] x', r"line 1, column 27: text after the end"),
     ],

@@ -59,10 +59,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 class ProgressBar:
     """One line on stderr, redrawn at most every 0.2 s: records read, new, duplicate, rejected."""
 
-    def __init__(self, name: str, total: int | None, out: TextIO = sys.stderr) -> None:
+    def __init__(self, name: str, total: int | None, out: TextIO | None = None) -> None:
         self.name = name
         self.total = total
-        self.out = out
+        self.out = out if out is not None else sys.stderr
         self.shown = 0.0
 
     def __call__(self, result: ImportResult, final: bool = False) -> None:
