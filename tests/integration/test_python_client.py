@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from mitl_audit.app import create_app as audit_app
 from mitl_audit.settings import Settings as AuditSettings
 from mitl_cli.main import main as mitl
-from mitl_client import Endpoints, Item, MitlClient
+from mitl_client import AsyncMitlClient, Endpoints, Item, MitlClient
 from mitl_client.importer import import_file
 from mitl_contracts import topics
 from mitl_contracts.events import Decision, Prediction, ReviewRequested
@@ -255,6 +255,12 @@ def test_client_ingest_review_reports_and_exports(
         assert corrected["predictions"][0]["model_version"] == "trec6-m1"
         assert corrected["predictions"][0]["score"] == pytest.approx(0.55)
 
+        # `mitl export` reads Postgres and writes the same tasks.
+        by_cli = tmp_path / "cli-tasks.json"
+        cli = ["export", "--dataset", stack.dataset, "--format", "label-studio"]
+        assert mitl([*cli, "--out", str(by_cli), "--database-url", stack.database_url]) == 0
+        assert json.loads(by_cli.read_text()) == tasks
+
         report = wait_until(
             lambda: (r := client.report(stack.dataset))["labels"]["human"] >= 2 and r, timeout=30
         )
@@ -370,3 +376,36 @@ def test_label_studio_round_trip(
     with stack.client() as client:
         again = import_file(client, path, stack.roundtrip, labels=LABELS)
         assert (again.accepted, again.duplicates, again.rejected) == (0, count, 0)
+
+
+async def test_async_client_ingests_imports_and_exports(stack: Stack, tmp_path: Path) -> None:
+    """The async client: batched ingest with concurrency, a rerun, JSONL and Parquet files
+    through the readers, the export and the report."""
+    import pyarrow as pa
+
+    texts = [f"Where is city number {i} ?" for i in range(12)]
+    async with AsyncMitlClient(stack.endpoints) as client:
+        items = [Item(external_id=f"a{i}", text=t) for i, t in enumerate(texts)]
+        first = await client.ingest_many(stack.dataset, items, batch_size=3, concurrency=3)
+        again = await client.ingest_many(stack.dataset, items, batch_size=12)
+        assert (first.accepted, again.duplicates) == (12, 12)
+
+        jsonl = tmp_path / "more.jsonl"
+        jsonl.write_text(
+            json.dumps({"id": "j1", "text": "Who painted it ?", "lang": "en"})
+            + "\n{not json\n"
+            + json.dumps({"id": "j2", "text": "z" * 600})
+            + "\n"
+        )
+        parquet = tmp_path / "more.parquet"
+        pq.write_table(pa.table({"id": ["p1", "p2"], "text": ["Why ?", "When ?"]}), parquet)
+        from mitl_client.files import Row, read
+
+        for path, expected in ((jsonl, 1), (parquet, 2)):
+            rows = [r.item for r in read(path) if isinstance(r, Row)]
+            summary = await client.ingest_many(stack.dataset, rows)
+            assert summary.accepted == expected
+        out = tmp_path / "async.parquet"
+        assert await client.export(stack.dataset, out, format="parquet") >= 0
+        report = await client.report(stack.dataset)
+        assert report["dataset"] == stack.dataset

@@ -1,4 +1,5 @@
-"""GET /v1/export/{dataset}: the labeled dataset, with provenance, as JSONL or Parquet.
+"""GET /v1/export/{dataset}: the labeled dataset, with provenance, as JSONL or Parquet, or for
+other tools as Label Studio JSON, CSV or Hugging Face JSONL (export_formats).
 
 No `from __future__ import annotations` here: FastAPI evaluates the endpoint annotations.
 """
