@@ -262,20 +262,27 @@ class MitlClient(_Base):
         call = calls.export(dataset, format, start, end, batch)
         url = self._url(call)
         target = Path(out)
+        last = ""
         for attempt in range(1, self.retry.attempts + 1):
-            with self._http.stream("GET", url, params=call.params) as response:
-                if response.status_code in RETRY_STATUSES and attempt < self.retry.attempts:
-                    retry_after = response.headers.get("retry-after")
-                else:
-                    if response.status_code >= 400:
-                        response.read()
-                        raise ApiError("GET", url, response.status_code, calls.detail(response))
-                    with _AtomicFile(target) as handle:
-                        for block in response.iter_bytes():
-                            handle.write(block)
-                    return int(response.headers.get("x-mitl-export-items", "0"))
-            time.sleep(self.retry.delay(attempt, retry_after))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            retry_after = None
+            try:
+                with self._http.stream("GET", url, params=call.params) as response:
+                    if response.status_code in RETRY_STATUSES:
+                        retry_after = response.headers.get("retry-after")
+                        last = f"{response.status_code}"
+                    else:
+                        if response.status_code >= 400:
+                            response.read()
+                            raise ApiError("GET", url, response.status_code, calls.detail(response))
+                        with _AtomicFile(target) as handle:
+                            for block in response.iter_bytes():
+                                handle.write(block)
+                        return int(response.headers.get("x-mitl-export-items", "0"))
+            except httpx.TransportError as error:
+                last = f"{type(error).__name__}: {error}"
+            if attempt < self.retry.attempts:
+                time.sleep(self.retry.delay(attempt, retry_after))
+        raise RetriesExhausted("GET", url, self.retry.attempts, last)
 
     # inference
 
@@ -407,11 +414,15 @@ class AsyncMitlClient(_Base):
                 if len(chunk) >= batch_size:
                     await start(chunk)
                     chunk = []
-            if chunk:
+                    if failures:
+                        break
+            if chunk and not failures:
                 await start(chunk)
         else:
             for chunk in _chunks(items, batch_size):
                 await start(chunk)
+                if failures:
+                    break
         await asyncio.gather(*tasks)
         if failures:
             raise failures[0]
@@ -470,20 +481,27 @@ class AsyncMitlClient(_Base):
         call = calls.export(dataset, format, start, end, batch)
         url = self._url(call)
         target = Path(out)
+        last = ""
         for attempt in range(1, self.retry.attempts + 1):
-            async with self._http.stream("GET", url, params=call.params) as response:
-                if response.status_code in RETRY_STATUSES and attempt < self.retry.attempts:
-                    retry_after = response.headers.get("retry-after")
-                else:
-                    if response.status_code >= 400:
-                        await response.aread()
-                        raise ApiError("GET", url, response.status_code, calls.detail(response))
-                    with _AtomicFile(target) as handle:
-                        async for block in response.aiter_bytes():
-                            handle.write(block)
-                    return int(response.headers.get("x-mitl-export-items", "0"))
-            await asyncio.sleep(self.retry.delay(attempt, retry_after))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            retry_after = None
+            try:
+                async with self._http.stream("GET", url, params=call.params) as response:
+                    if response.status_code in RETRY_STATUSES:
+                        retry_after = response.headers.get("retry-after")
+                        last = f"{response.status_code}"
+                    else:
+                        if response.status_code >= 400:
+                            await response.aread()
+                            raise ApiError("GET", url, response.status_code, calls.detail(response))
+                        with _AtomicFile(target) as handle:
+                            async for block in response.aiter_bytes():
+                                handle.write(block)
+                        return int(response.headers.get("x-mitl-export-items", "0"))
+            except httpx.TransportError as error:
+                last = f"{type(error).__name__}: {error}"
+            if attempt < self.retry.attempts:
+                await asyncio.sleep(self.retry.delay(attempt, retry_after))
+        raise RetriesExhausted("GET", url, self.retry.attempts, last)
 
     async def models(self) -> dict[str, Any]:
         return calls.json_object(await self._send(calls.MODELS))

@@ -251,3 +251,49 @@ def test_import_writes_rejects_and_a_rerun_adds_nothing(tmp_path: Path) -> None:
     assert {(r["line"], r["external_id"]) for r in rejects} == {(3, "2"), (4, None)}
     assert any(r["reason"] == "line 3: ingest: text: bad" for r in rejects)
     assert fake.requests[0]["batch_id"] == "import-items.csv"
+
+
+def test_export_retries_a_busy_audit_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    answers = iter([503, 200])
+
+    def audit(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        if status == 503:
+            return httpx.Response(503, headers={"retry-after": "0"}, json={"detail": "busy"})
+        return httpx.Response(200, content=b"[]\n", headers={"x-mitl-export-items": "0"})
+
+    with client(audit) as mitl:
+        assert mitl.export("trec6", tmp_path / "t.json", format="label-studio") == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]
+
+    with client(lambda r: httpx.Response(503)) as mitl, pytest.raises(RetriesExhausted):
+        mitl.export("trec6", tmp_path / "u.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["t.json"]
+
+
+def test_the_registry_and_served_models_are_read_from_inference() -> None:
+    seen: list[httpx.Request] = []
+
+    def inference(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/v1/registry":
+            return httpx.Response(200, json=[{"model_version": "m1", "status": "champion"}])
+        return httpx.Response(200, json={"trec6": {"model_version": "m1"}})
+
+    with client(inference) as mitl:
+        assert mitl.registry("trec6")[0]["status"] == "champion"
+        assert mitl.models()["trec6"]["model_version"] == "m1"
+    assert str(seen[0].url) == "http://inference/v1/registry?dataset=trec6"
+
+
+async def test_the_async_client_stops_at_the_first_refused_batch() -> None:
+    sent: list[int] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        return httpx.Response(404, json={"detail": "unknown dataset 'x'"})
+
+    async with AsyncMitlClient(ENDPOINTS, transport=httpx.MockTransport(handler)) as mitl:
+        with pytest.raises(ApiError, match="unknown dataset"):
+            await mitl.ingest_many("x", items(100), batch_size=1, concurrency=2)
+    assert len(sent) < 10
