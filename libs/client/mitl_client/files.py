@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import datetime
 import hashlib
 import json
 import re
@@ -97,7 +98,12 @@ def derived_id(content: Mapping[str, Any]) -> str:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """A cell as text: itself if text, a time in ISO 8601, anything else as its JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _vector(value: Any) -> Any:
@@ -176,7 +182,12 @@ def item_of(
 # CSV
 
 
+# A cell may hold a whole item's text: far more than the csv module's default 128 KiB.
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+
+
 def read_csv(path: Path, columns: Columns) -> Iterator[Record]:
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         try:
@@ -216,8 +227,13 @@ def read_csv(path: Path, columns: Columns) -> Iterator[Record]:
 
 
 def read_jsonl(path: Path, columns: Columns) -> Iterator[Record]:
-    with path.open(encoding="utf-8") as handle:
-        for line, text in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for line, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if line == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                yield Rejected(line, f"line {line}, byte {error.start + 1}: not UTF-8 text")
+                continue
             if not text.strip():
                 continue
             try:

@@ -188,3 +188,28 @@ def test_spread_keeps_the_chosen_label_on_top() -> None:
 def test_derived_ids_depend_on_content_only() -> None:
     assert derived_id({"text": "a", "metadata": {}}) == derived_id({"metadata": {}, "text": "a"})
     assert derived_id({"text": "a"}) != derived_id({"text": "b"})
+
+
+def test_bytes_that_are_not_utf8_reject_their_line_only(tmp_path: Path) -> None:
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(b'{"text": "ok"}\n{"text": "\xff"}\n{"text": "fine"}\n')
+    first, second, third = rows(path)
+    assert isinstance(first, Row) and isinstance(third, Row)
+    assert isinstance(second, Rejected) and second.reason == "line 2, byte 11: not UTF-8 text"
+
+
+def test_parquet_metadata_of_any_type_is_text_and_long_csv_cells_are_read(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    path = tmp_path / "items.parquet"
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    pq.write_table(pa.table({"text": ["a"], "at": [at], "n": [1.5], "ok": [True]}), path)
+    [row] = rows(path)
+    assert isinstance(row, Row)
+    assert row.item.metadata == {"at": "2026-01-02T00:00:00+00:00", "n": "1.5", "ok": "true"}
+    big = tmp_path / "big.csv"
+    big.write_text("text\n" + "w " * 100_000 + "\n")
+    [long_row] = rows(big)
+    assert isinstance(long_row, Rejected) and "at most 20000 characters" in long_row.reason
