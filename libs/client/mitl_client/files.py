@@ -390,7 +390,10 @@ def read_label_studio(path: Path, columns: Columns, labels: list[str] | None) ->
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise BadFile(f"{path}: byte {error.start}: not UTF-8 text") from None
-    for number, (line, where, task) in enumerate(_tasks(path, text), start=1):
+    # The whole file is checked before the first task is yielded: a file that is not Label
+    # Studio's sends nothing.
+    tasks = list(_tasks(path, text))
+    for number, (_, where, task) in enumerate(tasks, start=1):
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             raise BadFile(
                 f"{path}: {where}: task {number} is not a Label Studio task "
@@ -399,6 +402,7 @@ def read_label_studio(path: Path, columns: Columns, labels: list[str] | None) ->
         for key in ("predictions", "annotations"):
             if key in task and not isinstance(task[key], list):
                 raise BadFile(f"{path}: {where}: task {number}: {key!r} is not a list")
+    for line, _, task in tasks:
         yield _task_record(task, line, columns, labels)
 
 
@@ -459,7 +463,8 @@ def read(
     labels: list[str] | None = None,
 ) -> Iterator[Record]:
     """The records of `path` (kind from its suffix unless given), lazily; BadFile when the file
-    is not what it claims (before the first record, or at the first task that is not)."""
+    is not what it claims: before the first record (a Label Studio file is checked whole), or
+    at the first CSV record that is not CSV at all."""
     path = Path(path)
     columns = Columns(text_column, id_column)
     chosen = kind or kind_of(path)

@@ -213,3 +213,11 @@ def test_parquet_metadata_of_any_type_is_text_and_long_csv_cells_are_read(
     big.write_text("text\n" + "w " * 100_000 + "\n")
     [long_row] = rows(big)
     assert isinstance(long_row, Rejected) and "at most 20000 characters" in long_row.reason
+
+
+def test_a_label_studio_file_is_checked_whole_before_any_task(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.json"
+    path.write_text('[{"data": {"text": "a"}}, {"data": {"text": "b"}}, 7]')
+    records = read(path, labels=LABELS)
+    with pytest.raises(BadFile, match="task 3 is not"):
+        next(records)
