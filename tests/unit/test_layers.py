@@ -23,6 +23,7 @@ VIOLATIONS = {
     "mitl_cli._upward": ("from mitl_audit import store", "layers"),
     "mitl_review._sideways": ("from mitl_router import routing", "services"),
     "mitl_policy._io": ("import asyncpg", "pure-policy"),
+    "mitl_client._runtime": ("from mitl_runtime import settings", "client"),
 }
 
 

@@ -7,7 +7,8 @@ its latest label from a model (auto-accepted). Provenance says where the label c
 label's event id, its row's seq and row_hash, which `mitl audit verify` vouches for.
 
 JSONL and Parquet carry the same fields: a JSON object per line, or a Parquet table with the
-`ARROW_SCHEMA` columns (`provenance` a struct, `metadata` a map).
+`ARROW_SCHEMA` columns (`provenance` a struct, `metadata` a map). Label Studio JSON, CSV and
+Hugging Face JSONL are encoded by export_formats.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from mitl_audit import export_formats
 from mitl_audit.entries import HUMAN_SOURCES, as_utc
 
-Format = Literal["jsonl", "parquet"]
-FORMATS: tuple[Format, ...] = ("jsonl", "parquet")
+Format = Literal["jsonl", "parquet", "csv", "label-studio", "hf-jsonl"]
+FORMATS: tuple[Format, ...] = ("jsonl", "parquet", *export_formats.TEXT_FORMATS)
 MEDIA_TYPES: dict[Format, str] = {
     "jsonl": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
+    "csv": export_formats.MEDIA_TYPES["csv"],
+    "label-studio": export_formats.MEDIA_TYPES["label-studio"],
+    "hf-jsonl": export_formats.MEDIA_TYPES["hf-jsonl"],
 }
 
 PROVENANCE = pa.struct(

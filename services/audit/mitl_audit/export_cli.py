@@ -1,6 +1,6 @@
 """`mitl export`: write a dataset's labeled items, each with its final label and the label's
-provenance, to a JSONL or Parquet file, straight from the audit log in Postgres (the same rows
-GET /v1/export/{dataset} serves).
+provenance, to a JSONL or Parquet file (or CSV, Label Studio JSON, Hugging Face JSONL),
+straight from the audit log in Postgres (the same rows GET /v1/export/{dataset} serves).
 
 The file appears complete or not at all: it is written next to the target and renamed.
 Exit codes: 0 written; 1 unknown dataset; 2 bad arguments (a window that ends before it
@@ -29,7 +29,8 @@ OK, UNKNOWN, UNUSABLE = 0, 1, 2
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "export", help="write a dataset's labeled items with provenance to JSONL or Parquet"
+        "export",
+        help="write a dataset's labeled items with provenance to a file (--format: which kind)",
     )
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--format", choices=FORMATS, default="jsonl")

@@ -13,6 +13,7 @@ from typing import IO, Any
 import pyarrow.parquet as pq
 
 from mitl_audit.export import ARROW_SCHEMA, Format, arrow_table, jsonl_lines
+from mitl_audit.export_formats import Encoder, encoder
 
 
 class ExportPathError(OSError):
@@ -32,6 +33,7 @@ class ExportFile:
         self._temporary: Path | None = None
         self._handle: IO[bytes] | None = None
         self._parquet: pq.ParquetWriter | None = None
+        self._encoder: Encoder | None = None
 
     def __enter__(self) -> ExportFile:
         if self.path.is_dir():
@@ -48,6 +50,9 @@ class ExportFile:
         self._handle = os.fdopen(descriptor, "wb")
         if self.format == "parquet":
             self._parquet = pq.ParquetWriter(self._handle, ARROW_SCHEMA)
+        elif self.format != "jsonl":
+            self._encoder = encoder(self.format)
+            self._handle.write(self._encoder.begin())
         return self
 
     def write(self, rows: list[dict[str, Any]]) -> None:
@@ -57,6 +62,8 @@ class ExportFile:
             return
         if self._parquet is not None:
             self._parquet.write_table(arrow_table(rows))
+        elif self._encoder is not None:
+            self._handle.write(self._encoder.rows(rows))
         else:
             self._handle.write(jsonl_lines(rows).encode("utf-8"))
         self.rows += len(rows)
@@ -71,6 +78,8 @@ class ExportFile:
         try:
             if self._parquet is not None:
                 self._parquet.close()
+            if self._encoder is not None and kind is None:
+                self._handle.write(self._encoder.end())
             if kind is None:
                 self._handle.flush()
                 os.fsync(self._handle.fileno())

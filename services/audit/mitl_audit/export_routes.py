@@ -1,4 +1,5 @@
-"""GET /v1/export/{dataset}: the labeled dataset, with provenance, as JSONL or Parquet.
+"""GET /v1/export/{dataset}: the labeled dataset, with provenance, as JSONL or Parquet, or for
+other tools as Label Studio JSON, CSV or Hugging Face JSONL (export_formats).
 
 No `from __future__ import annotations` here: FastAPI evaluates the endpoint annotations.
 """
@@ -16,6 +17,7 @@ from mitl_runtime.service import ServiceRuntime
 from starlette.background import BackgroundTask
 
 from mitl_audit.export import MEDIA_TYPES, Format
+from mitl_audit.export_formats import EXTENSIONS
 from mitl_audit.export_store import Selection, export_to
 from mitl_audit.metrics import EXPORTED_ITEMS, EXPORTS
 from mitl_audit.routes import DatasetPath, known, window
@@ -49,7 +51,7 @@ def build_export_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
         # `mitl export`, and memory stays flat whatever the dataset's size.
         folder = Path(tempfile.mkdtemp(prefix="mitl-export-"))
         try:
-            path = folder / f"{dataset}.{format}"
+            path = folder / f"{dataset}.{EXTENSIONS[format]}"
             async with runtime.pool.acquire() as conn:
                 count = await export_to(conn, selection, path, format)
         except BaseException:

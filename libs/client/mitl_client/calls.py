@@ -1,0 +1,164 @@
+"""What each client call sends (`Call`) and how its answer is read: shared by the sync and the
+async client, no I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+from mitl_contracts.api import IngestResponse
+from mitl_contracts.events import Queue
+
+from mitl_client.models import DatasetInfo, Item, SubmitAction, SubmitResult, Task
+
+Service = Literal["ingest", "inference", "review", "audit"]
+ExportFormat = Literal["jsonl", "parquet", "csv", "label-studio", "hf-jsonl"]
+
+
+@dataclass(frozen=True)
+class Call:
+    service: Service
+    method: str
+    path: str
+    params: dict[str, str] | None = None
+    json: Any = None
+    auth: bool = False
+
+
+def detail(response: httpx.Response) -> str:
+    """The error message of an answer: FastAPI's `detail` (a string, or validation errors)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if isinstance(body, dict) and "detail" in body:
+        found = body["detail"]
+        if isinstance(found, list):
+            return "; ".join(
+                f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg', e)}"
+                if isinstance(e, dict)
+                else str(e)
+                for e in found
+            )
+        return str(found)
+    return response.text[:500]
+
+
+def _window(start: datetime | None, end: datetime | None) -> dict[str, str]:
+    params = {}
+    if start is not None:
+        params["from"] = start.isoformat()
+    if end is not None:
+        params["to"] = end.isoformat()
+    return params
+
+
+def ingest(dataset: str, items: list[Item], batch_id: str | None) -> Call:
+    body: dict[str, Any] = {"dataset": dataset, "items": [item.body() for item in items]}
+    if batch_id is not None:
+        body["batch_id"] = batch_id
+    return Call("ingest", "POST", "/v1/items", json=body)
+
+
+def ingest_response(response: httpx.Response) -> IngestResponse:
+    return IngestResponse.model_validate_json(response.content)
+
+
+DATASETS = Call("review", "GET", "/v1/datasets", auth=True)
+
+
+def datasets(response: httpx.Response) -> list[DatasetInfo]:
+    return [DatasetInfo.model_validate(d) for d in response.json()["datasets"]]
+
+
+def claim(dataset: str, queue: Queue) -> Call:
+    return Call("review", "POST", f"/v1/queues/{dataset}/{queue}/claim", auth=True)
+
+
+def task(response: httpx.Response) -> Task | None:
+    if response.status_code == 204:
+        return None
+    return Task.model_validate_json(response.content)
+
+
+def submit(
+    task: Task | str,
+    action: SubmitAction,
+    *,
+    label: str | None = None,
+    comment: str | None = None,
+    time_spent_ms: int | None = None,
+) -> Call:
+    """A submission; given the Task as claimed, it names the revision it was decided on."""
+    body: dict[str, Any] = {"action": action}
+    if label is not None:
+        body["label"] = label
+    if comment is not None:
+        body["comment"] = comment
+    if time_spent_ms is not None:
+        body["time_spent_ms"] = time_spent_ms
+    if isinstance(task, Task):
+        body["revision"] = task.revision
+        task_id = task.task_id
+    else:
+        task_id = task
+    return Call("review", "POST", f"/v1/tasks/{task_id}/submit", json=body, auth=True)
+
+
+def submit_result(response: httpx.Response) -> SubmitResult:
+    return SubmitResult.model_validate_json(response.content)
+
+
+def report(
+    dataset: str, start: datetime | None, end: datetime | None, format: Literal["json", "csv"]
+) -> Call:
+    return Call(
+        "audit", "GET", f"/v1/reports/{dataset}", params={**_window(start, end), "format": format}
+    )
+
+
+def overrides_call(dataset: str, limit: int) -> Call:
+    return Call("audit", "GET", f"/v1/overrides/{dataset}", params={"limit": str(limit)})
+
+
+def overrides(response: httpx.Response) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = response.json()["overrides"]
+    return found
+
+
+def export(
+    dataset: str,
+    format: ExportFormat,
+    start: datetime | None,
+    end: datetime | None,
+    batch: str | None,
+) -> Call:
+    params = {**_window(start, end), "format": format}
+    if batch is not None:
+        params["batch"] = batch
+    return Call("audit", "GET", f"/v1/export/{dataset}", params=params)
+
+
+MODELS = Call("inference", "GET", "/v1/models")
+
+
+def registry(dataset: str | None) -> Call:
+    return Call(
+        "inference", "GET", "/v1/registry", params={"dataset": dataset} if dataset else None
+    )
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise ValueError(f"expected a JSON object from {response.request.url}")
+    return body
+
+
+def json_list(response: httpx.Response) -> list[dict[str, Any]]:
+    body = response.json()
+    if not isinstance(body, list):
+        raise ValueError(f"expected a JSON array from {response.request.url}")
+    return body

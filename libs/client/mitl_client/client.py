@@ -1,0 +1,537 @@
+"""`MitlClient` (sync, httpx.Client) and `AsyncMitlClient` (async, httpx.AsyncClient): the same
+methods, the same retries. What a call sends and how its answer is read is shared (`calls`);
+only the waiting differs.
+
+Retries are safe because every call retried is idempotent on the server: ingest dedupes by
+(dataset, external_id), a repeated submission answers the same and publishes nothing new, a
+claim by a caller holding a live lease returns that task again, reads are reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from mitl_contracts.api import IngestResponse
+from mitl_contracts.events import Queue
+
+from mitl_client import calls
+from mitl_client.calls import Call
+from mitl_client.errors import ApiError, RetriesExhausted
+from mitl_client.models import (
+    RETRY_STATUSES,
+    DatasetInfo,
+    Endpoints,
+    IngestSummary,
+    Item,
+    RetryPolicy,
+    SubmitAction,
+    SubmitResult,
+    Task,
+)
+
+BatchCallback = Callable[[list[Item], IngestResponse], None]
+DEFAULT_BATCH = 500
+DEFAULT_CONCURRENCY = 4
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _check_sizes(batch_size: int, concurrency: int) -> None:
+    if batch_size < 1 or concurrency < 1:
+        raise ValueError(f"batch_size ({batch_size}) and concurrency ({concurrency}) must be >= 1")
+
+
+class _Base:
+    def __init__(
+        self,
+        endpoints: Endpoints | None,
+        token: str | None,
+        retry: RetryPolicy | None,
+    ) -> None:
+        self.endpoints = endpoints or Endpoints.from_env()
+        self.token = token if token is not None else os.environ.get("MITL_TOKEN")
+        self.retry = retry or RetryPolicy()
+
+    def _url(self, call: Call) -> str:
+        return str(getattr(self.endpoints, call.service)).rstrip("/") + call.path
+
+    def _headers(self, call: Call) -> dict[str, str]:
+        if not call.auth:
+            return {}
+        if not self.token:
+            raise ValueError(f"{call.path} needs a token: pass token= or set MITL_TOKEN")
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def _outcome(self, call: Call, url: str, response: httpx.Response) -> httpx.Response | None:
+        """The response if final (success or a non-retryable error, raised), None to retry."""
+        if response.status_code in RETRY_STATUSES:
+            return None
+        if response.status_code >= 400:
+            raise ApiError(call.method, url, response.status_code, calls.detail(response))
+        return response
+
+
+class MitlClient(_Base):
+    """Synchronous client. `with MitlClient(token=...) as mitl: mitl.ingest(...)`.
+
+    `endpoints` defaults to MITL_*_URL or the local ports; `token` (review API) to MITL_TOKEN;
+    `transport` is passed to httpx (tests, proxies)."""
+
+    def __init__(
+        self,
+        endpoints: Endpoints | None = None,
+        *,
+        token: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(endpoints, token, retry)
+        self._http = httpx.Client(timeout=timeout, transport=transport)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(self, call: Call) -> httpx.Response:
+        url = self._url(call)
+        last = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            retry_after = None
+            try:
+                response = self._http.request(
+                    call.method,
+                    url,
+                    params=call.params,
+                    json=call.json,
+                    headers=self._headers(call),
+                )
+            except httpx.TransportError as error:
+                last = f"{type(error).__name__}: {error}"
+            else:
+                if (final := self._outcome(call, url, response)) is not None:
+                    return final
+                last = f"{response.status_code} {calls.detail(response)}"
+                retry_after = response.headers.get("retry-after")
+            if attempt < self.retry.attempts:
+                time.sleep(self.retry.delay(attempt, retry_after))
+        raise RetriesExhausted(call.method, url, self.retry.attempts, last)
+
+    # ingest
+
+    def ingest(
+        self, dataset: str, items: list[Item], *, batch_id: str | None = None
+    ) -> IngestResponse:
+        """One POST /v1/items; the answer says per item: accepted, duplicate, or rejected and why.
+        A 413 (more items than the server takes a request) is raised: `ingest_many` splits."""
+        return calls.ingest_response(self._send(calls.ingest(dataset, items, batch_id)))
+
+    def _ingest_split(
+        self, dataset: str, items: list[Item], batch_id: str | None
+    ) -> list[tuple[list[Item], IngestResponse]]:
+        try:
+            return [(items, self.ingest(dataset, items, batch_id=batch_id))]
+        except ApiError as error:
+            if error.status != 413 or len(items) == 1:
+                raise
+        half = len(items) // 2
+        return self._ingest_split(dataset, items[:half], batch_id) + self._ingest_split(
+            dataset, items[half:], batch_id
+        )
+
+    def ingest_many(
+        self,
+        dataset: str,
+        items: Iterable[Item],
+        *,
+        batch_id: str | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_batch: BatchCallback | None = None,
+    ) -> IngestSummary:
+        """Ingest `items` (any iterable, read lazily) in requests of `batch_size`, at most
+        `concurrency` in flight; `on_batch(items, response)` after each request. Safe to run
+        again on the same items: those already ingested come back as duplicates."""
+        _check_sizes(batch_size, concurrency)
+        summary = IngestSummary()
+
+        def done(future: Future[list[tuple[list[Item], IngestResponse]]]) -> None:
+            for sent, response in future.result():
+                summary.add(sent, response.items)
+                if on_batch is not None:
+                    on_batch(sent, response)
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            pending: set[Future[list[tuple[list[Item], IngestResponse]]]] = set()
+            for chunk in _chunks(items, batch_size):
+                if len(pending) >= concurrency:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        done(future)
+                pending.add(pool.submit(self._ingest_split, dataset, chunk, batch_id))
+            for future in pending:
+                done(future)
+        return summary
+
+    # review
+
+    def datasets(self) -> list[DatasetInfo]:
+        """The datasets of the catalog with their labels (review API, needs a token)."""
+        return calls.datasets(self._send(calls.DATASETS))
+
+    def claim(self, dataset: str, queue: Queue = "annotator") -> Task | None:
+        """Lease the next task of the queue; None when there is nothing to claim."""
+        return calls.task(self._send(calls.claim(dataset, queue)))
+
+    def submit(
+        self,
+        task: Task | str,
+        label: str | None = None,
+        *,
+        time_spent_ms: int | None = None,
+        comment: str | None = None,
+    ) -> SubmitResult:
+        """Label a claimed task: with `label` (a correction, or agreeing by naming it), or
+        without one to confirm the model's suggestion (not on blind tasks)."""
+        action: SubmitAction = "confirm" if label is None else "correct"
+        call = calls.submit(task, action, label=label, comment=comment, time_spent_ms=time_spent_ms)
+        return calls.submit_result(self._send(call))
+
+    def escalate(self, task: Task | str, comment: str | None = None) -> SubmitResult:
+        """Send a claimed task to the expert queue (annotators)."""
+        return calls.submit_result(self._send(calls.submit(task, "escalate", comment=comment)))
+
+    def skip(self, task: Task | str) -> SubmitResult:
+        """Give a claimed task back to its queue for someone else."""
+        return calls.submit_result(self._send(calls.submit(task, "skip")))
+
+    # audit
+
+    def report(
+        self, dataset: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> dict[str, Any]:
+        """The dataset's report (routing shares, overrides, spot-check precision, annotators)."""
+        return calls.json_object(self._send(calls.report(dataset, start, end, "json")))
+
+    def report_csv(
+        self, dataset: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> str:
+        return self._send(calls.report(dataset, start, end, "csv")).text
+
+    def overrides(self, dataset: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest human labels that differ from the model's suggestion."""
+        return calls.overrides(self._send(calls.overrides_call(dataset, limit)))
+
+    def export(
+        self,
+        dataset: str,
+        out: str | Path,
+        *,
+        format: calls.ExportFormat = "jsonl",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        batch: str | None = None,
+    ) -> int:
+        """Write the labeled dataset with provenance to `out` (all or nothing: a temporary file
+        renamed when complete); return the number of items."""
+        call = calls.export(dataset, format, start, end, batch)
+        url = self._url(call)
+        target = Path(out)
+        last = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            retry_after = None
+            try:
+                with self._http.stream("GET", url, params=call.params) as response:
+                    if response.status_code in RETRY_STATUSES:
+                        retry_after = response.headers.get("retry-after")
+                        last = f"{response.status_code}"
+                    else:
+                        if response.status_code >= 400:
+                            response.read()
+                            raise ApiError("GET", url, response.status_code, calls.detail(response))
+                        with _AtomicFile(target) as handle:
+                            for block in response.iter_bytes():
+                                handle.write(block)
+                        return int(response.headers.get("x-mitl-export-items", "0"))
+            except httpx.TransportError as error:
+                last = f"{type(error).__name__}: {error}"
+            if attempt < self.retry.attempts:
+                time.sleep(self.retry.delay(attempt, retry_after))
+        raise RetriesExhausted("GET", url, self.retry.attempts, last)
+
+    # inference
+
+    def models(self) -> dict[str, Any]:
+        """The model version serving each dataset (on the replica answering), with manifests."""
+        return calls.json_object(self._send(calls.MODELS))
+
+    def registry(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Every registered model version (of `dataset`) with its status and metrics."""
+        return calls.json_list(self._send(calls.registry(dataset)))
+
+
+class AsyncMitlClient(_Base):
+    """Asynchronous client, the same methods as `MitlClient` as coroutines.
+    `async with AsyncMitlClient(token=...) as mitl: await mitl.ingest_many(...)`."""
+
+    def __init__(
+        self,
+        endpoints: Endpoints | None = None,
+        *,
+        token: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(endpoints, token, retry)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, call: Call) -> httpx.Response:
+        url = self._url(call)
+        last = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            retry_after = None
+            try:
+                response = await self._http.request(
+                    call.method,
+                    url,
+                    params=call.params,
+                    json=call.json,
+                    headers=self._headers(call),
+                )
+            except httpx.TransportError as error:
+                last = f"{type(error).__name__}: {error}"
+            else:
+                if (final := self._outcome(call, url, response)) is not None:
+                    return final
+                last = f"{response.status_code} {calls.detail(response)}"
+                retry_after = response.headers.get("retry-after")
+            if attempt < self.retry.attempts:
+                await asyncio.sleep(self.retry.delay(attempt, retry_after))
+        raise RetriesExhausted(call.method, url, self.retry.attempts, last)
+
+    async def ingest(
+        self, dataset: str, items: list[Item], *, batch_id: str | None = None
+    ) -> IngestResponse:
+        """One POST /v1/items (see MitlClient.ingest)."""
+        return calls.ingest_response(await self._send(calls.ingest(dataset, items, batch_id)))
+
+    async def _ingest_split(
+        self, dataset: str, items: list[Item], batch_id: str | None
+    ) -> list[tuple[list[Item], IngestResponse]]:
+        try:
+            return [(items, await self.ingest(dataset, items, batch_id=batch_id))]
+        except ApiError as error:
+            if error.status != 413 or len(items) == 1:
+                raise
+        half = len(items) // 2
+        return await self._ingest_split(dataset, items[:half], batch_id) + await self._ingest_split(
+            dataset, items[half:], batch_id
+        )
+
+    async def ingest_many(
+        self,
+        dataset: str,
+        items: Iterable[Item] | AsyncIterable[Item],
+        *,
+        batch_id: str | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_batch: BatchCallback | None = None,
+    ) -> IngestSummary:
+        """Ingest `items` in requests of `batch_size`, at most `concurrency` in flight (see
+        MitlClient.ingest_many)."""
+        _check_sizes(batch_size, concurrency)
+        summary = IngestSummary()
+        slots = asyncio.Semaphore(concurrency)
+        failures: list[BaseException] = []
+
+        async def send(chunk: list[Item]) -> None:
+            try:
+                for sent, response in await self._ingest_split(dataset, chunk, batch_id):
+                    summary.add(sent, response.items)
+                    if on_batch is not None:
+                        on_batch(sent, response)
+            except Exception as error:
+                failures.append(error)
+            finally:
+                slots.release()
+
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def start(chunk: list[Item]) -> None:
+            await slots.acquire()
+            if failures:
+                slots.release()
+                return
+            task = asyncio.create_task(send(chunk))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        if isinstance(items, AsyncIterable):
+            chunk: list[Item] = []
+            async for item in items:
+                chunk.append(item)
+                if len(chunk) >= batch_size:
+                    await start(chunk)
+                    chunk = []
+                    if failures:
+                        break
+            if chunk and not failures:
+                await start(chunk)
+        else:
+            for chunk in _chunks(items, batch_size):
+                await start(chunk)
+                if failures:
+                    break
+        await asyncio.gather(*tasks)
+        if failures:
+            raise failures[0]
+        return summary
+
+    async def datasets(self) -> list[DatasetInfo]:
+        return calls.datasets(await self._send(calls.DATASETS))
+
+    async def claim(self, dataset: str, queue: Queue = "annotator") -> Task | None:
+        return calls.task(await self._send(calls.claim(dataset, queue)))
+
+    async def submit(
+        self,
+        task: Task | str,
+        label: str | None = None,
+        *,
+        time_spent_ms: int | None = None,
+        comment: str | None = None,
+    ) -> SubmitResult:
+        action: SubmitAction = "confirm" if label is None else "correct"
+        call = calls.submit(task, action, label=label, comment=comment, time_spent_ms=time_spent_ms)
+        return calls.submit_result(await self._send(call))
+
+    async def escalate(self, task: Task | str, comment: str | None = None) -> SubmitResult:
+        return calls.submit_result(
+            await self._send(calls.submit(task, "escalate", comment=comment))
+        )
+
+    async def skip(self, task: Task | str) -> SubmitResult:
+        return calls.submit_result(await self._send(calls.submit(task, "skip")))
+
+    async def report(
+        self, dataset: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> dict[str, Any]:
+        return calls.json_object(await self._send(calls.report(dataset, start, end, "json")))
+
+    async def report_csv(
+        self, dataset: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> str:
+        return (await self._send(calls.report(dataset, start, end, "csv"))).text
+
+    async def overrides(self, dataset: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        return calls.overrides(await self._send(calls.overrides_call(dataset, limit)))
+
+    async def export(
+        self,
+        dataset: str,
+        out: str | Path,
+        *,
+        format: calls.ExportFormat = "jsonl",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        batch: str | None = None,
+    ) -> int:
+        """Write the labeled dataset with provenance to `out` (see MitlClient.export)."""
+        call = calls.export(dataset, format, start, end, batch)
+        url = self._url(call)
+        target = Path(out)
+        last = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            retry_after = None
+            try:
+                async with self._http.stream("GET", url, params=call.params) as response:
+                    if response.status_code in RETRY_STATUSES:
+                        retry_after = response.headers.get("retry-after")
+                        last = f"{response.status_code}"
+                    else:
+                        if response.status_code >= 400:
+                            await response.aread()
+                            raise ApiError("GET", url, response.status_code, calls.detail(response))
+                        with _AtomicFile(target) as handle:
+                            async for block in response.aiter_bytes():
+                                handle.write(block)
+                        return int(response.headers.get("x-mitl-export-items", "0"))
+            except httpx.TransportError as error:
+                last = f"{type(error).__name__}: {error}"
+            if attempt < self.retry.attempts:
+                await asyncio.sleep(self.retry.delay(attempt, retry_after))
+        raise RetriesExhausted("GET", url, self.retry.attempts, last)
+
+    async def models(self) -> dict[str, Any]:
+        return calls.json_object(await self._send(calls.MODELS))
+
+    async def registry(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        return calls.json_list(await self._send(calls.registry(dataset)))
+
+
+class _AtomicFile:
+    """A file written beside `path` and renamed onto it once complete; removed on failure."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        descriptor, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".part", dir=path.parent or Path(".")
+        )
+        self.temporary = Path(name)
+        self.handle = os.fdopen(descriptor, "wb")
+
+    def __enter__(self) -> Any:
+        return self.handle
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.handle.close()
+        if kind is None:
+            os.replace(self.temporary, self.path)
+        else:
+            self.temporary.unlink(missing_ok=True)

@@ -1,0 +1,163 @@
+"""What the client sends and gets back. Items and ingest answers are the contracts' own
+(`ItemContent`, `ClientPrediction`, `IngestResponse`); the review API's bodies are mirrored
+here, lenient about fields a newer server adds."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from mitl_contracts.api import ItemOutcome
+from mitl_contracts.events import ClientPrediction, ItemContent, Queue
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SubmitAction = Literal["confirm", "correct", "escalate", "skip"]
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Base URLs of the services the client talks to (ports as `mitl run` starts them)."""
+
+    ingest: str = "http://127.0.0.1:8001"
+    inference: str = "http://127.0.0.1:8002"
+    review: str = "http://127.0.0.1:8004"
+    audit: str = "http://127.0.0.1:8005"
+
+    @classmethod
+    def from_env(cls) -> Endpoints:
+        """MITL_INGEST_URL, MITL_INFERENCE_URL, MITL_REVIEW_URL, MITL_AUDIT_URL, else defaults."""
+        default = cls()
+        return cls(
+            ingest=os.environ.get("MITL_INGEST_URL", default.ingest),
+            inference=os.environ.get("MITL_INFERENCE_URL", default.inference),
+            review=os.environ.get("MITL_REVIEW_URL", default.review),
+            audit=os.environ.get("MITL_AUDIT_URL", default.audit),
+        )
+
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry. A 429 or 503 with `Retry-After` waits what the server
+    asks (capped at `max_delay`); other retries back off exponentially with jitter."""
+
+    attempts: int = 8
+    base_delay: float = 0.2
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait before attempt `attempt + 1` (attempt counts from 1)."""
+        if retry_after is not None:
+            try:
+                return min(max(float(retry_after), 0.0), self.max_delay)
+            except ValueError:
+                pass  # an HTTP date: fall back to backoff
+        backoff = self.base_delay * 2 ** (attempt - 1)
+        return min(backoff * (0.5 + random.random() / 2), self.max_delay)
+
+
+class Item(BaseModel):
+    """One item to ingest: the fields of an item of POST /v1/items (the contracts' `ItemRaw`
+    without the dataset, given once per batch). `external_id` is the idempotency key: the
+    same id in the same dataset is never ingested twice."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    external_id: str = Field(min_length=1, max_length=200)
+    text: str | None = None
+    vector: list[float] | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    prediction: ClientPrediction | None = None
+
+    @model_validator(mode="after")
+    def _valid_content(self) -> Item:
+        ItemContent(text=self.text, vector=self.vector, metadata=self.metadata)
+        return self
+
+    def body(self) -> dict[str, Any]:
+        """The item as POST /v1/items takes it."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An item ingest refused, with its reason (ingest's own words)."""
+
+    item: Item
+    reason: str
+
+
+@dataclass
+class IngestSummary:
+    """What a batched ingest did, over all its requests."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    requests: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.accepted + self.duplicates + len(self.rejected)
+
+    def add(self, items: list[Item], outcomes: list[ItemOutcome]) -> None:
+        self.requests += 1
+        for outcome in outcomes:
+            if outcome.status == "accepted":
+                self.accepted += 1
+            elif outcome.status == "duplicate":
+                self.duplicates += 1
+            else:
+                self.rejected.append(Rejection(items[outcome.index], outcome.reason or ""))
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Suggestion(_Lenient):
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+class Escalation(_Lenient):
+    by: str
+    comment: str | None
+
+
+class Task(_Lenient):
+    """A claimed review task (the review API's TaskView). `suggestion` is None on blind tasks
+    (spot checks and gold items)."""
+
+    task_id: str
+    revision: int
+    dataset: str
+    item_id: str
+    queue: Queue
+    content: ItemContent
+    labels: list[str]
+    suggestion: Suggestion | None
+    priority: float
+    reason: str
+    lease_expires_at: datetime | None
+    escalation: Escalation | None = None
+
+
+class SubmitResult(_Lenient):
+    task_id: str
+    status: Literal["done", "escalated", "skipped"]
+    action: SubmitAction
+    label: str | None = None
+    label_event_id: str | None = None
+
+
+class DatasetInfo(_Lenient):
+    name: str
+    input_kind: Literal["text", "vector"]
+    labels: list[str]
