@@ -5,7 +5,8 @@
 
 Renders docker-compose.yml (from deploy/compose/template.yml), deploy/k8s/base/**, the
 components' ServiceMonitors, PrometheusRule and ScaledObjects, the prod overlay's
-sizing.yaml, deploy/prometheus/prometheus.yml and its alerting rules (rules.yml beside it). The modules that do it are in deploy/mitl_deploy/.
+sizing.yaml, deploy/prometheus/prometheus.yml and its alerting rules (rules.yml beside it).
+The modules that do it are in deploy/mitl_deploy/.
 """
 
 from __future__ import annotations
