@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import pyarrow.parquet as pq
 
-from mitl_audit.export import ARROW_SCHEMA, Format, arrow_table, jsonl_lines
+from mitl_audit.core.export import ARROW_SCHEMA, Format, arrow_table, jsonl_lines
 
 
 class ExportPathError(OSError):

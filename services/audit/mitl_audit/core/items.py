@@ -8,7 +8,7 @@ from datetime import datetime
 
 from mitl_contracts.events import ItemIngested
 
-from mitl_audit.entries import Unloggable, as_utc
+from mitl_audit.core.entries import Unloggable, as_utc
 
 
 @dataclass(frozen=True)

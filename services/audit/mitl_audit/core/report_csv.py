@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mitl_audit.report import Report, Slice
+from mitl_audit.core.report import Report, Slice
 
 CSV_COLUMNS = ("section", "key", "metric", "value")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mitl_audit import report
-from mitl_audit.counts import DecisionCount, LabelCount, SpotCheckCount
-from mitl_audit.report import Report, Window
-from mitl_audit.store import Db
+from mitl_audit.core import report
+from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
+from mitl_audit.core.report import Report, Window
+from mitl_audit.store.log import Db
 
 
 def window(alias: str) -> str:

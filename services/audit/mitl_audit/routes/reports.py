@@ -13,10 +13,10 @@ from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_runtime.service import ServiceRuntime
 from pydantic import BaseModel
 
-from mitl_audit import report_store, store
-from mitl_audit.entries import as_utc
-from mitl_audit.report import Report, Window
-from mitl_audit.report_csv import to_csv
+from mitl_audit.core.entries import as_utc
+from mitl_audit.core.report import Report, Window
+from mitl_audit.core.report_csv import to_csv
+from mitl_audit.store import log, reports
 
 DatasetPath = Annotated[str, Path(min_length=1, max_length=200)]
 
@@ -67,7 +67,7 @@ async def known(runtime: ServiceRuntime, catalog: Catalog, dataset: str) -> None
     the catalog keeps its history)."""
     if dataset in catalog.datasets:
         return
-    if DATASET_NAME.fullmatch(dataset) and await store.has_rows(runtime.pool, dataset):
+    if DATASET_NAME.fullmatch(dataset) and await log.has_rows(runtime.pool, dataset):
         return
     raise HTTPException(404, str(UnknownDataset(dataset, list(catalog.datasets))))
 
@@ -88,7 +88,7 @@ def build_router(runtime: ServiceRuntime, catalog: Catalog, max_overrides: int) 
         version and per class; per annotator, the same and the confirmation rate."""
         span = window(start, end)
         await known(runtime, catalog, dataset)
-        report = await report_store.load_report(runtime.pool, dataset, span)
+        report = await reports.load_report(runtime.pool, dataset, span)
         if format == "csv":
             return Response(
                 to_csv(report),
@@ -104,7 +104,7 @@ def build_router(runtime: ServiceRuntime, catalog: Catalog, max_overrides: int) 
     ) -> Overrides:
         """The newest human labels that differ from the model's suggestion, newest first."""
         await known(runtime, catalog, dataset)
-        rows = await store.overrides(runtime.pool, dataset, limit)
+        rows = await log.overrides(runtime.pool, dataset, limit)
         return Overrides(dataset=dataset, overrides=[Override(**dict(r)) for r in rows])
 
     return router

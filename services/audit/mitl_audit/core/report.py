@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mitl_audit.counts import DecisionCount, LabelCount, SpotCheckCount
-from mitl_audit.entries import HUMAN_SOURCES
-from mitl_audit.precision import Precision, precision
+from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
+from mitl_audit.core.entries import HUMAN_SOURCES
+from mitl_audit.core.precision import Precision, precision
 
 NO_BATCH = "(none)"
 NO_ANNOTATOR = "(unknown)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 from mitl_runtime import bulk
 
-from mitl_audit.items import ItemRow
-from mitl_audit.store import WRITER_ROLE
+from mitl_audit.core.items import ItemRow
+from mitl_audit.store.log import WRITER_ROLE
 
 COLUMNS = {
     "dataset": "text",

@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from mitl_audit.entries import ENTRY_FIELDS, Entry, as_utc
+from mitl_audit.core.entries import ENTRY_FIELDS, Entry, as_utc
 
 GENESIS = "0" * 64
 

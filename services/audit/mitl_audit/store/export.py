@@ -12,9 +12,9 @@ from typing import Any
 
 import asyncpg
 
-from mitl_audit.export import Format, export_row
+from mitl_audit.core.export import Format, export_row
 from mitl_audit.export_file import ExportFile
-from mitl_audit.report_store import HUMAN, window
+from mitl_audit.store.reports import HUMAN, window
 
 CHUNK = 5000
 

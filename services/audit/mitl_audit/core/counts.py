@@ -1,5 +1,5 @@
 """What a report is built from: counts of log rows grouped by what the report slices by
-(report_store.py reads them from Postgres). Pure data."""
+(store/reports.py reads them from Postgres). Pure data."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from typing import TypeAlias
 import asyncpg
 from mitl_runtime import bulk
 
-from mitl_audit import chain
-from mitl_audit.entries import ENTRY_FIELDS, Entry, first_of_each
+from mitl_audit.core import chain
+from mitl_audit.core.entries import ENTRY_FIELDS, Entry, first_of_each
 
 # One chain, one writer at a time, however many replicas: the lock is held until commit.
 APPEND_LOCK = "mitl-audit-log"

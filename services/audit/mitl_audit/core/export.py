@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from mitl_audit.entries import HUMAN_SOURCES, as_utc
+from mitl_audit.core.entries import HUMAN_SOURCES, as_utc
 
 Format = Literal["jsonl", "parquet"]
 FORMATS: tuple[Format, ...] = ("jsonl", "parquet")

@@ -15,10 +15,10 @@ from mitl_contracts.datasets import Catalog
 from mitl_runtime.service import ServiceRuntime
 from starlette.background import BackgroundTask
 
-from mitl_audit.export import MEDIA_TYPES, Format
-from mitl_audit.export_store import Selection, export_to
+from mitl_audit.core.export import MEDIA_TYPES, Format
 from mitl_audit.metrics import EXPORTED_ITEMS, EXPORTS
-from mitl_audit.routes import DatasetPath, known, window
+from mitl_audit.routes.reports import DatasetPath, known, window
+from mitl_audit.store.export import Selection, export_to
 
 
 def build_export_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:

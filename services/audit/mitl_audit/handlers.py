@@ -22,10 +22,10 @@ from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_audit import item_store, store
-from mitl_audit.entries import Entry, Unloggable, entry_for
-from mitl_audit.items import ItemRow, item_row
+from mitl_audit.core.entries import Entry, Unloggable, entry_for
+from mitl_audit.core.items import ItemRow, item_row
 from mitl_audit.metrics import CHAIN_HEAD, ITEMS_RECORDED, OVERRIDES, ROWS_APPENDED
+from mitl_audit.store import items, log
 
 AUDITED: dict[str, type[Event]] = {
     topics.DECISIONS: Decision,
@@ -51,7 +51,7 @@ class Recorder:
                 entries.append(entry_for(received.event))
             except Unloggable as error:
                 await self.dead_letters.send(received.record, InvalidMessage(str(error), "audit"))
-        rows = await store.append(self.runtime.pool, entries)
+        rows = await log.append(self.runtime.pool, entries)
         for row in rows:
             ROWS_APPENDED.labels(row.entry.kind).inc()
             if row.entry.is_override:
@@ -67,7 +67,7 @@ class Recorder:
                 rows.append(item_row(received.event))
             except Unloggable as error:
                 await self.dead_letters.send(received.record, InvalidMessage(str(error), "audit"))
-        new = await item_store.record(self.runtime.pool, rows)
+        new = await items.record(self.runtime.pool, rows)
         for dataset, n in Counter(new).items():
             ITEMS_RECORDED.labels(dataset).inc(n)
 
