@@ -13,7 +13,7 @@ from mitl_contracts.datasets import load_catalog
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_trainer.pipeline import Intake
+from mitl_trainer.handlers import Intake
 from mitl_trainer.routes import build_router
 from mitl_trainer.settings import Settings
 from mitl_trainer.worker import Worker

@@ -21,10 +21,11 @@ from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_trainer import request_store, schedule, store
+from mitl_trainer.core import schedule
+from mitl_trainer.core.training_set import HUMAN_SOURCES
 from mitl_trainer.metrics import IGNORED, REQUESTS, VERIFIED_LABELS
 from mitl_trainer.settings import Settings
-from mitl_trainer.training_set import HUMAN_SOURCES
+from mitl_trainer.store import learned, retraining
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
@@ -59,7 +60,7 @@ class Intake:
             if i.content.text is not None
         ]
         if items:
-            await store.add_items(self.runtime.pool, items)
+            await learned.add_items(self.runtime.pool, items)
 
     async def on_labels(self, batch: list[Received[Label]]) -> None:
         labels: list[Label] = []
@@ -74,9 +75,9 @@ class Intake:
                 labels.append(event)
         if not labels:
             return
-        await store.add_labels(self.runtime.pool, labels)
+        await learned.add_labels(self.runtime.pool, labels)
         for name in sorted({x.dataset for x in labels if x.source in HUMAN_SOURCES}):
-            verified = await store.verified_items(self.runtime.pool, name)
+            verified = await learned.verified_items(self.runtime.pool, name)
             VERIFIED_LABELS.labels(name).set(verified)
             request_id = schedule.label_request_id(name, verified, self.settings.retrain_every)
             if request_id:
@@ -93,11 +94,11 @@ class Intake:
             e for e in self.ours(topics.MODELS, [r.event for r in batch]) if e.status == "champion"
         ]
         if champions:
-            await store.record_champions(self.runtime.pool, champions)
+            await learned.record_champions(self.runtime.pool, champions)
 
     async def make(self, request_id: str, dataset: str, trigger: str, ref: str) -> bool:
         """Make a request (once); wake the worker if it is new."""
-        made = await request_store.request(self.runtime.pool, request_id, dataset, trigger, ref)
+        made = await retraining.request(self.runtime.pool, request_id, dataset, trigger, ref)
         if made:
             REQUESTS.labels(dataset, trigger).inc()
             log.info("dataset %s: retraining requested (%s %s)", dataset, trigger, ref)

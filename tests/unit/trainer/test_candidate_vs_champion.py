@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mitl_trainer.promotion import decide
+from mitl_trainer.core.candidate_vs_champion import decide
 
 
 def test_too_small_a_holdout_never_promotes() -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mitl_trainer.split import in_holdout
+from mitl_trainer.core.split import in_holdout
 
 HUMAN_SOURCES = ("annotator", "expert")
 PSEUDO_SOURCES = ("model",)

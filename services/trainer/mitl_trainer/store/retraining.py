@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from mitl_trainer.store import Db
+from mitl_trainer.store.learned import Db
 
 
 async def request(db: Db, request_id: str, dataset: str, trigger: str, ref: str) -> bool:

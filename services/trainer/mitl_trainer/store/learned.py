@@ -10,7 +10,7 @@ import asyncpg
 from mitl_contracts.events import ItemIngested, Label, ModelPromoted
 from mitl_runtime import bulk
 
-from mitl_trainer.training_set import LabelRow
+from mitl_trainer.core.training_set import LabelRow
 
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
