@@ -21,10 +21,11 @@ from mitl_runtime.consumer import Handler, Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage, SourceRecord
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_inference import promotion, registration, registry
+from mitl_inference import registration
 from mitl_inference.models import ModelSet
-from mitl_inference.registry import RegistryError
 from mitl_inference.rescore import Rescorer
+from mitl_inference.store import registry, status_changes
+from mitl_inference.store.registry import RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,12 @@ class ModelEvents:
             except (registration.RegistrationError, RegistryError) as error:
                 raise InvalidMessage(str(error), "model") from None
         if event.status == "champion":
-            await promotion.promote(
+            await status_changes.promote(
                 pool, event.dataset, event.model_version, event_id=event.event_id, published=True
             )
         elif event.status == "retired":
             try:
-                await promotion.retire(
+                await status_changes.retire(
                     pool,
                     event.dataset,
                     event.model_version,

@@ -18,8 +18,8 @@ from mitl_contracts import topics
 from mitl_contracts.events import ModelPromoted
 from mitl_runtime import outbox
 
-from mitl_inference import registry
-from mitl_inference.registry import RegistryError, Status
+from mitl_inference.store import registry
+from mitl_inference.store.registry import RegistryError, Status
 
 SCHEMA = "registry"
 

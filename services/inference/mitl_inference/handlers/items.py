@@ -22,7 +22,7 @@ from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_inference import core, ledger
+from mitl_inference import core
 from mitl_inference.metrics import (
     BATCH_SIZE,
     INFERENCE_SECONDS,
@@ -31,6 +31,7 @@ from mitl_inference.metrics import (
     TRUNCATED,
 )
 from mitl_inference.models import ModelSet
+from mitl_inference.store import ledger
 
 log = logging.getLogger(__name__)
 Batch = list[Received[ItemIngested]]

@@ -1,5 +1,5 @@
 """The model registry's versions (schema `registry`, table `models`): what is registered,
-with which manifest and artifact, and in which status. Status changes live in promotion.py."""
+with which manifest and artifact, and in which status. Status changes live in status_changes.py."""
 
 from __future__ import annotations
 
