@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog
 from mitl_contracts.events import Event, ItemIngested, ItemRaw
+from mitl_runtime.consumer import Received
+from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_ingest import core, store
@@ -17,6 +20,17 @@ from mitl_ingest.metrics import ITEMS
 class Ingestor:
     runtime: ServiceRuntime
     catalog: Catalog
+    dead_letters: DeadLetters
+
+    async def on_raw(self, batch: list[Received[ItemRaw]]) -> None:
+        """Items from the raw topic; a rejected one is dead-lettered with the reason."""
+        stream_batch = f"stream-{datetime.now(UTC):%Y%m%d}"
+        outcomes = await self.ingest([r.event for r in batch], stream_batch)
+        for received, outcome in zip(batch, outcomes, strict=True):
+            if outcome.status == "rejected":
+                await self.dead_letters.send(
+                    received.record, InvalidMessage(outcome.reason or "", "item")
+                )
 
     async def ingest(self, raws: list[ItemRaw], batch_id: str) -> list[core.Outcome]:
         """One outcome per input, in order. Returns only once accepted items are durable."""
