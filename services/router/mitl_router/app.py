@@ -15,8 +15,8 @@ from mitl_runtime.consumer import Received
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_router.feedback import Feedback
-from mitl_router.routing import Router, check_prediction
+from mitl_router.handlers.labels import Feedback
+from mitl_router.handlers.predictions import Router, check_prediction
 from mitl_router.settings import Settings
 from mitl_router.store import drift, thresholds
 
