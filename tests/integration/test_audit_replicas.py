@@ -115,7 +115,13 @@ async def test_two_replicas_keep_the_chain_contiguous_and_valid(
                     ),
                     timeout=45,
                 )
-                await asyncio.sleep(1.0)  # let the replays land too
+                # The replays landed too: both groups have handled all that was published.
+                await caught_up(
+                    env["kafka_bootstrap_servers"],
+                    f"mitl-audit.{topics.DECISIONS.removeprefix('mitl.')}",
+                    f"mitl-audit.{topics.LABELS.removeprefix('mitl.')}",
+                    timeout=45,
+                )
                 stats = await conn.fetchrow(
                     "SELECT count(*) AS n, count(DISTINCT event_id) AS events,"
                     " count(DISTINCT recorded_at) AS batches FROM audit.log WHERE dataset = $1",
