@@ -4,7 +4,6 @@ model promotions in (hot swap and re-scoring); labels in (to leave labeled items
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +14,7 @@ from mitl_contracts import topics
 from mitl_contracts.datasets import load_catalog
 from mitl_contracts.events import ItemIngested, Label, ModelPromoted
 from mitl_ml.artifacts import ArtifactStore
+from mitl_runtime.background import in_background
 from mitl_runtime.consumer import Received
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
@@ -106,13 +106,8 @@ def create_app(settings: Settings) -> FastAPI:
 
         async with runtime.running(schema=SCHEMA, migrations=MIGRATIONS, prepare=settle):
             await status_changes.publish_pending(runtime.pool, runtime.publisher)
-            task = asyncio.create_task(housekeeping())
-            try:
+            async with in_background(housekeeping()):
                 yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     app = service_app("inference", runtime.health, lifespan)
 
