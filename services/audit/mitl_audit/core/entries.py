@@ -79,6 +79,24 @@ def payload_of(event: Event) -> str:
     return text
 
 
+# The columns an event of each type fills beyond the common ones, each from its field (or
+# property: Label.is_override) of the same name.
+OWN_FIELDS: dict[type[Event], tuple[str, ...]] = {
+    Label: (
+        "label",
+        "source",
+        "action",
+        "annotator",
+        "role",
+        "suggested_label",
+        "policy_version",
+        "is_override",
+    ),
+    Decision: ("route", "policy_version", "predicted_label", "confidence"),
+    PolicyChanged: ("policy_version",),
+}
+
+
 def entry_for(event: Event) -> Entry:
     """The log entry of an audited event; Unloggable if it cannot be stored as it is."""
     kind = KINDS.get(type(event))
@@ -93,29 +111,8 @@ def entry_for(event: Event) -> Entry:
         "payload": payload_of(event),
         "model_version": getattr(event, "model_version", None),
     }
-    if isinstance(event, Label):
-        return Entry(
-            **common,
-            label=event.label,
-            source=event.source,
-            action=event.action,
-            annotator=event.annotator,
-            role=event.role,
-            suggested_label=event.suggested_label,
-            policy_version=event.policy_version,
-            is_override=event.is_override,
-        )
-    if isinstance(event, Decision):
-        return Entry(
-            **common,
-            route=event.route,
-            policy_version=event.policy_version,
-            predicted_label=event.predicted_label,
-            confidence=event.confidence,
-        )
-    if isinstance(event, PolicyChanged):
-        return Entry(**common, policy_version=event.policy_version)
-    return Entry(**common)
+    own = {name: getattr(event, name) for name in OWN_FIELDS.get(type(event), ())}
+    return Entry(**common, **own)
 
 
 def first_of_each(entries: list[Entry], already_logged: set[str]) -> list[Entry]:

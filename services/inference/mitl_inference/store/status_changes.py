@@ -70,6 +70,19 @@ async def _record(
     return event
 
 
+async def lock(conn: asyncpg.Connection, dataset: str) -> None:
+    """Hold the dataset's registry lock until the transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock_key(dataset))
+
+
+async def registered(conn: asyncpg.Connection, dataset: str, version: str) -> registry.ModelRecord:
+    """The version's record; RegistryError if it is not registered."""
+    record = await registry.get(conn, dataset, version)
+    if record is None:
+        raise RegistryError(f"version {version!r} of dataset {dataset!r} is not registered")
+    return record
+
+
 async def promote(
     pool: asyncpg.Pool,
     dataset: str,
@@ -85,14 +98,12 @@ async def promote(
     `published` records an event that came from Kafka. Raises RegistryError if `version` is
     not registered."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock_key(dataset))
+        await lock(conn, dataset)
         if event_id and await conn.fetchval(
             "SELECT 1 FROM registry.promotions WHERE event_id = $1", event_id
         ):
             return None
-        record = await registry.get(conn, dataset, version)
-        if record is None:
-            raise RegistryError(f"version {version!r} of dataset {dataset!r} is not registered")
+        record = await registered(conn, dataset, version)
         current = await registry.champion(conn, dataset)
         if current is not None and (current.version == version or only_if_no_champion):
             return None
@@ -122,10 +133,8 @@ async def retire(
     """Retire a version that is not the champion; None if it already is retired. Raises
     RegistryError if it is unknown or the champion (promote another version first)."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock_key(dataset))
-        record = await registry.get(conn, dataset, version)
-        if record is None:
-            raise RegistryError(f"version {version!r} of dataset {dataset!r} is not registered")
+        await lock(conn, dataset)
+        record = await registered(conn, dataset, version)
         if record.status == "champion":
             raise RegistryError(
                 f"{version!r} is the champion of dataset {dataset!r}; promote another version "
