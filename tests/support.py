@@ -109,6 +109,23 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: 
         await asyncio.sleep(interval)
 
 
+async def caught_up(bootstrap: str, *groups: str, timeout: float = 120.0) -> None:
+    """Wait until the platform's consumer groups (only `groups`, if named) have committed
+    everything on the topics they read: what was published before has been handled."""
+    from mitl_cli.chaos.lag import LagProbe
+
+    probe = await LagProbe(bootstrap).start()
+
+    async def no_lag() -> bool:
+        lag = (await probe.sample()).by_group
+        return not any(n for group, n in lag.items() if not groups or group in groups)
+
+    try:
+        await eventually(no_lag, timeout=timeout, interval=0.5)
+    finally:
+        await probe.close()
+
+
 def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.2) -> Any:
     """Poll a synchronous `check` until it returns something truthy; return that."""
     deadline = time.monotonic() + timeout

@@ -11,77 +11,77 @@ def target(service: Service) -> Doc:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.resource}
 
 
+def scaler(service: Service, api_version: str, kind: str, spec: Doc) -> Doc:
+    """A document that scales the service's Deployment, with `spec` after its target."""
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": service.resource, "labels": service.labels},
+        "spec": {"scaleTargetRef": target(service), **spec},
+    }
+
+
 def autoscaler(service: Service) -> Doc:
     assert service.scale is not None
     low, high = service.scale["base"]
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": service.resource, "labels": service.labels},
-        "spec": {
-            "scaleTargetRef": target(service),
-            "minReplicas": low,
-            "maxReplicas": high,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {
-                            "type": "Utilization",
-                            "averageUtilization": service.scale["utilization"],
-                        },
+    spec = {
+        "minReplicas": low,
+        "maxReplicas": high,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {
+                        "type": "Utilization",
+                        "averageUtilization": service.scale["utilization"],
                     },
-                }
-            ],
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
-        },
+                },
+            }
+        ],
+        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
     }
+    return scaler(service, "autoscaling/v2", "HorizontalPodAutoscaler", spec)
 
 
 def scaled_object(service: Service) -> Doc:
     assert service.scale is not None
     low, high = service.scale["base"]
-    return {
-        "apiVersion": "keda.sh/v1alpha1",
-        "kind": "ScaledObject",
-        "metadata": {"name": service.resource, "labels": service.labels},
-        "spec": {
-            "scaleTargetRef": target(service),
-            "minReplicaCount": low,
-            "maxReplicaCount": high,
-            "pollingInterval": 15,
-            "cooldownPeriod": 300,
-            "advanced": {
-                "horizontalPodAutoscalerConfig": {
-                    # Every change of membership rebalances the group, which pauses it: scale
-                    # down by one replica a minute at most, after five calm minutes.
-                    "behavior": {
-                        "scaleDown": {
-                            "stabilizationWindowSeconds": 300,
-                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
-                        }
+    spec = {
+        "minReplicaCount": low,
+        "maxReplicaCount": high,
+        "pollingInterval": 15,
+        "cooldownPeriod": 300,
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                # Every change of membership rebalances the group, which pauses it: scale
+                # down by one replica a minute at most, after five calm minutes.
+                "behavior": {
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": 300,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
                     }
                 }
-            },
-            "triggers": [
-                {
-                    "type": "kafka",
-                    "metadata": {
-                        # Resolved from the Deployment's container (the mitl-env ConfigMap).
-                        "bootstrapServersFromEnv": "MITL_KAFKA_BOOTSTRAP_SERVERS",
-                        "consumerGroup": service.consumer_group,
-                        "topic": service.scale["topic"],
-                        "lagThreshold": str(service.scale["lag_per_replica"]),
-                        "offsetResetPolicy": "earliest",
-                        "allowIdleConsumers": "false",
-                    },
-                    # SASL and TLS as the services use them (security.py).
-                    "authenticationRef": {"name": security.TRIGGER_AUTHENTICATION},
-                }
-            ],
+            }
         },
+        "triggers": [
+            {
+                "type": "kafka",
+                "metadata": {
+                    # Resolved from the Deployment's container (the mitl-env ConfigMap).
+                    "bootstrapServersFromEnv": "MITL_KAFKA_BOOTSTRAP_SERVERS",
+                    "consumerGroup": service.consumer_group,
+                    "topic": service.scale["topic"],
+                    "lagThreshold": str(service.scale["lag_per_replica"]),
+                    "offsetResetPolicy": "earliest",
+                    "allowIdleConsumers": "false",
+                },
+                # SASL and TLS as the services use them (security.py).
+                "authenticationRef": {"name": security.TRIGGER_AUTHENTICATION},
+            }
+        ],
     }
+    return scaler(service, "keda.sh/v1alpha1", "ScaledObject", spec)
 
 
 def prod_sizing(catalog: Catalog) -> list[Doc]:

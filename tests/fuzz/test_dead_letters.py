@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections import defaultdict
 
@@ -21,7 +20,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mitl_cli.chaos.lag import LagProbe, counts_as_platform_group
+from mitl_cli.chaos.lag import counts_as_platform_group
 from mitl_contracts import topics
 from mitl_contracts.events import TOPIC_EVENTS
 from mitl_contracts.examples import raw_examples
@@ -29,7 +28,7 @@ from mitl_ingest.core import item_id_for
 
 from tests.fuzz.conftest import Platform
 from tests.fuzz.hostile import json_values, nested
-from tests.support import TopicReader, wait_until
+from tests.support import TopicReader, caught_up, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -94,15 +93,8 @@ async def readers_of(bootstrap: str, topic: str) -> set[str]:
 
 
 async def all_consumed(bootstrap: str) -> None:
-    probe = await LagProbe(bootstrap).start()
-    try:
-        deadline = time.monotonic() + 120
-        while (await probe.sample()).total > 0:
-            if time.monotonic() > deadline:
-                raise TimeoutError("consumers did not catch up with the bad records")
-            await asyncio.sleep(0.5)
-    finally:
-        await probe.close()
+    """Until every platform consumer group has caught up with the bad records."""
+    await caught_up(bootstrap, timeout=120)
 
 
 def dead_lettered(records: list) -> dict[tuple[str, int, int], dict[str, str]]:

@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 from httpx import AsyncClient
 from mitl_audit.app import create_app
-from mitl_audit.export import ARROW_SCHEMA
-from mitl_audit.precision import wilson
+from mitl_audit.core.export import ARROW_SCHEMA
+from mitl_audit.core.precision import wilson
 from mitl_audit.settings import Settings
 from mitl_cli.main import main as mitl
 from mitl_contracts import topics

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from mitl_audit import item_store, store
-from mitl_audit.chain import GENESIS, Head, Row, seal
-from mitl_audit.entries import Entry, entry_for
-from mitl_audit.items import item_row
+from mitl_audit.core.chain import GENESIS, Head, Row, seal
+from mitl_audit.core.entries import Entry, entry_for
+from mitl_audit.core.items import item_row
+from mitl_audit.store import items, log
 from mitl_cli.main import main as mitl
 from mitl_contracts.events import Decision, ItemContent, ItemIngested, Label
 from mitl_runtime.db import create_pool, migrate
@@ -83,7 +83,7 @@ async def cli(*argv: str) -> int:
 
 async def insert_as_superuser(conn: asyncpg.Connection, rows: list[Row]) -> None:
     columns = [row.columns() for row in rows]
-    await conn.fetch(store.INSERT, *([c[name] for c in columns] for name in store.COLUMNS))
+    await conn.fetch(log.INSERT, *([c[name] for c in columns] for name in log.COLUMNS))
 
 
 async def test_migration_creates_an_append_only_writer_role(audit_db: str) -> None:
@@ -116,7 +116,7 @@ async def test_writer_cannot_change_history_and_owner_is_stopped_by_the_trigger(
 ) -> None:
     pool = await create_pool(audit_db, max_size=2)
     try:
-        await store.append(pool, [label_entry(1), label_entry(2)])
+        await log.append(pool, [label_entry(1), label_entry(2)])
         async with pool.acquire() as conn:
             for statement in (
                 "UPDATE audit.log SET label = 'X' WHERE seq = 1",
@@ -147,8 +147,8 @@ async def test_item_copies_are_append_only_too(audit_db: str) -> None:
             content=ItemContent(text="Who wrote Hamlet ?"),
             occurred_at=AT,
         )
-        assert await item_store.record(pool, [item_row(event), item_row(event)]) == ["trec6"]
-        assert await item_store.record(pool, [item_row(event)]) == []
+        assert await items.record(pool, [item_row(event), item_row(event)]) == ["trec6"]
+        assert await items.record(pool, [item_row(event)]) == []
         async with pool.acquire() as conn:
             for statement in ("UPDATE audit.items SET batch_id = 'X'", "DELETE FROM audit.items"):
                 with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
@@ -169,11 +169,11 @@ async def test_replayed_and_concurrent_appends_keep_one_contiguous_chain(audit_d
         # Twelve overlapping batches from two "replicas" at once: every event is in two.
         batches = [entries[i : i + 10] for i in range(0, 60, 5)]
         results = await asyncio.gather(
-            *(store.append(pools[i % 2], batch) for i, batch in enumerate(batches))
+            *(log.append(pools[i % 2], batch) for i, batch in enumerate(batches))
         )
         appended = sorted(row.seq for rows in results for row in rows)
         assert appended == list(range(1, 61))
-        assert await store.append(pools[0], entries) == []
+        assert await log.append(pools[0], entries) == []
         count, distinct = await pools[0].fetchrow(
             "SELECT count(*), count(DISTINCT event_id) FROM audit.log"
         )
@@ -189,7 +189,7 @@ async def test_verify_names_the_row_a_superuser_altered_removed_or_slipped_in(
 ) -> None:
     pool = await create_pool(audit_db, max_size=2)
     try:
-        await store.append(pool, [label_entry(n) for n in range(6)])
+        await log.append(pool, [label_entry(n) for n in range(6)])
         assert await cli("audit", "verify", "--database-url", audit_db) == 0
         assert capsys.readouterr().out.strip() == "ok: 6 rows"
 
@@ -209,7 +209,7 @@ async def test_verify_names_the_row_a_superuser_altered_removed_or_slipped_in(
             assert await cli("audit", "verify", "--database-url", audit_db) == 0
             capsys.readouterr()
 
-            original = Row.from_record(await conn.fetchrow(f"{store.SELECT_ROWS} WHERE seq = 5"))
+            original = Row.from_record(await conn.fetchrow(f"{log.SELECT_ROWS} WHERE seq = 5"))
             await tamper("DELETE FROM audit.log WHERE seq = 5")
             assert await cli("audit", "verify", "--database-url", audit_db) == 1
             assert "FAILED at seq 5 (removed): row 5 removed" in capsys.readouterr().err
@@ -244,7 +244,7 @@ async def test_report_command_prints_json_or_csv(
     monkeypatch.setenv("MITL_DATASETS_FILE", str(datasets_file))
     pool = await create_pool(audit_db, max_size=2)
     try:
-        await store.append(
+        await log.append(
             pool,
             [
                 decision_entry(1, "accept"),

@@ -10,17 +10,17 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from mitl_audit import store
 from mitl_audit.app import create_app
-from mitl_audit.chain import Row
-from mitl_audit.entries import Entry
+from mitl_audit.core.chain import Row
+from mitl_audit.core.entries import Entry
 from mitl_audit.settings import Settings
+from mitl_audit.store import log
 from mitl_cli.main import main as mitl
 from mitl_contracts import topics
 from mitl_contracts.events import Decision, Label
 from mitl_runtime.localinfra import create_database, drop_database
 
-from tests.support import eventually, running_app
+from tests.support import caught_up, eventually, running_app
 
 pytestmark = pytest.mark.integration
 ITEMS = 60
@@ -84,7 +84,7 @@ async def test_two_replicas_keep_the_chain_contiguous_and_valid(
     service_env: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writers: set[int] = set()
-    append = store.append
+    append = log.append
 
     async def noting_writer(pool: asyncpg.Pool, entries: list[Entry]) -> list[Row]:
         rows = await append(pool, entries)
@@ -92,7 +92,7 @@ async def test_two_replicas_keep_the_chain_contiguous_and_valid(
             writers.add(id(pool))
         return rows
 
-    monkeypatch.setattr(store, "append", noting_writer)
+    monkeypatch.setattr(log, "append", noting_writer)
     run = uuid.uuid4().hex[:8]
     name = f"audit_replicas_{run}"
     url = await create_database(service_env["database_url"], name)
@@ -115,7 +115,13 @@ async def test_two_replicas_keep_the_chain_contiguous_and_valid(
                     ),
                     timeout=45,
                 )
-                await asyncio.sleep(1.0)  # let the replays land too
+                # The replays landed too: both groups have handled all that was published.
+                await caught_up(
+                    env["kafka_bootstrap_servers"],
+                    f"mitl-audit.{topics.DECISIONS.removeprefix('mitl.')}",
+                    f"mitl-audit.{topics.LABELS.removeprefix('mitl.')}",
+                    timeout=45,
+                )
                 stats = await conn.fetchrow(
                     "SELECT count(*) AS n, count(DISTINCT event_id) AS events,"
                     " count(DISTINCT recorded_at) AS batches FROM audit.log WHERE dataset = $1",

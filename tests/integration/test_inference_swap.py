@@ -68,9 +68,10 @@ async def mitl(env: dict[str, str], *args: str) -> tuple[int, str]:
 class Stream:
     """Publishes ingested items of one run, remembering their order."""
 
-    def __init__(self, kafka: str, run: str) -> None:
+    def __init__(self, kafka: str, run: str, database_url: str) -> None:
         self.publisher = EventPublisher(ServiceSettings(kafka_bootstrap_servers=kafka), "test")
         self.run = run
+        self.database_url = database_url
         self.texts = bootstrap_splits("trec6", seed_size=300, seed=0).pool.texts()
         self.sent: list[ItemIngested] = []
 
@@ -91,8 +92,25 @@ class Stream:
         chunk = [self.item(str(len(self.sent) + i)) for i in range(size)]
         self.sent += chunk
         await self.send(list(chunk))
-        await asyncio.sleep(0.1)
+        await self.claimed(chunk)
         return chunk
+
+    async def claimed(self, items: list[ItemIngested]) -> None:
+        """Until inference has claimed every item of `items`: the stream goes at the pace the
+        replicas take it, so the promotion lands among chunks still being scored."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            await eventually(
+                lambda: conn.fetchval(
+                    "SELECT count(*) = $2 FROM registry.scored WHERE item_id = ANY($1::text[])",
+                    [i.item_id for i in items],
+                    len(items),
+                ),
+                timeout=60,
+                interval=0.02,
+            )
+        finally:
+            await conn.close()
 
 
 async def test_promotion_mid_stream_scores_every_item_once(
@@ -122,7 +140,7 @@ async def test_promotion_mid_stream_scores_every_item_once(
         rescore_window=5000,
     )
     run = uuid.uuid4().hex[:8]
-    stream = Stream(kafka, run)
+    stream = Stream(kafka, run, swap_db)
     await stream.publisher.start()
     async with AsyncExitStack() as replicas:
         clients = [

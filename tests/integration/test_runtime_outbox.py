@@ -234,14 +234,19 @@ def test_the_migration_carries_the_former_outbox_over(database_url: str, schema:
 
 
 class Recorder:
-    """A publisher that records what it was given, slowly, or refuses."""
+    """A publisher that records what it was given, or refuses. With `together`, its first
+    publication waits until every publisher sharing the barrier is publishing too: the relays
+    then hold batches at the same time, for certain rather than by timing."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, together: asyncio.Barrier | None = None) -> None:
         self.fail = fail
+        self.together = together
         self.published: list[tuple[str, str]] = []
 
     async def publish(self, topic: str, events: Sequence[Event]) -> None:
-        await asyncio.sleep(0.01)
+        if self.together is not None:
+            together, self.together = self.together, None
+            await asyncio.wait_for(together.wait(), timeout=30)
         if self.fail:
             raise ConnectionError("broker down")
         self.published += [(topic, e.event_id) for e in events]
@@ -264,7 +269,8 @@ def test_concurrent_relays_publish_each_row_once_in_order(database_url: str) -> 
                 await outbox.publish_pending(pool, "trainer", down, batch=40)
             assert await outbox.pending_count(pool, "trainer") == 300
 
-            first, second = Recorder(), Recorder()
+            together = asyncio.Barrier(2)
+            first, second = Recorder(together=together), Recorder(together=together)
             await asyncio.gather(
                 outbox.publish_pending(pool, "trainer", first, batch=40),
                 outbox.publish_pending(pool, "trainer", second, batch=40),

@@ -20,6 +20,8 @@ from mitl_contracts.topic_specs import DAY_MS, TopicSpec
 from mitl_runtime.settings import ServiceSettings
 from mitl_runtime.topic_admin import apply
 
+from tests.support import eventually
+
 pytestmark = pytest.mark.integration
 
 MITL = Path(sys.executable).parent / "mitl"
@@ -37,12 +39,12 @@ async def by_hand(bootstrap: str, *topics: NewTopic) -> None:
         assert all(code == 0 for _, code, *_ in response.topic_errors), response
         # Until the broker's metadata has them (it can lag the controller a moment).
         expected = {t.name: t.num_partitions for t in topics}
-        for _ in range(100):
+
+        async def visible() -> bool:
             described = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics()}
-            if all(described.get(name) == n for name, n in expected.items()):
-                return
-            await asyncio.sleep(0.1)
-        raise TimeoutError(f"topics not visible: {sorted(expected)}")
+            return all(described.get(name) == n for name, n in expected.items())
+
+        await eventually(visible, timeout=10)
     finally:
         await admin.close()
 

@@ -21,7 +21,7 @@ VIOLATIONS = {
     "mitl_runtime._upward": ("import mitl_review", "layers"),
     "mitl_contracts._upward": ("from mitl_runtime import settings", "layers"),
     "mitl_cli._upward": ("from mitl_audit import store", "layers"),
-    "mitl_review._sideways": ("from mitl_router import routing", "services"),
+    "mitl_review._sideways": ("from mitl_router import handlers", "services"),
     "mitl_policy._io": ("import asyncpg", "pure-policy"),
     "mitl_client._runtime": ("from mitl_runtime import settings", "client"),
 }

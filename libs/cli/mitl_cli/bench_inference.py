@@ -59,18 +59,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--items", type=int, default=3000, help="items in the saturation run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--micro-batch", type=int, default=512, help="services' max_records")
-    parser.add_argument(
-        "--batch-timeout-ms",
-        type=int,
-        default=BATCH_TIMEOUT_MS,
-        help="consumers' wait for a first record (MITL_KAFKA_BATCH_TIMEOUT_MS)",
-    )
-    parser.add_argument(
-        "--fetch-max-wait-ms",
-        type=int,
-        default=FETCH_MAX_WAIT_MS,
-        help="consumers' fetch wait (MITL_KAFKA_FETCH_MAX_WAIT_MS)",
-    )
+    for flag, default, what in (
+        ("--batch-timeout-ms", BATCH_TIMEOUT_MS, "wait for a first record"),
+        ("--fetch-max-wait-ms", FETCH_MAX_WAIT_MS, "fetch wait"),
+    ):
+        setting = "MITL_KAFKA_" + flag.removeprefix("--").replace("-", "_").upper()
+        parser.add_argument(flag, type=int, default=default, help=f"consumers' {what} ({setting})")
     parser.add_argument("--post-batch", type=int, default=500, help="items per POST (saturation)")
     parser.add_argument("--sustained-fraction", type=float, default=0.8)
     parser.add_argument("--sustained-seconds", type=float, default=15.0)

@@ -23,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import httpx
 from mitl_runtime.localinfra import (
@@ -59,8 +60,28 @@ def replica_name(service: str, index: int) -> str:
     return service if index == 1 else f"{service}{REPLICA_MARK}{index}"
 
 
+class StartsAndStops:
+    """`with` starts it and stops it at the end; a start that fails stops what it started."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
-class LocalStack:
+class LocalStack(StartsAndStops):
     workdir: Path
     datasets_file: Path
     database: str = "mitl"
@@ -230,13 +251,3 @@ class LocalStack:
             if self.drop_database_on_stop:
                 asyncio.run(drop_database(self.postgres.url, self.database))
             self.postgres.stop()
-
-    def __enter__(self) -> LocalStack:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

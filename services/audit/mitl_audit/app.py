@@ -11,11 +11,11 @@ from mitl_contracts.datasets import load_catalog
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_audit import store
-from mitl_audit.export_routes import build_export_router
-from mitl_audit.pipeline import Recorder
-from mitl_audit.routes import build_router
+from mitl_audit.handlers import Recorder
+from mitl_audit.routes.export import build_export_router
+from mitl_audit.routes.reports import build_router
 from mitl_audit.settings import Settings
+from mitl_audit.store import log
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -27,7 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with runtime.running(schema="audit", migrations="mitl_audit"):
-            recorder.saw_head((await store.head(runtime.pool)).seq)
+            recorder.saw_head((await log.head(runtime.pool)).seq)
             yield
 
     app = service_app("audit", runtime.health, lifespan, tracing=runtime.tracing)

@@ -16,11 +16,11 @@ import asyncpg
 from mitl_contracts.datasets import load_catalog
 from mitl_runtime.settings import ServiceSettings
 
-from mitl_audit import report_store, store
-from mitl_audit.chain import ChainVerifier, Verdict
-from mitl_audit.entries import as_utc
-from mitl_audit.report import Window
-from mitl_audit.report_csv import to_csv
+from mitl_audit.core.chain import ChainVerifier, Verdict
+from mitl_audit.core.entries import as_utc
+from mitl_audit.core.report import Window
+from mitl_audit.core.report_csv import to_csv
+from mitl_audit.store import log, reports
 
 OK, BROKEN, UNUSABLE = 0, 1, 2
 
@@ -60,7 +60,7 @@ async def walk_chain(url: str) -> Verdict:
         verifier = ChainVerifier()
         # Repeatable read: one snapshot, so rows appended meanwhile cannot look like a break.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            async for row in store.stream_rows(conn):
+            async for row in log.stream_rows(conn):
                 if verifier.feed(row):
                     break
         return Verdict(verifier.rows, verifier.broken)
@@ -89,8 +89,8 @@ async def read_report(url: str, dataset: str, window: Window) -> tuple[bool, str
     """(has rows, report as JSON, report as CSV)."""
     conn = await asyncpg.connect(url)
     try:
-        found = await store.has_rows(conn, dataset)
-        report = await report_store.load_report(conn, dataset, window)
+        found = await log.has_rows(conn, dataset)
+        report = await reports.load_report(conn, dataset, window)
     finally:
         await conn.close()
     return found, report.model_dump_json(by_alias=True, indent=2), to_csv(report)

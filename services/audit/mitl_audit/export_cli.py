@@ -18,11 +18,11 @@ import asyncpg
 from mitl_contracts.datasets import load_catalog
 from mitl_runtime.settings import ServiceSettings
 
-from mitl_audit import store
 from mitl_audit.cli import timestamp
-from mitl_audit.export import FORMATS, Format
+from mitl_audit.core.export import FORMATS, Format
 from mitl_audit.export_file import ExportPathError
-from mitl_audit.export_store import Selection, export_to
+from mitl_audit.store import log
+from mitl_audit.store.export import Selection, export_to
 
 OK, UNKNOWN, UNUSABLE = 0, 1, 2
 
@@ -58,7 +58,7 @@ async def export(
     dataset in the catalog with nothing audited yet exports no rows)."""
     conn = await asyncpg.connect(url)
     try:
-        if not in_catalog and not await store.has_rows(conn, selection.dataset):
+        if not in_catalog and not await log.has_rows(conn, selection.dataset):
             return None
         return await export_to(conn, selection, out, format)
     finally:

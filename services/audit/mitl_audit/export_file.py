@@ -12,8 +12,8 @@ from typing import IO, Any
 
 import pyarrow.parquet as pq
 
-from mitl_audit.export import ARROW_SCHEMA, Format, arrow_table, jsonl_lines
-from mitl_audit.export_formats import Encoder, encoder
+from mitl_audit.core.export import ARROW_SCHEMA, Format, arrow_table, jsonl_lines
+from mitl_audit.core.export_formats import Encoder, encoder
 
 
 class ExportPathError(OSError):

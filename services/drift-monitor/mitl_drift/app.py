@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from mitl_contracts import topics
-from mitl_contracts.datasets import UnknownDataset, load_catalog
+from mitl_contracts.datasets import load_catalog
 from mitl_contracts.events import Label, Prediction
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_drift import store
-from mitl_drift.pipeline import DriftMonitor
-from mitl_drift.report import DriftReport, report
+from mitl_drift.handlers import DriftMonitor
+from mitl_drift.routes import build_router
 from mitl_drift.settings import Settings
 
 SCHEMA = "monitor"
@@ -37,15 +36,5 @@ def create_app(settings: Settings) -> FastAPI:
             yield
 
     app = service_app("drift-monitor", runtime.health, lifespan, tracing=runtime.tracing)
-
-    @app.get("/v1/drift/{dataset}", response_model=DriftReport, tags=["drift"])
-    async def get_drift(dataset: str) -> DriftReport:
-        """Current statistics and alert states of each model version of `dataset`; 404 for a
-        dataset neither in the catalog nor ever seen."""
-        monitors = await store.monitors(runtime.pool, dataset)
-        if not monitors and dataset not in catalog.datasets:
-            raise HTTPException(404, str(UnknownDataset(dataset, list(catalog.datasets))))
-        statistics = await store.statistics(runtime.pool, [dataset])
-        return report(dataset, monitors, statistics)
-
+    app.include_router(build_router(runtime, catalog))
     return app

@@ -55,6 +55,26 @@ def alert_name(state: StatisticState) -> str:
     return state.statistic if state.segment == "all" else f"{state.statistic}@{state.segment}"
 
 
+# ModelVersionDrift fields read from monitor.monitors as they are stored, and those read
+# from a column of another name.
+AS_STORED = (
+    "model_version",
+    "predictions_seen",
+    "human_labels_seen",
+    "spot_checks_seen",
+    "sketch_dim",
+    "updated_at",
+)
+RENAMED = {
+    "window_size": "recent_size",
+    "agreement_reference_size": "agreement_reference_labels",
+    "agreement_window_size": "agreement_recent_size",
+    "spot_check_reference_size": "spot_reference_labels",
+    "spot_check_window_size": "spot_recent_size",
+    "reference_sketches": "reference_sketch_count",
+}
+
+
 def report(dataset: str, monitors: Sequence[Any], statistics: Sequence[Any]) -> DriftReport:
     """Assemble rows of `store.monitors` and `store.statistics` into the report."""
     by_version: dict[str, list[StatisticState]] = {}
@@ -67,22 +87,12 @@ def report(dataset: str, monitors: Sequence[Any], statistics: Sequence[Any]) -> 
         states = by_version.get(row["model_version"], [])
         versions.append(
             ModelVersionDrift(
-                model_version=row["model_version"],
+                **{name: row[name] for name in AS_STORED},
+                **{name: row[column] for name, column in RENAMED.items()},
                 labels=list(row["labels"]),
-                predictions_seen=row["predictions_seen"],
-                human_labels_seen=row["human_labels_seen"],
                 reference_size=sum(row["reference_classes"]),
-                window_size=row["recent_size"],
-                agreement_reference_size=row["agreement_reference_labels"],
-                agreement_window_size=row["agreement_recent_size"],
-                spot_checks_seen=row["spot_checks_seen"],
-                spot_check_reference_size=row["spot_reference_labels"],
-                spot_check_window_size=row["spot_recent_size"],
-                sketch_dim=row["sketch_dim"],
-                reference_sketches=row["reference_sketch_count"],
                 active_alerts=[alert_name(s) for s in states if s.active],
                 statistics=states,
-                updated_at=row["updated_at"],
             )
         )
     return DriftReport(dataset=dataset, model_versions=versions)

@@ -4,7 +4,6 @@ model promotions in (hot swap and re-scoring); labels in (to leave labeled items
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,17 +14,19 @@ from mitl_contracts import topics
 from mitl_contracts.datasets import load_catalog
 from mitl_contracts.events import ItemIngested, Label, ModelPromoted
 from mitl_ml.artifacts import ArtifactStore
+from mitl_runtime.background import in_background
 from mitl_runtime.consumer import Received
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_inference import promotion, registry, window
 from mitl_inference.champions import ensure_champions
-from mitl_inference.model_events import LoggedOnly, ModelEvents
+from mitl_inference.handlers.items import Scorer
+from mitl_inference.handlers.models import LoggedOnly, ModelEvents
 from mitl_inference.models import ModelSet
 from mitl_inference.rescore import Rescorer
-from mitl_inference.scoring import Scorer
+from mitl_inference.routes import build_router
 from mitl_inference.settings import Settings
+from mitl_inference.store import registry, status_changes, window
 
 log = logging.getLogger(__name__)
 SCHEMA, MIGRATIONS = "registry", "mitl_inference"
@@ -92,7 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
             try:
                 for name in catalog.datasets:
                     await window.prune(runtime.pool, name, settings.rescore_window)
-                await promotion.publish_pending(runtime.pool, runtime.publisher)
+                await status_changes.publish_pending(runtime.pool, runtime.publisher)
             except Exception:  # transient (database, broker): try again next round
                 log.exception("housekeeping failed; next try in %ss", settings.prune_interval_s)
 
@@ -104,25 +105,11 @@ def create_app(settings: Settings) -> FastAPI:
             await ensure_champions(pool, store, catalog, models)
 
         async with runtime.running(schema=SCHEMA, migrations=MIGRATIONS, prepare=settle):
-            await promotion.publish_pending(runtime.pool, runtime.publisher)
-            task = asyncio.create_task(housekeeping())
-            try:
+            await status_changes.publish_pending(runtime.pool, runtime.publisher)
+            async with in_background(housekeeping()):
                 yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     app = service_app("inference", runtime.health, lifespan, tracing=runtime.tracing)
 
-    @app.get("/v1/models", tags=["models"])
-    async def served() -> dict[str, object]:
-        """The model version serving each dataset on this replica, with its manifest."""
-        return {name: m.manifest.model_dump(mode="json") for name, m in models.by_dataset.items()}
-
-    @app.get("/v1/registry", tags=["models"])
-    async def versions(dataset: str | None = None) -> list[dict[str, object]]:
-        """Every registered version (of `dataset`, if given) with its status and metrics."""
-        return [r.summary() for r in await registry.listing(runtime.pool, dataset)]
-
+    app.include_router(build_router(runtime, models))
     return app

@@ -14,8 +14,9 @@ import asyncpg
 from mitl_contracts.datasets import Catalog
 from mitl_ml.artifacts import ArtifactStore
 
-from mitl_inference import promotion, registration, registry
+from mitl_inference import registration
 from mitl_inference.models import ModelSet
+from mitl_inference.store import registry, status_changes
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ async def ensure_champions(
                 encoder=models.encoder,
                 intra_op_threads=models.intra_op_threads,
             )
-            await promotion.promote(pool, name, record.version, only_if_no_champion=True)
+            await status_changes.promote(pool, name, record.version, only_if_no_champion=True)
             champion = await registry.champion(pool, name)
             log.info("dataset %s: first champion from the catalog bundle %s", name, dataset.model)
         if champion is None:

@@ -57,8 +57,8 @@ def fail(code: int, message: str) -> int:
 def run(action: Action, args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load the inference service.
     from mitl_inference.registration import RegistrationError
-    from mitl_inference.registry import RegistryError
     from mitl_inference.settings import Settings
+    from mitl_inference.store.registry import RegistryError
 
     settings = Settings()
     if args.database_url:
@@ -89,7 +89,7 @@ class Context:
 
 
 async def run_list(ctx: Context, args: argparse.Namespace) -> int:
-    from mitl_inference import registry
+    from mitl_inference.store import registry
 
     records = [r.summary() for r in await registry.listing(ctx.pool, args.dataset)]
     if args.json:
@@ -131,12 +131,12 @@ async def publish_changes(ctx: Context) -> int:
     left behind)."""
     from mitl_runtime.broker import EventPublisher
 
-    from mitl_inference import promotion
+    from mitl_inference.store import status_changes
 
     publisher = EventPublisher(ctx.settings, "cli")
     try:
         await publisher.start()
-        events = await promotion.publish_pending(ctx.pool, publisher)
+        events = await status_changes.publish_pending(ctx.pool, publisher)
     except Exception as error:  # the broker's client raises several kinds
         return fail(
             UNUSABLE,
@@ -151,18 +151,18 @@ async def publish_changes(ctx: Context) -> int:
 
 
 async def run_promote(ctx: Context, args: argparse.Namespace) -> int:
-    from mitl_inference import promotion
+    from mitl_inference.store import status_changes
 
-    event = await promotion.promote(ctx.pool, args.dataset, args.version)
+    event = await status_changes.promote(ctx.pool, args.dataset, args.version)
     if event is None:
         print(f"{args.version} is already the champion of {args.dataset}")
     return await publish_changes(ctx)
 
 
 async def run_retire(ctx: Context, args: argparse.Namespace) -> int:
-    from mitl_inference import promotion
+    from mitl_inference.store import status_changes
 
-    event = await promotion.retire(ctx.pool, args.dataset, args.version)
+    event = await status_changes.retire(ctx.pool, args.dataset, args.version)
     if event is None:
         print(f"{args.version} of {args.dataset} is already retired")
     return await publish_changes(ctx)

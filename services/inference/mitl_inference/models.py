@@ -26,7 +26,7 @@ from mitl_ml.runtime import LoadedModel, load_model
 
 from mitl_inference.compatibility import check_fits
 from mitl_inference.metrics import MODEL_INFO, MODEL_LOAD_SECONDS, MODEL_SWAPS
-from mitl_inference.registry import ModelRecord, RegistryError
+from mitl_inference.store.registry import ModelRecord, RegistryError
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]

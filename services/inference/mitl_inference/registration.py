@@ -19,8 +19,8 @@ from mitl_ml.errors import ModelLoadError
 from mitl_ml.manifest import ModelManifest, read_manifest
 from mitl_ml.runtime import load_model
 
-from mitl_inference import registry
 from mitl_inference.compatibility import IncompatibleModel, check_fits
+from mitl_inference.store import registry
 
 EncoderFactory = Callable[[], MiniLMEncoder]
 

@@ -25,10 +25,11 @@ from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_inference import core, registry, window
+from mitl_inference import core
 from mitl_inference.metrics import RESCORED
 from mitl_inference.models import ModelSet
 from mitl_inference.settings import Settings
+from mitl_inference.store import registry, window
 
 log = logging.getLogger(__name__)
 DRAIN_POLL_S = 0.05

@@ -20,7 +20,7 @@ from mitl_runtime.service import ServiceRuntime
 from mitl_review import maintenance
 from mitl_review.context import Context
 from mitl_review.core.errors import ReviewError
-from mitl_review.intake import Intake
+from mitl_review.handlers import Intake
 from mitl_review.outbox import SCHEMA as OUTBOX_SCHEMA
 from mitl_review.outbox import OutboxRelay
 from mitl_review.routes import annotators, datasets, gold, queues, tasks, ui, users

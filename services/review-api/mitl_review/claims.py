@@ -1,7 +1,7 @@
 """Claiming the next task of a queue, with gold items mixed in.
 
 The lock, the resumed lease and the lease of the next review task are one database function
-(migrations/003): a claim is one round trip. Only a claim that draws a gold task takes a
+(migrations/005): a claim is one round trip. Only a claim that draws a gold task takes a
 transaction of several statements, to pick the person's next gold item under the same lock.
 """
 
@@ -15,6 +15,7 @@ from mitl_contracts.events import Queue
 
 from mitl_review.core.auth import User, check_can_claim
 from mitl_review.core.gold import gold_task, serve_gold
+from mitl_review.core.leases import LeaseClock
 from mitl_review.core.task import Task
 from mitl_review.metrics import CLAIMS, GOLD_SERVED, LEASE_EXPIRIES
 from mitl_review.store import gold, tasks
@@ -31,20 +32,32 @@ class GoldMix:
 
 
 async def claim(
-    pool: asyncpg.Pool, user: User, dataset: str, queue: Queue, lease_seconds: float, mix: GoldMix
+    pool: asyncpg.Pool,
+    user: User,
+    dataset: str,
+    queue: Queue,
+    lease_seconds: float,
+    mix: GoldMix,
+    clock: LeaseClock | None = None,
 ) -> Task | None:
     """The task `user` should work on next in (dataset, queue), leased to them; None if the
     queue has nothing for them. A caller who already holds a live lease in the queue gets that
     task back unchanged, so reloading the page does not strand a leased task. A share
     `mix.rate` of claims gets one of the caller's unanswered gold items instead, while the
-    queue has review work for them (served from an empty queue, a task would stand out)."""
+    queue has review work for them (served from an empty queue, a task would stand out).
+    Leases are judged and set by `clock` (the database's clock unless a test moved it)."""
     check_can_claim(user, queue)
+    clock = clock or LeaseClock()
     async with pool.acquire() as conn:
         if serve_gold(mix.rate, mix.draw()):
             async with conn.transaction():
-                claimed = await claim_with_gold(conn, user.name, dataset, queue, lease_seconds, mix)
+                claimed = await claim_with_gold(
+                    conn, user.name, dataset, queue, lease_seconds, mix, clock
+                )
         else:
-            claimed = await tasks.claim_next(conn, user.name, dataset, queue, lease_seconds)
+            claimed = await tasks.claim_next(
+                conn, user.name, dataset, queue, lease_seconds, clock.offset
+            )
     if claimed is None:
         CLAIMS.labels(dataset, queue, "empty").inc()
         return None
@@ -64,17 +77,19 @@ async def claim_with_gold(
     queue: Queue,
     lease_seconds: float,
     mix: GoldMix,
+    clock: LeaseClock,
 ) -> tasks.Claimed | None:
     """Inside the caller's transaction (which keeps the claim lock): the held lease if any,
     else a gold task if the queue has work and the person has gold left, else a review task."""
-    held = await tasks.held_or_room_for_gold(conn, user, dataset, queue)
+    held = await tasks.held_or_room_for_gold(conn, user, dataset, queue, clock.offset)
     if held is False:
         return None
     if held is not True:
         return held
     chosen = await gold.next_for(conn, user, dataset)
     if chosen is None:
-        return await tasks.claim_next(conn, user, dataset, queue, lease_seconds)
+        return await tasks.claim_next(conn, user, dataset, queue, lease_seconds, clock.offset)
     item, now = chosen
-    leased = await gold.lease(conn, gold_task(item, user, queue, mix.labels, now), lease_seconds)
+    task = gold_task(item, user, queue, mix.labels, now)
+    leased = await gold.lease(conn, task, lease_seconds, clock.offset)
     return "gold", leased, None

@@ -11,6 +11,7 @@ from mitl_contracts.datasets import Catalog
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_review.annotators import QualityExporter
+from mitl_review.core.leases import LeaseClock
 from mitl_review.outbox import OutboxRelay
 from mitl_review.request_pool import RequestPool
 from mitl_review.settings import Settings
@@ -28,6 +29,8 @@ class Context:
     quality: QualityExporter = field(default_factory=QualityExporter)
     # Uniform in [0, 1): whether a claim gets a gold task. Replaceable for tests.
     gold_draw: Callable[[], float] = random.random
+    # The clock leases are judged by: the database's. A test advances it (core.leases).
+    clock: LeaseClock = field(default_factory=LeaseClock)
 
     @property
     def pool(self) -> asyncpg.Pool:

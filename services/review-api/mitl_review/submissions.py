@@ -5,7 +5,7 @@ then the relay is woken to publish the label. A gold task's answer is recorded a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -13,6 +13,7 @@ from mitl_review.core import submission as rules
 from mitl_review.core.auth import User
 from mitl_review.core.errors import Conflict, NotFound
 from mitl_review.core.labels import label_event
+from mitl_review.core.leases import NO_OFFSET, LeaseClock
 from mitl_review.core.task import Task
 from mitl_review.metrics import SUBMISSIONS
 from mitl_review.outbox import OutboxRelay
@@ -48,6 +49,7 @@ async def apply(
     body: rules.Submission,
     decision: rules.Outcome,
     now: datetime,
+    offset: timedelta = NO_OFFSET,
 ) -> SubmitResult | None:
     """Write `decision`; None if the task changed since it was read."""
     match decision:
@@ -56,7 +58,15 @@ async def apply(
             if task.kind == "review":
                 event = label_event(task, decision, user, body.time_spent_ms, now)
             written = await tasks.complete(
-                conn, task, user, body.action, decision.label, event, body.time_spent_ms, now
+                conn,
+                task,
+                user,
+                body.action,
+                decision.label,
+                event,
+                body.time_spent_ms,
+                now,
+                offset,
             )
             if not written:
                 return None
@@ -70,25 +80,32 @@ async def apply(
         case rules.Escalate():
             # An expert has nothing to add to a gold item: escalating one closes it.
             to_queue = "expert" if task.kind == "review" else task.queue
-            if not await tasks.escalate(conn, task, user.name, decision.comment, to_queue):
+            if not await tasks.escalate(conn, task, user.name, decision.comment, to_queue, offset):
                 return None
         case rules.Skip():
-            if not await tasks.skip(conn, task, user.name):
+            if not await tasks.skip(conn, task, user.name, offset):
                 return None
     return result_of(task, body.action)
 
 
 async def submit(
-    pool: asyncpg.Pool, relay: OutboxRelay, user: User, task_id: str, body: rules.Submission
+    pool: asyncpg.Pool,
+    relay: OutboxRelay,
+    user: User,
+    task_id: str,
+    body: rules.Submission,
+    clock: LeaseClock | None = None,
 ) -> SubmitResult:
+    """Leases are judged by `clock` (the database's clock unless a test moved it)."""
+    offset = clock.offset if clock else NO_OFFSET
     async with pool.acquire() as conn:
         for _ in range(MAX_ATTEMPTS):
-            read = await tasks.read(conn, task_id)
+            read = await tasks.read(conn, task_id, offset)
             if read is None:
                 raise NotFound(f"no task {task_id!r}")
             task, now = read
             decision = rules.decide(task, user, body, now)
-            result = await apply(conn, task, user, body, decision, now)
+            result = await apply(conn, task, user, body, decision, now, offset)
             if result is not None:
                 break
         else:

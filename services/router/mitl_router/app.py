@@ -10,15 +10,15 @@ from fastapi import FastAPI
 from mitl_contracts import topics
 from mitl_contracts.datasets import load_catalog
 from mitl_contracts.events import DriftAlert, Label, Prediction
-from mitl_policy import core
-from mitl_runtime.consumer import Received
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_router.feedback import Feedback
-from mitl_router.routing import Router, check_prediction
+from mitl_router.core import check_prediction
+from mitl_router.handlers.drift import on_drift_for
+from mitl_router.handlers.labels import Feedback
+from mitl_router.handlers.predictions import Router
+from mitl_router.routes import build_router
 from mitl_router.settings import Settings
-from mitl_router.store import drift, thresholds
 
 __all__ = ["check_prediction", "create_app"]
 
@@ -29,12 +29,9 @@ def create_app(settings: Settings) -> FastAPI:
     router = Router(runtime, catalog, runtime.dead_letters("mitl-router"))
     feedback = Feedback(runtime, catalog)
 
-    async def on_drift(batch: list[Received[DriftAlert]]) -> None:
-        await drift.record_drift(runtime.pool, [r.event for r in batch])
-
     runtime.subscribe(topics.PREDICTIONS, Prediction, router.handle)
     runtime.subscribe(topics.LABELS, Label, feedback.handle)
-    runtime.subscribe(topics.DRIFT, DriftAlert, on_drift)
+    runtime.subscribe(topics.DRIFT, DriftAlert, on_drift_for(runtime))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -42,29 +39,5 @@ def create_app(settings: Settings) -> FastAPI:
             yield
 
     app = service_app("router", runtime.health, lifespan, tracing=runtime.tracing)
-
-    @app.get("/v1/policies", tags=["policies"])
-    async def policies() -> dict[str, object]:
-        """The policy in force per dataset (tightened where a drift alert is open), the open
-        drift segments, and the thresholds learned per model version."""
-        state = await drift.drift_state(runtime.pool)
-        out: dict[str, object] = {}
-        for name, ds in catalog.datasets.items():
-            learned = {}
-            if ds.policy.learns_thresholds:
-                for version in await thresholds.versions(runtime.pool, name):
-                    current, _ = await thresholds.current(
-                        runtime.pool, name, version, ds.labels, ds.policy
-                    )
-                    learned[version] = {
-                        label: entry.threshold for label, entry in current.classes.items()
-                    } | {"spot_check_rate": current.spot_check_rate}
-            out[name] = {
-                "drift_active": name in state.datasets,
-                "drift_segments": sorted(state.segments_of(name)),
-                "policy": core.effective_policy(ds.policy, name in state.datasets).model_dump(),
-                "learned_thresholds": learned,
-            }
-        return out
-
+    app.include_router(build_router(runtime, catalog))
     return app

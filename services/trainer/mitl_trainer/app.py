@@ -4,16 +4,16 @@ worked off in the background; candidate and champion ModelPromoted events out.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from mitl_contracts.datasets import load_catalog
+from mitl_runtime.background import in_background
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_trainer.pipeline import Intake
+from mitl_trainer.handlers import Intake
 from mitl_trainer.routes import build_router
 from mitl_trainer.settings import Settings
 from mitl_trainer.worker import Worker
@@ -32,13 +32,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with runtime.running(schema=SCHEMA, migrations="mitl_trainer"):
-            task = asyncio.create_task(worker.run_forever())
-            try:
+            async with in_background(worker.run_forever()):
                 yield
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     app = service_app("trainer", runtime.health, lifespan, tracing=runtime.tracing)
     app.include_router(build_router(runtime, catalog, settings, intake))

@@ -13,9 +13,10 @@ from mitl_contracts.datasets import Catalog, Dataset, UnknownDataset
 from mitl_runtime.service import ServiceRuntime
 from pydantic import BaseModel
 
-from mitl_trainer import request_store, schedule, store
-from mitl_trainer.pipeline import Intake
+from mitl_trainer.core import schedule
+from mitl_trainer.handlers import Intake
 from mitl_trainer.settings import Settings
+from mitl_trainer.store import learned, retraining
 from mitl_trainer.worker import readiness, training_set
 
 DatasetPath = Annotated[str, Path(min_length=1, max_length=200)]
@@ -93,7 +94,7 @@ def build_router(
             )
         request_id = schedule.manual_request_id(dataset, training.verified)
         await intake.make(request_id, dataset, "manual", str(training.verified))
-        made = await request_store.get_request(runtime.pool, request_id)
+        made = await retraining.get_request(runtime.pool, request_id)
         assert made is not None  # made above or before; requests are never deleted
         return dict(made)
 
@@ -106,10 +107,10 @@ def build_router(
         trainable(dataset)
         training = await training_set(runtime.pool, dataset, settings)
         ready = readiness(catalog, dataset, training, settings)
-        champion = await store.champion(runtime.pool, dataset)
+        champion = await learned.champion(runtime.pool, dataset)
         models = [
             Model(**(dict(r) | {"metrics": json.loads(r["metrics"])}))
-            for r in await request_store.models_of(runtime.pool, dataset, limit)
+            for r in await retraining.models_of(runtime.pool, dataset, limit)
         ]
         return Status(
             dataset=dataset,
@@ -120,7 +121,7 @@ def build_router(
             champion=champion["model_version"] if champion else None,
             requests=[
                 Request(**dict(r))
-                for r in await request_store.requests_of(runtime.pool, dataset, limit)
+                for r in await retraining.requests_of(runtime.pool, dataset, limit)
             ],
             models=models,
         )

@@ -27,8 +27,8 @@ from mitl_ml.metrics import evaluate
 from mitl_ml.runtime import load_model
 from mitl_ml.train import train_minilm_head
 
-from mitl_trainer.promotion import Verdict, decide
-from mitl_trainer.training_set import TrainingSet
+from mitl_trainer.core.candidate_vs_champion import Verdict, decide
+from mitl_trainer.core.training_set import TrainingSet
 
 VERSION_DIGEST_CHARS = 12
 

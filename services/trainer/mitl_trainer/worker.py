@@ -26,11 +26,13 @@ from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.manifest import read_manifest
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_trainer import outbox, request_store, schedule, store
+from mitl_trainer import outbox
+from mitl_trainer.core import schedule
+from mitl_trainer.core.training_set import TrainingSet, build
 from mitl_trainer.metrics import HOLDOUT_ACCURACY, RUNS, TRAINING_SECONDS
 from mitl_trainer.settings import Settings
+from mitl_trainer.store import learned, retraining
 from mitl_trainer.training import Champion, Rules, store_candidate, train_candidate, version_for
-from mitl_trainer.training_set import TrainingSet, build
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,8 @@ def promotion_event_id(dataset: str, version: str, status: str) -> str:
 
 async def training_set(pool: asyncpg.Pool, dataset: str, settings: Settings) -> TrainingSet:
     """The dataset's training set as the stored labels and texts make it now."""
-    rows = await store.label_rows(pool, dataset, settings.use_pseudo_labels)
-    texts = await store.texts(pool, dataset, sorted({r.item_id for r in rows}))
+    rows = await learned.label_rows(pool, dataset, settings.use_pseudo_labels)
+    texts = await learned.texts(pool, dataset, sorted({r.item_id for r in rows}))
     return build(
         dataset,
         rows,
@@ -80,7 +82,7 @@ class Worker:
             try:
                 await outbox.publish_pending(self.runtime)
                 while (
-                    request := await request_store.claim_request(
+                    request := await retraining.claim_request(
                         self.runtime.pool, self.settings.lease_s, self.settings.max_attempts
                     )
                 ) is not None:
@@ -98,7 +100,7 @@ class Worker:
         except Exception as error:  # the request failed; others go on
             log.exception("dataset %s: request %s failed", dataset, request_id)
             outcome, reason, version = "failed", f"{type(error).__name__}: {error}", None
-            await request_store.finish_request(self.runtime.pool, request_id, outcome, reason)
+            await retraining.finish_request(self.runtime.pool, request_id, outcome, reason)
         RUNS.labels(dataset, outcome).inc()
         log.info("dataset %s: request %s %s: %s", dataset, request_id, outcome, reason)
         if version is not None:
@@ -113,12 +115,12 @@ class Worker:
         ready = readiness(self.catalog, name, training, settings)
         if not ready.ready:
             log.warning("dataset %s: no training: %s", name, ready.reason)
-            await request_store.finish_request(pool, request_id, "skipped", ready.reason)
+            await retraining.finish_request(pool, request_id, "skipped", ready.reason)
             return "skipped", ready.reason, None
         version = version_for(name, training.digest(settings.seed))
-        if await request_store.model_exists(pool, name, version):
+        if await retraining.model_exists(pool, name, version):
             reason = f"the same labels trained {version} before"
-            await request_store.finish_request(pool, request_id, "unchanged", reason, version)
+            await retraining.finish_request(pool, request_id, "unchanged", reason, version)
             return "unchanged", reason, None
         champion = await self.champion(name)
         provenance = {
@@ -155,7 +157,7 @@ class Worker:
         ]
         outcome = statuses[-1]
         async with pool.acquire() as conn, conn.transaction():
-            await request_store.add_model(
+            await retraining.add_model(
                 conn,
                 {
                     "dataset": name,
@@ -169,7 +171,7 @@ class Worker:
                 },
             )
             await outbox.queue(conn, events)
-            await request_store.finish_request(
+            await retraining.finish_request(
                 conn, request_id, outcome, candidate.verdict.reason, version
             )
         log.info("dataset %s: %s stored at %s", name, version, path)
@@ -178,7 +180,7 @@ class Worker:
     async def champion(self, dataset: str) -> Champion | None:
         """The champion as the last announcement says, else the catalog's model (the one
         inference serves first), else none."""
-        row = await store.champion(self.runtime.pool, dataset)
+        row = await learned.champion(self.runtime.pool, dataset)
         if row is not None:
             return Champion(
                 row["model_version"], bundle_path(row["bundle_uri"]), row["artifact_sha256"]

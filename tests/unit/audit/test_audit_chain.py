@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mitl_audit import chain
-from mitl_audit.chain import GENESIS, Head, Row, canonical, seal, verify
-from mitl_audit.entries import entry_for
+from mitl_audit.core import chain
+from mitl_audit.core.chain import GENESIS, Head, Row, canonical, seal, verify
+from mitl_audit.core.entries import entry_for
 from mitl_contracts.events import Decision, DriftAlert, Label
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from mitl_audit.entries import Unloggable, entry_for, first_of_each
+from mitl_audit.core.entries import Unloggable, entry_for, first_of_each
 from mitl_contracts import topics
 from mitl_contracts.events import (
     Decision,

@@ -11,17 +11,17 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from mitl_audit.entries import Unloggable
-from mitl_audit.export import ARROW_SCHEMA, arrow_table, export_row, jsonl_lines
+from mitl_audit.core.entries import Unloggable
+from mitl_audit.core.export import ARROW_SCHEMA, arrow_table, export_row, jsonl_lines
+from mitl_audit.core.items import item_row
 from mitl_audit.export_file import ExportFile, ExportPathError
-from mitl_audit.items import item_row
 from mitl_contracts.events import ItemContent, ItemIngested
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def record(**fields: Any) -> dict[str, Any]:
-    """A final-label record as export_store's query returns it: a human correction."""
+    """A final-label record as store/export.py's query returns it: a human correction."""
     defaults: dict[str, Any] = {
         "dataset": "trec6",
         "seq": 42,

@@ -12,15 +12,15 @@ from typing import Any
 
 import pyarrow.json as pj
 import pytest
-from mitl_audit.export import FORMATS, MEDIA_TYPES, export_row
-from mitl_audit.export_file import ExportFile
-from mitl_audit.export_formats import (
+from mitl_audit.core.export import FORMATS, MEDIA_TYPES, export_row
+from mitl_audit.core.export_formats import (
     CSV_COLUMNS,
     EXTENSIONS,
     PROVENANCE_FIELDS,
     encode,
     label_studio_task,
 )
+from mitl_audit.export_file import ExportFile
 from mitl_client.files import Row, read
 
 from tests.unit.audit.test_audit_export import AT, record

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from mitl_audit.precision import Z_95, precision, wilson
+from mitl_audit.core.precision import Z_95, precision, wilson
 
 
 def test_wilson_matches_the_textbook_formula() -> None:

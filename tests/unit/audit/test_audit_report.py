@@ -8,10 +8,10 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from mitl_audit.counts import DecisionCount, LabelCount, SpotCheckCount
-from mitl_audit.precision import wilson
-from mitl_audit.report import Report, Window, build
-from mitl_audit.report_csv import to_csv
+from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
+from mitl_audit.core.precision import wilson
+from mitl_audit.core.report import Report, Window, build
+from mitl_audit.core.report_csv import to_csv
 
 DECISIONS = [
     DecisionCount("m1", "b1", "accept", 6, "HUM"),

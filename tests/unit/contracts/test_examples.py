@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from mitl_audit.entries import entry_for
+from mitl_audit.core.entries import entry_for
 from mitl_contracts import topics
 from mitl_contracts.datasets import load_catalog
 from mitl_contracts.events import (

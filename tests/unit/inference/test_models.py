@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mitl_contracts.datasets import Catalog, Dataset
 from mitl_inference.models import ModelSet
-from mitl_inference.registry import ModelRecord, RegistryError
+from mitl_inference.store.registry import ModelRecord, RegistryError
 from mitl_ml.artifacts import ArtifactStore
 from mitl_ml.manifest import ModelManifest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mitl_inference.registry import ModelRecord, preprocessing
+from mitl_inference.store.registry import ModelRecord, preprocessing
 from mitl_ml.manifest import ModelManifest
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mitl_contracts.events import DriftAlert
-from mitl_trainer.schedule import (
+from mitl_trainer.core.schedule import (
     drift_request_id,
     label_request_id,
     manual_request_id,

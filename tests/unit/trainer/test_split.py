@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mitl_trainer.split import holdout_draw, in_holdout
+from mitl_trainer.core.split import holdout_draw, in_holdout
 
 
 def test_an_item_keeps_its_side_and_datasets_split_independently() -> None:

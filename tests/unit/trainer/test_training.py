@@ -12,8 +12,8 @@ from mitl_ml.artifacts import ArtifactStore, manifest_digest
 from mitl_ml.datasets import load_trec6, stratified_sample
 from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.runtime import load_model
+from mitl_trainer.core.training_set import LabelRow, TrainingSet, build
 from mitl_trainer.training import Champion, Rules, store_candidate, train_candidate, version_for
-from mitl_trainer.training_set import LabelRow, TrainingSet, build
 
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mitl_trainer.split import in_holdout
-from mitl_trainer.training_set import LabelRow, build
+from mitl_trainer.core.split import in_holdout
+from mitl_trainer.core.training_set import LabelRow, build
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 

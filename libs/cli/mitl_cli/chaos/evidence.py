@@ -29,7 +29,8 @@ class LogRow:
 
 @dataclass(frozen=True)
 class TaskRow:
-    """A review task (review.tasks, kind 'review')."""
+    """A review task (review.tasks, kind 'review'): the queue it was requested for, the one
+    it is in now, and the label event it published once done."""
 
     task_id: str
     item_id: str

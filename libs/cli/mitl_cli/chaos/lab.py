@@ -31,7 +31,7 @@ from mitl_cli.chaos.identity import ensure_identities
 from mitl_cli.chaos.lag import LagProbe
 from mitl_cli.chaos.postgres import OwnPostgres, scratch_root
 from mitl_cli.chaos.workload import chaos_datasets_yaml
-from mitl_cli.stack import SERVICES, LocalStack
+from mitl_cli.stack import SERVICES, LocalStack, StartsAndStops
 
 DATABASE = "mitl_chaos"
 # One model for the whole run: a model promoted mid-stream re-scores waiting items and the
@@ -75,7 +75,7 @@ def environment(name: str, value: str) -> Iterator[None]:
 
 
 @dataclass
-class Lab:
+class Lab(StartsAndStops):
     workdir: Path
     model_dir: Path
     annotators: int = 4
@@ -193,13 +193,3 @@ class Lab:
             if server_log.exists():
                 shutil.copy(server_log, self.workdir / "postgres.log")
             self._postgres.remove()
-
-    def __enter__(self) -> Lab:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

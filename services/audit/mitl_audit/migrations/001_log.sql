@@ -1,4 +1,4 @@
--- The audit log: one row per audited event, append-only, hash-chained (see chain.py).
+-- The audit log: one row per audited event, append-only, hash-chained (see core/chain.py).
 -- seq is assigned by the writer under an advisory lock rather than by the sequence default,
 -- because a sequence skips values on rollback and a gap must mean a removed row.
 CREATE TABLE log (

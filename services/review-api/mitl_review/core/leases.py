@@ -3,6 +3,7 @@ lease puts the task back in its queue, claimable by anyone (its former holder in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -10,6 +11,21 @@ from mitl_review.core.errors import Conflict
 from mitl_review.core.task import Task
 
 LeaseState = Literal["free", "mine", "expired_mine", "theirs"]
+
+NO_OFFSET = timedelta(0)
+
+
+@dataclass
+class LeaseClock:
+    """The time leases are judged by: the database's clock (one clock for every replica)
+    moved by `offset`. In service the offset stays zero; a test advances the clock to let a
+    lease lapse at once instead of waiting for it. Every statement that sets or checks a
+    lease takes the offset as a parameter (`now() + offset`)."""
+
+    offset: timedelta = NO_OFFSET
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
 
 
 def lease_expiry(now: datetime, lease_seconds: float) -> datetime:

@@ -39,7 +39,9 @@ async def claim(dataset: str, queue: Queue, ctx: ContextDep, user: UserDep) -> T
     204 when there is nothing to claim; 403 if the caller's role may not work on this queue."""
     labels = tuple(ctx.catalog.get(dataset).labels)
     mix = claims.GoldMix(ctx.settings.gold_rate, ctx.gold_draw, labels)
-    task = await claims.claim(ctx.pool, user, dataset, queue, ctx.settings.lease_seconds, mix)
+    task = await claims.claim(
+        ctx.pool, user, dataset, queue, ctx.settings.lease_seconds, mix, ctx.clock
+    )
     if task is None:
         return Response(status_code=204)
     return TaskView.of(task)

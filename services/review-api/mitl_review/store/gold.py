@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 from mitl_contracts.events import ItemContent
 from mitl_runtime import bulk
 
 from mitl_review.core.gold import GoldItem
+from mitl_review.core.leases import NO_OFFSET
 from mitl_review.core.task import Task
 from mitl_review.store.rows import INSERT_COLUMNS, INSERT_PLACEHOLDERS, task_from_row, task_values
 
@@ -96,13 +97,17 @@ async def next_for(
     return (item_from_row(row), row["db_now"]) if row else None
 
 
-async def lease(conn: asyncpg.Connection, task: Task, lease_seconds: float) -> Task:
-    """Create `task` (a gold task) leased to its assignee, or lease it to them again."""
+async def lease(
+    conn: asyncpg.Connection, task: Task, lease_seconds: float, offset: timedelta = NO_OFFSET
+) -> Task:
+    """Create `task` (a gold task) leased to its assignee, or lease it to them again, until
+    `lease_seconds` after the database's clock moved by `offset` (core.leases.LeaseClock)."""
     n = len(task_values(task))
     row = await conn.fetchrow(
         f"""
         INSERT INTO review.tasks ({INSERT_COLUMNS}, lease_holder, lease_expires_at)
-        VALUES ({INSERT_PLACEHOLDERS}, ${n + 1}, now() + make_interval(secs => ${n + 2}))
+        VALUES ({INSERT_PLACEHOLDERS}, ${n + 1},
+                now() + ${n + 3}::interval + make_interval(secs => ${n + 2}))
         ON CONFLICT (task_id) DO UPDATE SET
             queue = EXCLUDED.queue, requested_queue = EXCLUDED.requested_queue,
             lease_holder = EXCLUDED.lease_holder, lease_expires_at = EXCLUDED.lease_expires_at
@@ -111,6 +116,7 @@ async def lease(conn: asyncpg.Connection, task: Task, lease_seconds: float) -> T
         *task_values(task),
         task.assignee,
         float(lease_seconds),
+        offset,
     )
     assert row is not None  # an upsert with RETURNING always yields its row
     return task_from_row(row)

@@ -54,31 +54,38 @@ async def insert(conn: asyncpg.Connection, task: Task) -> None:
     )
 
 
+# What a newer request changes in a task (see core.updates.refreshed): these columns, each
+# from the task's field of the same name.
+UPDATED_COLUMNS = (
+    "review_event_id",
+    "decision_event_id",
+    "batch_id",
+    "priority",
+    "reason",
+    "labels",
+    "probabilities",
+    "suggested_label",
+    "confidence",
+    "hide_suggestion",
+    "model_version",
+    "policy_version",
+    "last_requested_at",
+    "revision",
+)
+UPDATE = "UPDATE review.tasks SET {} WHERE task_id = $1".format(
+    ", ".join(f"{column} = ${n}" for n, column in enumerate(UPDATED_COLUMNS, start=2))
+)
+
+
+def column_value(task: Task, column: str) -> object:
+    value = getattr(task, column)
+    return list(value) if isinstance(value, tuple) else value  # labels, probabilities: arrays
+
+
 async def update(conn: asyncpg.Connection, task: Task) -> None:
     """Write what a newer request changed (see core.updates.refreshed)."""
     await conn.execute(
-        """
-        UPDATE review.tasks SET review_event_id = $2, decision_event_id = $3, batch_id = $4,
-            priority = $5, reason = $6, labels = $7, probabilities = $8, suggested_label = $9,
-            confidence = $10, hide_suggestion = $11, model_version = $12, policy_version = $13,
-            last_requested_at = $14, revision = $15
-        WHERE task_id = $1
-        """,
-        task.task_id,
-        task.review_event_id,
-        task.decision_event_id,
-        task.batch_id,
-        task.priority,
-        task.reason,
-        list(task.labels),
-        list(task.probabilities),
-        task.suggested_label,
-        task.confidence,
-        task.hide_suggestion,
-        task.model_version,
-        task.policy_version,
-        task.last_requested_at,
-        task.revision,
+        UPDATE, task.task_id, *(column_value(task, column) for column in UPDATED_COLUMNS)
     )
 
 

@@ -7,6 +7,36 @@ from mitl_contracts.events import ItemContent
 
 from mitl_review.core.task import Completion, Task
 
+# Task fields read as they are stored, each from the column of its name.
+PLAIN_TASK_FIELDS = (
+    "task_id",
+    "review_event_id",
+    "dataset",
+    "item_id",
+    "batch_id",
+    "decision_event_id",
+    "requested_queue",
+    "queue",
+    "priority",
+    "reason",
+    "suggested_label",
+    "confidence",
+    "hide_suggestion",
+    "model_version",
+    "policy_version",
+    "requested_at",
+    "status",
+    "lease_holder",
+    "lease_expires_at",
+    "escalated_by",
+    "escalation_comment",
+    "kind",
+    "gold_id",
+    "assignee",
+    "revision",
+    "last_requested_at",
+)
+
 
 def task_from_row(row: asyncpg.Record) -> Task:
     completion = None
@@ -20,37 +50,12 @@ def task_from_row(row: asyncpg.Record) -> Task:
             completed_at=row["completed_at"],
         )
     return Task(
-        task_id=row["task_id"],
-        review_event_id=row["review_event_id"],
-        dataset=row["dataset"],
-        item_id=row["item_id"],
-        batch_id=row["batch_id"],
-        decision_event_id=row["decision_event_id"],
-        requested_queue=row["requested_queue"],
-        queue=row["queue"],
-        priority=row["priority"],
-        reason=row["reason"],
+        **{name: row[name] for name in PLAIN_TASK_FIELDS},
         content=ItemContent.model_validate_json(row["content"]),
         labels=tuple(row["labels"]),
         probabilities=tuple(row["probabilities"]),
-        suggested_label=row["suggested_label"],
-        confidence=row["confidence"],
-        hide_suggestion=row["hide_suggestion"],
-        model_version=row["model_version"],
-        policy_version=row["policy_version"],
-        requested_at=row["requested_at"],
-        status=row["status"],
-        lease_holder=row["lease_holder"],
-        lease_expires_at=row["lease_expires_at"],
         skipped_by=tuple(row["skipped_by"]),
-        escalated_by=row["escalated_by"],
-        escalation_comment=row["escalation_comment"],
         completion=completion,
-        kind=row["kind"],
-        gold_id=row["gold_id"],
-        assignee=row["assignee"],
-        revision=row["revision"],
-        last_requested_at=row["last_requested_at"],
     )
 
 

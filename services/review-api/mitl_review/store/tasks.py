@@ -3,7 +3,7 @@ ways a submission changes a task (creation and updates from requests are in `req
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
@@ -12,6 +12,7 @@ from mitl_contracts.events import Event
 from mitl_runtime import outbox
 
 from mitl_review.core.auth import User
+from mitl_review.core.leases import NO_OFFSET
 from mitl_review.core.task import Task
 from mitl_review.store.rows import task_from_row
 
@@ -20,29 +21,35 @@ Outcome = Literal["resumed", "leased", "gold"]
 Claimed = tuple[Outcome, Task, str | None]
 # `(task).*` spreads the task into plain columns: a composite value in a result costs asyncpg a
 # slow type introspection on every new connection, felt by the first claims after a start.
+# `offset` moves the database's clock for leases (core.leases.LeaseClock); zero in service.
 CLAIM_NEXT = """
-SELECT outcome, previous_holder, (task).* FROM review.claim_next($1, $2, $3, $4, $5)
+SELECT outcome, previous_holder, (task).* FROM review.claim_next($1, $2, $3, $4, $5, $6)
 """
 
 
 async def claim_next(
-    conn: asyncpg.Connection, user: str, dataset: str, queue: str, lease_seconds: float
+    conn: asyncpg.Connection,
+    user: str,
+    dataset: str,
+    queue: str,
+    lease_seconds: float,
+    offset: timedelta = NO_OFFSET,
 ) -> Claimed | None:
-    """`review.claim_next` (migrations/003): the caller's live lease in the queue, or the next
+    """`review.claim_next` (migrations/005): the caller's live lease in the queue, or the next
     review task leased to them, or None when there is nothing for them."""
-    row = await conn.fetchrow(CLAIM_NEXT, user, dataset, queue, float(lease_seconds), False)
+    row = await conn.fetchrow(CLAIM_NEXT, user, dataset, queue, float(lease_seconds), False, offset)
     if row is None:
         return None
     return row["outcome"], task_from_row(row), row["previous_holder"]
 
 
 async def held_or_room_for_gold(
-    conn: asyncpg.Connection, user: str, dataset: str, queue: str
+    conn: asyncpg.Connection, user: str, dataset: str, queue: str, offset: timedelta = NO_OFFSET
 ) -> Claimed | bool:
     """Under the claim lock (kept by the caller's transaction): the caller's live lease in the
     queue if any; else whether the queue has review work they could lease, which is when a
     gold task may be served."""
-    row = await conn.fetchrow(CLAIM_NEXT, user, dataset, queue, 0.0, True)
+    row = await conn.fetchrow(CLAIM_NEXT, user, dataset, queue, 0.0, True, offset)
     if row is None:
         return False
     if row["outcome"] == "gold":
@@ -50,11 +57,16 @@ async def held_or_room_for_gold(
     return row["outcome"], task_from_row(row), row["previous_holder"]
 
 
-async def read(conn: asyncpg.Connection, task_id: str) -> tuple[Task, datetime] | None:
-    """Load `task_id` with the database's clock (one clock for every replica). Not locked:
-    every write below re-checks, in its own statement, that the task is as it was read."""
+async def read(
+    conn: asyncpg.Connection, task_id: str, offset: timedelta = NO_OFFSET
+) -> tuple[Task, datetime] | None:
+    """Load `task_id` with the database's clock (one clock for every replica; moved by
+    `offset`). Not locked: every write below re-checks, in its own statement, that the task is
+    as it was read."""
     row = await conn.fetchrow(
-        "SELECT *, now() AS db_now FROM review.tasks WHERE task_id = $1", task_id
+        "SELECT *, now() + $2::interval AS db_now FROM review.tasks WHERE task_id = $1",
+        task_id,
+        offset,
     )
     return (task_from_row(row), row["db_now"]) if row else None
 
@@ -62,13 +74,14 @@ async def read(conn: asyncpg.Connection, task_id: str) -> tuple[Task, datetime] 
 # A submission writes only if the task is still what its decision was made on: open, under
 # the submitter's live lease, same revision and queue. Anything else changed it meanwhile
 # (the lease lapsed, a newer request updated it, a concurrent submission settled it), and
-# the caller reads it again and decides again. Each write is one atomic statement.
-GUARD = """task_id = $1 AND status = 'open' AND lease_holder = $2 AND lease_expires_at > now()
-    AND revision = $3 AND queue = $4"""
+# the caller reads it again and decides again. Each write is one atomic statement. $5 is the
+# lease clock's offset (core.leases.LeaseClock).
+GUARD = """task_id = $1 AND status = 'open' AND lease_holder = $2
+    AND lease_expires_at > now() + $5::interval AND revision = $3 AND queue = $4"""
 
 
-def guard_values(task: Task, user: str) -> tuple[object, ...]:
-    return task.task_id, user, task.revision, task.queue
+def guard_values(task: Task, user: str, offset: timedelta) -> tuple[object, ...]:
+    return task.task_id, user, task.revision, task.queue, offset
 
 
 async def complete(
@@ -80,6 +93,7 @@ async def complete(
     event: Event | None,
     time_spent_ms: int | None,
     now: datetime,
+    offset: timedelta = NO_OFFSET,
 ) -> bool:
     """Close the task with `label` and, for a review task, put its label `event` in the
     outbox, in one statement; False if the guard failed and nothing was written."""
@@ -87,18 +101,18 @@ async def complete(
         f"""
         WITH done AS (
             UPDATE review.tasks SET status = 'done', lease_holder = NULL, lease_expires_at = NULL,
-                completed_by = $2, completed_role = $5, submitted_action = $6, label = $7,
-                label_event_id = $8, time_spent_ms = $9, completed_at = $10
+                completed_by = $2, completed_role = $6, submitted_action = $7, label = $8,
+                label_event_id = $9, time_spent_ms = $10, completed_at = $11
             WHERE {GUARD}
             RETURNING task_id
         ), published AS (
             INSERT INTO review.outbox (event_id, topic, key, payload)
-            SELECT $8, $11, $13, $12::text::json FROM done WHERE $12::text IS NOT NULL
+            SELECT $9, $12, $14, $13::text::json FROM done WHERE $13::text IS NOT NULL
             ON CONFLICT (event_id) DO NOTHING
         )
         SELECT count(*) FROM done
         """,
-        *guard_values(task, user.name),
+        *guard_values(task, user.name, offset),
         user.role,
         action,
         label,
@@ -113,25 +127,32 @@ async def complete(
 
 
 async def escalate(
-    conn: asyncpg.Connection, task: Task, user: str, comment: str | None, queue: str
+    conn: asyncpg.Connection,
+    task: Task,
+    user: str,
+    comment: str | None,
+    queue: str,
+    offset: timedelta = NO_OFFSET,
 ) -> bool:
     """Hand the task over to `queue` ('expert' for a review task; a gold task stays where it
     was and is closed for its assignee: its answer is known, an expert has nothing to add)."""
     changed = await conn.fetchval(
         f"""
-        UPDATE review.tasks SET queue = $6, lease_holder = NULL, lease_expires_at = NULL,
-            escalated_by = $2, escalation_comment = $5, escalated_at = now()
+        UPDATE review.tasks SET queue = $7, lease_holder = NULL, lease_expires_at = NULL,
+            escalated_by = $2, escalation_comment = $6, escalated_at = now()
         WHERE {GUARD}
         RETURNING task_id
         """,
-        *guard_values(task, user),
+        *guard_values(task, user, offset),
         comment,
         queue,
     )
     return changed is not None
 
 
-async def skip(conn: asyncpg.Connection, task: Task, user: str) -> bool:
+async def skip(
+    conn: asyncpg.Connection, task: Task, user: str, offset: timedelta = NO_OFFSET
+) -> bool:
     changed = await conn.fetchval(
         f"""
         UPDATE review.tasks SET lease_holder = NULL, lease_expires_at = NULL,
@@ -139,6 +160,6 @@ async def skip(conn: asyncpg.Connection, task: Task, user: str) -> bool:
         WHERE {GUARD}
         RETURNING task_id
         """,
-        *guard_values(task, user),
+        *guard_values(task, user, offset),
     )
     return changed is not None

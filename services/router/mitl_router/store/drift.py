@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import asyncpg
 from mitl_contracts.events import DriftAlert
 
-
-@dataclass(frozen=True)
-class DriftState:
-    """`datasets`: datasets with any alert open (their policy is tightened); `segments`: the
-    open alerts' segments per dataset (a "class:<label>" segment escalates that class)."""
-
-    datasets: frozenset[str] = frozenset()
-    segments: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    def segments_of(self, dataset: str) -> frozenset[str]:
-        return self.segments.get(dataset, frozenset())
+from mitl_router.core import DriftState
 
 
 async def record_drift(pool: asyncpg.Pool, alerts: list[DriftAlert]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import asyncpg
 from mitl_policy.verdicts import Outcome
 
@@ -29,18 +31,12 @@ async def record(conn: asyncpg.Connection, outcome: Outcome, dataset: str) -> bo
     return status.endswith(" 1")
 
 
+# Every field of an Outcome is a column of router.outcomes by the same name.
+OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
+
+
 def _outcome(row: asyncpg.Record) -> Outcome:
-    return Outcome(
-        event_id=row["event_id"],
-        item_id=row["item_id"],
-        model_version=row["model_version"],
-        predicted_label=row["predicted_label"],
-        confidence=row["confidence"],
-        label=row["label"],
-        source=row["source"],
-        spot_check=row["spot_check"],
-        occurred_at=row["occurred_at"],
-    )
+    return Outcome(**{name: row[name] for name in OUTCOME_FIELDS})
 
 
 async def recent(

@@ -1,0 +1,138 @@
+"""The labeled dataset as export rows: one per labeled item, its final label and that label's
+provenance. Pure: no I/O.
+
+The final label of an item is its latest human label (annotator or expert) if it has one, else
+its latest label from a model (auto-accepted). Provenance says where the label came from
+(source, who, action, model and policy versions, time) and pins it to the audit log: the
+label's event id, its row's seq and row_hash, which `mitl audit verify` vouches for.
+
+JSONL and Parquet carry the same fields: a JSON object per line, or a Parquet table with the
+`ARROW_SCHEMA` columns (`provenance` a struct, `metadata` a map). Label Studio JSON, CSV and
+Hugging Face JSONL are encoded by export_formats.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from mitl_audit.core import export_formats
+from mitl_audit.core.entries import HUMAN_SOURCES, as_utc
+
+Format = Literal["jsonl", "parquet", "csv", "label-studio", "hf-jsonl"]
+FORMATS: tuple[Format, ...] = ("jsonl", "parquet", *export_formats.TEXT_FORMATS)
+MEDIA_TYPES: dict[Format, str] = {
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+    "csv": export_formats.MEDIA_TYPES["csv"],
+    "label-studio": export_formats.MEDIA_TYPES["label-studio"],
+    "hf-jsonl": export_formats.MEDIA_TYPES["hf-jsonl"],
+}
+
+PROVENANCE = pa.struct(
+    [
+        ("source", pa.string()),
+        ("labeled_by", pa.string()),
+        ("role", pa.string()),
+        ("action", pa.string()),
+        ("model_version", pa.string()),
+        ("policy_version", pa.string()),
+        ("labeled_at", pa.timestamp("us", tz="UTC")),
+        ("suggested_label", pa.string()),
+        ("overrides_model", pa.bool_()),
+        ("human_labels", pa.int64()),
+        ("decision_route", pa.string()),
+        ("decision_confidence", pa.float64()),
+        ("spot_check", pa.bool_()),
+        ("event_id", pa.string()),
+        ("audit_seq", pa.int64()),
+        ("audit_row_hash", pa.string()),
+    ]
+)
+ARROW_SCHEMA = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("item_id", pa.string()),
+        ("external_id", pa.string()),
+        ("batch_id", pa.string()),
+        ("text", pa.string()),
+        ("vector", pa.list_(pa.float64())),
+        ("metadata", pa.map_(pa.string(), pa.string())),
+        ("label", pa.string()),
+        ("provenance", PROVENANCE),
+    ]
+)
+
+
+def labeled_by(source: str, annotator: str | None, model_version: str | None) -> str | None:
+    """Who gave the label: the person for a human label, else the model version."""
+    if source in HUMAN_SOURCES:
+        return annotator
+    return model_version
+
+
+def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The export row of one item, from a record with the item's final label row (seq,
+    event_id, item_id, label, source, action, annotator, role, suggested_label, model_version,
+    policy_version, is_override, occurred_at, row_hash, label_batch_id, human_labels), its
+    audit.items row (external_id, batch_id, content as JSON text, any of them None if audit
+    never saw the item) and its decision (route, confidence, spot_check; None if none)."""
+    content = json.loads(record["content"]) if record["content"] else {}
+    spot_check = record["spot_check"]
+    return {
+        "dataset": record["dataset"],
+        "item_id": record["item_id"],
+        "external_id": record["external_id"],
+        # The batch ingest put the item in; the label's own batch id if audit never saw it.
+        "batch_id": record["batch_id"]
+        if record["batch_id"] is not None
+        else record["label_batch_id"],
+        "text": content.get("text"),
+        "vector": content.get("vector"),
+        "metadata": content.get("metadata") or {},
+        "label": record["label"],
+        "provenance": {
+            "source": record["source"],
+            "labeled_by": labeled_by(
+                record["source"], record["annotator"], record["model_version"]
+            ),
+            "role": record["role"],
+            "action": record["action"],
+            "model_version": record["model_version"],
+            "policy_version": record["policy_version"] or None,
+            "labeled_at": as_utc(record["occurred_at"]),
+            "suggested_label": record["suggested_label"],
+            "overrides_model": bool(record["is_override"]),
+            "human_labels": int(record["human_labels"]),
+            "decision_route": record["route"],
+            "decision_confidence": record["confidence"],
+            "spot_check": None if spot_check is None else spot_check == "true",
+            "event_id": record["event_id"],
+            "audit_seq": int(record["seq"]),
+            "audit_row_hash": record["row_hash"],
+        },
+    }
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat(timespec="microseconds")
+    raise TypeError(f"no JSON for {type(value).__name__}")
+
+
+def jsonl_lines(rows: Iterable[dict[str, Any]]) -> str:
+    """The rows as JSON Lines: one object per line, each line ending in a newline."""
+    return "".join(
+        json.dumps(row, default=_json_default, ensure_ascii=False, sort_keys=False) + "\n"
+        for row in rows
+    )
+
+
+def arrow_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """The rows as an Arrow table with ARROW_SCHEMA (also for no rows)."""
+    prepared = [row | {"metadata": list(row["metadata"].items())} for row in rows]
+    return pa.Table.from_pylist(prepared, schema=ARROW_SCHEMA)

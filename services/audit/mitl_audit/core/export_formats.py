@@ -1,0 +1,249 @@
+"""Export rows in the formats other tools read, beside JSONL and Parquet (export.py): Label
+Studio task JSON, CSV, and JSON Lines laid out for Hugging Face `datasets`. Pure: no I/O.
+
+Each is an `Encoder`: `begin()`, `rows(rows)` for each chunk, `end()`, all bytes, so that a
+file is written a chunk at a time (export_file.ExportFile) whatever the format. All keep the
+label's provenance: who gave it (the person, or the model version), the action and the routing
+decision, and its place in the audit log.
+
+- **Label Studio** (`label-studio`): one JSON array of tasks as Label Studio imports them, for
+  a labeling config `<Text name="text" value="$text"/>` (`$vector` for vector datasets) and
+  `<Choices name="label" toName="text">`. `data` holds the content and the item's ids; a human
+  label is an `annotations` entry, the model's label (an accepted one, or the suggestion a
+  person saw) a `predictions` entry with its `model_version` and `score` (the decision's
+  confidence); `meta.mitl` holds the provenance and the metadata.
+- **CSV** (`csv`): one row per item, provenance flattened to `provenance.<field>` columns,
+  `vector` and `metadata` as JSON text, empty cells for nulls.
+- **Hugging Face** (`hf-jsonl`): one flat JSON object per line, every line the same keys, so
+  that `datasets.load_dataset("json", data_files=...)` reads it as a table of columns: `text`
+  and `label` on top, provenance as `provenance_<field>` columns, `metadata` as JSON text
+  (its keys vary by item, a column's type may not).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from mitl_audit.core.entries import HUMAN_SOURCES, as_utc
+
+TextFormat = Literal["csv", "label-studio", "hf-jsonl"]
+TEXT_FORMATS: tuple[TextFormat, ...] = ("csv", "label-studio", "hf-jsonl")
+MEDIA_TYPES: dict[TextFormat, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "label-studio": "application/json",
+    "hf-jsonl": "application/x-ndjson",
+}
+EXTENSIONS: dict[str, str] = {
+    "jsonl": "jsonl",
+    "parquet": "parquet",
+    "csv": "csv",
+    "label-studio": "json",
+    "hf-jsonl": "jsonl",
+}
+# The names Label Studio's labeling config uses for the choices and the content it labels.
+LS_FROM_NAME = "label"
+
+PROVENANCE_FIELDS = (
+    "source",
+    "labeled_by",
+    "role",
+    "action",
+    "model_version",
+    "policy_version",
+    "labeled_at",
+    "suggested_label",
+    "overrides_model",
+    "human_labels",
+    "decision_route",
+    "decision_confidence",
+    "spot_check",
+    "event_id",
+    "audit_seq",
+    "audit_row_hash",
+)
+ROW_FIELDS = (
+    "dataset",
+    "item_id",
+    "external_id",
+    "batch_id",
+    "text",
+    "vector",
+    "metadata",
+    "label",
+)
+
+
+class Encoder(Protocol):
+    def begin(self) -> bytes: ...
+    def rows(self, rows: list[dict[str, Any]]) -> bytes: ...
+    def end(self) -> bytes: ...
+
+
+def _plain(value: Any) -> Any:
+    """`value` with datetimes as ISO 8601 UTC text (JSON's and CSV's form of a time)."""
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat(timespec="microseconds")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(_plain(value), ensure_ascii=False)
+
+
+def _choice(label: str, to_name: str) -> dict[str, Any]:
+    return {
+        "from_name": LS_FROM_NAME,
+        "to_name": to_name,
+        "type": "choices",
+        "value": {"choices": [label]},
+    }
+
+
+def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
+    """One export row as a Label Studio task (see the module docstring)."""
+    provenance = _plain(row["provenance"])
+    to_name = "text" if row["text"] is not None else "vector"
+    data: dict[str, Any] = {
+        to_name: row["text"] if row["text"] is not None else row["vector"],
+        "external_id": row["external_id"],
+        "item_id": row["item_id"],
+        "dataset": row["dataset"],
+        "batch_id": row["batch_id"],
+    }
+    annotations = []
+    predictions = []
+    human = provenance["source"] in HUMAN_SOURCES
+    if human:
+        annotations.append(
+            {
+                "result": [_choice(row["label"], to_name)],
+                "created_at": provenance["labeled_at"],
+                "ground_truth": False,
+                "was_cancelled": False,
+                "meta": {"labeled_by": provenance["labeled_by"], "role": provenance["role"]},
+            }
+        )
+    # What the model said: its accepted label, or the suggestion the person was shown.
+    predicted = provenance["suggested_label"] if human else row["label"]
+    if predicted is not None and provenance["model_version"] is not None:
+        prediction: dict[str, Any] = {
+            "model_version": provenance["model_version"],
+            "result": [_choice(predicted, to_name)],
+        }
+        if provenance["decision_confidence"] is not None:
+            prediction["score"] = provenance["decision_confidence"]
+        predictions.append(prediction)
+    return {
+        "data": data,
+        "annotations": annotations,
+        "predictions": predictions,
+        "meta": {
+            "mitl": {"label": row["label"], "provenance": provenance, "metadata": row["metadata"]}
+        },
+    }
+
+
+class LabelStudioEncoder:
+    """A JSON array of tasks, written a chunk at a time."""
+
+    def __init__(self) -> None:
+        self._first = True
+
+    def begin(self) -> bytes:
+        return b"["
+
+    def rows(self, rows: list[dict[str, Any]]) -> bytes:
+        parts = []
+        for row in rows:
+            parts.append(("\n" if self._first else ",\n") + _dumps(label_studio_task(row)))
+            self._first = False
+        return "".join(parts).encode("utf-8")
+
+    def end(self) -> bytes:
+        return b"]\n" if self._first else b"\n]\n"
+
+
+CSV_COLUMNS = (*ROW_FIELDS, *(f"provenance.{name}" for name in PROVENANCE_FIELDS))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return _dumps(value)
+    return str(_plain(value))
+
+
+def csv_record(row: dict[str, Any]) -> list[str]:
+    """One export row as CSV cells, in CSV_COLUMNS order."""
+    provenance = row["provenance"]
+    return [_cell(row[name]) for name in ROW_FIELDS] + [
+        _cell(provenance[name]) for name in PROVENANCE_FIELDS
+    ]
+
+
+class CsvEncoder:
+    def begin(self) -> bytes:
+        return self._lines([list(CSV_COLUMNS)])
+
+    def rows(self, rows: list[dict[str, Any]]) -> bytes:
+        return self._lines(csv_record(row) for row in rows)
+
+    def end(self) -> bytes:
+        return b""
+
+    @staticmethod
+    def _lines(records: Iterable[list[str]]) -> bytes:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(records)
+        return buffer.getvalue().encode("utf-8")
+
+
+def hf_record(row: dict[str, Any]) -> dict[str, Any]:
+    """One export row as a flat record with the same keys for every item."""
+    provenance = _plain(row["provenance"])
+    return {
+        "dataset": row["dataset"],
+        "item_id": row["item_id"],
+        "external_id": row["external_id"],
+        "batch_id": row["batch_id"],
+        "text": row["text"],
+        "vector": row["vector"],
+        "metadata": _dumps(row["metadata"]),
+        "label": row["label"],
+        **{f"provenance_{name}": provenance[name] for name in PROVENANCE_FIELDS},
+    }
+
+
+class HuggingFaceEncoder:
+    def begin(self) -> bytes:
+        return b""
+
+    def rows(self, rows: list[dict[str, Any]]) -> bytes:
+        return "".join(_dumps(hf_record(row)) + "\n" for row in rows).encode("utf-8")
+
+    def end(self) -> bytes:
+        return b""
+
+
+def encoder(format: TextFormat) -> Encoder:
+    if format == "label-studio":
+        return LabelStudioEncoder()
+    if format == "csv":
+        return CsvEncoder()
+    return HuggingFaceEncoder()
+
+
+def encode(format: TextFormat, rows: list[dict[str, Any]]) -> bytes:
+    """The whole file for `rows` (tests, small exports)."""
+    out = encoder(format)
+    return out.begin() + out.rows(rows) + out.end()

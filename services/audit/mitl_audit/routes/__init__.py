@@ -1,0 +1,1 @@
+"""Audit over HTTP: reports and overrides, dataset export."""

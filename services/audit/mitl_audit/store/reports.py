@@ -1,0 +1,95 @@
+"""The counts a report is built from, grouped in Postgres (reports never load rows one by one).
+The HTTP endpoint and the CLI share `load_report`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mitl_audit.core import report
+from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
+from mitl_audit.core.report import Report, Window
+from mitl_audit.store.log import Db
+
+
+def window(alias: str) -> str:
+    """$2 and $3 bound the window on `alias`.occurred_at: from inclusive, to exclusive, either
+    open when NULL."""
+    return (
+        f"($2::timestamptz IS NULL OR {alias}.occurred_at >= $2)"
+        f" AND ($3::timestamptz IS NULL OR {alias}.occurred_at < $3)"
+    )
+
+
+HUMAN = "('annotator', 'expert')"
+
+DECISIONS = f"""
+    SELECT coalesce(d.model_version, '') AS model_version,
+           coalesce(d.payload->>'batch_id', '') AS batch_id, d.route,
+           coalesce(d.predicted_label, '') AS predicted_label, count(*) AS count
+    FROM audit.log d WHERE d.dataset = $1 AND d.kind = 'decision' AND {window("d")}
+    GROUP BY 1, 2, 3, 4
+"""
+
+LABELS = f"""
+    SELECT l.annotator, l.source, l.action, coalesce(l.is_override, false) AS is_override,
+           coalesce(l.model_version, '') AS model_version,
+           coalesce(l.payload->>'batch_id', '') AS batch_id,
+           coalesce(l.suggested_label, '') AS predicted_label, count(*) AS count
+    FROM audit.log l WHERE l.dataset = $1 AND l.kind = 'label' AND {window("l")}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+# A spot check: a human label of an item whose decision (by the model version the label names)
+# accepted the model's label, given blind (the decision drew a spot check, or the suggestion
+# was hidden). Each (item, model version) counts once, judged by its latest such label.
+SPOT_CHECKS = f"""
+    SELECT model_version, batch_id, predicted_label, annotator, agreed, count(*) AS count
+    FROM (
+        SELECT DISTINCT ON (l.item_id, d.model_version)
+               coalesce(d.model_version, '') AS model_version,
+               coalesce(d.payload->>'batch_id', '') AS batch_id,
+               coalesce(d.predicted_label, '') AS predicted_label,
+               l.annotator, l.label = d.predicted_label AS agreed
+        FROM audit.log l
+        CROSS JOIN LATERAL (
+            SELECT x.model_version, x.payload, x.predicted_label, x.route
+            FROM audit.log x
+            WHERE x.dataset = l.dataset AND x.item_id = l.item_id AND x.kind = 'decision'
+              AND x.model_version IS NOT DISTINCT FROM l.model_version
+            ORDER BY x.seq DESC LIMIT 1
+        ) d
+        WHERE l.dataset = $1 AND l.kind = 'label' AND l.source IN {HUMAN} AND {window("l")}
+          AND d.route = 'accept'
+          AND (coalesce((d.payload->>'spot_check')::boolean, false)
+               OR NOT coalesce((l.payload->>'suggestion_shown')::boolean, true))
+        ORDER BY l.item_id, d.model_version, l.seq DESC
+    ) checks
+    GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+async def decision_counts(
+    db: Db, dataset: str, start: datetime | None, end: datetime | None
+) -> list[DecisionCount]:
+    return [DecisionCount(**dict(r)) for r in await db.fetch(DECISIONS, dataset, start, end)]
+
+
+async def label_counts(
+    db: Db, dataset: str, start: datetime | None, end: datetime | None
+) -> list[LabelCount]:
+    return [LabelCount(**dict(r)) for r in await db.fetch(LABELS, dataset, start, end)]
+
+
+async def spot_check_counts(
+    db: Db, dataset: str, start: datetime | None, end: datetime | None
+) -> list[SpotCheckCount]:
+    """Spot checks whose label falls in the window."""
+    return [SpotCheckCount(**dict(r)) for r in await db.fetch(SPOT_CHECKS, dataset, start, end)]
+
+
+async def load_report(db: Db, dataset: str, span: Window) -> Report:
+    """The report over `dataset`'s rows in `span`."""
+    decisions = await decision_counts(db, dataset, span.from_, span.to)
+    labels = await label_counts(db, dataset, span.from_, span.to)
+    checks = await spot_check_counts(db, dataset, span.from_, span.to)
+    return report.build(dataset, span, decisions, labels, checks)

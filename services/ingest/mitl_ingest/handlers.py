@@ -1,0 +1,83 @@
+"""Ingest's one path, shared by HTTP and the raw topic: triage, dedupe, publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mitl_contracts import topics
+from mitl_contracts.datasets import Catalog
+from mitl_contracts.events import Event, ItemIngested, ItemRaw
+from mitl_runtime.consumer import Received
+from mitl_runtime.dlq import DeadLetters, InvalidMessage
+from mitl_runtime.service import ServiceRuntime
+
+from mitl_ingest import core, store
+from mitl_ingest.metrics import ITEMS
+
+
+@dataclass
+class Ingestor:
+    runtime: ServiceRuntime
+    catalog: Catalog
+    dead_letters: DeadLetters
+
+    async def on_raw(self, batch: list[Received[ItemRaw]]) -> None:
+        """Items from the raw topic; a rejected one is dead-lettered with the reason."""
+        stream_batch = f"stream-{datetime.now(UTC):%Y%m%d}"
+        outcomes = await self.ingest([r.event for r in batch], stream_batch)
+        for received, outcome in zip(batch, outcomes, strict=True):
+            if outcome.status == "rejected":
+                await self.dead_letters.send(
+                    received.record, InvalidMessage(outcome.reason or "", "item")
+                )
+
+    async def ingest(self, raws: list[ItemRaw], batch_id: str) -> list[core.Outcome]:
+        """One outcome per input, in order. Returns only once accepted items are durable."""
+        outcomes: list[core.Outcome | None] = []
+        candidates: dict[tuple[str, str], tuple[ItemRaw, ItemIngested]] = {}
+        for raw in raws:
+            rejected = core.triage(raw, self.catalog)
+            key = (raw.dataset, raw.external_id)
+            if rejected is None and key not in candidates:
+                candidates[key] = (raw, self._ingested(raw, batch_id))
+            outcomes.append(rejected)
+        items = [item for _, item in candidates.values()]
+        new_ids = await store.claim(self.runtime.pool, items)
+        fresh = [(raw, item) for raw, item in candidates.values() if item.item_id in new_ids]
+        predictions: list[Event] = []
+        for raw, item in fresh:
+            if (prediction := core.client_prediction(raw, item, self.catalog)) is not None:
+                predictions.append(prediction)
+        await self.runtime.publish(topics.ITEMS_INGESTED, [item for _, item in fresh])
+        await self.runtime.publish(topics.PREDICTIONS, predictions)
+        await store.mark_published(self.runtime.pool, [item for _, item in fresh])
+
+        result: list[core.Outcome] = []
+        claimed: set[tuple[str, str]] = set()
+        for raw, outcome in zip(raws, outcomes, strict=True):
+            key = (raw.dataset, raw.external_id)
+            if outcome is None:
+                item_id = core.item_id_for(*key)
+                first = item_id in new_ids and key not in claimed
+                claimed.add(key)
+                outcome = (
+                    core.Outcome(raw.external_id, "accepted", item_id)
+                    if first
+                    else core.Outcome(
+                        raw.external_id,
+                        "duplicate",
+                        item_id,
+                        "an item with this external_id was already ingested",
+                    )
+                )
+            ITEMS.labels(raw.dataset if outcome.status != "rejected" else "-", outcome.status).inc()
+            result.append(outcome)
+        return result
+
+    @staticmethod
+    def _ingested(raw: ItemRaw, batch_id: str) -> ItemIngested:
+        item = core.ingested(raw, raw.batch_id or batch_id)
+        if raw.prediction is not None:
+            item = item.model_copy(update={"scored_by_client": True})
+        return item

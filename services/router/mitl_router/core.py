@@ -1,0 +1,153 @@
+"""The router's pure step: a batch of valid predictions, with what was read for it from
+Postgres, to decisions, review requests, pseudo-labels and policy changes. No I/O.
+
+`mitl_policy.core.route` decides each prediction; this module groups a batch, hands each
+prediction the context of its dataset and model version, keeps the near-duplicate window
+moving within the batch and collects what is to be stored and published.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from mitl_contracts.datasets import Catalog, UnknownDataset
+from mitl_contracts.events import Decision, Event, Prediction
+from mitl_policy import core
+from mitl_policy.calibration import Thresholds
+from mitl_policy.diversity import RecentSignatures, signature
+from mitl_policy.escalation import EarlierPrediction
+from mitl_policy.policy_events import policy_changed
+from mitl_runtime.dlq import InvalidMessage
+
+Key = tuple[str, str]
+"""(dataset, model version)."""
+
+
+@dataclass(frozen=True)
+class DriftState:
+    """`datasets`: datasets with any alert open (their policy is tightened); `segments`: the
+    open alerts' segments per dataset (a "class:<label>" segment escalates that class)."""
+
+    datasets: frozenset[str] = frozenset()
+    segments: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def segments_of(self, dataset: str) -> frozenset[str]:
+        return self.segments.get(dataset, frozenset())
+
+
+@dataclass
+class BatchContext:
+    """What routing a batch needs besides the predictions, read before any is routed.
+
+    `learned`: the thresholds per (dataset, model version) (None where the dataset does not
+    learn them); `changed`: the keys whose thresholds were learned afresh and changed, in the
+    order they were read; `earlier`: per key, the items' earlier predictions by other versions;
+    `windows`: the near-duplicate window of each dataset that weighs diversity. The windows are
+    the batch's own copies: routing adds each item it queues for review, so later items of the
+    batch are compared with it."""
+
+    now: datetime
+    drift: DriftState
+    learned: dict[Key, Thresholds | None] = field(default_factory=dict)
+    changed: list[Key] = field(default_factory=list)
+    earlier: dict[Key, dict[str, EarlierPrediction]] = field(default_factory=dict)
+    windows: dict[str, RecentSignatures] = field(default_factory=dict)
+
+
+@dataclass
+class RoutedBatch:
+    """What a routed batch stores and publishes, in the order of its predictions."""
+
+    pairs: list[tuple[Prediction, Decision]] = field(default_factory=list)
+    decisions: list[Event] = field(default_factory=list)
+    reviews: list[Event] = field(default_factory=list)
+    labels: list[Event] = field(default_factory=list)
+    policy_events: list[Event] = field(default_factory=list)
+    queued: dict[str, list[tuple[str, np.ndarray]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+def check_prediction(prediction: Prediction, catalog: Catalog) -> None:
+    """Raise InvalidMessage unless the prediction is over its dataset's exact label set."""
+    try:
+        dataset = catalog.get(prediction.dataset)
+    except UnknownDataset as error:
+        raise InvalidMessage(str(error), "dataset") from None
+    if prediction.labels != dataset.labels:
+        raise InvalidMessage(
+            f"prediction labels {prediction.labels} are not dataset {dataset.name!r}'s "
+            f"label set {dataset.labels}",
+            "labels",
+        )
+
+
+def groups(predictions: Iterable[Prediction]) -> dict[Key, list[Prediction]]:
+    """The predictions per (dataset, model version), in order of first appearance."""
+    grouped: dict[Key, list[Prediction]] = defaultdict(list)
+    for prediction in predictions:
+        grouped[(prediction.dataset, prediction.model_version)].append(prediction)
+    return grouped
+
+
+def diversity_datasets(catalog: Catalog, keys: Iterable[Key]) -> list[str]:
+    """The datasets among `keys` whose policy weighs near-duplicates, in catalog order."""
+    present = {name for name, _ in keys}
+    return [
+        name
+        for name, ds in catalog.datasets.items()
+        if ds.policy.diversity_weight > 0 and name in present
+    ]
+
+
+def route_batch(
+    predictions: list[Prediction], catalog: Catalog, context: BatchContext
+) -> RoutedBatch:
+    """Route every prediction (all valid, and all with their key in `context`)."""
+    out = RoutedBatch()
+    for name, version in context.changed:
+        state = context.learned[(name, version)]
+        assert state is not None  # changed thresholds are learned ones
+        out.policy_events.append(
+            policy_changed(name, version, catalog.get(name).policy, state, context.now)
+        )
+    for prediction in predictions:
+        key = (prediction.dataset, prediction.model_version)
+        policy = catalog.get(prediction.dataset).policy
+        window = context.windows.get(prediction.dataset)
+        sig = None
+        if window is not None and prediction.content.text is not None:
+            sig = signature(prediction.content.text, policy.diversity_shingle)
+        route_context = core.RouteContext(
+            thresholds=context.learned[key],
+            drift_segments=context.drift.segments_of(prediction.dataset),
+            earlier=context.earlier[key].get(prediction.item_id),
+            similarity=similarity(window, prediction.item_id, sig),
+        )
+        routed = core.route(
+            prediction,
+            policy,
+            now=context.now,
+            drift_active=prediction.dataset in context.drift.datasets,
+            context=route_context,
+        )
+        out.pairs.append((prediction, routed.decision))
+        out.decisions.append(routed.decision)
+        if routed.review:
+            out.reviews.append(routed.review)
+            if window is not None and sig is not None:
+                window.add(prediction.item_id, sig)
+                out.queued[prediction.dataset].append((prediction.item_id, sig))
+        if routed.label:
+            out.labels.append(routed.label)
+    return out
+
+
+def similarity(window: RecentSignatures | None, item_id: str, sig: np.ndarray | None) -> float:
+    if window is None or sig is None:
+        return 0.0
+    return window.max_similarity(item_id, sig)

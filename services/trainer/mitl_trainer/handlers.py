@@ -1,0 +1,116 @@
+"""What the trainer learns from the stream: item texts, labels, the champion of each dataset;
+and the retraining requests that labels and drift alerts make.
+
+Only text datasets of the catalog are trained here; events of other datasets are counted as
+ignored, not dead-lettered (they are valid, just not this service's business). A label outside
+its dataset's label set can never train anything and is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mitl_contracts import topics
+from mitl_contracts.datasets import Catalog, Dataset
+from mitl_contracts.events import DriftAlert, Event, ItemIngested, Label, ModelPromoted
+from mitl_runtime.consumer import Received
+from mitl_runtime.dlq import DeadLetters, InvalidMessage
+from mitl_runtime.service import ServiceRuntime
+
+from mitl_trainer.core import schedule
+from mitl_trainer.core.training_set import HUMAN_SOURCES
+from mitl_trainer.metrics import IGNORED, REQUESTS, VERIFIED_LABELS
+from mitl_trainer.settings import Settings
+from mitl_trainer.store import learned, retraining
+
+log = logging.getLogger(__name__)
+E = TypeVar("E", bound=Event)
+
+
+def trained(catalog: Catalog, dataset: str) -> Dataset | None:
+    """The dataset if the trainer trains it: in the catalog, with text items."""
+    found = catalog.datasets.get(dataset)
+    return found if found is not None and found.input_kind == "text" else None
+
+
+@dataclass
+class Intake:
+    runtime: ServiceRuntime
+    catalog: Catalog
+    settings: Settings
+    dead_letters: DeadLetters
+    # Set when a request is made, so the worker starts at once instead of at its next poll.
+    wake: asyncio.Event
+
+    def ours(self, topic: str, events: Sequence[E]) -> list[E]:
+        """The events of datasets trained here; the others are counted as ignored."""
+        kept = [e for e in events if trained(self.catalog, e.dataset)]
+        if len(kept) < len(events):
+            IGNORED.labels(topic, "dataset").inc(len(events) - len(kept))
+        return kept
+
+    async def on_items(self, batch: list[Received[ItemIngested]]) -> None:
+        items = [
+            i
+            for i in self.ours(topics.ITEMS_INGESTED, [r.event for r in batch])
+            if i.content.text is not None
+        ]
+        if items:
+            await learned.add_items(self.runtime.pool, items)
+
+    async def on_labels(self, batch: list[Received[Label]]) -> None:
+        labels: list[Label] = []
+        for received in batch:
+            event, dataset = received.event, trained(self.catalog, received.event.dataset)
+            if dataset is None:
+                IGNORED.labels(topics.LABELS, "dataset").inc()
+            elif event.label not in dataset.labels:
+                reason = f"label {event.label!r} is not in dataset {event.dataset!r}'s label set"
+                await self.dead_letters.send(received.record, InvalidMessage(reason, "label"))
+            else:
+                labels.append(event)
+        if not labels:
+            return
+        await learned.add_labels(self.runtime.pool, labels)
+        for name in sorted({x.dataset for x in labels if x.source in HUMAN_SOURCES}):
+            verified = await learned.verified_items(self.runtime.pool, name)
+            VERIFIED_LABELS.labels(name).set(verified)
+            request_id = schedule.label_request_id(name, verified, self.settings.retrain_every)
+            if request_id:
+                await self.make(request_id, name, "labels", str(verified))
+
+    async def on_drift(self, batch: list[Received[DriftAlert]]) -> None:
+        for alert in self.ours(topics.DRIFT, [r.event for r in batch]):
+            request_id = schedule.drift_request_id(alert, self.settings.retrain_on_severity)
+            if request_id:
+                await self.make(request_id, alert.dataset, "drift", alert.event_id)
+
+    async def on_models(self, batch: list[Received[ModelPromoted]]) -> None:
+        champions = [
+            e for e in self.ours(topics.MODELS, [r.event for r in batch]) if e.status == "champion"
+        ]
+        if champions:
+            await learned.record_champions(self.runtime.pool, champions)
+
+    async def make(self, request_id: str, dataset: str, trigger: str, ref: str) -> bool:
+        """Make a request (once); wake the worker if it is new."""
+        made = await retraining.request(self.runtime.pool, request_id, dataset, trigger, ref)
+        if made:
+            REQUESTS.labels(dataset, trigger).inc()
+            log.info("dataset %s: retraining requested (%s %s)", dataset, trigger, ref)
+            self.wake.set()
+        return made
+
+    def subscribe_all(self) -> None:
+        handlers: list[tuple[str, type[Any], Any]] = [
+            (topics.ITEMS_INGESTED, ItemIngested, self.on_items),
+            (topics.LABELS, Label, self.on_labels),
+            (topics.DRIFT, DriftAlert, self.on_drift),
+            (topics.MODELS, ModelPromoted, self.on_models),
+        ]
+        for topic, event_type, handler in handlers:
+            self.runtime.subscribe(topic, event_type, handler)
