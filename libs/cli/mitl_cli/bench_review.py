@@ -46,6 +46,8 @@ ROOT = Path.cwd()
 DATASET = "bench"
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 GOLD_ITEMS = 50
+# Below uvicorn's keep-alive timeout (5 s), see `bench`.
+KEEPALIVE_S = 4.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -224,8 +226,12 @@ async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
     # One client per person, as each has their own browser (one shared by a hundred would
     # measure httpcore's pool bookkeeping), made before the clock starts and sharing a TLS
     # context: making one loads the CA bundle, which would stall everyone's first request.
+    # A person's idle connection is dropped by the client before uvicorn drops it (after 5 s,
+    # httpx's default too): with both at 5 s, a request sent after a long pause could meet
+    # the server's close and fail with "Server disconnected".
     tls = ssl.create_default_context()
-    people = [httpx.AsyncClient(base_url=url, timeout=60, verify=tls) for _ in names]
+    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_S)
+    people = [httpx.AsyncClient(base_url=url, timeout=60, verify=tls, limits=limits) for _ in names]
     record = Record()
     cpu_before, started = cpu_seconds(service), time.perf_counter()
     await asyncio.gather(
