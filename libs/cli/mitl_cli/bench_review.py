@@ -74,6 +74,7 @@ class Record:
     labeled_by: dict[str, str] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     gold: int = 0
+    reconnects: int = 0
 
 
 def request(n: int) -> bytes:
@@ -112,6 +113,25 @@ async def load(bootstrap: str, tasks: int) -> None:
         await producer.stop()
 
 
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    record: Record,
+    headers: dict[str, str],
+    body: dict[str, Any] | None = None,
+) -> httpx.Response:
+    for _ in range(3):
+        try:
+            return await client.post(url, json=body, headers=headers)
+        except httpx.RemoteProtocolError:
+            # The server closed the idle connection as the request went out (uvicorn's
+            # keep-alive timeout met a loaded client): send it again, on a new connection.
+            # Claims and submissions are safe to repeat (a claim resumes the caller's lease,
+            # a repeated submission answers the same).
+            record.reconnects += 1
+    return await client.post(url, json=body, headers=headers)
+
+
 async def annotator(
     client: httpx.AsyncClient, name: str, token: str, think_ms: float, record: Record
 ) -> None:
@@ -122,7 +142,7 @@ async def annotator(
     first = True
     while True:
         started = time.perf_counter()
-        claim = await client.post(f"/v1/queues/{DATASET}/annotator/claim", headers=headers)
+        claim = await post(client, f"/v1/queues/{DATASET}/annotator/claim", record, headers)
         claimed = time.perf_counter()
         if claim.status_code == 204:
             return
@@ -134,9 +154,7 @@ async def annotator(
         body: dict[str, Any] = {"action": "confirm", "revision": task["revision"]}
         if gold or rng.random() < 0.3:
             body = {"action": "correct", "label": rng.choice(LABELS), "revision": task["revision"]}
-        submit = await client.post(
-            f"/v1/tasks/{task['task_id']}/submit", json=body, headers=headers
-        )
+        submit = await post(client, f"/v1/tasks/{task['task_id']}/submit", record, headers, body)
         done = time.perf_counter()
         if submit.status_code != 200:
             record.errors[f"submit {submit.status_code}"] += 1
@@ -277,6 +295,7 @@ async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
         "labels_missing": len(in_db.keys() - published.keys()),
         "double_assignments": double,
         "errors": dict(record.errors),
+        "reconnects": record.reconnects,
         **machine(),
     }
 
