@@ -20,10 +20,11 @@ import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from mitl_contracts.events import Queue
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -83,7 +84,8 @@ class HotPaths:
             await self.app(scope, receive, send)
             return
         try:
-            view = await claim_view(self.context, user, dataset, queue)
+            # CLAIM admits only the two queues.
+            view = await claim_view(self.context, user, dataset, cast(Queue, queue))
         except Exception as error:
             await self.failed(scope, receive, send, error)
             return
