@@ -123,9 +123,10 @@ async def post(
     for _ in range(3):
         try:
             return await client.post(url, json=body, headers=headers)
-        except httpx.RemoteProtocolError:
+        except (httpx.RemoteProtocolError, httpx.ReadError):
             # The server closed the idle connection as the request went out (uvicorn's
-            # keep-alive timeout met a loaded client): send it again, on a new connection.
+            # keep-alive timeout met a loaded client; a reset if the request was already
+            # there): send it again, on a new connection.
             # Claims and submissions are safe to repeat (a claim resumes the caller's lease,
             # a repeated submission answers the same).
             record.reconnects += 1
