@@ -46,6 +46,8 @@ ROOT = Path.cwd()
 DATASET = "bench"
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 GOLD_ITEMS = 50
+# Below uvicorn's keep-alive timeout (5 s), see `bench`.
+KEEPALIVE_S = 4.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,6 +74,7 @@ class Record:
     labeled_by: dict[str, str] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     gold: int = 0
+    reconnects: int = 0
 
 
 def request(n: int) -> bytes:
@@ -110,6 +113,26 @@ async def load(bootstrap: str, tasks: int) -> None:
         await producer.stop()
 
 
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    record: Record,
+    headers: dict[str, str],
+    body: dict[str, Any] | None = None,
+) -> httpx.Response:
+    for _ in range(3):
+        try:
+            return await client.post(url, json=body, headers=headers)
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            # The server closed the idle connection as the request went out (uvicorn's
+            # keep-alive timeout met a loaded client; a reset if the request was already
+            # there): send it again, on a new connection.
+            # Claims and submissions are safe to repeat (a claim resumes the caller's lease,
+            # a repeated submission answers the same).
+            record.reconnects += 1
+    return await client.post(url, json=body, headers=headers)
+
+
 async def annotator(
     client: httpx.AsyncClient, name: str, token: str, think_ms: float, record: Record
 ) -> None:
@@ -120,7 +143,7 @@ async def annotator(
     first = True
     while True:
         started = time.perf_counter()
-        claim = await client.post(f"/v1/queues/{DATASET}/annotator/claim", headers=headers)
+        claim = await post(client, f"/v1/queues/{DATASET}/annotator/claim", record, headers)
         claimed = time.perf_counter()
         if claim.status_code == 204:
             return
@@ -132,9 +155,7 @@ async def annotator(
         body: dict[str, Any] = {"action": "confirm", "revision": task["revision"]}
         if gold or rng.random() < 0.3:
             body = {"action": "correct", "label": rng.choice(LABELS), "revision": task["revision"]}
-        submit = await client.post(
-            f"/v1/tasks/{task['task_id']}/submit", json=body, headers=headers
-        )
+        submit = await post(client, f"/v1/tasks/{task['task_id']}/submit", record, headers, body)
         done = time.perf_counter()
         if submit.status_code != 200:
             record.errors[f"submit {submit.status_code}"] += 1
@@ -191,18 +212,28 @@ async def wait_for_depth(client: httpx.AsyncClient, admin: dict[str, str], depth
     raise TimeoutError(f"{depth} tasks were not created within 300 s")
 
 
+async def create_annotator(client: httpx.AsyncClient, admin: dict[str, str], name: str) -> str:
+    response = await client.post(
+        "/v1/users", json={"name": name, "role": "annotator"}, headers=admin
+    )
+    response.raise_for_status()
+    return str(response.json()["token"])
+
+
 async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
     from mitl_runtime.db import create_pool
 
     from mitl_cli.surfaces import create_user
 
     names = [f"bench-ann-{i}" for i in range(args.annotators)]
-    tokens = {name: await create_user(stack.database_url, name, "annotator") for name in names}
     admin = {
         "Authorization": f"Bearer {await create_user(stack.database_url, 'bench-admin', 'admin')}"
     }
     url, service = stack.url("review-api"), stack.processes["review-api"].pid
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        # The admin makes the annotators over HTTP: a `mitl users create` process each would
+        # take minutes on a busy machine before anything is measured.
+        tokens = {name: await create_annotator(client, admin, name) for name in names}
         gold = [
             {"external_id": f"g{i}", "text": f"Gold question {i} ?", "label": LABELS[i % 6]}
             for i in range(GOLD_ITEMS)
@@ -214,8 +245,12 @@ async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
     # One client per person, as each has their own browser (one shared by a hundred would
     # measure httpcore's pool bookkeeping), made before the clock starts and sharing a TLS
     # context: making one loads the CA bundle, which would stall everyone's first request.
+    # A person's idle connection is dropped by the client before uvicorn drops it (after 5 s,
+    # httpx's default too): with both at 5 s, a request sent after a long pause could meet
+    # the server's close and fail with "Server disconnected".
     tls = ssl.create_default_context()
-    people = [httpx.AsyncClient(base_url=url, timeout=60, verify=tls) for _ in names]
+    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_S)
+    people = [httpx.AsyncClient(base_url=url, timeout=60, verify=tls, limits=limits) for _ in names]
     record = Record()
     cpu_before, started = cpu_seconds(service), time.perf_counter()
     await asyncio.gather(
@@ -261,6 +296,7 @@ async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
         "labels_missing": len(in_db.keys() - published.keys()),
         "double_assignments": double,
         "errors": dict(record.errors),
+        "reconnects": record.reconnects,
         **machine(),
     }
 

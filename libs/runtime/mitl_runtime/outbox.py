@@ -168,11 +168,21 @@ class OutboxRelay:
     """Publishes what a service wrote to its outbox. `run` is its task; `flush` publishes now
     (for a service that publishes in line, or at start-up)."""
 
-    def __init__(self, runtime: Runtime, schema: str, batch: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        schema: str,
+        batch: int = DEFAULT_BATCH,
+        linger_seconds: float = 0.0,
+    ) -> None:
         table(schema)  # validated now rather than at the first flush
         self.runtime = runtime
         self.schema = schema
         self.batch = batch
+        # How long a wake-up waits before flushing, so that the events of concurrent commits
+        # go out in one flush (a flush costs a transaction and a broker round trip however
+        # many events it carries). 0: flush at once.
+        self.linger = linger_seconds
         self.wakeup = asyncio.Event()
         self.stopping = False
 
@@ -219,3 +229,5 @@ class OutboxRelay:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), idle_seconds)
+                if self.linger > 0 and not self.stopping:
+                    await asyncio.sleep(self.linger)

@@ -21,6 +21,7 @@ from mitl_review import maintenance
 from mitl_review.context import Context
 from mitl_review.core.errors import ReviewError
 from mitl_review.handlers import Intake
+from mitl_review.hot_paths import HotPaths
 from mitl_review.outbox import SCHEMA as OUTBOX_SCHEMA
 from mitl_review.outbox import OutboxRelay
 from mitl_review.routes import annotators, datasets, gold, queues, tasks, ui, users
@@ -38,7 +39,9 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         runtime,
         catalog,
-        OutboxRelay(runtime, OUTBOX_SCHEMA, settings.outbox_batch),
+        OutboxRelay(
+            runtime, OUTBOX_SCHEMA, settings.outbox_batch, settings.outbox_linger_ms / 1000
+        ),
         TokenCache(settings.auth_cache_seconds),
     )
     intake = Intake(runtime, catalog, runtime.dead_letters(f"mitl-{SERVICE}"))
@@ -89,5 +92,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     for module in (queues, tasks, users, datasets, gold, annotators, ui):
         app.include_router(module.router)
+    app.add_middleware(HotPaths, context=context, fastapi_app=app)
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
     return app

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Response
 from mitl_contracts.events import Queue
 
 from mitl_review import claims
+from mitl_review.context import Context
+from mitl_review.core.auth import User
 from mitl_review.core.task import QUEUES
 from mitl_review.routes.deps import ContextDep, UserDep
 from mitl_review.schemas import QueueDepth, Queues, TaskView
@@ -37,11 +39,15 @@ async def claim(dataset: str, queue: Queue, ctx: ContextDep, user: UserDep) -> T
     `lease_seconds`; a share `gold_rate` of claims gets one of the caller's unanswered gold
     items instead, blind. A caller holding a live lease in this queue gets that task again.
     204 when there is nothing to claim; 403 if the caller's role may not work on this queue."""
+    view = await claim_view(ctx, user, dataset, queue)
+    return Response(status_code=204) if view is None else view
+
+
+async def claim_view(ctx: Context, user: User, dataset: str, queue: Queue) -> TaskView | None:
+    """The claim as the caller sees it (this route's work, also done by hot_paths)."""
     labels = tuple(ctx.catalog.get(dataset).labels)
     mix = claims.GoldMix(ctx.settings.gold_rate, ctx.gold_draw, labels)
     task = await claims.claim(
         ctx.pool, user, dataset, queue, ctx.settings.lease_seconds, mix, ctx.clock
     )
-    if task is None:
-        return Response(status_code=204)
-    return TaskView.of(task)
+    return None if task is None else TaskView.of(task)
