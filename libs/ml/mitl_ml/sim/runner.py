@@ -45,6 +45,10 @@ class SimConfig:
     cache_dir: Path = DEFAULT_CACHE_DIR
     calibration_rate: float = 0.01
     min_accept_threshold: float = 0.9
+    # Adaptive calibration sampling (mitl_policy.calibration.adaptive_rate) and the bound.
+    calibration_budget: int | None = None
+    calibration_max_rate: float | None = None
+    bound: str = "wilson"
     # A CSV/JSONL file to simulate instead of the shipped `dataset` (then only its name).
     source: FileSource | None = None
     # Budget mode: random sampling's curve is the mean of this many draws (budget.py).
@@ -63,6 +67,9 @@ class SimConfig:
             spot_check_max_rate=self.spot_check_max_rate,
             escalation_floor=0.0,
             calibration_rate=self.calibration_rate,
+            calibration_budget=self.calibration_budget,
+            calibration_max_rate=self.calibration_max_rate,
+            bound=self.bound,
             min_accept_threshold=self.min_accept_threshold,
         )
 
