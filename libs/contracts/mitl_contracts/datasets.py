@@ -151,7 +151,10 @@ class Policy(BaseModel):
                 f"spot_check_rate ({self.spot_check_rate}) must not exceed "
                 f"spot_check_max_rate ({self.spot_check_max_rate})"
             )
-        if self.calibration_max_rate is not None and self.calibration_rate > self.calibration_max_rate:
+        if (
+            self.calibration_max_rate is not None
+            and self.calibration_rate > self.calibration_max_rate
+        ):
             raise ValueError(
                 f"calibration_rate ({self.calibration_rate}) must not exceed "
                 f"calibration_max_rate ({self.calibration_max_rate})"
@@ -172,7 +175,9 @@ class Policy(BaseModel):
                     f"confidence_level {self.confidence_level} even if every sampled item "
                     f"were correct: the minimum budget is {needed}"
                 )
-        if (self.calibration_rate > 0 or self.calibration_max_rate) and self.target_precision is None:
+        if (
+            self.calibration_rate > 0 or self.calibration_max_rate
+        ) and self.target_precision is None:
             raise ValueError(
                 f"calibration_rate ({self.calibration_rate}) needs target_precision: the "
                 "calibration sample is what learned thresholds are bounded on"

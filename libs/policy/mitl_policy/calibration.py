@@ -329,7 +329,9 @@ def spot_check_rate(verdicts: Iterable[Verdict], policy: Policy) -> tuple[float,
     return base + (ceiling - base) * closeness, bound
 
 
-def _with_rate(entry: ClassThreshold, verdicts: Sequence[Verdict], policy: Policy) -> ClassThreshold:
+def _with_rate(
+    entry: ClassThreshold, verdicts: Sequence[Verdict], policy: Policy
+) -> ClassThreshold:
     sampled = len(evidence_filter(policy)(verdicts)) if samples_calibration(policy) else 0
     counted = replace(entry, sampled=sampled)
     return replace(counted, calibration_rate=adaptive_rate(counted, policy))

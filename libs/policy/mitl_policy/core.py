@@ -4,8 +4,9 @@ context (learned thresholds, drift segments, earlier prediction, near-duplicate 
 Rules, first match wins:
 1. an escalation rule matches (see escalation.py)             -> escalate to an expert
 2. calibration: the prediction is in the calibration sample (a draw fixed by item id and
-   model version under the class's calibration rate in force, fixed or adaptive), or without one the class is cold
-   (nothing learned yet, or under min_verified verified items); and confidence >=
+   model version under the class's calibration rate in force, fixed or adaptive), or
+   without one the class is cold (nothing learned yet, or under min_verified verified
+   items); and confidence >=
    min_accept_threshold                                       -> blind calibration review,
                                                                  ahead of the queue, random order
 3. confidence at or above the class's accept threshold        -> accept as a pseudo-label

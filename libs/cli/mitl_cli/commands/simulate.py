@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import get_args
 
 from mitl_contracts.datasets import Policy
-from mitl_policy.bounds import BOUND_METHODS
 from mitl_ml.sim.boundcheck import BoundCheck, bound_check
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
 from mitl_ml.sim.runner import SimConfig, check_settings, runs
 from mitl_ml.sim.world import SIM_DATASETS
+from mitl_policy.bounds import BOUND_METHODS
 from pydantic import ValidationError
 
 STRATEGIES = get_args(Policy.model_fields["uncertainty"].annotation)
@@ -94,11 +94,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     parser.add_argument(
         "--calibration-budget", type=int, default=SimConfig.calibration_budget,
-        help="calibration labels per class drawn at --calibration-max-rate until certified",
+        help="calibration labels per class drawn at --calibration-max-rate until certified "
+        "(default 3x the fewest all-correct items that certify the target)",
     )  # fmt: skip
     parser.add_argument(
         "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,
-        help="the calibration rate while a class is not certified (adaptive sampling)",
+        help="the calibration rate while a class is not certified (adaptive sampling); "
+        "0: a fixed --calibration-rate",
     )  # fmt: skip
     parser.add_argument(
         "--bound", choices=BOUND_METHODS, default=SimConfig.bound,

@@ -64,7 +64,9 @@ def first_certified(
     return None
 
 
-def bound_check(check: BoundCheck, bounds: tuple[BoundMethod, ...] = BOUND_METHODS) -> dict:
+def bound_check(
+    check: BoundCheck, bounds: tuple[BoundMethod, ...] = BOUND_METHODS
+) -> dict[str, object]:
     """Per bound: the share of streams some look certifies (`false_certification_rate`), the
     share certified at the last look alone (`last_look_rate`), and the settings."""
     certified = dict.fromkeys(bounds, 0)

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import get_args
 
-from mitl_contracts.datasets import Policy
+from mitl_contracts.datasets import BoundName, Policy, min_calibration_labels
 
 from mitl_ml.sim.baselines import ground_truth_style, review_all
 from mitl_ml.sim.budget import HELD_OUT_FRACTION, budget_curves
@@ -25,6 +26,13 @@ from mitl_ml.sim.matched import Matched, at_accuracy
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
 from mitl_ml.sim.world import World, load_world
+
+BOUND_NAMES = get_args(BoundName)
+CONFIDENCE_LEVEL = 0.95
+# The simulator's calibration budget per class: this many times the fewest all-correct
+# sampled items that certify the target (the bound needs about z^2 p (1 - p) / (p - t)^2
+# items at true precision p; 3x covers p about 0.99 at t 0.98 and 0.975 at t 0.95).
+CALIBRATION_BUDGET_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,11 @@ class SimConfig:
     cache_dir: Path = DEFAULT_CACHE_DIR
     calibration_rate: float = 0.01
     min_accept_threshold: float = 0.9
-    # Adaptive calibration sampling (mitl_policy.calibration.adaptive_rate) and the bound.
+    # Adaptive calibration sampling (mitl_policy.calibration.adaptive_rate) and the bound:
+    # `calibration_rate` is the floor; the budget None means CALIBRATION_BUDGET_FACTOR times
+    # the fewest all-correct items that certify the target; max rate 0: a fixed rate.
     calibration_budget: int | None = None
-    calibration_max_rate: float | None = None
+    calibration_max_rate: float = 0.5
     bound: str = "wilson"
     # A CSV/JSONL file to simulate instead of the shipped `dataset` (then only its name).
     source: FileSource | None = None
@@ -58,6 +68,11 @@ class SimConfig:
 
     def policy(self) -> Policy:
         """The policy under test (validated like any dataset's policy)."""
+        adaptive = self.calibration_max_rate > 0
+        budget = self.calibration_budget
+        if adaptive and budget is None and 0 < self.target < 1 and self.bound in BOUND_NAMES:
+            needed = min_calibration_labels(self.target, self.bound, CONFIDENCE_LEVEL)
+            budget = CALIBRATION_BUDGET_FACTOR * needed
         return Policy(
             version=f"sim-{self.dataset}",
             target_precision=self.target,
@@ -67,8 +82,8 @@ class SimConfig:
             spot_check_max_rate=self.spot_check_max_rate,
             escalation_floor=0.0,
             calibration_rate=self.calibration_rate,
-            calibration_budget=self.calibration_budget,
-            calibration_max_rate=self.calibration_max_rate,
+            calibration_budget=budget if adaptive else None,
+            calibration_max_rate=self.calibration_max_rate if adaptive else None,
             bound=self.bound,
             min_accept_threshold=self.min_accept_threshold,
         )
