@@ -92,6 +92,37 @@ def ppi_interval(
     return Interval(estimate, max(0.0, estimate - spread), min(1.0, estimate + spread))
 
 
+@dataclass(frozen=True)
+class Moments:
+    """count, sum and sum of squares of a sample: enough for its mean and variance, and what
+    a database can aggregate without sending rows."""
+
+    n: int
+    total: float
+    squares: float
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n
+
+    @property
+    def variance(self) -> float:
+        if self.n < 2:
+            return 0.0
+        return max(0.0, (self.squares - self.total * self.total / self.n) / (self.n - 1))
+
+
+def ppi_from_moments(confidences: Moments, residuals: Moments, level: float) -> Interval:
+    """`ppi_interval` from the moments of the accepted items' confidences and of the spot
+    checks' residuals (outcome - confidence)."""
+    if confidences.n < 1 or residuals.n < 1:
+        raise ValueError("need at least one accepted item and one spot check")
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    estimate = confidences.mean + residuals.mean
+    spread = z * math.sqrt(confidences.variance / confidences.n + residuals.variance / residuals.n)
+    return Interval(estimate, max(0.0, estimate - spread), min(1.0, estimate + spread))
+
+
 def precision_intervals(
     accepted_confidences: Sequence[float],
     checked: Sequence[tuple[float, bool]],
