@@ -120,6 +120,9 @@ class Policy(BaseModel):
     calibration_budget: int | None = Field(default=None, ge=1, le=1_000_000)
     calibration_max_rate: float | None = Field(default=None, gt=0.0, le=1.0)
     calibration_margin: float = Field(default=0.01, gt=0.0, lt=1.0)
+    # The threshold scan starts at the first candidate whose n could pass with this share of
+    # the target's error rate (1 - target) wrong: 0, where n all right could pass.
+    scan_start_errors: float = Field(default=0.0, ge=0.0, lt=1.0)
     # A new model version starts from the outcomes verified for earlier versions ("inherit"),
     # or with nothing accepted until its own outcomes suffice ("cold").
     new_model_start: Literal["inherit", "cold"] = "inherit"

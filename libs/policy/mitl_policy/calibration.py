@@ -243,7 +243,11 @@ def passing_threshold_of(
     # made on counts alone, never on which verdicts were right) downwards, stop at the first
     # candidate that fails. Taking the lowest passing candidate anywhere instead would pick
     # the luckiest of many tests, and the bound would no longer hold at its level.
-    could = np.flatnonzero(reaches(n, n, target, policy.bound, level))
+    # With scan_start_errors e > 0 the scan starts where n could pass with a share e of the
+    # target's error rate wrong (still counts alone): one confident mistake among the few
+    # most confident items then no longer stops the scan at its first candidate.
+    allowed = np.ceil(n * (1 - target) * policy.scan_start_errors)
+    could = np.flatnonzero(reaches(n - allowed, n, target, policy.bound, level))
     if len(could) == 0:
         return float("nan"), 0, 0, 0.0
     start = int(could[0])

@@ -208,3 +208,15 @@ def test_prediction_powered_interval_is_narrower_when_confidence_tracks_correctn
         ppi_interval([], [(0.9, True)], 0.95)
     interval = wilson_interval(9, 10, 0.95)
     assert interval.low < 0.9 < interval.high
+
+
+def test_a_scan_start_tolerance_survives_one_confident_mistake() -> None:
+    confidence = np.linspace(0.999, 0.9, 400)
+    correct = np.ones(400, dtype=np.int64)
+    correct[0] = 0  # the most confident item is wrong
+    strict = Policy(target_precision=0.95, min_verified=10, min_accept_threshold=0.5)
+    threshold, *_ = passing_threshold_of(confidence, correct, strict)
+    assert np.isnan(threshold)  # the first candidate (top 52) fails: the scan stops there
+    tolerant = strict.model_copy(update={"scan_start_errors": 0.25})
+    threshold, n, k, bound = passing_threshold_of(confidence, correct, tolerant)
+    assert threshold == pytest.approx(0.9) and (n, k) == (400, 399) and bound >= 0.95

@@ -33,6 +33,10 @@ CONFIDENCE_LEVEL = 0.95
 # sampled items that certify the target (the bound needs about z^2 p (1 - p) / (p - t)^2
 # items at true precision p; 3x covers p about 0.99 at t 0.98 and 0.975 at t 0.95).
 CALIBRATION_BUDGET_FACTOR = 3
+# The scan starts where n could pass with a quarter of the target's error rate wrong, so
+# that one confident mistake among the most confident calibration items (SMS: jokes and
+# adverts labeled against their look) does not withdraw every threshold.
+SCAN_START_ERRORS = 0.25
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class SimConfig:
             calibration_max_rate=self.calibration_max_rate if adaptive else None,
             bound=self.bound,
             min_accept_threshold=self.min_accept_threshold,
+            scan_start_errors=SCAN_START_ERRORS,
         )
 
 
