@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mitl_policy.ppi import Moments
-
 from mitl_audit import report
 from mitl_audit.counts import DecisionCount, LabelCount, SpotCheckCount
-from mitl_audit.precision import with_ppi
 from mitl_audit.report import Report, Window
 from mitl_audit.store import Db
 
@@ -71,43 +68,6 @@ SPOT_CHECKS = f"""
 """
 
 
-# Moments of the model's confidence over accepted decisions, and of (outcome - confidence)
-# over the spot checks (the same checks as SPOT_CHECKS): the prediction-powered interval.
-ACCEPTED_CONFIDENCE = f"""
-    SELECT count(*) AS n, coalesce(sum(c), 0) AS total, coalesce(sum(c * c), 0) AS squares
-    FROM (SELECT d.confidence AS c FROM audit.log d
-          WHERE d.dataset = $1 AND d.kind = 'decision' AND d.route = 'accept'
-            AND {window("d")}) accepted
-"""
-SPOT_CHECK_RESIDUALS = f"""
-    SELECT count(*) AS n, coalesce(sum(r), 0) AS total, coalesce(sum(r * r), 0) AS squares
-    FROM (
-        SELECT DISTINCT ON (l.item_id, d.model_version)
-               (l.label = d.predicted_label)::int - d.confidence AS r
-        FROM audit.log l
-        CROSS JOIN LATERAL (
-            SELECT x.model_version, x.payload, x.predicted_label, x.route, x.confidence
-            FROM audit.log x
-            WHERE x.dataset = l.dataset AND x.item_id = l.item_id AND x.kind = 'decision'
-              AND x.model_version IS NOT DISTINCT FROM l.model_version
-            ORDER BY x.seq DESC LIMIT 1
-        ) d
-        WHERE l.dataset = $1 AND l.kind = 'label' AND l.source IN {HUMAN} AND {window("l")}
-          AND d.route = 'accept'
-          AND (coalesce((d.payload->>'spot_check')::boolean, false)
-               OR NOT coalesce((l.payload->>'suggestion_shown')::boolean, true))
-        ORDER BY l.item_id, d.model_version, l.seq DESC
-    ) checks
-"""
-
-
-async def moments(db: Db, sql: str, dataset: str, span: Window) -> Moments:
-    row = await db.fetchrow(sql, dataset, span.from_, span.to)
-    if row is None:
-        return Moments(0, 0.0, 0.0)
-    return Moments(int(row["n"]), float(row["total"]), float(row["squares"]))
-
-
 async def decision_counts(
     db: Db, dataset: str, start: datetime | None, end: datetime | None
 ) -> list[DecisionCount]:
@@ -132,8 +92,4 @@ async def load_report(db: Db, dataset: str, span: Window) -> Report:
     decisions = await decision_counts(db, dataset, span.from_, span.to)
     labels = await label_counts(db, dataset, span.from_, span.to)
     checks = await spot_check_counts(db, dataset, span.from_, span.to)
-    built = report.build(dataset, span, decisions, labels, checks)
-    confidences = await moments(db, ACCEPTED_CONFIDENCE, dataset, span)
-    residuals = await moments(db, SPOT_CHECK_RESIDUALS, dataset, span)
-    overall = with_ppi(built.accepted_precision, confidences, residuals)
-    return built.model_copy(update={"accepted_precision": overall})
+    return report.build(dataset, span, decisions, labels, checks)
