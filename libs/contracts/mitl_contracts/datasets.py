@@ -5,7 +5,9 @@ One YAML file (`MITL_DATASETS_FILE`) declares them all; every service validates 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from statistics import NormalDist
 from typing import Literal
 
 import yaml
@@ -24,6 +26,41 @@ class UnknownDataset(KeyError):
 
 
 DEFAULT_SPOT_CHECK_CEILING = 0.1
+
+BoundName = Literal["wilson", "clopper_pearson", "betting_cs"]
+
+
+def _all_correct_reaches(n: int, target: float, bound: str, level: float) -> bool:
+    """Does the one-sided lower bound on n correct answers out of n reach `target`?"""
+    if bound == "wilson":
+        z = NormalDist().inv_cdf(level)
+        return n / (n + z * z) >= target
+    if bound == "clopper_pearson":
+        return (1 - level) ** (1 / n) >= target
+    # betting_cs: the bettor's wealth at the target after n successes (mitl_policy.bounds)
+    log_wealth = (
+        math.log1p(-(target ** (n + 1)))
+        - math.log(n + 1)
+        - math.log1p(-target)
+        - n * math.log(target)
+    )
+    return log_wealth >= -math.log(1 - level)
+
+
+def min_calibration_labels(target: float, bound: str, level: float) -> int:
+    """The fewest sampled items, all correct, whose lower bound reaches `target`: a smaller
+    calibration budget can never certify it."""
+    n = 1
+    while not _all_correct_reaches(n, target, bound, level):
+        n *= 2
+    low = n // 2
+    while low + 1 < n:
+        mid = (low + n) // 2
+        if _all_correct_reaches(mid, target, bound, level):
+            n = mid
+        else:
+            low = mid
+    return n
 
 
 class Policy(BaseModel):
@@ -54,7 +91,9 @@ class Policy(BaseModel):
     # confidence where a one-sided lower bound on the precision of verified items stays at or
     # above the target; until then (cold start) nothing of that class is accepted.
     target_precision: float | None = Field(default=None, gt=0.0, lt=1.0)
-    bound: Literal["wilson", "clopper_pearson"] = "wilson"
+    # One-sided lower bound: "wilson" and "clopper_pearson" hold for one look at a sample of
+    # fixed size; "betting_cs" (a confidence sequence) holds however often it is checked.
+    bound: BoundName = "wilson"
     confidence_level: float = Field(default=0.95, gt=0.0, lt=1.0)
     # "dataset": the bound holds for the precision of everything accepted in the dataset, with
     # a class's threshold raised where its own items show precision below the target;
@@ -74,6 +113,16 @@ class Policy(BaseModel):
     # sample alone. 0: thresholds are bounded on every verified item (cold-start classes
     # are reviewed in random order instead).
     calibration_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Adaptive calibration sampling (docs/policies.md, "Calibration sampling"): with a
+    # budget, each class's rate starts at calibration_max_rate until the class is certified or
+    # `calibration_budget` calibration labels are spent, then decays to calibration_rate (the
+    # floor), rising again as the bound nears the target (within calibration_margin).
+    calibration_budget: int | None = Field(default=None, ge=1, le=1_000_000)
+    calibration_max_rate: float | None = Field(default=None, gt=0.0, le=1.0)
+    calibration_margin: float = Field(default=0.01, gt=0.0, lt=1.0)
+    # The threshold scan starts at the first candidate whose n could pass with this share of
+    # the target's error rate (1 - target) wrong: 0, where n all right could pass.
+    scan_start_errors: float = Field(default=0.0, ge=0.0, lt=1.0)
     # A new model version starts from the outcomes verified for earlier versions ("inherit"),
     # or with nothing accepted until its own outcomes suffice ("cold").
     new_model_start: Literal["inherit", "cold"] = "inherit"
@@ -105,7 +154,33 @@ class Policy(BaseModel):
                 f"spot_check_rate ({self.spot_check_rate}) must not exceed "
                 f"spot_check_max_rate ({self.spot_check_max_rate})"
             )
-        if self.calibration_rate > 0 and self.target_precision is None:
+        if (
+            self.calibration_max_rate is not None
+            and self.calibration_rate > self.calibration_max_rate
+        ):
+            raise ValueError(
+                f"calibration_rate ({self.calibration_rate}) must not exceed "
+                f"calibration_max_rate ({self.calibration_max_rate})"
+            )
+        if self.calibration_budget is not None:
+            if self.target_precision is None or self.calibration_max_rate is None:
+                raise ValueError(
+                    "calibration_budget needs target_precision and calibration_max_rate: it "
+                    "sizes the calibration sample that certifies a target precision"
+                )
+            needed = min_calibration_labels(
+                self.target_precision, self.bound, self.confidence_level
+            )
+            if self.calibration_budget < needed:
+                raise ValueError(
+                    f"calibration_budget ({self.calibration_budget}) cannot certify "
+                    f"target_precision {self.target_precision} with bound {self.bound} at "
+                    f"confidence_level {self.confidence_level} even if every sampled item "
+                    f"were correct: the minimum budget is {needed}"
+                )
+        if (
+            self.calibration_rate > 0 or self.calibration_max_rate
+        ) and self.target_precision is None:
             raise ValueError(
                 f"calibration_rate ({self.calibration_rate}) needs target_precision: the "
                 "calibration sample is what learned thresholds are bounded on"
@@ -126,6 +201,13 @@ class Policy(BaseModel):
     @property
     def learns_thresholds(self) -> bool:
         return self.target_precision is not None
+
+    @property
+    def calibration_ceiling(self) -> float:
+        """The highest calibration rate: calibration_max_rate, else the fixed rate."""
+        if self.calibration_max_rate is not None:
+            return self.calibration_max_rate
+        return self.calibration_rate
 
     @property
     def spot_check_ceiling(self) -> float:

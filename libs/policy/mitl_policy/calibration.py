@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from mitl_contracts.datasets import Policy
 
-from mitl_policy.bounds import lower_bound, lower_bounds
+from mitl_policy.bounds import lower_bound, reaches
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,10 @@ class Verdict:
     spot_check: bool = False
     item_id: str = ""
     model_version: str = ""
+    # The calibration rate in force for this decision when it was routed (recorded on the
+    # decision); None: the policy's fixed `calibration_rate` (decisions from before it was
+    # recorded).
+    calibration_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ class ClassThreshold:
     support: int = 0
     correct: int = 0
     lower_bound: float = 0.0
+    # Calibration verdicts of this class in the window, and the share of this class's
+    # confident predictions to draw into the calibration sample next (see `calibration_rate`).
+    sampled: int = 0
+    calibration_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,15 @@ class Thresholds:
     def warm(self) -> bool:
         return any(entry.threshold is not None for entry in self.classes.values())
 
+    def calibration_rate(self, label: str, policy: Policy) -> float:
+        """The calibration rate in force for predictions of `label`."""
+        if not policy.calibration_budget:
+            return policy.calibration_rate
+        entry = self.classes.get(label)
+        if entry is None:
+            return initial_calibration_rate(policy)
+        return entry.calibration_rate
+
     def needs_calibration(self, label: str, min_verified: int) -> bool:
         """While nothing is accepted, or the class has too few verified items, its items are
         reviewed in random order: an unbiased validation sample, like a cold start needs."""
@@ -95,37 +112,76 @@ def calibration_draw(item_id: str, model_version: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def samples_calibration(policy: Policy) -> bool:
+    """Does this policy bound thresholds on a calibration sample (fixed or adaptive rate)?"""
+    return policy.learns_thresholds and max(policy.calibration_rate, policy.calibration_ceiling) > 0
+
+
+def initial_calibration_rate(policy: Policy) -> float:
+    """The rate before anything is learned for a model version: the ceiling when a budget
+    drives the rate (the sample must grow fast enough to certify), else the fixed rate."""
+    return policy.calibration_ceiling if policy.calibration_budget else policy.calibration_rate
+
+
+def adaptive_rate(entry: ClassThreshold, policy: Policy) -> float:
+    """The calibration rate for a class, given what was learned for it.
+
+    With `calibration_budget` set, the rate moves between `calibration_rate` (the floor, a
+    spot-check rate) and `calibration_max_rate` (the ceiling):
+    - not certified (no threshold) and fewer than `calibration_budget` calibration verdicts:
+      the ceiling, so that the sample reaches the size the bound needs quickly;
+    - not certified with the budget spent: the floor (the target is out of reach of that many
+      labels for now; the sample keeps growing slowly, and a new model version starts again);
+    - certified: from the ceiling down to the floor as the bound rises from the target to
+      target + `calibration_margin` (linear), so that a bound near the target gets evidence.
+    The rate depends only on counts and bounds learned so far, never on the item being drawn:
+    each sampled item is still a random draw from the predictions routed while it was in force.
+    """
+    floor, ceiling = policy.calibration_rate, policy.calibration_ceiling
+    if not policy.calibration_budget:
+        return floor
+    if entry.threshold is None:
+        return ceiling if entry.sampled < policy.calibration_budget else floor
+    target = float(policy.target_precision or 0.0)
+    gap = target + policy.calibration_margin - entry.lower_bound
+    closeness = min(1.0, max(0.0, gap / policy.calibration_margin))
+    return floor + (ceiling - floor) * closeness
+
+
 def in_calibration_sample(
-    item_id: str, model_version: str, confidence: float, policy: Policy
+    item_id: str, model_version: str, confidence: float, policy: Policy, rate: float | None = None
 ) -> bool:
-    """Is this prediction part of the calibration sample (reviewed blind, bounds thresholds)?"""
+    """Is this prediction part of the calibration sample (reviewed blind, bounds thresholds)?
+    `rate`: the rate in force for it (None: the policy's fixed `calibration_rate`)."""
+    rate = policy.calibration_rate if rate is None else rate
     return (
         policy.learns_thresholds
-        and policy.calibration_rate > 0
+        and rate > 0
         and confidence >= policy.min_accept_threshold
-        and calibration_draw(item_id, model_version) < policy.calibration_rate
+        and calibration_draw(item_id, model_version) < rate
     )
+
+
+def is_calibration_verdict(verdict: Verdict, policy: Policy) -> bool:
+    return in_calibration_sample(
+        verdict.item_id, verdict.model_version, verdict.confidence, policy,
+        verdict.calibration_rate,
+    )  # fmt: skip
 
 
 def evidence_filter(policy: Policy) -> Callable[[Sequence[Verdict]], list[Verdict]]:
     """The verdicts a bound may use: all of them, or only the calibration sample."""
-    if policy.calibration_rate <= 0:
+    if not samples_calibration(policy):
         return list
 
     def sampled(verdicts: Sequence[Verdict]) -> list[Verdict]:
-        return [
-            v
-            for v in verdicts
-            if in_calibration_sample(v.item_id, v.model_version, v.confidence, policy)
-        ]
+        return [v for v in verdicts if is_calibration_verdict(v, policy)]
 
     return sampled
 
 
-def _scan(verdicts: Sequence[Verdict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _scan(confidence: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(confidence desc, cumulative n, cumulative k) at each candidate: the last of ties."""
-    confidence = np.array([v.confidence for v in verdicts], dtype=np.float64)
-    correct = np.array([v.correct for v in verdicts], dtype=np.int64)
     order = np.argsort(-confidence, kind="stable")
     confidence, correct = confidence[order], correct[order]
     n, k = np.arange(1, len(confidence) + 1), np.cumsum(correct)
@@ -133,34 +189,75 @@ def _scan(verdicts: Sequence[Verdict]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return confidence[last_of_tie], n[last_of_tie], k[last_of_tie]
 
 
+GRID_STEPS_PER_HALVING = 2
+GRID_POINTS = 40
+
+
+def grid_floor(confidence: np.ndarray, floor: float) -> np.ndarray:
+    """Each confidence >= `floor` moved down to the nearest point of a fixed grid,
+    t_j = 1 - (1 - floor) * 2 ** (-j / 2), j = 0 .. 40 (the distance to 1 halves every two
+    points); confidences under `floor` stay as they are. With the anytime-valid bound the
+    candidate thresholds are these grid points: each is a fixed hypothesis whose verified
+    items form one growing stream, so its confidence sequence holds over every re-learning."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if floor >= 1.0:
+        return confidence
+    with np.errstate(divide="ignore"):
+        steps = np.log2((1 - floor) / np.maximum(1 - confidence, 1e-300)) * GRID_STEPS_PER_HALVING
+    j = np.clip(np.floor(steps + 1e-9), 0, GRID_POINTS)
+    snapped = 1 - (1 - floor) * 2.0 ** (-j / GRID_STEPS_PER_HALVING)
+    return np.where(confidence >= floor, np.minimum(snapped, confidence), confidence)
+
+
+def _arrays(verdicts: Sequence[Verdict]) -> tuple[np.ndarray, np.ndarray]:
+    confidence = np.array([v.confidence for v in verdicts], dtype=np.float64)
+    correct = np.array([v.correct for v in verdicts], dtype=np.int64)
+    return confidence, correct
+
+
 def passing_threshold(verdicts: Sequence[Verdict], policy: Policy) -> tuple[float, int, int, float]:
     """(threshold, n, k, bound) of the last candidate of the fixed sequence whose bound
     reaches the target, or threshold NaN when none does."""
+    return passing_threshold_of(*_arrays(verdicts), policy)
+
+
+def passing_threshold_of(
+    confidence: np.ndarray, correct: np.ndarray, policy: Policy
+) -> tuple[float, int, int, float]:
+    """`passing_threshold` on arrays: each verdict's confidence and whether it was right."""
     target = policy.target_precision
     if target is None:
         raise ValueError("policy has no target_precision: thresholds are not learned")
-    if not verdicts:
+    if len(confidence) == 0:
         return float("nan"), 0, 0, 0.0
-    confidence, n, k = _scan(verdicts)
+    confidence = np.asarray(confidence, np.float64)
+    if policy.bound == "betting_cs":
+        confidence = grid_floor(confidence, policy.min_accept_threshold)
+    confidence, n, k = _scan(confidence, np.asarray(correct, np.int64))
     keep = (n >= policy.min_verified) & (confidence >= policy.min_accept_threshold)
     confidence, n, k = confidence[keep], n[keep], k[keep]
     if len(n) == 0:
         return float("nan"), 0, 0, 0.0
-    bounds = lower_bounds(k, n, policy.bound, policy.confidence_level)
+    level = policy.confidence_level
     # Fixed-sequence testing: from the first candidate whose n could pass at all (a choice
     # made on counts alone, never on which verdicts were right) downwards, stop at the first
     # candidate that fails. Taking the lowest passing candidate anywhere instead would pick
     # the luckiest of many tests, and the bound would no longer hold at its level.
-    could = np.flatnonzero(lower_bounds(n, n, policy.bound, policy.confidence_level) >= target)
+    # With scan_start_errors e > 0 the scan starts where n could pass with a share e of the
+    # target's error rate wrong (still counts alone): one confident mistake among the few
+    # most confident items then no longer stops the scan at its first candidate.
+    allowed = np.ceil(n * (1 - target) * policy.scan_start_errors)
+    could = np.flatnonzero(reaches(n - allowed, n, target, policy.bound, level))
     if len(could) == 0:
         return float("nan"), 0, 0, 0.0
     start = int(could[0])
-    failing = np.flatnonzero(bounds[start:] < target)
-    end = start + int(failing[0]) if len(failing) else len(bounds)
+    failing = np.flatnonzero(~reaches(k[start:], n[start:], target, policy.bound, level))
+    end = start + int(failing[0]) if len(failing) else len(n)
     if end == start:
         return float("nan"), 0, 0, 0.0
     best = end - 1  # candidates run from high to low confidence
-    return float(confidence[best]), int(n[best]), int(k[best]), float(bounds[best])
+    bound = lower_bound(int(k[best]), int(n[best]), policy.bound, level)
+    return float(confidence[best]), int(n[best]), int(k[best]), bound
 
 
 def learn_class(label: str, verdicts: Sequence[Verdict], policy: Policy) -> ClassThreshold:
@@ -178,7 +275,7 @@ def _raise_for_class(verdicts: Sequence[Verdict], start: float, policy: Policy) 
     above = [v for v in verdicts if v.confidence >= start]
     if not above:
         return start
-    confidence, n, k = _scan(above)
+    confidence, n, k = _scan(*_arrays(above))
     for index in range(len(n) - 1, -1, -1):  # from the lowest candidate upwards
         if k[index] / n[index] >= target:
             return float(confidence[index])
@@ -236,6 +333,14 @@ def spot_check_rate(verdicts: Iterable[Verdict], policy: Policy) -> tuple[float,
     return base + (ceiling - base) * closeness, bound
 
 
+def _with_rate(
+    entry: ClassThreshold, verdicts: Sequence[Verdict], policy: Policy
+) -> ClassThreshold:
+    sampled = len(evidence_filter(policy)(verdicts)) if samples_calibration(policy) else 0
+    counted = replace(entry, sampled=sampled)
+    return replace(counted, calibration_rate=adaptive_rate(counted, policy))
+
+
 def learn_thresholds(
     verdicts: Sequence[Verdict], labels: Sequence[str], policy: Policy
 ) -> Thresholds:
@@ -250,5 +355,7 @@ def learn_thresholds(
         classes = {label: learn_class(label, by_label[label], policy) for label in labels}
     else:
         classes = learn_dataset(by_label, policy)
+    classes = {label: _with_rate(entry, by_label.get(label, []), policy)
+               for label, entry in classes.items()}  # fmt: skip
     rate, spot_bound = spot_check_rate(window, policy)
     return Thresholds(policy.version, classes, rate, spot_bound, len(window))

@@ -3,9 +3,10 @@ context (learned thresholds, drift segments, earlier prediction, near-duplicate 
 
 Rules, first match wins:
 1. an escalation rule matches (see escalation.py)             -> escalate to an expert
-2. calibration: the prediction is in the calibration sample (policy.calibration_rate > 0, a
-   draw fixed by item id and model version under the rate), or without one the class is cold
-   (nothing learned yet, or under min_verified verified items); and confidence >=
+2. calibration: the prediction is in the calibration sample (a draw fixed by item id and
+   model version under the class's calibration rate in force, fixed or adaptive), or
+   without one the class is cold (nothing learned yet, or under min_verified verified
+   items); and confidence >=
    min_accept_threshold                                       -> blind calibration review,
                                                                  ahead of the queue, random order
 3. confidence at or above the class's accept threshold        -> accept as a pseudo-label
@@ -25,7 +26,12 @@ from datetime import datetime
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested, Route
 
-from mitl_policy.calibration import Thresholds, in_calibration_sample
+from mitl_policy.calibration import (
+    Thresholds,
+    in_calibration_sample,
+    initial_calibration_rate,
+    samples_calibration,
+)
 from mitl_policy.escalation import EarlierPrediction, escalation_reason
 from mitl_policy.requests import review_request
 from mitl_policy.uncertainty import uncertainty
@@ -93,13 +99,18 @@ def accept_gate(
     drift_active: bool,
     *,
     sampled: bool = False,
+    calibration_rate: float | None = None,
 ) -> AcceptGate:
     """The gate for one prediction; `sampled`: it is in the calibration sample
-    (calibration.in_calibration_sample), so it is reviewed blind whatever its class's
-    threshold, which is still recorded."""
+    (calibration.in_calibration_sample) drawn at `calibration_rate` (None: the policy's
+    fixed rate), so it is reviewed blind whatever its class's threshold, which is still
+    recorded, as is the rate (so the sample can be told apart later)."""
     gate = _class_gate(label, confidence, policy, thresholds, drift_active)
+    rate = policy.calibration_rate if calibration_rate is None else calibration_rate
+    if samples_calibration(policy):
+        gate = replace(gate, recorded=gate.recorded | {"calibration_rate": rate})
     if sampled:
-        why = f"calibration sample (rate {policy.calibration_rate:g}), reviewed blind"
+        why = f"calibration sample (rate {rate:g}), reviewed blind"
         return replace(gate, calibrate=True, why_not=why)
     return gate
 
@@ -132,7 +143,7 @@ def _class_gate(
     entry = thresholds.classes.get(label) if thresholds else None
     verified = entry.verified if entry else 0
     cold = thresholds is None or thresholds.needs_calibration(label, policy.min_verified)
-    if cold and confidence >= policy.min_accept_threshold and policy.calibration_rate <= 0:
+    if cold and confidence >= policy.min_accept_threshold and not samples_calibration(policy):
         why = f"cold start: {label} has {verified} verified items; calibration sample"
         return AcceptGate(None, rate, recorded, calibrate=True, why_not=why)
     if cold:
@@ -162,8 +173,12 @@ def route(
     penalty = 1.0 - policy.diversity_weight * min(1.0, max(0.0, context.similarity))
     priority = uncertainty(prediction.probabilities, policy.uncertainty) * penalty
     version = prediction.model_version
-    sampled = in_calibration_sample(prediction.item_id, version, confidence, policy)
-    gate = accept_gate(label, confidence, policy, context.thresholds, drift_active, sampled=sampled)
+    known = context.thresholds
+    rate = known.calibration_rate(label, policy) if known else initial_calibration_rate(policy)
+    sampled = in_calibration_sample(prediction.item_id, version, confidence, policy, rate)
+    gate = accept_gate(
+        label, confidence, policy, known, drift_active, sampled=sampled, calibration_rate=rate
+    )
     escalation = escalation_reason(
         prediction, policy, drift_segments=context.drift_segments, earlier=context.earlier
     )

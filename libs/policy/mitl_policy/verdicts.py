@@ -29,6 +29,9 @@ class Outcome:
     source: str
     spot_check: bool
     occurred_at: datetime
+    # The calibration rate recorded on the decision (None: not recorded, the policy's fixed
+    # rate applies).
+    calibration_rate: float | None = None
 
 
 def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:
@@ -57,6 +60,7 @@ def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:
             spot_check=any(o.spot_check for o in group),
             item_id=item_id,
             model_version=model_version,
+            calibration_rate=first.calibration_rate,
         )
         result.append((group[-1].occurred_at, item_id, verdict))
     result.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)

@@ -56,3 +56,25 @@ def test_precision_of_no_checks_has_no_numbers() -> None:
     )
     some = precision(3, 4)
     assert some.precision == 0.75 and (some.ci_low, some.ci_high) == wilson(3, 4)
+
+
+def test_the_prediction_powered_interval_sits_beside_wilsons() -> None:
+    from mitl_audit.precision import precision, with_ppi
+    from mitl_policy.ppi import Moments, ppi_interval
+
+    confidences = [0.97, 0.99, 0.95, 0.98] * 250
+    checked = [(0.97, True), (0.99, True), (0.95, False), (0.98, True)] * 10
+    residuals = [float(y) - f for f, y in checked]
+    base = precision(sum(y for _, y in checked), len(checked))
+    both = with_ppi(
+        base,
+        Moments(len(confidences), sum(confidences), sum(c * c for c in confidences)),
+        Moments(len(residuals), sum(residuals), sum(r * r for r in residuals)),
+    )
+    direct = ppi_interval(confidences, checked, 0.95)
+    assert both.ppi_low == pytest.approx(direct.low) and both.ppi_high == pytest.approx(direct.high)
+    assert both.ci_low == base.ci_low and both.ppi_narrower_by is not None
+    assert both.ppi_narrower_by == pytest.approx(
+        1 - (direct.high - direct.low) / (base.ci_high - base.ci_low)
+    )
+    assert with_ppi(base, Moments(0, 0.0, 0.0), Moments(0, 0.0, 0.0)) == base

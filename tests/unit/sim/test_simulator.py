@@ -140,3 +140,28 @@ def test_matching_gt_accuracy_reruns_with_stricter_floors_until_reached() -> Non
         assert all(r.final_correct < wanted for r in results[1:-1])
     # Nothing can reach more correct items than there are.
     assert at_accuracy(run, policy, loop, len(world.truth) + 1) is None
+
+
+def test_adaptive_calibration_certifies_and_reports_its_labels_apart() -> None:
+    world = synthetic_world()
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    policy = Policy(
+        version="sim-test",
+        target_precision=0.9,
+        escalation_floor=0.0,
+        spot_check_rate=0.01,
+        spot_check_max_rate=0.05,
+        calibration_rate=0.01,
+        calibration_max_rate=0.5,
+        calibration_budget=100,
+    )
+    run = full_coverage(world, policy, seed=0, retrain_every=40, initial=30, oracle=oracle)
+    assert run.human_labels + run.model_labeled == run.items
+    assert run.certified_at is not None and run.certified_at < run.human_labels
+    assert 0 < run.calibration_labels and run.initial_labels == 30
+    split = run.initial_labels + run.calibration_labels + run.spot_checks + run.review_labels
+    assert split == run.human_labels and run.review_labels >= 0
+    assert run.accepted_precision >= 0.9
+    if run.spot_checks:
+        assert run.precision_intervals is not None
+        assert run.as_dict()["review_labels"] == run.review_labels

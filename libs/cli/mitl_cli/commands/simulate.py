@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import get_args
 
 from mitl_contracts.datasets import Policy
+from mitl_ml.sim.boundcheck import BoundCheck, bound_check
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
 from mitl_ml.sim.runner import SimConfig, check_settings, runs
 from mitl_ml.sim.world import SIM_DATASETS
+from mitl_policy.bounds import BOUND_METHODS
 from pydantic import ValidationError
 
 STRATEGIES = get_args(Policy.model_fields["uncertainty"].annotation)
@@ -38,6 +40,9 @@ POLICY_FLAGS = {
     "spot_check_rate": "--spot-check-rate",
     "spot_check_max_rate": "--spot-check-max-rate",
     "calibration_rate": "--calibration-rate",
+    "calibration_budget": "--calibration-budget",
+    "calibration_max_rate": "--calibration-max-rate",
+    "bound": "--bound",
     "min_accept_threshold": "--min-accept-threshold",
 }
 
@@ -87,6 +92,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--calibration-rate", type=float, default=SimConfig.calibration_rate,
         help="share of confident predictions reviewed blind, at random, as threshold evidence",
     )  # fmt: skip
+    parser.add_argument(
+        "--calibration-budget", type=int, default=SimConfig.calibration_budget,
+        help="calibration labels per class drawn at --calibration-max-rate until certified "
+        "(default 3x the fewest all-correct items that certify the target)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,
+        help="the calibration rate while a class is not certified (adaptive sampling); "
+        "0: a fixed --calibration-rate",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bound", choices=BOUND_METHODS, default=SimConfig.bound,
+        help="one-sided lower bound the thresholds are certified with",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bound-check", action="store_true",
+        help="instead of a dataset: how often each bound falsely certifies a threshold on "
+        "synthetic streams just under --target, thresholds re-learned every 50 labels",
+    )  # fmt: skip
+    parser.add_argument(
+        "--streams", type=int, default=BoundCheck.streams, help="--bound-check: streams"
+    )
     parser.add_argument(
         "--min-accept-threshold", type=float, default=SimConfig.min_accept_threshold,
         help="no class threshold below this confidence",
@@ -147,6 +174,9 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         spot_check_rate=args.spot_check_rate,
         spot_check_max_rate=args.spot_check_max_rate,
         calibration_rate=args.calibration_rate,
+        calibration_budget=args.calibration_budget,
+        calibration_max_rate=args.calibration_max_rate,
+        bound=args.bound,
         min_accept_threshold=args.min_accept_threshold,
         limit=args.limit,
         cache_dir=args.cache_dir,
@@ -172,7 +202,29 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _bound_check(args: argparse.Namespace) -> int:
+    try:
+        result = bound_check(BoundCheck(streams=args.streams, target=args.target))
+    except ValueError as error:
+        return _fail(str(error))
+    if args.json:
+        print(json.dumps(result), flush=True)
+        return 0
+    print(
+        f"{result['streams']} streams at precision {result['true_precision']} under target "
+        f"{result['target']}, thresholds re-learned every {result['relearn_every']} labels "
+        f"up to {result['horizon']}:"
+    )
+    rates = result["false_certification_rate"]
+    assert isinstance(rates, dict)
+    for bound, rate in rates.items():
+        print(f"  {bound:16} certified at some look: {rate:.3f}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.bound_check:
+        return _bound_check(args)
     try:
         config = config_from(args)
         config.policy()  # refuse bad settings before loading (and maybe embedding) the data

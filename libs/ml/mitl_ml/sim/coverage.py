@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from mitl_contracts.datasets import Policy
+from mitl_policy.ppi import precision_intervals
 
 from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
@@ -39,7 +40,10 @@ def full_coverage(
 
     for item in order[:initial]:
         human(int(item), expert=False)
+    result.initial_labels = result.human_labels
     pending = {int(i) for i in order[initial:]}
+    accepted_confidences: list[float] = []
+    checked: list[tuple[float, bool]] = []
     router = SimRouter(world.name, world.labels, policy, world.texts)
     while pending:
         result.rounds += 1
@@ -47,6 +51,8 @@ def full_coverage(
             world.x[trained], final[trained], len(world.labels), seed, f"sim-r{result.rounds}"
         )
         router.relearn()
+        if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
+            result.certified_at = result.human_labels
         items = np.array(sorted(pending))
         routed = router.route_all(items, head.predict_proba(world.x[items]), head.version)
         queue = []
@@ -59,20 +65,25 @@ def full_coverage(
             pending.discard(entry.item)
             result.auto_accepted += 1
             result.accepted_correct += int(predicted == world.truth[entry.item])
+            accepted_confidences.append(decision.confidence)
             if decision.spot_check:
                 result.spot_checks += 1
                 answer = human(entry.item, expert=False)
                 router.verify(entry.item, answer, "annotator", spot_check=True)
+                checked.append((decision.confidence, answer == predicted))
             else:
                 final[entry.item] = predicted
                 result.model_labeled += 1
         queue.sort(key=lambda e: (-e.review_priority, e.item))
         for entry in queue[:retrain_every]:
             expert = entry.decision.route == "escalate"
+            result.calibration_labels += int(router.is_calibration(entry.item))
             answer = human(entry.item, expert=expert)
             router.verify(entry.item, answer, "expert" if expert else "annotator", False)
             pending.discard(entry.item)
     result.final_correct = int((final == world.truth).sum())
+    intervals = precision_intervals(accepted_confidences, checked)
+    result.precision_intervals = intervals.as_dict() if intervals is not None else None
     if router.thresholds is not None:
         for label, learned in router.thresholds.classes.items():
             value = learned.threshold if learned.threshold is not None else float("nan")

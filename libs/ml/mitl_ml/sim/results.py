@@ -11,6 +11,10 @@ class CoverageResult:
 
     `auto_accepted` counts items the router accepted (spot-checked ones included: their
     pseudo-label was published); `model_labeled` those whose final label is the model's.
+    Human labels split into `initial_labels` (the random start), `calibration_labels` (blind
+    calibration reviews), `spot_checks` and review labels (the rest: active learning and
+    experts). `certified_at`: human labels spent when a threshold was first certified (None:
+    never).
     """
 
     method: str
@@ -26,16 +30,27 @@ class CoverageResult:
     model_labeled: int = 0
     final_correct: int = 0
     rounds: int = 0
+    initial_labels: int = 0
+    calibration_labels: int = 0
+    certified_at: int | None = None
+    # Accepted precision from the spot checks: Wilson on them alone, and prediction-powered
+    # (spot checks plus every accepted item's confidence; mitl_policy.ppi). None: no checks.
+    precision_intervals: dict[str, object] | None = None
     details: dict[str, float] = field(default_factory=dict)
 
     @property
     def accepted_precision(self) -> float:
         return self.accepted_correct / self.auto_accepted if self.auto_accepted else 1.0
 
+    @property
+    def review_labels(self) -> int:
+        return self.human_labels - self.initial_labels - self.calibration_labels - self.spot_checks
+
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
         out |= {
             "mode": "coverage",
+            "review_labels": self.review_labels,
             "human_share": round(self.human_labels / self.items, 4),
             "coverage": round(self.model_labeled / self.items, 4),
             "accepted_precision": round(self.accepted_precision, 4),

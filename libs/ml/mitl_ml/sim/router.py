@@ -16,7 +16,7 @@ import numpy as np
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import MAX_TEXT_CHARS, Decision, ItemContent, Prediction
 from mitl_policy.calibration import Thresholds, learn_thresholds
-from mitl_policy.core import RouteContext, Routed, route
+from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext, Routed, route
 from mitl_policy.diversity import RecentSignatures, signature
 from mitl_policy.escalation import EarlierPrediction
 from mitl_policy.uncertainty import uncertainty
@@ -108,6 +108,11 @@ class SimRouter:
             out.append(RoutedItem(item, routed))
         return out
 
+    def is_calibration(self, item: int) -> bool:
+        """Was the item's latest decision a calibration review (a blind random draw)?"""
+        decision = self.decisions[item]
+        return decision.route == "review" and decision.priority >= CALIBRATION_PRIORITY
+
     def verify(self, item: int, label: int, source: str, spot_check: bool) -> None:
         """A person labeled `item`: join the label to the item's latest decision."""
         decision = self.decisions[item]
@@ -122,5 +127,6 @@ class SimRouter:
                 source=source,
                 spot_check=spot_check,
                 occurred_at=self.tick(),
+                calibration_rate=decision.thresholds.get("calibration_rate"),
             )
         )

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import get_args
 
-from mitl_contracts.datasets import Policy
+from mitl_contracts.datasets import BoundName, Policy, min_calibration_labels
 
 from mitl_ml.sim.baselines import ground_truth_style, review_all
 from mitl_ml.sim.budget import HELD_OUT_FRACTION, budget_curves
@@ -25,6 +26,17 @@ from mitl_ml.sim.matched import Matched, at_accuracy
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
 from mitl_ml.sim.world import World, load_world
+
+BOUND_NAMES = get_args(BoundName)
+CONFIDENCE_LEVEL = 0.95
+# The simulator's calibration budget per class: this many times the fewest all-correct
+# sampled items that certify the target (the bound needs about z^2 p (1 - p) / (p - t)^2
+# items at true precision p; 3x covers p about 0.99 at t 0.98 and 0.975 at t 0.95).
+CALIBRATION_BUDGET_FACTOR = 3
+# The scan starts where n could pass with a quarter of the target's error rate wrong, so
+# that one confident mistake among the most confident calibration items (SMS: jokes and
+# adverts labeled against their look) does not withdraw every threshold.
+SCAN_START_ERRORS = 0.25
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,12 @@ class SimConfig:
     cache_dir: Path = DEFAULT_CACHE_DIR
     calibration_rate: float = 0.01
     min_accept_threshold: float = 0.9
+    # Adaptive calibration sampling (mitl_policy.calibration.adaptive_rate) and the bound:
+    # `calibration_rate` is the floor; the budget None means CALIBRATION_BUDGET_FACTOR times
+    # the fewest all-correct items that certify the target; max rate 0: a fixed rate.
+    calibration_budget: int | None = None
+    calibration_max_rate: float = 0.5
+    bound: str = "wilson"
     # A CSV/JSONL file to simulate instead of the shipped `dataset` (then only its name).
     source: FileSource | None = None
     # Budget mode: random sampling's curve is the mean of this many draws (budget.py).
@@ -54,6 +72,11 @@ class SimConfig:
 
     def policy(self) -> Policy:
         """The policy under test (validated like any dataset's policy)."""
+        adaptive = self.calibration_max_rate > 0
+        budget = self.calibration_budget
+        if adaptive and budget is None and 0 < self.target < 1 and self.bound in BOUND_NAMES:
+            needed = min_calibration_labels(self.target, self.bound, CONFIDENCE_LEVEL)
+            budget = CALIBRATION_BUDGET_FACTOR * needed
         return Policy(
             version=f"sim-{self.dataset}",
             target_precision=self.target,
@@ -63,7 +86,11 @@ class SimConfig:
             spot_check_max_rate=self.spot_check_max_rate,
             escalation_floor=0.0,
             calibration_rate=self.calibration_rate,
+            calibration_budget=budget if adaptive else None,
+            calibration_max_rate=self.calibration_max_rate if adaptive else None,
+            bound=self.bound,
             min_accept_threshold=self.min_accept_threshold,
+            scan_start_errors=SCAN_START_ERRORS,
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from mitl_policy.ppi import Moments, ppi_from_moments
 from pydantic import BaseModel
 
 CONFIDENCE = 0.95
@@ -47,6 +48,30 @@ class Precision(BaseModel):
     ci_low: float | None = None
     ci_high: float | None = None
     confidence: float = CONFIDENCE
+    # Prediction-powered interval (mitl_policy.ppi): the spot checks plus the model's
+    # confidence on every accepted item; `ppi_narrower_by` = 1 - its width / Wilson's.
+    ppi_precision: float | None = None
+    ppi_low: float | None = None
+    ppi_high: float | None = None
+    ppi_narrower_by: float | None = None
+
+
+def with_ppi(result: Precision, confidences: Moments, residuals: Moments) -> Precision:
+    """`result` with the prediction-powered interval beside Wilson's (unchanged without an
+    accepted item or a spot check)."""
+    if confidences.n < 1 or residuals.n < 1 or result.ci_low is None or result.ci_high is None:
+        return result
+    interval = ppi_from_moments(confidences, residuals, result.confidence)
+    wilson_width = result.ci_high - result.ci_low
+    narrower = 1 - interval.width / wilson_width if wilson_width > 0 else 0.0
+    return result.model_copy(
+        update={
+            "ppi_precision": interval.estimate,
+            "ppi_low": interval.low,
+            "ppi_high": interval.high,
+            "ppi_narrower_by": narrower,
+        }
+    )
 
 
 def precision(agreed: int, spot_checks: int) -> Precision:

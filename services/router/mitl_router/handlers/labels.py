@@ -64,6 +64,7 @@ class Feedback:
                     source=label.source,
                     spot_check=row["spot_check"],
                     occurred_at=label.occurred_at,
+                    calibration_rate=row["calibration_rate"],
                 )
                 if await outcomes.record(conn, outcome, label.dataset):
                     correct = outcome.label == outcome.predicted_label

@@ -21,6 +21,7 @@ COLUMNS = {
     "policy_version": "text",
     "prediction": "jsonb",
     "decided_at": "timestamptz",
+    "calibration_rate": "float8",
 }
 
 
@@ -41,6 +42,7 @@ async def record(conn: asyncpg.Connection, pairs: Iterable[tuple[Prediction, Dec
             d.policy_version,
             p.model_dump_json(),
             d.occurred_at,
+            d.thresholds.get("calibration_rate"),
         )
         for p, d in pairs
     ]

@@ -13,8 +13,9 @@ async def record(conn: asyncpg.Connection, outcome: Outcome, dataset: str) -> bo
     status = await conn.execute(
         """
         INSERT INTO router.outcomes (event_id, dataset, item_id, model_version,
-            predicted_label, confidence, label, source, spot_check, occurred_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            predicted_label, confidence, label, source, spot_check, occurred_at,
+            calibration_rate)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
         ON CONFLICT (event_id) DO NOTHING
         """,
         outcome.event_id,
@@ -27,6 +28,7 @@ async def record(conn: asyncpg.Connection, outcome: Outcome, dataset: str) -> bo
         outcome.source,
         outcome.spot_check,
         outcome.occurred_at,
+        outcome.calibration_rate,
     )
     return status.endswith(" 1")
 
