@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 MODEL   := models/trec6-bootstrap/manifest.json
 # The true int8 MiniLM encoder, quantized from the shipped one (mitl_ml.quantize); the
-# bootstrap model is trained on it and carries it.
+# bootstrap model is trained on it (and carries it) when mitl_ml.quantize.INT8_IS_DEFAULT.
 ENCODER := models/encoders/minilm-int8/quantization.json
 
 CHROMIUM := /usr/bin/chromium

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-accuracy", action="store_true", help="time only")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
+
+
+def progress(message: str) -> None:
+    print(f"bench encoder: {message}", file=sys.stderr, flush=True)
 
 
 def items_per_s(encoder: Any, texts: list[str], batch: int) -> float:
@@ -107,11 +112,13 @@ def run(args: argparse.Namespace) -> int:
     fp32 = MiniLMEncoder(intra_op_threads=2, allow_spinning=False)
     fp32_embedded: dict[str, np.ndarray] = {}
     if not args.no_accuracy:
+        progress("embedding every TREC-6 and SMS text with the shipped encoder")
         fp32_embedded = {name: fp32.encode(d.texts()).embeddings for name, d in data.items()}
     labels = {name: d.label_list() for name, d in data.items()}
     per_recipe: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="mitl-bench-encoder-") as tmp:
         for name in names:
+            progress(f"recipe {name}: quantizing, timing")
             path, record = quantize.built_encoder(Path(tmp) / name, name)
             int8 = MiniLMEncoder(intra_op_threads=2, allow_spinning=False, model_path=path)
             speed = measure({"fp32": fp32, "int8": int8}, texts, args.batch, args.repeats)
@@ -125,9 +132,11 @@ def run(args: argparse.Namespace) -> int:
                 "int8_sha256": record.sha256,
             }
             if fp32_embedded:
+                progress(f"recipe {name}: embedding and cross-validating")
                 int8_embedded = {n: int8.encode(d.texts()).embeddings for n, d in data.items()}
                 row |= quality(fp32_embedded, int8_embedded, labels)
             per_recipe[name] = row
+            progress(f"recipe {name}: {row}")
     top = per_recipe.get(quantize.DEFAULT_RECIPE, per_recipe[names[0]])
     figures: dict[str, object] = dict(top)
     figures |= {

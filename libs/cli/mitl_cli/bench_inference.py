@@ -53,7 +53,7 @@ ROOT = Path.cwd()
 DATASET = "trec6"
 MODELS = ("minilm", "minilm-int8", "tfidf")
 # mitl_ml.bootstrap.DEFAULT_TEXT_KIND, without importing the ML stack to build the parser.
-DEFAULT_MODEL = "minilm-int8"
+DEFAULT_MODEL = "minilm"
 BOOTSTRAP_KIND = {"minilm": "minilm-logreg", "minilm-int8": "minilm-int8-logreg"}
 POST_INTERVAL_S = 0.05
 SETTLE_S = 5.0
@@ -111,7 +111,7 @@ def bundle_for(kind: str, workdir: Path) -> Path:
         return shipped
     out = workdir / f"trec6-{kind}"
     if not (out / "manifest.json").exists():
-        build_bootstrap(out, dataset=DATASET, kind=cast(Kind, kind))
+        build_bootstrap(out, dataset=DATASET, kind=cast("Kind", kind))
     return out
 
 

@@ -68,10 +68,12 @@ RECIPES: dict[str, Recipe] = {
     )
 }
 DEFAULT_RECIPE = "dynamic-per-channel"
-# Whether new MiniLM models (the bootstrap of `make models`, the trainer's candidates) use the
-# int8 encoder: DEFAULT_RECIPE held 5-fold accuracy within 0.5 points of the shipped encoder on
-# TREC-6 and SMS spam (`mitl bench encoder`; docs/models.md).
-INT8_IS_DEFAULT = True
+# Whether new MiniLM models (the bootstrap of `make models`, `mitl run`, the trainer's
+# candidates) use the int8 encoder. Only once a recipe is measured to hold 5-fold accuracy
+# within 0.5 points of the shipped encoder on TREC-6 and SMS spam (`mitl bench encoder`): the
+# per-tensor recipe cost 0.7 points on TREC-6, and the per-channel sweep has not completed on
+# this machine yet (docs/models.md), so the shipped encoder stays the default.
+INT8_IS_DEFAULT = False
 
 
 @dataclass(frozen=True)
