@@ -26,7 +26,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mitl_cli.commands.bench import (
     BATCH_TIMEOUT_MS,
@@ -45,17 +45,28 @@ from mitl_cli.commands.bench import (
 )
 
 if TYPE_CHECKING:
+    from mitl_ml.bootstrap import Kind
+
     from mitl_cli.stack import LocalStack
 
 ROOT = Path.cwd()
 DATASET = "trec6"
+MODELS = ("minilm", "minilm-int8", "tfidf")
+# mitl_ml.bootstrap.DEFAULT_TEXT_KIND, without importing the ML stack to build the parser.
+DEFAULT_MODEL = "minilm"
+BOOTSTRAP_KIND = {"minilm": "minilm-logreg", "minilm-int8": "minilm-int8-logreg"}
 POST_INTERVAL_S = 0.05
 SETTLE_S = 5.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("inference", help="model bare vs through the pipeline")
-    parser.add_argument("--model", choices=("minilm", "tfidf"), default="minilm")
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        default=DEFAULT_MODEL,
+        help="bootstrap kind (mitl_ml.bootstrap): MiniLM on the shipped or the int8 encoder",
+    )
     parser.add_argument("--items", type=int, default=3000, help="items in the saturation run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--micro-batch", type=int, default=512, help="services' max_records")
@@ -82,15 +93,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def bundle_for(kind: str, workdir: Path) -> Path:
-    """The bootstrap bundle of `kind`: the repository's for MiniLM if built, else built here."""
+    """The bootstrap bundle of `kind`: the repository's (`make models`) if it is of that kind,
+    else built here."""
+    from mitl_ml.bootstrap import build_bootstrap
+    from mitl_ml.manifest import read_manifest
+
     shipped = ROOT / "models" / "trec6-bootstrap"
-    if kind == "minilm" and (shipped / "manifest.json").exists():
+    if (shipped / "manifest.json").exists() and read_manifest(shipped).kind == BOOTSTRAP_KIND.get(
+        kind
+    ):
         return shipped
     out = workdir / f"trec6-{kind}"
     if not (out / "manifest.json").exists():
-        from mitl_ml.bootstrap import build_bootstrap
-
-        build_bootstrap(out, dataset=DATASET, kind="minilm" if kind == "minilm" else "tfidf")
+        build_bootstrap(out, dataset=DATASET, kind=cast("Kind", kind))
     return out
 
 

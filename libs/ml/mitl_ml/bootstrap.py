@@ -1,7 +1,11 @@
 """Build the first ("bootstrap") model version from a small stratified seed of labels.
 
     python -m mitl_ml.bootstrap --out models/trec6-bootstrap [--seed-size 300] [--seed 0]
-        [--kind minilm|tfidf|vector] [--dataset trec6|sms_spam|digits]
+        [--kind minilm|minilm-int8|tfidf|vector] [--dataset trec6|sms_spam|digits]
+
+`minilm` trains the head on the shipped encoder (fp32 at run time), `minilm-int8` on the int8
+encoder built from it (mitl_ml.quantize, carried in the bundle); DEFAULT_TEXT_KIND is the one
+`make models`, `mitl run` and the benchmarks build.
 
 Data layout (fixed so every component sees the same items): a stratified split with
 SPLIT_SEED puts TEST_FRACTION of the dataset aside; the holdout is up to HOLDOUT_SIZE of that
@@ -21,12 +25,15 @@ from typing import Any, Literal, cast
 from mitl_ml.datasets import LabeledData, load_dataset, split, stratified_sample
 from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.manifest import ModelManifest, write_bundle
+from mitl_ml.quantize import INT8_IS_DEFAULT, int8_encoder
 from mitl_ml.train import train_minilm_head, train_tfidf_logreg, train_vector_classifier
 
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2
 HOLDOUT_SIZE = 1000
-Kind = Literal["minilm", "tfidf", "vector"]
+Kind = Literal["minilm", "minilm-int8", "tfidf", "vector"]
+KINDS: tuple[Kind, ...] = ("minilm", "minilm-int8", "tfidf", "vector")
+DEFAULT_TEXT_KIND: Kind = "minilm-int8" if INT8_IS_DEFAULT else "minilm"
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ def bootstrap_splits(dataset: str, seed_size: int, seed: int) -> BootstrapSplits
 def build_bootstrap(
     out_dir: Path,
     dataset: str = "trec6",
-    kind: Kind = "minilm",
+    kind: Kind = DEFAULT_TEXT_KIND,
     seed_size: int = 300,
     seed: int = 0,
     encoder: MiniLMEncoder | None = None,
@@ -59,8 +66,9 @@ def build_bootstrap(
     to `out_dir` and return its manifest (holdout metrics under "holdout_*").
 
     Name is "{dataset}-{kind}", version "{dataset}-{kind}-bootstrap-s{seed}". `encoder` lets
-    callers reuse a loaded MiniLM session. Raises ValueError for an impossible combination
-    (text kinds on digits, vector kind on text data).
+    callers reuse a loaded MiniLM session (for minilm-int8, an int8 one). Raises ValueError
+    for an impossible combination (text kinds on digits, vector kind on text data, an encoder
+    of the other precision).
     """
     parts = bootstrap_splits(dataset, seed_size, seed)
     seed_set, holdout = parts.seed_set, parts.holdout
@@ -74,7 +82,11 @@ def build_bootstrap(
         "dataset": dataset,
     }
     labels = list(seed_set.labels)
-    if kind == "minilm":
+    if kind in ("minilm", "minilm-int8"):
+        if encoder is None:
+            encoder = int8_encoder() if kind == "minilm-int8" else MiniLMEncoder()
+        if bool(encoder.quantization) != (kind == "minilm-int8"):
+            raise ValueError(f"kind {kind!r} with encoder {encoder.encoder_id!r}")
         manifest, files = train_minilm_head(
             seed_set.texts(),
             seed_set.label_list(),
@@ -109,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mitl_ml.bootstrap", description=__doc__)
     parser.add_argument("--out", type=Path, required=True, help="bundle directory to write")
     parser.add_argument("--dataset", default="trec6", choices=["trec6", "sms_spam", "digits"])
-    parser.add_argument("--kind", default="minilm", choices=["minilm", "tfidf", "vector"])
+    parser.add_argument("--kind", default=DEFAULT_TEXT_KIND, choices=KINDS)
     parser.add_argument("--seed-size", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

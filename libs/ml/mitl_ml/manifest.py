@@ -19,10 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from mitl_ml.errors import ModelLoadError
 
 MANIFEST_FILE = "manifest.json"
-ModelKind = Literal["minilm-logreg", "tfidf-logreg", "vector-onnx"]
+ModelKind = Literal["minilm-logreg", "minilm-int8-logreg", "tfidf-logreg", "vector-onnx"]
 InputKind = Literal["text", "vector"]
+# Kinds that embed text with MiniLM: the shipped encoder (fp32 at run time), or the true int8
+# one built by mitl_ml.quantize, which the bundle carries (file role "encoder").
+MINILM_KINDS = frozenset({"minilm-logreg", "minilm-int8-logreg"})
 _KIND_INPUT: dict[str, str] = {
     "minilm-logreg": "text",
+    "minilm-int8-logreg": "text",
     "tfidf-logreg": "text",
     "vector-onnx": "vector",
 }
@@ -33,6 +37,18 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class EncoderInfo(BaseModel):
+    """The sentence encoder a MiniLM model runs: its id, the sha256 of its ONNX graph, and for
+    a built int8 encoder how it was quantized (mitl_ml.quantize.Quantization: recipe,
+    onnxruntime version, sha256 of the source model)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    quantization: dict[str, Any] = Field(default_factory=dict)
+
+
 class ModelManifest(BaseModel):
     """Description of one trained model version.
 
@@ -40,6 +56,9 @@ class ModelManifest(BaseModel):
     order of every probability output; `files` maps a role ("head", "pipeline", "centroids")
     to a plain file name inside the bundle; `input_kind` matches `kind`; `vector_dim` is set
     exactly for vector models. `sha256` maps file name -> hex digest (filled by write_bundle).
+    `encoder` is the MiniLM encoder a minilm kind serves with; kind minilm-int8-logreg carries
+    its quantized encoder as file role "encoder", and `encoder.quantization` says how it was
+    built.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +75,7 @@ class ModelManifest(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, float] = Field(default_factory=dict)
     outlier: dict[str, Any] = Field(default_factory=dict)
+    encoder: EncoderInfo | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @model_validator(mode="after")
@@ -66,6 +86,13 @@ class ModelManifest(BaseModel):
             raise ValueError(f"kind {self.kind} takes {_KIND_INPUT[self.kind]} input")
         if (self.input_kind == "vector") != (self.vector_dim is not None):
             raise ValueError("vector_dim must be set exactly when input_kind is 'vector'")
+        if self.kind == "minilm-int8-logreg":
+            if self.encoder is None or not self.encoder.quantization:
+                raise ValueError("kind minilm-int8-logreg needs encoder.quantization")
+            if "encoder" not in self.files:
+                raise ValueError("kind minilm-int8-logreg needs files['encoder']")
+        elif self.encoder is not None and self.kind not in MINILM_KINDS:
+            raise ValueError(f"kind {self.kind} has no sentence encoder")
         for role, file_name in self.files.items():
             # Plain names only: a manifest must not point outside its own directory.
             if not file_name or Path(file_name).name != file_name or file_name in {".", ".."}:

@@ -15,8 +15,9 @@ import numpy as np
 import sklearn
 
 from mitl_ml import outlier
+from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.export import TARGET_OPSET, check_export, onnx_probabilities
-from mitl_ml.manifest import ModelKind, ModelManifest, with_digests
+from mitl_ml.manifest import EncoderInfo, ModelKind, ModelManifest, with_digests
 from mitl_ml.metrics import classification_metrics
 
 Bundle = tuple[ModelManifest, dict[str, bytes]]
@@ -102,4 +103,27 @@ def package_classifier(
         outlier=spec,
         **identity,
     )
+    return with_digests(manifest, files), files
+
+
+def encoder_kind(encoder: MiniLMEncoder) -> ModelKind:
+    """The kind of a MiniLM head trained on `encoder`'s embeddings."""
+    return "minilm-int8-logreg" if encoder.quantization else "minilm-logreg"
+
+
+def with_encoder(bundle: Bundle, encoder: MiniLMEncoder) -> Bundle:
+    """`bundle` (a MiniLM head) with the encoder its head was trained on: recorded in the
+    manifest (`encoder`: id, sha256, quantization; `training.encoder_sha256`) and, for a built
+    int8 encoder, carried as file role "encoder" so the bundle serves without it."""
+    manifest, files = bundle
+    info = EncoderInfo(
+        id=encoder.encoder_id, sha256=encoder.sha256, quantization=encoder.quantization or {}
+    )
+    roles, files = dict(manifest.files), dict(files)
+    if encoder.quantization:
+        roles["encoder"] = "encoder.onnx"
+        files["encoder.onnx"] = encoder.model_bytes()
+    training = manifest.training | {"encoder": encoder.encoder_id, "encoder_sha256": info.sha256}
+    update = {"kind": encoder_kind(encoder), "files": roles, "encoder": info, "training": training}
+    manifest = ModelManifest.model_validate(manifest.model_dump() | update)
     return with_digests(manifest, files), files

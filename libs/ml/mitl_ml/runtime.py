@@ -4,30 +4,50 @@
 label count) and raises ModelLoadError; `LoadedModel.predict` only rejects bad inputs
 (InvalidInput). Kinds:
 - minilm-logreg: text -> shared MiniLMEncoder -> head.onnx (float [n, 384] -> probs [n, k]).
+- minilm-int8-logreg: the same with the bundle's own int8 encoder.onnx (mitl_ml.quantize).
+Either way the encoder's sha256 must be the one the head was trained on
+(`training.encoder_sha256`); a bundle whose encoder differs, or whose quantized graph
+onnxruntime cannot load or run, is refused.
 - tfidf-logreg: text -> pipeline.onnx (string input -> probs), a single skl2onnx pipeline.
 - vector-onnx: float vectors [n, vector_dim] -> head.onnx (any ONNX classifier -> probs).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 
 from mitl_ml import outlier
 from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
 from mitl_ml.errors import InvalidInput, ModelLoadError
 from mitl_ml.inputs import check_texts, check_vectors
-from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files
+from mitl_ml.manifest import MINILM_KINDS, ModelManifest, read_manifest, read_verified_files
 from mitl_ml.onnx_head import InputType, OnnxClassifier
 
-__all__ = ["InvalidInput", "LoadedModel", "ModelLoadError", "ModelOutput", "load_model"]
+__all__ = [
+    "EncoderPool",
+    "InvalidInput",
+    "LoadedModel",
+    "ModelLoadError",
+    "ModelOutput",
+    "load_model",
+]
 
 # File role that holds the ONNX classifier, per model kind.
-CLASSIFIER_ROLE = {"minilm-logreg": "head", "tfidf-logreg": "pipeline", "vector-onnx": "head"}
+CLASSIFIER_ROLE = {
+    "minilm-logreg": "head",
+    "minilm-int8-logreg": "head",
+    "tfidf-logreg": "pipeline",
+    "vector-onnx": "head",
+}
+# Integer kernels a quantized encoder graph must contain (else it runs in fp32).
+INTEGER_OPS = frozenset({"MatMulInteger", "DynamicQuantizeMatMul"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,11 @@ class LoadedModel:
         return list(self.manifest.labels)
 
     @property
+    def encoder(self) -> MiniLMEncoder | None:
+        """The sentence encoder this model runs (minilm kinds), to share with others."""
+        return self._encoder
+
+    @property
     def input_kind(self) -> str:
         return self.manifest.input_kind
 
@@ -108,19 +133,57 @@ class LoadedModel:
         return outlier.scaled(raw, spec)
 
 
+class EncoderPool:
+    """The encoder sessions a process shares between its MiniLM models, by graph sha256: one
+    session per distinct encoder however many heads use it (the encoder is the big part)."""
+
+    def __init__(self, intra_op_threads: int, allow_spinning: bool) -> None:
+        self.intra_op_threads = intra_op_threads
+        self.allow_spinning = allow_spinning
+        self._by_sha256: dict[str, MiniLMEncoder] = {}
+        self._lock = threading.Lock()
+
+    def for_manifest(self, manifest: ModelManifest) -> MiniLMEncoder | None:
+        """The shared encoder `manifest` names, if loaded (the shipped one is loaded on
+        demand); None for a model without encoder or one not loaded yet."""
+        if manifest.kind == "minilm-logreg":
+            with self._lock:
+                shipped = next((e for e in self._by_sha256.values() if not e.quantization), None)
+                if shipped is None:
+                    shipped = MiniLMEncoder(
+                        self.intra_op_threads, allow_spinning=self.allow_spinning
+                    )
+                    self._by_sha256[shipped.sha256] = shipped
+                return shipped
+        if manifest.encoder is None:
+            return None
+        return self._by_sha256.get(manifest.encoder.sha256)
+
+    def keep(self, encoder: MiniLMEncoder) -> None:
+        with self._lock:
+            self._by_sha256.setdefault(encoder.sha256, encoder)
+
+    def loaded(self) -> list[str]:
+        """sha256 of every encoder held."""
+        return sorted(self._by_sha256)
+
+
 def load_model(
     bundle_dir: Path,
     intra_op_threads: int = 2,
-    encoder: MiniLMEncoder | None = None,
+    encoder: MiniLMEncoder | EncoderPool | None = None,
     allow_spinning: bool = True,
 ) -> LoadedModel:
     """Load and verify the bundle at `bundle_dir`.
 
-    minilm models use `encoder` if given (so many heads share one encoder session), else
-    create one; `allow_spinning` as in mitl_ml.encoder.session_options. Raises
-    ModelLoadError naming the problem: unreadable/invalid manifest, missing file, sha256
-    mismatch, ONNX that onnxruntime rejects, or ONNX inputs/outputs that do not match the
-    manifest (input width, input type, number of classes).
+    minilm models use `encoder` if given and it is the encoder the bundle needs (same
+    sha256; so many heads share one encoder session), else create one; with an EncoderPool,
+    the pool's encoder of that sha256, and a created one is kept in the pool; `allow_spinning` as
+    in mitl_ml.encoder.session_options. Raises ModelLoadError naming the problem:
+    unreadable/invalid manifest, missing file, sha256 mismatch, ONNX that onnxruntime rejects,
+    ONNX inputs/outputs that do not match the manifest (input width, input type, number of
+    classes), an encoder other than the one the head was trained on, or a quantized encoder
+    graph that does not load, has no integer kernels or does not embed.
     """
     manifest = read_manifest(bundle_dir)
     contents = read_verified_files(bundle_dir, manifest)
@@ -132,10 +195,8 @@ def load_model(
     input_dim: int | None
     if manifest.kind == "tfidf-logreg":
         input_type, input_dim = "string", None
-    elif manifest.kind == "minilm-logreg":
+    elif manifest.kind in MINILM_KINDS:
         input_type, input_dim = "float", EMBEDDING_DIM
-        if (used := manifest.training.get("encoder", ENCODER_ID)) != ENCODER_ID:
-            raise ModelLoadError(f"training.encoder is {used!r}, runtime has {ENCODER_ID!r}")
     else:
         input_type, input_dim = "float", manifest.vector_dim
     classifier = OnnxClassifier(
@@ -149,10 +210,85 @@ def load_model(
     )
     _check_outlier_spec(manifest)
     centroids = _load_centroids(manifest, contents, input_dim)
-    if manifest.kind == "minilm-logreg" and encoder is None:
-        encoder = MiniLMEncoder(intra_op_threads=intra_op_threads, allow_spinning=allow_spinning)
-    use_encoder = encoder if manifest.kind == "minilm-logreg" else None
+    use_encoder = None
+    if manifest.kind in MINILM_KINDS:
+        pool = encoder if isinstance(encoder, EncoderPool) else None
+        shared = pool.for_manifest(manifest) if pool is not None else encoder
+        assert not isinstance(shared, EncoderPool)
+        use_encoder = _encoder_for(manifest, contents, shared, intra_op_threads, allow_spinning)
+        if pool is not None:
+            pool.keep(use_encoder)
     return LoadedModel(manifest, classifier, use_encoder, centroids)
+
+
+def _encoder_for(
+    manifest: ModelManifest,
+    contents: dict[str, bytes],
+    shared: MiniLMEncoder | None,
+    intra_op_threads: int,
+    allow_spinning: bool,
+) -> MiniLMEncoder:
+    """The encoder a minilm bundle's head was trained on, checked (see load_model)."""
+    trained_on = manifest.training.get("encoder_sha256")
+    if manifest.kind == "minilm-logreg":
+        if (used := manifest.training.get("encoder", ENCODER_ID)) != ENCODER_ID:
+            raise ModelLoadError(f"training.encoder is {used!r}, runtime has {ENCODER_ID!r}")
+        encoder = shared
+        if encoder is None or encoder.quantization:
+            encoder = MiniLMEncoder(intra_op_threads, allow_spinning=allow_spinning)
+        # Bundles made before encoder digests were recorded name the encoder by id only.
+        if trained_on is not None and trained_on != encoder.sha256:
+            raise ModelLoadError(
+                f"encoder mismatch: the head was trained on {ENCODER_ID} with sha256 "
+                f"{trained_on[:12]}…, the shipped encoder here is {encoder.sha256[:12]}…"
+            )
+        return encoder
+    name = manifest.files["encoder"]
+    digest = manifest.sha256[name]  # read_verified_files checked the file against it
+    info = manifest.encoder
+    assert info is not None  # the manifest validator requires it for this kind
+    if trained_on != digest:
+        raise ModelLoadError(
+            f"encoder mismatch: {name} is {digest[:12]}…, but the head was trained on encoder "
+            f"{str(trained_on)[:12]}… (training.encoder_sha256)"
+        )
+    if info.sha256 != digest:
+        raise ModelLoadError(
+            f"encoder mismatch: manifest.encoder.sha256 is {info.sha256[:12]}…, {name} is "
+            f"{digest[:12]}…"
+        )
+    if shared is not None and shared.sha256 == digest:
+        return shared
+    graph = contents[name]
+    try:
+        ops = {node.op_type for node in onnx.load_from_string(graph).graph.node}
+        encoder = None
+        if ops & INTEGER_OPS:
+            encoder = MiniLMEncoder(
+                intra_op_threads,
+                allow_spinning=allow_spinning,
+                model_bytes=graph,
+                quantization=info.quantization,
+            )
+            probe = encoder.encode(["Is this encoder whole ?"]).embeddings
+    except Exception as error:  # onnx and onnxruntime raise their own types for a bad graph
+        raise ModelLoadError(
+            f"{name} (encoder): onnxruntime cannot load or run the quantized graph: "
+            f"{type(error).__name__}: {error}"
+        ) from None
+    if encoder is None:
+        raise ModelLoadError(
+            f"{name} (encoder): quantization {_recipe_name(info.quantization)!r} recorded, but "
+            f"the graph has no integer kernels ({sorted(INTEGER_OPS)}): it would run in fp32"
+        )
+    if probe.shape != (1, EMBEDDING_DIM) or not np.all(np.isfinite(probe)):
+        raise ModelLoadError(f"{name} (encoder): embeds to {probe.shape}, not finite 384 values")
+    return encoder
+
+
+def _recipe_name(quantization: dict[str, Any]) -> str:
+    recipe = quantization.get("recipe")
+    return str(recipe.get("name") if isinstance(recipe, dict) else recipe)
 
 
 def _check_outlier_spec(manifest: ModelManifest) -> None:

@@ -18,10 +18,16 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mitl_ml.encoder import ENCODER_ID, MiniLMEncoder
+from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.export import to_onnx_float, to_onnx_text
 from mitl_ml.metrics import evaluate
-from mitl_ml.packaging import Bundle, label_indices, package_classifier
+from mitl_ml.packaging import (
+    Bundle,
+    label_indices,
+    package_classifier,
+    with_encoder,
+)
+from mitl_ml.quantize import default_encoder
 
 __all__ = [
     "evaluate",
@@ -64,21 +70,24 @@ def train_minilm_head(
     sample_weight: np.ndarray | None = None,
     c: float = MINILM_C,
 ) -> Bundle:
-    """Logistic-regression head on MiniLM embeddings -> kind "minilm-logreg" bundle contents.
+    """Logistic-regression head on MiniLM embeddings -> kind "minilm-logreg" bundle contents
+    (the shipped encoder), or "minilm-int8-logreg" for a built int8 encoder
+    (mitl_ml.quantize; the default encoder when it holds accuracy).
 
-    Files: head.onnx (float [n, 384] -> probabilities [n, k], columns in label_set order) and
-    centroids.npy (per-class embedding centroids for the outlier score).
+    Files: head.onnx (float [n, 384] -> probabilities [n, k], columns in label_set order),
+    centroids.npy (per-class embedding centroids for the outlier score) and, for int8,
+    encoder.onnx (the encoder the head was trained on; see packaging.with_encoder).
     """
     y = label_indices(labels, label_set, all_needed=True)
-    encoder = encoder or MiniLMEncoder()
+    encoder = encoder or default_encoder()
     encoded = encoder.encode(list(texts))
     x = encoded.embeddings
     head = _logreg(c, seed).fit(x, y, sample_weight=sample_weight)
     hold = None
     if holdout is not None:
         hold = (encoder.encode(list(holdout[0])).embeddings, holdout[1])
-    return package_classifier(
-        kind="minilm-logreg",
+    bundle = package_classifier(
+        kind="minilm-logreg",  # with_encoder makes it minilm-int8-logreg for an int8 encoder
         model=head,
         onnx_bytes=to_onnx_float(head, x.shape[1]),
         train_in=x,
@@ -88,9 +97,10 @@ def train_minilm_head(
         seed=seed,
         sample_weight=sample_weight,
         identity={"name": name, "version": version, "dataset": dataset, "input_kind": "text"},
-        extra={"C": c, "encoder": ENCODER_ID, "n_truncated": int(sum(encoded.truncated))},
+        extra={"C": c, "encoder": encoder.encoder_id, "n_truncated": int(sum(encoded.truncated))},
         centroid_space=x,
     )
+    return with_encoder(bundle, encoder)
 
 
 def train_tfidf_logreg(

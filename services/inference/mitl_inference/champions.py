@@ -35,7 +35,7 @@ async def ensure_champions(
                 store,
                 catalog,
                 dataset.model,
-                encoder=models.encoder,
+                encoders=models.encoders,
                 intra_op_threads=models.intra_op_threads,
             )
             await status_changes.promote(pool, name, record.version, only_if_no_champion=True)

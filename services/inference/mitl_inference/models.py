@@ -19,10 +19,9 @@ from pathlib import Path
 
 from mitl_contracts.datasets import Catalog
 from mitl_ml.artifacts import ArtifactStore, bundle_path, manifest_digest
-from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.errors import ModelLoadError
-from mitl_ml.manifest import MANIFEST_FILE, read_manifest
-from mitl_ml.runtime import LoadedModel, load_model
+from mitl_ml.manifest import MANIFEST_FILE
+from mitl_ml.runtime import EncoderPool, LoadedModel, load_model
 
 from mitl_inference.compatibility import check_fits
 from mitl_inference.metrics import MODEL_INFO, MODEL_LOAD_SECONDS, MODEL_SWAPS
@@ -51,26 +50,17 @@ class ModelSet:
         self.allow_spinning = allow_spinning
         self.cache_size = cache_size
         self.by_dataset: dict[str, LoadedModel] = {}
-        self._encoder: MiniLMEncoder | None = None
+        # One session per distinct encoder, shared by every MiniLM head that uses it.
+        self.encoders = EncoderPool(intra_op_threads, allow_spinning)
         self._loaded: OrderedDict[Key, LoadedModel] = OrderedDict()
         self._loading: dict[Key, asyncio.Lock] = {}
-
-    def encoder(self) -> MiniLMEncoder:
-        # One encoder session shared by every MiniLM head: the 21 MB encoder is the big part.
-        if self._encoder is None:
-            self._encoder = MiniLMEncoder(
-                intra_op_threads=self.intra_op_threads, allow_spinning=self.allow_spinning
-            )
-        return self._encoder
 
     def load(self, record: ModelRecord) -> LoadedModel:
         """Load `record`'s bundle from the artifact store (blocking). Raises ModelLoadError
         if the stored bundle is missing or altered, IncompatibleModel if it does not fit."""
         started = time.perf_counter()
         bundle = self.fetch(record)
-        kind = read_manifest(bundle).kind
-        encoder = self.encoder() if kind == "minilm-logreg" else None
-        model = load_model(bundle, self.intra_op_threads, encoder, self.allow_spinning)
+        model = load_model(bundle, self.intra_op_threads, self.encoders, self.allow_spinning)
         check_fits(model.manifest, self.catalog.get(record.dataset))
         MODEL_LOAD_SECONDS.observe(time.perf_counter() - started)
         return model

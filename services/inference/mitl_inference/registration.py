@@ -8,21 +8,17 @@ then the model must fit its dataset in the catalog (compatibility.check_fits).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_ml.artifacts import ArtifactStore, bundle_path, manifest_digest
-from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.errors import ModelLoadError
-from mitl_ml.manifest import ModelManifest, read_manifest
-from mitl_ml.runtime import load_model
+from mitl_ml.manifest import ModelManifest
+from mitl_ml.runtime import EncoderPool, load_model
 
 from mitl_inference.compatibility import IncompatibleModel, check_fits
 from mitl_inference.store import registry
-
-EncoderFactory = Callable[[], MiniLMEncoder]
 
 
 class RegistrationError(Exception):
@@ -33,15 +29,15 @@ def validate(
     bundle_dir: Path,
     catalog: Catalog,
     *,
-    encoder: EncoderFactory | None = None,
+    encoders: EncoderPool | None = None,
     intra_op_threads: int = 1,
 ) -> ModelManifest:
     """The bundle's manifest once it loads and fits its dataset; RegistrationError if not.
-    `encoder` gives a shared MiniLM encoder, asked for only if the bundle needs one."""
+    `encoders` shares MiniLM encoder sessions (by sha256) with the serving models. A MiniLM
+    bundle whose encoder is not the one its head was trained on, or whose quantized encoder
+    graph does not load or run, is refused with the mismatch named (mitl_ml.runtime)."""
     try:
-        needs_encoder = read_manifest(Path(bundle_dir)).kind == "minilm-logreg"
-        shared = encoder() if encoder is not None and needs_encoder else None
-        model = load_model(Path(bundle_dir), intra_op_threads, encoder=shared)
+        model = load_model(Path(bundle_dir), intra_op_threads, encoder=encoders)
         check_fits(model.manifest, catalog.get(model.manifest.dataset))
     except (ModelLoadError, IncompatibleModel, UnknownDataset) as error:
         raise RegistrationError(f"{bundle_dir}: {error}") from None
@@ -55,7 +51,7 @@ async def register(
     bundle_dir: Path,
     *,
     expected_sha256: str = "",
-    encoder: EncoderFactory | None = None,
+    encoders: EncoderPool | None = None,
     intra_op_threads: int = 1,
 ) -> registry.ModelRecord:
     """Validate and store the bundle at `bundle_dir` and record it as a candidate (or return
@@ -71,7 +67,7 @@ async def register(
             f"{expected_sha256[:12]}…"
         )
     manifest = await asyncio.to_thread(
-        validate, bundle_dir, catalog, encoder=encoder, intra_op_threads=intra_op_threads
+        validate, bundle_dir, catalog, encoders=encoders, intra_op_threads=intra_op_threads
     )
     try:
         stored = await asyncio.to_thread(store.put, bundle_dir)
@@ -91,7 +87,7 @@ async def register_uri(
     uri: str,
     *,
     expected_sha256: str = "",
-    encoder: EncoderFactory | None = None,
+    encoders: EncoderPool | None = None,
     intra_op_threads: int = 1,
 ) -> registry.ModelRecord:
     """`register` for a bundle named by a file:// URI, as a ModelPromoted event carries it."""
@@ -105,6 +101,6 @@ async def register_uri(
         catalog,
         path,
         expected_sha256=expected_sha256,
-        encoder=encoder,
+        encoders=encoders,
         intra_op_threads=intra_op_threads,
     )

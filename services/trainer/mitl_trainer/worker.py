@@ -24,6 +24,7 @@ from mitl_contracts.events import ModelPromoted
 from mitl_ml.artifacts import ArtifactStore, bundle_path
 from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.manifest import read_manifest
+from mitl_ml.quantize import default_encoder
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_trainer import outbox
@@ -192,7 +193,9 @@ class Worker:
         return Champion(manifest.version, bundle)
 
     def encoder(self) -> MiniLMEncoder:
-        """One MiniLM session for every training and evaluation (created on first use)."""
+        """One MiniLM session for every training and evaluation (created on first use): the
+        default encoder (int8 when it holds accuracy, mitl_ml.quantize), so candidates are
+        minilm-int8-logreg bundles carrying it."""
         if self._encoder is None:
-            self._encoder = MiniLMEncoder(intra_op_threads=self.settings.intra_op_threads)
+            self._encoder = default_encoder(intra_op_threads=self.settings.intra_op_threads)
         return self._encoder

@@ -51,12 +51,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def ensure_model(datasets_file: Path) -> None:
     from mitl_contracts.datasets import load_catalog
-    from mitl_ml.bootstrap import build_bootstrap
+    from mitl_ml.bootstrap import DEFAULT_TEXT_KIND, build_bootstrap
 
     for name, dataset in load_catalog(datasets_file).datasets.items():
         if dataset.model is not None and not (dataset.model / "manifest.json").exists():
             print(f"building the bootstrap model for {name} in {dataset.model} ...", flush=True)
-            manifest = build_bootstrap(dataset.model, dataset=name, kind="minilm")
+            manifest = build_bootstrap(dataset.model, dataset=name, kind=DEFAULT_TEXT_KIND)
             print(f"  {manifest.version}: holdout metrics {manifest.metrics}", flush=True)
 
 

@@ -76,7 +76,7 @@ class ModelEvents:
                     self.catalog,
                     event.bundle_uri,
                     expected_sha256=event.artifact_sha256,
-                    encoder=self.models.encoder,
+                    encoders=self.models.encoders,
                     intra_op_threads=self.models.intra_op_threads,
                 )
             except (registration.RegistrationError, RegistryError) as error:

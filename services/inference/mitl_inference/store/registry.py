@@ -9,7 +9,7 @@ from typing import Literal
 
 import asyncpg
 from mitl_ml.encoder import ENCODER_ID, MAX_TOKENS
-from mitl_ml.manifest import ModelManifest
+from mitl_ml.manifest import MINILM_KINDS, ModelManifest
 
 Status = Literal["candidate", "champion", "retired"]
 
@@ -70,13 +70,16 @@ class ModelRecord:
 
 def preprocessing(manifest: ModelManifest) -> dict[str, object]:
     """How the model turns an item into its input, from the manifest."""
-    if manifest.kind == "minilm-logreg":
-        return {
+    if manifest.kind in MINILM_KINDS:
+        steps: dict[str, object] = {
             "tokenizer": "WordPiece (all-MiniLM-L6-v2 tokenizer.json), length-sorted batches",
             "max_tokens": MAX_TOKENS,
             "encoder": manifest.training.get("encoder", ENCODER_ID),
             "pooling": "mean over tokens, L2-normalised",
         }
+        if manifest.encoder is not None and manifest.encoder.quantization:
+            steps["quantization"] = manifest.encoder.quantization.get("recipe")
+        return steps
     if manifest.kind == "tfidf-logreg":
         ngrams = manifest.training.get("ngram_range", [1, 2])
         return {"tokenizer": r"in the ONNX graph: \w\w+ words", "tfidf_ngram_range": ngrams}
