@@ -1,4 +1,9 @@
-"""A labeled dataset as the simulator sees it: texts, cached embeddings, true label indices."""
+"""A labeled dataset as the simulator sees it: texts, model features, true label indices.
+
+The features are the MiniLM embeddings (cached on disk, embeddings.py) for the "minilm" head,
+or those stacked with TF-IDF word and char n-grams (mitl_ml.hybrid, a sparse matrix) for the
+"hybrid" head; the TF-IDF part takes seconds and is computed once per run.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from mitl_ml.datasets import load_dataset
+from mitl_ml.hybrid import hybrid_features
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, dataset_embeddings
 
 SIM_DATASETS = ("trec6", "sms_spam")
+# The heads the simulator can run; "hybrid" needs texts (a features column keeps its vectors).
+SIM_MODELS = ("hybrid", "minilm")
+DEFAULT_MODEL = "hybrid"
 
 
 @dataclass(frozen=True)
@@ -18,7 +28,7 @@ class World:
     name: str
     labels: list[str]
     texts: list[str]
-    x: np.ndarray
+    x: np.ndarray | sparse.csr_matrix
     truth: np.ndarray
 
     def subset(self, size: int, seed: int) -> World:
@@ -31,6 +41,17 @@ class World:
             self.x[picked],
             self.truth[picked],
         )
+
+
+def with_model(world: World, model: str) -> World:
+    """`world` with the features `model` ("hybrid" or "minilm") reads; `world.x` holds the
+    MiniLM embeddings of its texts."""
+    if model not in SIM_MODELS:
+        raise ValueError(f"unknown model {model!r}; the simulator knows {list(SIM_MODELS)}")
+    if model == "minilm":
+        return world
+    x = hybrid_features(world.texts, np.asarray(world.x))
+    return World(world.name, world.labels, world.texts, x, world.truth)
 
 
 def load_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> World:
