@@ -19,12 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from mitl_ml.errors import ModelLoadError
 
 MANIFEST_FILE = "manifest.json"
-ModelKind = Literal["minilm-logreg", "tfidf-logreg", "vector-onnx"]
+ModelKind = Literal["minilm-logreg", "tfidf-logreg", "vector-onnx", "hybrid-logreg"]
 InputKind = Literal["text", "vector"]
 _KIND_INPUT: dict[str, str] = {
     "minilm-logreg": "text",
     "tfidf-logreg": "text",
     "vector-onnx": "vector",
+    "hybrid-logreg": "text",
 }
 
 

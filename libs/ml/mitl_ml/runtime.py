@@ -6,6 +6,9 @@ label count) and raises ModelLoadError; `LoadedModel.predict` only rejects bad i
 - minilm-logreg: text -> shared MiniLMEncoder -> head.onnx (float [n, 384] -> probs [n, k]).
 - tfidf-logreg: text -> pipeline.onnx (string input -> probs), a single skl2onnx pipeline.
 - vector-onnx: float vectors [n, vector_dim] -> head.onnx (any ONNX classifier -> probs).
+- hybrid-logreg: text -> shared MiniLMEncoder and features.onnx (TF-IDF word and char
+  n-grams), side by side -> head.onnx (float [n, 384 + width] -> probs [n, k]).
+A text model whose manifest names another encoder than the runtime's is refused at load.
 """
 
 from __future__ import annotations
@@ -22,12 +25,19 @@ from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
 from mitl_ml.errors import InvalidInput, ModelLoadError
 from mitl_ml.inputs import check_texts, check_vectors
 from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files
-from mitl_ml.onnx_head import InputType, OnnxClassifier
+from mitl_ml.onnx_head import InputType, OnnxClassifier, OnnxFeatures
 
 __all__ = ["InvalidInput", "LoadedModel", "ModelLoadError", "ModelOutput", "load_model"]
 
 # File role that holds the ONNX classifier, per model kind.
-CLASSIFIER_ROLE = {"minilm-logreg": "head", "tfidf-logreg": "pipeline", "vector-onnx": "head"}
+CLASSIFIER_ROLE = {
+    "minilm-logreg": "head",
+    "tfidf-logreg": "pipeline",
+    "vector-onnx": "head",
+    "hybrid-logreg": "head",
+}
+# Kinds whose input is embedded by the shared MiniLM encoder first.
+ENCODER_KINDS = ("minilm-logreg", "hybrid-logreg")
 
 
 @dataclass(frozen=True)
@@ -56,11 +66,13 @@ class LoadedModel:
         classifier: OnnxClassifier,
         encoder: MiniLMEncoder | None,
         centroids: np.ndarray | None,
+        features: OnnxFeatures | None = None,
     ) -> None:
         self.manifest = manifest
         self._classifier = classifier
         self._encoder = encoder
         self._centroids = centroids
+        self._features = features
 
     @property
     def version(self) -> str:
@@ -86,7 +98,11 @@ class LoadedModel:
             if self._encoder is not None:
                 encoded = self._encoder.encode(texts)
                 embeddings, truncated = encoded.embeddings, encoded.truncated
-                probs = self._classifier.run(embeddings)
+                x = embeddings
+                if self._features is not None:
+                    tfidf = self._features.run(np.array(texts, dtype=object))
+                    x = np.hstack([embeddings, tfidf])
+                probs = self._classifier.run(x)
             else:
                 probs = self._classifier.run(np.array(texts, dtype=object))
             space = embeddings
@@ -132,12 +148,27 @@ def load_model(
     input_dim: int | None
     if manifest.kind == "tfidf-logreg":
         input_type, input_dim = "string", None
-    elif manifest.kind == "minilm-logreg":
+    elif manifest.kind in ENCODER_KINDS:
         input_type, input_dim = "float", EMBEDDING_DIM
         if (used := manifest.training.get("encoder", ENCODER_ID)) != ENCODER_ID:
-            raise ModelLoadError(f"training.encoder is {used!r}, runtime has {ENCODER_ID!r}")
+            raise ModelLoadError(
+                f"{manifest.kind} head was trained on encoder {used!r} but the runtime's "
+                f"encoder is {ENCODER_ID!r}"
+            )
     else:
         input_type, input_dim = "float", manifest.vector_dim
+    centroid_dim = input_dim
+    features = None
+    if manifest.kind == "hybrid-logreg":
+        if "features" not in manifest.files:
+            raise ModelLoadError("manifest.files has no 'features' entry for kind hybrid-logreg")
+        features = OnnxFeatures(
+            manifest.files["features"],
+            contents[manifest.files["features"]],
+            intra_op_threads=intra_op_threads,
+            allow_spinning=allow_spinning,
+        )
+        input_dim = EMBEDDING_DIM + features.width
     classifier = OnnxClassifier(
         manifest.files[role],
         contents[manifest.files[role]],
@@ -148,11 +179,11 @@ def load_model(
         allow_spinning=allow_spinning,
     )
     _check_outlier_spec(manifest)
-    centroids = _load_centroids(manifest, contents, input_dim)
-    if manifest.kind == "minilm-logreg" and encoder is None:
+    centroids = _load_centroids(manifest, contents, centroid_dim)
+    if manifest.kind in ENCODER_KINDS and encoder is None:
         encoder = MiniLMEncoder(intra_op_threads=intra_op_threads, allow_spinning=allow_spinning)
-    use_encoder = encoder if manifest.kind == "minilm-logreg" else None
-    return LoadedModel(manifest, classifier, use_encoder, centroids)
+    use_encoder = encoder if manifest.kind in ENCODER_KINDS else None
+    return LoadedModel(manifest, classifier, use_encoder, centroids, features)
 
 
 def _check_outlier_spec(manifest: ModelManifest) -> None:

@@ -22,7 +22,7 @@ from mitl_ml.artifacts import ArtifactStore, bundle_path, manifest_digest
 from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.errors import ModelLoadError
 from mitl_ml.manifest import MANIFEST_FILE, read_manifest
-from mitl_ml.runtime import LoadedModel, load_model
+from mitl_ml.runtime import ENCODER_KINDS, LoadedModel, load_model
 
 from mitl_inference.compatibility import check_fits
 from mitl_inference.metrics import MODEL_INFO, MODEL_LOAD_SECONDS, MODEL_SWAPS
@@ -69,7 +69,7 @@ class ModelSet:
         started = time.perf_counter()
         bundle = self.fetch(record)
         kind = read_manifest(bundle).kind
-        encoder = self.encoder() if kind == "minilm-logreg" else None
+        encoder = self.encoder() if kind in ENCODER_KINDS else None
         model = load_model(bundle, self.intra_op_threads, encoder, self.allow_spinning)
         check_fits(model.manifest, self.catalog.get(record.dataset))
         MODEL_LOAD_SECONDS.observe(time.perf_counter() - started)

@@ -17,7 +17,7 @@ from mitl_ml.artifacts import ArtifactStore, bundle_path, manifest_digest
 from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.errors import ModelLoadError
 from mitl_ml.manifest import ModelManifest, read_manifest
-from mitl_ml.runtime import load_model
+from mitl_ml.runtime import ENCODER_KINDS, load_model
 
 from mitl_inference import registry
 from mitl_inference.compatibility import IncompatibleModel, check_fits
@@ -39,7 +39,7 @@ def validate(
     """The bundle's manifest once it loads and fits its dataset; RegistrationError if not.
     `encoder` gives a shared MiniLM encoder, asked for only if the bundle needs one."""
     try:
-        needs_encoder = read_manifest(Path(bundle_dir)).kind == "minilm-logreg"
+        needs_encoder = read_manifest(Path(bundle_dir)).kind in ENCODER_KINDS
         shared = encoder() if encoder is not None and needs_encoder else None
         model = load_model(Path(bundle_dir), intra_op_threads, encoder=shared)
         check_fits(model.manifest, catalog.get(model.manifest.dataset))
