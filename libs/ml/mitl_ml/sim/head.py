@@ -54,7 +54,7 @@ class Head:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """float64 [n, n_labels], rows summing to 1."""
-        out = np.zeros((len(x), self.n_labels))
+        out = np.zeros((x.shape[0], self.n_labels))
         if self._single is not None:
             out[:, self._single] = 1.0
             return out

@@ -134,8 +134,10 @@ def load(config: SimConfig) -> World:
     dataset named `config.dataset` (a file's features column is used as it is)."""
     if config.source is not None:
         world = load_file(config.source, config.cache_dir)
-        return world if config.source.text_col is None else with_model(world, config.model)
-    return with_model(load_world(config.dataset, config.cache_dir), config.model)
+        if config.source.text_col is None:
+            return world
+        return with_model(world, config.model, config.cache_dir)
+    return with_model(load_world(config.dataset, config.cache_dir), config.model, config.cache_dir)
 
 
 def runs(

@@ -7,6 +7,8 @@ or those stacked with TF-IDF word and char n-grams (mitl_ml.hybrid, a sparse mat
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,14 +45,29 @@ class World:
         )
 
 
-def with_model(world: World, model: str) -> World:
+def with_model(world: World, model: str, cache_dir: Path | None = None) -> World:
     """`world` with the features `model` ("hybrid" or "minilm") reads; `world.x` holds the
-    MiniLM embeddings of its texts."""
+    MiniLM embeddings of its texts. Hybrid features are cached under `cache_dir` (if given),
+    keyed by a digest of the texts and embeddings, so a rerun reads them back."""
     if model not in SIM_MODELS:
         raise ValueError(f"unknown model {model!r}; the simulator knows {list(SIM_MODELS)}")
     if model == "minilm":
         return world
-    x = hybrid_features(world.texts, np.asarray(world.x))
+    embeddings = np.ascontiguousarray(world.x, dtype=np.float32)
+    digest = hashlib.sha256("\x00".join(world.texts).encode())
+    digest.update(embeddings.tobytes())
+    path = None
+    if cache_dir is not None:
+        path = cache_dir / f"{world.name[:60]}-hybrid-{digest.hexdigest()[:16]}.npz"
+        if path.exists():
+            x = sparse.load_npz(path).tocsr()
+            return World(world.name, world.labels, world.texts, x, world.truth)
+    x = hybrid_features(world.texts, embeddings)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        sparse.save_npz(partial, x)
+        partial.replace(path)
     return World(world.name, world.labels, world.texts, x, world.truth)
 
 
