@@ -164,7 +164,13 @@ def runs(
                 oracle=oracle,
             )
             loop = loop_at(policy, progress=bar.phase(f"seed {seed} loop", "items"))
-            gt = ground_truth_style(world, policy, seed=seed, oracle=oracle)
+            gt = ground_truth_style(
+                world,
+                policy,
+                seed=seed,
+                oracle=oracle,
+                progress=bar.phase(f"seed {seed} GT baseline", "sample sizes"),
+            )
 
             def at_floor(
                 floored: Policy, seed: int = seed, run: partial[CoverageResult] = loop_at
