@@ -7,10 +7,13 @@ shipping a model that serves different numbers than it was evaluated with.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
+from onnx import compose, helper
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -24,6 +27,9 @@ _CHECK_ROWS = 500
 # skl2onnx's default tokenizer and lower-casing differ from scikit-learn's token_pattern
 # r"(?u)\b\w\w+\b" and str.lower unless told the regex and a UTF-8 locale explicitly.
 TFIDF_OPTIONS = {"tokenexp": r"\w\w+", "locale": "C.UTF-8"}
+# onnxruntime's regex engine (RE2) reads \w as ASCII only; Python's \w also matches accented
+# letters, so "café" would lose its token. Unicode classes match what scikit-learn splits.
+UNICODE_TOKENS = r"[\pL\pN\pM_][\pL\pN\pM_]+"
 
 
 class ExportError(RuntimeError):
@@ -62,6 +68,55 @@ def to_onnx_text(pipeline: Pipeline) -> bytes:
         pipeline, initial_types=initial, options=_options(pipeline), target_opset=TARGET_OPSET
     )
     return _serialise(onx)
+
+
+def _vectorizer_options(vectorizer: TfidfVectorizer) -> dict[str, Any]:
+    if vectorizer.sublinear_tf:
+        raise ExportError("sublinear_tf=True does not convert faithfully to ONNX")
+    if vectorizer.analyzer == "word":
+        return {"tokenexp": UNICODE_TOKENS, "locale": TFIDF_OPTIONS["locale"]}
+    # Character n-grams: skl2onnx splits into characters itself (no token regex).
+    return {"tokenexp": None, "locale": TFIDF_OPTIONS["locale"]}
+
+
+def to_onnx_tfidf_features(vectorizers: Sequence[TfidfVectorizer]) -> bytes:
+    """ONNX bytes: strings "text" [n, 1] -> float "features" [n, sum of vocabulary sizes], the
+    fitted vectorizers' dense outputs side by side in the given order."""
+    parts, outputs = [], []
+    for index, vectorizer in enumerate(vectorizers):
+        onx = convert_sklearn(
+            vectorizer,
+            initial_types=[("text", StringTensorType([None, 1]))],
+            options={id(vectorizer): _vectorizer_options(vectorizer)},
+            target_opset=TARGET_OPSET,
+        )
+        onx = compose.add_prefix(onx, f"v{index}_")
+        parts.append(onx)
+        outputs.append(onx.graph.output[0].name)
+    nodes = [helper.make_node("Identity", ["text"], [f"v{i}_text"]) for i in range(len(parts))]
+    for part in parts:
+        nodes.extend(part.graph.node)
+    nodes.append(helper.make_node("Concat", outputs, ["features"], axis=1))
+    graph = helper.make_graph(
+        nodes,
+        "mitl_features",
+        [helper.make_tensor_value_info("text", onnx.TensorProto.STRING, [None, 1])],
+        [helper.make_tensor_value_info("features", onnx.TensorProto.FLOAT, [None, None])],
+        initializer=[init for part in parts for init in part.graph.initializer],
+    )
+    opsets = {(o.domain, o.version) for part in parts for o in part.opset_import}
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid(domain, version) for domain, version in opsets]
+    )
+    model.ir_version = parts[0].ir_version
+    return _serialise(model)
+
+
+def onnx_features(onnx_bytes: bytes, texts: Sequence[str]) -> np.ndarray:
+    """Run a features graph (to_onnx_tfidf_features) on `texts`: float32 [n, width]."""
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    feed = np.array(list(texts), dtype=object).reshape(-1, 1)
+    return np.asarray(session.run(["features"], {"text": feed})[0], dtype=np.float32)
 
 
 def _serialise(onx: Any) -> bytes:

@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from mitl_ml.errors import ModelLoadError
 
 MANIFEST_FILE = "manifest.json"
-ModelKind = Literal["minilm-logreg", "minilm-int8-logreg", "tfidf-logreg", "vector-onnx"]
+ModelKind = Literal[
+    "minilm-logreg", "minilm-int8-logreg", "tfidf-logreg", "vector-onnx", "hybrid-logreg"
+]
 InputKind = Literal["text", "vector"]
 # Kinds that embed text with MiniLM: the shipped encoder (fp32 at run time), or the true int8
 # one built by mitl_ml.quantize, which the bundle carries (file role "encoder").
@@ -29,6 +31,7 @@ _KIND_INPUT: dict[str, str] = {
     "minilm-int8-logreg": "text",
     "tfidf-logreg": "text",
     "vector-onnx": "vector",
+    "hybrid-logreg": "text",
 }
 
 

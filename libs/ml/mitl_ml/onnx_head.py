@@ -120,3 +120,34 @@ class OnnxClassifier:
             return np.zeros((0, self.n_classes))
         probs = np.clip(self._raw(x), 0.0, None)
         return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+
+
+class OnnxFeatures:
+    """Runs a text features graph (strings "text" [n, 1] -> float "features" [n, width]), the
+    TF-IDF part of a hybrid model; the width is read from a probe row at load."""
+
+    def __init__(
+        self, file_name: str, data: bytes, *, intra_op_threads: int = 2, allow_spinning: bool = True
+    ) -> None:
+        self.file_name = file_name
+        options = session_options(intra_op_threads, allow_spinning)
+        try:
+            self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises several private exception types
+            raise ModelLoadError(f"{file_name}: onnxruntime cannot load it: {exc}") from exc
+        inputs = {i.name: i.type for i in self._session.get_inputs()}
+        outputs = {o.name: o.type for o in self._session.get_outputs()}
+        if inputs != {"text": "tensor(string)"} or outputs.get("features") != "tensor(float)":
+            raise ModelLoadError(
+                f"{file_name}: expected input text (string) and output features (float), "
+                f"found inputs {inputs} and outputs {outputs}"
+            )
+        try:
+            self.width = int(self.run(np.array(["probe text"], dtype=object)).shape[1])
+        except Exception as exc:
+            raise ModelLoadError(f"{file_name}: probe inference failed: {exc}") from exc
+
+    def run(self, texts: np.ndarray) -> np.ndarray:
+        """float32 [n, width] features of the texts."""
+        feed = np.asarray(texts, dtype=object).reshape(-1, 1)
+        return np.asarray(self._session.run(["features"], {"text": feed})[0], dtype=np.float32)

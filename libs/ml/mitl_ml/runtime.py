@@ -10,6 +10,9 @@ Either way the encoder's sha256 must be the one the head was trained on
 onnxruntime cannot load or run, is refused.
 - tfidf-logreg: text -> pipeline.onnx (string input -> probs), a single skl2onnx pipeline.
 - vector-onnx: float vectors [n, vector_dim] -> head.onnx (any ONNX classifier -> probs).
+- hybrid-logreg: text -> shared MiniLMEncoder and features.onnx (TF-IDF word and char
+  n-grams), side by side -> head.onnx (float [n, 384 + width] -> probs [n, k]).
+A text model whose manifest names another encoder than the runtime's is refused at load.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
 from mitl_ml.errors import InvalidInput, ModelLoadError
 from mitl_ml.inputs import check_texts, check_vectors
 from mitl_ml.manifest import MINILM_KINDS, ModelManifest, read_manifest, read_verified_files
-from mitl_ml.onnx_head import InputType, OnnxClassifier
+from mitl_ml.onnx_head import InputType, OnnxClassifier, OnnxFeatures
 
 __all__ = [
     "EncoderPool",
@@ -45,9 +48,12 @@ CLASSIFIER_ROLE = {
     "minilm-int8-logreg": "head",
     "tfidf-logreg": "pipeline",
     "vector-onnx": "head",
+    "hybrid-logreg": "head",
 }
 # Integer kernels a quantized encoder graph must contain (else it runs in fp32).
 INTEGER_OPS = frozenset({"MatMulInteger", "DynamicQuantizeMatMul"})
+# Kinds whose input is embedded by a MiniLM encoder first (the hybrid kind with the shared one).
+ENCODER_KINDS = (*MINILM_KINDS, "hybrid-logreg")
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,13 @@ class LoadedModel:
         classifier: OnnxClassifier,
         encoder: MiniLMEncoder | None,
         centroids: np.ndarray | None,
+        features: OnnxFeatures | None = None,
     ) -> None:
         self.manifest = manifest
         self._classifier = classifier
         self._encoder = encoder
         self._centroids = centroids
+        self._features = features
 
     @property
     def version(self) -> str:
@@ -111,7 +119,11 @@ class LoadedModel:
             if self._encoder is not None:
                 encoded = self._encoder.encode(texts)
                 embeddings, truncated = encoded.embeddings, encoded.truncated
-                probs = self._classifier.run(embeddings)
+                x = embeddings
+                if self._features is not None:
+                    tfidf = self._features.run(np.array(texts, dtype=object))
+                    x = np.hstack([embeddings, tfidf])
+                probs = self._classifier.run(x)
             else:
                 probs = self._classifier.run(np.array(texts, dtype=object))
             space = embeddings
@@ -146,7 +158,7 @@ class EncoderPool:
     def for_manifest(self, manifest: ModelManifest) -> MiniLMEncoder | None:
         """The shared encoder `manifest` names, if loaded (the shipped one is loaded on
         demand); None for a model without encoder or one not loaded yet."""
-        if manifest.kind == "minilm-logreg":
+        if manifest.kind in ("minilm-logreg", "hybrid-logreg"):
             with self._lock:
                 shipped = next((e for e in self._by_sha256.values() if not e.quantization), None)
                 if shipped is None:
@@ -195,10 +207,22 @@ def load_model(
     input_dim: int | None
     if manifest.kind == "tfidf-logreg":
         input_type, input_dim = "string", None
-    elif manifest.kind in MINILM_KINDS:
+    elif manifest.kind in ENCODER_KINDS:
         input_type, input_dim = "float", EMBEDDING_DIM
     else:
         input_type, input_dim = "float", manifest.vector_dim
+    centroid_dim = input_dim
+    features = None
+    if manifest.kind == "hybrid-logreg":
+        if "features" not in manifest.files:
+            raise ModelLoadError("manifest.files has no 'features' entry for kind hybrid-logreg")
+        features = OnnxFeatures(
+            manifest.files["features"],
+            contents[manifest.files["features"]],
+            intra_op_threads=intra_op_threads,
+            allow_spinning=allow_spinning,
+        )
+        input_dim = EMBEDDING_DIM + features.width
     classifier = OnnxClassifier(
         manifest.files[role],
         contents[manifest.files[role]],
@@ -209,16 +233,16 @@ def load_model(
         allow_spinning=allow_spinning,
     )
     _check_outlier_spec(manifest)
-    centroids = _load_centroids(manifest, contents, input_dim)
+    centroids = _load_centroids(manifest, contents, centroid_dim)
     use_encoder = None
-    if manifest.kind in MINILM_KINDS:
+    if manifest.kind in ENCODER_KINDS:
         pool = encoder if isinstance(encoder, EncoderPool) else None
         shared = pool.for_manifest(manifest) if pool is not None else encoder
         assert not isinstance(shared, EncoderPool)
         use_encoder = _encoder_for(manifest, contents, shared, intra_op_threads, allow_spinning)
         if pool is not None:
             pool.keep(use_encoder)
-    return LoadedModel(manifest, classifier, use_encoder, centroids)
+    return LoadedModel(manifest, classifier, use_encoder, centroids, features)
 
 
 def _encoder_for(
@@ -230,7 +254,7 @@ def _encoder_for(
 ) -> MiniLMEncoder:
     """The encoder a minilm bundle's head was trained on, checked (see load_model)."""
     trained_on = manifest.training.get("encoder_sha256")
-    if manifest.kind == "minilm-logreg":
+    if manifest.kind in ("minilm-logreg", "hybrid-logreg"):
         if (used := manifest.training.get("encoder", ENCODER_ID)) != ENCODER_ID:
             raise ModelLoadError(f"training.encoder is {used!r}, runtime has {ENCODER_ID!r}")
         encoder = shared

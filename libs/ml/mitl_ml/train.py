@@ -8,9 +8,11 @@ computed from the exported ONNX itself - the exact artefact that will be served.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+import sklearn
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -18,20 +20,29 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mitl_ml.encoder import MiniLMEncoder
-from mitl_ml.export import to_onnx_float, to_onnx_text
-from mitl_ml.metrics import evaluate
-from mitl_ml.packaging import (
-    Bundle,
-    label_indices,
-    package_classifier,
-    with_encoder,
+from mitl_ml import outlier
+from mitl_ml.calibrate import chosen_temperature, expected_calibration_error
+from mitl_ml.encoder import ENCODER_ID, MiniLMEncoder
+from mitl_ml.export import (
+    EXPORT_TOLERANCE,
+    TARGET_OPSET,
+    ExportError,
+    onnx_features,
+    onnx_probabilities,
+    to_onnx_float,
+    to_onnx_text,
+    to_onnx_tfidf_features,
 )
+from mitl_ml.hybrid import CHAR_NGRAMS, WORD_NGRAMS, HybridFeaturizer
+from mitl_ml.manifest import ModelManifest, with_digests
+from mitl_ml.metrics import classification_metrics, evaluate
+from mitl_ml.packaging import Bundle, label_indices, package_classifier, with_encoder
 from mitl_ml.quantize import default_encoder
 
 __all__ = [
     "evaluate",
     "tfidf_pipeline",
+    "train_hybrid_logreg",
     "train_minilm_head",
     "train_tfidf_logreg",
     "train_vector_classifier",
@@ -42,7 +53,12 @@ __all__ = [
 MINILM_C = 4.0
 TFIDF_C = 10.0
 VECTOR_C = 0.5
+# The hybrid head sees three unit-norm blocks; the simulator's C (sim/head.py) suits it.
+HYBRID_C = 16.0
 MAX_ITER = 2000
+# Out-of-fold folds for the hybrid head's temperature; rows the ONNX export is checked on.
+CALIBRATION_FOLDS = 3
+_CHECK_ROWS = 500
 
 
 def _logreg(c: float, seed: int) -> LogisticRegression:
@@ -188,3 +204,108 @@ def train_vector_classifier(
         extra={"C": c, "scaler": "standard"},
         centroid_space=x,
     )
+
+
+def train_hybrid_logreg(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    label_set: Sequence[str],
+    *,
+    seed: int,
+    name: str,
+    version: str,
+    dataset: str,
+    encoder: MiniLMEncoder | None = None,
+    holdout: tuple[Sequence[str], Sequence[str]] | None = None,
+    sample_weight: np.ndarray | None = None,
+    c: float = HYBRID_C,
+) -> Bundle:
+    """MiniLM embeddings + TF-IDF word 1-2-grams + char 2-4-grams -> a temperature-scaled
+    logistic-regression head -> kind "hybrid-logreg" bundle contents.
+
+    Files: features.onnx (strings [n, 1] -> the TF-IDF blocks, float [n, w]), head.onnx
+    (float [n, 384 + w], the embedding first -> probabilities [n, k]) and centroids.npy
+    (per-class embedding centroids for the outlier score). The temperature is fitted on
+    out-of-fold predictions and folded into the head (mitl_ml.calibrate); the manifest
+    records it with the ECE before and after, and the holdout ECE of the served files.
+    """
+    y = label_indices(labels, label_set, all_needed=True)
+    corpus = list(texts)
+    encoder = encoder or MiniLMEncoder()
+    encoded = encoder.encode(corpus)
+    featurizer = HybridFeaturizer(corpus)
+    x = featurizer.transform(corpus, encoded.embeddings)
+    head = _logreg(c, seed).fit(x, y, sample_weight=sample_weight)
+    temperature, ece_before, ece_after = 1.0, float("nan"), float("nan")
+    folds = min(CALIBRATION_FOLDS, int(np.bincount(y).min()))
+    if folds >= 2:
+        cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        oof = cross_val_predict(
+            _logreg(c, seed), x, y, cv=cv, method="predict_proba",
+            params={"sample_weight": sample_weight},
+        )  # fmt: skip
+        temperature, ece_before, ece_after = chosen_temperature(oof, y)
+    head.coef_ = head.coef_ / temperature
+    head.intercept_ = head.intercept_ / temperature
+    features_onnx = to_onnx_tfidf_features([featurizer.word, featurizer.char])
+    head_onnx = to_onnx_float(head, x.shape[1])
+
+    def served(texts_in: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
+        tfidf = onnx_features(features_onnx, texts_in)
+        return onnx_probabilities(head_onnx, np.hstack([embeddings, tfidf]))
+
+    check = slice(0, _CHECK_ROWS)
+    drift = float(np.abs(served(corpus[check], encoded.embeddings[check])
+                         - head.predict_proba(x[check])).max())  # fmt: skip
+    if not drift <= EXPORT_TOLERANCE:
+        raise ExportError(f"ONNX export differs from scikit-learn by {drift:.2e}")
+    train_probs = head.predict_proba(x)
+    metrics = classification_metrics(train_probs.argmax(axis=1), y, label_set, "train_")
+    if holdout is not None:
+        hold_y = label_indices(holdout[1], label_set, all_needed=False)
+        hold_texts = list(holdout[0])
+        probs = served(hold_texts, encoder.encode(hold_texts).embeddings)
+        metrics |= classification_metrics(probs.argmax(axis=1), hold_y, label_set, "holdout_")
+        if len(hold_y):
+            metrics["holdout_ece"] = expected_calibration_error(probs, hold_y)
+    centroids = outlier.class_centroids(encoded.embeddings, y, len(label_set))
+    spec = outlier.calibrate(
+        "centroid-cosine", outlier.centroid_distance(encoded.embeddings, centroids)
+    )
+    files = {
+        "features.onnx": features_onnx,
+        "head.onnx": head_onnx,
+        "centroids.npy": outlier.npy_bytes(centroids),
+    }
+    roles = {"features": "features.onnx", "head": "head.onnx", "centroids": "centroids.npy"}
+    training = {
+        "n_examples": len(labels),
+        "class_counts": dict(sorted(Counter(labels).items())),
+        "seed": seed,
+        "weighted": sample_weight is not None,
+        "sklearn": sklearn.__version__,
+        "opset": TARGET_OPSET[""],
+        "export_max_abs_diff": drift,
+        "C": c,
+        "encoder": ENCODER_ID,
+        "n_truncated": int(sum(encoded.truncated)),
+        "word_ngrams": list(WORD_NGRAMS),
+        "char_ngrams": list(CHAR_NGRAMS),
+        "tfidf_width": featurizer.width,
+        "temperature": temperature,
+        "oof_ece_before": ece_before,
+        "oof_ece_after": ece_after,
+    }
+    manifest = ModelManifest(
+        name=name,
+        version=version,
+        dataset=dataset,
+        kind="hybrid-logreg",
+        labels=list(label_set),
+        input_kind="text",
+        files=roles,
+        training=training,
+        metrics=metrics,
+        outlier=spec,
+    )
+    return with_digests(manifest, files), files

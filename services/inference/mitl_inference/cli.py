@@ -95,13 +95,16 @@ async def run_list(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(records, indent=2))
         return OK
-    print(f"{'dataset':<12} {'version':<36} {'kind':<14} {'status':<10} {'sha256':<14} accuracy")
+    print(
+        f"{'dataset':<12} {'version':<36} {'kind':<14} {'status':<10} {'sha256':<14} accuracy  ECE"
+    )
     for r in records:
-        accuracy = r["holdout_accuracy"]
+        accuracy, ece = r["holdout_accuracy"], r.get("holdout_ece")
         shown = f"{accuracy:.3f}" if isinstance(accuracy, float) else "-"
+        shown_ece = f"{ece:.4f}" if isinstance(ece, float) else "-"
         print(
             f"{r['dataset']:<12} {r['version']:<36} {r['kind']:<14} {r['status']:<10} "
-            f"{str(r['artifact_sha256'])[:12]:<14} {shown}"
+            f"{str(r['artifact_sha256'])[:12]:<14} {shown:<9} {shown_ece}"
         )
     return OK
 

@@ -1,7 +1,9 @@
 """Training a candidate and comparing it with the champion: CPU-bound and synchronous (callers
 run it off the event loop); no database, no broker.
 
-The candidate is a MiniLM logistic-regression head (mitl_ml.train_minilm_head) trained with a
+The candidate is a logistic-regression head of the kind `Rules.kind` names: on MiniLM
+embeddings (mitl_ml.train_minilm_head) or on MiniLM embeddings stacked with TF-IDF word and char
+n-grams and temperature-scaled (mitl_ml.train_hybrid_logreg), trained with a
 fixed seed on the training side of a TrainingSet; it and the champion are scored on the same
 held-out items. Its manifest records what it was trained on and what it was compared with, and
 takes its time from the newest label used, so that the same data and settings give a
@@ -25,7 +27,7 @@ from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.manifest import ModelManifest, write_bundle
 from mitl_ml.metrics import evaluate
 from mitl_ml.runtime import load_model
-from mitl_ml.train import train_minilm_head
+from mitl_ml.train import train_hybrid_logreg, train_minilm_head
 
 from mitl_trainer.core.candidate_vs_champion import Verdict, decide
 from mitl_trainer.core.training_set import TrainingSet
@@ -49,16 +51,25 @@ class Candidate:
     verdict: Verdict
 
 
+# The candidate's trainer and the short name its versions carry, per model kind.
+TRAINERS = {
+    "minilm-logreg": ("minilm", train_minilm_head),
+    "hybrid-logreg": ("hybrid", train_hybrid_logreg),
+}
+DEFAULT_KIND = "minilm-logreg"
+
+
 @dataclass(frozen=True)
 class Rules:
     seed: int
     margin: float
     min_holdout: int
+    kind: str = DEFAULT_KIND
 
 
-def version_for(dataset: str, digest: str) -> str:
-    """A candidate's version: named after the data it was trained on."""
-    return f"{dataset}-minilm-t{digest[:VERSION_DIGEST_CHARS]}"
+def version_for(dataset: str, digest: str, kind: str = DEFAULT_KIND) -> str:
+    """A candidate's version: named after its kind and the data it was trained on."""
+    return f"{dataset}-{TRAINERS[kind][0]}-t{digest[:VERSION_DIGEST_CHARS]}"
 
 
 def champion_metrics(
@@ -86,19 +97,20 @@ def train_candidate(
     """Train, evaluate against the champion and decide promotion. `provenance` (what asked
     for the model) goes into the manifest with what it was trained on."""
     digest = training.digest(rules.seed)
-    version = version_for(dataset.name, digest)
+    version = version_for(dataset.name, digest, rules.kind)
+    short, trainer = TRAINERS[rules.kind]
     weights = np.array([e.weight for e in training.train]) if training.pseudo_train else None
     holdout = (
         ([e.text for e in training.holdout], [e.label for e in training.holdout])
         if training.holdout
         else None
     )
-    manifest, files = train_minilm_head(
+    manifest, files = trainer(
         [e.text for e in training.train],
         [e.label for e in training.train],
         dataset.labels,
         seed=rules.seed,
-        name=f"{dataset.name}-minilm",
+        name=f"{dataset.name}-{short}",
         version=version,
         dataset=dataset.name,
         encoder=encoder,

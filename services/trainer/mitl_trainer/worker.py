@@ -118,7 +118,7 @@ class Worker:
             log.warning("dataset %s: no training: %s", name, ready.reason)
             await retraining.finish_request(pool, request_id, "skipped", ready.reason)
             return "skipped", ready.reason, None
-        version = version_for(name, training.digest(settings.seed))
+        version = version_for(name, training.digest(settings.seed), settings.model_kind)
         if await retraining.model_exists(pool, name, version):
             reason = f"the same labels trained {version} before"
             await retraining.finish_request(pool, request_id, "unchanged", reason, version)
@@ -129,7 +129,9 @@ class Worker:
             "trigger": request["trigger"],
             "trigger_ref": request["trigger_ref"],
         }
-        rules = Rules(settings.seed, settings.promotion_margin, settings.min_holdout)
+        rules = Rules(
+            settings.seed, settings.promotion_margin, settings.min_holdout, settings.model_kind
+        )
         started = time.perf_counter()
         encoder = await asyncio.to_thread(self.encoder)
         candidate = await asyncio.to_thread(

@@ -9,8 +9,11 @@
 JSON array of numbers); `--dataset` names a shipped one (trec6, sms_spam). Full coverage
 (default): every item ends labeled; compares the loop with "review all" and a Ground-Truth-style
 policy. --budget N: people label at most N items; the queue's strategy against random sampling.
-One JSON object per seed with --json, a table otherwise. Embeddings are cached under
-.local/cache/sim (first run: ~1 min per shipped dataset). Bad input: a message, exit code 2.
+One JSON object per seed with --json, a table otherwise; a progress bar on stderr
+(--no-progress: none). `--model hybrid` (default) trains the head on MiniLM embeddings stacked
+with TF-IDF word and char n-grams, `--model minilm` on the embeddings alone. Embeddings are
+cached under .local/cache/sim (first run: ~1 min per shipped dataset). Bad input: a message,
+exit code 2.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from mitl_contracts.datasets import Policy
 from mitl_ml.sim.boundcheck import BoundCheck, bound_check
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource
+from mitl_ml.sim.progress import Progress
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
 from mitl_ml.sim.runner import SimConfig, check_settings, runs
-from mitl_ml.sim.world import SIM_DATASETS
+from mitl_ml.sim.world import DEFAULT_MODEL, SIM_DATASETS, SIM_MODELS
 from mitl_policy.bounds import BOUND_METHODS
 from pydantic import ValidationError
 
@@ -84,6 +88,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-match-gt", dest="match_gt", action="store_false",
         help="full coverage: skip rerunning the loop at stricter floors to reach GT's accuracy",
     )  # fmt: skip
+    parser.add_argument(
+        "--model", choices=SIM_MODELS, default=DEFAULT_MODEL,
+        help="head features: hybrid (MiniLM + TF-IDF word/char n-grams) or minilm alone",
+    )  # fmt: skip
     parser.add_argument("--strategy", choices=STRATEGIES, default="margin")
     parser.add_argument("--diversity", type=float, default=0.0, help="near-duplicate penalty")
     parser.add_argument("--spot-check-rate", type=float, default=0.005)
@@ -122,6 +130,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG chart here")
     parser.add_argument("--json", action="store_true", help="one JSON object per seed")
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false",
+        help="no progress bar on stderr",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -183,6 +195,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         source=source,
         random_draws=args.random_draws,
         match_gt=args.match_gt,
+        model=args.model,
     )
 
 
@@ -230,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         config.policy()  # refuse bad settings before loading (and maybe embedding) the data
         check_settings(config)
         reports: list[Report] = []
-        for done in runs(config):
+        for done in runs(config, progress=Progress(enabled=args.progress)):
             reports.append(report(done, config))
             _print(reports[-1], args.json, first=len(reports) == 1)
     except ValidationError as error:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from mitl_contracts.datasets import Policy
@@ -74,8 +75,20 @@ def _one_sample(
 
 
 def ground_truth_style(
-    world: World, policy: Policy, *, seed: int, oracle: Oracle
+    world: World,
+    policy: Policy,
+    *,
+    seed: int,
+    oracle: Oracle,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
+    """The best of the sample sizes; `progress(done, total)` counts sample sizes tried."""
     sizes = [s for s in SAMPLE_SIZES if s < len(world.truth)] or [len(world.truth) // 2]
-    runs = [_one_sample(world, policy, seed, oracle, size) for size in sizes]
+    runs = []
+    for done, size in enumerate(sizes):
+        if progress is not None:
+            progress(done, len(sizes))
+        runs.append(_one_sample(world, policy, seed, oracle, size))
+    if progress is not None:
+        progress(len(sizes), len(sizes))
     return min(runs, key=lambda r: (r.human_labels, -r.final_correct))

@@ -15,6 +15,8 @@ sampling reaches in expectation. Draw 0 is the order a single draw has always us
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from mitl_contracts.datasets import Policy
 from sklearn.model_selection import train_test_split
@@ -23,6 +25,7 @@ from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve
 from mitl_ml.sim.router import SimRouter
+from mitl_ml.sim.shortlist import route_round
 from mitl_ml.sim.world import World
 
 HELD_OUT_FRACTION = 0.2
@@ -57,9 +60,10 @@ class _Scorer:
     def __init__(self, world: World, held: np.ndarray, oracle: Oracle, seed: int) -> None:
         self.world, self.held, self.oracle, self.seed = world, held, oracle, seed
 
-    def __call__(self, labeled: list[int]) -> tuple[Head, float]:
+    def __call__(self, labeled: list[int], warm: Head | None = None) -> tuple[Head, float]:
         y = self.oracle.annotator_answers[labeled]
-        head = Head(self.world.x[labeled], y, len(self.world.labels), self.seed, f"b{len(labeled)}")
+        x = self.world.x[labeled]
+        head = Head(x, y, len(self.world.labels), self.seed, f"b{len(labeled)}", warm)
         predicted = head.predict_proba(self.world.x[self.held]).argmax(1)
         return head, float((predicted == self.world.truth[self.held]).mean())
 
@@ -80,9 +84,11 @@ def budget_curves(
     initial: int,
     oracle: Oracle,
     random_draws: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[BudgetCurve, BudgetCurve]:
     """(strategy curve, random curve) of held-out accuracy against labels spent; the random
-    curve is the mean over `random_draws` draws."""
+    curve is the mean over `random_draws` draws. Each retrain starts from the previous one's
+    weights; `progress(done, total)` counts retrains."""
     if random_draws < 1:
         raise ValueError(f"random_draws must be at least 1, got {random_draws}")
     pool, held = train_test_split(
@@ -98,23 +104,37 @@ def budget_curves(
     strategy = BudgetCurve("strategy", world.name, seed)
     router = SimRouter(world.name, world.labels, queue_only(policy), world.texts)
     labeled = list(start)
+    total, done_fits = len(sizes) * (1 + random_draws), 0
+
+    def tick() -> None:
+        nonlocal done_fits
+        done_fits += 1
+        if progress is not None:
+            progress(done_fits, total)
+
     head, accuracy = score(labeled)
     for size in sizes:
         if size > len(labeled):
             done = set(labeled)
             rest = np.array([i for i in pool if int(i) not in done])
-            routed = router.route_all(rest, head.predict_proba(world.x[rest]), head.version)
+            want = size - len(labeled)
+            routed = route_round(
+                router, rest, head.predict_proba(world.x[rest]), head.version, want
+            )
             routed.sort(key=lambda e: (-e.review_priority, e.item))
-            labeled += [e.item for e in routed[: size - len(labeled)]]
-            head, accuracy = score(labeled)
+            labeled += [e.item for e in routed[:want]]
+            head, accuracy = score(labeled, head)
         strategy.labels.append(len(labeled))
         strategy.accuracy.append(round(accuracy, 4))
+        tick()
 
     draws = np.zeros((random_draws, len(sizes)))
     for draw in range(random_draws):
         order = random_order(pool, start, seed, draw)
+        previous: Head | None = None
         for column, size in enumerate(sizes):
-            draws[draw, column] = score(start + order[: size - len(start)])[1]
+            previous, draws[draw, column] = score(start + order[: size - len(start)], previous)
+            tick()
     random = BudgetCurve("random", world.name, seed, list(sizes))
     random.accuracy = [round(float(a), 4) for a in draws.mean(axis=0)]
     return strategy, random

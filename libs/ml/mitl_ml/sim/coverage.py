@@ -6,9 +6,15 @@ every human label so far, relearn the router's thresholds from every verified ou
 and route every pending item with the real router core; accepted items take the model's label
 (spot-checked ones are labeled by a person as well, blind); people label the `retrain_every`
 highest-priority queued items (experts those escalated); repeat until nothing is pending.
+
+Each round's head starts from the previous round's weights (head.py), and only the items whose
+decision can matter are routed through the core (shortlist.py; the outcome is the same).
+`progress(done, total)` is told after each round how many items are settled.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from mitl_contracts.datasets import Policy
@@ -18,11 +24,19 @@ from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.sim.router import SimRouter
+from mitl_ml.sim.shortlist import route_round
 from mitl_ml.sim.world import World
 
 
 def full_coverage(
-    world: World, policy: Policy, *, seed: int, retrain_every: int, initial: int, oracle: Oracle
+    world: World,
+    policy: Policy,
+    *,
+    seed: int,
+    retrain_every: int,
+    initial: int,
+    oracle: Oracle,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     n = len(world.truth)
     result = CoverageResult("loop", world.name, seed, float(policy.target_precision or 0), n)
@@ -45,16 +59,19 @@ def full_coverage(
     accepted_confidences: list[float] = []
     checked: list[tuple[float, bool]] = []
     router = SimRouter(world.name, world.labels, policy, world.texts)
+    head: Head | None = None
     while pending:
+        if progress is not None:
+            progress(n - len(pending), n)
         result.rounds += 1
-        head = Head(
-            world.x[trained], final[trained], len(world.labels), seed, f"sim-r{result.rounds}"
-        )
+        version = f"sim-r{result.rounds}"
+        head = Head(world.x[trained], final[trained], len(world.labels), seed, version, head)
         router.relearn()
         if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
             result.certified_at = result.human_labels
         items = np.array(sorted(pending))
-        routed = router.route_all(items, head.predict_proba(world.x[items]), head.version)
+        probabilities = head.predict_proba(world.x[items])
+        routed = route_round(router, items, probabilities, head.version, retrain_every)
         queue = []
         for entry in routed:
             decision = entry.decision
@@ -81,6 +98,8 @@ def full_coverage(
             answer = human(entry.item, expert=expert)
             router.verify(entry.item, answer, "expert" if expert else "annotator", False)
             pending.discard(entry.item)
+    if progress is not None:
+        progress(n, n)
     result.final_correct = int((final == world.truth).sum())
     intervals = precision_intervals(accepted_confidences, checked)
     result.precision_intervals = intervals.as_dict() if intervals is not None else None

@@ -59,6 +59,7 @@ def matched_report(run: CoverageRun) -> Report | None:
 def _settings(config: SimConfig) -> Report:
     return {
         "target": config.target,
+        "model": config.model,
         "strategy": config.strategy,
         "annotator_error": config.error_rate,
         "bound": config.bound,

@@ -51,6 +51,8 @@ class SimRouter:
         self.outcomes: list[Outcome] = []
         self.thresholds: Thresholds | None = None
         self.decisions: dict[int, Decision] = {}
+        # The latest prediction per item, routed or only noted (shortlist.py).
+        self.earlier: dict[int, EarlierPrediction] = {}
         self._signatures: dict[int, np.ndarray] = {}
         self._clock = 0
 
@@ -93,16 +95,12 @@ class SimRouter:
             similarity = 0.0
             if self.policy.diversity_weight > 0:
                 similarity = window.max_similarity(str(item), self.signature(item))
-            earlier = self.decisions.get(item)
             context = RouteContext(
-                thresholds=self.thresholds,
-                similarity=similarity,
-                earlier=EarlierPrediction(earlier.model_version, earlier.predicted_label)
-                if earlier is not None
-                else None,
+                thresholds=self.thresholds, similarity=similarity, earlier=self.earlier.get(item)
             )
             routed = route(prediction, self.policy, now=now, context=context)
             self.decisions[item] = routed.decision
+            self.earlier[item] = EarlierPrediction(model_version, routed.decision.predicted_label)
             if routed.review is not None and self.policy.diversity_weight > 0:
                 window.add(str(item), self.signature(item))
             out.append(RoutedItem(item, routed))
@@ -112,6 +110,12 @@ class SimRouter:
         """Was the item's latest decision a calibration review (a blind random draw)?"""
         decision = self.decisions[item]
         return decision.route == "review" and decision.priority >= CALIBRATION_PRIORITY
+
+    def note(self, items: Sequence[int] | np.ndarray, labels: Sequence[str], version: str) -> None:
+        """Items scored by `version` but not routed (shortlist.py): their predicted labels are
+        what a later version's prediction is compared with, as if they had been routed."""
+        for item, label in zip(items, labels, strict=True):
+            self.earlier[int(item)] = EarlierPrediction(version, label)
 
     def verify(self, item: int, label: int, source: str, spot_check: bool) -> None:
         """A person labeled `item`: join the label to the item's latest decision."""

@@ -3,7 +3,8 @@
 Full coverage reports, per seed, the loop and both baselines; budget mode reports the two
 curves and how many labels the strategy needed to reach random sampling's accuracy at the
 budget. `runs` yields one object per seed (report.py turns it into the CLI's JSON object);
-`simulate` yields the same results as flat records, one per (method, seed).
+`simulate` yields the same results as flat records, one per (method, seed). A `Progress`
+(progress.py) hears how far each phase is; it writes to stderr only.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource, load_file
 from mitl_ml.sim.matched import Matched, at_accuracy
 from mitl_ml.sim.oracle import Oracle
+from mitl_ml.sim.progress import Progress
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
-from mitl_ml.sim.world import World, load_world
+from mitl_ml.sim.world import DEFAULT_MODEL, World, load_world, with_model
 
 BOUND_NAMES = get_args(BoundName)
 CONFIDENCE_LEVEL = 0.95
@@ -69,6 +71,8 @@ class SimConfig:
     random_draws: int = 5
     # Full coverage: also run the loop at the GT baseline's accuracy (matched.py).
     match_gt: bool = True
+    # The head's features: "hybrid" (MiniLM + TF-IDF word and char n-grams) or "minilm".
+    model: str = DEFAULT_MODEL
 
     def policy(self) -> Policy:
         """The policy under test (validated like any dataset's policy)."""
@@ -153,16 +157,25 @@ def check_budget(config: SimConfig, items: int) -> None:
 
 
 def load(config: SimConfig) -> World:
-    """The whole dataset: the given file, or the shipped dataset named `config.dataset`."""
+    """The whole dataset with the configured head's features: the given file, or the shipped
+    dataset named `config.dataset` (a file's features column is used as it is)."""
     if config.source is not None:
-        return load_file(config.source, config.cache_dir)
-    return load_world(config.dataset, config.cache_dir)
+        world = load_file(config.source, config.cache_dir)
+        if config.source.text_col is None:
+            return world
+        return with_model(world, config.model, config.cache_dir)
+    return with_model(load_world(config.dataset, config.cache_dir), config.model, config.cache_dir)
 
 
-def runs(config: SimConfig, world: World | None = None) -> Iterator[CoverageRun | BudgetRun]:
+def runs(
+    config: SimConfig, world: World | None = None, progress: Progress | None = None
+) -> Iterator[CoverageRun | BudgetRun]:
     """Yield one run per seed, as it finishes (settings are checked before any work)."""
     policy = config.policy()
     check_settings(config)
+    bar = progress if progress is not None else Progress(enabled=False)
+    if world is None:
+        bar.note(f"mitl simulate: loading {config.dataset} ({config.model} features)")
     whole = world if world is not None else load(config)
     check_budget(config, len(whole.truth))
     for seed in config.seeds:
@@ -177,10 +190,23 @@ def runs(config: SimConfig, world: World | None = None) -> Iterator[CoverageRun 
                 initial=config.initial,
                 oracle=oracle,
             )
-            loop = loop_at(policy)
-            gt = ground_truth_style(world, policy, seed=seed, oracle=oracle)
+            loop = loop_at(policy, progress=bar.phase(f"seed {seed} loop", "items"))
+            gt = ground_truth_style(
+                world,
+                policy,
+                seed=seed,
+                oracle=oracle,
+                progress=bar.phase(f"seed {seed} GT baseline", "sample sizes"),
+            )
+
+            def at_floor(
+                floored: Policy, seed: int = seed, run: partial[CoverageResult] = loop_at
+            ) -> CoverageResult:
+                name = f"seed {seed} loop at floor {floored.min_accept_threshold:g}"
+                return run(floored, progress=bar.phase(name, "items"))
+
             matched = (
-                at_accuracy(loop_at, policy, loop, gt.final_correct) if config.match_gt else None
+                at_accuracy(at_floor, policy, loop, gt.final_correct) if config.match_gt else None
             )
             yield CoverageRun(
                 seed, loop, review_all(world, policy, seed=seed, oracle=oracle), gt, matched
@@ -195,6 +221,7 @@ def runs(config: SimConfig, world: World | None = None) -> Iterator[CoverageRun 
             initial=config.initial,
             oracle=oracle,
             random_draws=config.random_draws,
+            progress=bar.phase(f"seed {seed} budget", "retrains"),
         )
         reference = random.accuracy_at(config.budget)
         needed = strategy.labels_to_reach(reference)

@@ -1,16 +1,28 @@
-"""A labeled dataset as the simulator sees it: texts, cached embeddings, true label indices."""
+"""A labeled dataset as the simulator sees it: texts, model features, true label indices.
+
+The features are the MiniLM embeddings (cached on disk, embeddings.py) for the "minilm" head,
+or those stacked with TF-IDF word and char n-grams (mitl_ml.hybrid, a sparse matrix) for the
+"hybrid" head; the TF-IDF part takes seconds and is computed once per run.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from mitl_ml.datasets import load_dataset
+from mitl_ml.hybrid import hybrid_features
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, dataset_embeddings
 
 SIM_DATASETS = ("trec6", "sms_spam")
+# The heads the simulator can run; "hybrid" needs texts (a features column keeps its vectors).
+SIM_MODELS = ("hybrid", "minilm")
+DEFAULT_MODEL = "hybrid"
 
 
 @dataclass(frozen=True)
@@ -18,7 +30,7 @@ class World:
     name: str
     labels: list[str]
     texts: list[str]
-    x: np.ndarray
+    x: np.ndarray | sparse.csr_matrix
     truth: np.ndarray
 
     def subset(self, size: int, seed: int) -> World:
@@ -31,6 +43,32 @@ class World:
             self.x[picked],
             self.truth[picked],
         )
+
+
+def with_model(world: World, model: str, cache_dir: Path | None = None) -> World:
+    """`world` with the features `model` ("hybrid" or "minilm") reads; `world.x` holds the
+    MiniLM embeddings of its texts. Hybrid features are cached under `cache_dir` (if given),
+    keyed by a digest of the texts and embeddings, so a rerun reads them back."""
+    if model not in SIM_MODELS:
+        raise ValueError(f"unknown model {model!r}; the simulator knows {list(SIM_MODELS)}")
+    if model == "minilm":
+        return world
+    embeddings = np.ascontiguousarray(world.x, dtype=np.float32)
+    digest = hashlib.sha256("\x00".join(world.texts).encode())
+    digest.update(embeddings.tobytes())
+    path = None
+    if cache_dir is not None:
+        path = cache_dir / f"{world.name[:60]}-hybrid-{digest.hexdigest()[:16]}.npz"
+        if path.exists():
+            x = sparse.load_npz(path).tocsr()
+            return World(world.name, world.labels, world.texts, x, world.truth)
+    x = hybrid_features(world.texts, embeddings)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        sparse.save_npz(partial, x)
+        partial.replace(path)
+    return World(world.name, world.labels, world.texts, x, world.truth)
 
 
 def load_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> World:

@@ -62,6 +62,8 @@ class ModelRecord:
             "training_examples": self.manifest.training.get("n_examples"),
             "holdout_accuracy": metrics.get("holdout_accuracy"),
             "holdout_macro_recall": metrics.get("holdout_macro_recall"),
+            # Expected calibration error on held-out verified items (mitl_ml.calibrate).
+            "holdout_ece": metrics.get("holdout_ece"),
             "registered_at": self.registered_at.isoformat(),
             "promoted_at": self.promoted_at.isoformat() if self.promoted_at else None,
             "retired_at": self.retired_at.isoformat() if self.retired_at else None,
@@ -70,7 +72,7 @@ class ModelRecord:
 
 def preprocessing(manifest: ModelManifest) -> dict[str, object]:
     """How the model turns an item into its input, from the manifest."""
-    if manifest.kind in MINILM_KINDS:
+    if manifest.kind in MINILM_KINDS or manifest.kind == "hybrid-logreg":
         steps: dict[str, object] = {
             "tokenizer": "WordPiece (all-MiniLM-L6-v2 tokenizer.json), length-sorted batches",
             "max_tokens": MAX_TOKENS,
@@ -79,6 +81,10 @@ def preprocessing(manifest: ModelManifest) -> dict[str, object]:
         }
         if manifest.encoder is not None and manifest.encoder.quantization:
             steps["quantization"] = manifest.encoder.quantization.get("recipe")
+        if manifest.kind == "hybrid-logreg":
+            steps["tfidf_word_ngrams"] = manifest.training.get("word_ngrams")
+            steps["tfidf_char_ngrams"] = manifest.training.get("char_ngrams")
+            steps["temperature"] = manifest.training.get("temperature")
         return steps
     if manifest.kind == "tfidf-logreg":
         ngrams = manifest.training.get("ngram_range", [1, 2])
