@@ -102,6 +102,7 @@ def test_rejects_tfidf_without_string_input(minilm_bundle: Bundle, tmp_path: Pat
         kind="tfidf-logreg",
         files={"pipeline": "head.onnx"},
         outlier={"method": "none"},
+        encoder=None,  # a TF-IDF pipeline has no sentence encoder
     )
     with pytest.raises(ModelLoadError, match=r"expected a string"):
         load_model(bundle)
