@@ -104,5 +104,5 @@ def test_hybrid_head_trained_on_another_encoder_is_refused(
     raw = json.loads((copy / "manifest.json").read_text())
     raw["training"]["encoder"] = "some-other-encoder"
     (copy / "manifest.json").write_text(json.dumps(raw))
-    with pytest.raises(ModelLoadError, match="training.encoder is 'some-other-encoder'"):
+    with pytest.raises(ModelLoadError, match=r"training\.encoder is 'some-other-encoder'"):
         load_model(copy)
