@@ -119,8 +119,9 @@ class LocalStack(StartsAndStops):
             "MITL_DATASETS_FILE": str(self.datasets_file),
             "MITL_HTTP_HOST": "127.0.0.1",
             "MITL_HTTP_PORT": str(self.ports[service]),
-            # Stable per replica (inference names its own model-promotions group after it).
-            "MITL_REPLICA_ID": service,
+            # Stable per replica (inference names its own model-promotions group after it);
+            # a replica's name "inference#2" becomes "inference-2" (ids allow [A-Za-z0-9._-]).
+            "MITL_REPLICA_ID": service.replace("#", "-"),
             "MITL_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "MITL_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
             "MITL_LOG_LEVEL": "INFO",
