@@ -21,7 +21,9 @@ from mitl_runtime.localinfra import all_topics
 
 log = logging.getLogger(__name__)
 PLATFORM_GROUP = re.compile(r"^mitl-")
-PER_REPLICA_GROUP = re.compile(r"\.[0-9a-f]{12}$")
+# A group of one replica's own (inference's model promotions: `mitl-inference.models.replica.<id>`,
+# reading from the latest offset) is not the platform's backlog: it is left out.
+PER_REPLICA_GROUP = re.compile(r"\.replica\.[A-Za-z0-9._-]+$|\.[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True)
