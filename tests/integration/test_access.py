@@ -26,7 +26,8 @@ pytestmark = pytest.mark.integration
 ROLES = ("annotator", "expert", "admin")
 GOLD = {"external_id": "access-gold-1", "text": "Who wrote Hamlet ?", "label": "HUM"}
 EVERYONE = frozenset(ROLES)
-# Routes anyone may call: the UI page and its files, health, metrics and the API documents.
+# Routes anyone may call: the UI page and its files, health, metrics and the API documents
+# (OpenAPI, and the AsyncAPI document of the service's topics).
 PUBLIC = {
     ("GET", "/"),
     ("GET", "/static"),
@@ -37,6 +38,7 @@ PUBLIC = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    ("GET", "/asyncapi.json"),
 }
 # (method, path template) -> a concrete request -> the roles allowed to make it. Claiming
 # depends on the queue: annotators work the annotator queue only, admins label nothing.
