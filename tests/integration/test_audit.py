@@ -344,6 +344,11 @@ async def test_report_json_counts_routes_overrides_precision_and_annotators(
         "ci_low": pytest.approx(low),
         "ci_high": pytest.approx(high),
         "confidence": 0.95,
+        # The prediction-powered interval is not computed for reports yet.
+        "ppi_precision": None,
+        "ppi_low": None,
+        "ppi_high": None,
+        "ppi_narrower_by": None,
     }
     by_model = body["by_model_version"]
     assert {k: v["decisions"]["total"] for k, v in by_model.items()} == {"m1": 5, "m2": 1}
@@ -370,6 +375,10 @@ async def test_report_json_counts_routes_overrides_precision_and_annotators(
             "ci_low": None,
             "ci_high": None,
             "confidence": 0.95,
+            "ppi_precision": None,
+            "ppi_low": None,
+            "ppi_high": None,
+            "ppi_narrower_by": None,
         },
     }
     assert people["bob"]["accepted_precision"]["precision"] == 0.5
