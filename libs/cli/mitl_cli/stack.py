@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -60,14 +61,14 @@ def replica_name(service: str, index: int) -> str:
     return service if index == 1 else f"{service}{REPLICA_MARK}{index}"
 
 
-class StartsAndStops:
+class StartsAndStops(ABC):
     """`with` starts it and stops it at the end; a start that fails stops what it started."""
 
-    def start(self) -> Self:
-        raise NotImplementedError
+    @abstractmethod
+    def start(self) -> Self: ...
 
-    def stop(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def stop(self) -> None: ...
 
     def __enter__(self) -> Self:
         try:
@@ -121,7 +122,7 @@ class LocalStack(StartsAndStops):
             "MITL_HTTP_PORT": str(self.ports[service]),
             # Stable per replica (inference names its own model-promotions group after it);
             # a replica's name "inference#2" becomes "inference-2" (ids allow [A-Za-z0-9._-]).
-            "MITL_REPLICA_ID": service.replace("#", "-"),
+            "MITL_REPLICA_ID": service.replace(REPLICA_MARK, "-"),
             "MITL_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "MITL_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
             "MITL_LOG_LEVEL": "INFO",
