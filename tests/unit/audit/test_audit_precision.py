@@ -59,7 +59,7 @@ def test_precision_of_no_checks_has_no_numbers() -> None:
 
 
 def test_the_prediction_powered_interval_sits_beside_wilsons() -> None:
-    from mitl_audit.precision import precision, with_ppi
+    from mitl_audit.core.precision import precision, with_ppi
     from mitl_policy.ppi import Moments, ppi_interval
 
     confidences = [0.97, 0.99, 0.95, 0.98] * 250
