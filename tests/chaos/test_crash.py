@@ -6,6 +6,7 @@ needs, counted from the audit log and the review schema; the audit chain verifie
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
 from mitl_cli.chaos.campaign import CampaignPlan, run_campaign
@@ -26,6 +27,17 @@ def results(lab: Lab) -> dict[str, ScenarioResult]:
     )
     done = asyncio.run(run_campaign(lab, plan, emit=lambda result: None))
     return {result.scenario: result for result in done}
+
+
+def test_each_scenario_shows_its_items_sent_and_settled(
+    lab: Lab, results: dict[str, ScenarioResult]
+) -> None:
+    assert isinstance(lab.progress.stream, io.StringIO)
+    shown = lab.progress.stream.getvalue()
+    for scenario in SCENARIOS:
+        assert f"{scenario}: sent [####################] {ITEMS}/{ITEMS} items" in shown
+        assert f"{scenario}: settled [####################] {ITEMS}/{ITEMS} items" in shown
+    assert f"capacity: settled [####################] {BURST}/{BURST} items" in shown
 
 
 @pytest.mark.parametrize("scenario", ["capacity", *SCENARIOS])

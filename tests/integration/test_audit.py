@@ -592,6 +592,10 @@ async def test_export_command_writes_files_or_fails_cleanly(
     assert await cli("--format", "parquet", "--out", parquet) == 0
     table = pq.read_table(parquet)
     assert table.num_rows == 6 and table.schema == ARROW_SCHEMA
+    # The progress bar is on stderr; stdout is only the result line.
+    shown = capsys.readouterr()
+    assert f"export {audited.dataset} [####################] 6/6 items" in shown.err
+    assert shown.out.startswith("wrote 6 labeled items")
     assert sorted(os.listdir(tmp_path)) == ["labels.jsonl", "labels.parquet"]
 
     unknown = ["export", "--dataset", f"nope-{audited.run}", "--out", str(tmp_path / "u.jsonl")]

@@ -6,14 +6,19 @@ registered MiniLM model, then through a promoted TF-IDF model."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import sys
+import tarfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from httpx import ASGITransport
+from mitl_client import ApiError, AsyncMitlClient, Endpoints
+from mitl_client.bundles import bundle_archive
 from mitl_contracts import topics
 from mitl_contracts.events import ItemContent, ItemIngested, ModelPromoted, Prediction
 from mitl_inference.app import create_app
@@ -296,4 +301,88 @@ async def test_versions_announced_by_others_are_registered_from_their_bundle(
         if b"digits-narrow" in r.value
     )
     assert "input shape" in reason and "expected [batch, 32]" in reason
+    assert (await statuses(env))[manifest.version] == "champion"
+
+
+def archive(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+async def test_the_registry_over_http_takes_the_admin_token_and_refuses_bad_uploads(
+    env: dict[str, object], tmp_path: Path
+) -> None:
+    """POST /v1/registry (a bundle's .tar.gz), promote and retire, from the Python client:
+    off without MITL_ADMIN_TOKEN, 401 without the token, and every bad upload a 4xx naming
+    what is wrong; what registers is served once promoted."""
+    fresh = tmp_path / "tfidf-s2"
+    manifest = build_bootstrap(fresh, dataset="trec6", kind="tfidf", seed_size=300, seed=2)
+    gzip = {"Content-Type": "application/gzip"}
+
+    async with running_app(create_app(Settings(**env))) as client:
+        off = await client.post("/v1/registry", content=b"x", headers=gzip)
+        assert off.status_code == 403 and "MITL_ADMIN_TOKEN" in off.json()["detail"]
+
+    token = "admin-" + uuid.uuid4().hex
+    settings = Settings(**(env | {"admin_token": token, "max_bundle_bytes": 4 * 1024 * 1024}))
+    app = create_app(settings)
+    async with running_app(app) as client:
+        anonymous = await client.post("/v1/registry", content=b"x", headers=gzip)
+        assert anonymous.status_code == 401 and "admin token is needed" in anonymous.text
+        wrong = await client.post(
+            "/v1/registry", content=b"x", headers=gzip | {"Authorization": "Bearer nope"}
+        )
+        assert wrong.status_code == 401 and wrong.json()["detail"] == "the admin token is not valid"
+        admin = gzip | {"Authorization": f"Bearer {token}"}
+
+        async def refused(body: bytes, headers: dict[str, str] = admin) -> tuple[int, str]:
+            answer = await client.post("/v1/registry", content=body, headers=headers)
+            return answer.status_code, str(answer.json()["detail"])
+
+        status, why = await refused(b"{}", admin | {"Content-Type": "application/json"})
+        assert status == 415 and "application/gzip" in why
+        status, why = await refused(b"not an archive at all")
+        assert status == 422 and "not a tar archive" in why
+        status, why = await refused(archive({"../escape/manifest.json": b"{}"}))
+        assert status == 422 and "refused" in why
+        status, why = await refused(archive({"model/readme.txt": b"hello"}))
+        assert status == 422 and "no manifest.json" in why
+        status, why = await refused(os.urandom(5 * 1024 * 1024))
+        assert status == 413 and "over the limit" in why
+        corrupt = rewrite(fresh, tmp_path / "corrupt", {"pipeline.onnx": b"\x08garbage"})
+        status, why = await refused(bundle_archive(corrupt))
+        assert status == 422 and "pipeline.onnx: onnxruntime cannot load it" in why
+        assert "mitl-upload-" not in why  # the server's temporary path is not the caller's
+
+        endpoints = Endpoints(inference="http://inference")
+        transport = ASGITransport(app=app)
+        async with AsyncMitlClient(endpoints, token=token, transport=transport) as mitl_client:
+            record = await mitl_client.register_model(fresh)
+            assert (record["version"], record["status"]) == (manifest.version, "candidate")
+            again = await mitl_client.register_model(fresh)
+            assert again["artifact_sha256"] == record["artifact_sha256"]
+            promoted = await mitl_client.promote_model("trec6", manifest.version)
+            assert promoted == {
+                "dataset": "trec6",
+                "version": manifest.version,
+                "status": "champion",
+                "changed": True,
+            }
+
+            async def swapped() -> bool:
+                served = (await client.get("/v1/models")).json()
+                return bool(served["trec6"]["version"] == manifest.version)
+
+            await eventually(swapped)
+            with pytest.raises(ApiError) as unknown:
+                await mitl_client.retire_model("trec6", "no-such-version")
+            assert unknown.value.status == 404
+            with pytest.raises(ApiError) as champion:
+                await mitl_client.retire_model("trec6", manifest.version)
+            assert champion.value.status == 409 and "is the champion" in str(champion.value)
     assert (await statuses(env))[manifest.version] == "champion"

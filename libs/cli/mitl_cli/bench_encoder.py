@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from mitl_runtime.progress import Progress
 
 from mitl_cli.commands.bench import emit, machine
 
@@ -43,8 +43,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+NOTES = Progress()
+
+
 def progress(message: str) -> None:
-    print(f"bench encoder: {message}", file=sys.stderr, flush=True)
+    NOTES.note(f"bench encoder: {message}")
 
 
 def items_per_s(encoder: Any, texts: list[str], batch: int) -> float:

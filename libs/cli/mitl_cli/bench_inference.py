@@ -28,12 +28,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from mitl_runtime.progress import Progress
+
 from mitl_cli.commands.bench import (
     BATCH_TIMEOUT_MS,
     FETCH_MAX_WAIT_MS,
     Decisions,
     Poster,
     add_broker_argument,
+    add_progress_argument,
     at_most,
     cpu_by_name,
     cpu_seconds,
@@ -88,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--ort-spinning", action="store_true", help="let idle onnxruntime threads busy-wait"
     )
     add_broker_argument(parser)
+    add_progress_argument(parser)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "bench" / "inference")
     parser.set_defaults(func=run)
 
@@ -161,20 +165,20 @@ async def measure(
 ) -> dict[str, Any]:
     import httpx
 
-    decisions = Decisions(bootstrap)
+    decisions = Decisions(bootstrap, Progress(enabled=args.progress))
     await decisions.consumer.start()
     reader = asyncio.create_task(decisions.collect())
     try:
         async with httpx.AsyncClient(base_url=ingest_url, timeout=120) as client:
             warm = Poster(client, DATASET, "warm")
             await warm.post(texts(min(args.micro_batch, args.post_batch)))
-            await decisions.wait(set(warm.sent_at))
+            await decisions.wait(set(warm.sent_at), "warm-up")
 
             burst = Poster(client, DATASET, "burst")
             cpu_before = snapshot()
             started = time.time()
             await at_most(2, burst.calls(texts(args.items), args.post_batch))
-            burst_s = await decisions.wait(set(burst.sent_at)) - started
+            burst_s = await decisions.wait(set(burst.sent_at), "burst") - started
             throughput = args.items / burst_s
             cpu_after = snapshot()
             # Cores each part kept busy during the burst (2 = this whole machine).
@@ -191,7 +195,7 @@ async def measure(
                 pool = texts(per_post * max(1, round(args.sustained_seconds / POST_INTERVAL_S)))
                 started = time.time()
                 await paced(POST_INTERVAL_S, steady.calls(pool, per_post))
-                done = await decisions.wait(set(steady.sent_at))
+                done = await decisions.wait(set(steady.sent_at), phase)
                 return steady, per_post / POST_INTERVAL_S, len(pool) / (done - started)
 
             steady, rate, sustained = await sustain(args.sustained_fraction, "steady")

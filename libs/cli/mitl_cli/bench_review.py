@@ -28,14 +28,17 @@ import ssl
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from mitl_runtime.progress import Progress
 
 from mitl_cli.commands.bench import (
     add_broker_argument,
+    add_progress_argument,
     cpu_seconds,
     emit,
     machine,
@@ -57,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--think-ms", type=float, default=1000.0, help="mean pause per item")
     parser.add_argument("--gold-rate", type=float, default=0.05, help="the service's gold_rate")
     add_broker_argument(parser)
+    add_progress_argument(parser)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "bench" / "review")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
@@ -75,6 +79,9 @@ class Record:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     gold: int = 0
     reconnects: int = 0
+    # Told (tasks labeled, tasks loaded) after every submit: the progress bar.
+    progress: Callable[[int, int], None] | None = None
+    tasks: int = 0
 
 
 def request(n: int) -> bytes:
@@ -172,6 +179,8 @@ async def annotator(
         else:
             record.holders[task["task_id"]].add(name)
             record.labeled_by[task["item_id"]] = name
+        if record.progress is not None:
+            record.progress(len(record.labeled_by), record.tasks)
         if think_ms > 0:
             await asyncio.sleep(rng.expovariate(1000.0 / think_ms))
 
@@ -251,7 +260,8 @@ async def bench(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
     tls = ssl.create_default_context()
     limits = httpx.Limits(keepalive_expiry=KEEPALIVE_S)
     people = [httpx.AsyncClient(base_url=url, timeout=60, verify=tls, limits=limits) for _ in names]
-    record = Record()
+    bar = Progress(enabled=args.progress)
+    record = Record(progress=bar.phase("review tasks: labeled", "tasks"), tasks=args.tasks)
     cpu_before, started = cpu_seconds(service), time.perf_counter()
     await asyncio.gather(
         *(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 from mitl_contracts.api import IngestResponse
@@ -25,6 +26,9 @@ class Call:
     params: dict[str, str] | None = None
     json: Any = None
     auth: bool = False
+    # A body that is not JSON (a model bundle's archive), with its media type.
+    content: bytes | None = None
+    content_type: str | None = None
 
 
 def detail(response: httpx.Response) -> str:
@@ -142,6 +146,22 @@ def export(
 
 
 MODELS = Call("inference", "GET", "/v1/models")
+
+
+def register_model(archive: bytes) -> Call:
+    return Call(
+        "inference",
+        "POST",
+        "/v1/registry",
+        auth=True,
+        content=archive,
+        content_type="application/gzip",
+    )
+
+
+def model_status(dataset: str, version: str, action: Literal["promote", "retire"]) -> Call:
+    path = f"/v1/registry/{quote(dataset, safe='')}/{quote(version, safe='')}/{action}"
+    return Call("inference", "POST", path, auth=True)
 
 
 def registry(dataset: str | None) -> Call:

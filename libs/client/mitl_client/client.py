@@ -26,6 +26,7 @@ from mitl_contracts.api import IngestResponse
 from mitl_contracts.events import Queue
 
 from mitl_client import calls
+from mitl_client.bundles import bundle_archive
 from mitl_client.calls import Call
 from mitl_client.errors import ApiError, RetriesExhausted
 from mitl_client.models import (
@@ -77,6 +78,14 @@ class _Base:
             raise ValueError(f"{call.path} needs a token: pass token= or set MITL_TOKEN")
         return {"Authorization": f"Bearer {self.token}"}
 
+    def _request(self, call: Call) -> dict[str, Any]:
+        """What httpx sends for `call` besides its method and URL."""
+        headers = self._headers(call)
+        if call.content is not None:
+            headers["Content-Type"] = call.content_type or "application/octet-stream"
+            return {"params": call.params, "content": call.content, "headers": headers}
+        return {"params": call.params, "json": call.json, "headers": headers}
+
     def _outcome(self, call: Call, url: str, response: httpx.Response) -> httpx.Response | None:
         """The response if final (success or a non-retryable error, raised), None to retry."""
         if response.status_code in RETRY_STATUSES:
@@ -124,13 +133,7 @@ class MitlClient(_Base):
         for attempt in range(1, self.retry.attempts + 1):
             retry_after = None
             try:
-                response = self._http.request(
-                    call.method,
-                    url,
-                    params=call.params,
-                    json=call.json,
-                    headers=self._headers(call),
-                )
+                response = self._http.request(call.method, url, **self._request(call))
             except httpx.TransportError as error:
                 last = f"{type(error).__name__}: {error}"
             else:
@@ -294,6 +297,19 @@ class MitlClient(_Base):
         """Every registered model version (of `dataset`) with its status and metrics."""
         return calls.json_list(self._send(calls.registry(dataset)))
 
+    def register_model(self, bundle_dir: Path) -> dict[str, Any]:
+        """Upload a model bundle directory; inference validates it as serving would and
+        registers it as a candidate (needs the admin token as `token`). Returns its record."""
+        return calls.json_object(self._send(calls.register_model(bundle_archive(bundle_dir))))
+
+    def promote_model(self, dataset: str, version: str) -> dict[str, Any]:
+        """Make `version` the champion of `dataset`; every inference replica swaps to it."""
+        return calls.json_object(self._send(calls.model_status(dataset, version, "promote")))
+
+    def retire_model(self, dataset: str, version: str) -> dict[str, Any]:
+        """Retire `version` of `dataset` (not its champion)."""
+        return calls.json_object(self._send(calls.model_status(dataset, version, "retire")))
+
 
 class AsyncMitlClient(_Base):
     """Asynchronous client, the same methods as `MitlClient` as coroutines.
@@ -331,13 +347,7 @@ class AsyncMitlClient(_Base):
         for attempt in range(1, self.retry.attempts + 1):
             retry_after = None
             try:
-                response = await self._http.request(
-                    call.method,
-                    url,
-                    params=call.params,
-                    json=call.json,
-                    headers=self._headers(call),
-                )
+                response = await self._http.request(call.method, url, **self._request(call))
             except httpx.TransportError as error:
                 last = f"{type(error).__name__}: {error}"
             else:
@@ -508,6 +518,16 @@ class AsyncMitlClient(_Base):
 
     async def registry(self, dataset: str | None = None) -> list[dict[str, Any]]:
         return calls.json_list(await self._send(calls.registry(dataset)))
+
+    async def register_model(self, bundle_dir: Path) -> dict[str, Any]:
+        archive = await asyncio.to_thread(bundle_archive, bundle_dir)
+        return calls.json_object(await self._send(calls.register_model(archive)))
+
+    async def promote_model(self, dataset: str, version: str) -> dict[str, Any]:
+        return calls.json_object(await self._send(calls.model_status(dataset, version, "promote")))
+
+    async def retire_model(self, dataset: str, version: str) -> dict[str, Any]:
+        return calls.json_object(await self._send(calls.model_status(dataset, version, "retire")))
 
 
 class _AtomicFile:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import asyncpg
 from mitl_contracts.datasets import load_catalog
+from mitl_runtime.progress import Progress
 from mitl_runtime.settings import ServiceSettings
 
 from mitl_audit.cli import timestamp
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--batch", default=None, help="only items of this ingest batch")
     parser.add_argument("--database-url", default=None, help="default: MITL_DATABASE_URL")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(func=run)
 
 
@@ -52,7 +54,12 @@ def fail(code: int, message: str) -> int:
 
 
 async def export(
-    url: str, selection: Selection, out: Path, format: Format, in_catalog: bool
+    url: str,
+    selection: Selection,
+    out: Path,
+    format: Format,
+    in_catalog: bool,
+    bar: Progress | None = None,
 ) -> int | None:
     """Items written, or None for a dataset neither in the catalog nor in the audit log (a
     dataset in the catalog with nothing audited yet exports no rows)."""
@@ -60,7 +67,8 @@ async def export(
     try:
         if not in_catalog and not await log.has_rows(conn, selection.dataset):
             return None
-        return await export_to(conn, selection, out, format)
+        report = bar.phase(f"export {selection.dataset}", "items") if bar is not None else None
+        return await export_to(conn, selection, out, format, report)
     finally:
         await conn.close()
 
@@ -73,11 +81,14 @@ def run(args: argparse.Namespace) -> int:
     in_catalog = catalog is not None and args.dataset in catalog.datasets
     selection = Selection(args.dataset, args.start, args.end, args.batch)
     url = args.database_url or settings.database_url
+    bar = Progress(enabled=not args.no_progress)
     try:
-        count = asyncio.run(export(url, selection, args.out, args.format, in_catalog))
+        count = asyncio.run(export(url, selection, args.out, args.format, in_catalog, bar))
     except ExportPathError as error:
+        bar.close()
         return fail(UNUSABLE, str(error))
     except (OSError, asyncpg.PostgresError) as error:
+        bar.close()
         return fail(UNUSABLE, f"cannot read the audit log: {type(error).__name__}: {error}")
     if count is None:
         return fail(UNKNOWN, f"unknown dataset {args.dataset!r}: not in the catalog, no audit rows")

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from mitl_cli.commands.bench import emit, machine
+from mitl_runtime.progress import Progress
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -39,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--after", type=int, default=600, help="SMS items after the switch")
     parser.add_argument("--seeds", type=int, default=5, help="stream orders per scenario")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress on stderr"
+    )
     parser.set_defaults(func=run)
 
 
@@ -153,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
     false_alerts = dict.fromkeys(PREDICTION_STATISTICS, 0)
     prefix_false = dict.fromkeys(PREDICTION_STATISTICS, 0)
     length = args.before + args.after
+    report = Progress(enabled=args.progress).phase("drift streams", "seeds")
     for seed in range(args.seeds):
+        report(seed, args.seeds)
         rng = np.random.default_rng(seed)
         before = rng.permutation(len(trec))[: args.before]
         after = rng.permutation(len(sms))[: args.after]

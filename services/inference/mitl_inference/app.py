@@ -111,5 +111,5 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = service_app("inference", runtime.health, lifespan, tracing=runtime.tracing)
 
-    app.include_router(build_router(runtime, models))
+    app.include_router(build_router(runtime, models, settings, catalog))
     return app

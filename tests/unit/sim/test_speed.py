@@ -4,8 +4,6 @@ heads fit the same problem; hybrid features stack the blocks; progress goes to s
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from mitl_contracts.datasets import Policy
@@ -14,7 +12,6 @@ from mitl_ml.sim import coverage
 from mitl_ml.sim.coverage import full_coverage
 from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
-from mitl_ml.sim.progress import Progress
 from mitl_ml.sim.router import RoutedItem, SimRouter
 from mitl_ml.sim.world import with_model
 
@@ -91,16 +88,3 @@ def test_with_model_turns_embeddings_into_hybrid_features() -> None:
     assert with_model(world, "minilm") is world
     with pytest.raises(ValueError, match="unknown model"):
         with_model(world, "bert")
-
-
-def test_progress_writes_lines_to_its_stream_only_when_enabled() -> None:
-    stream = io.StringIO()
-    report = Progress(stream).phase("seed 0 loop", "items")
-    report(0, 10)
-    report(10, 10)
-    lines = stream.getvalue().splitlines()
-    assert lines[0].startswith("seed 0 loop [....................] 0/10 items")
-    assert lines[-1].startswith("seed 0 loop [####################] 10/10 items")
-    quiet = io.StringIO()
-    Progress(quiet, enabled=False).phase("x", "items")(10, 10)
-    assert quiet.getvalue() == ""

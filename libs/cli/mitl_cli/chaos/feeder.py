@@ -22,6 +22,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from mitl_contracts import topics
+from mitl_runtime.progress import Report
 
 from mitl_cli.chaos.workload import DATASET, Item
 
@@ -73,6 +74,7 @@ class Feeder:
         rate: float,
         batch_size: int = 25,
         milestone: int | None = None,
+        progress: Report | None = None,
     ) -> None:
         self.ingest_urls = [ingest_url] if isinstance(ingest_url, str) else list(ingest_url)
         self._turn = itertools.count()
@@ -85,6 +87,8 @@ class Feeder:
         self.milestone = milestone if milestone is not None else len(items)
         self.reached = asyncio.Event()
         self._in_flight = asyncio.Semaphore(HTTP_IN_FLIGHT)
+        # Told (items sent, items in the stream) after every batch: the progress bar.
+        self.progress = progress
 
     async def run(self) -> FeedLog:
         producer = AIOKafkaProducer(
@@ -115,6 +119,8 @@ class Feeder:
                 await self._in_flight.acquire()
                 posts.append(asyncio.create_task(self._post(client, over_http)))
             await self._publish(producer, [i for i in chunk if i.via == "topic"])
+            if self.progress is not None:
+                self.progress(self.log.sent, len(self.items))
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         await asyncio.gather(*posts)

@@ -25,6 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 from mitl_contracts.topic_specs import ITEM_PATH
 from mitl_runtime.kafka_server import LocalKafka
 from mitl_runtime.localinfra import BrokerKind, start_local_broker
+from mitl_runtime.progress import Progress
 
 from mitl_cli.chaos.bots import Reviewers
 from mitl_cli.chaos.identity import ensure_identities
@@ -83,6 +84,8 @@ class Lab(StartsAndStops):
     services: tuple[str, ...] = tuple(SERVICES)
     extra_env: dict[str, str] = field(default_factory=dict)
     broker_kind: BrokerKind = "kafka"
+    # Where each scenario's items stand (sent, settled), on stderr; off unless asked for.
+    progress: Progress = field(default_factory=lambda: Progress(enabled=False))
     _postgres: OwnPostgres | None = None
     _stack: LocalStack | None = None
     _reviewers: Reviewers | None = None

@@ -59,7 +59,10 @@ async def measure_capacity(
     side and the backlog grows; it is reported beside."""
     burst = workload(run_id, "capacity", items, topic_share=0.0)
     started = time.monotonic()
-    log = await Feeder(lab.url("ingest"), lab.bootstrap, burst, 0.0, BURST_BATCH).run()
+    sent = lab.progress.phase("capacity: sent", "items")
+    log = await Feeder(
+        lab.url("ingest"), lab.bootstrap, burst, 0.0, BURST_BATCH, progress=sent
+    ).run()
     acknowledged = sorted(log.acknowledged)
     decided_at = None
     deadline = time.monotonic() + rest_timeout_s
@@ -69,7 +72,8 @@ async def measure_capacity(
             decided_at = time.monotonic()
         else:
             await asyncio.sleep(0.2)
-    rested_at = await until_rest(lab, acknowledged, rest_timeout_s)
+    settled = lab.progress.phase("capacity: settled", "items")
+    rested_at = await until_rest(lab, acknowledged, rest_timeout_s, settled)
     capacity = len(acknowledged) / ((rested_at or time.monotonic()) - started)
     census = await at_rest(lab, acknowledged, rest_timeout_s)
     details: dict[str, object] = {"capacity_items_per_s": round(capacity, 1)}
@@ -81,7 +85,8 @@ async def measure_capacity(
 
 async def run_load(lab: Lab, run_id: str, plan: LoadPlan, capacity: float) -> ScenarioResult:
     items = workload(run_id, "load", max(1, int(plan.rate * plan.seconds)))
-    feeder = Feeder(lab.url("ingest"), lab.bootstrap, items, plan.rate)
+    sent = lab.progress.phase("load: sent", "items")
+    feeder = Feeder(lab.url("ingest"), lab.bootstrap, items, plan.rate, progress=sent)
     memory = MemoryTrack()
     lags: list[int] = []
     lag_points: list[tuple[float, float]] = []
@@ -94,7 +99,8 @@ async def run_load(lab: Lab, run_id: str, plan: LoadPlan, capacity: float) -> Sc
         await asyncio.sleep(plan.sample_s)
     log = await feeding
     streamed_s = time.monotonic() - started
-    census = await at_rest(lab, sorted(log.acknowledged), plan.rest_timeout_s)
+    settled = lab.progress.phase("load: settled", "items")
+    census = await at_rest(lab, sorted(log.acknowledged), plan.rest_timeout_s, settled)
     decided = await decision_times(lab.database_url, sorted(log.acknowledged))
     latencies = [(decided[i] - log.sent_at[i]) * 1000 for i in decided if i in log.sent_at]
     return ScenarioResult(

@@ -13,6 +13,8 @@ import asyncio
 import time
 from collections.abc import Collection
 
+from mitl_runtime.progress import Report
+
 from mitl_cli.chaos.census import Census, tally
 from mitl_cli.chaos.evidence import gather
 from mitl_cli.chaos.identity import check_alive
@@ -21,21 +23,29 @@ from mitl_cli.chaos.lab import Lab
 POLL_S = 0.5
 
 
-async def until_rest(lab: Lab, items: Collection[str], timeout_s: float) -> float | None:
-    """The moment (time.monotonic) `items` were seen at rest; None if not within `timeout_s`."""
+async def until_rest(
+    lab: Lab, items: Collection[str], timeout_s: float, progress: Report | None = None
+) -> float | None:
+    """The moment (time.monotonic) `items` were seen at rest; None if not within `timeout_s`.
+    `progress` hears how many items are missing nothing (they may still be in flight)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() <= deadline:
         check_alive(lab.stack)
         evidence = await gather(lab.database_url, list(items))
         quiet = (await lab.lag.sample()).total == 0 and evidence.outbox_pending == 0
-        if quiet and tally(items, evidence).settled:
+        census = tally(items, evidence)
+        if progress is not None:
+            progress(len(items) - len(census.lost_items), len(items))
+        if quiet and census.settled:
             return time.monotonic()
         await asyncio.sleep(POLL_S)
     return None
 
 
-async def at_rest(lab: Lab, items: Collection[str], timeout_s: float) -> Census:
-    await until_rest(lab, items, timeout_s)
+async def at_rest(
+    lab: Lab, items: Collection[str], timeout_s: float, progress: Report | None = None
+) -> Census:
+    await until_rest(lab, items, timeout_s, progress)
     # Counted once more after everything was at rest: a late duplicate would be here now.
     return tally(items, await gather(lab.database_url, list(items)))
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mitl_runtime.localinfra import BROKER_KINDS
+from mitl_runtime.progress import Progress
 from mitl_runtime.settings import ServiceSettings
 
 import mitl_cli
@@ -50,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for name in benchmark_modules():
         importlib.import_module(name).register(benches)
     plugins.register_all(plugins.BENCHMARKS, benches)
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    """`--no-progress`: no progress on stderr (the figures on stdout are the same either way)."""
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress on stderr"
+    )
 
 
 def add_broker_argument(parser: argparse.ArgumentParser) -> None:
@@ -144,9 +152,10 @@ async def paced(interval_s: float, calls: Sequence[Callable[[], Awaitable[object
 class Decisions:
     """Reads mitl.decisions.v1 from the start: item id -> decision time (epoch seconds)."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, progress: Progress | None = None) -> None:
         from aiokafka import AIOKafkaConsumer
 
+        self.progress = progress if progress is not None else Progress(enabled=False)
         self.at: dict[str, float] = {}
         self.consumer = AIOKafkaConsumer(
             "mitl.decisions.v1",
@@ -162,10 +171,16 @@ class Decisions:
             at = datetime.fromisoformat(decision["occurred_at"]).timestamp()
             self.at.setdefault(decision["item_id"], at)
 
-    async def wait(self, item_ids: set[str], timeout: float = 600.0) -> float:
-        """Wait until every item has a decision; returns the time of the last one."""
+    async def wait(self, item_ids: set[str], phase: str = "", timeout: float = 600.0) -> float:
+        """Wait until every item has a decision; returns the time of the last one. The
+        progress bar shows the phase's items decided."""
         deadline = time.monotonic() + timeout
-        while not item_ids <= self.at.keys():
+        report = self.progress.phase(f"{phase or 'items'}: decided", "items")
+        while True:
+            decided = len(item_ids & self.at.keys())
+            report(decided, len(item_ids))
+            if decided == len(item_ids):
+                break
             if time.monotonic() > deadline:
                 missing = len(item_ids - self.at.keys())
                 raise TimeoutError(f"{missing} of {len(item_ids)} items got no decision")

@@ -13,6 +13,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from mitl_runtime.progress import Progress
+
 ROOT = Path.cwd()
 
 
@@ -26,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="kill services, PostgreSQL and the broker mid-stream; count what was lost or doubled",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per scenario")
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress (items sent and settled per scenario) on stderr",
+    )
     parser.add_argument("--items", type=int, default=None, help="items per crash scenario")
     parser.add_argument(
         "--scenarios", default=None, help=f"comma-separated, default all: {','.join(ALL)}"
@@ -104,10 +112,12 @@ def run(args: argparse.Namespace) -> int:
         args.annotators,
         args.experts,
         broker_kind=args.broker,
+        progress=Progress(enabled=args.progress),
     )
     results_file = workdir / "results.jsonl"
 
     def emit(result: report.ScenarioResult) -> None:
+        lab.progress.close()
         with results_file.open("a") as out:
             out.write(result.as_json() + "\n")
         print(result.as_json() if args.json else report.row(result), flush=True)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from mitl_client import ApiError, Endpoints, MitlClient, RetriesExhausted
 from mitl_client.files import KINDS, BadFile, Kind, count, kind_of
 from mitl_client.importer import ImportResult, import_file
 from mitl_contracts.datasets import load_catalog
+from mitl_runtime.progress import Progress
 from mitl_runtime.settings import ServiceSettings
 
 OK, REFUSED, UNUSABLE = 0, 1, 2
@@ -56,34 +56,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-class ProgressBar:
-    """One line on stderr, redrawn at most every 0.2 s: records read, new, duplicate, rejected."""
+def import_progress(bar: Progress, name: str, total: int | None) -> Callable[..., None]:
+    """Records read (of the file's count), and how many were new, already there, rejected."""
+    report = bar.phase(name, "records")
 
-    def __init__(self, name: str, total: int | None, out: TextIO | None = None) -> None:
-        self.name = name
-        self.total = total
-        self.out = out if out is not None else sys.stderr
-        self.shown = 0.0
-
-    def __call__(self, result: ImportResult, final: bool = False) -> None:
-        now = time.monotonic()
-        if not final and now - self.shown < 0.2:
-            return
-        self.shown = now
-        done = result.taken + result.rejected
-        if self.total:
-            share = min(done / self.total, 1.0)
-            filled = int(share * 30)
-            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} "
-        else:
-            bar = ""
-        self.out.write(
-            f"\r{self.name}: {bar}{done} records: {result.accepted} new, "
-            f"{result.duplicates} already there, {result.rejected} rejected"
+    def show(result: ImportResult, final: bool = False) -> None:
+        detail = (
+            f"{result.accepted} new, {result.duplicates} already there, {result.rejected} rejected"
         )
-        if final:
-            self.out.write("\n")
-        self.out.flush()
+        report(result.taken + result.rejected, total, detail, final=final)
+
+    return show
 
 
 def dataset_labels(dataset: str) -> list[str] | None:
@@ -127,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
             review=endpoints.review,
             audit=endpoints.audit,
         )
-    bar = None if args.no_progress else ProgressBar(path.name, count(path, kind))
+    bar = Progress(enabled=not args.no_progress)
+    show = import_progress(bar, path.name, count(path, kind))
     try:
         with MitlClient(endpoints) as client:
             result = import_file(
@@ -142,22 +126,18 @@ def run(args: argparse.Namespace) -> int:
                 batch_id=args.batch_id,
                 batch_size=args.batch_size,
                 concurrency=args.concurrency,
-                progress=bar,
+                progress=show,
             )
     except BadFile as error:
-        if bar is not None:
-            sys.stderr.write("\n")
+        bar.close()
         return fail(REFUSED, str(error))
     except ApiError as error:
-        if bar is not None:
-            sys.stderr.write("\n")
+        bar.close()
         return fail(REFUSED if error.status in (404, 422) else UNUSABLE, str(error))
     except (RetriesExhausted, OSError) as error:
-        if bar is not None:
-            sys.stderr.write("\n")
+        bar.close()
         return fail(UNUSABLE, str(error))
-    if bar is not None:
-        bar(result, final=True)
+    show(result, final=True)
     print(
         f"imported {path} into {args.dataset}: {result.records} records, {result.accepted} new, "
         f"{result.duplicates} already there, {result.rejected} rejected"

@@ -28,11 +28,11 @@ from mitl_contracts.datasets import Policy
 from mitl_ml.sim.boundcheck import BoundCheck, bound_check
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource
-from mitl_ml.sim.progress import Progress
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
 from mitl_ml.sim.runner import SimConfig, check_settings, runs
 from mitl_ml.sim.world import DEFAULT_MODEL, SIM_DATASETS, SIM_MODELS
 from mitl_policy.bounds import BOUND_METHODS
+from mitl_runtime.progress import Progress
 from pydantic import ValidationError
 
 STRATEGIES = get_args(Policy.model_fields["uncertainty"].annotation)

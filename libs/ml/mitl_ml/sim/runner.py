@@ -4,7 +4,7 @@ Full coverage reports, per seed, the loop and both baselines; budget mode report
 curves and how many labels the strategy needed to reach random sampling's accuracy at the
 budget. `runs` yields one object per seed (report.py turns it into the CLI's JSON object);
 `simulate` yields the same results as flat records, one per (method, seed). A `Progress`
-(progress.py) hears how far each phase is; it writes to stderr only.
+(mitl_runtime.progress) hears how far each phase is; it writes to stderr only.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import get_args
 
 from mitl_contracts.datasets import BoundName, Policy, min_calibration_labels
+from mitl_runtime.progress import Progress
 
 from mitl_ml.sim.baselines import ground_truth_style, review_all
 from mitl_ml.sim.budget import HELD_OUT_FRACTION, budget_curves
@@ -25,7 +26,6 @@ from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource, load_file
 from mitl_ml.sim.matched import Matched, at_accuracy
 from mitl_ml.sim.oracle import Oracle
-from mitl_ml.sim.progress import Progress
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
 from mitl_ml.sim.world import DEFAULT_MODEL, World, load_world, with_model
 

@@ -4,7 +4,7 @@ to a file. The HTTP endpoint and `mitl export` share `export_to`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +48,13 @@ FINAL_LABELS = f"""
 """
 
 
+# How many items an export of a whole window holds (a batch needs the join: None, unknown).
+LABELED_ITEMS = f"""
+    SELECT count(DISTINCT x.item_id) FROM audit.log x
+    WHERE x.dataset = $1 AND x.kind = 'label' AND x.item_id IS NOT NULL AND {window("x")}
+"""
+
+
 @dataclass(frozen=True)
 class Selection:
     """Which labels an export holds: a dataset's, given in [from, to), of one batch; None is
@@ -75,15 +82,34 @@ async def export_rows(
         yield rows
 
 
+async def items_in(conn: asyncpg.Connection, selection: Selection) -> int | None:
+    """How many items the export of `selection` will hold; None (unknown) for one batch."""
+    if selection.batch is not None:
+        return None
+    count: int = await conn.fetchval(
+        LABELED_ITEMS, selection.dataset, selection.start, selection.end
+    )
+    return count
+
+
 async def export_to(
-    conn: asyncpg.Connection, selection: Selection, path: Path, format: Format
+    conn: asyncpg.Connection,
+    selection: Selection,
+    path: Path,
+    format: Format,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> int:
     """Write the export of `selection` to `path` atomically; return the number of items.
     Raises export_file.ExportPathError if `path` cannot be written (before reading anything
-    when it is plainly unwritable)."""
+    when it is plainly unwritable). `progress(written, total)` hears after every chunk."""
     with ExportFile(path, format) as out:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
+            total = await items_in(conn, selection) if progress is not None else None
             async for rows in export_rows(conn, selection):
                 # File writes and Parquet encoding are blocking: off the event loop.
                 await asyncio.to_thread(out.write, rows)
+                if progress is not None:
+                    progress(out.rows, total)
+    if progress is not None:
+        progress(out.rows, out.rows)
     return out.rows

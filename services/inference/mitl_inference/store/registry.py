@@ -18,6 +18,10 @@ class RegistryError(Exception):
     """A registry operation that cannot be done as asked; the message says why."""
 
 
+class UnknownVersion(RegistryError):
+    """The version named is not registered for the dataset."""
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     dataset: str

@@ -79,7 +79,9 @@ async def registered(conn: asyncpg.Connection, dataset: str, version: str) -> re
     """The version's record; RegistryError if it is not registered."""
     record = await registry.get(conn, dataset, version)
     if record is None:
-        raise RegistryError(f"version {version!r} of dataset {dataset!r} is not registered")
+        raise registry.UnknownVersion(
+            f"version {version!r} of dataset {dataset!r} is not registered"
+        )
     return record
 
 
