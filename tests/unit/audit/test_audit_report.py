@@ -12,6 +12,7 @@ from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.core.precision import wilson
 from mitl_audit.core.report import Report, Window, build
 from mitl_audit.core.report_csv import to_csv
+from mitl_policy.ppi import ppi_interval
 
 DECISIONS = [
     DecisionCount("m1", "b1", "accept", 6, "HUM"),
@@ -90,6 +91,28 @@ def test_accepted_precision_from_spot_checks_with_a_wilson_interval() -> None:
     assert r.by_model_version["m1"].accepted_precision.precision == pytest.approx(0.8)
     assert r.by_batch["(none)"].accepted_precision.precision == 1.0
     assert r.by_class["HUM"].accepted_precision.spot_checks == 7
+
+
+def test_the_prediction_powered_interval_uses_the_accepted_confidences() -> None:
+    """40 accepted at confidence 0.9 (sum 36, squares 32.4); 10 checked, 9 agreed: residuals
+    nine of 0.1 and one of -0.9. The estimate is 0.9 + 0 = 0.9, with the variances of both."""
+    decisions = [DecisionCount("m", "b", "accept", 40, "HUM", 36.0, 32.4)]
+    decisions.append(DecisionCount("m", "b", "review", 5, "LOC", 3.0, 1.8))
+    checks = [
+        SpotCheckCount("m", "b", "HUM", "ada", True, 9, 0.9, 0.09),
+        SpotCheckCount("m", "b", "HUM", "ada", False, 1, -0.9, 0.81),
+    ]
+    r = build("d", Window(), decisions, [], checks)
+    direct = ppi_interval([0.9] * 40, [(0.9, True)] * 9 + [(0.9, False)], 0.95)
+    overall = r.accepted_precision
+    assert overall.ppi_precision == pytest.approx(0.9)
+    assert (overall.ppi_low, overall.ppi_high) == pytest.approx((direct.low, direct.high))
+    wilson_width = overall.ci_high - overall.ci_low  # type: ignore[operator]
+    assert overall.ppi_narrower_by == pytest.approx(1 - (direct.high - direct.low) / wilson_width)
+    assert r.by_class["HUM"].accepted_precision.ppi_low == pytest.approx(direct.low)
+    # No spot check, no interval of either kind.
+    assert r.by_class["LOC"].accepted_precision.ppi_low is None
+    assert r.by_class["LOC"].accepted_precision.ci_low is None
 
 
 def test_per_annotator_counts_rates_and_spot_checks() -> None:

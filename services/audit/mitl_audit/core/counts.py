@@ -15,6 +15,9 @@ class DecisionCount:
     route: str
     count: int
     predicted_label: str = ""
+    # Sum and sum of squares of the decisions' confidences (the prediction-powered interval).
+    confidence_sum: float = 0.0
+    confidence_squares: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -43,3 +46,6 @@ class SpotCheckCount:
     annotator: str | None
     agreed: bool
     count: int
+    # Sum and sum of squares of the residuals (1 if agreed, else 0, minus the confidence).
+    residual_sum: float = 0.0
+    residual_squares: float = 0.0

@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from mitl_policy.ppi import Moments
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.core.entries import HUMAN_SOURCES
-from mitl_audit.core.precision import Precision, precision
+from mitl_audit.core.precision import Precision, precision, with_ppi
 
 NO_BATCH = "(none)"
 NO_ANNOTATOR = "(unknown)"
@@ -119,9 +120,25 @@ def labels(counts: Iterable[LabelCount]) -> Labels:
     )
 
 
-def accepted_precision(checks: Iterable[SpotCheckCount]) -> Precision:
+def accepted_precision(
+    checks: Iterable[SpotCheckCount], decisions: Iterable[DecisionCount] = ()
+) -> Precision:
+    """Wilson's interval from the spot checks; with the decisions, the prediction-powered
+    interval beside it (the accepted items' confidences, corrected by the checks' residuals)."""
     checks = list(checks)
-    return precision(sum(c.count for c in checks if c.agreed), sum(c.count for c in checks))
+    base = precision(sum(c.count for c in checks if c.agreed), sum(c.count for c in checks))
+    accepted = [d for d in decisions if d.route == "accept"]
+    confidences = Moments(
+        sum(d.count for d in accepted),
+        sum(d.confidence_sum for d in accepted),
+        sum(d.confidence_squares for d in accepted),
+    )
+    residuals = Moments(
+        sum(c.count for c in checks),
+        sum(c.residual_sum for c in checks),
+        sum(c.residual_squares for c in checks),
+    )
+    return with_ppi(base, confidences, residuals)
 
 
 def annotators(counts: Iterable[LabelCount], checks: Iterable[SpotCheckCount]) -> list[Annotator]:
@@ -176,7 +193,9 @@ def slices(
         name: Slice(
             decisions=routes(by_decision.get(name, [])),
             labels=labels(by_label.get(name, [])),
-            accepted_precision=accepted_precision(by_check.get(name, [])),
+            accepted_precision=accepted_precision(
+                by_check.get(name, []), by_decision.get(name, [])
+            ),
         )
         for name in sorted({*by_decision, *by_label, *by_check})
     }
@@ -195,7 +214,7 @@ def build(
         window=window,
         decisions=routes(decisions),
         labels=labels(label_counts),
-        accepted_precision=accepted_precision(checks),
+        accepted_precision=accepted_precision(checks, decisions),
         by_batch=slices(decisions, label_counts, checks, lambda c: c.batch_id or NO_BATCH),
         by_model_version=slices(decisions, label_counts, checks, lambda c: c.model_version),
         by_class=slices(decisions, label_counts, checks, lambda c: c.predicted_label or NO_CLASS),

@@ -25,7 +25,9 @@ HUMAN = "('annotator', 'expert')"
 DECISIONS = f"""
     SELECT coalesce(d.model_version, '') AS model_version,
            coalesce(d.payload->>'batch_id', '') AS batch_id, d.route,
-           coalesce(d.predicted_label, '') AS predicted_label, count(*) AS count
+           coalesce(d.predicted_label, '') AS predicted_label, count(*) AS count,
+           coalesce(sum(d.confidence), 0)::float8 AS confidence_sum,
+           coalesce(sum(d.confidence * d.confidence), 0)::float8 AS confidence_squares
     FROM audit.log d WHERE d.dataset = $1 AND d.kind = 'decision' AND {window("d")}
     GROUP BY 1, 2, 3, 4
 """
@@ -43,16 +45,19 @@ LABELS = f"""
 # accepted the model's label, given blind (the decision drew a spot check, or the suggestion
 # was hidden). Each (item, model version) counts once, judged by its latest such label.
 SPOT_CHECKS = f"""
-    SELECT model_version, batch_id, predicted_label, annotator, agreed, count(*) AS count
+    SELECT model_version, batch_id, predicted_label, annotator, agreed, count(*) AS count,
+           sum(residual)::float8 AS residual_sum,
+           sum(residual * residual)::float8 AS residual_squares
     FROM (
         SELECT DISTINCT ON (l.item_id, d.model_version)
                coalesce(d.model_version, '') AS model_version,
                coalesce(d.payload->>'batch_id', '') AS batch_id,
                coalesce(d.predicted_label, '') AS predicted_label,
-               l.annotator, l.label = d.predicted_label AS agreed
+               l.annotator, l.label = d.predicted_label AS agreed,
+               (l.label = d.predicted_label)::int - coalesce(d.confidence, 0) AS residual
         FROM audit.log l
         CROSS JOIN LATERAL (
-            SELECT x.model_version, x.payload, x.predicted_label, x.route
+            SELECT x.model_version, x.payload, x.predicted_label, x.route, x.confidence
             FROM audit.log x
             WHERE x.dataset = l.dataset AND x.item_id = l.item_id AND x.kind = 'decision'
               AND x.model_version IS NOT DISTINCT FROM l.model_version
