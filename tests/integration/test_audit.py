@@ -35,6 +35,7 @@ from mitl_contracts.events import (
     ModelPromoted,
     PolicyChanged,
 )
+from mitl_policy.ppi import ppi_interval
 from mitl_runtime.localinfra import create_database, drop_database
 
 from tests.support import TopicReader, eventually, publish_events, publish_raw, running_app
@@ -337,6 +338,8 @@ async def test_report_json_counts_routes_overrides_precision_and_annotators(
     }
     # Items 5 and 6 were accepted and checked blind: one kept the label, one did not.
     low, high = wilson(1, 2)
+    ppi = ppi_interval([0.95] * 3, [(0.95, True), (0.95, False)], 0.95)
+    assert ppi.estimate == pytest.approx(0.5)
     assert body["accepted_precision"] == {
         "spot_checks": 2,
         "agreed": 1,
@@ -344,11 +347,12 @@ async def test_report_json_counts_routes_overrides_precision_and_annotators(
         "ci_low": pytest.approx(low),
         "ci_high": pytest.approx(high),
         "confidence": 0.95,
-        # The prediction-powered interval is not computed for reports yet.
-        "ppi_precision": None,
-        "ppi_low": None,
-        "ppi_high": None,
-        "ppi_narrower_by": None,
+        # Prediction-powered: the 3 accepted items' confidences (0.95 each) corrected by the
+        # checks' residuals (+0.05 and -0.95); with 2 checks it is no narrower than Wilson's.
+        "ppi_precision": pytest.approx(ppi.estimate),
+        "ppi_low": pytest.approx(ppi.low),
+        "ppi_high": pytest.approx(ppi.high),
+        "ppi_narrower_by": pytest.approx(1 - (ppi.high - ppi.low) / (high - low)),
     }
     by_model = body["by_model_version"]
     assert {k: v["decisions"]["total"] for k, v in by_model.items()} == {"m1": 5, "m2": 1}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -49,6 +50,8 @@ SERVICES: dict[str, tuple[str, int]] = {
     "trainer": ("mitl_trainer", 8007),
 }
 REPLICA_MARK = "#"
+
+log = logging.getLogger(__name__)
 
 
 def service_of(replica: str) -> str:
@@ -251,5 +254,12 @@ class LocalStack(StartsAndStops):
             self.broker.stop()
         if self.postgres:
             if self.drop_database_on_stop:
-                asyncio.run(drop_database(self.postgres.url, self.database))
+                try:
+                    asyncio.run(drop_database(self.postgres.url, self.database))
+                except OSError as error:
+                    # The server is gone (it crashed, or something stopped it): there is no
+                    # database left to drop, and stopping must still release the rest.
+                    log.warning(
+                        "cannot drop %s, its server is unreachable: %s", self.database, error
+                    )
             self.postgres.stop()
