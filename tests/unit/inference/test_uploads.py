@@ -39,7 +39,7 @@ def test_the_client_packs_what_the_service_unpacks(tmp_path: Path) -> None:
     (bundle / "encoder" / "model.onnx").write_bytes(b"onnx")
     out = unpack(bundle_archive(bundle), tmp_path / "out")
     assert (out / "encoder" / "model.onnx").read_bytes() == b"onnx"
-    with pytest.raises(ValueError, match="no manifest.json"):
+    with pytest.raises(ValueError, match=r"no manifest\.json"):
         bundle_archive(bundle / "encoder")
 
 
@@ -47,8 +47,8 @@ def test_the_client_packs_what_the_service_unpacks(tmp_path: Path) -> None:
     ("members", "reason"),
     [
         ([("../outside/manifest.json", b"{}")], "refused"),
-        ([("readme.txt", b"hi")], "no manifest.json"),
-        ([("a/manifest.json", b"{}"), ("b/manifest.json", b"{}")], "no manifest.json"),
+        ([("readme.txt", b"hi")], r"no manifest\.json"),
+        ([("a/manifest.json", b"{}"), ("b/manifest.json", b"{}")], r"no manifest\.json"),
     ],
 )
 def test_archives_that_escape_or_hold_no_bundle_are_refused(
