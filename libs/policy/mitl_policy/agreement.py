@@ -191,6 +191,8 @@ class Summary:
     fleiss: Fleiss
     alpha: Alpha
     specific: dict[str, float]
+    # Label -> how many of the `labels` it is, in label order.
+    label_counts: dict[str, int]
 
 
 def summarize(ratings: Ratings) -> Summary:
@@ -205,4 +207,5 @@ def summarize(ratings: Ratings) -> Summary:
         fleiss=fleiss_kappa(Counter(unit) for unit in units),
         alpha=krippendorff_alpha(units),
         specific=specific_agreement(units),
+        label_counts=dict(sorted(Counter(label for unit in units for label in unit).items())),
     )

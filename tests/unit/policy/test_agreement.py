@@ -107,11 +107,13 @@ def test_summary_of_the_krippendorff_data() -> None:
     # Value 5 was given three times, always alike.
     assert summary.specific["5"] == 1.0
     assert summary.specific["1"] == pytest.approx(0.7)
+    assert summary.label_counts == {"1": 9, "2": 13, "3": 10, "4": 5, "5": 3}
 
 
 def test_no_shared_items_give_no_figures() -> None:
     empty = summarize({"i1": {"ada": "A"}, "i2": {"bob": "B"}})
     assert (empty.items, empty.labels, empty.pairs, empty.specific) == (0, 0, {}, {})
+    assert empty.label_counts == {}
     assert empty.fleiss.kappa is None and empty.fleiss.items == 0
     assert empty.alpha.alpha is None and empty.alpha.items == 0
     assert cohen_kappa([]).kappa is None and cohen_kappa([]).items == 0
