@@ -158,7 +158,9 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
     run = uuid.uuid4().hex[:8]
     name = f"audit_{run}"
     url = await create_database(service_env["database_url"], name)
-    env = {**service_env, "database_url": url}
+    # Agreement gauges recomputed at once, for every pair of people.
+    agreement = {"agreement_interval_seconds": 0.2, "agreement_min_pair_items": 1}
+    env = {**service_env, "database_url": url, **agreement}
     kafka = env["kafka_bootstrap_servers"]
     dataset, sentinel = f"audit-{run}", f"audit-{run}-sentinel"
     events = history(dataset)
@@ -388,6 +390,108 @@ async def test_report_json_counts_routes_overrides_precision_and_annotators(
     assert people["bob"]["accepted_precision"]["precision"] == 0.5
     assert people["bob"]["confirmation_rate"] == 0.5
     assert people["eve"]["resolve"] == 1 and people["eve"]["confirmation_rate"] is None
+    # No item has labels from two people: nothing to measure agreement on.
+    assert body["agreement"] == {
+        "items": 0,
+        "labels": 0,
+        "annotators": 0,
+        "observed_agreement": None,
+        "krippendorff_alpha": None,
+        "fleiss_kappa": None,
+        "fleiss_items": 0,
+        "fleiss_raters": 0,
+        "pairs": [],
+        "by_label": {},
+    }
+
+
+async def test_report_and_gauges_show_agreement_on_items_several_people_labeled(
+    audited: Audited, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Items 1-4 labeled by two or three people (ada and bob disagree on item 3, which an
+    expert then resolves: a resolution is not an independent label); item 5 by one."""
+    dataset = f"agree-{audited.run}"
+    now = datetime.now(UTC)
+    given = [
+        (1, "ada", "A"),
+        (1, "bob", "A"),
+        (2, "ada", "B"),
+        (2, "bob", "B"),
+        (3, "ada", "A"),
+        (3, "bob", "B"),
+        (4, "ada", "B"),
+        (4, "bob", "B"),
+        (4, "cyd", "B"),
+        (5, "ada", "A"),
+    ]
+    labels = [
+        label(
+            dataset,
+            n,
+            value,
+            event_id=f"label-{dataset}-{n}-{who}",
+            source="annotator",
+            action="correct",
+            annotator=who,
+            occurred_at=now,
+        )
+        for n, who, value in given
+    ]
+    resolved = label(
+        dataset, 3, "B", source="expert", action="resolve", annotator="eve", occurred_at=now
+    )
+    await publish_events(audited.kafka, topics.LABELS, [*labels, resolved])
+    await eventually(
+        lambda: rows(audited, "SELECT 1 FROM audit.log WHERE dataset = $1 OFFSET 10", dataset)
+    )
+
+    response = await audited.client.get(f"/v1/reports/{dataset}")
+    assert response.status_code == 200, response.text
+    agreement = response.json()["agreement"]
+    assert (agreement["items"], agreement["labels"], agreement["annotators"]) == (4, 9, 3)
+    # Coincidences: A-A 2, B-B 5, A-B and B-A 1 each; alpha = 1 - (2/9) / (36/72).
+    assert agreement["krippendorff_alpha"] == pytest.approx(5 / 9)
+    assert agreement["observed_agreement"] == pytest.approx(7 / 9)
+    # Fleiss: the three items with two labels; P-bar 2/3, chance 1/2.
+    assert (agreement["fleiss_items"], agreement["fleiss_raters"]) == (3, 2)
+    assert agreement["fleiss_kappa"] == pytest.approx(1 / 3)
+    ada_bob = agreement["pairs"][0]
+    assert ada_bob == {
+        "annotator_a": "ada",
+        "annotator_b": "bob",
+        "items": 4,
+        "observed_agreement": 0.75,
+        "cohen_kappa": pytest.approx(0.5),
+    }
+    assert [(p["annotator_a"], p["annotator_b"], p["items"]) for p in agreement["pairs"]] == [
+        ("ada", "bob", 4),
+        ("ada", "cyd", 1),
+        ("bob", "cyd", 1),
+    ]
+    assert agreement["by_label"]["B"]["labels"] == 6
+    # Of the 9 pairings that start from a B (2 on item 2, 1 on item 3, 6 on item 4), 8 agree.
+    assert agreement["by_label"]["B"]["specific_agreement"] == pytest.approx(8 / 9)
+
+    csv_text = (await audited.client.get(f"/v1/reports/{dataset}?format=csv")).text
+    assert "agreement_pair,ada/bob,cohen_kappa,0.5" in csv_text.splitlines()
+
+    code = await asyncio.to_thread(
+        mitl, ["audit", "report", "--dataset", dataset, "--database-url", audited.database_url]
+    )
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["agreement"]["krippendorff_alpha"] == pytest.approx(5 / 9)
+
+    async def gauges() -> str | None:
+        text = (await audited.client.get("/metrics")).text
+        return text if f'mitl_audit_agreement_items{{dataset="{dataset}"}} 4.0' in text else None
+
+    metrics = await eventually(gauges)
+    alpha = f'mitl_audit_agreement_krippendorff_alpha{{dataset="{dataset}"}} '
+    (line,) = [x for x in metrics.splitlines() if x.startswith(alpha)]
+    assert float(line.rsplit(" ", 1)[1]) == pytest.approx(5 / 9)
+    pair = f'annotator_a="ada",annotator_b="bob",dataset="{dataset}"'
+    assert f"mitl_audit_agreement_cohen_kappa{{{pair}}} 0.5" in metrics
 
 
 async def test_report_window_and_csv(audited: Audited) -> None:

@@ -238,7 +238,8 @@ class MitlClient(_Base):
     def report(
         self, dataset: str, *, start: datetime | None = None, end: datetime | None = None
     ) -> dict[str, Any]:
-        """The dataset's report (routing shares, overrides, spot-check precision, annotators)."""
+        """The dataset's report (routing shares, overrides, spot-check precision, annotators
+        and their agreement)."""
         return calls.json_object(self._send(calls.report(dataset, start, end, "json")))
 
     def report_csv(

@@ -141,6 +141,12 @@ class Policy(BaseModel):
     # version's prediction for it differs from an earlier version's.
     escalate_on_disagreement: bool = True
     escalate_on_model_change: bool = True
+    # Inter-annotator agreement: this share of the items sent to the annotator queue (a draw
+    # fixed by dataset and item id, so every replica picks the same items) is labeled by
+    # `overlap_annotators` different annotators, each label published as any other; annotators
+    # who disagree on one send it to an expert (escalate_on_disagreement). 0: one label each.
+    overlap_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    overlap_annotators: int = Field(default=2, ge=2, le=10)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -184,6 +190,12 @@ class Policy(BaseModel):
             raise ValueError(
                 f"calibration_rate ({self.calibration_rate}) needs target_precision: the "
                 "calibration sample is what learned thresholds are bounded on"
+            )
+        if "overlap_annotators" in self.model_fields_set and self.overlap_rate == 0:
+            raise ValueError(
+                f"overlap_annotators ({self.overlap_annotators}) is set but overlap_rate is 0, "
+                "so no item is labeled by more than one annotator: set overlap_rate, the share "
+                "of reviewed items that go to that many annotators (e.g. 0.05)"
             )
         if self.target_precision is not None:
             if "accept_threshold" in self.model_fields_set:

@@ -1,5 +1,5 @@
 """Audit's wiring: decisions, labels, policies, models and drift into the chained log; ingested
-items' content beside it; reports and exports out."""
+items' content beside it; reports and exports out; agreement gauges refreshed on a timer."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from mitl_contracts.datasets import load_catalog
+from mitl_runtime.background import in_background
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
+from mitl_audit import agreement_gauges
 from mitl_audit.handlers import Recorder
 from mitl_audit.routes.export import build_export_router
 from mitl_audit.routes.reports import build_router
@@ -28,7 +30,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with runtime.running(schema="audit", migrations="mitl_audit"):
             recorder.saw_head((await log.head(runtime.pool)).seq)
-            yield
+            async with in_background(
+                agreement_gauges.run(runtime, settings, sorted(catalog.datasets))
+            ):
+                yield
 
     app = service_app("audit", runtime.health, lifespan, tracing=runtime.tracing)
     app.include_router(build_router(runtime, catalog, settings.max_overrides_per_request))

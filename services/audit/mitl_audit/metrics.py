@@ -26,3 +26,33 @@ EXPORTED_ITEMS = Counter(
     "Labeled items written by HTTP exports, by dataset",
     ["dataset"],
 )
+# Inter-annotator agreement over the last settings.agreement_window_days of human labels,
+# refreshed every settings.agreement_interval_seconds (agreement_gauges.py). Every replica
+# computes the same numbers: dashboards take the max.
+AGREEMENT_ITEMS = Gauge(
+    "mitl_audit_agreement_items",
+    "Items labeled by two people or more in the window, by dataset",
+    ["dataset"],
+)
+AGREEMENT_ALPHA = Gauge(
+    "mitl_audit_agreement_krippendorff_alpha",
+    "Krippendorff's alpha (nominal) of the items several people labeled, by dataset",
+    ["dataset"],
+)
+AGREEMENT_FLEISS = Gauge(
+    "mitl_audit_agreement_fleiss_kappa",
+    "Fleiss' kappa of the items with the most common number of labels, by dataset",
+    ["dataset"],
+)
+AGREEMENT_LABEL_KAPPA = Gauge(
+    "mitl_audit_agreement_label_kappa",
+    "Fleiss' category kappa, by dataset and label",
+    ["dataset", "label"],
+)
+# One series per pair of people: only pairs with settings.agreement_min_pair_items items in
+# common, at most settings.agreement_max_pairs per dataset (those with the most).
+AGREEMENT_COHEN = Gauge(
+    "mitl_audit_agreement_cohen_kappa",
+    "Cohen's kappa of two people over the items both labeled, by dataset and pair",
+    ["dataset", "annotator_a", "annotator_b"],
+)

@@ -26,40 +26,45 @@ class Intake:
         event seen before changes nothing, and one that can never become a task is
         dead-lettered with the reason. The batch is written in one transaction, so a failure
         redelivers it with nothing half-done."""
-        accepted: list[Task] = []
+        accepted: list[list[Task]] = []
         for received in batch:
             try:
-                accepted.append(intake.new_task(received.event, self.catalog))
+                accepted.append(intake.new_tasks(received.event, self.catalog))
             except (intake.Rejected, UnknownDataset) as error:
                 await self.dead_letters.send(received.record, InvalidMessage(str(error), "task"))
         # Items are locked in one order by every replica, so two of them handling overlapping
         # batches during a rebalance cannot deadlock; the sort is stable, so one item's
         # requests keep their order.
-        accepted.sort(key=lambda t: (t.dataset, t.requested_queue, t.item_id))
-        outcomes: list[tuple[Task, requests.Outcome]] = []
+        accepted.sort(key=lambda ts: (ts[0].dataset, ts[0].requested_queue, ts[0].item_id))
+        outcomes: list[tuple[Task, requests.Outcome, int]] = []
         async with self.runtime.pool.acquire() as conn, conn.transaction():
-            for task in accepted:
+            for copies in accepted:
+                task = copies[0]
                 assert task.review_event_id is not None  # a request's task names its event
                 if await requests.lock_item_and_check_seen(
                     conn, task.review_event_id, task.dataset, task.item_id, task.requested_queue
                 ):
                     continue
-                current = await requests.open_task(
+                # Several open tasks only for an overlap item: its copies still to be labeled.
+                current = await requests.open_tasks(
                     conn, task.dataset, task.item_id, task.requested_queue
                 )
+                updates = [u for c in current if (u := refreshed(c, task)) is not None]
                 outcome: requests.Outcome
-                if current is None:
-                    await requests.insert(conn, task)
-                    outcome, task_id = "created", task.task_id
-                elif (update := refreshed(current, task)) is not None:
-                    await requests.update(conn, update)
-                    outcome, task_id = "updated", current.task_id
+                if not current:
+                    for copy in copies:
+                        await requests.insert(conn, copy)
+                    outcome, task_id, n = "created", task.task_id, len(copies)
+                elif updates:
+                    for update in updates:
+                        await requests.update(conn, update)
+                    outcome, task_id, n = "updated", current[0].task_id, len(updates)
                 else:
-                    outcome, task_id = "stale", current.task_id
+                    outcome, task_id, n = "stale", current[0].task_id, 1
                 await requests.record(conn, task.review_event_id, task_id, outcome)
-                outcomes.append((task, outcome))
-        for task, outcome in outcomes:
+                outcomes.append((task, outcome, n))
+        for task, outcome, n in outcomes:
             if outcome == "created":
-                TASKS_CREATED.labels(task.dataset, task.requested_queue).inc()
+                TASKS_CREATED.labels(task.dataset, task.requested_queue).inc(n)
             else:
                 TASKS_UPDATED.labels(task.dataset, task.requested_queue, outcome).inc()

@@ -8,10 +8,12 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from mitl_audit.core.agreement import SharedItem
 from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.core.precision import wilson
 from mitl_audit.core.report import Report, Window, build
 from mitl_audit.core.report_csv import to_csv
+from mitl_policy.agreement import summarize
 from mitl_policy.ppi import ppi_interval
 
 DECISIONS = [
@@ -158,3 +160,63 @@ def test_csv_has_one_line_per_number() -> None:
     assert value[("annotator", "eve", "confirmation_rate")] == ""
     assert ("annotator", "ada", "annotator") not in value
     assert len(rows) == len(value)
+
+
+SHARED = [
+    SharedItem("d", "i1", {"ada": "HUM", "bob": "HUM"}),
+    SharedItem("d", "i2", {"ada": "LOC", "bob": "LOC"}),
+    SharedItem("d", "i3", {"ada": "HUM", "bob": "LOC"}),
+    SharedItem("d", "i4", {"ada": "NUM", "bob": "NUM", "cyd": "NUM"}),
+]
+
+
+def test_agreement_section_from_items_several_people_labeled() -> None:
+    agreement = build("d", Window(), [], [], [], SHARED).agreement
+    assert (agreement.items, agreement.labels, agreement.annotators) == (4, 9, 3)
+    # 1 - Krippendorff's observed disagreement: item i3's two labels (of nine) disagree.
+    assert agreement.observed_agreement == pytest.approx(7 / 9)
+    expected = summarize({s.item_id: s.labels for s in SHARED})
+    assert agreement.krippendorff_alpha == pytest.approx(expected.alpha.alpha)
+    # Fleiss' kappa takes the three items with two labels (the most common count).
+    assert (agreement.fleiss_items, agreement.fleiss_raters) == (3, 2)
+    assert agreement.fleiss_kappa == pytest.approx(expected.fleiss.kappa)
+    pairs = {(p.annotator_a, p.annotator_b): p for p in agreement.pairs}
+    assert list(pairs) == [("ada", "bob"), ("ada", "cyd"), ("bob", "cyd")]
+    ada_bob = pairs[("ada", "bob")]
+    assert (ada_bob.items, ada_bob.observed_agreement) == (4, 0.75)
+    assert ada_bob.cohen_kappa == pytest.approx(expected.pairs[("ada", "bob")].kappa)
+    # ada and cyd share one item, all NUM: no variation, kappa undefined.
+    assert (pairs[("ada", "cyd")].observed_agreement, pairs[("ada", "cyd")].cohen_kappa) == (
+        1.0,
+        None,
+    )
+    assert list(agreement.by_label) == ["HUM", "LOC", "NUM"]
+    num = agreement.by_label["NUM"]
+    assert (num.labels, num.share, num.specific_agreement) == (3, pytest.approx(1 / 3), 1.0)
+    # NUM was never given on the items Fleiss' kappa used.
+    assert num.fleiss_kappa is None
+    assert agreement.by_label["HUM"].specific_agreement == pytest.approx(2 / 3)
+
+
+def test_a_report_without_shared_items_has_an_empty_agreement_section() -> None:
+    agreement = report().agreement
+    assert (agreement.items, agreement.pairs, agreement.by_label) == (0, [], {})
+    assert agreement.krippendorff_alpha is None and agreement.fleiss_kappa is None
+    assert agreement.observed_agreement is None
+
+
+def test_csv_has_the_agreement_figures() -> None:
+    text = to_csv(build("d", Window(), [], [], [], SHARED))
+    value = {
+        (r["section"], r["key"], r["metric"]): r["value"] for r in csv.DictReader(io.StringIO(text))
+    }
+    assert value[("agreement", "all", "items")] == "4"
+    assert value[("agreement", "all", "fleiss_raters")] == "2"
+    assert float(value[("agreement", "all", "krippendorff_alpha")]) == pytest.approx(
+        build("d", Window(), [], [], [], SHARED).agreement.krippendorff_alpha
+    )
+    assert value[("agreement_pair", "ada/bob", "items")] == "4"
+    assert value[("agreement_pair", "ada/cyd", "cohen_kappa")] == ""
+    assert value[("agreement_label", "NUM", "specific_agreement")] == "1.0"
+    assert ("agreement", "all", "pairs") not in value
+    assert ("agreement_pair", "ada/bob", "annotator_a") not in value

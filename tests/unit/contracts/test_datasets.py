@@ -41,3 +41,17 @@ def test_content_checks_name_the_problem() -> None:
         ds.check_content(ItemContent(vector=[1.0, 2.0]))
     with pytest.raises(ValidationError, match="NaN or infinity"):
         ItemContent(vector=[1.0, float("nan"), 2.0])
+
+
+def test_overlap_defaults_to_one_label_per_item_and_is_checked() -> None:
+    policy = Policy()
+    assert (policy.overlap_rate, policy.overlap_annotators) == (0.0, 2)
+    assert Policy(overlap_rate=0.1, overlap_annotators=3).overlap_annotators == 3
+    with pytest.raises(ValidationError, match="overlap_rate"):
+        Policy(overlap_rate=1.5)
+    with pytest.raises(ValidationError, match="overlap_annotators"):
+        Policy(overlap_rate=0.1, overlap_annotators=1)
+    with pytest.raises(ValidationError, match="overlap_annotators"):
+        Policy(overlap_rate=0.1, overlap_annotators=11)
+    with pytest.raises(ValidationError, match=r"overlap_annotators \(3\) is set but overlap_rate"):
+        Policy(overlap_annotators=3)

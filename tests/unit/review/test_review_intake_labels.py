@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from mitl_contracts.datasets import UnknownDataset
+from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_review.core.auth import User
-from mitl_review.core.intake import Rejected, new_task, task_id_for
+from mitl_review.core.intake import (
+    Rejected,
+    copy_task_id,
+    new_task,
+    new_tasks,
+    overlap_copies,
+    task_id_for,
+)
 from mitl_review.core.labels import label_event, label_event_id
 from mitl_review.core.submission import Complete
 from mitl_review.schemas import TaskView
@@ -81,3 +88,35 @@ def test_task_view_hides_the_suggestion_of_blind_tasks() -> None:
     assert TaskView.of(make_task(hide_suggestion=True)).suggestion is None
     escalated = TaskView.of(make_task(escalated_by="ann", escalation_comment="ambiguous"))
     assert escalated.escalation is not None and escalated.escalation.comment == "ambiguous"
+
+
+def test_an_overlap_item_becomes_one_task_per_annotator() -> None:
+    catalog = Catalog.model_validate(
+        {
+            "datasets": {
+                "trec6": {
+                    "labels": list(LABELS),
+                    "policy": {"overlap_rate": 1.0, "overlap_annotators": 3},
+                }
+            }
+        }
+    )
+    event = review_requested()
+    copies = new_tasks(event, catalog)
+    assert new_tasks(event, catalog) == copies
+    assert [t.overlap_copy for t in copies] == [0, 1, 2]
+    first = task_id_for("rr-1")
+    assert copies[0].task_id == first and {t.overlap_group for t in copies} == {first}
+    assert len({t.task_id for t in copies}) == 3
+    assert copies[1].task_id == copy_task_id(first, 1)
+    # The copies are the same request: same item, content, suggestion and place in the queue.
+    assert all(
+        (t.item_id, t.content, t.suggested_label, t.priority, t.requested_at)
+        == (copies[0].item_id, copies[0].content, "HUM", 0.7, event.occurred_at)
+        for t in copies
+    )
+    # Expert work and datasets without overlap: one task, not in a group.
+    (expert,) = new_tasks(review_requested(queue="expert"), catalog)
+    (plain,) = new_tasks(event, CATALOG)
+    assert expert.overlap_group is None and plain == new_task(event, CATALOG)
+    assert overlap_copies(plain, 1) == [plain]

@@ -3,8 +3,9 @@
 Overall, per ingest batch, per model version and per class (the model's predicted class), the
 report gives the routes' shares, the labels and the override rate, and the precision of
 accepted labels estimated from spot checks (precision.py); per annotator, the same for the
-labels they gave and their confirmation rate. Rates are None where their denominator is zero,
-never a made-up 0.
+labels they gave and their confirmation rate; and how far people agree on the items several
+of them labeled (agreement.py). Rates are None where their denominator is zero, never a
+made-up 0.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 from mitl_policy.ppi import Moments
 from pydantic import BaseModel, ConfigDict, Field
 
+from mitl_audit.core.agreement import Agreement, SharedItem, agreement
 from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.core.entries import HUMAN_SOURCES
 from mitl_audit.core.precision import Precision, precision, with_ppi
@@ -89,6 +91,7 @@ class Report(BaseModel):
     by_model_version: dict[str, Slice]
     by_class: dict[str, Slice]
     annotators: list[Annotator]
+    agreement: Agreement = Field(default_factory=Agreement)
 
 
 def routes(counts: Iterable[DecisionCount]) -> Routes:
@@ -207,7 +210,10 @@ def build(
     decisions: list[DecisionCount],
     label_counts: list[LabelCount],
     checks: list[SpotCheckCount] | None = None,
+    shared: list[SharedItem] | None = None,
 ) -> Report:
+    """`shared`: the items of the window that two people or more labeled, with each one's
+    latest label (see agreement.py)."""
     checks = checks or []
     return Report(
         dataset=dataset,
@@ -219,4 +225,5 @@ def build(
         by_model_version=slices(decisions, label_counts, checks, lambda c: c.model_version),
         by_class=slices(decisions, label_counts, checks, lambda c: c.predicted_label or NO_CLASS),
         annotators=annotators(label_counts, checks),
+        agreement=agreement(shared or []),
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mitl_audit.core.agreement import pair_key
 from mitl_audit.core.report import Report, Slice
 
 CSV_COLUMNS = ("section", "key", "metric", "value")
@@ -25,8 +26,10 @@ def flatten(model: BaseModel, prefix: str = "") -> Iterable[tuple[str, Any]]:
 
 def to_csv(report: Report) -> str:
     """The report as long-format CSV: one (section, key, metric, value) line per number;
-    sections: all, batch, model_version, class, annotator; metrics are dotted paths such as
-    decisions.auto_accepted_share or accepted_precision.ci_low; no value is an empty cell."""
+    sections: all, batch, model_version, class, annotator, agreement (key `all`),
+    agreement_pair (key `a/b`, two people) and agreement_label (key the label); metrics are
+    dotted paths such as decisions.auto_accepted_share or accepted_precision.ci_low; no value
+    is an empty cell."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -51,4 +54,10 @@ def to_csv(report: Report) -> str:
             emit(section, key, value)
     for annotator in report.annotators:
         emit("annotator", annotator.annotator, annotator, skip=("annotator",))
+    agreement = report.agreement
+    emit("agreement", "all", agreement, skip=("pairs", "by_label"))
+    for pair in agreement.pairs:
+        emit("agreement_pair", pair_key(pair), pair, skip=("annotator_a", "annotator_b"))
+    for label, figures in agreement.by_label.items():
+        emit("agreement_label", label, figures)
     return out.getvalue()

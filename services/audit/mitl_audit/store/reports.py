@@ -1,11 +1,13 @@
-"""The counts a report is built from, grouped in Postgres (reports never load rows one by one).
-The HTTP endpoint and the CLI share `load_report`."""
+"""The counts a report is built from, grouped in Postgres (reports never load rows one by one;
+the agreement sample comes as one row per item several people labeled). The HTTP endpoint and
+the CLI share `load_report`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from mitl_audit.core import report
+from mitl_audit.core.agreement import SharedItem
 from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.core.report import Report, Window
 from mitl_audit.store.log import Db
@@ -73,6 +75,45 @@ SPOT_CHECKS = f"""
 """
 
 
+def shared_items_query(one_dataset: bool) -> str:
+    """The agreement sample (core/agreement.py): per item labeled by two people or more, each
+    one's latest label, as two arrays in person order. `one_dataset`: of dataset $1, else of
+    every dataset; $2 and $3 bound the labels' time."""
+    which = "l.dataset = $1" if one_dataset else "$1::text IS NULL"
+    return f"""
+    SELECT dataset, item_id, array_agg(annotator ORDER BY annotator) AS annotators,
+           array_agg(label ORDER BY annotator) AS labels
+    FROM (
+        SELECT DISTINCT ON (l.dataset, l.item_id, l.annotator)
+               l.dataset, l.item_id, l.annotator, l.label
+        FROM audit.log l
+        WHERE {which} AND l.kind = 'label' AND l.source IN {HUMAN} AND {window("l")}
+          AND l.action IS DISTINCT FROM 'resolve'
+          AND l.item_id IS NOT NULL AND l.annotator IS NOT NULL AND l.label IS NOT NULL
+        ORDER BY l.dataset, l.item_id, l.annotator, l.seq DESC
+    ) latest
+    GROUP BY dataset, item_id
+    HAVING count(*) >= 2
+    ORDER BY dataset, item_id
+"""
+
+
+SHARED_OF_DATASET = shared_items_query(one_dataset=True)
+SHARED_OF_ALL = shared_items_query(one_dataset=False)
+
+
+async def shared_items(
+    db: Db, dataset: str | None, start: datetime | None, end: datetime | None
+) -> list[SharedItem]:
+    """The items of `dataset` (of every dataset if None) that two people or more labeled in
+    the window, with each one's latest label there."""
+    query = SHARED_OF_ALL if dataset is None else SHARED_OF_DATASET
+    return [
+        SharedItem(r["dataset"], r["item_id"], dict(zip(r["annotators"], r["labels"], strict=True)))
+        for r in await db.fetch(query, dataset, start, end)
+    ]
+
+
 async def decision_counts(
     db: Db, dataset: str, start: datetime | None, end: datetime | None
 ) -> list[DecisionCount]:
@@ -97,4 +138,5 @@ async def load_report(db: Db, dataset: str, span: Window) -> Report:
     decisions = await decision_counts(db, dataset, span.from_, span.to)
     labels = await label_counts(db, dataset, span.from_, span.to)
     checks = await spot_check_counts(db, dataset, span.from_, span.to)
-    return report.build(dataset, span, decisions, labels, checks)
+    shared = await shared_items(db, dataset, span.from_, span.to)
+    return report.build(dataset, span, decisions, labels, checks, shared)

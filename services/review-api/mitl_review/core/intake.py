@@ -1,15 +1,19 @@
 """From a ReviewRequested event to a task: check it against its dataset, give it a stable id.
 
 The task id is derived from the event id, so the same event delivered twice is the same task.
+An item of the dataset's overlap sample (mitl_policy.overlap) becomes one task per annotator
+it needs: the first has the ordinary id, the others ids derived from it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import replace
 
 from mitl_contracts.datasets import Catalog
 from mitl_contracts.events import ReviewRequested, check_distribution
+from mitl_policy.overlap import annotators_for
 
 from mitl_review.core.task import Task
 
@@ -20,6 +24,36 @@ class Rejected(ValueError):
 
 def task_id_for(review_event_id: str) -> str:
     return hashlib.sha256(f"review-task\x00{review_event_id}".encode()).hexdigest()[:32]
+
+
+def copy_task_id(task_id: str, copy: int) -> str:
+    """The id of copy `copy` (1, 2, ...) of the overlap task `task_id`."""
+    return hashlib.sha256(f"review-task-copy\x00{task_id}\x00{copy}".encode()).hexdigest()[:32]
+
+
+def overlap_copies(task: Task, annotators: int) -> list[Task]:
+    """`task` alone when one person labels it; else `annotators` tasks of one overlap group,
+    copy 0 keeping `task`'s id. Each copy is claimed, leased and completed like any task and
+    publishes its own label; the claim never gives a person a second copy of a group."""
+    if annotators <= 1:
+        return [task]
+    return [
+        replace(
+            task,
+            task_id=task.task_id if copy == 0 else copy_task_id(task.task_id, copy),
+            overlap_group=task.task_id,
+            overlap_copy=copy,
+        )
+        for copy in range(annotators)
+    ]
+
+
+def new_tasks(event: ReviewRequested, catalog: Catalog) -> list[Task]:
+    """The open tasks for `event`: one, or one per annotator for an item of the dataset's
+    overlap sample. Raises as `new_task`."""
+    task = new_task(event, catalog)
+    policy = catalog.get(event.dataset).policy
+    return overlap_copies(task, annotators_for(policy, event.dataset, event.item_id, event.queue))
 
 
 def new_task(event: ReviewRequested, catalog: Catalog) -> Task:

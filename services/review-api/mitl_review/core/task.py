@@ -68,3 +68,8 @@ class Task:
     # When the latest applied request was made (requested_at stays the first one's, so an
     # updated task keeps its place in the queue).
     last_requested_at: datetime | None = None
+    # An item of the overlap sample (mitl_policy.overlap) is one task per annotator it needs,
+    # all with the first one's id as `overlap_group`; `overlap_copy` numbers them from 0. No
+    # person labels two tasks of one group. None and 0 for every other task.
+    overlap_group: str | None = None
+    overlap_copy: int = 0

@@ -27,24 +27,25 @@ async def lock_item_and_check_seen(
     return seen is not None
 
 
-async def open_task(
+async def open_tasks(
     conn: asyncpg.Connection, dataset: str, item_id: str, queue: str
-) -> Task | None:
-    """The open review task asked for `item_id` in `queue` (its requested queue: an escalated
-    task still answers the annotator request), locked for update."""
-    row = await conn.fetchrow(
+) -> list[Task]:
+    """The open review tasks asked for `item_id` in `queue` (its requested queue: an escalated
+    task still answers the annotator request), locked for update: one, or the copies of an
+    overlap item still open, first copy first; none if the item has no open task."""
+    rows = await conn.fetch(
         """
         SELECT * FROM review.tasks
         WHERE dataset = $1 AND item_id = $2 AND requested_queue = $3
           AND status = 'open' AND kind = 'review'
-        ORDER BY requested_at, task_id LIMIT 1
+        ORDER BY requested_at, overlap_copy, task_id
         FOR UPDATE
         """,
         dataset,
         item_id,
         queue,
     )
-    return task_from_row(row) if row else None
+    return [task_from_row(row) for row in rows]
 
 
 async def insert(conn: asyncpg.Connection, task: Task) -> None:

@@ -35,6 +35,8 @@ PLAIN_TASK_FIELDS = (
     "assignee",
     "revision",
     "last_requested_at",
+    "overlap_group",
+    "overlap_copy",
 )
 
 
@@ -64,11 +66,11 @@ INSERT_COLUMNS = """
     task_id, review_event_id, dataset, item_id, batch_id, decision_event_id,
     requested_queue, queue, priority, reason, content, labels, probabilities,
     suggested_label, confidence, hide_suggestion, model_version, policy_version,
-    requested_at, last_requested_at, kind, gold_id, assignee
+    requested_at, last_requested_at, kind, gold_id, assignee, overlap_group, overlap_copy
 """
 INSERT_PLACEHOLDERS = (
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, "
-    "$19, $20, $21, $22, $23"
+    "$19, $20, $21, $22, $23, $24, $25"
 )
 
 
@@ -97,4 +99,6 @@ def task_values(task: Task) -> tuple[object, ...]:
         task.kind,
         task.gold_id,
         task.assignee,
+        task.overlap_group,
+        task.overlap_copy,
     )

@@ -1,0 +1,88 @@
+-- Overlap: an item of a dataset's overlap sample (policy overlap_rate, overlap_annotators) is
+-- one task per annotator it needs, all carrying the first task's id as overlap_group and
+-- numbered by overlap_copy (0 for the first). Each copy is leased, completed and published
+-- like any task; no person gets two copies of one group. Other tasks: NULL and 0.
+ALTER TABLE tasks
+    ADD COLUMN overlap_group text,
+    ADD COLUMN overlap_copy integer NOT NULL DEFAULT 0 CHECK (overlap_copy >= 0);
+-- A claim looks up the other copies of a candidate's group.
+CREATE INDEX tasks_overlap_group ON tasks (overlap_group) WHERE overlap_group IS NOT NULL;
+-- The copies of a group answer the same request: a request is one task per copy, no more.
+ALTER TABLE tasks DROP CONSTRAINT tasks_review_event_id_key;
+CREATE UNIQUE INDEX tasks_review_event_copy ON tasks (review_event_id, overlap_copy);
+
+-- claim_next as in 005, the same signature and answers, with one more condition on the review
+-- tasks a person may lease (and whose presence lets a gold task be served): a copy of an
+-- overlap group is claimable only by someone who has not completed, escalated or skipped
+-- another copy of the group and holds no live lease on one. The check costs a lookup only
+-- for overlap copies; every other task passes on `overlap_group IS NULL`.
+DROP FUNCTION IF EXISTS claim_next(text, text, text, double precision, boolean, interval);
+CREATE FUNCTION claim_next(
+    p_user text, p_dataset text, p_queue text, p_lease_seconds double precision,
+    p_want_gold boolean, p_clock_offset interval
+) RETURNS TABLE (outcome text, previous_holder text, task review.tasks)
+LANGUAGE plpgsql AS $$
+DECLARE
+    found_task review.tasks;
+    leased_id text;
+    lapsed_holder text;
+    lease_now timestamptz := now() + p_clock_offset;
+BEGIN
+    PERFORM pg_advisory_xact_lock(
+        hashtext('mitl-review-claim'), hashtext(p_user || '/' || p_dataset || '/' || p_queue));
+
+    SELECT t.* INTO found_task FROM review.tasks AS t
+    WHERE t.dataset = p_dataset AND t.queue = p_queue AND t.status = 'open'
+      AND t.lease_holder = p_user AND t.lease_expires_at > lease_now
+    ORDER BY t.priority DESC, t.requested_at, t.task_id
+    LIMIT 1;
+    IF FOUND THEN
+        RETURN QUERY SELECT 'resumed'::text, NULL::text, found_task;
+        RETURN;
+    END IF;
+
+    IF p_want_gold THEN
+        IF EXISTS (
+            SELECT 1 FROM review.tasks AS t
+            WHERE t.dataset = p_dataset AND t.queue = p_queue AND t.status = 'open'
+              AND t.kind = 'review'
+              AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= lease_now)
+              AND NOT (p_user = ANY (t.skipped_by))
+              AND (t.overlap_group IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM review.tasks AS o
+                  WHERE o.overlap_group = t.overlap_group AND o.task_id <> t.task_id
+                    AND (o.completed_by = p_user OR o.escalated_by = p_user
+                         OR p_user = ANY (o.skipped_by)
+                         OR (o.lease_holder = p_user AND o.lease_expires_at > lease_now))))
+        ) THEN
+            RETURN QUERY SELECT 'gold'::text, NULL::text, NULL::review.tasks;
+        END IF;
+        RETURN;
+    END IF;
+
+    WITH next AS (
+        SELECT t.task_id, t.lease_holder AS lapsed FROM review.tasks AS t
+        WHERE t.dataset = p_dataset AND t.queue = p_queue AND t.status = 'open'
+          AND t.kind = 'review'
+          AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= lease_now)
+          AND NOT (p_user = ANY (t.skipped_by))
+          AND (t.overlap_group IS NULL OR NOT EXISTS (
+              SELECT 1 FROM review.tasks AS o
+              WHERE o.overlap_group = t.overlap_group AND o.task_id <> t.task_id
+                AND (o.completed_by = p_user OR o.escalated_by = p_user
+                     OR p_user = ANY (o.skipped_by)
+                     OR (o.lease_holder = p_user AND o.lease_expires_at > lease_now))))
+        ORDER BY t.priority DESC, t.requested_at, t.task_id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE review.tasks AS t
+    SET lease_holder = p_user, lease_expires_at = lease_now + make_interval(secs => p_lease_seconds)
+    FROM next WHERE t.task_id = next.task_id
+    RETURNING t.task_id, next.lapsed INTO leased_id, lapsed_holder;
+    IF FOUND THEN
+        SELECT t.* INTO found_task FROM review.tasks AS t WHERE t.task_id = leased_id;
+        RETURN QUERY SELECT 'leased'::text, lapsed_holder, found_task;
+    END IF;
+END
+$$;
