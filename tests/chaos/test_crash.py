@@ -17,13 +17,15 @@ pytestmark = pytest.mark.e2e
 
 SCENARIOS = ("kill-review-api", "restart-postgres")
 ITEMS = 300
-BURST = 150
+# Items/s of each stream: below what the lab sustains, so that recovery is measurable (the
+# capacity burst that `mitl chaos` derives the rate from is test_load's).
+RATE = 25.0
 
 
 @pytest.fixture(scope="module")
 def results(lab: Lab) -> dict[str, ScenarioResult]:
     plan = CampaignPlan(
-        list(SCENARIOS), items=ITEMS, capacity_items=BURST, down_s=2.0, rest_timeout_s=180
+        list(SCENARIOS), items=ITEMS, crash_rate=RATE, down_s=2.0, rest_timeout_s=180
     )
     done = asyncio.run(run_campaign(lab, plan, emit=lambda result: None))
     return {result.scenario: result for result in done}
@@ -37,14 +39,13 @@ def test_each_scenario_shows_its_items_sent_and_settled(
     for scenario in SCENARIOS:
         assert f"{scenario}: sent [####################] {ITEMS}/{ITEMS} items" in shown
         assert f"{scenario}: settled [####################] {ITEMS}/{ITEMS} items" in shown
-    assert f"capacity: settled [####################] {BURST}/{BURST} items" in shown
 
 
-@pytest.mark.parametrize("scenario", ["capacity", *SCENARIOS])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_nothing_lost_nothing_doubled(results: dict[str, ScenarioResult], scenario: str) -> None:
     result = results[scenario]
     census = result.census
-    assert census.items_in == (BURST if scenario == "capacity" else ITEMS), result.as_json()
+    assert census.items_in == ITEMS, result.as_json()
     assert (result.lost, result.duplicated) == (0, 0), census.reasons()
     assert census.labels_out == census.decisions == census.items_in
     assert census.human_labels == census.tasks > 0
