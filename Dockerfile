@@ -4,8 +4,8 @@
 #
 #   docker build --target runtime -t mitl:local .
 #
-# The image is self-contained: dependencies, the datasets file (/app/config/datasets.yaml)
-# and the bootstrap model it names (/app/models/trec6-bootstrap) are built in.
+# The image is self-contained: dependencies, the datasets file (/app/config/datasets.yaml),
+# its guidelines and the bootstrap model it names (/app/models/trec6-bootstrap) are built in.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
@@ -34,10 +34,12 @@ COPY services ./services
 RUN pip install --no-deps . \
  && python -c "from importlib.metadata import entry_points; [ep.load() for ep in entry_points(group='console_scripts') if ep.value.startswith('mitl_')]"
 
-# The datasets file and the bootstrap model it names (model paths are relative to the file).
+# The datasets file, the guidelines and the bootstrap model it names (paths are relative to
+# the file).
 COPY config/datasets.yaml /app/config/datasets.yaml
+COPY config/guidelines /app/config/guidelines
 RUN python -m mitl_ml.bootstrap --out /app/models/trec6-bootstrap --dataset trec6 --kind minilm \
- && python -c "from pathlib import Path; from mitl_contracts.datasets import load_catalog; [(d.model / 'manifest.json').read_text() for d in load_catalog(Path('/app/config/datasets.yaml')).datasets.values() if d.model]"
+ && python -c "from pathlib import Path; from mitl_contracts.datasets import load_catalog, read_guidelines_markdown; c = load_catalog(Path('/app/config/datasets.yaml')); [(d.model / 'manifest.json').read_text() for d in c.datasets.values() if d.model]; [read_guidelines_markdown(d) for d in c.datasets.values()]"
 
 
 FROM ${PYTHON_IMAGE} AS runtime

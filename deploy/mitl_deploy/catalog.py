@@ -11,6 +11,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "deploy" / "services.yaml"
 Doc = dict[str, Any]
+# The datasets file and the guideline Markdown files it names (relative to it, under
+# guidelines/): mounted together at the services' config directory.
+CONFIG = ROOT / "config"
+
+
+def config_files() -> dict[str, str]:
+    """Each config file a service reads, by its path under the config directory, with the
+    key it has in the `mitl-datasets` ConfigMap (keys cannot hold '/')."""
+    files = {"datasets.yaml": "datasets.yaml"}
+    for guide in sorted((CONFIG / "guidelines").glob("*.md")):
+        files[f"guidelines/{guide.name}"] = f"guidelines.{guide.name}"
+    return files
 
 
 @dataclass(frozen=True)

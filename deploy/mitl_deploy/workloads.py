@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from mitl_deploy import security
-from mitl_deploy.catalog import Catalog, Doc, Service
+from mitl_deploy.catalog import Catalog, Doc, Service, config_files
 
 UID = 10001  # the image's `mitl` user (Dockerfile)
-CONFIG_DIR = "/app/config"  # MITL_DATASETS_FILE is here; model paths are relative to it
+# MITL_DATASETS_FILE is here; model and guideline paths are relative to it.
+CONFIG_DIR = "/app/config"
 POSTGRES_SECRET = {"name": "mitl-postgres", "key": "password"}
 TOPICS_LABELS = {
     "app.kubernetes.io/name": "mitl",
@@ -146,7 +147,17 @@ def deployment(catalog: Catalog, service: Service) -> Doc:
             "containers": [service_container(catalog, service)],
             "volumes": [
                 {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                {"name": "datasets", "configMap": {"name": "mitl-datasets"}},
+                {
+                    "name": "datasets",
+                    # Each key at its path: guideline files land under guidelines/, beside
+                    # the datasets file that names them.
+                    "configMap": {
+                        "name": "mitl-datasets",
+                        "items": [
+                            {"key": key, "path": path} for path, key in config_files().items()
+                        ],
+                    },
+                },
                 security.tls_volume(catalog),
                 *(
                     {"name": name, "persistentVolumeClaim": {"claimName": f"mitl-{name}"}}

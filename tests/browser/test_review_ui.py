@@ -1,6 +1,8 @@
 """The labeling UI in a real headless Chromium, against review-api served by uvicorn with the
-real broker and Postgres: log in with a token, confirm one task with Enter, correct another
-with a number key and Enter, keyboard only; then the two labels are on mitl.labels.v1.
+real broker and Postgres: log in with a token, see each label's definition beside its choice
+(the shipped trec6 guidelines), open the guidelines with `g` and close them with Esc, confirm
+one task with Enter, correct another with a number key and Enter, keyboard only; then the two
+labels are on mitl.labels.v1, with the guideline version they were made under.
 
 Set MITL_REVIEW_SCREENSHOT=docs/review-ui.png to also write the documentation's screenshot.
 """
@@ -21,8 +23,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+import yaml
 from mitl_cli.main import main as mitl
 from mitl_contracts import topics
+from mitl_contracts.datasets import load_catalog
 from mitl_contracts.events import Label
 from mitl_review.app import create_app
 from mitl_review.settings import Settings
@@ -35,6 +39,7 @@ from tests.support import TopicReader, eventually, publish_raw
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -62,7 +67,9 @@ def server(service_env: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
     settings = Settings(
         **{
             **service_env,
-            "datasets_file": write_datasets(tmp_path / "datasets.yaml", [dataset]),
+            "datasets_file": with_trec6_guidelines(
+                write_datasets(tmp_path / "datasets.yaml", [dataset]), dataset
+            ),
             "http_port": port,
             "gold_rate": 0.0,
         }
@@ -87,6 +94,16 @@ def server(service_env: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
     finally:
         uvicorn_server.should_exit = True
         thread.join(30)
+
+
+def with_trec6_guidelines(path: Path, dataset: str) -> Path:
+    """The datasets file at `path` with the shipped trec6 guidelines given to `dataset`."""
+    shipped = load_catalog(ROOT / "config" / "datasets.yaml").get("trec6").guidelines
+    assert shipped is not None
+    config = yaml.safe_load(path.read_text())
+    config["datasets"][dataset]["guidelines"] = shipped.model_dump(mode="json")
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def create_user(
@@ -164,7 +181,47 @@ def test_log_in_confirm_and_correct_with_the_keyboard(
             expect(page.locator("#depth")).to_contain_text("annotator 1 waiting, 1 in progress")
             expect(page.locator("#labels button")).to_have_count(6)
             expect(page.locator("#labels button.suggested")).to_contain_text("HUM")
+            # Each choice has its definition beside it, from the dataset's guidelines.
+            expect(page.locator("#labels .definition")).to_have_count(6)
+            hum = page.locator("#labels .definition").nth(3)
+            expect(hum).to_be_visible()
+            expect(hum).to_contain_text("Human: the answer is a person")
+            expect(hum.locator(".examples")).to_contain_text("Who is Desmond Tutu ?")
+            expect(page.locator("#labels button").nth(3)).to_have_attribute(
+                "aria-describedby", "definition-3"
+            )
             page.screenshot(path=str(screenshot), full_page=True)
+
+            # `g` opens the guidelines, rendered from Markdown; a digit meanwhile picks
+            # nothing; Esc closes them and the task has the keys again.
+            guidelines = page.locator("#guidelines")
+            expect(guidelines).to_be_hidden()
+            page.keyboard.press("g")
+            expect(guidelines).to_be_visible()
+            expect(guidelines).to_be_focused()
+            expect(page.locator("#guidelines-meta")).to_contain_text("version 1")
+            body = page.locator("#guidelines-body")
+            expect(body.locator("h3").first).to_have_text("TREC-6 question classes")
+            expect(body.locator("strong").first).to_have_text("kind of answer it asks for")
+            expect(body.locator("h4", has_text="Tie-breakers")).to_have_count(1)
+            expect(body.locator("ol > li ul > li").first).to_contain_text("ABBR")
+            page.keyboard.press("2")
+            expect(page.locator("#labels button[aria-pressed=true]")).to_have_count(0)
+            page.keyboard.press("Escape")
+            expect(guidelines).to_be_hidden()
+            expect(page.locator("#task")).to_be_focused()
+            # The Markdown is never HTML: markup in it is shown as text.
+            rendered = page.evaluate(
+                """() => {
+                  const box = document.createElement("div");
+                  box.append(renderMarkdown("<img src=x onerror=alert(1)> **b** `<i>`"));
+                  return box.innerHTML;
+                }"""
+            )
+            assert rendered == (
+                "<p>&lt;img src=x onerror=alert(1)&gt; <strong>b</strong> "
+                "<code>&lt;i&gt;</code></p>"
+            )
             page.keyboard.press("Enter")
 
             expect(page.locator("#item")).to_have_text("Where is the Eiffel Tower ?")
@@ -191,3 +248,4 @@ def test_log_in_confirm_and_correct_with_the_keyboard(
         assert label.source == "annotator" and label.role == "annotator"
         assert label.suggested_label == "HUM" and label.suggestion_shown
         assert label.time_spent_ms is not None and label.time_spent_ms >= 0
+        assert label.guideline_version == 1

@@ -52,8 +52,9 @@ def compose_runtime(service: Service, model: dict[str, Any]) -> Runtime:
         if volume["type"] == "volume":
             writable.add(volume["target"])
         elif volume["type"] == "bind" and volume.get("read_only"):
-            for file in Path(volume["source"]).glob("*"):
-                config[f"{volume['target']}/{file.name}"] = file.read_text()
+            source = Path(volume["source"])
+            for file in sorted(f for f in source.rglob("*") if f.is_file()):
+                config[f"{volume['target']}/{file.relative_to(source)}"] = file.read_text()
     return Runtime(f"compose {service.name}", dict(entry["environment"]), writable, config)
 
 
@@ -81,8 +82,11 @@ def k8s_runtime(service: Service, overlay: Overlay) -> Runtime:
         if "emptyDir" in volume or "persistentVolumeClaim" in volume:
             writable.add(mount["mountPath"])
         if "configMap" in volume:
-            for key, text in config_maps[volume["configMap"]["name"]].items():
-                config[f"{mount['mountPath']}/{key}"] = text
+            data = config_maps[volume["configMap"]["name"]]
+            # With `items`, only those keys are projected, each at its path.
+            items = volume["configMap"].get("items") or [{"key": k, "path": k} for k in data]
+            for item in items:
+                config[f"{mount['mountPath']}/{item['path']}"] = data[item["key"]]
     return Runtime(f"{overlay.name} {service.resource}", env, writable, config)
 
 
@@ -162,6 +166,23 @@ def test_datasets_file_is_mounted_and_its_models_are_in_the_image(
                 continue
             model = os.path.normpath(PurePosixPath(path).parent / dataset.model)
             assert model in built, f"{runtime.where}: {name}'s model {model} is not built"
+
+
+def test_guideline_files_are_mounted_beside_the_datasets_file_that_names_them(
+    catalog: Catalog, overlays: dict[str, Overlay], compose_model: dict[str, Any]
+) -> None:
+    """review-api refuses to start without a guidelines file its datasets file names."""
+    for _, runtime in runtimes(catalog, overlays, compose_model):
+        path = runtime.env["MITL_DATASETS_FILE"]
+        datasets = Datasets.model_validate(yaml.safe_load(runtime.config_files[path]))
+        named = [d for d in datasets.datasets.values() if d.guidelines and d.guidelines.file]
+        assert named, "the shipped datasets have guidelines"
+        for dataset in named:
+            assert dataset.guidelines is not None and dataset.guidelines.file is not None
+            guide = os.path.normpath(PurePosixPath(path).parent / dataset.guidelines.file)
+            assert guide in runtime.config_files, f"{runtime.where}: {guide} is not mounted"
+            shipped = ROOT / "config" / dataset.guidelines.file
+            assert runtime.config_files[guide] == shipped.read_text(), runtime.where
 
 
 def test_paths_a_service_writes_are_on_writable_volumes(

@@ -1,6 +1,6 @@
 """Hostile input to the review API with real tokens: path parameters, submissions against real
-claimed tasks, gold uploads and user names. Never 5xx; every rejection says why. (Submissions
-need tasks: items are streamed through ingest first, and the router queues them.)"""
+claimed tasks, gold uploads, guidelines and user names. Never 5xx; every rejection says why.
+(Submissions need tasks: items are streamed through ingest first, and the router queues them.)"""
 
 from __future__ import annotations
 
@@ -80,6 +80,10 @@ def test_hostile_path_parameters(platform: Platform, role: str, value: str) -> N
     call(platform, "GET", f"/v1/gold/{part}", role)
     call(platform, "POST", f"/v1/gold/{part}", role, {"items": []})
     call(platform, "GET", f"/v1/annotators?dataset={part}", role)
+    call(platform, "GET", f"/v1/datasets/{part}/guidelines", role)
+    call(platform, "GET", f"/v1/datasets/{part}/guidelines/versions", role)
+    call(platform, "GET", f"/v1/datasets/trec6/guidelines/versions/{part}", role)
+    call(platform, "PUT", f"/v1/datasets/{part}/guidelines", role, {"markdown": "# x"})
 
 
 @settings(max_examples=75, deadline=None, suppress_health_check=list(HealthCheck))
@@ -108,6 +112,38 @@ def test_any_gold_upload_gets_an_answer_that_explains_itself(
     platform: Platform, items: list[Any]
 ) -> None:
     call(platform, "POST", "/v1/gold/trec6", "admin", {"items": items})
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    body=st.one_of(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "markdown": hostile_text,
+                "labels": st.dictionaries(
+                    st.one_of(st.sampled_from(["HUM", "LOC"]), hostile_text),
+                    st.one_of(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "description": hostile_text,
+                                "examples": st.lists(hostile_text, max_size=3),
+                            },
+                        ),
+                        json_values,
+                    ),
+                    max_size=3,
+                ),
+            },
+        ),
+        json_values,
+    )
+)
+def test_any_guidelines_put_gets_an_answer_that_explains_itself(
+    platform: Platform, body: Any
+) -> None:
+    call(platform, "PUT", "/v1/datasets/trec6/guidelines", "admin", body)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 ROLES = ("annotator", "expert", "admin")
 GOLD = {"external_id": "access-gold-1", "text": "Who wrote Hamlet ?", "label": "HUM"}
 EVERYONE = frozenset(ROLES)
+GUIDELINES = {"markdown": "# trec6", "labels": {"HUM": {"description": "A person"}}}
 # Routes anyone may call: the UI page and its files, health, metrics and the API documents
 # (OpenAPI, and the AsyncAPI document of the service's topics).
 PUBLIC = {
@@ -61,6 +62,19 @@ PROTECTED: dict[tuple[str, str], list[tuple[str, Any, frozenset[str]]]] = {
     ("GET", "/v1/gold/{dataset}"): [("/v1/gold/trec6", None, frozenset({"admin"}))],
     ("POST", "/v1/gold/{dataset}"): [("/v1/gold/trec6", {"items": [GOLD]}, frozenset({"admin"}))],
     ("GET", "/v1/annotators"): [("/v1/annotators", None, frozenset({"admin"}))],
+    # Everyone labels by the guidelines; only admins change them.
+    ("GET", "/v1/datasets/{dataset}/guidelines"): [
+        ("/v1/datasets/trec6/guidelines", None, EVERYONE)
+    ],
+    ("GET", "/v1/datasets/{dataset}/guidelines/versions"): [
+        ("/v1/datasets/trec6/guidelines/versions", None, EVERYONE)
+    ],
+    ("GET", "/v1/datasets/{dataset}/guidelines/versions/{number}"): [
+        ("/v1/datasets/trec6/guidelines/versions/1", None, EVERYONE)
+    ],
+    ("PUT", "/v1/datasets/{dataset}/guidelines"): [
+        ("/v1/datasets/trec6/guidelines", GUIDELINES, frozenset({"admin"}))
+    ],
 }
 
 

@@ -208,6 +208,7 @@ async def test_confirm_and_correct_publish_one_label_each(review: Review) -> Non
         "action": "confirm",
         "label": "HUM",
         "label_event_id": f"label-{first['task_id']}",
+        "guideline_version": None,
     }
     again = await review.submit(ann, first["task_id"], action="confirm", time_spent_ms=99)
     assert again.status_code == 200 and again.json() == confirm.json()
@@ -269,6 +270,7 @@ async def test_escalated_tasks_go_to_experts_who_resolve_them(review: Review) ->
         "action": "escalate",
         "label": None,
         "label_event_id": None,
+        "guideline_version": None,
     }
     assert (await review.submit(ann, task["task_id"], action="escalate")).json() == escalated.json()
     assert (await review.claim(ann, ds, "expert")).status_code == 403

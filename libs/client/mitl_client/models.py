@@ -155,6 +155,8 @@ class SubmitResult(_Lenient):
     action: SubmitAction
     label: str | None = None
     label_event_id: str | None = None
+    # The dataset's annotation guideline version the label was made under (review API).
+    guideline_version: int | None = None
 
 
 class DatasetInfo(_Lenient):

@@ -1,4 +1,5 @@
-"""Datasets are declarative: label set, input kind, limits, model and routing policy.
+"""Datasets are declarative: label set, input kind, limits, model, routing policy and the
+annotation guidelines people label by.
 
 One YAML file (`MITL_DATASETS_FILE`) declares them all; every service validates it the same way.
 """
@@ -6,9 +7,10 @@ One YAML file (`MITL_DATASETS_FILE`) declares them all; every service validates 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from statistics import NormalDist
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -229,6 +231,37 @@ class Policy(BaseModel):
         return max(self.spot_check_rate, DEFAULT_SPOT_CHECK_CEILING)
 
 
+MAX_GUIDELINE_DESCRIPTION_CHARS = 2000
+MAX_GUIDELINE_EXAMPLES = 20
+MAX_GUIDELINE_EXAMPLE_CHARS = 500
+# The Markdown of one dataset's guidelines (a long style guide fits; a book does not).
+MAX_GUIDELINE_MARKDOWN_CHARS = 200_000
+
+GuidelineExample = Annotated[str, Field(min_length=1, max_length=MAX_GUIDELINE_EXAMPLE_CHARS)]
+
+
+class LabelGuide(BaseModel):
+    """What one label means: shown beside its choice in the review UI."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = Field(default="", max_length=MAX_GUIDELINE_DESCRIPTION_CHARS)
+    examples: list[GuidelineExample] = Field(
+        default_factory=list, max_length=MAX_GUIDELINE_EXAMPLES
+    )
+
+
+class Guidelines(BaseModel):
+    """A dataset's annotation guidelines: a Markdown file (relative to the datasets file, like
+    model paths) and a definition with short examples per label. Every label key must be one of
+    the dataset's labels. The review API stores them versioned (docs/review.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: Path | None = None
+    labels: dict[str, LabelGuide] = Field(default_factory=dict)
+
+
 class Dataset(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -239,6 +272,7 @@ class Dataset(BaseModel):
     max_text_chars: int = Field(default=2000, ge=1, le=MAX_TEXT_CHARS)
     model: Path | None = None
     policy: Policy = Field(default_factory=Policy)
+    guidelines: Guidelines | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Dataset:
@@ -246,6 +280,8 @@ class Dataset(BaseModel):
             raise ValueError("labels are not distinct")
         if self.input_kind == "vector" and self.vector_dim is None:
             raise ValueError("a vector dataset needs vector_dim")
+        if self.guidelines is not None:
+            check_guideline_labels(self.name, self.labels, self.guidelines.labels)
         return self
 
     def check_content(self, content: ItemContent) -> None:
@@ -264,6 +300,16 @@ class Dataset(BaseModel):
                 f"vector has {len(content.vector)} values; "
                 f"dataset {self.name!r} takes {self.vector_dim}"
             )
+
+
+def check_guideline_labels(dataset: str, labels: list[str], described: Iterable[str]) -> None:
+    """Raise ValueError naming the dataset and every described label not in its label set."""
+    unknown = [label for label in described if label not in labels]
+    if unknown:
+        names = ", ".join(repr(label) for label in unknown)
+        raise ValueError(
+            f"dataset {dataset!r}: the guidelines describe {names}, not among its labels {labels}"
+        )
 
 
 class Catalog(BaseModel):
@@ -289,14 +335,42 @@ class Catalog(BaseModel):
             raise UnknownDataset(name, list(self.datasets)) from None
 
 
+def _resolved(ds: Dataset, folder: Path) -> Dataset:
+    """`ds` with its relative model and guidelines paths resolved against `folder`."""
+    update: dict[str, object] = {}
+    if ds.model is not None and not ds.model.is_absolute():
+        update["model"] = (folder / ds.model).resolve()
+    guide = ds.guidelines
+    if guide is not None and guide.file is not None and not guide.file.is_absolute():
+        update["guidelines"] = guide.model_copy(update={"file": (folder / guide.file).resolve()})
+    return ds.model_copy(update=update) if update else ds
+
+
 def load_catalog(path: Path) -> Catalog:
-    """Read and validate the datasets file; relative model paths are resolved against it."""
+    """Read and validate the datasets file; relative model and guidelines paths are resolved
+    against it. A guideline naming a label the dataset does not have is refused here, so every
+    service refuses it at start-up."""
     raw = yaml.safe_load(path.read_text()) or {}
     catalog = Catalog.model_validate(raw)
-    resolved = {
-        name: ds.model_copy(update={"model": (path.parent / ds.model).resolve()})
-        if ds.model is not None and not ds.model.is_absolute()
-        else ds
-        for name, ds in catalog.datasets.items()
-    }
+    resolved = {name: _resolved(ds, path.parent) for name, ds in catalog.datasets.items()}
     return Catalog(datasets=resolved)
+
+
+def read_guidelines_markdown(dataset: Dataset) -> str:
+    """The Markdown of `dataset`'s guidelines file ('' without one); a missing, unreadable or
+    oversized file raises ValueError naming the dataset and the path."""
+    guide = dataset.guidelines
+    if guide is None or guide.file is None:
+        return ""
+    try:
+        text = guide.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as error:
+        raise ValueError(
+            f"dataset {dataset.name!r}: cannot read its guidelines file {guide.file}: {error}"
+        ) from None
+    if len(text) > MAX_GUIDELINE_MARKDOWN_CHARS:
+        raise ValueError(
+            f"dataset {dataset.name!r}: guidelines file {guide.file} has {len(text)} characters; "
+            f"at most {MAX_GUIDELINE_MARKDOWN_CHARS} are allowed"
+        )
+    return text

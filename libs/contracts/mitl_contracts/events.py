@@ -222,6 +222,9 @@ class Label(Event):
     model_version: str
     policy_version: str = ""
     review_event_id: str | None = None
+    # The dataset's annotation guideline version (review API) in force when a person made
+    # the label; None for model labels and datasets without guidelines.
+    guideline_version: int | None = Field(default=None, ge=1)
 
     @property
     def is_override(self) -> bool:

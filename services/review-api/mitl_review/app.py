@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -17,7 +18,7 @@ from mitl_contracts.events import ReviewRequested
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_review import maintenance
+from mitl_review import guidelines, maintenance
 from mitl_review.context import Context
 from mitl_review.core.errors import ReviewError
 from mitl_review.handlers import Intake
@@ -25,6 +26,7 @@ from mitl_review.hot_paths import HotPaths
 from mitl_review.outbox import SCHEMA as OUTBOX_SCHEMA
 from mitl_review.outbox import OutboxRelay
 from mitl_review.routes import annotators, datasets, gold, queues, tasks, ui, users
+from mitl_review.routes import guidelines as guideline_routes
 from mitl_review.settings import Settings
 from mitl_review.token_cache import TokenCache
 
@@ -35,6 +37,8 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 def create_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings)
     catalog = load_catalog(settings.datasets_file)
+    # Read now: a guidelines file that cannot be read refuses start-up, naming it.
+    configured_guidelines = guidelines.configured(catalog)
     context = Context(
         settings,
         runtime,
@@ -49,7 +53,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with runtime.running(schema="review", migrations="mitl_review"):
+        async with runtime.running(
+            schema="review",
+            migrations="mitl_review",
+            prepare=partial(guidelines.store_configured, contents=configured_guidelines),
+        ):
             await context.requests.open(settings.database_url, settings.request_pool_size)
             stop = asyncio.Event()
             background = [
@@ -90,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def unknown_dataset(_: Request, error: UnknownDataset) -> JSONResponse:
         return JSONResponse({"detail": error.message}, status_code=404)
 
-    for module in (queues, tasks, users, datasets, gold, annotators, ui):
+    for module in (queues, tasks, users, datasets, guideline_routes, gold, annotators, ui):
         app.include_router(module.router)
     app.add_middleware(HotPaths, context=context, fastapi_app=app)
     app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")

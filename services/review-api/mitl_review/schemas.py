@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from mitl_contracts.datasets import Dataset
+from mitl_contracts.datasets import MAX_GUIDELINE_MARKDOWN_CHARS, Dataset, LabelGuide
 from mitl_contracts.events import ItemContent, Name, Queue
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import Role
+from mitl_review.core.guidelines import Changes, GuidelineSource
 from mitl_review.core.submission import SubmitAction
 from mitl_review.core.task import Task
 
@@ -79,6 +80,9 @@ class SubmitResult(BaseModel):
     action: SubmitAction
     label: str | None = None
     label_event_id: str | None = None
+    guideline_version: int | None = Field(
+        default=None, description="The dataset's guideline version the label was made under"
+    )
 
 
 class UserCreate(BaseModel):
@@ -182,3 +186,70 @@ class Annotators(BaseModel):
     window_days: int
     thresholds: FlagThresholds
     annotators: list[AnnotatorView]
+
+
+class LabelDefinitionView(BaseModel):
+    label: str
+    description: str
+    examples: list[str]
+
+
+class GuidelinesView(BaseModel):
+    """One version of a dataset's guidelines: the Markdown, and each described label's
+    definition in the dataset's label order."""
+
+    dataset: str
+    version: int
+    markdown: str
+    labels: list[LabelDefinitionView]
+    content_sha256: str
+    source: GuidelineSource = Field(description="'config': the datasets file; 'api': a PUT")
+    created_by: str
+    created_at: datetime
+
+
+class GuidelinesStored(GuidelinesView):
+    created: bool = Field(description="False: the content was already the latest version")
+
+
+class GuidelineChanges(BaseModel):
+    markdown: bool = Field(description="The Markdown changed")
+    added: list[str] = Field(description="Labels described for the first time")
+    removed: list[str] = Field(description="Labels no longer described")
+    changed: list[str] = Field(description="Labels whose description or examples changed")
+
+    @classmethod
+    def of(cls, changes: Changes) -> GuidelineChanges:
+        return cls(
+            markdown=changes.markdown,
+            added=list(changes.added),
+            removed=list(changes.removed),
+            changed=list(changes.changed),
+        )
+
+
+class GuidelineVersionSummary(BaseModel):
+    version: int
+    content_sha256: str
+    source: GuidelineSource
+    created_by: str
+    created_at: datetime
+    changes: GuidelineChanges = Field(description="What this version changed from the previous")
+
+
+class GuidelineVersions(BaseModel):
+    dataset: str
+    latest: int | None
+    versions: list[GuidelineVersionSummary] = Field(description="Newest first")
+
+
+GuidelineLabel = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class GuidelinesUpdate(BaseModel):
+    """Body of PUT /v1/datasets/{dataset}/guidelines: the whole new content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    markdown: str = Field(default="", max_length=MAX_GUIDELINE_MARKDOWN_CHARS)
+    labels: dict[GuidelineLabel, LabelGuide] = Field(default_factory=dict, max_length=1000)

@@ -39,6 +39,7 @@ def result_of(task: Task, action: rules.SubmitAction) -> SubmitResult:
         action=action,
         label=done.label,
         label_event_id=done.label_event_id,
+        guideline_version=done.guideline_version,
     )
 
 
@@ -50,13 +51,17 @@ async def apply(
     decision: rules.Outcome,
     now: datetime,
     offset: timedelta = NO_OFFSET,
+    guideline_version: int | None = None,
 ) -> SubmitResult | None:
-    """Write `decision`; None if the task changed since it was read."""
+    """Write `decision` (a label made under `guideline_version`); None if the task changed
+    since it was read."""
     match decision:
         case rules.Complete():
             event = None
             if task.kind == "review":
-                event = label_event(task, decision, user, body.time_spent_ms, now)
+                event = label_event(
+                    task, decision, user, body.time_spent_ms, now, guideline_version
+                )
             written = await tasks.complete(
                 conn,
                 task,
@@ -67,6 +72,7 @@ async def apply(
                 body.time_spent_ms,
                 now,
                 offset,
+                guideline_version,
             )
             if not written:
                 return None
@@ -76,6 +82,7 @@ async def apply(
                 action=body.action,
                 label=decision.label,
                 label_event_id=event.event_id if event else None,
+                guideline_version=guideline_version,
             )
         case rules.Escalate():
             # An expert has nothing to add to a gold item: escalating one closes it.
@@ -103,9 +110,9 @@ async def submit(
             read = await tasks.read(conn, task_id, offset)
             if read is None:
                 raise NotFound(f"no task {task_id!r}")
-            task, now = read
+            task, now, guideline_version = read
             decision = rules.decide(task, user, body, now)
-            result = await apply(conn, task, user, body, decision, now, offset)
+            result = await apply(conn, task, user, body, decision, now, offset, guideline_version)
             if result is not None:
                 break
         else:

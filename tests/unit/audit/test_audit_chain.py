@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 from datetime import UTC, datetime, timedelta, timezone
@@ -128,6 +129,7 @@ def test_timestamps_hash_by_instant_not_by_zone() -> None:
         {"confidence": 0.5},
         {"occurred_at": AT + timedelta(microseconds=1)},
         {"payload": '{"event_id":"forged"}'},
+        {"guideline_version": 7},
     ],
 )
 def test_an_altered_column_is_named_by_seq(change: dict[str, object]) -> None:
@@ -241,3 +243,27 @@ def test_any_removed_row_but_the_last_is_found(n: int, data: st.DataObject) -> N
 def test_row_columns_and_records_round_trip() -> None:
     row = log(2)[1]
     assert Row.from_record(row.columns()) == row
+
+
+def test_rows_chained_before_the_guideline_column_still_verify() -> None:
+    """A row sealed before audit.log had guideline_version hashed its content without the
+    key; read back today it has the column, null, and must verify unchanged."""
+    entry = entry_for(event(0))
+    assert entry.guideline_version is None
+    old_columns = {name: getattr(entry, name) for name in dataclasses.asdict(entry)}
+    del old_columns["guideline_version"]
+    old_columns["payload"] = json.loads(entry.payload, parse_float=Decimal, parse_int=Decimal)
+    old_columns["seq"], old_columns["recorded_at"] = 1, AT
+    old_hash = hashlib.sha256((GENESIS + canonical(old_columns)).encode()).hexdigest()
+    assert verify([Row(1, AT, entry, GENESIS, old_hash)]).ok
+
+
+def test_a_label_keeps_its_guideline_version_in_its_column_and_hash() -> None:
+    label = event(0)
+    assert isinstance(label, Label)
+    guided = entry_for(label.model_copy(update={"guideline_version": 2}))
+    assert guided.guideline_version == 2
+    assert json.loads(guided.payload)["guideline_version"] == 2
+    unguided = dataclasses.replace(guided, guideline_version=None)
+    assert chain.row_hash(GENESIS, 1, AT, guided) != chain.row_hash(GENESIS, 1, AT, unguided)
+    assert verify(seal([guided], Head(), AT)).ok

@@ -69,9 +69,16 @@ def test_label_event_carries_the_decision_and_its_provenance() -> None:
     assert event.suggestion_shown is False and event.time_spent_ms == 1234
     assert (event.model_version, event.policy_version) == ("m-1", "p-1")
     assert event.review_event_id == "rr-1" and event.occurred_at == NOW
-    assert event.is_override
+    assert event.is_override and event.guideline_version is None
     # The event is the same however often it is built: a replay re-publishes identical bytes.
     assert event == label_event(task, decision, User("ann", "annotator"), 1234, NOW)
+
+
+def test_label_event_names_the_guideline_version_it_was_made_under() -> None:
+    decision = Complete(label="LOC", source="annotator", label_action="correct")
+    event = label_event(make_task(), decision, User("ann", "annotator"), 10, NOW, 3)
+    assert event.guideline_version == 3
+    assert '"guideline_version":3' in event.model_dump_json()
 
 
 def test_expert_resolution_label_event() -> None:

@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from mitl_audit.core.entries import ENTRY_FIELDS, Entry, as_utc
+from mitl_audit.core.entries import ENTRY_FIELDS, LATER_FIELDS, Entry, as_utc
 
 GENESIS = "0" * 64
 
@@ -104,8 +104,13 @@ def canonical(value: Any) -> str:
 
 
 def content(seq: int, recorded_at: datetime, entry: Entry) -> str:
-    """Canonical JSON of a row's content fields: every column but prev_hash and row_hash."""
-    columns = {name: getattr(entry, name) for name in ENTRY_FIELDS}
+    """Canonical JSON of a row's content fields: every column but prev_hash and row_hash (a
+    column added later only when it is set: entries.LATER_FIELDS)."""
+    columns = {
+        name: getattr(entry, name)
+        for name in ENTRY_FIELDS
+        if name not in LATER_FIELDS or getattr(entry, name) is not None
+    }
     columns["payload"] = json.loads(entry.payload, parse_float=Decimal, parse_int=Decimal)
     columns["seq"] = seq
     columns["recorded_at"] = recorded_at

@@ -56,9 +56,15 @@ class Entry:
     route: str | None = None
     predicted_label: str | None = None
     confidence: float | None = None
+    # Added after rows were first chained (migrations/003): see LATER_FIELDS.
+    guideline_version: int | None = None
 
 
 ENTRY_FIELDS = tuple(Entry.__dataclass_fields__)
+# Columns added to the log after rows were chained without them. A row hashes such a column
+# only when it holds a value, so every row chained before the column existed (where it reads
+# back null) hashes as it did and still verifies.
+LATER_FIELDS = ("guideline_version",)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -91,6 +97,7 @@ OWN_FIELDS: dict[type[Event], tuple[str, ...]] = {
         "suggested_label",
         "policy_version",
         "is_override",
+        "guideline_version",
     ),
     Decision: ("route", "policy_version", "predicted_label", "confidence"),
     PolicyChanged: ("policy_version",),

@@ -24,6 +24,7 @@ TYPES = {
     "payload": "jsonb",
     "is_override": "boolean",
     "confidence": "float8",
+    "guideline_version": "integer",
 }
 INSERT = bulk.insert_sql(
     "audit.log",

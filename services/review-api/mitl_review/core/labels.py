@@ -17,7 +17,12 @@ def label_event_id(task_id: str) -> str:
 
 
 def label_event(
-    task: Task, decision: Complete, user: User, time_spent_ms: int | None, now: datetime
+    task: Task,
+    decision: Complete,
+    user: User,
+    time_spent_ms: int | None,
+    now: datetime,
+    guideline_version: int | None = None,
 ) -> Label:
     return Label(
         event_id=label_event_id(task.task_id),
@@ -36,4 +41,5 @@ def label_event(
         model_version=task.model_version,
         policy_version=task.policy_version,
         review_event_id=task.review_event_id,
+        guideline_version=guideline_version,
     )

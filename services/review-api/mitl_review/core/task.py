@@ -27,6 +27,8 @@ class Completion:
     # None for gold tasks: their answers are checks, not labels.
     label_event_id: str | None
     completed_at: datetime
+    # The dataset's guideline version when the task was completed (None: it had none).
+    guideline_version: int | None = None
 
 
 @dataclass(frozen=True)

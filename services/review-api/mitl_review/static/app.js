@@ -19,6 +19,10 @@ const state = {
   shownAt: 0,
   busy: false,
   timer: null,
+  // Per dataset: its latest guidelines, or null when it has none (GET .../guidelines: 404).
+  guidelines: {},
+  // What had the focus before the guidelines opened, to give it back when they close.
+  beforeGuidelines: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -86,7 +90,11 @@ async function login(token) {
   show("logout", true);
   renderMe();
   await refreshStats();
-  state.timer = setInterval(() => refreshStats().catch(() => {}), REFRESH_MS);
+  state.timer = setInterval(() => {
+    refreshStats().catch(() => {});
+    // An admin may publish a new version meanwhile: the next task shows it.
+    if (state.dataset) loadGuidelines(state.dataset).catch(() => {});
+  }, REFRESH_MS);
   if (QUEUES_BY_ROLE[state.me.role].length === 0) {
     say("Admins manage users and queues; labeling needs an annotator or expert token.");
   } else {
@@ -99,7 +107,8 @@ function logout() {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(PICK_KEY);
   clearInterval(state.timer);
-  Object.assign(state, { token: null, me: null, task: null, choice: null });
+  Object.assign(state, { token: null, me: null, task: null, choice: null, guidelines: {} });
+  closeGuidelines();
   show("workspace", false);
   show("logout", false);
   show("login", true);
@@ -144,6 +153,194 @@ async function refreshStats() {
       ? `Queue depth for ${dataset}: ` +
         mine.map((q) => `${q.queue} ${q.depth} waiting, ${q.leased} in progress`).join("; ")
       : "";
+  }
+}
+
+// ---- guidelines ------------------------------------------------------------------------
+
+async function loadGuidelines(dataset) {
+  const result = await api("GET", `/v1/datasets/${encodeURIComponent(dataset)}/guidelines`);
+  if (result.status === 200) {
+    state.guidelines[dataset] = result.data;
+  } else if (result.status === 404) {
+    state.guidelines[dataset] = null;
+  }
+  return state.guidelines[dataset] || null;
+}
+
+// Markdown to DOM nodes, a small subset: headings, paragraphs, lists (nested by indent),
+// fenced code, **strong**, *em*, `code`. Every piece of text becomes a text node: nothing
+// in the Markdown is ever parsed as HTML.
+const INLINE = /(`[^`]+`)|(\*\*[^*]+\*\*)|(__[^_]+__)|(\*[^*\s][^*]*\*)|((?<!\w)_[^_\s][^_]*_(?!\w))/g;
+
+function renderInline(parent, text) {
+  let last = 0;
+  for (const match of text.matchAll(INLINE)) {
+    if (match.index > last) parent.append(text.slice(last, match.index));
+    const token = match[0];
+    let node;
+    if (token.startsWith("`")) {
+      node = document.createElement("code");
+      node.textContent = token.slice(1, -1);
+    } else if (token.startsWith("**") || token.startsWith("__")) {
+      node = document.createElement("strong");
+      renderInline(node, token.slice(2, -2));
+    } else {
+      node = document.createElement("em");
+      renderInline(node, token.slice(1, -1));
+    }
+    parent.append(node);
+    last = match.index + token.length;
+  }
+  if (last < text.length) parent.append(text.slice(last));
+}
+
+function renderMarkdown(markdown) {
+  const root = document.createDocumentFragment();
+  const lines = markdown.replace(/\r\n?/g, "\n").split("\n");
+  let paragraph = [];
+  let lists = []; // open lists, outermost first: { node, indent, item }
+  let fence = null;
+
+  const closeParagraph = () => {
+    if (paragraph.length === 0) return;
+    const p = document.createElement("p");
+    renderInline(p, paragraph.join(" "));
+    root.append(p);
+    paragraph = [];
+  };
+  const closeLists = () => {
+    lists = [];
+  };
+
+  for (const line of lines) {
+    if (fence !== null) {
+      if (/^\s*```/.test(line)) {
+        fence = null;
+      } else {
+        fence.textContent += `${line}\n`;
+      }
+      continue;
+    }
+    if (/^\s*```/.test(line)) {
+      closeParagraph();
+      closeLists();
+      const pre = document.createElement("pre");
+      fence = document.createElement("code");
+      pre.append(fence);
+      root.append(pre);
+      continue;
+    }
+    if (line.trim() === "") {
+      closeParagraph();
+      continue;
+    }
+    const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
+    if (heading) {
+      closeParagraph();
+      closeLists();
+      // The panel's own title is an h2: the Markdown's levels start under it.
+      const h = document.createElement(`h${Math.min(heading[1].length + 2, 6)}`);
+      renderInline(h, heading[2]);
+      root.append(h);
+      continue;
+    }
+    const item = /^(\s*)([-*+]|\d+[.)])\s+(.*)$/.exec(line);
+    if (item) {
+      closeParagraph();
+      const indent = item[1].length;
+      const ordered = /\d/.test(item[2]);
+      while (lists.length && lists[lists.length - 1].indent > indent) lists.pop();
+      let top = lists[lists.length - 1];
+      if (top && top.indent === indent && top.ordered !== ordered) {
+        lists.pop();
+        top = lists[lists.length - 1];
+      }
+      if (!top || top.indent < indent) {
+        const list = document.createElement(ordered ? "ol" : "ul");
+        (top ? top.item : root).append(list);
+        top = { node: list, indent, ordered, item: null };
+        lists.push(top);
+      }
+      const li = document.createElement("li");
+      renderInline(li, item[3]);
+      top.node.append(li);
+      top.item = li;
+      continue;
+    }
+    if (lists.length && /^\s/.test(line)) {
+      // An indented line under a list item continues it.
+      renderInline(lists[lists.length - 1].item, ` ${line.trim()}`);
+      continue;
+    }
+    closeLists();
+    paragraph.push(line.trim());
+  }
+  closeParagraph();
+  return root;
+}
+
+function currentDataset() {
+  return state.dataset || $("dataset").value;
+}
+
+async function openGuidelines() {
+  const dataset = currentDataset();
+  if (!dataset) return;
+  let guide = state.guidelines[dataset];
+  if (guide === undefined) {
+    try {
+      guide = await loadGuidelines(dataset);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+  }
+  $("guidelines-title").textContent = `Guidelines: ${dataset}`;
+  const body = $("guidelines-body");
+  if (!guide) {
+    $("guidelines-meta").textContent = "";
+    body.replaceChildren("This dataset has no guidelines yet.");
+  } else {
+    const when = new Date(guide.created_at).toLocaleDateString();
+    const by = guide.source === "config" ? "the datasets file" : guide.created_by;
+    $("guidelines-meta").textContent = `version ${guide.version}, from ${by}, ${when}`;
+    body.replaceChildren(renderMarkdown(guide.markdown));
+    if (guide.labels.length) {
+      const title = document.createElement("h3");
+      title.textContent = "Labels";
+      const list = document.createElement("dl");
+      list.className = "label-definitions";
+      for (const d of guide.labels) {
+        const dt = document.createElement("dt");
+        dt.textContent = d.label;
+        const dd = document.createElement("dd");
+        dd.textContent = d.description;
+        for (const example of d.examples) {
+          const span = document.createElement("span");
+          span.className = "examples";
+          span.textContent = `e.g. ${example}`;
+          dd.append(span);
+        }
+        list.append(dt, dd);
+      }
+      body.append(title, list);
+    }
+  }
+  if ($("guidelines").hidden) state.beforeGuidelines = document.activeElement;
+  show("guidelines", true);
+  $("guidelines").focus();
+}
+
+function closeGuidelines() {
+  if ($("guidelines").hidden) return;
+  show("guidelines", false);
+  const back = state.beforeGuidelines;
+  state.beforeGuidelines = null;
+  if (state.task) {
+    $("task").focus();
+  } else if (back && document.body.contains(back)) {
+    back.focus();
   }
 }
 
@@ -232,8 +429,11 @@ function renderTask(task, note, noteIsError) {
   }
 
   const labels = $("labels");
+  const guide = state.guidelines[task.dataset];
+  const defined = new Map((guide ? guide.labels : []).map((d) => [d.label, d]));
+  labels.classList.toggle("defined", defined.size > 0);
   labels.replaceChildren(
-    ...task.labels.map((label, index) => {
+    ...task.labels.flatMap((label, index) => {
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.label = label;
@@ -254,7 +454,23 @@ function renderTask(task, note, noteIsError) {
         if (label === s.label) button.classList.add("suggested");
       }
       button.addEventListener("click", () => choose(index));
-      return button;
+      if (defined.size === 0) return [button];
+      // What the label means, beside its choice (and read out with it).
+      const definition = document.createElement("div");
+      definition.className = "definition";
+      definition.id = `definition-${index}`;
+      button.setAttribute("aria-describedby", definition.id);
+      const d = defined.get(label);
+      if (d) {
+        definition.append(d.description);
+        if (d.examples.length) {
+          const examples = document.createElement("span");
+          examples.className = "examples";
+          examples.textContent = `e.g. ${d.examples.join(" · ")}`;
+          definition.append(examples);
+        }
+      }
+      return [button, definition];
     }),
   );
   $("escalate").disabled = state.me.role !== "annotator";
@@ -336,6 +552,20 @@ function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
   const typing = target.matches("input, select, textarea");
+  // While the guidelines are open, keys belong to them: Esc (or g) closes them, and a
+  // number pressed while reading does not pick a label behind them.
+  if (!$("guidelines").hidden) {
+    if (event.key === "Escape" || (event.key === "g" && !typing)) {
+      event.preventDefault();
+      closeGuidelines();
+    }
+    return;
+  }
+  if (event.key === "g" && !typing && !$("workspace").hidden) {
+    event.preventDefault();
+    openGuidelines();
+    return;
+  }
   if (event.key === "Escape" && !$("escalate-form").hidden) {
     show("escalate-form", false);
     $("task").focus();
@@ -383,7 +613,10 @@ document.addEventListener("DOMContentLoaded", () => {
     state.dataset = $("dataset").value;
     state.queue = $("queue").value;
     sessionStorage.setItem(PICK_KEY, JSON.stringify({ dataset: state.dataset, queue: state.queue }));
-    claim();
+    // The definitions show beside the choices: load them before the first task.
+    loadGuidelines(state.dataset)
+      .catch(() => {})
+      .finally(() => claim());
   });
   $("dataset").addEventListener("change", () => refreshStats().catch(() => {}));
   // Enter on a picker starts labeling, so that no mouse and no extra Tab is needed.
@@ -399,6 +632,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("escalate").addEventListener("click", startEscalation);
   $("skip").addEventListener("click", () => send({ action: "skip" }));
   $("refresh").addEventListener("click", () => claim());
+  $("open-guidelines").addEventListener("click", () => openGuidelines());
+  $("close-guidelines").addEventListener("click", closeGuidelines);
   $("escalate-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const comment = $("comment").value.trim();

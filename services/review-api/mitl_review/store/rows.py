@@ -50,6 +50,7 @@ def task_from_row(row: asyncpg.Record) -> Task:
             label=row["label"],
             label_event_id=row["label_event_id"],
             completed_at=row["completed_at"],
+            guideline_version=row["guideline_version"],
         )
     return Task(
         **{name: row[name] for name in PLAIN_TASK_FIELDS},

@@ -59,16 +59,24 @@ async def held_or_room_for_gold(
 
 async def read(
     conn: asyncpg.Connection, task_id: str, offset: timedelta = NO_OFFSET
-) -> tuple[Task, datetime] | None:
+) -> tuple[Task, datetime, int | None] | None:
     """Load `task_id` with the database's clock (one clock for every replica; moved by
-    `offset`). Not locked: every write below re-checks, in its own statement, that the task is
-    as it was read."""
+    `offset`) and its dataset's latest guideline version (None without guidelines), in one
+    round trip. Not locked: every write below re-checks, in its own statement, that the task
+    is as it was read."""
     row = await conn.fetchrow(
-        "SELECT *, now() + $2::interval AS db_now FROM review.tasks WHERE task_id = $1",
+        """
+        SELECT t.*, now() + $2::interval AS db_now,
+            (SELECT max(g.version) FROM review.guidelines AS g WHERE g.dataset = t.dataset)
+                AS current_guideline_version
+        FROM review.tasks AS t WHERE t.task_id = $1
+        """,
         task_id,
         offset,
     )
-    return (task_from_row(row), row["db_now"]) if row else None
+    if row is None:
+        return None
+    return task_from_row(row), row["db_now"], row["current_guideline_version"]
 
 
 # A submission writes only if the task is still what its decision was made on: open, under
@@ -94,15 +102,18 @@ async def complete(
     time_spent_ms: int | None,
     now: datetime,
     offset: timedelta = NO_OFFSET,
+    guideline_version: int | None = None,
 ) -> bool:
-    """Close the task with `label` and, for a review task, put its label `event` in the
-    outbox, in one statement; False if the guard failed and nothing was written."""
+    """Close the task with `label` (made under `guideline_version`) and, for a review task,
+    put its label `event` in the outbox, in one statement; False if the guard failed and
+    nothing was written."""
     done = await conn.fetchval(
         f"""
         WITH done AS (
             UPDATE review.tasks SET status = 'done', lease_holder = NULL, lease_expires_at = NULL,
                 completed_by = $2, completed_role = $6, submitted_action = $7, label = $8,
-                label_event_id = $9, time_spent_ms = $10, completed_at = $11
+                label_event_id = $9, time_spent_ms = $10, completed_at = $11,
+                guideline_version = $15
             WHERE {GUARD}
             RETURNING task_id
         ), published AS (
@@ -122,6 +133,7 @@ async def complete(
         topics.LABELS,
         event.model_dump_json() if event else None,
         outbox.key_of(event) if event else None,
+        guideline_version,
     )
     return bool(done)
 
