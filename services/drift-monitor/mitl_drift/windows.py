@@ -101,9 +101,6 @@ class PredictionWindows:
         return due
 
 
-AgreementStream = Literal["agreement", "spot_check"]
-
-
 @dataclass(frozen=True)
 class AgreementSizes:
     """Reference size, window size and evaluation period of one kind of agreement window."""
@@ -113,7 +110,7 @@ class AgreementSizes:
     evaluate_every: int
 
     @classmethod
-    def of(cls, config: DriftConfig, stream: AgreementStream) -> AgreementSizes:
+    def of(cls, config: DriftConfig, stream: Literal["agreement", "spot_check"]) -> AgreementSizes:
         """The sizes DriftConfig gives `stream` (its `<stream>_reference_size`, `_window` and
         `_evaluate_every`): "agreement", labels given with the model's suggestion shown, or
         "spot_check", labels given with it hidden."""
