@@ -51,6 +51,15 @@ class Service:
     def labels(self) -> dict[str, str]:
         return {**self.selector, "app.kubernetes.io/part-of": "mitl"}
 
+    def document(self, api_version: str, kind: str, spec: Doc) -> Doc:
+        """A Kubernetes object of the service: named after it and labelled as all its are."""
+        return {
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": {"name": self.resource, "labels": self.labels},
+            "spec": spec,
+        }
+
     @property
     def scaled_by(self) -> str | None:
         return None if self.scale is None else str(self.scale["by"])

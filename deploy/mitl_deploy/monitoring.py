@@ -8,15 +8,11 @@ from mitl_deploy.catalog import Catalog, Doc, Service
 
 
 def service_monitor(service: Service) -> Doc:
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": {"name": service.resource, "labels": service.labels},
-        "spec": {
-            "selector": {"matchLabels": service.selector},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
-        },
+    spec = {
+        "selector": {"matchLabels": service.selector},
+        "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
     }
+    return service.document("monitoring.coreos.com/v1", "ServiceMonitor", spec)
 
 
 def prometheus_config(catalog: Catalog) -> Doc:

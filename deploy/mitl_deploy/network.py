@@ -45,17 +45,13 @@ def service_policy(catalog: Catalog, service: Service) -> Doc:
             {"namespaceSelector": net["http_client_namespaces"]},
             {"podSelector": net["http_client_pods"]},
         ]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": service.resource, "labels": service.labels},
-        "spec": {
-            "podSelector": {"matchLabels": service.selector},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": sources, "ports": [{"protocol": "TCP", "port": "http"}]}],
-            "egress": dependencies_egress(catalog),
-        },
+    spec = {
+        "podSelector": {"matchLabels": service.selector},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"from": sources, "ports": [{"protocol": "TCP", "port": "http"}]}],
+        "egress": dependencies_egress(catalog),
     }
+    return service.document("networking.k8s.io/v1", "NetworkPolicy", spec)
 
 
 def shared_policies(catalog: Catalog) -> list[Doc]:

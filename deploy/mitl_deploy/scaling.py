@@ -11,22 +11,21 @@ def target(service: Service) -> Doc:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.resource}
 
 
-def scaler(service: Service, api_version: str, kind: str, spec: Doc) -> Doc:
-    """A document that scales the service's Deployment, with `spec` after its target."""
-    return {
-        "apiVersion": api_version,
-        "kind": kind,
-        "metadata": {"name": service.resource, "labels": service.labels},
-        "spec": {"scaleTargetRef": target(service), **spec},
-    }
+def scaler(
+    service: Service, api_version: str, kind: str, replicas: tuple[str, str], spec: Doc
+) -> Doc:
+    """A document that scales the service's Deployment: its target, then its base replica
+    counts under the keys `replicas` names (lowest, highest), then `spec`."""
+    assert service.scale is not None
+    bounds = dict(zip(replicas, service.scale["base"], strict=True))
+    return service.document(
+        api_version, kind, {"scaleTargetRef": target(service), **bounds, **spec}
+    )
 
 
 def autoscaler(service: Service) -> Doc:
     assert service.scale is not None
-    low, high = service.scale["base"]
     spec = {
-        "minReplicas": low,
-        "maxReplicas": high,
         "metrics": [
             {
                 "type": "Resource",
@@ -41,15 +40,14 @@ def autoscaler(service: Service) -> Doc:
         ],
         "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
     }
-    return scaler(service, "autoscaling/v2", "HorizontalPodAutoscaler", spec)
+    return scaler(
+        service, "autoscaling/v2", "HorizontalPodAutoscaler", ("minReplicas", "maxReplicas"), spec
+    )
 
 
 def scaled_object(service: Service) -> Doc:
     assert service.scale is not None
-    low, high = service.scale["base"]
     spec = {
-        "minReplicaCount": low,
-        "maxReplicaCount": high,
         "pollingInterval": 15,
         "cooldownPeriod": 300,
         "advanced": {
@@ -81,7 +79,8 @@ def scaled_object(service: Service) -> Doc:
             }
         ],
     }
-    return scaler(service, "keda.sh/v1alpha1", "ScaledObject", spec)
+    replicas = ("minReplicaCount", "maxReplicaCount")
+    return scaler(service, "keda.sh/v1alpha1", "ScaledObject", replicas, spec)
 
 
 def prod_sizing(catalog: Catalog) -> list[Doc]:

@@ -166,37 +166,22 @@ def deployment(catalog: Catalog, service: Service) -> Doc:
             ],
         },
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": service.resource, "labels": service.labels},
-        "spec": spec,
-    }
+    return service.document("apps/v1", "Deployment", spec)
 
 
 def cluster_service(service: Service) -> Doc:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": service.resource, "labels": service.labels},
-        "spec": {
-            "type": "ClusterIP",
-            "selector": service.selector,
-            "ports": [
-                {"name": "http", "port": service.port, "targetPort": "http", "protocol": "TCP"}
-            ],
-        },
+    spec = {
+        "type": "ClusterIP",
+        "selector": service.selector,
+        "ports": [{"name": "http", "port": service.port, "targetPort": "http", "protocol": "TCP"}],
     }
+    return service.document("v1", "Service", spec)
 
 
 def disruption_budget(service: Service) -> Doc:
     # maxUnavailable rather than minAvailable: a lone replica can still be drained.
-    return {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": service.resource, "labels": service.labels},
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": service.selector}},
-    }
+    spec = {"maxUnavailable": 1, "selector": {"matchLabels": service.selector}}
+    return service.document("policy/v1", "PodDisruptionBudget", spec)
 
 
 def topics_job(catalog: Catalog) -> Doc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -87,22 +87,21 @@ def task(response: httpx.Response) -> Task | None:
     return Task.model_validate_json(response.content)
 
 
+class Note(TypedDict, total=False):
+    """What a submission may add to its action: a comment and the time spent on the task."""
+
+    comment: str | None
+    time_spent_ms: int | None
+
+
 def submit(
-    task: Task | str,
-    action: SubmitAction,
-    *,
-    label: str | None = None,
-    comment: str | None = None,
-    time_spent_ms: int | None = None,
+    task: Task | str, action: SubmitAction, *, label: str | None = None, **note: Unpack[Note]
 ) -> Call:
     """A submission; given the Task as claimed, it names the revision it was decided on."""
     body: dict[str, Any] = {"action": action}
     if label is not None:
         body["label"] = label
-    if comment is not None:
-        body["comment"] = comment
-    if time_spent_ms is not None:
-        body["time_spent_ms"] = time_spent_ms
+    body |= {key: value for key, value in note.items() if value is not None}
     if isinstance(task, Task):
         body["revision"] = task.revision
         task_id = task.task_id
@@ -132,17 +131,35 @@ def overrides(response: httpx.Response) -> list[dict[str, Any]]:
     return found
 
 
-def export(
-    dataset: str,
-    format: ExportFormat,
-    start: datetime | None,
-    end: datetime | None,
-    batch: str | None,
-) -> Call:
-    params = {**_window(start, end), "format": format}
-    if batch is not None:
+class ExportQuery(TypedDict, total=False):
+    """What `export` asks for besides the dataset: the file format (default jsonl), the
+    labels' time window and the ingest batch."""
+
+    format: ExportFormat
+    start: datetime | None
+    end: datetime | None
+    batch: str | None
+
+
+def export(dataset: str, **query: Unpack[ExportQuery]) -> Call:
+    params = {
+        **_window(query.get("start"), query.get("end")),
+        "format": query.get("format", "jsonl"),
+    }
+    if (batch := query.get("batch")) is not None:
         params["batch"] = batch
     return Call("audit", "GET", f"/v1/export/{dataset}", params=params)
+
+
+def export_items(response: httpx.Response) -> int:
+    """How many items an export wrote, as its answer says."""
+    return int(response.headers.get("x-mitl-export-items", "0"))
+
+
+def labeled(task: Task | str, label: str | None, **note: Unpack[Note]) -> Call:
+    """Labeling a claimed task: a correction with `label` (or agreeing by naming it), or,
+    without one, confirming the model's suggestion."""
+    return submit(task, "confirm" if label is None else "correct", label=label, **note)
 
 
 MODELS = Call("inference", "GET", "/v1/models")

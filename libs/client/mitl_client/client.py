@@ -13,13 +13,15 @@ import asyncio
 import os
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar, Unpack
 
 import httpx
 from mitl_contracts.api import IngestResponse
@@ -36,7 +38,6 @@ from mitl_client.models import (
     IngestSummary,
     Item,
     RetryPolicy,
-    SubmitAction,
     SubmitResult,
     Task,
 )
@@ -57,16 +58,65 @@ def _check_sizes(batch_size: int, concurrency: int) -> None:
         raise ValueError(f"batch_size ({batch_size}) and concurrency ({concurrency}) must be >= 1")
 
 
-class _Base:
+class _Attempts:
+    """One call's retry loop, the same for both clients. Iterating gives, before each attempt,
+    the seconds to wait first (None before the first); an attempt that does not settle the
+    call says why (`attempt`, `retry_later`), and `exhausted()` is the error once none did."""
+
+    def __init__(self, retry: RetryPolicy, method: str, url: str) -> None:
+        self.retry, self.method, self.url = retry, method, url
+        self._last = ""
+        self._retry_after: str | None = None
+
+    def __iter__(self) -> Iterator[float | None]:
+        yield None
+        for attempt in range(1, self.retry.attempts):
+            yield self.retry.delay(attempt, self._retry_after)
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Around one attempt: a transport error ends the attempt (recorded), not the call."""
+        try:
+            yield
+        except httpx.TransportError as error:
+            self._last, self._retry_after = f"{type(error).__name__}: {error}", None
+
+    def retry_later(self, response: httpx.Response, why: str) -> None:
+        self._last, self._retry_after = why, response.headers.get("retry-after")
+
+    def exhausted(self) -> RetriesExhausted:
+        return RetriesExhausted(self.method, self.url, self.retry.attempts, self._last)
+
+
+Transport = TypeVar("Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
+Http = TypeVar("Http", httpx.Client, httpx.AsyncClient)
+
+
+class _Base(ABC, Generic[Transport, Http]):
+    """What both clients share: configuration, URLs, headers, how an answer is judged."""
+
     def __init__(
         self,
-        endpoints: Endpoints | None,
-        token: str | None,
-        retry: RetryPolicy | None,
+        endpoints: Endpoints | None = None,
+        *,
+        token: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        transport: Transport | None = None,
     ) -> None:
         self.endpoints = endpoints or Endpoints.from_env()
         self.token = token if token is not None else os.environ.get("MITL_TOKEN")
         self.retry = retry or RetryPolicy()
+        self._http: Http = self._connect(timeout, transport)
+
+    @abstractmethod
+    def _connect(self, timeout: float, transport: Transport | None) -> Http:
+        """The httpx client the calls go through."""
+
+    def _attempts(self, call: Call) -> tuple[str, _Attempts]:
+        """The call's URL and its retry loop."""
+        url = self._url(call)
+        return url, _Attempts(self.retry, call.method, url)
 
     def _url(self, call: Call) -> str:
         return str(getattr(self.endpoints, call.service)).rstrip("/") + call.path
@@ -86,64 +136,46 @@ class _Base:
             return {"params": call.params, "content": call.content, "headers": headers}
         return {"params": call.params, "json": call.json, "headers": headers}
 
-    def _outcome(self, call: Call, url: str, response: httpx.Response) -> httpx.Response | None:
+    def _outcome(
+        self, call: Call, url: str, response: httpx.Response, attempts: _Attempts
+    ) -> httpx.Response | None:
         """The response if final (success or a non-retryable error, raised), None to retry."""
         if response.status_code in RETRY_STATUSES:
+            attempts.retry_later(response, f"{response.status_code} {calls.detail(response)}")
             return None
         if response.status_code >= 400:
             raise ApiError(call.method, url, response.status_code, calls.detail(response))
         return response
 
 
-class MitlClient(_Base):
+class MitlClient(_Base[httpx.BaseTransport, httpx.Client]):
     """Synchronous client. `with MitlClient(token=...) as mitl: mitl.ingest(...)`.
 
     `endpoints` defaults to MITL_*_URL or the local ports; `token` (review API) to MITL_TOKEN;
     `transport` is passed to httpx (tests, proxies)."""
 
-    def __init__(
-        self,
-        endpoints: Endpoints | None = None,
-        *,
-        token: str | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 60.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        super().__init__(endpoints, token, retry)
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+    def _connect(self, timeout: float, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(timeout=timeout, transport=transport)
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
         self._http.close()
 
     def _send(self, call: Call) -> httpx.Response:
-        url = self._url(call)
-        last = ""
-        for attempt in range(1, self.retry.attempts + 1):
-            retry_after = None
-            try:
+        url, attempts = self._attempts(call)
+        for pause in attempts:
+            if pause is not None:
+                time.sleep(pause)
+            with attempts.attempt():
                 response = self._http.request(call.method, url, **self._request(call))
-            except httpx.TransportError as error:
-                last = f"{type(error).__name__}: {error}"
-            else:
-                if (final := self._outcome(call, url, response)) is not None:
+                if (final := self._outcome(call, url, response, attempts)) is not None:
                     return final
-                last = f"{response.status_code} {calls.detail(response)}"
-                retry_after = response.headers.get("retry-after")
-            if attempt < self.retry.attempts:
-                time.sleep(self.retry.delay(attempt, retry_after))
-        raise RetriesExhausted(call.method, url, self.retry.attempts, last)
+        raise attempts.exhausted()
 
     # ingest
 
@@ -215,14 +247,11 @@ class MitlClient(_Base):
         self,
         task: Task | str,
         label: str | None = None,
-        *,
-        time_spent_ms: int | None = None,
-        comment: str | None = None,
+        **note: Unpack[calls.Note],
     ) -> SubmitResult:
         """Label a claimed task: with `label` (a correction, or agreeing by naming it), or
         without one to confirm the model's suggestion (not on blind tasks)."""
-        action: SubmitAction = "confirm" if label is None else "correct"
-        call = calls.submit(task, action, label=label, comment=comment, time_spent_ms=time_spent_ms)
+        call = calls.labeled(task, label, **note)
         return calls.submit_result(self._send(call))
 
     def escalate(self, task: Task | str, comment: str | None = None) -> SubmitResult:
@@ -255,38 +284,28 @@ class MitlClient(_Base):
         self,
         dataset: str,
         out: str | Path,
-        *,
-        format: calls.ExportFormat = "jsonl",
-        start: datetime | None = None,
-        end: datetime | None = None,
-        batch: str | None = None,
+        **query: Unpack[calls.ExportQuery],
     ) -> int:
         """Write the labeled dataset with provenance to `out` (all or nothing: a temporary file
         renamed when complete); return the number of items."""
-        call = calls.export(dataset, format, start, end, batch)
-        url = self._url(call)
-        target = Path(out)
-        last = ""
-        for attempt in range(1, self.retry.attempts + 1):
-            retry_after = None
-            try:
+        call = calls.export(dataset, **query)
+        url, attempts = self._attempts(call)
+        for pause in attempts:
+            if pause is not None:
+                time.sleep(pause)
+            with attempts.attempt():
                 with self._http.stream("GET", url, params=call.params) as response:
                     if response.status_code in RETRY_STATUSES:
-                        retry_after = response.headers.get("retry-after")
-                        last = f"{response.status_code}"
-                    else:
-                        if response.status_code >= 400:
-                            response.read()
-                            raise ApiError("GET", url, response.status_code, calls.detail(response))
-                        with _AtomicFile(target) as handle:
-                            for block in response.iter_bytes():
-                                handle.write(block)
-                        return int(response.headers.get("x-mitl-export-items", "0"))
-            except httpx.TransportError as error:
-                last = f"{type(error).__name__}: {error}"
-            if attempt < self.retry.attempts:
-                time.sleep(self.retry.delay(attempt, retry_after))
-        raise RetriesExhausted("GET", url, self.retry.attempts, last)
+                        attempts.retry_later(response, str(response.status_code))
+                        continue
+                    if response.status_code >= 400:
+                        response.read()
+                        raise ApiError("GET", url, response.status_code, calls.detail(response))
+                    with _AtomicFile(Path(out)) as handle:
+                        for block in response.iter_bytes():
+                            handle.write(block)
+                    return calls.export_items(response)
+        raise attempts.exhausted()
 
     # inference
 
@@ -312,53 +331,34 @@ class MitlClient(_Base):
         return calls.json_object(self._send(calls.model_status(dataset, version, "retire")))
 
 
-class AsyncMitlClient(_Base):
+class AsyncMitlClient(_Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
     """Asynchronous client, the same methods as `MitlClient` as coroutines.
     `async with AsyncMitlClient(token=...) as mitl: await mitl.ingest_many(...)`."""
 
-    def __init__(
-        self,
-        endpoints: Endpoints | None = None,
-        *,
-        token: str | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 60.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(endpoints, token, retry)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+    def _connect(
+        self, timeout: float, transport: httpx.AsyncBaseTransport | None
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=timeout, transport=transport)
 
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def _send(self, call: Call) -> httpx.Response:
-        url = self._url(call)
-        last = ""
-        for attempt in range(1, self.retry.attempts + 1):
-            retry_after = None
-            try:
+        url, attempts = self._attempts(call)
+        for pause in attempts:
+            if pause is not None:
+                await asyncio.sleep(pause)
+            with attempts.attempt():
                 response = await self._http.request(call.method, url, **self._request(call))
-            except httpx.TransportError as error:
-                last = f"{type(error).__name__}: {error}"
-            else:
-                if (final := self._outcome(call, url, response)) is not None:
+                if (final := self._outcome(call, url, response, attempts)) is not None:
                     return final
-                last = f"{response.status_code} {calls.detail(response)}"
-                retry_after = response.headers.get("retry-after")
-            if attempt < self.retry.attempts:
-                await asyncio.sleep(self.retry.delay(attempt, retry_after))
-        raise RetriesExhausted(call.method, url, self.retry.attempts, last)
+        raise attempts.exhausted()
 
     async def ingest(
         self, dataset: str, items: list[Item], *, batch_id: str | None = None
@@ -449,12 +449,9 @@ class AsyncMitlClient(_Base):
         self,
         task: Task | str,
         label: str | None = None,
-        *,
-        time_spent_ms: int | None = None,
-        comment: str | None = None,
+        **note: Unpack[calls.Note],
     ) -> SubmitResult:
-        action: SubmitAction = "confirm" if label is None else "correct"
-        call = calls.submit(task, action, label=label, comment=comment, time_spent_ms=time_spent_ms)
+        call = calls.labeled(task, label, **note)
         return calls.submit_result(await self._send(call))
 
     async def escalate(self, task: Task | str, comment: str | None = None) -> SubmitResult:
@@ -482,37 +479,27 @@ class AsyncMitlClient(_Base):
         self,
         dataset: str,
         out: str | Path,
-        *,
-        format: calls.ExportFormat = "jsonl",
-        start: datetime | None = None,
-        end: datetime | None = None,
-        batch: str | None = None,
+        **query: Unpack[calls.ExportQuery],
     ) -> int:
         """Write the labeled dataset with provenance to `out` (see MitlClient.export)."""
-        call = calls.export(dataset, format, start, end, batch)
-        url = self._url(call)
-        target = Path(out)
-        last = ""
-        for attempt in range(1, self.retry.attempts + 1):
-            retry_after = None
-            try:
+        call = calls.export(dataset, **query)
+        url, attempts = self._attempts(call)
+        for pause in attempts:
+            if pause is not None:
+                await asyncio.sleep(pause)
+            with attempts.attempt():
                 async with self._http.stream("GET", url, params=call.params) as response:
                     if response.status_code in RETRY_STATUSES:
-                        retry_after = response.headers.get("retry-after")
-                        last = f"{response.status_code}"
-                    else:
-                        if response.status_code >= 400:
-                            await response.aread()
-                            raise ApiError("GET", url, response.status_code, calls.detail(response))
-                        with _AtomicFile(target) as handle:
-                            async for block in response.aiter_bytes():
-                                handle.write(block)
-                        return int(response.headers.get("x-mitl-export-items", "0"))
-            except httpx.TransportError as error:
-                last = f"{type(error).__name__}: {error}"
-            if attempt < self.retry.attempts:
-                await asyncio.sleep(self.retry.delay(attempt, retry_after))
-        raise RetriesExhausted("GET", url, self.retry.attempts, last)
+                        attempts.retry_later(response, str(response.status_code))
+                        continue
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise ApiError("GET", url, response.status_code, calls.detail(response))
+                    with _AtomicFile(Path(out)) as handle:
+                        async for block in response.aiter_bytes():
+                            handle.write(block)
+                    return calls.export_items(response)
+        raise attempts.exhausted()
 
     async def models(self) -> dict[str, Any]:
         return calls.json_object(await self._send(calls.MODELS))

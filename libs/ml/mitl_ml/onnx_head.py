@@ -20,6 +20,18 @@ _FLOAT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64}
 _PROBE_TOLERANCE = 1e-3
 
 
+def cpu_session(
+    file_name: str, data: bytes, intra_op_threads: int, allow_spinning: bool
+) -> ort.InferenceSession:
+    """An onnxruntime CPU session of `data`; ModelLoadError naming `file_name` if it does not
+    load."""
+    options = session_options(intra_op_threads, allow_spinning)
+    try:
+        return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT raises several private exception types
+        raise ModelLoadError(f"{file_name}: onnxruntime cannot load it: {exc}") from exc
+
+
 class OnnxClassifier:
     """Runs one ONNX classifier; `run` returns float64 probabilities [n, n_classes].
 
@@ -40,11 +52,7 @@ class OnnxClassifier:
         allow_spinning: bool = True,
     ) -> None:
         self.file_name = file_name
-        options = session_options(intra_op_threads, allow_spinning)
-        try:
-            self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # ORT raises several private exception types
-            raise ModelLoadError(f"{file_name}: onnxruntime cannot load it: {exc}") from exc
+        self._session = cpu_session(file_name, data, intra_op_threads, allow_spinning)
         inputs = self._session.get_inputs()
         if len(inputs) != 1:
             raise self._error(f"expected 1 input, found {len(inputs)}")
@@ -130,11 +138,7 @@ class OnnxFeatures:
         self, file_name: str, data: bytes, *, intra_op_threads: int = 2, allow_spinning: bool = True
     ) -> None:
         self.file_name = file_name
-        options = session_options(intra_op_threads, allow_spinning)
-        try:
-            self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # ORT raises several private exception types
-            raise ModelLoadError(f"{file_name}: onnxruntime cannot load it: {exc}") from exc
+        self._session = cpu_session(file_name, data, intra_op_threads, allow_spinning)
         inputs = {i.name: i.type for i in self._session.get_inputs()}
         outputs = {o.name: o.type for o in self._session.get_outputs()}
         if inputs != {"text": "tensor(string)"} or outputs.get("features") != "tensor(float)":

@@ -8,8 +8,8 @@ served, and the outlier score is calibrated on the training set (see mitl_ml.out
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar
 
 import numpy as np
 import sklearn
@@ -21,6 +21,20 @@ from mitl_ml.manifest import EncoderInfo, ModelKind, ModelManifest, with_digests
 from mitl_ml.metrics import classification_metrics
 
 Bundle = tuple[ModelManifest, dict[str, bytes]]
+Inputs = TypeVar("Inputs")
+
+
+class Run(TypedDict, Generic[Inputs]):
+    """What every trainer (mitl_ml.train) takes besides its data and model settings: the seed,
+    the bundle's name, version and dataset, and optionally held-out (inputs, labels) to
+    measure and per-example weights."""
+
+    seed: int
+    name: str
+    version: str
+    dataset: str
+    holdout: NotRequired[tuple[Inputs, Sequence[str]] | None]
+    sample_weight: NotRequired[np.ndarray | None]
 
 
 def _as_array(inputs: Any, strings: bool) -> np.ndarray:
@@ -53,9 +67,8 @@ def package_classifier(
     train_in: Any,
     labels: Sequence[str],
     label_set: Sequence[str],
+    run: Run[Any],
     holdout: tuple[Any, Sequence[str]] | None,
-    seed: int,
-    sample_weight: np.ndarray | None,
     identity: dict[str, Any],
     extra: dict[str, Any],
     centroid_space: np.ndarray | None = None,
@@ -63,47 +76,83 @@ def package_classifier(
 ) -> Bundle:
     """Verify the export, measure train/holdout metrics from ONNX, calibrate the outlier
     score (centroids in `centroid_space` if given, else 1 - max prob on `calibration_probs`,
-    ideally out-of-fold, falling back to in-sample probabilities) and build the manifest."""
+    ideally out-of-fold, falling back to in-sample probabilities) and build the manifest
+    (`identity`: its input_kind and, for vectors, vector_dim)."""
     y = label_indices(labels, label_set, all_needed=True)
     drift = check_export(onnx_bytes, model, train_in)
     strings = kind == "tfidf-logreg"  # the only kind whose ONNX takes raw strings
-    train_probs = onnx_probabilities(onnx_bytes, _as_array(train_in, strings))
-    metrics = classification_metrics(train_probs.argmax(axis=1), y, label_set, "train_")
-    if holdout is not None:
-        hold_y = label_indices(holdout[1], label_set, all_needed=False)
-        probs = onnx_probabilities(onnx_bytes, _as_array(holdout[0], strings))
-        metrics |= classification_metrics(probs.argmax(axis=1), hold_y, label_set, "holdout_")
+
+    def serve(inputs: Any) -> np.ndarray:
+        return onnx_probabilities(onnx_bytes, _as_array(inputs, strings))
+
+    train_probs = serve(train_in)
+    metrics, _ = served_metrics(label_set, y, train_probs, holdout, serve)
     role = "pipeline" if kind == "tfidf-logreg" else "head"
     files, roles = {f"{role}.onnx": onnx_bytes}, {role: f"{role}.onnx"}
     if centroid_space is not None:
-        centroids = outlier.class_centroids(centroid_space, y, len(label_set))
-        raw = outlier.centroid_distance(centroid_space, centroids)
-        spec = outlier.calibrate("centroid-cosine", raw)
-        files["centroids.npy"], roles["centroids"] = outlier.npy_bytes(centroids), "centroids.npy"
+        spec, files["centroids.npy"] = centroid_outlier(centroid_space, y, len(label_set))
+        roles["centroids"] = "centroids.npy"
     else:
         probs = train_probs if calibration_probs is None else calibration_probs
         spec = outlier.calibrate("max-prob", outlier.max_prob_distance(probs))
         spec["calibration"] = "in-sample" if calibration_probs is None else "out-of-fold"
-    training = {
-        "n_examples": len(labels),
-        "class_counts": dict(sorted(Counter(labels).items())),
-        "seed": seed,
-        "weighted": sample_weight is not None,
-        "sklearn": sklearn.__version__,
-        "opset": TARGET_OPSET[""],
-        "export_max_abs_diff": drift,
-        **extra,
-    }
     manifest = ModelManifest(
+        name=run["name"],
+        version=run["version"],
+        dataset=run["dataset"],
         kind=kind,
         labels=list(label_set),
         files=roles,
-        training=training,
+        training=training_record(labels, run, drift, extra),
         metrics=metrics,
         outlier=spec,
         **identity,
     )
     return with_digests(manifest, files), files
+
+
+def served_metrics(
+    label_set: Sequence[str],
+    y: np.ndarray,
+    train_probs: np.ndarray,
+    holdout: tuple[Any, Sequence[str]] | None,
+    serve: Callable[[Any], np.ndarray],
+) -> tuple[dict[str, float], tuple[np.ndarray, np.ndarray] | None]:
+    """Metrics ("train_", and "holdout_" with a holdout) of what will be served: `train_probs`
+    and `serve` applied to the holdout's inputs; with them the holdout's (probs, indices)."""
+    metrics = classification_metrics(train_probs.argmax(axis=1), y, label_set, "train_")
+    if holdout is None:
+        return metrics, None
+    hold_y = label_indices(holdout[1], label_set, all_needed=False)
+    probs = serve(holdout[0])
+    metrics |= classification_metrics(probs.argmax(axis=1), hold_y, label_set, "holdout_")
+    return metrics, (probs, hold_y)
+
+
+def centroid_outlier(
+    space: np.ndarray, y: np.ndarray, classes: int
+) -> tuple[dict[str, Any], bytes]:
+    """The centroid-cosine outlier score calibrated on `space` (the training rows) and the
+    class centroids it measures from, as centroids.npy bytes."""
+    centroids = outlier.class_centroids(space, y, classes)
+    spec = outlier.calibrate("centroid-cosine", outlier.centroid_distance(space, centroids))
+    return spec, outlier.npy_bytes(centroids)
+
+
+def training_record(
+    labels: Sequence[str], run: Run[Any], drift: float, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """The manifest's `training`: what every bundle records of its training, then `extra`."""
+    return {
+        "n_examples": len(labels),
+        "class_counts": dict(sorted(Counter(labels).items())),
+        "seed": run["seed"],
+        "weighted": run.get("sample_weight") is not None,
+        "sklearn": sklearn.__version__,
+        "opset": TARGET_OPSET[""],
+        "export_max_abs_diff": drift,
+        **extra,
+    }
 
 
 def encoder_kind(encoder: MiniLMEncoder) -> ModelKind:

@@ -8,11 +8,10 @@ computed from the exported ONNX itself - the exact artefact that will be served.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
+from typing import Unpack
 
 import numpy as np
-import sklearn
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -20,12 +19,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mitl_ml import outlier
 from mitl_ml.calibrate import chosen_temperature, expected_calibration_error
 from mitl_ml.encoder import ENCODER_ID, MiniLMEncoder
 from mitl_ml.export import (
     EXPORT_TOLERANCE,
-    TARGET_OPSET,
     ExportError,
     onnx_features,
     onnx_probabilities,
@@ -35,8 +32,17 @@ from mitl_ml.export import (
 )
 from mitl_ml.hybrid import CHAR_NGRAMS, WORD_NGRAMS, HybridFeaturizer
 from mitl_ml.manifest import ModelManifest, with_digests
-from mitl_ml.metrics import classification_metrics, evaluate
-from mitl_ml.packaging import Bundle, label_indices, package_classifier, with_encoder
+from mitl_ml.metrics import evaluate
+from mitl_ml.packaging import (
+    Bundle,
+    Run,
+    centroid_outlier,
+    label_indices,
+    package_classifier,
+    served_metrics,
+    training_record,
+    with_encoder,
+)
 from mitl_ml.quantize import default_encoder
 
 __all__ = [
@@ -77,14 +83,9 @@ def train_minilm_head(
     labels: Sequence[str],
     label_set: Sequence[str],
     *,
-    seed: int,
-    name: str,
-    version: str,
-    dataset: str,
     encoder: MiniLMEncoder | None = None,
-    holdout: tuple[Sequence[str], Sequence[str]] | None = None,
-    sample_weight: np.ndarray | None = None,
     c: float = MINILM_C,
+    **run: Unpack[Run[Sequence[str]]],
 ) -> Bundle:
     """Logistic-regression head on MiniLM embeddings -> kind "minilm-logreg" bundle contents
     (the shipped encoder), or "minilm-int8-logreg" for a built int8 encoder
@@ -98,9 +99,9 @@ def train_minilm_head(
     encoder = encoder or default_encoder()
     encoded = encoder.encode(list(texts))
     x = encoded.embeddings
-    head = _logreg(c, seed).fit(x, y, sample_weight=sample_weight)
+    head = _logreg(c, run["seed"]).fit(x, y, sample_weight=run.get("sample_weight"))
     hold = None
-    if holdout is not None:
+    if (holdout := run.get("holdout")) is not None:
         hold = (encoder.encode(list(holdout[0])).embeddings, holdout[1])
     bundle = package_classifier(
         kind="minilm-logreg",  # with_encoder makes it minilm-int8-logreg for an int8 encoder
@@ -109,10 +110,9 @@ def train_minilm_head(
         train_in=x,
         labels=labels,
         label_set=label_set,
+        run=run,
         holdout=hold,
-        seed=seed,
-        sample_weight=sample_weight,
-        identity={"name": name, "version": version, "dataset": dataset, "input_kind": "text"},
+        identity={"input_kind": "text"},
         extra={"C": c, "encoder": encoder.encoder_id, "n_truncated": int(sum(encoded.truncated))},
         centroid_space=x,
     )
@@ -124,21 +124,17 @@ def train_tfidf_logreg(
     labels: Sequence[str],
     label_set: Sequence[str],
     *,
-    seed: int,
-    name: str,
-    version: str,
-    dataset: str,
-    holdout: tuple[Sequence[str], Sequence[str]] | None = None,
-    sample_weight: np.ndarray | None = None,
     c: float = TFIDF_C,
+    **run: Unpack[Run[Sequence[str]]],
 ) -> Bundle:
     """TF-IDF (word 1-2 grams) + logistic regression as one ONNX pipeline with string input
     -> kind "tfidf-logreg" bundle contents (pipeline.onnx). Outlier: calibrated 1 - max prob
     (an uncertainty proxy; TF-IDF has no embedding space worth measuring distances in).
     """
     y = label_indices(labels, label_set, all_needed=True)
+    seed = run["seed"]
     pipeline = tfidf_pipeline(seed, c)
-    fit_params = {"logisticregression__sample_weight": sample_weight}
+    fit_params = {"logisticregression__sample_weight": run.get("sample_weight")}
     pipeline.fit(list(texts), y, **fit_params)
     # TF-IDF + LR is near-certain on its own training texts, so an in-sample p95 of
     # (1 - max prob) would be ~0 and flag every new text; calibrate on out-of-fold instead.
@@ -156,10 +152,9 @@ def train_tfidf_logreg(
         train_in=list(texts),
         labels=labels,
         label_set=label_set,
-        holdout=holdout,
-        seed=seed,
-        sample_weight=sample_weight,
-        identity={"name": name, "version": version, "dataset": dataset, "input_kind": "text"},
+        run=run,
+        holdout=run.get("holdout"),
+        identity={"input_kind": "text"},
         extra={"C": c, "ngram_range": [1, 2]},
         calibration_probs=oof,
     )
@@ -170,13 +165,8 @@ def train_vector_classifier(
     labels: Sequence[str],
     label_set: Sequence[str],
     *,
-    seed: int,
-    name: str,
-    version: str,
-    dataset: str,
-    holdout: tuple[np.ndarray, Sequence[str]] | None = None,
-    sample_weight: np.ndarray | None = None,
     c: float = VECTOR_C,
+    **run: Unpack[Run[np.ndarray]],
 ) -> Bundle:
     """Standardise + logistic regression over float vectors -> kind "vector-onnx" contents.
 
@@ -187,9 +177,8 @@ def train_vector_classifier(
     x = np.asarray(vectors, dtype=np.float32)
     if x.ndim != 2 or not np.all(np.isfinite(x)):
         raise ValueError("vectors must be a finite 2-D array")
-    model = make_pipeline(StandardScaler(), _logreg(c, seed))
-    model.fit(x, y, logisticregression__sample_weight=sample_weight)
-    identity = {"name": name, "version": version, "dataset": dataset, "input_kind": "vector"}
+    model = make_pipeline(StandardScaler(), _logreg(c, run["seed"]))
+    model.fit(x, y, logisticregression__sample_weight=run.get("sample_weight"))
     return package_classifier(
         kind="vector-onnx",
         model=model,
@@ -197,10 +186,9 @@ def train_vector_classifier(
         train_in=x,
         labels=labels,
         label_set=label_set,
-        holdout=holdout,
-        seed=seed,
-        sample_weight=sample_weight,
-        identity=identity | {"vector_dim": int(x.shape[1])},
+        run=run,
+        holdout=run.get("holdout"),
+        identity={"input_kind": "vector", "vector_dim": int(x.shape[1])},
         extra={"C": c, "scaler": "standard"},
         centroid_space=x,
     )
@@ -211,14 +199,9 @@ def train_hybrid_logreg(
     labels: Sequence[str],
     label_set: Sequence[str],
     *,
-    seed: int,
-    name: str,
-    version: str,
-    dataset: str,
     encoder: MiniLMEncoder | None = None,
-    holdout: tuple[Sequence[str], Sequence[str]] | None = None,
-    sample_weight: np.ndarray | None = None,
     c: float = HYBRID_C,
+    **run: Unpack[Run[Sequence[str]]],
 ) -> Bundle:
     """MiniLM embeddings + TF-IDF word 1-2-grams + char 2-4-grams -> a temperature-scaled
     logistic-regression head -> kind "hybrid-logreg" bundle contents.
@@ -235,6 +218,7 @@ def train_hybrid_logreg(
     encoded = encoder.encode(corpus)
     featurizer = HybridFeaturizer(corpus)
     x = featurizer.transform(corpus, encoded.embeddings)
+    seed, sample_weight = run["seed"], run.get("sample_weight")
     head = _logreg(c, seed).fit(x, y, sample_weight=sample_weight)
     temperature, ece_before, ece_after = 1.0, float("nan"), float("nan")
     folds = min(CALIBRATION_FOLDS, int(np.bincount(y).min()))
@@ -259,33 +243,19 @@ def train_hybrid_logreg(
                          - head.predict_proba(x[check])).max())  # fmt: skip
     if not drift <= EXPORT_TOLERANCE:
         raise ExportError(f"ONNX export differs from scikit-learn by {drift:.2e}")
-    train_probs = head.predict_proba(x)
-    metrics = classification_metrics(train_probs.argmax(axis=1), y, label_set, "train_")
-    if holdout is not None:
-        hold_y = label_indices(holdout[1], label_set, all_needed=False)
-        hold_texts = list(holdout[0])
-        probs = served(hold_texts, encoder.encode(hold_texts).embeddings)
-        metrics |= classification_metrics(probs.argmax(axis=1), hold_y, label_set, "holdout_")
-        if len(hold_y):
-            metrics["holdout_ece"] = expected_calibration_error(probs, hold_y)
-    centroids = outlier.class_centroids(encoded.embeddings, y, len(label_set))
-    spec = outlier.calibrate(
-        "centroid-cosine", outlier.centroid_distance(encoded.embeddings, centroids)
+    metrics, held = served_metrics(
+        label_set,
+        y,
+        head.predict_proba(x),
+        run.get("holdout"),
+        lambda texts_in: served(list(texts_in), encoder.encode(list(texts_in)).embeddings),
     )
-    files = {
-        "features.onnx": features_onnx,
-        "head.onnx": head_onnx,
-        "centroids.npy": outlier.npy_bytes(centroids),
-    }
+    if held is not None and len(held[1]):
+        metrics["holdout_ece"] = expected_calibration_error(*held)
+    spec, centroids = centroid_outlier(encoded.embeddings, y, len(label_set))
+    files = {"features.onnx": features_onnx, "head.onnx": head_onnx, "centroids.npy": centroids}
     roles = {"features": "features.onnx", "head": "head.onnx", "centroids": "centroids.npy"}
-    training = {
-        "n_examples": len(labels),
-        "class_counts": dict(sorted(Counter(labels).items())),
-        "seed": seed,
-        "weighted": sample_weight is not None,
-        "sklearn": sklearn.__version__,
-        "opset": TARGET_OPSET[""],
-        "export_max_abs_diff": drift,
+    extra = {
         "C": c,
         "encoder": ENCODER_ID,
         "n_truncated": int(sum(encoded.truncated)),
@@ -297,14 +267,14 @@ def train_hybrid_logreg(
         "oof_ece_after": ece_after,
     }
     manifest = ModelManifest(
-        name=name,
-        version=version,
-        dataset=dataset,
+        name=run["name"],
+        version=run["version"],
+        dataset=run["dataset"],
         kind="hybrid-logreg",
         labels=list(label_set),
         input_kind="text",
         files=roles,
-        training=training,
+        training=training_record(labels, run, drift, extra),
         metrics=metrics,
         outlier=spec,
     )

@@ -33,7 +33,7 @@ from mitl_policy.calibration import (
     samples_calibration,
 )
 from mitl_policy.escalation import EarlierPrediction, escalation_reason
-from mitl_policy.requests import review_request
+from mitl_policy.requests import item_of, review_request
 from mitl_policy.uncertainty import uncertainty
 
 # Calibration reviews come before any active-learning review (whose priorities are <= 1).
@@ -204,10 +204,8 @@ def route(
             f"and {gate.threshold:.3f}"
         )
     decision = Decision(
+        **item_of(prediction),
         event_id=f"decision-{prediction.event_id}",
-        dataset=prediction.dataset,
-        item_id=prediction.item_id,
-        batch_id=prediction.batch_id,
         occurred_at=now,
         prediction_event_id=prediction.event_id,
         route=verdict,
@@ -226,10 +224,8 @@ def route(
     auto_label = None
     if verdict == "accept":
         auto_label = Label(
+            **item_of(prediction),
             event_id=f"label-auto-{prediction.event_id}",
-            dataset=prediction.dataset,
-            item_id=prediction.item_id,
-            batch_id=prediction.batch_id,
             label=label,
             source="model" if prediction.source == "platform" else "client",
             action="auto_accept",

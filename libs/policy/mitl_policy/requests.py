@@ -4,6 +4,7 @@ annotators disagree (always to the expert queue)."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from mitl_contracts.events import Decision, Prediction, ReviewRequested
 
@@ -14,25 +15,39 @@ SPOT_CHECK_PRIORITY = 0.5
 DISAGREEMENT_PRIORITY = 2.0
 
 
-def review_request(prediction: Prediction, decision: Decision, *, blind: bool) -> ReviewRequested:
+def item_of(prediction: Prediction) -> dict[str, Any]:
+    """The item a prediction is about, as every event that follows from it names it."""
+    return {
+        "dataset": prediction.dataset,
+        "item_id": prediction.item_id,
+        "batch_id": prediction.batch_id,
+    }
+
+
+def _reviewed(prediction: Prediction) -> dict[str, Any]:
+    """What a review request carries of the prediction it asks about: the item, its content
+    and the model's output (the suggestion, shown unless the task is blind)."""
     label, confidence = prediction.top
+    return item_of(prediction) | {
+        "content": prediction.content,
+        "suggested_label": label,
+        "confidence": confidence,
+        "labels": prediction.labels,
+        "probabilities": prediction.probabilities,
+        "model_version": prediction.model_version,
+    }
+
+
+def review_request(prediction: Prediction, decision: Decision, *, blind: bool) -> ReviewRequested:
     return ReviewRequested(
+        **_reviewed(prediction),
         event_id=f"review-{prediction.event_id}",
-        dataset=prediction.dataset,
-        item_id=prediction.item_id,
-        batch_id=prediction.batch_id,
         occurred_at=decision.occurred_at,
         decision_event_id=decision.event_id,
         queue="expert" if decision.route == "escalate" else "annotator",
         priority=SPOT_CHECK_PRIORITY if decision.spot_check else decision.priority,
         reason="spot check of an auto-accepted label" if decision.spot_check else decision.reason,
-        content=prediction.content,
-        suggested_label=label,
-        confidence=confidence,
-        labels=prediction.labels,
-        probabilities=prediction.probabilities,
         hide_suggestion=blind,
-        model_version=prediction.model_version,
         policy_version=decision.policy_version,
     )
 
@@ -47,22 +62,13 @@ def disagreement_request(
 ) -> ReviewRequested:
     """Send the item to an expert because annotators gave it `labels` (at least two differ).
     One request per item, whatever the number of labels: the id is derived from the item."""
-    label, confidence = prediction.top
     return ReviewRequested(
+        **_reviewed(prediction),
         event_id=disagreement_event_id(prediction.dataset, prediction.item_id),
-        dataset=prediction.dataset,
-        item_id=prediction.item_id,
-        batch_id=prediction.batch_id,
         decision_event_id=decision_event_id,
         queue="expert",
         priority=DISAGREEMENT_PRIORITY,
         reason=f"annotators disagree: {', '.join(sorted(set(labels)))}",
-        content=prediction.content,
-        suggested_label=label,
-        confidence=confidence,
-        labels=prediction.labels,
-        probabilities=prediction.probabilities,
         hide_suggestion=True,
-        model_version=prediction.model_version,
         policy_version=policy_version,
     )

@@ -11,15 +11,30 @@ written down once for every service.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import logging
 import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    Row = TypeVar("Row", bound=DataclassInstance)
 
 log = logging.getLogger(__name__)
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 OUTBOX_TABLE = "-- mitl:outbox-table"
+
+
+def from_row(cls: type[Row], row: Mapping[str, Any], **converted: Any) -> Row:
+    """The dataclass `cls` from a row whose columns are named as its fields; `converted`
+    gives the fields whose columns need parsing first."""
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in converted]
+    return cls(**{name: row[name] for name in names}, **converted)
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -3,11 +3,15 @@ replica reports the state all replicas share, including right after a restart.""
 
 from prometheus_client import Counter, Gauge
 
+# A statistic's series: one per dataset, model version, statistic and segment (all, or
+# class:<label>), the same for its latest value and its alert's severity.
+SEGMENT = ["dataset", "model_version", "statistic", "segment"]
+
 STATISTIC = Gauge(
     "mitl_drift_statistic",
     "Latest value of a drift statistic, by dataset, model version, statistic and segment "
     "(all, or class:<label>)",
-    ["dataset", "model_version", "statistic", "segment"],
+    SEGMENT,
 )
 ALERT_ACTIVE = Gauge(
     "mitl_drift_alert_active",
@@ -17,7 +21,7 @@ ALERT_ACTIVE = Gauge(
 ALERT_SEVERITY = Gauge(
     "mitl_drift_alert_severity",
     "Severity of the open alert of a statistic and segment: 0 none, 1 warning, 2 critical",
-    ["dataset", "model_version", "statistic", "segment"],
+    SEGMENT,
 )
 PREDICTIONS = Counter(
     "mitl_drift_predictions_total",

@@ -8,6 +8,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from mitl_runtime.db import from_row
+
 from mitl_drift.core import MonitorState
 from mitl_drift.hysteresis import AlertState
 from mitl_drift.windows import AgreementWindows, Observation, PredictionWindows
@@ -77,17 +79,7 @@ def monitor_state(row: Mapping[str, Any], statistics: Iterable[Mapping[str, Any]
             recent=deque(row["spot_recent"]),
             since_evaluation=row["spot_since_evaluation"],
         ),
-        alerts={
-            (s["statistic"], s["segment"]): AlertState(
-                active=s["active"],
-                severity=s["severity"],
-                calm=s["calm"],
-                transitions=s["transitions"],
-                value=s["value"],
-                evaluations=s["evaluations"],
-            )
-            for s in statistics
-        },
+        alerts={(s["statistic"], s["segment"]): from_row(AlertState, s) for s in statistics},
         predictions_seen=row["predictions_seen"],
         human_labels_seen=row["human_labels_seen"],
         spot_checks_seen=row["spot_checks_seen"],

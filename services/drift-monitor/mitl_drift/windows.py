@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 from mitl_drift.config import DriftConfig
 from mitl_drift.statistics import CONFIDENCE_BINS, confidence_bins
@@ -109,21 +110,15 @@ class AgreementSizes:
     evaluate_every: int
 
     @classmethod
-    def shown(cls, config: DriftConfig) -> AgreementSizes:
-        """Labels given with the model's suggestion shown."""
+    def of(cls, config: DriftConfig, stream: Literal["agreement", "spot_check"]) -> AgreementSizes:
+        """The sizes DriftConfig gives `stream` (its `<stream>_reference_size`, `_window` and
+        `_evaluate_every`): "agreement", labels given with the model's suggestion shown, or
+        "spot_check", labels given with it hidden."""
         return cls(
-            config.agreement_reference_size,
-            config.agreement_window,
-            config.agreement_evaluate_every,
-        )
-
-    @classmethod
-    def blind(cls, config: DriftConfig) -> AgreementSizes:
-        """Spot checks: labels given with the suggestion hidden."""
-        return cls(
-            config.spot_check_reference_size,
-            config.spot_check_window,
-            config.spot_check_evaluate_every,
+            *(
+                getattr(config, f"{stream}_{size}")
+                for size in ("reference_size", "window", "evaluate_every")
+            )
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import asyncpg
 from mitl_contracts.datasets import Catalog, UnknownDataset
@@ -80,27 +81,24 @@ async def register(
     return await registry.insert(pool, manifest, digest, store.uri(digest))
 
 
+class Options(TypedDict, total=False):
+    """`register`'s keyword options, which `register_uri` passes on."""
+
+    expected_sha256: str
+    encoders: EncoderPool | None
+    intra_op_threads: int
+
+
 async def register_uri(
     pool: asyncpg.Pool,
     store: ArtifactStore,
     catalog: Catalog,
     uri: str,
-    *,
-    expected_sha256: str = "",
-    encoders: EncoderPool | None = None,
-    intra_op_threads: int = 1,
+    **options: Unpack[Options],
 ) -> registry.ModelRecord:
     """`register` for a bundle named by a file:// URI, as a ModelPromoted event carries it."""
     try:
         path = bundle_path(uri)
     except ModelLoadError as error:
         raise RegistrationError(str(error)) from None
-    return await register(
-        pool,
-        store,
-        catalog,
-        path,
-        expected_sha256=expected_sha256,
-        encoders=encoders,
-        intra_op_threads=intra_op_threads,
-    )
+    return await register(pool, store, catalog, path, **options)

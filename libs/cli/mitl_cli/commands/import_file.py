@@ -24,14 +24,11 @@ from mitl_contracts.datasets import load_catalog
 from mitl_runtime.progress import Progress
 from mitl_runtime.settings import ServiceSettings
 
+from mitl_cli.commands import positive
+
 OK, REFUSED, UNUSABLE = 0, 1, 2
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
+# The flags import_file takes as they are, each as the keyword of the same name.
+PASSED_THROUGH = ("text_column", "id_column", "rejects", "batch_id", "batch_size", "concurrency")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -114,19 +111,9 @@ def run(args: argparse.Namespace) -> int:
     show = import_progress(bar, path.name, count(path, kind))
     try:
         with MitlClient(endpoints) as client:
+            passed = {name: getattr(args, name) for name in PASSED_THROUGH}
             result = import_file(
-                client,
-                path,
-                args.dataset,
-                kind=kind,
-                text_column=args.text_column,
-                id_column=args.id_column,
-                labels=labels,
-                rejects=args.rejects,
-                batch_id=args.batch_id,
-                batch_size=args.batch_size,
-                concurrency=args.concurrency,
-                progress=show,
+                client, path, args.dataset, kind=kind, labels=labels, progress=show, **passed
             )
     except BadFile as error:
         bar.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import get_args
 
@@ -170,32 +171,19 @@ def _source(args: argparse.Namespace) -> FileSource | None:
     return FileSource(args.data, args.label_col or "label", args.text_col, args.features_col)
 
 
+# SimConfig's fields not set from the flag of the same name: config_from derives them.
+DERIVED = ("dataset", "seeds", "source")
+
+
 def config_from(args: argparse.Namespace) -> SimConfig:
+    """The run's SimConfig: every field but DERIVED is the flag of the same name."""
     source = _source(args)
+    flags = {f.name: getattr(args, f.name) for f in fields(SimConfig) if f.name not in DERIVED}
     return SimConfig(
         dataset=source.name if source is not None else args.dataset,
         seeds=_seeds(args),
-        target=args.target,
-        budget=args.budget,
-        retrain_every=args.retrain_every,
-        initial=args.initial,
-        step=args.step,
-        error_rate=args.error_rate,
-        strategy=args.strategy,
-        diversity=args.diversity,
-        spot_check_rate=args.spot_check_rate,
-        spot_check_max_rate=args.spot_check_max_rate,
-        calibration_rate=args.calibration_rate,
-        calibration_budget=args.calibration_budget,
-        calibration_max_rate=args.calibration_max_rate,
-        bound=args.bound,
-        min_accept_threshold=args.min_accept_threshold,
-        limit=args.limit,
-        cache_dir=args.cache_dir,
         source=source,
-        random_draws=args.random_draws,
-        match_gt=args.match_gt,
-        model=args.model,
+        **flags,
     )
 
 

@@ -14,12 +14,7 @@ from mitl_contracts import topic_specs
 from mitl_runtime.settings import ServiceSettings
 from mitl_runtime.topic_admin import apply
 
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
+from mitl_cli.commands import positive
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,6 +10,7 @@ from typing import Literal
 import asyncpg
 from mitl_ml.encoder import ENCODER_ID, MAX_TOKENS
 from mitl_ml.manifest import MINILM_KINDS, ModelManifest
+from mitl_runtime.db import from_row
 
 Status = Literal["candidate", "champion", "retired"]
 
@@ -37,18 +38,7 @@ class ModelRecord:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> ModelRecord:
-        return cls(
-            dataset=row["dataset"],
-            version=row["version"],
-            kind=row["kind"],
-            status=row["status"],
-            artifact_sha256=row["artifact_sha256"],
-            bundle_uri=row["bundle_uri"],
-            manifest=ModelManifest.model_validate_json(row["manifest"]),
-            registered_at=row["registered_at"],
-            promoted_at=row["promoted_at"],
-            retired_at=row["retired_at"],
-        )
+        return from_row(cls, row, manifest=ModelManifest.model_validate_json(row["manifest"]))
 
     def summary(self) -> dict[str, object]:
         """The record as `mitl models list` and GET /v1/registry show it."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 from mitl_contracts.events import ItemContent, Prediction
 from mitl_runtime import bulk
+from mitl_runtime.db import from_row
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,7 @@ async def stale(pool: asyncpg.Pool, dataset: str, version: str, window: int) -> 
         window,
     )
     return [
-        RecentItem(
-            dataset=row["dataset"],
-            item_id=row["item_id"],
-            batch_id=row["batch_id"],
-            content=ItemContent.model_validate_json(row["content"]),
-            model_version=row["model_version"],
-            prediction_event_id=row["prediction_event_id"],
-        )
+        from_row(RecentItem, row, content=ItemContent.model_validate_json(row["content"]))
         for row in rows
     ]
 
