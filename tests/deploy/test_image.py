@@ -129,6 +129,10 @@ def test_the_image_installs_only_pinned_versions() -> None:
     assert not unpinned, f"the image would install unpinned {sorted(unpinned)}"
 
 
+# typeshed's standard-library stubs: imported for type checkers only (under TYPE_CHECKING).
+STUB_ONLY = {"_typeshed"}
+
+
 def first_party() -> set[str]:
     return {p.name for p in [*ROOT.glob("libs/*/*"), *ROOT.glob("services/*/*")] if p.is_dir()}
 
@@ -146,7 +150,7 @@ def third_party_imports() -> dict[str, set[str]]:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top not in local and top not in sys.stdlib_module_names:
+                if top not in local | STUB_ONLY and top not in sys.stdlib_module_names:
                     out.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     return out
 
