@@ -193,7 +193,13 @@ class Policy(BaseModel):
                 f"calibration_rate ({self.calibration_rate}) needs target_precision: the "
                 "calibration sample is what learned thresholds are bounded on"
             )
-        if "overlap_annotators" in self.model_fields_set and self.overlap_rate == 0:
+        # A policy written back with its defaults (overlap_annotators 2) is not a mistake.
+        overlap_default = type(self).model_fields["overlap_annotators"].default
+        if (
+            "overlap_annotators" in self.model_fields_set
+            and self.overlap_annotators != overlap_default
+            and self.overlap_rate == 0
+        ):
             raise ValueError(
                 f"overlap_annotators ({self.overlap_annotators}) is set but overlap_rate is 0, "
                 "so no item is labeled by more than one annotator: set overlap_rate, the share "

@@ -76,6 +76,8 @@ def test_overlap_defaults_to_one_label_per_item_and_is_checked() -> None:
         Policy(overlap_rate=0.1, overlap_annotators=11)
     with pytest.raises(ValidationError, match=r"overlap_annotators \(3\) is set but overlap_rate"):
         Policy(overlap_annotators=3)
+    # A policy dumped with its defaults and read back (as `mitl bench` and deploy files do).
+    assert Policy.model_validate(Policy().model_dump()).overlap_annotators == 2
 
 
 def write(path: Path, text: str) -> Path:
