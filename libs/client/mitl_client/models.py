@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
+from mitl_contracts import api
 from mitl_contracts.api import ItemOutcome
-from mitl_contracts.events import ClientPrediction, ItemContent, Queue
+from mitl_contracts.events import ClientPrediction, ItemContent
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SubmitAction = Literal["confirm", "correct", "escalate", "skip"]
@@ -120,33 +120,16 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Suggestion(_Lenient):
-    label: str
-    confidence: float
-    probabilities: dict[str, float]
+# The review API's task, as the contracts define it: one definition for server and client.
+Suggestion = api.Suggestion
+Escalation = api.Escalation
 
 
-class Escalation(_Lenient):
-    by: str
-    comment: str | None
-
-
-class Task(_Lenient):
+class Task(api.TaskView):
     """A claimed review task (the review API's TaskView). `suggestion` is None on blind tasks
-    (spot checks and gold items)."""
+    (spot checks and gold items). Fields a newer server adds are ignored."""
 
-    task_id: str
-    revision: int
-    dataset: str
-    item_id: str
-    queue: Queue
-    content: ItemContent
-    labels: list[str]
-    suggestion: Suggestion | None
-    priority: float
-    reason: str
-    lease_expires_at: datetime | None
-    escalation: Escalation | None = None
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class SubmitResult(_Lenient):

@@ -1,10 +1,13 @@
-"""HTTP request and response bodies that clients rely on (ingest)."""
+"""HTTP request and response bodies that clients rely on (ingest, and the review API's task)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from mitl_contracts.events import ItemContent, Queue
 
 
 class IngestRequest(BaseModel):
@@ -34,3 +37,37 @@ class IngestResponse(BaseModel):
     duplicates: int
     rejected: int
     items: list[ItemOutcome]
+
+
+class Suggestion(BaseModel):
+    """The model's label for a review task, with its confidence and every label's probability."""
+
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+class Escalation(BaseModel):
+    """Who escalated a task to the expert queue, and why."""
+
+    by: str
+    comment: str | None
+
+
+class TaskView(BaseModel):
+    """A claimed task as a person sees it (the review API's claim answer). `suggestion` is
+    null on blind tasks (spot checks and gold items look the same). `revision` goes up when a
+    newer request for the item changes the suggestion; send it back with the submission."""
+
+    task_id: str
+    revision: int
+    dataset: str
+    item_id: str
+    queue: Queue
+    content: ItemContent
+    labels: list[str]
+    suggestion: Suggestion | None
+    priority: float
+    reason: str
+    lease_expires_at: datetime | None
+    escalation: Escalation | None = None

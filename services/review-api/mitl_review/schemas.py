@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from mitl_contracts import api
 from mitl_contracts.datasets import MAX_GUIDELINE_MARKDOWN_CHARS, Dataset, LabelGuide
 from mitl_contracts.events import ItemContent, Name, Queue
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,47 +16,22 @@ from mitl_review.core.submission import SubmitAction
 from mitl_review.core.task import Task
 
 
-class Suggestion(BaseModel):
-    label: str
-    confidence: float
-    probabilities: dict[str, float]
-
-
-class Escalation(BaseModel):
-    by: str
-    comment: str | None
-
-
-class TaskView(BaseModel):
-    """A claimed task as a person sees it. `suggestion` is null on blind tasks (spot checks and
-    gold items look the same). `revision` goes up when a newer request for the item changes
-    the suggestion; send it back with the submission."""
-
-    task_id: str
-    revision: int
-    dataset: str
-    item_id: str
-    queue: Queue
-    content: ItemContent
-    labels: list[str]
-    suggestion: Suggestion | None
-    priority: float
-    reason: str
-    lease_expires_at: datetime | None
-    escalation: Escalation | None = None
+class TaskView(api.TaskView):
+    """A claimed task as a person sees it (the fields are the contracts' `TaskView`, which the
+    Python client reads too)."""
 
     @classmethod
     def of(cls, task: Task) -> TaskView:
         suggestion = None
         if not task.hide_suggestion:
-            suggestion = Suggestion(
+            suggestion = api.Suggestion(
                 label=task.suggested_label,
                 confidence=task.confidence,
                 probabilities=dict(zip(task.labels, task.probabilities, strict=True)),
             )
         escalation = None
         if task.escalated_by is not None:
-            escalation = Escalation(by=task.escalated_by, comment=task.escalation_comment)
+            escalation = api.Escalation(by=task.escalated_by, comment=task.escalation_comment)
         return cls(
             task_id=task.task_id,
             revision=task.revision,
