@@ -11,6 +11,23 @@ CREATE INDEX tasks_overlap_group ON tasks (overlap_group) WHERE overlap_group IS
 ALTER TABLE tasks DROP CONSTRAINT tasks_review_event_id_key;
 CREATE UNIQUE INDEX tasks_review_event_copy ON tasks (review_event_id, overlap_copy);
 
+-- Whether `p_user` may lease the open review task `t` at `lease_now`: its lease has lapsed (or
+-- it has none), the person did not skip it, and, for a copy of an overlap group, the person
+-- has not completed, escalated or skipped another copy of the group and holds no live lease
+-- on one. The check costs a lookup only for overlap copies.
+CREATE FUNCTION claimable(t review.tasks, p_user text, lease_now timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT t.kind = 'review'
+       AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= lease_now)
+       AND NOT (p_user = ANY (t.skipped_by))
+       AND (t.overlap_group IS NULL OR NOT EXISTS (
+           SELECT 1 FROM review.tasks AS o
+           WHERE o.overlap_group = t.overlap_group AND o.task_id <> t.task_id
+             AND (o.completed_by = p_user OR o.escalated_by = p_user
+                  OR p_user = ANY (o.skipped_by)
+                  OR (o.lease_holder = p_user AND o.lease_expires_at > lease_now))))
+$$;
+
 -- claim_next as in 005, the same signature and answers, with one more condition on the review
 -- tasks a person may lease (and whose presence lets a gold task be served): a copy of an
 -- overlap group is claimable only by someone who has not completed, escalated or skipped
@@ -45,15 +62,7 @@ BEGIN
         IF EXISTS (
             SELECT 1 FROM review.tasks AS t
             WHERE t.dataset = p_dataset AND t.queue = p_queue AND t.status = 'open'
-              AND t.kind = 'review'
-              AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= lease_now)
-              AND NOT (p_user = ANY (t.skipped_by))
-              AND (t.overlap_group IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM review.tasks AS o
-                  WHERE o.overlap_group = t.overlap_group AND o.task_id <> t.task_id
-                    AND (o.completed_by = p_user OR o.escalated_by = p_user
-                         OR p_user = ANY (o.skipped_by)
-                         OR (o.lease_holder = p_user AND o.lease_expires_at > lease_now))))
+              AND review.claimable(t, p_user, lease_now)
         ) THEN
             RETURN QUERY SELECT 'gold'::text, NULL::text, NULL::review.tasks;
         END IF;
@@ -63,15 +72,7 @@ BEGIN
     WITH next AS (
         SELECT t.task_id, t.lease_holder AS lapsed FROM review.tasks AS t
         WHERE t.dataset = p_dataset AND t.queue = p_queue AND t.status = 'open'
-          AND t.kind = 'review'
-          AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= lease_now)
-          AND NOT (p_user = ANY (t.skipped_by))
-          AND (t.overlap_group IS NULL OR NOT EXISTS (
-              SELECT 1 FROM review.tasks AS o
-              WHERE o.overlap_group = t.overlap_group AND o.task_id <> t.task_id
-                AND (o.completed_by = p_user OR o.escalated_by = p_user
-                     OR p_user = ANY (o.skipped_by)
-                     OR (o.lease_holder = p_user AND o.lease_expires_at > lease_now))))
+          AND review.claimable(t, p_user, lease_now)
         ORDER BY t.priority DESC, t.requested_at, t.task_id
         LIMIT 1
         FOR UPDATE SKIP LOCKED
