@@ -47,18 +47,26 @@ class Progress:
         self._open = False
 
     def phase(self, name: str, unit: str) -> Report:
+        """A phase's line ends once it is finished (done reached total, or `final`); the same
+        finished state reported again (a poll that keeps seeing everything done) writes
+        nothing more, and a report short of it opens the line again."""
+        shown: list[tuple[int, int | None]] = []
+
         def report(done: int, total: int | None, detail: str = "", *, final: bool = False) -> None:
-            self._report(name, unit, done, total, detail, final)
+            finished = final or (total is not None and done >= total)
+            if finished and shown == [(done, total)]:
+                return
+            shown[:] = [(done, total)] if finished else []
+            self._report(name, unit, done, total, detail, finished)
 
         return report
 
     def _report(
-        self, name: str, unit: str, done: int, total: int | None, detail: str, final: bool
+        self, name: str, unit: str, done: int, total: int | None, detail: str, finished: bool
     ) -> None:
         if not self.enabled:
             return
         now = time.monotonic()
-        finished = final or (total is not None and done >= total)
         if not finished and now - self._last < (REDRAW if self.tty else LINE_EVERY):
             return
         self._last = now

@@ -12,6 +12,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from mitl_contracts.datasets import Catalog
 from mitl_ml.artifacts import ArtifactStore
+from mitl_ml.errors import ModelLoadError
+from mitl_ml.manifest import read_manifest
 from mitl_runtime.admin import admin_guard
 from mitl_runtime.service import ServiceRuntime
 
@@ -85,10 +87,10 @@ def build_router(
                 f"not {kind or 'no type'}",
             )
         data = await read_limited(request, settings.max_bundle_bytes)
-        before = {(r.dataset, r.version) for r in await registry.listing(runtime.pool, None)}
         with tempfile.TemporaryDirectory(prefix="mitl-upload-") as tmp:
             try:
                 bundle = await asyncio.to_thread(unpack, data, Path(tmp))
+                known = await registered_before(bundle)
                 record = await registration.register(
                     runtime.pool,
                     store,
@@ -101,12 +103,21 @@ def build_router(
                 raise HTTPException(422, str(error)) from None
             except registration.RegistrationError as error:
                 # The temporary directory's name means nothing to the caller.
-                raise HTTPException(422, str(error).replace(str(bundle), "the bundle")) from None
+                raise HTTPException(422, str(error).replace(tmp, "the bundle")) from None
             except registry.RegistryError as error:
                 raise HTTPException(409, str(error)) from None
-        if (record.dataset, record.version) in before:
+        if known is not None and known.artifact_sha256 == record.artifact_sha256:
             response.status_code = 200
         return record.summary()
+
+    async def registered_before(bundle: Path) -> registry.ModelRecord | None:
+        """The record of the bundle's version if it is registered already; None if not, or if
+        its manifest does not read (registration then refuses it with the reason)."""
+        try:
+            manifest = await asyncio.to_thread(read_manifest, bundle)
+        except ModelLoadError:
+            return None
+        return await registry.get(runtime.pool, manifest.dataset, manifest.version)
 
     changes = {
         "promote": (status_changes.promote, "champion"),

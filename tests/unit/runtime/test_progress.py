@@ -58,3 +58,17 @@ def test_on_a_terminal_one_line_is_redrawn_and_close_ends_it() -> None:
     plain = io.StringIO()
     Progress(plain).phase("x", "items")(12, 10)
     assert plain.getvalue().startswith("x [####################] 12/10")
+
+
+def test_a_finished_phase_reported_again_writes_nothing_more() -> None:
+    """A wait that polls (chaos: items settled) keeps reporting everything done until the
+    platform is quiet: one closing line, not one per poll."""
+    stream = io.StringIO()
+    report = Progress(stream).phase("kill-broker: settled", "items")
+    report(300, 300)
+    report(300, 300)
+    report(300, 300)
+    assert len(stream.getvalue().splitlines()) == 1
+    report(5, None, final=True)
+    report(5, None, final=True)
+    assert len(stream.getvalue().splitlines()) == 2
