@@ -14,7 +14,7 @@ from mitl_contracts.api import ItemOutcome
 from mitl_contracts.events import ClientPrediction, ItemContent
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SubmitAction = Literal["confirm", "correct", "escalate", "skip"]
+SubmitAction = api.SubmitAction
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,8 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-# The review API's task, as the contracts define it: one definition for server and client.
+# The review API's task and submission answer, as the contracts define them: one definition
+# for server and client.
 Suggestion = api.Suggestion
 Escalation = api.Escalation
 
@@ -132,14 +133,11 @@ class Task(api.TaskView):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class SubmitResult(_Lenient):
-    task_id: str
-    status: Literal["done", "escalated", "skipped"]
-    action: SubmitAction
-    label: str | None = None
-    label_event_id: str | None = None
-    # The dataset's annotation guideline version the label was made under (review API).
-    guideline_version: int | None = None
+class SubmitResult(api.SubmitResult):
+    """What a submission did (the review API's SubmitResult). Fields a newer server adds are
+    ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class DatasetInfo(_Lenient):

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import Role
 from mitl_review.core.guidelines import Changes, GuidelineSource
-from mitl_review.core.submission import SubmitAction
 from mitl_review.core.task import Task
 
 
@@ -46,19 +45,6 @@ class TaskView(api.TaskView):
             lease_expires_at=task.lease_expires_at,
             escalation=escalation,
         )
-
-
-class SubmitResult(BaseModel):
-    """What a submission did. Submitting the same thing again answers the same."""
-
-    task_id: str
-    status: Literal["done", "escalated", "skipped"]
-    action: SubmitAction
-    label: str | None = None
-    label_event_id: str | None = None
-    guideline_version: int | None = Field(
-        default=None, description="The dataset's guideline version the label was made under"
-    )
 
 
 class UserCreate(BaseModel):
