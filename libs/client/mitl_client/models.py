@@ -1,13 +1,13 @@
 """What the client sends and gets back. Items and ingest answers are the contracts' own
-(`ItemContent`, `ClientPrediction`, `IngestResponse`); the review API's bodies are mirrored
-here, lenient about fields a newer server adds."""
+(`ItemContent`, `ClientPrediction`, `IngestResponse`); so are the review API's bodies
+(`mitl_contracts.api`), read leniently: fields a newer server adds are ignored."""
 
 from __future__ import annotations
 
 import os
 import random
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from mitl_contracts import api
 from mitl_contracts.api import ItemOutcome
@@ -116,12 +116,7 @@ class IngestSummary:
                 self.rejected.append(Rejection(items[outcome.index], outcome.reason or ""))
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-# The review API's task and submission answer, as the contracts define them: one definition
-# for server and client.
+# The review API's bodies, as the contracts define them: one definition for server and client.
 Suggestion = api.Suggestion
 Escalation = api.Escalation
 
@@ -140,7 +135,7 @@ class SubmitResult(api.SubmitResult):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class DatasetInfo(_Lenient):
-    name: str
-    input_kind: Literal["text", "vector"]
-    labels: list[str]
+class DatasetInfo(api.DatasetInfo):
+    """A dataset the review API serves. Fields a newer server adds are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)

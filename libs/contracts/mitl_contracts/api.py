@@ -1,5 +1,5 @@
-"""HTTP request and response bodies that clients rely on (ingest, and the review API's task and
-submission answer)."""
+"""HTTP request and response bodies that clients rely on (ingest, and the review API's task,
+submission answer and datasets)."""
 
 from __future__ import annotations
 
@@ -89,3 +89,11 @@ class SubmitResult(BaseModel):
     guideline_version: int | None = Field(
         default=None, description="The dataset's guideline version the label was made under"
     )
+
+
+class DatasetInfo(BaseModel):
+    """A dataset as the review API lists it: its name, what its items hold, its label set."""
+
+    name: str
+    input_kind: Literal["text", "vector"]
+    labels: list[str]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mitl_contracts import api
 from mitl_contracts.datasets import MAX_GUIDELINE_MARKDOWN_CHARS, Dataset, LabelGuide
@@ -81,10 +81,8 @@ class Queues(BaseModel):
     queues: list[QueueDepth]
 
 
-class DatasetInfo(BaseModel):
-    name: str
-    input_kind: Literal["text", "vector"]
-    labels: list[str]
+class DatasetInfo(api.DatasetInfo):
+    """A dataset the review API serves (the fields are the contracts' `DatasetInfo`)."""
 
     @classmethod
     def of(cls, dataset: Dataset) -> DatasetInfo:
