@@ -40,11 +40,6 @@ class AgreementSizes:
     window: int
     evaluate_every: int
 
-    def __post_init__(self) -> None:
-        for name in ("reference", "window", "evaluate_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-
 
 @dataclass(frozen=True)
 class DriftConfig:
@@ -72,6 +67,13 @@ class DriftConfig:
             raise ValueError(f"clear_ratio {self.clear_ratio} must be within (0, 1]")
         if self.critical_ratio <= 1:
             raise ValueError(f"critical_ratio {self.critical_ratio} must be above 1")
-        for name in ("reference_size", "window_size", "evaluate_every", "clear_after"):
-            if getattr(self, name) < 1:
+        sizes = {
+            name: getattr(self, name)
+            for name in ("reference_size", "window_size", "evaluate_every", "clear_after")
+        }
+        for stream in ("agreement", "spot_check"):
+            for name, size in vars(getattr(self, stream)).items():
+                sizes[f"{stream}.{name}"] = size
+        for name, size in sizes.items():
+            if size < 1:
                 raise ValueError(f"{name} must be at least 1")
