@@ -97,7 +97,7 @@ def test_a_budget_that_cannot_certify_the_target_is_refused_with_the_minimum() -
         Policy(target_precision=0.95, calibration_rate=0.5, calibration_max_rate=0.3)
 
 
-def test_the_rate_starts_high_decays_once_certified_and_rises_near_the_target_within_budget() -> None:
+def test_the_rate_starts_high_decays_once_certified_rises_near_the_target_within_budget() -> None:
     cold = ClassThreshold("A", None, 10, sampled=10)
     assert adaptive_rate(cold, ADAPTIVE) == 0.4
     spent = ClassThreshold("A", None, 500, sampled=200)
