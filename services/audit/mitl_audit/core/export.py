@@ -41,6 +41,9 @@ PROVENANCE = pa.struct(
         ("action", pa.string()),
         ("model_version", pa.string()),
         ("policy_version", pa.string()),
+        # The version of the dataset's labeling guidelines the person saw (None: a model's
+        # label, or guidelines not recorded).
+        ("guideline_version", pa.int64()),
         ("labeled_at", pa.timestamp("us", tz="UTC")),
         ("suggested_label", pa.string()),
         ("overrides_model", pa.bool_()),
@@ -78,7 +81,7 @@ def labeled_by(source: str, annotator: str | None, model_version: str | None) ->
 def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
     """The export row of one item, from a record with the item's final label row (seq,
     event_id, item_id, label, source, action, annotator, role, suggested_label, model_version,
-    policy_version, is_override, occurred_at, row_hash, label_batch_id, human_labels), its
+    policy_version, guideline_version (may be absent), is_override, occurred_at, row_hash, label_batch_id, human_labels), its
     audit.items row (external_id, batch_id, content as JSON text, any of them None if audit
     never saw the item) and its decision (route, confidence, spot_check; None if none)."""
     content = json.loads(record["content"]) if record["content"] else {}
@@ -104,6 +107,7 @@ def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "action": record["action"],
             "model_version": record["model_version"],
             "policy_version": record["policy_version"] or None,
+            "guideline_version": record.get("guideline_version"),
             "labeled_at": as_utc(record["occurred_at"]),
             "suggested_label": record["suggested_label"],
             "overrides_model": bool(record["is_override"]),
