@@ -82,8 +82,9 @@ def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
     """The export row of one item, from a record with the item's final label row (seq,
     event_id, item_id, label, source, action, annotator, role, suggested_label, model_version,
     policy_version, guideline_version (may be absent), is_override, occurred_at, row_hash,
-    label_batch_id, human_labels), its audit.items row (external_id, batch_id, content as JSON
-    text, any of them None if audit never saw the item) and its decision (route, confidence, spot_check; None if none)."""
+    label_batch_id, human_labels), its audit.items row (external_id, batch_id, content as
+    JSON text, any of them None if audit never saw the item) and its decision (route,
+    confidence, spot_check; None if none)."""
     content = json.loads(record["content"]) if record["content"] else {}
     spot_check = record["spot_check"]
     return {
