@@ -48,7 +48,7 @@ from mitl_policy.core import (
 from mitl_policy.escalation import class_segment
 from mitl_policy.requests import item_of, review_request
 from mitl_policy.uncertainty import uncertainty
-from mitl_policy.verdicts import Outcome
+from mitl_policy.verdicts import Outcome, verdicts
 
 PRESENT_AT = 0.5
 
@@ -267,6 +267,25 @@ def label_set_of(key: str) -> frozenset[str]:
     return frozenset(part for part in key.split(LABEL_SET_SEPARATOR) if part)
 
 
+def confidences_of(outcomes: Iterable[Outcome]) -> dict[tuple[str, str], dict[str, float]]:
+    """The label confidences the outcomes carry, per decision (item id, model version)."""
+    return {
+        (o.item_id, o.model_version): o.label_confidences
+        for o in outcomes
+        if o.label_confidences is not None
+    }
+
+
+def label_confidences(prediction: Prediction) -> dict[str, float] | None:
+    """Each label's in/out confidence, for a multi-label prediction (else None)."""
+    if prediction.label_probabilities is None:
+        return None
+    return {
+        label: LabelDecision(label, p).confidence
+        for label, p in prediction.label_probabilities.items()
+    }
+
+
 def multilabel_verdicts(
     outcomes: Iterable[Outcome],
     confidences: Mapping[tuple[str, str], Mapping[str, float]],
@@ -316,3 +335,14 @@ def multilabel_verdicts(
         ordered.append((group[-1].occurred_at, item_id, item_verdicts))
     ordered.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
     return [verdict for _, _, item in ordered for verdict in item]
+
+
+def verdicts_of(
+    outcomes: Iterable[Outcome], labels: Sequence[str], policy: Policy
+) -> list[Verdict]:
+    """The verdicts thresholds are learned from: per label decision when the outcomes verify
+    multi-label decisions (they carry label confidences), else one per decision (verdicts.py)."""
+    rows = list(outcomes)
+    if any(o.label_confidences is not None for o in rows):
+        return multilabel_verdicts(rows, confidences_of(rows), labels, policy)
+    return verdicts(rows)

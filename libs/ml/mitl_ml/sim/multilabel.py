@@ -33,7 +33,7 @@ from mitl_contracts.events import (
 from mitl_policy.calibration import Thresholds, Verdict, learn_thresholds, passing_threshold
 from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
 from mitl_policy.escalation import EarlierPrediction
-from mitl_policy.multilabel import multilabel_verdicts, route_multilabel
+from mitl_policy.multilabel import route_multilabel, verdicts_of
 from mitl_policy.ppi import precision_intervals
 from mitl_policy.verdicts import Outcome
 from sklearn.linear_model import LogisticRegression
@@ -129,7 +129,6 @@ class MultiLabelRouter:
         self.labels = list(labels)
         self.policy = policy
         self.outcomes: list[Outcome] = []
-        self.confidences: dict[tuple[str, str], dict[str, float]] = {}
         self.thresholds: Thresholds | None = None
         self.decisions: dict[int, Decision] = {}
         self.earlier: dict[int, EarlierPrediction] = {}
@@ -141,7 +140,7 @@ class MultiLabelRouter:
 
     def relearn(self) -> None:
         if self.policy.learns_thresholds:
-            found = multilabel_verdicts(self.outcomes, self.confidences, self.labels, self.policy)
+            found = verdicts_of(self.outcomes, self.labels, self.policy)
             self.thresholds = learn_thresholds(found, self.labels, self.policy)
 
     def route(self, item: int, probabilities: np.ndarray, version: str) -> Decision:
@@ -163,7 +162,6 @@ class MultiLabelRouter:
         decision = routed.decision
         self.decisions[item] = decision
         self.earlier[item] = EarlierPrediction(version, decision.predicted_label)
-        self.confidences[(str(item), version)] = dict(decision.label_confidences or {})
         return decision
 
     def is_calibration(self, item: int) -> bool:
@@ -185,6 +183,7 @@ class MultiLabelRouter:
                 spot_check=spot_check,
                 occurred_at=self.tick(),
                 calibration_rate=decision.thresholds.get("calibration_rate"),
+                label_confidences=dict(decision.label_confidences or {}),
             )
         )
 
