@@ -45,3 +45,14 @@ def test_ovr_refuses_a_label_without_both_classes() -> None:
         train_vector_ovr(x, sets, ["a", "b"], seed=0, **IDENTITY)
     with pytest.raises(ValueError, match="not in label_set"):
         label_matrix([["z"]], ["a", "b"])
+
+
+def test_bootstrap_builds_a_loadable_yeast_bundle(tmp_path: Path) -> None:
+    from mitl_ml.bootstrap_multilabel import build_multilabel_bootstrap
+
+    manifest = build_multilabel_bootstrap(tmp_path, "yeast", seed_size=200, seed=1)
+    assert manifest.version == "yeast-ovr-bootstrap-s1"
+    assert manifest.training["bootstrap"]["seed_size"] == 200
+    assert load_model(tmp_path).multilabel
+    with pytest.raises(ValueError, match="seed_size must be between"):
+        build_multilabel_bootstrap(tmp_path / "x", "yeast", seed_size=1)
