@@ -77,10 +77,14 @@ class ClientPrediction(BaseModel):
     model_id: Name
     labels: list[str] = Field(min_length=2)
     probabilities: list[float] = Field(min_length=2)
+    # Multi-label datasets: each label's own probability (see Prediction).
+    label_probabilities: dict[str, float] | None = None
 
     @model_validator(mode="after")
     def _is_distribution(self) -> ClientPrediction:
         check_distribution(self.labels, self.probabilities)
+        if self.label_probabilities is not None:
+            check_label_probabilities(self.labels, self.label_probabilities)
         return self
 
 
