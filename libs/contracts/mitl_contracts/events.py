@@ -15,7 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_contracts import topics
 
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# What a name (a dataset, a model version, a batch) may be: these characters, at most this long.
+NAME_CHARACTERS = r"A-Za-z0-9_.:\-"
+NAME_MAX_LENGTH = 200
+Name = Annotated[
+    str, Field(min_length=1, max_length=NAME_MAX_LENGTH, pattern=rf"^[{NAME_CHARACTERS}]+$")
+]
 MAX_TEXT_CHARS = 20_000
 MAX_VECTOR_DIM = 4096
 PROBABILITY_TOLERANCE = 1e-3

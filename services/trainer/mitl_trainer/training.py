@@ -56,7 +56,7 @@ TRAINERS = {
     "minilm-logreg": ("minilm", train_minilm_head),
     "hybrid-logreg": ("hybrid", train_hybrid_logreg),
 }
-DEFAULT_KIND = "minilm-logreg"
+DEFAULT_KIND = "hybrid-logreg"
 
 
 @dataclass(frozen=True)

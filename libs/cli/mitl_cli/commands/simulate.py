@@ -110,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--calibration-budget", type=int, default=SimConfig.calibration_budget,
         help="calibration labels per class drawn at --calibration-max-rate until certified "
-        "(default 3x the fewest all-correct items that certify the target)",
+        "(default 2x the fewest all-correct items that certify the target)",
     )  # fmt: skip
     parser.add_argument(
         "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
+from mitl_contracts.api import SubmitAction
 from mitl_contracts.events import LabelAction, LabelSource, label_set_key
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +24,6 @@ from mitl_review.core.errors import Conflict, Forbidden, Unprocessable
 from mitl_review.core.leases import require_lease
 from mitl_review.core.task import Task
 
-SubmitAction = Literal["confirm", "correct", "escalate", "skip"]
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
 
