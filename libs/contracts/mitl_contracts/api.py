@@ -72,6 +72,9 @@ class TaskView(BaseModel):
     reason: str
     lease_expires_at: datetime | None
     escalation: Escalation | None = None
+    # A multi-label task: the answer is a set of `labels` (submit `labels`); the suggestion's
+    # `label` is then the set's key (labels joined by '|') and `probabilities` each label's own.
+    multilabel: bool = False
 
 
 SubmitAction = Literal["confirm", "correct", "escalate", "skip"]

@@ -20,9 +20,16 @@ from mitl_ml.errors import ModelLoadError
 
 MANIFEST_FILE = "manifest.json"
 ModelKind = Literal[
-    "minilm-logreg", "minilm-int8-logreg", "tfidf-logreg", "vector-onnx", "hybrid-logreg"
+    "minilm-logreg",
+    "minilm-int8-logreg",
+    "tfidf-logreg",
+    "vector-onnx",
+    "hybrid-logreg",
+    "vector-ovr-onnx",
 ]
 InputKind = Literal["text", "vector"]
+# Kinds whose head outputs one independent probability per label (multi-label, mitl_ml.ovr).
+MULTILABEL_KINDS = frozenset({"vector-ovr-onnx"})
 # Kinds that embed text with MiniLM: the shipped encoder (fp32 at run time), or the true int8
 # one built by mitl_ml.quantize, which the bundle carries (file role "encoder").
 MINILM_KINDS = frozenset({"minilm-logreg", "minilm-int8-logreg"})
@@ -32,6 +39,7 @@ _KIND_INPUT: dict[str, str] = {
     "tfidf-logreg": "text",
     "vector-onnx": "vector",
     "hybrid-logreg": "text",
+    "vector-ovr-onnx": "vector",
 }
 
 

@@ -33,6 +33,9 @@ class Outcome:
     # The calibration rate recorded on the decision (None: not recorded, the policy's fixed
     # rate applies).
     calibration_rate: float | None = None
+    # Multi-label decisions: each label's in/out confidence (mitl_policy.multilabel); None for
+    # single-label ones.
+    label_confidences: dict[str, float] | None = None
 
 
 def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:

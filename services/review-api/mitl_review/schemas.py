@@ -44,6 +44,7 @@ class TaskView(api.TaskView):
             reason=task.reason,
             lease_expires_at=task.lease_expires_at,
             escalation=escalation,
+            multilabel=task.multilabel,
         )
 
 

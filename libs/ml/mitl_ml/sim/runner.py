@@ -25,6 +25,14 @@ from mitl_ml.sim.coverage import full_coverage
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource, load_file
 from mitl_ml.sim.matched import Matched, at_accuracy
+from mitl_ml.sim.multilabel import (
+    MULTILABEL_SIM_DATASETS,
+    MultiOracle,
+    full_coverage_multilabel,
+    ground_truth_multilabel,
+    load_multi_world,
+    review_all_multilabel,
+)
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
 from mitl_ml.sim.world import DEFAULT_MODEL, World, load_world, with_model
@@ -169,6 +177,46 @@ def load(config: SimConfig) -> World:
     return with_model(load_world(config.dataset, config.cache_dir), config.model, config.cache_dir)
 
 
+def is_multilabel(config: SimConfig) -> bool:
+    """Does `config` name a shipped multi-label dataset (mitl_ml.sim.multilabel)?"""
+    return config.source is None and config.dataset in MULTILABEL_SIM_DATASETS
+
+
+def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
+    """Full coverage over a multi-label dataset, one run per seed (no budget mode)."""
+    if config.budget is not None:
+        raise ValueError(f"--budget is not available for the multi-label dataset {config.dataset}")
+    policy = config.policy()
+    progress.note(f"mitl simulate: loading {config.dataset} (one-vs-rest head)")
+    whole = load_multi_world(config.dataset)
+    for seed in config.seeds:
+        world = whole.subset(config.limit, seed) if config.limit else whole
+        oracle = MultiOracle(world.truth, config.error_rate, seed)
+        loop_at = partial(
+            full_coverage_multilabel,
+            world,
+            seed=seed,
+            retrain_every=config.retrain_every,
+            initial=config.initial,
+            oracle=oracle,
+        )
+        loop = loop_at(policy, progress=progress.phase(f"seed {seed} loop", "items"))
+        gt = ground_truth_multilabel(
+            world, policy, seed=seed, oracle=oracle,
+            progress=progress.phase(f"seed {seed} GT baseline", "sample sizes"),
+        )  # fmt: skip
+
+        def at_floor(
+            floored: Policy, seed: int = seed, run: partial[CoverageResult] = loop_at
+        ) -> CoverageResult:
+            name = f"seed {seed} loop at floor {floored.min_accept_threshold:g}"
+            return run(floored, progress=progress.phase(name, "items"))
+
+        matched = at_accuracy(at_floor, policy, loop, gt.final_correct) if config.match_gt else None
+        everyone = review_all_multilabel(world, policy, seed=seed, oracle=oracle)
+        yield CoverageRun(seed, loop, everyone, gt, matched)
+
+
 def runs(
     config: SimConfig, world: World | None = None, progress: Progress | None = None
 ) -> Iterator[CoverageRun | BudgetRun]:
@@ -176,6 +224,9 @@ def runs(
     policy = config.policy()
     check_settings(config)
     bar = progress if progress is not None else Progress(enabled=False)
+    if world is None and is_multilabel(config):
+        yield from multilabel_runs(config, bar)
+        return
     if world is None:
         bar.note(f"mitl simulate: loading {config.dataset} ({config.model} features)")
     whole = world if world is not None else load(config)

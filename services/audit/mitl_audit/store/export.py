@@ -26,6 +26,8 @@ FINAL_LABELS = f"""
            l.role, l.suggested_label, l.model_version, l.policy_version, l.guideline_version,
            l.is_override,
            l.occurred_at, l.row_hash, l.payload->>'batch_id' AS label_batch_id, l.human_labels,
+           (l.payload->'labels')::text AS label_set,
+           (l.payload->'suggested_labels')::text AS suggested_label_set,
            i.external_id, i.batch_id, i.content::text AS content,
            d.route, d.confidence, d.spot_check
     FROM (
