@@ -38,7 +38,14 @@ from mitl_contracts.events import (
 from mitl_policy.ppi import ppi_interval
 from mitl_runtime.localinfra import create_database, drop_database
 
-from tests.support import TopicReader, eventually, publish_events, publish_raw, running_app
+from tests.support import (
+    AUDITOR,
+    TopicReader,
+    eventually,
+    publish_events,
+    publish_raw,
+    running_app,
+)
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -172,7 +179,7 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
         .model_dump_json()
         .encode(),
     ]
-    async with running_app(create_app(Settings(**env))) as client:
+    async with running_app(create_app(Settings(**env)), AUDITOR) as client:
         await publish_raw(kafka, topics.LABELS, bad, key=b"item-2")
         for topic, published in events.items():
             await publish_events(kafka, topic, published)

@@ -4,15 +4,19 @@ other tools as Label Studio JSON, CSV or Hugging Face JSONL (export_formats).
 No `from __future__ import annotations` here: FastAPI evaluates the endpoint annotations.
 """
 
+import logging
 import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from mitl_contracts.datasets import Catalog
+from mitl_runtime.auth.authenticator import Authenticator
+from mitl_runtime.auth.guard import requires
+from mitl_runtime.auth.principal import Principal
 from mitl_runtime.service import ServiceRuntime
 from starlette.background import BackgroundTask
 
@@ -22,9 +26,14 @@ from mitl_audit.metrics import EXPORTED_ITEMS, EXPORTS
 from mitl_audit.routes.reports import DatasetPath, known, window
 from mitl_audit.store.export import Selection, export_to
 
+log = logging.getLogger(__name__)
 
-def build_export_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
+
+def build_export_router(
+    runtime: ServiceRuntime, catalog: Catalog, authenticator: Authenticator
+) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["export"])
+    exporter = requires(authenticator, "export:read", "exporting a dataset")
 
     @router.get(
         "/export/{dataset}",
@@ -33,6 +42,7 @@ def build_export_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
     )
     async def get_export(
         dataset: DatasetPath,
+        principal: Annotated[Principal, Depends(exporter)],
         format: Format = "jsonl",
         start: Annotated[datetime | None, Query(alias="from")] = None,
         end: Annotated[datetime | None, Query(alias="to")] = None,
@@ -57,6 +67,9 @@ def build_export_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        log.info(
+            "exported %d items of %s as %s for %s", count, dataset, format, principal.describe()
+        )
         EXPORTS.labels(format).inc()
         EXPORTED_ITEMS.labels(dataset).inc(count)
         return FileResponse(

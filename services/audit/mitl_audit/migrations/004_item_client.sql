@@ -1,0 +1,4 @@
+-- The ingest client that sent each item (its key's id, `mitl clients`); NULL for items from
+-- the raw topic or from ingest without client keys, and for items recorded before this column.
+ALTER TABLE items ADD COLUMN client_id text;
+CREATE INDEX items_client ON items (client_id) WHERE client_id IS NOT NULL;
