@@ -44,10 +44,10 @@ async def test_client_keys_scope_limits_rotation_and_revocation(
     url = service_env["database_url"]
     run = uuid.uuid4().hex[:8]
     crm, other = f"crm-{run}", f"other-{run}"
+    limits = ["--rate", "0.01", "--burst", "2", "--max-body-bytes", "4096"]
     code, key, said = await clients(
-        url, capsys, "create", "--name", crm, "--dataset", "trec6", "--rate", "0.01", "--burst", "2",
-        "--max-body-bytes", "4096",
-    )  # fmt: skip
+        url, capsys, "create", "--name", crm, "--dataset", "trec6", *limits
+    )
     assert code == 0 and key.startswith("mitlk_") and "shown only once" in said
     assert (await clients(url, capsys, "create", "--name", crm, "--all-datasets"))[0] == 1
     assert "needs a scope" in (await clients(url, capsys, "create", "--name", "x"))[2]
