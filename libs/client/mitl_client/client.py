@@ -300,7 +300,9 @@ class MitlClient(_Base[httpx.BaseTransport, httpx.Client]):
             if pause is not None:
                 time.sleep(pause)
             with attempts.attempt():
-                with self._http.stream("GET", url, params=call.params) as response:
+                with self._http.stream(
+                    "GET", url, params=call.params, headers=self._headers(call)
+                ) as response:
                     if response.status_code in RETRY_STATUSES:
                         attempts.retry_later(response, str(response.status_code))
                         continue
@@ -494,7 +496,9 @@ class AsyncMitlClient(_Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
             if pause is not None:
                 await asyncio.sleep(pause)
             with attempts.attempt():
-                async with self._http.stream("GET", url, params=call.params) as response:
+                async with self._http.stream(
+                    "GET", url, params=call.params, headers=self._headers(call)
+                ) as response:
                     if response.status_code in RETRY_STATUSES:
                         attempts.retry_later(response, str(response.status_code))
                         continue

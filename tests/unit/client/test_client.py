@@ -299,7 +299,9 @@ async def test_the_async_client_stops_at_the_first_refused_batch() -> None:
     assert len(sent) < 10
 
 
-def test_ingest_sends_the_api_key_and_audit_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ingest_sends_the_api_key_and_audit_the_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """The ingest key goes with ingest calls only, the token with audit's reports and export;
     without them nothing is sent and the service's 401 comes back with its reason."""
     seen: list[httpx.Request] = []
@@ -315,8 +317,11 @@ def test_ingest_sends_the_api_key_and_audit_the_token(monkeypatch: pytest.Monkey
     with client(anywhere, token="auditor-t", api_key="mitlk_key") as mitl:
         mitl.ingest_many("trec6", [Item(external_id="a", text="x")])
         mitl.overrides("trec6")
+        mitl.export("trec6", tmp_path / "out.jsonl")
     assert seen[0].headers["authorization"] == "Bearer mitlk_key"
     assert seen[1].headers["authorization"] == "Bearer auditor-t"
+    assert seen[2].headers["authorization"] == "Bearer auditor-t"
+    del seen[2]
     monkeypatch.delenv("MITL_TOKEN", raising=False)
     monkeypatch.setenv("MITL_API_KEY", "mitlk_from_env")
     with client(anywhere) as mitl:
