@@ -71,9 +71,9 @@ def _run(work: Callable[[Any], Awaitable[Any]]) -> Any:
 
 def run_create(args: argparse.Namespace) -> int:
     from mitl_ingest import client_store
-    from mitl_ingest.clients import CLIENT_ID, scope
+    from mitl_ingest.clients import is_name, scope
 
-    if not CLIENT_ID.fullmatch(args.name):
+    if not is_name(args.name):
         return _fail("create", f"--name {args.name!r}: letters, digits and _ . : - only", 2)
     if args.rate <= 0 or args.burst < 1 or args.max_body_bytes < 1024:
         return _fail("create", "--rate must be > 0, --burst >= 1, --max-body-bytes >= 1024", 2)

@@ -12,17 +12,30 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mitl_contracts.events import Name
 from mitl_runtime.auth.errors import Forbidden, RateLimited, TooLarge, Unauthenticated
 from mitl_runtime.auth.tokens import new_token
+from pydantic import TypeAdapter, ValidationError
 
 KEY_PREFIX = "mitlk_"
 KEY_SHAPE = re.compile(r"^mitlk_[A-Za-z0-9_-]{43}$")
 ALL_DATASETS = "*"
-CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
 MALFORMED = (
     f"malformed client key: expected the key `mitl clients create` printed ({KEY_PREFIX}...)"
 )
 UNKNOWN = "the client key is not valid (unknown, revoked or rotated)"
+
+
+NAMES: TypeAdapter[str] = TypeAdapter(Name)
+
+
+def is_name(value: str) -> bool:
+    """Whether `value` is a name as the contracts allow one (a client's id, a dataset)."""
+    try:
+        NAMES.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def new_key() -> str:
@@ -71,7 +84,7 @@ def scope(datasets: list[str], all_datasets: bool) -> tuple[str, ...]:
         return (ALL_DATASETS,)
     if not datasets:
         raise ValueError("a key needs a scope: --dataset NAME (repeatable) or --all-datasets")
-    bad = [d for d in datasets if not CLIENT_ID.fullmatch(d)]
+    bad = [d for d in datasets if not is_name(d)]
     if bad:
         raise ValueError(f"not a dataset name: {', '.join(map(repr, bad))}")
     return tuple(sorted(set(datasets)))
