@@ -61,6 +61,10 @@ class AccessSettings(ServiceSettings):
             raise ValueError(f"OIDC needs {', '.join(missing)} too (given: {', '.join(given)})")
         if self.oidc_jwks_file and self.oidc_jwks_url:
             raise ValueError("set one of oidc_jwks_file and oidc_jwks_url, not both")
+        if self.oidc_jwks_url and not self.oidc_jwks_url.lower().startswith(
+            ("https://", "http://")
+        ):
+            raise ValueError("oidc_jwks_url must be an http:// or https:// URL")
         return self
 
     def authenticator(self) -> Authenticator:

@@ -106,6 +106,10 @@ def test_oidc_settings_come_whole_and_secrets_are_hidden(tmp_path: Path) -> None
             oidc_jwks_url="https://x/jwks",
             oidc_jwks_file=keys.write_jwks(tmp_path),
         )
+    with pytest.raises(ValidationError, match="http:// or https://"):
+        AccessSettings(
+            oidc_issuer=keys.ISSUER, oidc_audience=keys.AUDIENCE, oidc_jwks_url="file:///etc/x"
+        )
     settings = AccessSettings(admin_token="very-secret", auditor_token="")
     assert settings.auditor_token is None
     assert "very-secret" not in repr(settings) and "very-secret" not in str(settings.model_dump())

@@ -5,17 +5,20 @@ yet valid, unknown key, another key's signature, garbage) is refused with the sa
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from mitl_runtime.auth.errors import NOT_VALID, Unauthenticated
-from mitl_runtime.auth.oidc import FileKeys, OidcVerifier, claim_at, roles_from
+from mitl_runtime.auth.errors import NOT_VALID, Unauthenticated, Unavailable
+from mitl_runtime.auth.oidc import FileKeys, OidcVerifier, UrlKeys, claim_at, roles_from
 
 from tests.unit.runtime.auth import keys
 
@@ -110,3 +113,24 @@ def test_pyjwt_refuses_none_even_when_asked_directly() -> None:
     # The guard rail under ours: `none` is never in the accepted algorithms.
     with pytest.raises(jwt.PyJWTError):
         jwt.decode(unsigned(keys.claims()), "", algorithms=["RS256"])
+
+
+def test_keys_fetched_from_a_url_and_an_unreachable_issuer(tmp_path: Path) -> None:
+    """The JWKS from the issuer's URL (a local HTTP server here), cached; an issuer whose
+    keys cannot be fetched is a 503 to retry, not a refusal of the token."""
+    keys.write_jwks(tmp_path)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+        verifier = OidcVerifier(keys.ISSUER, keys.AUDIENCE, UrlKeys(url))
+        assert verifier.verify(keys.token(roles=["admin"])).roles == {"admin"}
+        with pytest.raises(Unauthenticated):
+            verifier.verify(keys.token(kid="rsa-9"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    gone = OidcVerifier(keys.ISSUER, keys.AUDIENCE, UrlKeys(url))
+    with pytest.raises(Unavailable):
+        gone.verify(keys.token())
