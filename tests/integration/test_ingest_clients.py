@@ -103,6 +103,9 @@ async def test_client_keys_scope_limits_rotation_and_revocation(
         assert (await clients(url, capsys, "rotate", crm))[0] == 1  # a revoked client stays revoked
         assert "already" in (await clients(url, capsys, "revoke", crm))[1]
         assert (await clients(url, capsys, "revoke", f"nobody-{run}"))[0] == 1
+        metrics = (await client.get("/metrics")).text
+        for status in (401, 403, 413, 429):
+            assert f'mitl_ingest_refused_total{{status="{status}"}}' in metrics
 
     item_id = accepted.json()["items"][0]["item_id"]
     async with TopicReader(service_env["kafka_bootstrap_servers"], topics.ITEMS_INGESTED) as r:

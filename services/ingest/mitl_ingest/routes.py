@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -17,7 +18,17 @@ from pydantic import ValidationError
 from mitl_ingest import client_store, core
 from mitl_ingest.clients import UNKNOWN, Client, RateLimiter, check_shape
 from mitl_ingest.handlers import Ingestor
+from mitl_ingest.metrics import REFUSED
 from mitl_ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def refused(error: AuthError) -> HTTPException:
+    """The answer to a refused request, counted and logged with its reason (never the key)."""
+    REFUSED.labels(str(error.status)).inc()
+    log.info("refused a request (%d): %s", error.status, error.message)
+    return http_error(error)
 
 
 def describe(error: ValidationError) -> str:
@@ -44,7 +55,7 @@ def build_router(catalog: Catalog, ingestor: Ingestor, settings: Settings) -> AP
             limiter.take(client)
             client.check_body(len(await http.body()))
         except AuthError as error:
-            raise http_error(error) from None
+            raise refused(error) from None
         return client
 
     @router.post(
@@ -69,7 +80,7 @@ def build_router(catalog: Catalog, ingestor: Ingestor, settings: Settings) -> AP
             try:
                 client.check_dataset(request.dataset)
             except AuthError as error:
-                raise http_error(error) from None
+                raise refused(error) from None
         try:
             catalog.get(request.dataset)
         except UnknownDataset as error:
