@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "configuration.md"
 CATALOG = ROOT / "deploy" / "services.yaml"
 BASE = "mitl_runtime.settings:ServiceSettings"
+# The settings of the services with guarded HTTP routes (static tokens, OIDC).
+ACCESS = "mitl_runtime.auth.settings:AccessSettings"
 # Said here only where the source says nothing: a comment or description there wins.
 FALLBACK = {
     "kafka_bootstrap_servers": "Kafka brokers, `host:port[,host:port...]`.",
@@ -197,6 +199,19 @@ def render() -> str:
         "## Every service\n",
         f"`{BASE.replace(':', '.')}`; a service may change a default (below).\n",
         table(base, list(base.model_fields), comments(base)),
+        "",
+    ]
+    access = load(ACCESS)
+    guarded = [
+        name
+        for name, service in catalog["services"].items()
+        if issubclass(load(service["settings"]), access)
+    ]
+    parts += [
+        "## Access control\n",
+        f"`{ACCESS.replace(':', '.')}`, the settings of the services with guarded routes "
+        f'({", ".join(guarded)}; README, "Access control").\n',
+        table(access, own_fields(access), comments(access)),
         "",
     ]
     for name, service in catalog["services"].items():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.support import BROKERS_USED, own_broker, own_database
+from tests.support import ADMIN_TOKEN, AUDITOR_TOKEN, BROKERS_USED, own_broker, own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".local" / "test"
@@ -82,6 +82,9 @@ def service_env(kafka: str, database_url: str, datasets_file: Path) -> dict[str,
         "datasets_file": datasets_file,
         "kafka_session_timeout_ms": 2000,
         "kafka_heartbeat_interval_ms": 300,
+        # The static tokens of the guarded routes (tests.support.ADMIN, AUDITOR).
+        "admin_token": ADMIN_TOKEN,
+        "auditor_token": AUDITOR_TOKEN,
     }
 
 

@@ -88,11 +88,53 @@ async def publish_events(bootstrap: str, topic: str, events: Sequence[Event]) ->
 
 
 @asynccontextmanager
-async def running_app(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    """Run `app`'s lifespan (broker, Postgres) and give an HTTP client bound to it."""
+async def running_app(
+    app: FastAPI, headers: dict[str, str] | None = None
+) -> AsyncIterator[AsyncClient]:
+    """Run `app`'s lifespan (broker, Postgres) and give an HTTP client bound to it, sending
+    `headers` (credentials: ADMIN, AUDITOR, or `await ingest_headers(...)`) on every request."""
     async with app.router.lifespan_context(app):
-        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        async with AsyncClient(
+            transport=ASGITransport(app=app), base_url="http://test", headers=headers
+        ) as client:
             yield client
+
+
+# The static tokens every service under test is configured with (conftest.service_env).
+ADMIN_TOKEN = "admin-token-of-the-tests"
+AUDITOR_TOKEN = "auditor-token-of-the-tests"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+AUDITOR = {"Authorization": f"Bearer {AUDITOR_TOKEN}"}
+
+
+async def ingest_key(
+    database_url: str,
+    *datasets: str,
+    rate_per_s: float = 10_000.0,
+    burst: int = 10_000,
+    max_body_bytes: int = 64 * 1024 * 1024,
+) -> tuple[str, str]:
+    """A new ingest client (its id and key) scoped to `datasets` (none: every dataset), as
+    `mitl clients create` makes it, with limits no test reaches unless it means to."""
+    from mitl_ingest import client_store
+    from mitl_runtime.db import create_pool, migrate
+
+    client_id = f"test-client-{uuid.uuid4().hex[:8]}"
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        await migrate(pool, "ingest", "mitl_ingest")
+        key = await client_store.create(
+            pool, client_id, datasets or ("*",), rate_per_s, burst, max_body_bytes
+        )
+    finally:
+        await pool.close()
+    return client_id, key
+
+
+async def ingest_headers(database_url: str, *datasets: str) -> dict[str, str]:
+    """The Authorization header of a new ingest client (every dataset unless named)."""
+    _, key = await ingest_key(database_url, *datasets)
+    return {"Authorization": f"Bearer {key}"}
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:

@@ -35,6 +35,8 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     volumes: tuple[str, ...] = ()
     http_clients: bool = False
+    # Takes the static tokens and OIDC settings of `access` (mitl_deploy.access).
+    guarded: bool = False
     replicas: dict[str, int] | None = None
     scale: dict[str, Any] | None = None
 

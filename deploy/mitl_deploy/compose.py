@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mitl_deploy import security
+from mitl_deploy import access, security
 from mitl_deploy.catalog import ROOT, Catalog, Doc
 from mitl_deploy.workloads import CONFIG_DIR
 
@@ -77,8 +77,10 @@ def services(catalog: Catalog) -> Doc:
                 "MITL_HTTP_PORT": str(service.port),
                 **{k: str(v) for k, v in sorted(service.env.items())},
             },
-            # MITL_KAFKA_SECURITY_PROTOCOL, the SASL login, ... if the file exists (docs/deploy.md).
-            "env_file": security.compose_env_file(catalog),
+            # MITL_KAFKA_SECURITY_PROTOCOL, the SASL login, ... if the file exists (docs/deploy.md);
+            # for a guarded service also MITL_ADMIN_TOKEN, ... (README, "Access control").
+            "env_file": security.compose_env_file(catalog)
+            + (access.compose_env_file(catalog) if service.guarded else []),
             # Edit config/datasets.yaml and restart; its models are the image's, under /app.
             "volumes": [
                 f"./config:{CONFIG_DIR}:ro",

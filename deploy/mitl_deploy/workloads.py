@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mitl_deploy import security
+from mitl_deploy import access, security
 from mitl_deploy.catalog import Catalog, Doc, Service, config_files
 
 UID = 10001  # the image's `mitl` user (Dockerfile)
@@ -88,6 +88,9 @@ def service_container(catalog: Catalog, service: Service) -> Doc:
     env.append({"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": dict(POSTGRES_SECRET)}})
     # Kafka's login, if its Secret has one (security.py); protocol and mechanism are in mitl-env.
     env += security.secret_env(catalog)
+    # Static tokens and OIDC, if the Secret has them (access.py).
+    if service.guarded:
+        env += access.secret_env(catalog)
     return {
         "name": service.name,
         "image": "mitl",

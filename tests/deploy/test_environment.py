@@ -26,6 +26,8 @@ pytestmark = pytest.mark.deploy
 # Whose container defaults are wrong in a container, so the deploy files must set them.
 MUST_SET = ("kafka_bootstrap_servers", "database_url", "datasets_file", "http_host", "http_port")
 SECRET = "<from Secret>"
+# What a Secret holds where a setting checks its form (a URL), for the settings to load.
+SECRET_VALUES = {"MITL_OIDC_JWKS_URL": "https://login.example.com/jwks"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def k8s_runtime(service: Service, overlay: Overlay) -> Runtime:
     for variable in container.get("env", []):
         source = variable.get("valueFrom", {})
         if "secretKeyRef" in source:
-            env[variable["name"]] = SECRET
+            env[variable["name"]] = SECRET_VALUES.get(variable["name"], SECRET)
         elif "configMapKeyRef" in source:
             ref = source["configMapKeyRef"]
             env[variable["name"]] = config_maps[ref["name"]][ref["key"]]

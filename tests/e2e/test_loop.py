@@ -6,6 +6,7 @@ service."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -14,10 +15,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from mitl_cli.feed import pool_items
-from mitl_cli.stack import LocalStack
+from mitl_cli.stack import DEV_CLIENT, LocalStack
 
 from tests.support import wait_until
 
@@ -48,6 +50,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory, datasets_file: Path) -> Iter
         yield running
 
 
+async def item_clients(database_url: str) -> dict[str | None, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT client_id, count(*) AS n FROM audit.items GROUP BY 1")
+    finally:
+        await conn.close()
+    return {r["client_id"]: r["n"] for r in rows}
+
+
 def create_user(stack: LocalStack, name: str, role: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "mitl_cli.main", "users", "create", "--name", name, "--role", role],
@@ -61,20 +72,29 @@ def create_user(stack: LocalStack, name: str, role: str) -> str:
 
 def test_items_flow_to_labels_reviews_and_an_audited_override(stack: LocalStack) -> None:
     items = list(pool_items("trec6", limit=ITEMS))
-    response = httpx.post(
-        f"{stack.url('ingest')}/v1/items", json={"dataset": "trec6", "items": items}, timeout=30
-    )
+    body = {"dataset": "trec6", "items": items}
+    # Without credentials: ingest, audit's reports and export, the trainer's retrain all 401.
+    for method, url in (
+        ("POST", f"{stack.url('ingest')}/v1/items"),
+        ("GET", f"{stack.url('audit')}/v1/reports/trec6"),
+        ("GET", f"{stack.url('audit')}/v1/export/trec6"),
+        ("POST", f"{stack.url('trainer')}/v1/retrain/trec6"),
+    ):
+        refused = httpx.request(method, url, json=body, timeout=30)
+        assert refused.status_code == 401, (url, refused.text)
+        assert "missing credentials" in refused.json()["detail"]
+    ingest = stack.ingest_headers
+    response = httpx.post(f"{stack.url('ingest')}/v1/items", json=body, headers=ingest, timeout=30)
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == ITEMS
     # The same batch again: all duplicates, nothing new flows.
-    again = httpx.post(
-        f"{stack.url('ingest')}/v1/items", json={"dataset": "trec6", "items": items}, timeout=30
-    )
+    again = httpx.post(f"{stack.url('ingest')}/v1/items", json=body, headers=ingest, timeout=30)
     assert again.json()["duplicates"] == ITEMS
 
     def report() -> dict | None:
-        body = httpx.get(f"{stack.url('audit')}/v1/reports/trec6", timeout=10).json()
-        return body if body["decisions"]["total"] >= ITEMS else None
+        url = f"{stack.url('audit')}/v1/reports/trec6"
+        found = httpx.get(url, headers=stack.auditor_headers, timeout=10).json()
+        return found if found["decisions"]["total"] >= ITEMS else None
 
     summary = wait_until(report, timeout=120)
     routes = summary["decisions"]
@@ -96,12 +116,20 @@ def test_items_flow_to_labels_reviews_and_an_audited_override(stack: LocalStack)
     assert submit.status_code == 200, submit.text
 
     def override() -> dict | None:
-        rows = httpx.get(f"{stack.url('audit')}/v1/overrides/trec6", timeout=10).json()["overrides"]
+        url = f"{stack.url('audit')}/v1/overrides/trec6"
+        rows = httpx.get(url, headers=stack.auditor_headers, timeout=10).json()["overrides"]
         return next((r for r in rows if r["item_id"] == task["item_id"]), None)
 
     row = wait_until(override, timeout=60)
     assert row["suggested_label"] == suggested and row["label"] == corrected
     assert row["model_version"].startswith("trec6-minilm")
+
+    # Every item names the client that sent it, in the export's source table (audit.items).
+    def senders() -> dict[str | None, int] | None:
+        found = asyncio.run(item_clients(stack.database_url))
+        return found if sum(found.values()) >= ITEMS else None
+
+    assert wait_until(senders, timeout=60) == {DEV_CLIENT: ITEMS}
 
     def drift_metric() -> bool:
         text = httpx.get(f"{stack.url('drift-monitor')}/metrics", timeout=10).text

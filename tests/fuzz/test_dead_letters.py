@@ -165,6 +165,7 @@ def test_every_bad_event_on_every_topic_is_dead_lettered_with_its_reason(
     response = httpx.post(
         f"{platform.url('ingest')}/v1/items",
         json={"dataset": "trec6", "items": [{"external_id": canary, "text": "Who is Ada ?"}]},
+        headers=platform.stack.ingest_headers,
         timeout=30,
     )
     assert response.json()["accepted"] == 1

@@ -29,7 +29,12 @@ EDGE_TIMES = (
 
 
 def get(platform: Platform, path: str, params: dict[str, str] | None = None) -> httpx.Response:
-    response = httpx.get(f"{platform.url('audit')}{path}", params=params, timeout=30)
+    response = httpx.get(
+        f"{platform.url('audit')}{path}",
+        params=params,
+        headers=platform.stack.auditor_headers,
+        timeout=30,
+    )
     assert response.status_code < 500, f"{path} {params}: {response.status_code} {response.text}"
     if response.status_code >= 400:
         assert response.json()["detail"], response.text
@@ -80,7 +85,11 @@ def test_a_long_url_sent_in_pieces_gets_the_same_json_answer(platform: Platform)
 
     url = urlsplit(platform.url("audit"))
     path = "/v1/reports/" + segment("🙂" * 3000)
-    head = f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode()
+    bearer = platform.stack.auditor_headers["Authorization"]
+    head = (
+        f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: {bearer}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
         for start in range(0, len(head), 4096):
             sock.sendall(head[start : start + 4096])

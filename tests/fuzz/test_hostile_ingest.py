@@ -43,7 +43,7 @@ def post(platform: Platform, content: str | bytes, content_type: str) -> httpx.R
     return httpx.post(
         f"{platform.url('ingest')}/v1/items",
         content=content,
-        headers={"content-type": content_type},
+        headers={"content-type": content_type} | platform.stack.ingest_headers,
         timeout=60,
     )
 

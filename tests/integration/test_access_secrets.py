@@ -50,7 +50,10 @@ def exercise(stack: LocalStack, tokens: dict[str, str]) -> list[str]:
     bearer["made"] = {"Authorization": f"Bearer {created}"}
     items = list(pool_items("trec6", limit=40))
     httpx.post(
-        f"{stack.url('ingest')}/v1/items", json={"dataset": "trec6", "items": items}, timeout=30
+        f"{stack.url('ingest')}/v1/items",
+        json={"dataset": "trec6", "items": items},
+        headers=stack.ingest_headers,
+        timeout=30,
     ).raise_for_status()
 
     def claimed() -> httpx.Response | None:
@@ -79,7 +82,18 @@ def exercise(stack: LocalStack, tokens: dict[str, str]) -> list[str]:
         review.post("/v1/users", json={"name": token, "role": token}, headers=bearer[role])
         httpx.get(f"{stack.url('audit')}/v1/reports/{token}", timeout=30)
         httpx.post(f"{stack.url('ingest')}/v1/items", json={"dataset": token, "items": [{}]})
-    return [*tokens.values(), created]
+    # The platform's own secrets: the ingest key, the admin and auditor tokens, right and
+    # wrong, on every guarded surface.
+    secrets = [stack.ingest_key, stack.admin_token, stack.auditor_token]
+    for secret in secrets:
+        for presented in (secret, secret + "x", secret[:-1]):
+            auth = {"Authorization": f"Bearer {presented}"}
+            body = {"dataset": "trec6", "items": [{"external_id": presented, "text": "a"}]}
+            httpx.post(f"{stack.url('ingest')}/v1/items", json=body, headers=auth, timeout=30)
+            httpx.get(f"{stack.url('audit')}/v1/export/trec6", headers=auth, timeout=30)
+            httpx.get(f"{stack.url('audit')}/v1/reports/{presented}", headers=auth, timeout=30)
+            httpx.post(f"{stack.url('trainer')}/v1/retrain/trec6", headers=auth, timeout=30)
+    return [*tokens.values(), created, *secrets]
 
 
 def test_no_token_is_logged_or_dead_lettered(stack: LocalStack) -> None:

@@ -38,7 +38,15 @@ from mitl_contracts.events import (
 from mitl_policy.ppi import ppi_interval
 from mitl_runtime.localinfra import create_database, drop_database
 
-from tests.support import TopicReader, eventually, publish_events, publish_raw, running_app
+from tests.support import (
+    AUDITOR,
+    AUDITOR_TOKEN,
+    TopicReader,
+    eventually,
+    publish_events,
+    publish_raw,
+    running_app,
+)
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -172,7 +180,7 @@ async def audited(service_env: dict) -> AsyncIterator[Audited]:
         .model_dump_json()
         .encode(),
     ]
-    async with running_app(create_app(Settings(**env))) as client:
+    async with running_app(create_app(Settings(**env)), AUDITOR) as client:
         await publish_raw(kafka, topics.LABELS, bad, key=b"item-2")
         for topic, published in events.items():
             await publish_events(kafka, topic, published)
@@ -583,6 +591,21 @@ async def test_export_jsonl_has_each_item_with_its_final_label_and_provenance(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/x-ndjson")
     assert response.headers["x-mitl-export-items"] == "6"
+    # The export itself is in the chain, with who asked (never their token).
+    accesses = await rows(
+        audited,
+        "SELECT payload, action FROM audit.log WHERE kind = 'access' AND dataset = $1",
+        audited.dataset,
+    )
+    exports = [json.loads(r["payload"]) for r in accesses if r["action"] == "export"]
+    assert {"by": "static-token:auditor-token", "format": "jsonl", "items": 6}.items() <= exports[
+        0
+    ].items()
+    assert all(AUDITOR_TOKEN not in r["payload"] for r in accesses)
+    code = await asyncio.to_thread(
+        mitl, ["audit", "verify", "--database-url", audited.database_url]
+    )
+    assert code == 0
     items = by_item([json.loads(line) for line in response.text.splitlines()])
     assert {k: v["label"] for k, v in items.items()} == {
         "item-1": "A",

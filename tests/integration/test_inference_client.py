@@ -17,7 +17,7 @@ from mitl_ingest.settings import Settings as IngestSettings
 from mitl_router.app import create_app as router_app
 from mitl_router.settings import Settings as RouterSettings
 
-from tests.support import TopicReader, running_app
+from tests.support import TopicReader, ingest_headers, running_app
 
 pytestmark = pytest.mark.integration
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -50,7 +50,10 @@ async def test_client_predictions_are_routed_and_not_rescored(
     ]
     inference = InferenceSettings(**(service_env | {"artifact_dir": tmp_path}))
     async with (
-        running_app(ingest_app(IngestSettings(**service_env))) as ingest,
+        running_app(
+            ingest_app(IngestSettings(**service_env)),
+            await ingest_headers(service_env["database_url"]),
+        ) as ingest,
         running_app(inference_app(inference)),
         running_app(router_app(RouterSettings(**service_env))),
     ):

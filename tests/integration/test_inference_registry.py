@@ -27,6 +27,7 @@ from mitl_inference.settings import Settings
 from mitl_ml.artifacts import manifest_digest
 from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.manifest import ModelManifest, read_manifest, read_verified_files, write_bundle
+from mitl_runtime.auth.errors import NOT_VALID
 from mitl_runtime.broker import EventPublisher
 from mitl_runtime.settings import ServiceSettings
 
@@ -327,7 +328,7 @@ async def test_the_registry_over_http_takes_the_admin_token_and_refuses_bad_uplo
     env: dict[str, object], tmp_path: Path
 ) -> None:
     """POST /v1/registry (a bundle's .tar.gz), promote and retire, from the Python client:
-    401 without the token (off without MITL_ADMIN_TOKEN: tests/unit/runtime/test_admin.py),
+    401 without the token (off without MITL_ADMIN_TOKEN: tests/unit/runtime/auth),
     and every bad upload a 4xx naming what is wrong; what registers is served once
     promoted."""
     fresh = tmp_path / "tfidf-s2"
@@ -339,11 +340,11 @@ async def test_the_registry_over_http_takes_the_admin_token_and_refuses_bad_uplo
     app = create_app(settings)
     async with running_app(app) as client:
         anonymous = await client.post("/v1/registry", content=b"x", headers=gzip)
-        assert anonymous.status_code == 401 and "admin token is needed" in anonymous.text
+        assert anonymous.status_code == 401 and "missing credentials" in anonymous.text
         wrong = await client.post(
             "/v1/registry", content=b"x", headers=gzip | {"Authorization": "Bearer nope"}
         )
-        assert wrong.status_code == 401 and wrong.json()["detail"] == "the admin token is not valid"
+        assert wrong.status_code == 401 and wrong.json()["detail"] == NOT_VALID
         admin = gzip | {"Authorization": f"Bearer {token}"}
 
         async def refused(body: bytes, headers: dict[str, str] = admin) -> tuple[int, str]:

@@ -11,7 +11,7 @@ from mitl_contracts.events import ItemIngested, Prediction
 from mitl_ingest.app import create_app
 from mitl_ingest.settings import Settings
 
-from tests.support import TopicReader, publish_raw, running_app
+from tests.support import TopicReader, ingest_headers, publish_raw, running_app
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,8 @@ async def test_http_batch_accepts_dedups_and_rejects_per_item(service_env: dict)
             "prediction": {"model_id": "m", "labels": ["A", "B"], "probabilities": [0.5, 0.5]},
         },
     ]
-    async with running_app(app) as client:
+    headers = await ingest_headers(service_env["database_url"])
+    async with running_app(app, headers) as client:
         response = await client.post("/v1/items", json={"dataset": "trec6", "items": items})
         assert response.status_code == 200, response.text
         body = response.json()

@@ -29,7 +29,7 @@ from mitl_runtime.ports import free_port
 from mitl_runtime.service import ServiceRuntime
 from mitl_runtime.settings import ServiceSettings
 
-from tests.support import ROOT, running_app
+from tests.support import ROOT, ingest_headers, running_app
 
 pytestmark = [
     pytest.mark.integration,
@@ -163,7 +163,7 @@ async def test_a_service_runs_over_sasl_ssl(
     settings = Settings(**values)
     run = uuid.uuid4().hex[:8]
     app = create_app(settings)
-    async with running_app(app) as client:
+    async with running_app(app, await ingest_headers(database_url)) as client:
         assert (await client.get("/readyz")).status_code == 200
         response = await client.post(
             "/v1/items",

@@ -37,7 +37,7 @@ from mitl_ingest.settings import Settings as IngestSettings
 from mitl_review.app import create_app as review_app
 from mitl_review.settings import Settings as ReviewSettings
 
-from tests.support import TopicReader, publish_events, wait_until
+from tests.support import AUDITOR_TOKEN, TopicReader, ingest_key, publish_events, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +91,9 @@ class Stack:
     roundtrip: str
 
     def client(self, token: str | None = None) -> MitlClient:
-        return MitlClient(self.endpoints, token=token)
+        """A client with `token` (by default the auditor's, for reports and exports) and the
+        ingest key of the module's client (MITL_API_KEY)."""
+        return MitlClient(self.endpoints, token=token or AUDITOR_TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -114,13 +116,17 @@ def stack(
         "datasets_file": path,
         "kafka_session_timeout_ms": 2000,
         "kafka_heartbeat_interval_ms": 300,
+        "auditor_token": AUDITOR_TOKEN,
     }
     apps = {
         "ingest": ingest_app(IngestSettings(**env, max_items_per_request=7)),
         "review": review_app(ReviewSettings(**env)),
         "audit": audit_app(AuditSettings(**env)),
     }
-    with Served(apps) as served:
+    # The ingest key every client here (and `mitl import`) finds in MITL_API_KEY.
+    _, key = asyncio.run(ingest_key(database_url))
+    with Served(apps) as served, pytest.MonkeyPatch.context() as environment:
+        environment.setenv("MITL_API_KEY", key)
         endpoints = Endpoints(
             ingest=served.urls["ingest"], review=served.urls["review"], audit=served.urls["audit"]
         )
@@ -226,6 +232,8 @@ def test_client_ingest_review_reports_and_exports(
         # Submitting again answers the same (retries are safe).
         assert client.submit(claimed["correct"], "LOC").status == "done"
 
+    # Reports and exports take an auditor (or admin), not an annotator.
+    with stack.client() as client:
         jsonl = tmp_path / "out.jsonl"
         assert exported(client, stack.dataset, jsonl, 2) == 2
         rows = {r["item_id"]: r for r in map(json.loads, jsonl.read_text().splitlines())}
@@ -385,7 +393,7 @@ async def test_async_client_ingests_imports_and_exports(stack: Stack, tmp_path: 
     import pyarrow as pa
 
     texts = [f"Where is city number {i} ?" for i in range(12)]
-    async with AsyncMitlClient(stack.endpoints) as client:
+    async with AsyncMitlClient(stack.endpoints, token=AUDITOR_TOKEN) as client:
         items = [Item(external_id=f"a{i}", text=t) for i, t in enumerate(texts)]
         first = await client.ingest_many(stack.dataset, items, batch_size=3, concurrency=3)
         again = await client.ingest_many(stack.dataset, items, batch_size=12)

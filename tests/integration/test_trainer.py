@@ -19,7 +19,7 @@ from mitl_ml.bootstrap import bootstrap_splits
 from mitl_ml.datasets import Example
 from mitl_ml.runtime import load_model
 
-from tests.support import TopicReader, eventually, publish_raw, running_app
+from tests.support import ADMIN, TopicReader, eventually, publish_raw, running_app
 
 # services/trainer is not in the editable install's package list yet (see the report).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "trainer"))
@@ -99,7 +99,7 @@ async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
         )
         for n, example in enumerate(examples)
     ]
-    async with running_app(create_app(settings)) as client:
+    async with running_app(create_app(settings), ADMIN) as client:
 
         async def status() -> dict:
             response = await client.get(f"/v1/retrain/{dataset}")

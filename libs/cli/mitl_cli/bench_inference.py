@@ -162,6 +162,7 @@ async def measure(
     bootstrap: str,
     args: argparse.Namespace,
     snapshot: Callable[[], dict[str, float]],
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     import httpx
 
@@ -169,7 +170,7 @@ async def measure(
     await decisions.consumer.start()
     reader = asyncio.create_task(decisions.collect())
     try:
-        async with httpx.AsyncClient(base_url=ingest_url, timeout=120) as client:
+        async with httpx.AsyncClient(base_url=ingest_url, timeout=120, headers=headers) as client:
             warm = Poster(client, DATASET, "warm")
             await warm.post(texts(min(args.micro_batch, args.post_batch)))
             await decisions.wait(set(warm.sent_at), "warm-up")
@@ -265,7 +266,13 @@ def run(args: argparse.Namespace) -> int:
     with stack:
         assert stack.broker is not None
         figures = asyncio.run(
-            measure(stack.url("ingest"), stack.broker.bootstrap, args, lambda: cpu_snapshot(stack))
+            measure(
+                stack.url("ingest"),
+                stack.broker.bootstrap,
+                args,
+                lambda: cpu_snapshot(stack),
+                stack.ingest_headers,
+            )
         )
         memory = memory_mb(stack.processes["inference"].pid)
         broker = stack.broker.description

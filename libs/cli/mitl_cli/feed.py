@@ -23,11 +23,13 @@ def stream(
     rate: float,
     batch_size: int = 25,
     limit: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Iterator[dict[str, object]]:
-    """POST batches at about `rate` items/s; yields each batch's response body."""
+    """POST batches at about `rate` items/s (with `headers`: the client's key); yields each
+    batch's response body."""
     batch: list[dict[str, object]] = []
     interval = batch_size / rate if rate > 0 else 0.0
-    with httpx.Client(base_url=ingest_url, timeout=30) as client:
+    with httpx.Client(base_url=ingest_url, timeout=30, headers=headers) as client:
         next_at = time.monotonic()
         for item in pool_items(dataset, limit):
             batch.append(item)

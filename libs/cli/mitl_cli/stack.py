@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -39,6 +40,8 @@ from mitl_runtime.localinfra import (
     start_local_broker,
 )
 
+from mitl_cli.surfaces import ingest_client_key
+
 # service name -> (package run with -m, default port)
 SERVICES: dict[str, tuple[str, int]] = {
     "ingest": ("mitl_ingest", 8001),
@@ -50,6 +53,10 @@ SERVICES: dict[str, tuple[str, int]] = {
     "trainer": ("mitl_trainer", 8007),
 }
 REPLICA_MARK = "#"
+# The ingest client the local stack's own tools post as (`mitl clients`), with limits that no
+# benchmark reaches; a restart on the same database gives it a new key.
+DEV_CLIENT = "local-dev"
+DEV_CLIENT_OPTIONS = ("--all-datasets", "--rate", "100000", "--burst", "100000")
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +109,25 @@ class LocalStack(StartsAndStops):
     database_url: str = ""
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Credentials of this stack: the static tokens every guarded service is started with
+    # (MITL_ADMIN_TOKEN, MITL_AUDITOR_TOKEN), made fresh per stack, and the key of the ingest
+    # client DEV_CLIENT, made at start when ingest is one of the services.
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    auditor_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    ingest_key: str = ""
+
+    @property
+    def ingest_headers(self) -> dict[str, str]:
+        """What a client of ingest sends: the dev client's key."""
+        return {"Authorization": f"Bearer {self.ingest_key}"}
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    @property
+    def auditor_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.auditor_token}"}
 
     def url(self, service: str) -> str:
         """A replica's URL (a service's name is its first replica)."""
@@ -131,6 +157,8 @@ class LocalStack(StartsAndStops):
             "MITL_LOG_LEVEL": "INFO",
             # The embedded stand-in does not take idempotent producers.
             "MITL_KAFKA_ENABLE_IDEMPOTENCE": str(self.broker_kind == "kafka").lower(),
+            "MITL_ADMIN_TOKEN": self.admin_token,
+            "MITL_AUDITOR_TOKEN": self.auditor_token,
             **self.extra_env,
         }
 
@@ -147,6 +175,10 @@ class LocalStack(StartsAndStops):
             for service in self.services
             for index in range(1, self.replicas.get(service, 1) + 1)
         ]
+        if "ingest" in self.services:
+            self.ingest_key = asyncio.run(
+                ingest_client_key(self.database_url, DEV_CLIENT, *DEV_CLIENT_OPTIONS)
+            )
         self.ports = self.allocate_ports(names)
         for name in names:
             self.spawn(name)

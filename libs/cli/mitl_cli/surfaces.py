@@ -41,6 +41,19 @@ async def create_user(database_url: str, name: str, role: str) -> str:
     return out.strip()
 
 
+async def ingest_client_key(database_url: str, name: str, *options: str) -> str:
+    """A key for ingest client `name` (`mitl clients create --name NAME OPTIONS`), or, when
+    the client exists already, a new key for it (`mitl clients rotate`): the old one stops
+    working."""
+    env = {"MITL_DATABASE_URL": database_url}
+    code, out, err = await mitl(env, "clients", "create", "--name", name, *options)
+    if code == 1 and "exists already" in err:
+        code, out, err = await mitl(env, "clients", "rotate", name)
+    if code != 0:
+        raise RuntimeError(f"mitl clients failed ({code}): {err.strip()}")
+    return out.strip()
+
+
 async def audit_chain(database_url: str) -> str:
     """The verdict of `mitl audit verify`: "ok: N rows", or what is broken."""
     code, out, err = await mitl({}, "audit", "verify", "--database-url", database_url)

@@ -25,7 +25,11 @@ class Call:
     path: str
     params: dict[str, str] | None = None
     json: Any = None
+    # auth: the call needs the client's token (refused here without one); credential: which
+    # secret goes with the call when the client has one (the ingest key, or the token for
+    # audit's reports and export), the service saying whether it needs it.
     auth: bool = False
+    credential: Literal["token", "api_key"] | None = None
     # A body that is not JSON (a model bundle's archive), with its media type.
     content: bytes | None = None
     content_type: str | None = None
@@ -63,7 +67,7 @@ def ingest(dataset: str, items: list[Item], batch_id: str | None) -> Call:
     body: dict[str, Any] = {"dataset": dataset, "items": [item.body() for item in items]}
     if batch_id is not None:
         body["batch_id"] = batch_id
-    return Call("ingest", "POST", "/v1/items", json=body)
+    return Call("ingest", "POST", "/v1/items", json=body, credential="api_key")
 
 
 def ingest_response(response: httpx.Response) -> IngestResponse:
@@ -118,12 +122,22 @@ def report(
     dataset: str, start: datetime | None, end: datetime | None, format: Literal["json", "csv"]
 ) -> Call:
     return Call(
-        "audit", "GET", f"/v1/reports/{dataset}", params={**_window(start, end), "format": format}
+        "audit",
+        "GET",
+        f"/v1/reports/{dataset}",
+        params={**_window(start, end), "format": format},
+        credential="token",
     )
 
 
 def overrides_call(dataset: str, limit: int) -> Call:
-    return Call("audit", "GET", f"/v1/overrides/{dataset}", params={"limit": str(limit)})
+    return Call(
+        "audit",
+        "GET",
+        f"/v1/overrides/{dataset}",
+        params={"limit": str(limit)},
+        credential="token",
+    )
 
 
 def overrides(response: httpx.Response) -> list[dict[str, Any]]:
@@ -148,7 +162,7 @@ def export(dataset: str, **query: Unpack[ExportQuery]) -> Call:
     }
     if (batch := query.get("batch")) is not None:
         params["batch"] = batch
-    return Call("audit", "GET", f"/v1/export/{dataset}", params=params)
+    return Call("audit", "GET", f"/v1/export/{dataset}", params=params, credential="token")
 
 
 def export_items(response: httpx.Response) -> int:

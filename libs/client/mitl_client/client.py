@@ -100,12 +100,15 @@ class _Base(ABC, Generic[Transport, Http]):
         endpoints: Endpoints | None = None,
         *,
         token: str | None = None,
+        api_key: str | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         transport: Transport | None = None,
     ) -> None:
         self.endpoints = endpoints or Endpoints.from_env()
         self.token = token if token is not None else os.environ.get("MITL_TOKEN")
+        # The ingest client's key (`mitl clients create`), sent with every ingest call.
+        self.api_key = api_key if api_key is not None else os.environ.get("MITL_API_KEY")
         self.retry = retry or RetryPolicy()
         self._http: Http = self._connect(timeout, transport)
 
@@ -122,11 +125,12 @@ class _Base(ABC, Generic[Transport, Http]):
         return str(getattr(self.endpoints, call.service)).rstrip("/") + call.path
 
     def _headers(self, call: Call) -> dict[str, str]:
-        if not call.auth:
-            return {}
-        if not self.token:
+        if call.auth and not self.token:
             raise ValueError(f"{call.path} needs a token: pass token= or set MITL_TOKEN")
-        return {"Authorization": f"Bearer {self.token}"}
+        secret = self.api_key if call.credential == "api_key" else self.token
+        if call.auth or (call.credential is not None and secret):
+            return {"Authorization": f"Bearer {secret}"}
+        return {}
 
     def _request(self, call: Call) -> dict[str, Any]:
         """What httpx sends for `call` besides its method and URL."""
@@ -151,7 +155,9 @@ class _Base(ABC, Generic[Transport, Http]):
 class MitlClient(_Base[httpx.BaseTransport, httpx.Client]):
     """Synchronous client. `with MitlClient(token=...) as mitl: mitl.ingest(...)`.
 
-    `endpoints` defaults to MITL_*_URL or the local ports; `token` (review API) to MITL_TOKEN;
+    `endpoints` defaults to MITL_*_URL or the local ports; `token` (review API, and an
+    auditor's or admin's for reports and export) to MITL_TOKEN; `api_key` (ingest's client
+    key) to MITL_API_KEY;
     `transport` is passed to httpx (tests, proxies)."""
 
     def _connect(self, timeout: float, transport: httpx.BaseTransport | None) -> httpx.Client:
@@ -294,7 +300,9 @@ class MitlClient(_Base[httpx.BaseTransport, httpx.Client]):
             if pause is not None:
                 time.sleep(pause)
             with attempts.attempt():
-                with self._http.stream("GET", url, params=call.params) as response:
+                with self._http.stream(
+                    "GET", url, params=call.params, headers=self._headers(call)
+                ) as response:
                     if response.status_code in RETRY_STATUSES:
                         attempts.retry_later(response, str(response.status_code))
                         continue
@@ -488,7 +496,9 @@ class AsyncMitlClient(_Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
             if pause is not None:
                 await asyncio.sleep(pause)
             with attempts.attempt():
-                async with self._http.stream("GET", url, params=call.params) as response:
+                async with self._http.stream(
+                    "GET", url, params=call.params, headers=self._headers(call)
+                ) as response:
                     if response.status_code in RETRY_STATUSES:
                         attempts.retry_later(response, str(response.status_code))
                         continue

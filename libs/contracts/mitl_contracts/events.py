@@ -176,6 +176,9 @@ class ItemIngested(Event):
     content: ItemContent
     # The client sent its own prediction with the item: the platform's model does not score it.
     scored_by_client: bool = False
+    # The ingest client (its key's id, `mitl clients`) that sent the item over HTTP; None for
+    # items from the raw topic (authenticated by the broker) or ingest without client keys.
+    client_id: Name | None = None
 
 
 class Prediction(Event):

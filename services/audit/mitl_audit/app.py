@@ -36,6 +36,9 @@ def create_app(settings: Settings) -> FastAPI:
                 yield
 
     app = service_app("audit", runtime.health, lifespan, tracing=runtime.tracing)
-    app.include_router(build_router(runtime, catalog, settings.max_overrides_per_request))
-    app.include_router(build_export_router(runtime, catalog))
+    authenticator = settings.authenticator()
+    app.include_router(
+        build_router(runtime, catalog, settings.max_overrides_per_request, authenticator)
+    )
+    app.include_router(build_export_router(runtime, catalog, authenticator))
     return app

@@ -1,6 +1,7 @@
 """Inference over HTTP: the models this replica serves, the registry's versions, and, for the
-operator (MITL_ADMIN_TOKEN, mitl_runtime.admin), registering a bundle, promoting and retiring
-versions: the same operations as `mitl models`, for clients that reach only the HTTP API."""
+operator (the role admin: MITL_ADMIN_TOKEN or an OIDC JWT, mitl_runtime.auth), registering a
+bundle, promoting and retiring versions: the same operations as `mitl models`, for clients
+that reach only the HTTP API."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from mitl_contracts.datasets import Catalog
 from mitl_ml.artifacts import ArtifactStore
 from mitl_ml.errors import ModelLoadError
 from mitl_ml.manifest import read_manifest
-from mitl_runtime.admin import admin_guard
+from mitl_runtime.auth.guard import requires
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_inference import registration
@@ -49,7 +50,7 @@ def build_router(
     runtime: ServiceRuntime, models: ModelSet, settings: Settings, catalog: Catalog
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["models"])
-    admin = Depends(admin_guard(settings.admin_token, "model registration"))
+    admin = Depends(requires(settings.authenticator(), "models:manage", "model registration"))
     store = ArtifactStore(settings.artifact_dir)
 
     @router.get("/models")
@@ -68,8 +69,8 @@ def build_router(
         dependencies=[admin],
         responses={
             200: {"description": "this exact artifact was registered before"},
-            401: {"description": "no admin token, or not the right one"},
-            403: {"description": "registration over HTTP is off (no MITL_ADMIN_TOKEN)"},
+            401: {"description": "no credentials, or ones that are not valid"},
+            403: {"description": "without the role admin, or off (no MITL_ADMIN_TOKEN nor OIDC)"},
             409: {"description": "the version is taken by another artifact"},
             413: {"description": "the bundle is over max_bundle_bytes"},
             415: {"description": "the body is not a tar archive"},

@@ -2,11 +2,11 @@ import socket
 from pathlib import Path
 from typing import Self
 
-from mitl_runtime.settings import ServiceSettings
-from pydantic import Field, SecretStr, model_validator
+from mitl_runtime.auth.settings import AccessSettings
+from pydantic import Field, model_validator
 
 
-class Settings(ServiceSettings):
+class Settings(AccessSettings):
     """Inference's settings (MITL_* environment variables).
 
     Micro-batching: the items subscriber hands over a batch as soon as `kafka_max_batch`
@@ -40,9 +40,6 @@ class Settings(ServiceSettings):
     # encoder sorts the whole batch by length, and a bigger batch pads less. A batch closes
     # at this size or after kafka_batch_timeout_ms, whichever first.
     kafka_max_batch: int = Field(default=512, ge=1, le=4096)
-    # The operator's bearer token for registering, promoting and retiring models over HTTP
-    # (POST /v1/registry...). Unset: those routes answer 403 and only `mitl models` can.
-    admin_token: SecretStr | None = None
     # Largest bundle archive POST /v1/registry takes (the MiniLM bundles are about 25 MB).
     max_bundle_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     # Where registered bundles are kept, by sha256 of their manifest (mitl_ml.artifacts).

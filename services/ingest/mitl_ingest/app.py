@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,8 @@ from mitl_ingest.handlers import Ingestor
 from mitl_ingest.routes import build_router
 from mitl_ingest.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime("ingest", settings)
@@ -26,6 +29,12 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with runtime.running(schema="ingest", migrations="mitl_ingest"):
+            if settings.ingest_auth == "off":
+                log.warning(
+                    "INGEST AUTHENTICATION IS OFF (MITL_INGEST_AUTH=off): anyone who reaches "
+                    "port %d can write items into any dataset. For local development only.",
+                    settings.http_port,
+                )
             yield
 
     app = service_app("ingest", runtime.health, lifespan, tracing=runtime.tracing)

@@ -66,7 +66,7 @@ def check(raw: ItemRaw, catalog: Catalog) -> None:
             )
 
 
-def ingested(raw: ItemRaw, batch_id: str) -> ItemIngested:
+def ingested(raw: ItemRaw, batch_id: str, client_id: str | None = None) -> ItemIngested:
     item_id = item_id_for(raw.dataset, raw.external_id)
     return ItemIngested(
         event_id=f"ingested-{item_id}",
@@ -76,6 +76,7 @@ def ingested(raw: ItemRaw, batch_id: str) -> ItemIngested:
         batch_id=batch_id,
         content=raw.content,
         occurred_at=raw.occurred_at,
+        client_id=client_id,
     )
 
 

@@ -32,15 +32,18 @@ class Ingestor:
                     received.record, InvalidMessage(outcome.reason or "", "item")
                 )
 
-    async def ingest(self, raws: list[ItemRaw], batch_id: str) -> list[core.Outcome]:
-        """One outcome per input, in order. Returns only once accepted items are durable."""
+    async def ingest(
+        self, raws: list[ItemRaw], batch_id: str, client_id: str | None = None
+    ) -> list[core.Outcome]:
+        """One outcome per input, in order. Returns only once accepted items are durable.
+        `client_id`, the client that sent them, is recorded on every item."""
         outcomes: list[core.Outcome | None] = []
         candidates: dict[tuple[str, str], tuple[ItemRaw, ItemIngested]] = {}
         for raw in raws:
             rejected = core.triage(raw, self.catalog)
             key = (raw.dataset, raw.external_id)
             if rejected is None and key not in candidates:
-                candidates[key] = (raw, self._ingested(raw, batch_id))
+                candidates[key] = (raw, self._ingested(raw, batch_id, client_id))
             outcomes.append(rejected)
         items = [item for _, item in candidates.values()]
         new_ids = await store.claim(self.runtime.pool, items)
@@ -76,8 +79,8 @@ class Ingestor:
         return result
 
     @staticmethod
-    def _ingested(raw: ItemRaw, batch_id: str) -> ItemIngested:
-        item = core.ingested(raw, raw.batch_id or batch_id)
+    def _ingested(raw: ItemRaw, batch_id: str, client_id: str | None) -> ItemIngested:
+        item = core.ingested(raw, raw.batch_id or batch_id, client_id)
         if raw.prediction is not None:
             item = item.model_copy(update={"scored_by_client": True})
         return item

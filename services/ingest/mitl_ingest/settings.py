@@ -1,3 +1,5 @@
+from typing import Literal
+
 from mitl_runtime.settings import ServiceSettings
 from pydantic import Field
 
@@ -5,3 +7,7 @@ from pydantic import Field
 class Settings(ServiceSettings):
     http_port: int = 8001
     max_items_per_request: int = Field(default=1000, ge=1, le=100_000)
+    # POST /v1/items takes a client key (`mitl clients create`): 401 without one, 403 for a
+    # dataset outside its scope, 429 over its rate limit, 413 over its body limit. "off" takes
+    # anyone who can reach the port (local development only; logged as a warning at start).
+    ingest_auth: Literal["required", "off"] = "required"

@@ -6,7 +6,13 @@ import asyncpg
 from mitl_contracts.events import ItemIngested
 from mitl_runtime import bulk
 
-COLUMNS = {"dataset": "text", "external_id": "text", "item_id": "text", "batch_id": "text"}
+COLUMNS = {
+    "dataset": "text",
+    "external_id": "text",
+    "item_id": "text",
+    "batch_id": "text",
+    "client_id": "text",
+}
 # A row left unpublished is claimed again (the no-op update makes RETURNING give it).
 CLAIM = bulk.insert_sql(
     "ingest.items",
@@ -24,7 +30,8 @@ async def claim(pool: asyncpg.Pool, items: list[ItemIngested]) -> set[str]:
     rows = await pool.fetch(
         CLAIM,
         *bulk.columns(
-            ((i.dataset, i.external_id, i.item_id, i.batch_id) for i in items), len(COLUMNS)
+            ((i.dataset, i.external_id, i.item_id, i.batch_id, i.client_id) for i in items),
+            len(COLUMNS),
         ),
     )
     return {row["item_id"] for row in rows}

@@ -8,8 +8,9 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from mitl_contracts.datasets import Catalog, Dataset, UnknownDataset
+from mitl_runtime.auth.guard import requires
 from mitl_runtime.service import ServiceRuntime
 from pydantic import BaseModel
 
@@ -61,6 +62,7 @@ def build_router(
     runtime: ServiceRuntime, catalog: Catalog, settings: Settings, intake: Intake
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["retraining"])
+    admin = Depends(requires(settings.authenticator(), "retrain:request", "retraining"))
 
     def trainable(name: str) -> Dataset:
         try:
@@ -73,7 +75,9 @@ def build_router(
             )
         return dataset
 
-    @router.post("/retrain/{dataset}", status_code=202, response_model=Request)
+    @router.post(
+        "/retrain/{dataset}", status_code=202, response_model=Request, dependencies=[admin]
+    )
     async def retrain(dataset: DatasetPath) -> Any:
         """Ask for a candidate trained on the dataset's verified labels now (202, with the
         request). 409 while there are too few labels, saying how many there are and how many

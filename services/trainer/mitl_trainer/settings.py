@@ -1,12 +1,13 @@
 from pathlib import Path
 from typing import Literal
 
-from mitl_runtime.settings import ServiceSettings
+from mitl_runtime.auth.settings import AccessSettings
 from pydantic import Field
 
 
-class Settings(ServiceSettings):
-    """Trainer settings (`MITL_*`). Text datasets of the catalog are trained; MiniLM heads."""
+class Settings(AccessSettings):
+    """Trainer settings (`MITL_*`). Text datasets of the catalog are trained; MiniLM heads.
+    POST /v1/retrain needs the role admin."""
 
     http_port: int = 8007
     # Content-addressed bundles, by sha256 of their manifest (mitl_ml.artifacts); inference

@@ -297,3 +297,36 @@ async def test_the_async_client_stops_at_the_first_refused_batch() -> None:
         with pytest.raises(ApiError, match="unknown dataset"):
             await mitl.ingest_many("x", items(100), batch_size=1, concurrency=2)
     assert len(sent) < 10
+
+
+def test_ingest_sends_the_api_key_and_audit_the_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The ingest key goes with ingest calls only, the token with audit's reports and export;
+    without them nothing is sent and the service's 401 comes back with its reason."""
+    seen: list[httpx.Request] = []
+
+    def anywhere(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "ingest":
+            return FakeIngest()(request)
+        if "authorization" not in request.headers:
+            return httpx.Response(401, json={"detail": "missing credentials: send the header"})
+        return httpx.Response(200, json={"dataset": "trec6", "overrides": []})
+
+    with client(anywhere, token="auditor-t", api_key="mitlk_key") as mitl:
+        mitl.ingest_many("trec6", [Item(external_id="a", text="x")])
+        mitl.overrides("trec6")
+        mitl.export("trec6", tmp_path / "out.jsonl")
+    assert seen[0].headers["authorization"] == "Bearer mitlk_key"
+    assert seen[1].headers["authorization"] == "Bearer auditor-t"
+    assert seen[2].headers["authorization"] == "Bearer auditor-t"
+    del seen[2]
+    monkeypatch.delenv("MITL_TOKEN", raising=False)
+    monkeypatch.setenv("MITL_API_KEY", "mitlk_from_env")
+    with client(anywhere) as mitl:
+        mitl.ingest_many("trec6", [Item(external_id="b", text="x")])
+        with pytest.raises(ApiError, match=r"401.*missing credentials"):
+            mitl.overrides("trec6")
+    assert seen[2].headers["authorization"] == "Bearer mitlk_from_env"
+    assert "authorization" not in seen[3].headers

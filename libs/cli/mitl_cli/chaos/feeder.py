@@ -75,7 +75,10 @@ class Feeder:
         batch_size: int = 25,
         milestone: int | None = None,
         progress: Report | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
+        # Sent with every POST: the ingest client's key.
+        self.headers = headers
         self.ingest_urls = [ingest_url] if isinstance(ingest_url, str) else list(ingest_url)
         self._turn = itertools.count()
         self.bootstrap = bootstrap
@@ -96,7 +99,7 @@ class Feeder:
         )
         await producer.start()
         try:
-            async with httpx.AsyncClient(timeout=30) as client:
+            async with httpx.AsyncClient(timeout=30, headers=self.headers) as client:
                 await self._stream(client, producer)
         finally:
             await producer.stop()

@@ -96,7 +96,16 @@ async def run_crash(lab: Lab, run_id: str, scenario: Scenario, plan: CrashPlan) 
     milestone = int(plan.items * plan.fault_at)
     ingest = lab.stack.urls("ingest")
     sent = lab.progress.phase(f"{scenario.name}: sent", "items")
-    feeder = Feeder(ingest, lab.bootstrap, items, plan.rate, FEED_BATCH, milestone, sent)
+    feeder = Feeder(
+        ingest,
+        lab.bootstrap,
+        items,
+        plan.rate,
+        FEED_BATCH,
+        milestone,
+        sent,
+        headers=lab.stack.ingest_headers,
+    )
     started = time.monotonic()
     reviewed_before = lab.reviewers.totals()
     feeding = asyncio.create_task(feeder.run())

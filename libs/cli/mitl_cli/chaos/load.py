@@ -61,7 +61,13 @@ async def measure_capacity(
     started = time.monotonic()
     sent = lab.progress.phase("capacity: sent", "items")
     log = await Feeder(
-        lab.url("ingest"), lab.bootstrap, burst, 0.0, BURST_BATCH, progress=sent
+        lab.url("ingest"),
+        lab.bootstrap,
+        burst,
+        0.0,
+        BURST_BATCH,
+        progress=sent,
+        headers=lab.stack.ingest_headers,
     ).run()
     acknowledged = sorted(log.acknowledged)
     decided_at = None
@@ -86,7 +92,14 @@ async def measure_capacity(
 async def run_load(lab: Lab, run_id: str, plan: LoadPlan, capacity: float) -> ScenarioResult:
     items = workload(run_id, "load", max(1, int(plan.rate * plan.seconds)))
     sent = lab.progress.phase("load: sent", "items")
-    feeder = Feeder(lab.url("ingest"), lab.bootstrap, items, plan.rate, progress=sent)
+    feeder = Feeder(
+        lab.url("ingest"),
+        lab.bootstrap,
+        items,
+        plan.rate,
+        progress=sent,
+        headers=lab.stack.ingest_headers,
+    )
     memory = MemoryTrack()
     lags: list[int] = []
     lag_points: list[tuple[float, float]] = []

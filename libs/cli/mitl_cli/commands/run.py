@@ -20,7 +20,7 @@ import httpx
 from mitl_runtime.localinfra import BROKER_KINDS
 
 from mitl_cli.feed import stream
-from mitl_cli.stack import SERVICES, LocalStack
+from mitl_cli.stack import DEV_CLIENT, SERVICES, LocalStack
 
 ROOT = Path.cwd()
 
@@ -121,13 +121,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"log in as {demo_name} with token {demo_token}")
         print(
             f"more users:   MITL_DATABASE_URL={stack.database_url} "
-            ".venv/bin/mitl users create --name ada --role annotator\n",
-            flush=True,
+            ".venv/bin/mitl users create --name ada --role annotator",
         )
+        # This stack's own credentials (README, "Access control"), for curl and the client.
+        print(f"ingest key    {stack.ingest_key}   (client {DEV_CLIENT}: MITL_API_KEY)")
+        print(f"admin token   {stack.admin_token}   (MITL_ADMIN_TOKEN)")
+        print(f"auditor token {stack.auditor_token}   (MITL_AUDITOR_TOKEN)\n", flush=True)
         ingested = {"accepted": 0, "duplicates": 0, "rejected": 0}
 
         def feed() -> None:
-            for body in stream(stack.url("ingest"), "trec6", rate=args.rate, limit=args.limit):
+            for body in stream(
+                stack.url("ingest"),
+                "trec6",
+                rate=args.rate,
+                limit=args.limit,
+                headers=stack.ingest_headers,
+            ):
                 for key in ingested:
                     ingested[key] += int(str(body[key]))
 

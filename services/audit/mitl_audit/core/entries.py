@@ -19,7 +19,8 @@ from mitl_contracts.events import (
     PolicyChanged,
 )
 
-Kind = Literal["decision", "label", "model", "drift", "policy"]
+# "access": who read what out of the audit service (an export), written by audit itself.
+Kind = Literal["decision", "label", "model", "drift", "policy", "access"]
 KINDS: dict[type[Event], Kind] = {
     Decision: "decision",
     Label: "label",

@@ -22,6 +22,7 @@ class ItemRow:
     batch_id: str
     content: str
     occurred_at: datetime
+    client_id: str | None = None
 
 
 def item_row(event: ItemIngested) -> ItemRow:
@@ -38,4 +39,5 @@ def item_row(event: ItemIngested) -> ItemRow:
         batch_id=event.batch_id,
         content=content,
         occurred_at=as_utc(event.occurred_at),
+        client_id=event.client_id,
     )

@@ -4,27 +4,38 @@ other tools as Label Studio JSON, CSV or Hugging Face JSONL (export_formats).
 No `from __future__ import annotations` here: FastAPI evaluates the endpoint annotations.
 """
 
+import logging
 import shutil
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from mitl_contracts.datasets import Catalog
+from mitl_runtime.auth.authenticator import Authenticator
+from mitl_runtime.auth.guard import requires
+from mitl_runtime.auth.principal import Principal
 from mitl_runtime.service import ServiceRuntime
 from starlette.background import BackgroundTask
 
+from mitl_audit.core.access import export_entry
 from mitl_audit.core.export import MEDIA_TYPES, Format
 from mitl_audit.core.export_formats import EXTENSIONS
 from mitl_audit.metrics import EXPORTED_ITEMS, EXPORTS
 from mitl_audit.routes.reports import DatasetPath, known, window
+from mitl_audit.store import log as chained
 from mitl_audit.store.export import Selection, export_to
 
+log = logging.getLogger(__name__)
 
-def build_export_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
+
+def build_export_router(
+    runtime: ServiceRuntime, catalog: Catalog, authenticator: Authenticator
+) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["export"])
+    exporter = requires(authenticator, "export:read", "exporting a dataset")
 
     @router.get(
         "/export/{dataset}",
@@ -33,6 +44,7 @@ def build_export_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
     )
     async def get_export(
         dataset: DatasetPath,
+        principal: Annotated[Principal, Depends(exporter)],
         format: Format = "jsonl",
         start: Annotated[datetime | None, Query(alias="from")] = None,
         end: Annotated[datetime | None, Query(alias="to")] = None,
@@ -54,9 +66,16 @@ def build_export_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
             path = folder / f"{dataset}.{EXTENSIONS[format]}"
             async with runtime.pool.acquire() as conn:
                 count = await export_to(conn, selection, path, format)
+            # Who exported what goes into the chain before the file goes out.
+            who = principal.describe()
+            entry = export_entry(
+                dataset, who, format, (span.from_, span.to), batch, count, datetime.now(UTC)
+            )
+            await chained.append(runtime.pool, [entry])
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        log.info("exported %d items of %s as %s for %s", count, dataset, format, who)
         EXPORTS.labels(format).inc()
         EXPORTED_ITEMS.labels(dataset).inc(count)
         return FileResponse(

@@ -8,8 +8,10 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from mitl_contracts.datasets import Catalog, UnknownDataset
+from mitl_runtime.auth.authenticator import Authenticator
+from mitl_runtime.auth.guard import requires
 from mitl_runtime.service import ServiceRuntime
 from pydantic import BaseModel
 
@@ -72,8 +74,16 @@ async def known(runtime: ServiceRuntime, catalog: Catalog, dataset: str) -> None
     raise HTTPException(404, str(UnknownDataset(dataset, list(catalog.datasets))))
 
 
-def build_router(runtime: ServiceRuntime, catalog: Catalog, max_overrides: int) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["reports"])
+def build_router(
+    runtime: ServiceRuntime, catalog: Catalog, max_overrides: int, authenticator: Authenticator
+) -> APIRouter:
+    """Every route needs the role auditor or admin (401 without credentials, 403 without
+    the role)."""
+    router = APIRouter(
+        prefix="/v1",
+        tags=["reports"],
+        dependencies=[Depends(requires(authenticator, "reports:read", "reading reports"))],
+    )
 
     @router.get("/reports/{dataset}", response_model=Report)
     async def get_report(

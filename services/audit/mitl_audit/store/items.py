@@ -16,6 +16,7 @@ COLUMNS = {
     "batch_id": "text",
     "content": "jsonb",
     "occurred_at": "timestamptz",
+    "client_id": "text",
 }
 INSERT = bulk.insert_sql("audit.items", COLUMNS, returning="dataset")
 
@@ -36,5 +37,6 @@ async def record(pool: asyncpg.Pool, rows: list[ItemRow]) -> list[str]:
             [r.batch_id for r in rows],
             [r.content for r in rows],
             [r.occurred_at for r in rows],
+            [r.client_id for r in rows],
         )
     return [row["dataset"] for row in inserted]
