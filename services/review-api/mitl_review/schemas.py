@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from mitl_contracts import api
 from mitl_contracts.datasets import MAX_GUIDELINE_MARKDOWN_CHARS, Dataset, LabelGuide
-from mitl_contracts.events import ItemContent, Name, Queue
+from mitl_contracts.events import InputKind, ItemContent, Name, Queue
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import Role
@@ -97,7 +97,7 @@ class Queues(BaseModel):
 
 class DatasetInfo(BaseModel):
     name: str
-    input_kind: Literal["text", "vector"]
+    input_kind: InputKind
     labels: list[str]
 
     @classmethod
