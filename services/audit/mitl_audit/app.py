@@ -15,6 +15,7 @@ from mitl_runtime.service import ServiceRuntime
 from mitl_audit import agreement_gauges
 from mitl_audit.handlers import Recorder
 from mitl_audit.routes.export import build_export_router
+from mitl_audit.routes.images import build_images_router
 from mitl_audit.routes.reports import build_router
 from mitl_audit.settings import Settings
 from mitl_audit.store import log
@@ -38,4 +39,5 @@ def create_app(settings: Settings) -> FastAPI:
     app = service_app("audit", runtime.health, lifespan, tracing=runtime.tracing)
     app.include_router(build_router(runtime, catalog, settings.max_overrides_per_request))
     app.include_router(build_export_router(runtime, catalog))
+    app.include_router(build_images_router(runtime, catalog))
     return app
