@@ -27,7 +27,7 @@ from mitl_contracts.datasets import Dataset
 from mitl_ml.artifacts import ArtifactStore
 from mitl_ml.datasets import IMAGE_SIZES
 from mitl_ml.encoder import MiniLMEncoder
-from mitl_ml.manifest import ModelManifest, write_bundle
+from mitl_ml.manifest import ModelManifest, read_manifest, write_bundle
 from mitl_ml.metrics import evaluate
 from mitl_ml.runtime import load_model
 from mitl_ml.train import (
@@ -65,13 +65,21 @@ def train_pixels(
     label_set: Sequence[str],
     *,
     encoder: MiniLMEncoder | None = None,
+    size: int | None = None,
     **run: Any,
 ) -> tuple[ModelManifest, dict[str, bytes]]:
-    """A pixels head at the dataset's image side (mitl_ml.datasets.IMAGE_SIZES, else the
-    default); images need no encoder."""
+    """A pixels head at `size`, else the dataset's image side (mitl_ml.datasets.IMAGE_SIZES),
+    else the default; images need no encoder."""
     del encoder
-    size = IMAGE_SIZES.get(run["dataset"], DEFAULT_IMAGE_SIZE)
-    return train_pixels_classifier(images, labels, label_set, size=size, **run)
+    side = size or IMAGE_SIZES.get(run["dataset"], DEFAULT_IMAGE_SIZE)
+    return train_pixels_classifier(images, labels, label_set, size=side, **run)
+
+
+def image_size_of(champion: Champion | None) -> int | None:
+    """The side the champion resizes images to (a candidate keeps it), None without one."""
+    if champion is None:
+        return None
+    return read_manifest(champion.bundle_dir).image_size
 
 
 # The candidate's trainer and the short name its versions carry, per model kind.
@@ -151,6 +159,7 @@ def train_candidate(
         if training.holdout
         else None
     )
+    sized = {"size": image_size_of(champion)} if kind == IMAGE_KIND else {}
     manifest, files = trainer(
         model_inputs(dataset, [e.text for e in training.train]),
         [e.label for e in training.train],
@@ -162,6 +171,7 @@ def train_candidate(
         encoder=encoder,
         holdout=holdout,
         sample_weight=weights,
+        **sized,
     )
     beaten = champion_metrics(champion, training, encoder, dataset)
     verdict = decide(

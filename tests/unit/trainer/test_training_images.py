@@ -60,6 +60,7 @@ def test_an_image_dataset_trains_a_pixels_candidate_from_stored_images(tmp_path:
     digest, path = store_candidate(first, ArtifactStore(tmp_path / "artifacts"), encoder)
     champion = Champion(manifest.version, path, digest)
     again = train_candidate(DIGITS, training, champion, rules, encoder, PROVENANCE)
+    assert again.manifest.image_size == manifest.image_size == 8
     beaten = again.manifest.metrics["champion_holdout_accuracy"]
     assert beaten == manifest.metrics["holdout_accuracy"]
     served = load_model(path).predict([e.image or b"" for e in sample.examples[:5]])
