@@ -19,8 +19,6 @@ from PIL import Image, UnidentifiedImageError
 from mitl_ml.errors import InvalidInput
 
 FORMATS = ("PNG", "JPEG")
-# Pillow's own guard against decompression bombs, far above any side a dataset may allow.
-Image.MAX_IMAGE_PIXELS = 4096 * 4096
 
 
 class InvalidImage(ValueError):
@@ -49,11 +47,17 @@ def check(data: bytes, max_side: int) -> ImageInfo:
 
 
 def _open(data: bytes) -> Image.Image:
+    # Pillow's decompression-bomb guard (Image.MAX_IMAGE_PIXELS) is an error here, not a
+    # warning: an image that large is refused before its pixels are decoded.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise InvalidImage(
+            f"image has more than {Image.MAX_IMAGE_PIXELS} pixels: refused undecoded"
+        ) from None
+    except UnidentifiedImageError:
         raise InvalidImage("not a PNG or JPEG image Pillow can read") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise InvalidImage(f"image does not decode: {error}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from mitl_ml.datasets import load_image_dataset
 from mitl_ml.errors import InvalidInput
 from mitl_ml.manifest import ModelManifest
 from mitl_ml.runtime import load_model
+from PIL import Image
 
 from tests.support_images import gif, jpeg, png, truncated_png
 
@@ -25,6 +27,13 @@ def test_check_decodes_and_bounds_the_image() -> None:
         images.check(truncated_png(), 100)
     with pytest.raises(images.InvalidImage, match="only PNG and JPEG"):
         images.check(gif(), 100)
+
+
+def test_a_decompression_bomb_is_refused_before_decoding() -> None:
+    out = io.BytesIO()
+    Image.new("1", (9500, 9500)).save(out, format="PNG")  # 90 M pixels in a few kB
+    with pytest.raises(images.InvalidImage, match="more than 89478485 pixels"):
+        images.check(out.getvalue(), 100_000)
 
 
 def test_pixels_are_grayscale_resized_and_scaled_to_unit() -> None:
