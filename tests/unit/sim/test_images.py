@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mitl_cli.commands.simulate import config_from
+from mitl_cli.main import build_parser
 from mitl_ml.sim.report import report
 from mitl_ml.sim.runner import CoverageRun, SimConfig, load, runs
 from mitl_ml.sim.world import load_world
@@ -30,3 +32,10 @@ def test_digits_loop_keeps_the_target_and_is_compared_with_gt() -> None:
     out = report(run, config)
     assert out["model"] == "pixels" and out["dataset"] == "digits"
     assert {"human_labels", "auto_precision", "baseline_gt_human_labels"} <= set(out)
+
+
+def test_the_cli_picks_the_pixels_head_for_an_image_dataset() -> None:
+    image = config_from(build_parser().parse_args(["simulate", "--dataset", "lfw"]))
+    assert (image.dataset, image.model) == ("lfw", "pixels")
+    text = config_from(build_parser().parse_args(["simulate", "--dataset", "trec6"]))
+    assert text.model == "hybrid"
