@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support import BROKERS_USED, own_broker, own_database
 
@@ -18,6 +19,11 @@ ARTIFACTS = ROOT / ".local" / "test"
 # environment on) look for a first record every 20 ms rather than the default 100: a test
 # waits on many quiet-to-busy hops in a row, and idle CPU does not matter here.
 os.environ.setdefault("MITL_KAFKA_BATCH_TIMEOUT_MS", "20")
+
+# Property tests check what the code computes, never how fast: on a shared, loaded machine
+# hypothesis's default 200 ms deadline per example fails tests at random.
+settings.register_profile("mitl", deadline=None)
+settings.load_profile("mitl")
 
 
 @pytest.fixture(scope="session")

@@ -165,7 +165,7 @@ async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
     assert [e.status for e in announcements] == ["champion", "candidate", "champion"]
     candidate, promoted = announcements[1:]
     version = candidate.model_version
-    assert promoted.model_version == version and version.startswith(f"{dataset}-minilm-t")
+    assert promoted.model_version == version and version.startswith(f"{dataset}-hybrid-t")
     assert candidate.event_id == f"trainer-{dataset}-{version}-candidate"
     assert promoted.bundle_uri == candidate.bundle_uri
     path = bundle_path(candidate.bundle_uri)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mitl_contracts.events import ClientPrediction
+from mitl_contracts.events import NAME_CHARACTERS, NAME_MAX_LENGTH, ClientPrediction
 from pydantic import ValidationError
 
 from mitl_client.models import Item
@@ -56,7 +56,7 @@ VECTOR_COLUMN = "vector"
 PREDICTION_KEY = "prediction"
 # Keys mitl's own Label Studio export adds to `data` that are the item's ids, not metadata.
 MITL_DATA_KEYS = ("item_id", "dataset", "batch_id")
-MODEL_ID = re.compile(r"[^A-Za-z0-9_.:\-]")
+MODEL_ID = re.compile(rf"[^{NAME_CHARACTERS}]")
 
 
 class BadFile(ValueError):
@@ -382,7 +382,7 @@ def model_id(model_version: Any) -> str:
     back), characters a model id may not hold replaced."""
     text = str(model_version) if model_version not in (None, "") else "label-studio"
     text = text.removeprefix("client:")
-    return MODEL_ID.sub("-", text)[:200] or "label-studio"
+    return MODEL_ID.sub("-", text)[:NAME_MAX_LENGTH] or "label-studio"
 
 
 def read_label_studio(path: Path, columns: Columns, labels: list[str] | None) -> Iterator[Record]:

@@ -1,20 +1,20 @@
 """What the client sends and gets back. Items and ingest answers are the contracts' own
-(`ItemContent`, `ClientPrediction`, `IngestResponse`); the review API's bodies are mirrored
-here, lenient about fields a newer server adds."""
+(`ItemContent`, `ClientPrediction`, `IngestResponse`); so are the review API's bodies
+(`mitl_contracts.api`), read leniently: fields a newer server adds are ignored."""
 
 from __future__ import annotations
 
 import os
 import random
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from mitl_contracts import api
 from mitl_contracts.api import ItemOutcome
-from mitl_contracts.events import ClientPrediction, InputKind, ItemContent
+from mitl_contracts.events import ClientPrediction, ItemContent
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SubmitAction = Literal["confirm", "correct", "escalate", "skip"]
+SubmitAction = api.SubmitAction
 
 
 @dataclass(frozen=True)
@@ -125,11 +125,7 @@ class IngestSummary:
                 self.rejected.append(Rejection(items[outcome.index], outcome.reason or ""))
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-# The review API's task, as the contracts define it: one definition for server and client.
+# The review API's bodies, as the contracts define them: one definition for server and client.
 Suggestion = api.Suggestion
 Escalation = api.Escalation
 
@@ -141,17 +137,14 @@ class Task(api.TaskView):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class SubmitResult(_Lenient):
-    task_id: str
-    status: Literal["done", "escalated", "skipped"]
-    action: SubmitAction
-    label: str | None = None
-    label_event_id: str | None = None
-    # The dataset's annotation guideline version the label was made under (review API).
-    guideline_version: int | None = None
+class SubmitResult(api.SubmitResult):
+    """What a submission did (the review API's SubmitResult). Fields a newer server adds are
+    ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class DatasetInfo(_Lenient):
-    name: str
-    input_kind: InputKind
-    labels: list[str]
+class DatasetInfo(api.DatasetInfo):
+    """A dataset the review API serves. Fields a newer server adds are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)

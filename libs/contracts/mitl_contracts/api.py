@@ -1,4 +1,5 @@
-"""HTTP request and response bodies that clients rely on (ingest, and the review API's task)."""
+"""HTTP request and response bodies that clients rely on (ingest, and the review API's task,
+submission answer and datasets)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mitl_contracts.events import ItemContent, Queue
+from mitl_contracts.events import InputKind, ItemContent, Queue
 
 
 class IngestRequest(BaseModel):
@@ -71,3 +72,31 @@ class TaskView(BaseModel):
     reason: str
     lease_expires_at: datetime | None
     escalation: Escalation | None = None
+    # A multi-label task: the answer is a set of `labels` (submit `labels`); the suggestion's
+    # `label` is then the set's key (labels joined by '|') and `probabilities` each label's own.
+    multilabel: bool = False
+
+
+SubmitAction = Literal["confirm", "correct", "escalate", "skip"]
+
+
+class SubmitResult(BaseModel):
+    """What a submission did (the review API's submit answer). Submitting the same thing again
+    answers the same."""
+
+    task_id: str
+    status: Literal["done", "escalated", "skipped"]
+    action: SubmitAction
+    label: str | None = None
+    label_event_id: str | None = None
+    guideline_version: int | None = Field(
+        default=None, description="The dataset's guideline version the label was made under"
+    )
+
+
+class DatasetInfo(BaseModel):
+    """A dataset as the review API lists it: its name, what its items hold, its label set."""
+
+    name: str
+    input_kind: InputKind
+    labels: list[str]

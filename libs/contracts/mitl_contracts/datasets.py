@@ -16,12 +16,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_contracts.events import (
+    LABEL_SET_SEPARATOR,
     MAX_IMAGE_BYTES,
     MAX_TEXT_CHARS,
     MAX_VECTOR_DIM,
     InputKind,
     ItemContent,
     Name,
+    Prediction,
+    Task,
+    check_label_probabilities,
 )
 
 # Widest or highest image a dataset may allow (pixels).
@@ -283,6 +287,9 @@ class Dataset(BaseModel):
 
     name: Name
     input_kind: InputKind = "text"
+    # "single": one label per item; "multilabel": a set of labels per item, each predicted
+    # with its own probability (docs/multilabel.md).
+    task: Task = "single"
     labels: list[str] = Field(min_length=2)
     vector_dim: int | None = Field(default=None, ge=1, le=MAX_VECTOR_DIM)
     max_text_chars: int = Field(default=2000, ge=1, le=MAX_TEXT_CHARS)
@@ -304,7 +311,30 @@ class Dataset(BaseModel):
             raise ValueError("a vector dataset needs vector_dim")
         if self.guidelines is not None:
             check_guideline_labels(self.name, self.labels, self.guidelines.labels)
+        if self.task == "multilabel":
+            separators = [label for label in self.labels if LABEL_SET_SEPARATOR in label]
+            if separators:
+                raise ValueError(
+                    f"multi-label dataset labels may not contain {LABEL_SET_SEPARATOR!r}: "
+                    f"{', '.join(separators)}"
+                )
         return self
+
+    def check_prediction(self, prediction: Prediction) -> None:
+        """Raise ValueError naming the fault if `prediction` does not fit this dataset's task:
+        a multi-label dataset needs a probability for each of its labels."""
+        if self.task == "single":
+            if prediction.label_probabilities is not None:
+                raise ValueError(
+                    f"dataset {self.name!r} is single-label; the prediction carries "
+                    "multi-label probabilities"
+                )
+            return
+        if prediction.label_probabilities is None:
+            raise ValueError(
+                f"dataset {self.name!r} is multi-label; the prediction has no label_probabilities"
+            )
+        check_label_probabilities(self.labels, prediction.label_probabilities)
 
     def check_content(self, content: ItemContent) -> None:
         """Raise ValueError naming the problem if `content` does not fit this dataset."""

@@ -17,7 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_contracts import topics
 
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# What a name (a dataset, a model version, a batch) may be: these characters, at most this long.
+NAME_CHARACTERS = r"A-Za-z0-9_.:\-"
+NAME_MAX_LENGTH = 200
+Name = Annotated[
+    str, Field(min_length=1, max_length=NAME_MAX_LENGTH, pattern=rf"^[{NAME_CHARACTERS}]+$")
+]
 MAX_TEXT_CHARS = 20_000
 MAX_VECTOR_DIM = 4096
 PROBABILITY_TOLERANCE = 1e-3
@@ -29,6 +34,10 @@ MAX_IMAGE_URL_CHARS = 2000
 # The formats an image item may carry, by the signature its bytes start with.
 IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg"}
 InputKind = Literal["text", "vector", "image"]
+# What one item's label is: one label ("single") or a set of labels ("multilabel").
+Task = Literal["single", "multilabel"]
+# A multi-label event's `label` string: its label set, sorted, joined by this separator.
+LABEL_SET_SEPARATOR = "|"
 # A sketch is a low-dimensional projection of an item's embedding (mitl_ml.sketch: 16 values).
 MAX_SKETCH_DIM = 64
 
@@ -114,10 +123,14 @@ class ClientPrediction(BaseModel):
     model_id: Name
     labels: list[str] = Field(min_length=2)
     probabilities: list[float] = Field(min_length=2)
+    # Multi-label datasets: each label's own probability (see Prediction).
+    label_probabilities: dict[str, float] | None = None
 
     @model_validator(mode="after")
     def _is_distribution(self) -> ClientPrediction:
         check_distribution(self.labels, self.probabilities)
+        if self.label_probabilities is not None:
+            check_label_probabilities(self.labels, self.label_probabilities)
         return self
 
 
@@ -132,6 +145,46 @@ def check_distribution(labels: list[str], probabilities: list[float]) -> None:
     total = sum(probabilities)
     if abs(total - 1.0) > PROBABILITY_TOLERANCE:
         raise ValueError(f"probabilities sum to {total:.6f}, not 1")
+
+
+def label_set_key(labels: list[str] | set[str] | frozenset[str]) -> str:
+    """The `label` string of a multi-label event: its labels sorted and joined ('' if none)."""
+    return LABEL_SET_SEPARATOR.join(sorted(set(labels)))
+
+
+def check_label_probabilities(labels: list[str], per_label: dict[str, float]) -> None:
+    """Raise ValueError unless `per_label` gives a finite probability in [0, 1] for every one
+    of `labels` and for no other label (a multi-label prediction)."""
+    missing = [label for label in labels if label not in per_label]
+    if missing:
+        raise ValueError(
+            f"multi-label prediction has no probability for label(s) {', '.join(missing)}"
+        )
+    unknown = sorted(set(per_label) - set(labels))
+    if unknown:
+        raise ValueError(
+            f"multi-label prediction has probabilities for unknown label(s) {', '.join(unknown)}"
+        )
+    bad = [label for label, p in per_label.items() if not (math.isfinite(p) and 0.0 <= p <= 1.0)]
+    if bad:
+        raise ValueError(
+            f"multi-label probabilities must be finite and within [0, 1]: {', '.join(bad)}"
+        )
+
+
+def distribution_of(per_label: list[float]) -> list[float]:
+    """Independent per-label probabilities scaled to sum to 1 (uniform when all are 0): the
+    `probabilities` a multi-label prediction carries beside `label_probabilities`, so that
+    consumers reading a distribution keep working."""
+    total = sum(per_label)
+    if total <= 0.0:
+        return [1.0 / len(per_label)] * len(per_label)
+    return [p / total for p in per_label]
+
+
+def _check_label_set(labels: list[str] | None, field: str) -> None:
+    if labels is not None and len(set(labels)) != len(labels):
+        raise ValueError(f"'{field}' holds a label more than once")
 
 
 class ItemRaw(Event):
@@ -200,11 +253,21 @@ class Prediction(Event):
     embedding_sketch: list[float] | None = Field(
         default=None, min_length=1, max_length=MAX_SKETCH_DIM
     )
+    # Multi-label datasets: the probability that each label applies, independently (a
+    # one-vs-rest head), one for every label of `labels`; `probabilities` then holds them
+    # scaled to sum to 1 (distribution_of). None: a single-label prediction.
+    label_probabilities: dict[str, float] | None = None
 
     @model_validator(mode="after")
     def _is_distribution(self) -> Prediction:
         check_distribution(self.labels, self.probabilities)
+        if self.label_probabilities is not None:
+            check_label_probabilities(self.labels, self.label_probabilities)
         return self
+
+    @property
+    def task(self) -> Task:
+        return "single" if self.label_probabilities is None else "multilabel"
 
     @model_validator(mode="after")
     def _finite_sketch(self) -> Prediction:
@@ -239,6 +302,11 @@ class Decision(Event):
     model_version: str
     policy_version: str
     thresholds: dict[str, float] = Field(default_factory=dict)
+    # Multi-label: the labels predicted present, and the confidence of each label's in/out
+    # decision (max(p, 1 - p)); `predicted_label` is then label_set_key(predicted_labels) and
+    # `confidence` the least certain label's.
+    predicted_labels: list[str] | None = None
+    label_confidences: dict[str, float] | None = None
 
 
 class ReviewRequested(Event):
@@ -258,6 +326,9 @@ class ReviewRequested(Event):
     hide_suggestion: bool = False
     model_version: str
     policy_version: str
+    # Multi-label: the suggested label set and each label's probability (see Prediction).
+    suggested_labels: list[str] | None = None
+    label_probabilities: dict[str, float] | None = None
 
 
 LabelSource = Literal["model", "client", "annotator", "expert"]
@@ -283,15 +354,47 @@ class Label(Event):
     # The dataset's annotation guideline version (review API) in force when a person made
     # the label; None for model labels and datasets without guidelines.
     guideline_version: int | None = Field(default=None, ge=1)
+    # Multi-label: the item's label set (`label` is then label_set_key(labels)) and the set
+    # the model suggested (`suggested_label` its key).
+    labels: list[str] | None = None
+    suggested_labels: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _consistent_label_set(self) -> Label:
+        _check_label_set(self.labels, "labels")
+        _check_label_set(self.suggested_labels, "suggested_labels")
+        if self.labels is not None and self.label != label_set_key(self.labels):
+            raise ValueError(
+                f"'label' {self.label!r} is not the label set {label_set_key(self.labels)!r}"
+            )
+        if self.suggested_labels is not None and self.suggested_label != label_set_key(
+            self.suggested_labels
+        ):
+            raise ValueError("'suggested_label' is not the key of 'suggested_labels'")
+        return self
 
     @property
     def is_override(self) -> bool:
-        """A person chose a label other than the model's suggestion."""
+        """A person chose a label (or label set) other than the model's suggestion."""
         return (
             self.source in ("annotator", "expert")
             and self.suggested_label is not None
             and self.label != self.suggested_label
         )
+
+    @property
+    def labels_added(self) -> list[str]:
+        """Multi-label: the labels a person added to the suggested set."""
+        if self.labels is None or self.suggested_labels is None:
+            return []
+        return sorted(set(self.labels) - set(self.suggested_labels))
+
+    @property
+    def labels_removed(self) -> list[str]:
+        """Multi-label: the labels a person removed from the suggested set."""
+        if self.labels is None or self.suggested_labels is None:
+            return []
+        return sorted(set(self.suggested_labels) - set(self.labels))
 
 
 class ModelPromoted(Event):

@@ -26,10 +26,13 @@ ModelKind = Literal[
     "vector-onnx",
     "hybrid-logreg",
     "pixels-logreg",
+    "vector-ovr-onnx",
 ]
 InputKind = Literal["text", "vector", "image"]
 # Largest square an image model resizes its images to (pixels each way).
 MAX_IMAGE_SIZE = 256
+# Kinds whose head outputs one independent probability per label (multi-label, mitl_ml.ovr).
+MULTILABEL_KINDS = frozenset({"vector-ovr-onnx"})
 # Kinds that embed text with MiniLM: the shipped encoder (fp32 at run time), or the true int8
 # one built by mitl_ml.quantize, which the bundle carries (file role "encoder").
 MINILM_KINDS = frozenset({"minilm-logreg", "minilm-int8-logreg"})
@@ -40,6 +43,7 @@ _KIND_INPUT: dict[str, str] = {
     "vector-onnx": "vector",
     "hybrid-logreg": "text",
     "pixels-logreg": "image",
+    "vector-ovr-onnx": "vector",
 }
 
 

@@ -50,8 +50,11 @@ class OnnxClassifier:
         input_dim: int | None = None,
         intra_op_threads: int = 2,
         allow_spinning: bool = True,
+        independent: bool = False,
     ) -> None:
         self.file_name = file_name
+        # independent: one probability per label (multi-label), rows need not sum to 1.
+        self.independent = independent
         self._session = cpu_session(file_name, data, intra_op_threads, allow_spinning)
         inputs = self._session.get_inputs()
         if len(inputs) != 1:
@@ -110,6 +113,10 @@ class OnnxClassifier:
                 f"output {self._output!r} has shape {out.shape[1:]} per row, "
                 f"expected {self.n_classes} classes (one per manifest label)"
             )
+        if self.independent:
+            if not np.all(np.isfinite(out)) or out.min() < 0 or out.max() > 1:
+                raise self._error(f"output {self._output!r} is not per-label probabilities")
+            return
         total = float(out.sum())
         if not np.all(np.isfinite(out)) or out.min() < 0 or abs(total - 1.0) > _PROBE_TOLERANCE:
             raise self._error(f"output {self._output!r} is not a probability distribution")
@@ -123,9 +130,12 @@ class OnnxClassifier:
         return np.asarray(result, dtype=np.float64)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities [n, k] float64; rows clipped at 0 and renormalised to sum to 1."""
+        """Probabilities [n, k] float64; rows clipped at 0 and renormalised to sum to 1 (an
+        independent head's clipped to [0, 1] instead)."""
         if len(x) == 0:
             return np.zeros((0, self.n_classes))
+        if self.independent:
+            return np.clip(self._raw(x), 0.0, 1.0)
         probs = np.clip(self._raw(x), 0.0, None)
         return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
 

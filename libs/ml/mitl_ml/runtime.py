@@ -33,7 +33,13 @@ from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
 from mitl_ml.errors import InvalidInput, ModelLoadError
 from mitl_ml.images import pixel_matrix
 from mitl_ml.inputs import check_images, check_texts, check_vectors
-from mitl_ml.manifest import MINILM_KINDS, ModelManifest, read_manifest, read_verified_files
+from mitl_ml.manifest import (
+    MINILM_KINDS,
+    MULTILABEL_KINDS,
+    ModelManifest,
+    read_manifest,
+    read_verified_files,
+)
 from mitl_ml.onnx_head import InputType, OnnxClassifier, OnnxFeatures
 
 __all__ = [
@@ -53,6 +59,7 @@ CLASSIFIER_ROLE = {
     "vector-onnx": "head",
     "hybrid-logreg": "head",
     "pixels-logreg": "head",
+    "vector-ovr-onnx": "head",
 }
 # Integer kernels a quantized encoder graph must contain (else it runs in fp32).
 INTEGER_OPS = frozenset({"MatMulInteger", "DynamicQuantizeMatMul"})
@@ -64,7 +71,8 @@ ENCODER_KINDS = (*MINILM_KINDS, "hybrid-logreg")
 class ModelOutput:
     """Scores for n inputs, in input order.
 
-    probabilities: float64 [n, k], columns in `LoadedModel.labels` order, rows sum to 1.
+    probabilities: float64 [n, k], columns in `LoadedModel.labels` order, rows sum to 1; for a
+        multi-label model (`LoadedModel.multilabel`) each label's own probability instead.
     outlier_scores: float64 [n]; ~1.0 = edge of the training distribution, > 1 unusual,
         0 when the model has no outlier calibration (see mitl_ml.outlier).
     truncated: input i was cut to the encoder's 128-token limit (always False if no encoder).
@@ -110,6 +118,11 @@ class LoadedModel:
     @property
     def input_kind(self) -> str:
         return self.manifest.input_kind
+
+    @property
+    def multilabel(self) -> bool:
+        """Does the model give each label its own probability (a one-vs-rest head)?"""
+        return self.manifest.kind in MULTILABEL_KINDS
 
     def predict(self, inputs: Sequence[str | bytes] | np.ndarray) -> ModelOutput:
         """Score `inputs`: a list of str for text models, a float array [n, d] for vector ones,
@@ -244,6 +257,7 @@ def load_model(
         input_dim=input_dim,
         intra_op_threads=intra_op_threads,
         allow_spinning=allow_spinning,
+        independent=manifest.kind in MULTILABEL_KINDS,
     )
     _check_outlier_spec(manifest)
     centroids = _load_centroids(manifest, contents, centroid_dim)

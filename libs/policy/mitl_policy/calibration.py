@@ -132,8 +132,15 @@ def adaptive_rate(entry: ClassThreshold, policy: Policy) -> float:
       the ceiling, so that the sample reaches the size the bound needs quickly;
     - not certified with the budget spent: the floor (the target is out of reach of that many
       labels for now; the sample keeps growing slowly, and a new model version starts again);
-    - certified: from the ceiling down to the floor as the bound rises from the target to
-      target + `calibration_margin` (linear), so that a bound near the target gets evidence.
+    - certified, with fewer than `calibration_budget` calibration verdicts: from the ceiling
+      down to the floor as the bound rises from the target to target + `calibration_margin`
+      (linear), so that a bound near the target gets evidence;
+    - certified with the budget spent: the floor. The budget is what the policy pays for
+      calibration at raised rates; a bound that stays within the margin of the target after
+      it does not buy more (at true precision 0.98 and target 0.95, Wilson's bound needs about
+      400 verdicts to clear 0.96, which at the ceiling cost more labels than the whole
+      Ground-Truth-style sample). The floor keeps the sample growing, and a threshold whose
+      bound falls under the target is withdrawn as before.
     The rate depends only on counts and bounds learned so far, never on the item being drawn:
     each sampled item is still a random draw from the predictions routed while it was in force.
     """
@@ -142,6 +149,8 @@ def adaptive_rate(entry: ClassThreshold, policy: Policy) -> float:
         return floor
     if entry.threshold is None:
         return ceiling if entry.sampled < policy.calibration_budget else floor
+    if entry.sampled >= policy.calibration_budget:
+        return floor
     target = float(policy.target_precision or 0.0)
     gap = target + policy.calibration_margin - entry.lower_bound
     closeness = min(1.0, max(0.0, gap / policy.calibration_margin))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from mitl_policy.calibration import Verdict
 
@@ -32,39 +33,58 @@ class Outcome:
     # The calibration rate recorded on the decision (None: not recorded, the policy's fixed
     # rate applies).
     calibration_rate: float | None = None
+    # Multi-label decisions: each label's in/out confidence (mitl_policy.multilabel); None for
+    # single-label ones.
+    label_confidences: dict[str, float] | None = None
 
 
 def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:
-    """One verdict per decision (item, model version), newest first.
+    """One verdict per decision (item, model version), newest first (see `group_verdict`)."""
+    groups: dict[tuple[str, str], list[Outcome]] = {}
+    for outcome in outcomes:
+        groups.setdefault((outcome.item_id, outcome.model_version), []).append(outcome)
+    return newest_first(group_verdict(group) for group in groups.values())
+
+
+def group_verdict(group: list[Outcome]) -> Dated:
+    """The verdict on one decision from every human label for it (one item, one model
+    version), with the time of its latest label.
 
     An expert's label settles the item (the latest expert label if several). Without one the
     model counts as right only if every annotator agreed with it: a disagreement between
     people counts against the model, the safe side for a precision bound.
     """
-    groups: dict[tuple[str, str], list[Outcome]] = {}
-    for outcome in outcomes:
-        groups.setdefault((outcome.item_id, outcome.model_version), []).append(outcome)
-    result: list[tuple[datetime, str, Verdict]] = []
-    for (item_id, model_version), group in groups.items():
-        group.sort(key=lambda o: (o.occurred_at, o.event_id))
-        experts = [o for o in group if o.source == "expert"]
-        first = group[0]
-        if experts:
-            correct = experts[-1].label == first.predicted_label
-        else:
-            correct = all(o.label == first.predicted_label for o in group)
-        verdict = Verdict(
-            predicted_label=first.predicted_label,
-            confidence=first.confidence,
-            correct=correct,
-            spot_check=any(o.spot_check for o in group),
-            item_id=item_id,
-            model_version=model_version,
-            calibration_rate=first.calibration_rate,
-        )
-        result.append((group[-1].occurred_at, item_id, verdict))
-    result.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
-    return [verdict for _, _, verdict in result]
+    group = sorted(group, key=lambda o: (o.occurred_at, o.event_id))
+    experts = [o for o in group if o.source == "expert"]
+    first = group[0]
+    if experts:
+        correct = experts[-1].label == first.predicted_label
+    else:
+        correct = all(o.label == first.predicted_label for o in group)
+    verdict = Verdict(
+        predicted_label=first.predicted_label,
+        confidence=first.confidence,
+        correct=correct,
+        spot_check=any(o.spot_check for o in group),
+        item_id=first.item_id,
+        model_version=first.model_version,
+        calibration_rate=first.calibration_rate,
+    )
+    return Dated(group[-1].occurred_at, first.item_id, verdict)
+
+
+class Dated(NamedTuple):
+    """A verdict with the time of its decision's latest label, the order verdicts come in."""
+
+    latest: datetime
+    item_id: str
+    verdict: Verdict
+
+
+def newest_first(dated: Iterable[Dated]) -> list[Verdict]:
+    """Verdicts by their latest label, newest first (ties: item id, descending)."""
+    ordered = sorted(dated, key=lambda entry: (entry.latest, entry.item_id), reverse=True)
+    return [entry.verdict for entry in ordered]
 
 
 def annotators_disagree(labels: Iterable[tuple[str, str]]) -> bool:

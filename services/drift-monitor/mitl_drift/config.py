@@ -33,22 +33,28 @@ DEFAULT_THRESHOLDS = {
 
 
 @dataclass(frozen=True)
+class AgreementSizes:
+    """Reference size, window size and evaluation period of one kind of agreement window."""
+
+    reference: int
+    window: int
+    evaluate_every: int
+
+
+@dataclass(frozen=True)
 class DriftConfig:
     """Sizes count events of one (dataset, model_version); thresholds are per statistic.
 
-    Agreement windows count human labels given with the model's suggestion shown; spot-check
-    windows count blind ones (the suggestion hidden), whose agreement estimates precision."""
+    `agreement` sizes the windows of human labels given with the model's suggestion shown;
+    `spot_check` those of blind ones (the suggestion hidden), whose agreement estimates
+    precision."""
 
     reference_size: int = 500
     window_size: int = 300
     evaluate_every: int = 50
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
-    agreement_reference_size: int = 100
-    agreement_window: int = 100
-    agreement_evaluate_every: int = 20
-    spot_check_reference_size: int = 100
-    spot_check_window: int = 100
-    spot_check_evaluate_every: int = 20
+    agreement: AgreementSizes = AgreementSizes(reference=100, window=100, evaluate_every=20)
+    spot_check: AgreementSizes = AgreementSizes(reference=100, window=100, evaluate_every=20)
     clear_ratio: float = 0.5
     clear_after: int = 3
     critical_ratio: float = 2.0
@@ -61,17 +67,13 @@ class DriftConfig:
             raise ValueError(f"clear_ratio {self.clear_ratio} must be within (0, 1]")
         if self.critical_ratio <= 1:
             raise ValueError(f"critical_ratio {self.critical_ratio} must be above 1")
-        for name in (
-            "reference_size",
-            "window_size",
-            "evaluate_every",
-            "agreement_reference_size",
-            "agreement_window",
-            "agreement_evaluate_every",
-            "spot_check_reference_size",
-            "spot_check_window",
-            "spot_check_evaluate_every",
-            "clear_after",
-        ):
-            if getattr(self, name) < 1:
+        sizes = {
+            name: getattr(self, name)
+            for name in ("reference_size", "window_size", "evaluate_every", "clear_after")
+        }
+        for stream in ("agreement", "spot_check"):
+            for name, size in vars(getattr(self, stream)).items():
+                sizes[f"{stream}.{name}"] = size
+        for name, size in sizes.items():
+            if size < 1:
                 raise ValueError(f"{name} must be at least 1")

@@ -17,10 +17,10 @@ from datetime import datetime
 
 from mitl_contracts.events import DriftAlert, Label, Prediction
 
-from mitl_drift.config import AGREEMENT_DROP, SPOT_CHECK_DROP, DriftConfig
+from mitl_drift.config import AGREEMENT_DROP, SPOT_CHECK_DROP, AgreementSizes, DriftConfig
 from mitl_drift.hysteresis import AlertState, step
 from mitl_drift.measures import Key, Measured, agreement_measure, prediction_measures
-from mitl_drift.windows import AgreementSizes, AgreementWindows, Observation, PredictionWindows
+from mitl_drift.windows import AgreementWindows, Observation, PredictionWindows
 
 HUMAN_SOURCES = ("annotator", "expert")
 
@@ -123,7 +123,7 @@ def observe_agreements(
 ) -> list[DriftAlert]:
     """Count new agreements of labels given with the suggestion shown (True: the person kept
     the model's label); return alerts (agreement_drop)."""
-    windows, sizes = state.agreement, AgreementSizes.of(config, "agreement")
+    windows, sizes = state.agreement, config.agreement
     seen, alerts = _observe(state, windows, sizes, AGREEMENT_DROP, agreements, config, occurred_at)
     state.human_labels_seen += seen
     return alerts
@@ -134,7 +134,7 @@ def observe_spot_checks(
 ) -> list[DriftAlert]:
     """Count new spot checks (blind labels; True: the person chose the model's label); return
     alerts (spot_check_drop: a fall in the precision they estimate)."""
-    windows, sizes = state.spot_checks, AgreementSizes.of(config, "spot_check")
+    windows, sizes = state.spot_checks, config.spot_check
     seen, alerts = _observe(state, windows, sizes, SPOT_CHECK_DROP, agreements, config, occurred_at)
     state.spot_checks_seen += seen
     return alerts

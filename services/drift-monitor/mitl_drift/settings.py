@@ -1,7 +1,7 @@
 from mitl_runtime.settings import ServiceSettings
 from pydantic import Field
 
-from mitl_drift.config import DriftConfig
+from mitl_drift.config import AgreementSizes, DriftConfig
 
 
 class Settings(ServiceSettings):
@@ -58,12 +58,14 @@ class Settings(ServiceSettings):
                 "agreement_drop": self.agreement_drop_alert,
                 "spot_check_drop": self.spot_check_drop_alert,
             },
-            agreement_reference_size=self.agreement_reference_size,
-            agreement_window=self.agreement_window,
-            agreement_evaluate_every=self.agreement_evaluate_every,
-            spot_check_reference_size=self.spot_check_reference_size,
-            spot_check_window=self.spot_check_window,
-            spot_check_evaluate_every=self.spot_check_evaluate_every,
+            agreement=AgreementSizes(
+                self.agreement_reference_size, self.agreement_window, self.agreement_evaluate_every
+            ),
+            spot_check=AgreementSizes(
+                self.spot_check_reference_size,
+                self.spot_check_window,
+                self.spot_check_evaluate_every,
+            ),
             clear_ratio=self.clear_ratio,
             clear_after=self.clear_after,
             critical_ratio=self.critical_ratio,

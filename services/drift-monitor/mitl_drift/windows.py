@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Literal
 
-from mitl_drift.config import DriftConfig
+from mitl_drift.config import AgreementSizes, DriftConfig
 from mitl_drift.statistics import CONFIDENCE_BINS, confidence_bins
 
 
@@ -99,27 +98,6 @@ class PredictionWindows:
         if due:
             self.since_evaluation = 0
         return due
-
-
-@dataclass(frozen=True)
-class AgreementSizes:
-    """Reference size, window size and evaluation period of one kind of agreement window."""
-
-    reference: int
-    window: int
-    evaluate_every: int
-
-    @classmethod
-    def of(cls, config: DriftConfig, stream: Literal["agreement", "spot_check"]) -> AgreementSizes:
-        """The sizes DriftConfig gives `stream` (its `<stream>_reference_size`, `_window` and
-        `_evaluate_every`): "agreement", labels given with the model's suggestion shown, or
-        "spot_check", labels given with it hidden."""
-        return cls(
-            *(
-                getattr(config, f"{stream}_{size}")
-                for size in ("reference_size", "window", "evaluate_every")
-            )
-        )
 
 
 @dataclass

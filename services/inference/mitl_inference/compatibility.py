@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mitl_contracts.datasets import Dataset
-from mitl_ml.manifest import ModelManifest
+from mitl_ml.manifest import MULTILABEL_KINDS, ModelManifest
 
 from mitl_inference.core import column_order
 
@@ -29,6 +29,12 @@ def check_fits(manifest: ModelManifest, dataset: Dataset) -> None:
         raise IncompatibleModel(
             f"{where} takes vectors of {manifest.vector_dim} values; dataset {dataset.name!r} "
             f"has {dataset.vector_dim}"
+        )
+    model_task = "multilabel" if manifest.kind in MULTILABEL_KINDS else "single"
+    if model_task != dataset.task:
+        raise IncompatibleModel(
+            f"{where} ({manifest.kind}) is a {model_task} model; dataset {dataset.name!r} is "
+            f"{dataset.task}"
         )
     try:
         column_order(manifest.labels, dataset.labels)

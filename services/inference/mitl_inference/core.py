@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 from mitl_contracts.datasets import Catalog, UnknownDataset
-from mitl_contracts.events import ItemContent, ItemIngested, Prediction
+from mitl_contracts.events import ItemContent, ItemIngested, Prediction, distribution_of
 from mitl_ml.sketch import sketch
 
 
@@ -88,13 +88,21 @@ def predictions(
     model_version: str,
     labels: list[str],
     dataset_labels: list[str] | None = None,
+    *,
+    multilabel: bool = False,
 ) -> list[Prediction]:
     """One platform Prediction per item, in input order, over `dataset_labels` (default: the
     model's `labels`) with probabilities renormalised to sum to 1, and, for models with an
-    embedding, the item's embedding sketch (for the drift monitor)."""
+    embedding, the item's embedding sketch (for the drift monitor). `multilabel`: the output
+    holds each label's own probability (a one-vs-rest head); they become the prediction's
+    `label_probabilities`, and `probabilities` their share of the row's total."""
     out_labels = list(dataset_labels or labels)
     columns = column_order(labels, out_labels)
     probabilities = np.asarray(output.probabilities, dtype=np.float64)[:, columns]
+    per_label: list[dict[str, float] | None] = [None] * len(items)
+    if multilabel:
+        per_label = [dict(zip(out_labels, map(float, row), strict=True)) for row in probabilities]
+        probabilities = np.array([distribution_of(list(row)) for row in probabilities])
     # Float32 softmax rows can sum to 1 +- 1e-7; renormalise so consumers may rely on it.
     probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
     sketches = None if output.embeddings is None else sketch(output.embeddings).tolist()
@@ -114,6 +122,7 @@ def predictions(
                 outlier_score=float(output.outlier_scores[i]),
                 truncated=bool(output.truncated[i]),
                 embedding_sketch=None if sketches is None else sketches[i],
+                label_probabilities=per_label[i],
             )
         )
     return out

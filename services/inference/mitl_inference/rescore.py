@@ -65,7 +65,9 @@ class Rescorer:
         for start in range(0, len(stale), size):
             chunk = stale[start : start + size]
             output = await asyncio.to_thread(model.predict, core.model_inputs(chunk))
-            predictions = core.predictions(chunk, output, model.version, model.labels, labels)
+            predictions = core.predictions(
+                chunk, output, model.version, model.labels, labels, multilabel=model.multilabel
+            )
             await self.runtime.publish(topics.PREDICTIONS, list(predictions))
             await window.rescored(self.runtime.pool, dataset, predictions)
             RESCORED.labels(dataset, version).inc(len(predictions))

@@ -67,6 +67,12 @@ def check(raw: ItemRaw, catalog: Catalog) -> None:
                 f"client prediction labels {prediction.labels} are not the label set of "
                 f"dataset {dataset.name!r}: {dataset.labels}"
             )
+        multilabel = dataset.task == "multilabel"
+        if multilabel != (prediction.label_probabilities is not None):
+            raise Rejected(
+                f"dataset {dataset.name!r} is {'multi' if multilabel else 'single'}-label; the "
+                f"client prediction {'lacks' if multilabel else 'carries'} label_probabilities"
+            )
 
 
 def check_image(data: bytes, dataset: Dataset) -> None:
@@ -149,6 +155,7 @@ def client_prediction(raw: ItemRaw, item: ItemIngested, catalog: Catalog) -> Pre
         model_version=f"client:{raw.prediction.model_id}",
         labels=list(labels),
         probabilities=[by_label[label] for label in labels],
+        label_probabilities=raw.prediction.label_probabilities,
     )
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mitl_contracts import api
 from mitl_contracts.datasets import MAX_GUIDELINE_MARKDOWN_CHARS, Dataset, LabelGuide
-from mitl_contracts.events import InputKind, ItemContent, Name, Queue
+from mitl_contracts.events import ItemContent, Name, Queue
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import Role
 from mitl_review.core.guidelines import Changes, GuidelineSource
-from mitl_review.core.submission import SubmitAction
 from mitl_review.core.task import Task
 
 
@@ -45,20 +44,8 @@ class TaskView(api.TaskView):
             reason=task.reason,
             lease_expires_at=task.lease_expires_at,
             escalation=escalation,
+            multilabel=task.multilabel,
         )
-
-
-class SubmitResult(BaseModel):
-    """What a submission did. Submitting the same thing again answers the same."""
-
-    task_id: str
-    status: Literal["done", "escalated", "skipped"]
-    action: SubmitAction
-    label: str | None = None
-    label_event_id: str | None = None
-    guideline_version: int | None = Field(
-        default=None, description="The dataset's guideline version the label was made under"
-    )
 
 
 class UserCreate(BaseModel):
@@ -95,10 +82,8 @@ class Queues(BaseModel):
     queues: list[QueueDepth]
 
 
-class DatasetInfo(BaseModel):
-    name: str
-    input_kind: InputKind
-    labels: list[str]
+class DatasetInfo(api.DatasetInfo):
+    """A dataset the review API serves (the fields are the contracts' `DatasetInfo`)."""
 
     @classmethod
     def of(cls, dataset: Dataset) -> DatasetInfo:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import asyncpg
+from mitl_contracts.api import SubmitAction, SubmitResult
 
 from mitl_review.core import submission as rules
 from mitl_review.core.auth import User
@@ -17,7 +18,6 @@ from mitl_review.core.leases import NO_OFFSET, LeaseClock
 from mitl_review.core.task import Task
 from mitl_review.metrics import SUBMISSIONS
 from mitl_review.outbox import OutboxRelay
-from mitl_review.schemas import SubmitResult
 from mitl_review.store import tasks
 
 # A task changes under a submission only when something else happens to it at that very
@@ -25,7 +25,7 @@ from mitl_review.store import tasks
 MAX_ATTEMPTS = 5
 
 
-def result_of(task: Task, action: rules.SubmitAction) -> SubmitResult:
+def result_of(task: Task, action: SubmitAction) -> SubmitResult:
     """The result of `action` on `task` as the task stands once the action took effect."""
     if action == "escalate":
         return SubmitResult(task_id=task.task_id, status="escalated", action=action)

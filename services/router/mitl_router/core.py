@@ -20,6 +20,7 @@ from mitl_policy import core
 from mitl_policy.calibration import Thresholds
 from mitl_policy.diversity import RecentSignatures, signature
 from mitl_policy.escalation import EarlierPrediction
+from mitl_policy.multilabel import route_multilabel
 from mitl_policy.policy_events import policy_changed
 from mitl_runtime.dlq import InvalidMessage
 
@@ -84,6 +85,10 @@ def check_prediction(prediction: Prediction, catalog: Catalog) -> None:
             f"label set {dataset.labels}",
             "labels",
         )
+    try:
+        dataset.check_prediction(prediction)
+    except ValueError as error:
+        raise InvalidMessage(str(error), "label_probabilities") from None
 
 
 def groups(predictions: Iterable[Prediction]) -> dict[Key, list[Prediction]]:
@@ -128,13 +133,22 @@ def route_batch(
             earlier=context.earlier[key].get(prediction.item_id),
             similarity=similarity(window, prediction.item_id, sig),
         )
-        routed = core.route(
-            prediction,
-            policy,
-            now=context.now,
-            drift_active=prediction.dataset in context.drift.datasets,
-            context=route_context,
-        )
+        drift_active = prediction.dataset in context.drift.datasets
+        dataset = catalog.get(prediction.dataset)
+        if dataset.task == "multilabel":
+            routed = route_multilabel(
+                prediction,
+                policy,
+                dataset.labels,
+                now=context.now,
+                drift_active=drift_active,
+                context=route_context,
+            )
+        else:
+            routed = core.route(
+                prediction, policy, now=context.now, drift_active=drift_active,
+                context=route_context,
+            )  # fmt: skip
         out.pairs.append((prediction, routed.decision))
         out.decisions.append(routed.decision)
         if routed.review:

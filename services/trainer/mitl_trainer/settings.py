@@ -30,9 +30,10 @@ class Settings(ServiceSettings):
     use_pseudo_labels: bool = False
     pseudo_label_weight: float = Field(default=0.3, gt=0, le=1)
     seed: int = Field(default=0, ge=0)
-    # What the trainer builds: a head on MiniLM embeddings (minilm-logreg), or on MiniLM
-    # embeddings stacked with TF-IDF word and char n-grams, temperature-scaled (hybrid-logreg).
-    model_kind: Literal["minilm-logreg", "hybrid-logreg"] = "minilm-logreg"
+    # What the trainer builds: a head on MiniLM embeddings stacked with TF-IDF word and char
+    # n-grams, temperature-scaled (hybrid-logreg, the default: sharper at the same encoder
+    # cost, docs/models.md), or on MiniLM embeddings alone (minilm-logreg).
+    model_kind: Literal["minilm-logreg", "hybrid-logreg"] = "hybrid-logreg"
     intra_op_threads: int = Field(default=2, ge=1, le=64)
     # The worker looks for pending requests this often (and at once when one is made); a
     # request left running longer than the lease (a crashed replica) is taken up again, at

@@ -88,7 +88,7 @@ TRAINERS: dict[str, tuple[str, Any]] = {
     "hybrid-logreg": ("hybrid", train_hybrid_logreg),
     "pixels-logreg": ("pixels", train_pixels),
 }
-DEFAULT_KIND = "minilm-logreg"
+DEFAULT_KIND = "hybrid-logreg"
 IMAGE_KIND = "pixels-logreg"
 
 

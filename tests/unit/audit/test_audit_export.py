@@ -35,6 +35,7 @@ def record(**fields: Any) -> dict[str, Any]:
         "suggested_label": "HUM",
         "model_version": "m1",
         "policy_version": "p1",
+        "guideline_version": 3,
         "is_override": True,
         "occurred_at": AT,
         "row_hash": "ab" * 32,
@@ -62,6 +63,7 @@ def test_a_human_label_row_names_the_person_versions_time_and_audit_row() -> Non
         "action": "correct",
         "model_version": "m1",
         "policy_version": "p1",
+        "guideline_version": 3,
         "labeled_at": AT,
         "suggested_label": "HUM",
         "overrides_model": True,
@@ -87,9 +89,11 @@ def test_an_auto_accepted_label_is_by_the_model_version() -> None:
             human_labels=0,
             route="accept",
             spot_check="true",
+            guideline_version=None,
         )
     )
     provenance = row["provenance"]
+    assert provenance["guideline_version"] is None
     assert (provenance["source"], provenance["labeled_by"]) == ("model", "m1")
     assert provenance["spot_check"] is True and provenance["overrides_model"] is False
 

@@ -33,7 +33,8 @@ def test_shipped_datasets_have_guidelines_for_every_label() -> None:
         assert sorted(guide.labels) == sorted(dataset.labels), name
         for label, described in guide.labels.items():
             assert described.description, f"{name}: {label} has no description"
-            assert 2 <= len(described.examples) <= 3, f"{name}: {label} needs 2-3 examples"
+            if dataset.input_kind == "text":  # examples quote items; vectors are not quotable
+                assert 2 <= len(described.examples) <= 3, f"{name}: {label} needs 2-3 examples"
 
 
 def test_unknown_dataset_names_the_known_ones() -> None:

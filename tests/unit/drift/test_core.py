@@ -15,6 +15,7 @@ from mitl_drift.config import (
     CLASS_SHARE_SHIFT,
     CONFIDENCE_PSI,
     OUTLIER_SHIFT,
+    AgreementSizes,
     DriftConfig,
 )
 
@@ -123,7 +124,7 @@ def test_an_outlier_shift_alerts() -> None:
 
 def test_a_fall_in_human_agreement_alerts() -> None:
     rng = np.random.default_rng(8)
-    config = DriftConfig(agreement_reference_size=100, agreement_window=100)
+    config = DriftConfig(agreement=AgreementSizes(reference=100, window=100, evaluate_every=20))
     state = monitor()
     steady = (rng.random(400) < 0.9).tolist()
     assert core.observe_agreements(state, steady, config, NOW) == []

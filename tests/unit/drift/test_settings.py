@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mitl_drift.config import CONFIDENCE_PSI, STATISTICS, DriftConfig
+from mitl_drift.config import CONFIDENCE_PSI, STATISTICS, AgreementSizes, DriftConfig
 from mitl_drift.settings import Settings
 from pydantic import ValidationError
 
@@ -27,6 +27,16 @@ def test_bad_values_are_refused_with_their_name() -> None:
         Settings(critical_ratio=1.0)
     with pytest.raises(ValueError, match="no threshold for agreement_drop"):
         DriftConfig(thresholds={CONFIDENCE_PSI: 0.2, "class_mix_psi": 0.2, "outlier_shift": 0.2})
+    with pytest.raises(ValueError, match="window_size must be at least 1"):
+        DriftConfig(window_size=0)
+    with pytest.raises(ValueError, match=r"spot_check\.window must be at least 1"):
+        DriftConfig(spot_check=AgreementSizes(reference=10, window=0, evaluate_every=5))
+
+
+def test_agreement_window_settings_reach_the_core_config() -> None:
+    config = Settings(agreement_window=40, spot_check_reference_size=60).drift_config()
+    assert config.agreement == AgreementSizes(reference=100, window=40, evaluate_every=20)
+    assert config.spot_check == AgreementSizes(reference=60, window=100, evaluate_every=20)
 
 
 def test_default_settings_are_the_core_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import numpy as np
 from mitl_contracts.events import Label
 from mitl_drift import core
-from mitl_drift.config import AGREEMENT_DROP, SPOT_CHECK_DROP, DriftConfig
+from mitl_drift.config import AGREEMENT_DROP, SPOT_CHECK_DROP, AgreementSizes, DriftConfig
 
 from tests.unit.drift.streams import LABELS
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
-CONFIG = DriftConfig(spot_check_reference_size=50, spot_check_window=50)
+CONFIG = DriftConfig(spot_check=AgreementSizes(reference=50, window=50, evaluate_every=20))
 
 
 def test_a_label_given_without_the_suggestion_is_a_spot_check() -> None:

@@ -53,3 +53,14 @@ def test_fits_with_labels_in_another_order() -> None:
 def test_mismatch_is_named(model: ModelManifest, dataset: Dataset, problem: str) -> None:
     with pytest.raises(IncompatibleModel, match=problem):
         check_fits(model, dataset)
+
+
+def test_a_multilabel_dataset_needs_a_one_vs_rest_model() -> None:
+    multi = Dataset(name="digits", task="multilabel", input_kind="vector", labels=["0", "1"],
+                    vector_dim=64)  # fmt: skip
+    with pytest.raises(IncompatibleModel, match="is a single model; dataset 'digits' is multi"):
+        check_fits(vector_manifest(64), multi)
+    ovr = vector_manifest(64).model_copy(update={"kind": "vector-ovr-onnx"})
+    check_fits(ovr, multi)
+    with pytest.raises(IncompatibleModel, match="is a multilabel model"):
+        check_fits(ovr, VECTOR)

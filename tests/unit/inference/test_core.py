@@ -111,3 +111,14 @@ def test_unscorable_names_the_problem() -> None:
     assert "vector has 2 values" in str(core.unscorable(short_vector, CATALOG, served))
     unknown = item(4).model_copy(update={"dataset": "nope"})
     assert "unknown dataset 'nope'" in str(core.unscorable(unknown, CATALOG, served))
+
+
+def test_multilabel_predictions_carry_each_labels_probability() -> None:
+    probs = np.array([[0.9, 0.8], [0.1, 0.0]], dtype=np.float32)
+    out = Output(probs, np.array([0.0, 0.0]), [False, False])
+    items = [item(1, vector=[1.0, 2.0, 3.0]), item(2, vector=[0.0, 0.0, 0.0])]
+    first, second = core.predictions(items, out, "v1", ["b", "a"], ["a", "b"], multilabel=True)
+    assert first.task == "multilabel"
+    assert first.label_probabilities == {"a": pytest.approx(0.8), "b": pytest.approx(0.9)}
+    assert sum(first.probabilities) == pytest.approx(1.0)
+    assert second.label_probabilities == {"a": 0.0, "b": pytest.approx(0.1)}

@@ -57,3 +57,23 @@ def test_client_prediction_is_reordered_to_the_dataset_label_order() -> None:
     assert prediction is not None
     assert prediction.labels == LABELS and prediction.top == ("HUM", 0.9)
     assert prediction.source == "client" and prediction.model_version == "client:m"
+
+
+def test_multilabel_dataset_needs_a_client_prediction_with_label_probabilities() -> None:
+    from mitl_contracts.datasets import Catalog
+
+    labels = ["a", "b", "c"]
+    catalog = Catalog.model_validate(
+        {"datasets": {"ml": {"task": "multilabel", "input_kind": "vector", "vector_dim": 2,
+                             "labels": labels}}}
+    )  # fmt: skip
+    base = {"dataset": "ml", "external_id": "x1", "vector": [1.0, 2.0]}
+    plain = {"model_id": "mine", "labels": labels, "probabilities": [0.2, 0.3, 0.5]}
+    refused = core.triage(ItemRaw.model_validate(base | {"prediction": plain}), catalog)
+    assert refused is not None and "lacks label_probabilities" in (refused.reason or "")
+    per_label = {"a": 0.9, "b": 0.8, "c": 0.1}
+    raw = ItemRaw.model_validate(base | {"prediction": plain | {"label_probabilities": per_label}})
+    assert core.triage(raw, catalog) is None
+    item = core.ingested(raw, "b1")
+    prediction = core.client_prediction(raw, item, catalog)
+    assert prediction is not None and prediction.label_probabilities == per_label

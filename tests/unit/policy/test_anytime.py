@@ -97,15 +97,18 @@ def test_a_budget_that_cannot_certify_the_target_is_refused_with_the_minimum() -
         Policy(target_precision=0.95, calibration_rate=0.5, calibration_max_rate=0.3)
 
 
-def test_the_rate_starts_high_decays_once_certified_and_rises_near_the_target() -> None:
+def test_the_rate_starts_high_decays_once_certified_rises_near_the_target_within_budget() -> None:
     cold = ClassThreshold("A", None, 10, sampled=10)
     assert adaptive_rate(cold, ADAPTIVE) == 0.4
     spent = ClassThreshold("A", None, 500, sampled=200)
     assert adaptive_rate(spent, ADAPTIVE) == 0.01
     safe = ClassThreshold("A", 0.9, 500, 300, 299, lower_bound=0.97, sampled=300)
     assert adaptive_rate(safe, ADAPTIVE) == 0.01
-    near = ClassThreshold("A", 0.9, 500, 300, 290, lower_bound=0.955, sampled=300)
+    near = ClassThreshold("A", 0.9, 500, 150, 145, lower_bound=0.955, sampled=150)
     assert adaptive_rate(near, ADAPTIVE) == pytest.approx(0.01 + 0.39 * 0.5)
+    # Near the target with the budget (200) spent: the floor; more evidence comes at that rate.
+    near_spent = ClassThreshold("A", 0.9, 500, 300, 290, lower_bound=0.955, sampled=300)
+    assert adaptive_rate(near_spent, ADAPTIVE) == 0.01
     fixed = Policy(target_precision=0.95, calibration_rate=0.05)
     assert adaptive_rate(cold, fixed) == 0.05
 

@@ -3,6 +3,7 @@ baselines, budget mode, the embedding cache and the people it simulates."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -110,36 +111,42 @@ def test_full_coverage_with_a_calibration_sample_keeps_the_target() -> None:
     assert run.accepted_precision >= 0.9
 
 
-def test_matching_gt_accuracy_reruns_with_stricter_floors_until_reached() -> None:
+def test_matching_gt_accuracy_bisects_the_stricter_floors() -> None:
     world = synthetic_world()
     oracle = Oracle(world.truth, 3, 0.0, seed=0)
     policy = POLICY.model_copy(update={"min_accept_threshold": 0.5})
     runs: list[float] = []
-    results: list[CoverageResult] = []
+    results: dict[float, CoverageResult] = {}
 
     def run(p: Policy) -> CoverageResult:
         runs.append(p.min_accept_threshold)
-        results.append(full_coverage(world, p, seed=0, retrain_every=40, initial=30, oracle=oracle))
-        return results[-1]
+        result = full_coverage(world, p, seed=0, retrain_every=40, initial=30, oracle=oracle)
+        results[p.min_accept_threshold] = result
+        return result
 
     loop = run(policy)
     # Already as accurate: the loop itself, no rerun.
     same = at_accuracy(run, policy, loop, loop.final_correct)
     assert same is not None and same.result is loop and same.reruns == 0 and len(runs) == 1
-    # One more correct item than the loop got: stricter floors, in rising order, until one
-    # run reaches it; that run is what is reported.
+    # One more correct item than the loop got: stricter floors, bisected; the loosest floor
+    # tried whose run reaches it is reported, and every looser floor tried fell short.
     wanted = loop.final_correct + 1
     matched = at_accuracy(run, policy, loop, wanted)
-    assert runs[1:] == sorted(runs[1:]) and all(f > 0.5 for f in runs[1:])
+    tried = runs[1:]
+    assert all(f > 0.5 for f in tried) and len(tried) <= math.ceil(math.log2(len(FLOORS) + 1))
     if matched is None:
-        assert runs[1:] == list(FLOORS)
+        assert FLOORS[-1] in tried and results[FLOORS[-1]].final_correct < wanted
     else:
-        assert matched.result.final_correct >= wanted
-        assert matched.floor == runs[-1] and matched.reruns == len(runs) - 1
-        # Earlier floors did not reach it: the first that does is reported, not the cheapest.
-        assert all(r.final_correct < wanted for r in results[1:-1])
-    # Nothing can reach more correct items than there are.
+        assert matched.result.final_correct >= wanted and matched.reruns == len(tried)
+        assert matched.result is results[matched.floor]
+        assert all(results[f].final_correct < wanted for f in tried if f < matched.floor)
+        # The next looser floor was tried and fell short (or there is none above the policy's).
+        looser = [f for f in FLOORS if 0.5 < f < matched.floor]
+        assert not looser or looser[-1] in tried
+    # Nothing can reach more correct items than there are: the strictest floor is tried.
+    runs.clear()
     assert at_accuracy(run, policy, loop, len(world.truth) + 1) is None
+    assert runs[-1] == FLOORS[-1]
 
 
 def test_adaptive_calibration_certifies_and_reports_its_labels_apart() -> None:

@@ -14,6 +14,8 @@ from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.router import RoutedItem, SimRouter
 from mitl_ml.sim.world import with_model
+from mitl_policy.calibration import learn_thresholds
+from mitl_policy.verdicts import verdicts
 
 from tests.unit.sim.fakes import synthetic_world
 
@@ -40,7 +42,14 @@ def _route_everything(
 
 @pytest.mark.parametrize(
     "changes",
-    [{}, {"calibration_rate": 0.0}, {"uncertainty": "entropy", "escalation_floor": 0.4}],
+    [
+        {},
+        {"calibration_rate": 0.0},
+        {"uncertainty": "entropy", "escalation_floor": 0.4},
+        # Adaptive calibration: the rate per class moves between 0.05 and 0.3 (the core's
+        # rate, not the floor, decides which confident items are sampled).
+        {"calibration_budget": 60, "calibration_max_rate": 0.3, "target_precision": 0.8},
+    ],
 )
 def test_shortlist_routing_gives_the_run_full_routing_gives(
     monkeypatch: pytest.MonkeyPatch, changes: dict[str, object]
@@ -88,3 +97,25 @@ def test_with_model_turns_embeddings_into_hybrid_features() -> None:
     assert with_model(world, "minilm") is world
     with pytest.raises(ValueError, match="unknown model"):
         with_model(world, "bert")
+
+
+def test_verdicts_kept_per_decision_learn_what_all_outcomes_give(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SimRouter updates only the verdicts of decisions labeled since the last relearn; the
+    thresholds are those mitl_policy.verdicts gives from every outcome, as the service has."""
+    world = synthetic_world(n=500, noise=0.9)
+    policy = _policy(calibration_budget=60, calibration_max_rate=0.3, target_precision=0.8)
+    relearn = SimRouter.relearn
+    compared: list[int] = []
+
+    def checked(router: SimRouter) -> None:
+        relearn(router)
+        expected = learn_thresholds(verdicts(router.outcomes), router.labels, router.policy)
+        assert router.thresholds == expected
+        compared.append(len(router.outcomes))
+
+    monkeypatch.setattr(SimRouter, "relearn", checked)
+    oracle = Oracle(world.truth, 3, 0.05, 0)
+    run = full_coverage(world, policy, seed=0, retrain_every=20, initial=30, oracle=oracle)
+    assert run.auto_accepted > 0 and len(compared) == run.rounds and compared[-1] > 100

@@ -6,8 +6,9 @@
     mitl simulate --dataset sms_spam --seeds 0,1,2 --target 0.98 [--budget 1600] [--json]
 
 `--data` reads a CSV or JSON Lines file (texts are embedded with MiniLM, feature columns hold a
-JSON array of numbers); `--dataset` names a shipped one (trec6, sms_spam; digits and lfw hold
-PNG images, whose head is `--model pixels`, a logistic regression on their standardised
+JSON array of numbers); `--dataset` names a shipped one (trec6, sms_spam; yeast is multi-label:
+its report adds `task: "multilabel"` and counts precision per label decision; digits and lfw
+hold PNG images, whose head is `--model pixels`, a logistic regression on their standardised
 grayscale pixels). Full coverage
 (default): every item ends labeled; compares the loop with "review all" and a Ground-Truth-style
 policy. --budget N: people label at most N items; the queue's strategy against random sampling.
@@ -31,6 +32,7 @@ from mitl_contracts.datasets import Policy
 from mitl_ml.sim.boundcheck import BoundCheck, bound_check
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource
+from mitl_ml.sim.multilabel import MULTILABEL_SIM_DATASETS
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
 from mitl_ml.sim.runner import SimConfig, check_settings, runs
 from mitl_ml.sim.world import DEFAULT_MODEL, IMAGE_DATASETS, IMAGE_MODEL, SIM_DATASETS, SIM_MODELS
@@ -63,7 +65,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     source = parser.add_argument_group("data (give --data FILE or --dataset NAME)")
     source.add_argument("--data", type=Path, help="a .csv or .jsonl/.json (JSON Lines) file")
-    source.add_argument("--dataset", choices=SIM_DATASETS, help="a shipped dataset instead")
+    source.add_argument(
+        "--dataset",
+        choices=SIM_DATASETS + MULTILABEL_SIM_DATASETS,
+        help="a shipped dataset instead (yeast: multi-label, one-vs-rest head)",
+    )
     source.add_argument("--label-col", default=None, help="--data: label column (default label)")
     source.add_argument("--text-col", default=None, help="--data: text column (MiniLM-embedded)")
     source.add_argument(
@@ -107,7 +113,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--calibration-budget", type=int, default=SimConfig.calibration_budget,
         help="calibration labels per class drawn at --calibration-max-rate until certified "
-        "(default 3x the fewest all-correct items that certify the target)",
+        "(default 2x the fewest all-correct items that certify the target)",
     )  # fmt: skip
     parser.add_argument(
         "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,

@@ -25,14 +25,15 @@ from mitl_policy.calibration import passing_threshold_of
 
 @dataclass(frozen=True)
 class BoundCheck:
+    """The streams to draw and how often to look. Thresholds are learned under the default
+    policy (its confidence level, minimum of verified items, lowest threshold and scan) at
+    `target`, with the bound under test: the policy a dataset gets when it names no more."""
+
     streams: int = 1000
     target: float = 0.95
     gap: float = 0.005
     every: int = 50
     horizon: int = 2000
-    level: float = 0.95
-    min_verified: int = 50
-    min_accept_threshold: float = 0.5
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -43,13 +44,7 @@ class BoundCheck:
 
     def policy(self, bound: BoundMethod) -> Policy:
         return Policy(
-            version="bound-check",
-            target_precision=self.target,
-            bound=bound,
-            confidence_level=self.level,
-            min_verified=self.min_verified,
-            min_accept_threshold=self.min_accept_threshold,
-            escalation_floor=0.0,
+            version="bound-check", target_precision=self.target, bound=bound, escalation_floor=0.0
         )
 
 
@@ -71,13 +66,14 @@ def bound_check(
     share certified at the last look alone (`last_look_rate`), and the settings."""
     certified = dict.fromkeys(bounds, 0)
     last_look = dict.fromkeys(bounds, 0)
+    policies = {bound: check.policy(bound) for bound in bounds}
+    shared = check.policy(BOUND_METHODS[0])  # what every bound's policy has but the bound
     precision = check.target - check.gap
     for stream in range(check.streams):
         rng = np.random.default_rng([check.seed, stream])
-        confidence = rng.uniform(check.min_accept_threshold, 1.0, check.horizon)
+        confidence = rng.uniform(shared.min_accept_threshold, 1.0, check.horizon)
         correct = (rng.random(check.horizon) < precision).astype(np.int64)
-        for bound in bounds:
-            policy = check.policy(bound)
+        for bound, policy in policies.items():
             if first_certified(confidence, correct, policy, check.every) is not None:
                 certified[bound] += 1
             threshold, *_ = passing_threshold_of(confidence, correct, policy)
@@ -90,8 +86,8 @@ def bound_check(
         "relearn_every": check.every,
         "horizon": check.horizon,
         "looks": check.horizon // check.every,
-        "confidence_level": check.level,
-        "min_verified": check.min_verified,
+        "confidence_level": shared.confidence_level,
+        "min_verified": shared.min_verified,
         "seed": check.seed,
         "false_certification_rate": {b: certified[b] / check.streams for b in bounds},
         "last_look_rate": {b: last_look[b] / check.streams for b in bounds},

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from mitl_contracts.events import NAME_CHARACTERS, NAME_MAX_LENGTH
 
 from mitl_ml.sim.embeddings import (
     DEFAULT_CACHE_DIR,
@@ -31,7 +32,7 @@ from mitl_ml.sim.world import World
 
 CSV_SUFFIXES = (".csv",)
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json")
-_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.:\-]+")
+_NAME_UNSAFE = re.compile(rf"[^{NAME_CHARACTERS}]+")
 
 
 class DataFileError(ValueError):
@@ -62,7 +63,7 @@ class FileSource:
     @property
     def name(self) -> str:
         """The file's stem, made a valid dataset name (events refuse other characters)."""
-        return (_NAME_UNSAFE.sub("_", self.path.stem).strip("_") or "file")[:200]
+        return (_NAME_UNSAFE.sub("_", self.path.stem).strip("_") or "file")[:NAME_MAX_LENGTH]
 
 
 def read_rows(path: Path) -> tuple[list[Row], list[str], str]:

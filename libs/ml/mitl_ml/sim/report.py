@@ -29,13 +29,15 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def figures(result: CoverageResult) -> Report:
-    """The spec's key figures of one full-coverage result."""
+    """The spec's key figures of one full-coverage result (multi-label: precision and
+    accuracy per label decision)."""
+    per_item = result.decisions_per_item
     return {
         "human_labels": result.human_labels,
         "human_fraction": _ratio(result.human_labels, result.items),
         "auto_accepted": result.auto_accepted,
-        "auto_precision": _ratio(result.accepted_correct, result.auto_accepted),
-        "final_accuracy": _ratio(result.final_correct, result.items),
+        "auto_precision": _ratio(result.accepted_correct, result.auto_accepted * per_item),
+        "final_accuracy": _ratio(result.final_correct, result.items * per_item),
     }
 
 
@@ -78,6 +80,7 @@ def coverage_report(run: CoverageRun, config: SimConfig) -> Report:
     out: Report = {
         "mode": "coverage",
         "dataset": loop.dataset,
+        "task": "multilabel" if loop.decisions_per_item > 1 else "single",
         "seed": run.seed,
         **_settings(config),
         "retrain_every": config.retrain_every,
@@ -104,6 +107,9 @@ def coverage_report(run: CoverageRun, config: SimConfig) -> Report:
     out["labels_saved_vs_gt"] = _saved(loop, run.ground_truth)
     out["match_gt"] = config.match_gt
     out["at_gt_accuracy"] = matched_report(run)
+    if loop.decisions_per_item > 1:
+        out["model"] = "one_vs_rest"
+        out["label_decisions_per_item"] = loop.decisions_per_item
     out["baselines"] = {
         "ground_truth": run.ground_truth.as_dict(),
         "review_all": run.review_all.as_dict(),

@@ -37,10 +37,14 @@ class CoverageResult:
     # (spot checks plus every accepted item's confidence; mitl_policy.ppi). None: no checks.
     precision_intervals: dict[str, object] | None = None
     details: dict[str, float] = field(default_factory=dict)
+    # Multi-label runs count precision and accuracy per label decision: `accepted_correct` and
+    # `final_correct` count right label decisions, this many per item (1: single-label).
+    decisions_per_item: int = 1
 
     @property
     def accepted_precision(self) -> float:
-        return self.accepted_correct / self.auto_accepted if self.auto_accepted else 1.0
+        decisions = self.auto_accepted * self.decisions_per_item
+        return self.accepted_correct / decisions if decisions else 1.0
 
     @property
     def review_labels(self) -> int:
@@ -54,7 +58,7 @@ class CoverageResult:
             "human_share": round(self.human_labels / self.items, 4),
             "coverage": round(self.model_labeled / self.items, 4),
             "accepted_precision": round(self.accepted_precision, 4),
-            "final_accuracy": round(self.final_correct / self.items, 4),
+            "final_accuracy": round(self.final_correct / (self.items * self.decisions_per_item), 4),
         }
         return out
 

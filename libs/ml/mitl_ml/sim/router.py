@@ -20,7 +20,7 @@ from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext, Routed, route
 from mitl_policy.diversity import RecentSignatures, signature
 from mitl_policy.escalation import EarlierPrediction
 from mitl_policy.uncertainty import uncertainty
-from mitl_policy.verdicts import Outcome, verdicts
+from mitl_policy.verdicts import Dated, Outcome, group_verdict, newest_first
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -49,6 +49,11 @@ class SimRouter:
         self.policy = policy
         self.texts = texts
         self.outcomes: list[Outcome] = []
+        # Outcomes per decision and each decision's verdict, updated for the decisions labeled
+        # since the last relearn (what mitl_policy.verdicts computes from all outcomes).
+        self._groups: dict[tuple[str, str], list[Outcome]] = {}
+        self._dated: dict[tuple[str, str], Dated] = {}
+        self._changed: set[tuple[str, str]] = set()
         self.thresholds: Thresholds | None = None
         self.decisions: dict[int, Decision] = {}
         # The latest prediction per item, routed or only noted (shortlist.py).
@@ -62,8 +67,12 @@ class SimRouter:
 
     def relearn(self) -> None:
         """Recompute thresholds from every verified outcome, as the service does per batch."""
+        for key in self._changed:
+            self._dated[key] = group_verdict(self._groups[key])
+        self._changed.clear()
         if self.policy.learns_thresholds:
-            self.thresholds = learn_thresholds(verdicts(self.outcomes), self.labels, self.policy)
+            known = newest_first(self._dated.values())
+            self.thresholds = learn_thresholds(known, self.labels, self.policy)
 
     def signature(self, item: int) -> np.ndarray:
         if item not in self._signatures:
@@ -120,17 +129,19 @@ class SimRouter:
     def verify(self, item: int, label: int, source: str, spot_check: bool) -> None:
         """A person labeled `item`: join the label to the item's latest decision."""
         decision = self.decisions[item]
-        self.outcomes.append(
-            Outcome(
-                event_id=f"label-{item}-{len(self.outcomes)}",
-                item_id=str(item),
-                model_version=decision.model_version,
-                predicted_label=decision.predicted_label,
-                confidence=decision.confidence,
-                label=self.labels[label],
-                source=source,
-                spot_check=spot_check,
-                occurred_at=self.tick(),
-                calibration_rate=decision.thresholds.get("calibration_rate"),
-            )
+        outcome = Outcome(
+            event_id=f"label-{item}-{len(self.outcomes)}",
+            item_id=str(item),
+            model_version=decision.model_version,
+            predicted_label=decision.predicted_label,
+            confidence=decision.confidence,
+            label=self.labels[label],
+            source=source,
+            spot_check=spot_check,
+            occurred_at=self.tick(),
+            calibration_rate=decision.thresholds.get("calibration_rate"),
         )
+        self.outcomes.append(outcome)
+        key = (outcome.item_id, outcome.model_version)
+        self._groups.setdefault(key, []).append(outcome)
+        self._changed.add(key)

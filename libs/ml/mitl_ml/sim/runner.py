@@ -25,6 +25,14 @@ from mitl_ml.sim.coverage import full_coverage
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource, load_file
 from mitl_ml.sim.matched import Matched, at_accuracy
+from mitl_ml.sim.multilabel import (
+    MULTILABEL_SIM_DATASETS,
+    MultiOracle,
+    full_coverage_multilabel,
+    ground_truth_multilabel,
+    load_multi_world,
+    review_all_multilabel,
+)
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
 from mitl_ml.sim.world import (
@@ -40,8 +48,10 @@ BOUND_NAMES = get_args(BoundName)
 CONFIDENCE_LEVEL = 0.95
 # The simulator's calibration budget per class: this many times the fewest all-correct
 # sampled items that certify the target (the bound needs about z^2 p (1 - p) / (p - t)^2
-# items at true precision p; 3x covers p about 0.99 at t 0.98 and 0.975 at t 0.95).
-CALIBRATION_BUDGET_FACTOR = 3
+# items at true precision p; 2x covers p about 0.99 at t 0.98 and 0.98 at t 0.95). Measured
+# on a random 3,000 of SMS spam at 0.95 (seeds 0-2): 3x spent 206-283 calibration labels and
+# saved 1-13 % of GT's labels, 2x spent 206-257 and saved 5-16 %.
+CALIBRATION_BUDGET_FACTOR = 2
 # The scan starts where n could pass with a quarter of the target's error rate wrong, so
 # that one confident mistake among the most confident calibration items (SMS: jokes and
 # adverts labeled against their look) does not withdraw every threshold.
@@ -181,6 +191,46 @@ def load(config: SimConfig) -> World:
     return with_model(load_world(config.dataset, config.cache_dir), config.model, config.cache_dir)
 
 
+def is_multilabel(config: SimConfig) -> bool:
+    """Does `config` name a shipped multi-label dataset (mitl_ml.sim.multilabel)?"""
+    return config.source is None and config.dataset in MULTILABEL_SIM_DATASETS
+
+
+def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
+    """Full coverage over a multi-label dataset, one run per seed (no budget mode)."""
+    if config.budget is not None:
+        raise ValueError(f"--budget is not available for the multi-label dataset {config.dataset}")
+    policy = config.policy()
+    progress.note(f"mitl simulate: loading {config.dataset} (one-vs-rest head)")
+    whole = load_multi_world(config.dataset)
+    for seed in config.seeds:
+        world = whole.subset(config.limit, seed) if config.limit else whole
+        oracle = MultiOracle(world.truth, config.error_rate, seed)
+        loop_at = partial(
+            full_coverage_multilabel,
+            world,
+            seed=seed,
+            retrain_every=config.retrain_every,
+            initial=config.initial,
+            oracle=oracle,
+        )
+        loop = loop_at(policy, progress=progress.phase(f"seed {seed} loop", "items"))
+        gt = ground_truth_multilabel(
+            world, policy, seed=seed, oracle=oracle,
+            progress=progress.phase(f"seed {seed} GT baseline", "sample sizes"),
+        )  # fmt: skip
+
+        def at_floor(
+            floored: Policy, seed: int = seed, run: partial[CoverageResult] = loop_at
+        ) -> CoverageResult:
+            name = f"seed {seed} loop at floor {floored.min_accept_threshold:g}"
+            return run(floored, progress=progress.phase(name, "items"))
+
+        matched = at_accuracy(at_floor, policy, loop, gt.final_correct) if config.match_gt else None
+        everyone = review_all_multilabel(world, policy, seed=seed, oracle=oracle)
+        yield CoverageRun(seed, loop, everyone, gt, matched)
+
+
 def runs(
     config: SimConfig, world: World | None = None, progress: Progress | None = None
 ) -> Iterator[CoverageRun | BudgetRun]:
@@ -188,6 +238,9 @@ def runs(
     policy = config.policy()
     check_settings(config)
     bar = progress if progress is not None else Progress(enabled=False)
+    if world is None and is_multilabel(config):
+        yield from multilabel_runs(config, bar)
+        return
     if world is None:
         bar.note(f"mitl simulate: loading {config.dataset} ({config.model} features)")
     whole = world if world is not None else load(config)

@@ -22,7 +22,7 @@ penalty depends on the order of all queued items, so everything is routed.
 from __future__ import annotations
 
 import numpy as np
-from mitl_policy.calibration import in_calibration_sample
+from mitl_policy.calibration import calibration_draw, initial_calibration_rate
 from mitl_policy.core import accept_gate
 from mitl_policy.uncertainty import uncertainty
 
@@ -46,18 +46,7 @@ def route_round(
     probs = probabilities / probabilities.sum(axis=1, keepdims=True)
     top = probs.argmax(axis=1)
     confidence = probs[np.arange(len(probs)), top]
-    # A class's accept threshold does not depend on the confidence; calibration needs at least
-    # min_accept_threshold. Rows under both cannot be accepted or calibrated.
-    floors = np.ones(len(router.labels))
-    for index, label in enumerate(router.labels):
-        threshold = accept_gate(label, 0.0, policy, router.thresholds, False).threshold
-        floors[index] = min(policy.min_accept_threshold, 2.0 if threshold is None else threshold)
-    keep = np.zeros(len(items), dtype=bool)
-    for row in np.flatnonzero(confidence >= floors[top]):
-        label, conf, item = router.labels[top[row]], float(confidence[row]), str(items[row])
-        sampled = in_calibration_sample(item, model_version, conf, policy)
-        gate = accept_gate(label, conf, policy, router.thresholds, False, sampled=sampled)
-        keep[row] = gate.calibrate or (gate.threshold is not None and conf >= gate.threshold)
+    keep = _accepted_or_sampled(router, items, top, confidence, model_version)
     rest = np.flatnonzero(~keep)
     priority = np.array(
         [uncertainty([float(p) for p in probs[r]], policy.uncertainty) for r in rest]
@@ -68,3 +57,40 @@ def route_round(
     router.note(items[skipped], [router.labels[t] for t in top[skipped]], model_version)
     chosen = np.flatnonzero(keep)
     return router.route_all(items[chosen], probabilities[chosen], model_version)
+
+
+def _accepted_or_sampled(
+    router: SimRouter,
+    items: np.ndarray,
+    top: np.ndarray,
+    confidence: np.ndarray,
+    model_version: str,
+) -> np.ndarray:
+    """Which rows the core would accept or send to a calibration review: the accept gate
+    (mitl_policy.core.accept_gate, the core's own function) per class, at the calibration
+    rate the core uses for that class (adaptive with a budget), over whole arrays."""
+    policy, thresholds = router.policy, router.thresholds
+    keep = np.zeros(len(items), dtype=bool)
+    floor = policy.min_accept_threshold
+    for index, label in enumerate(router.labels):
+        rows = np.flatnonzero(top == index)
+        if len(rows) == 0:
+            continue
+        conf = confidence[rows]
+        # A class's threshold does not depend on the confidence; an item under the floor is
+        # never calibrated (confidence 1.0 clears the floor, so `calibrate` here is the
+        # cold-start sample of a policy without calibration sampling).
+        gate = accept_gate(label, 1.0, policy, thresholds, False)
+        hit = conf >= floor if gate.calibrate else np.zeros(len(rows), dtype=bool)
+        if gate.threshold is not None:
+            hit |= conf >= gate.threshold
+        if thresholds is not None:
+            rate = thresholds.calibration_rate(label, policy)
+        else:
+            rate = initial_calibration_rate(policy)
+        if policy.learns_thresholds and rate > 0:
+            drawn = np.flatnonzero(~hit & (conf >= floor))
+            draws = [calibration_draw(str(items[rows[r]]), model_version) for r in drawn]
+            hit[drawn[np.array(draws, dtype=float) < rate]] = True
+        keep[rows] = hit
+    return keep

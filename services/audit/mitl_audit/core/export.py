@@ -45,6 +45,9 @@ PROVENANCE = pa.struct(
         ("action", pa.string()),
         ("model_version", pa.string()),
         ("policy_version", pa.string()),
+        # The version of the dataset's labeling guidelines the person saw (None: a model's
+        # label, or guidelines not recorded).
+        ("guideline_version", pa.int64()),
         ("labeled_at", pa.timestamp("us", tz="UTC")),
         ("suggested_label", pa.string()),
         ("overrides_model", pa.bool_()),
@@ -52,6 +55,9 @@ PROVENANCE = pa.struct(
         ("decision_route", pa.string()),
         ("decision_confidence", pa.float64()),
         ("spot_check", pa.bool_()),
+        # Multi-label items: the labels a person added to and removed from the model's set.
+        ("labels_added", pa.list_(pa.string())),
+        ("labels_removed", pa.list_(pa.string())),
         ("event_id", pa.string()),
         ("audit_seq", pa.int64()),
         ("audit_row_hash", pa.string()),
@@ -69,6 +75,8 @@ ARROW_SCHEMA = pa.schema(
         ("image_sha256", pa.string()),
         ("metadata", pa.map_(pa.string(), pa.string())),
         ("label", pa.string()),
+        # Multi-label items: the label set (`label` is then its key, labels joined by '|').
+        ("labels", pa.list_(pa.string())),
         ("provenance", PROVENANCE),
     ]
 )
@@ -100,13 +108,18 @@ def labeled_by(source: str, annotator: str | None, model_version: str | None) ->
 def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
     """The export row of one item, from a record with the item's final label row (seq,
     event_id, item_id, label, source, action, annotator, role, suggested_label, model_version,
-    policy_version, is_override, occurred_at, row_hash, label_batch_id, human_labels), its
-    audit.items row (external_id, batch_id, content as JSON text, any of them None if audit
-    never saw the item) and its decision (route, confidence, spot_check; None if none)."""
+    policy_version, guideline_version (may be absent), is_override, occurred_at, row_hash,
+    label_batch_id, human_labels), its audit.items row (external_id, batch_id, content as
+    JSON text, any of them None if audit never saw the item) and its decision (route,
+    confidence, spot_check; None if none)."""
     content = json.loads(record["content"]) if record["content"] else {}
     image, image_sha256 = image_reference(record["dataset"], record["item_id"], content)
     spot_check = record["spot_check"]
-    return {
+    labels, suggested = label_sets(record)
+    changes = None
+    if labels is not None and suggested is not None:
+        changes = (sorted(set(labels) - set(suggested)), sorted(set(suggested) - set(labels)))
+    row = {
         "dataset": record["dataset"],
         "item_id": record["item_id"],
         "external_id": record["external_id"],
@@ -129,6 +142,7 @@ def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "action": record["action"],
             "model_version": record["model_version"],
             "policy_version": record["policy_version"] or None,
+            "guideline_version": record.get("guideline_version"),
             "labeled_at": as_utc(record["occurred_at"]),
             "suggested_label": record["suggested_label"],
             "overrides_model": bool(record["is_override"]),
@@ -141,6 +155,30 @@ def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "audit_row_hash": record["row_hash"],
         },
     }
+    return _with_label_set(row, labels, changes)
+
+
+def _with_label_set(
+    row: dict[str, Any], labels: list[str] | None, changes: tuple[list[str], list[str]] | None
+) -> dict[str, Any]:
+    """A multi-label item's row also carries its label set and, in its provenance, what a
+    person added and removed (a single-label row is left as it was)."""
+    if labels is None:
+        return row
+    provenance = dict(row["provenance"])
+    if changes is not None:
+        provenance |= {"labels_added": changes[0], "labels_removed": changes[1]}
+    head = {k: v for k, v in row.items() if k != "provenance"}
+    return head | {"labels": labels, "provenance": provenance}
+
+
+def label_sets(record: Mapping[str, Any]) -> tuple[list[str] | None, list[str] | None]:
+    """A multi-label item's label set and the model's suggested set (JSON text in the record's
+    `label_set` and `suggested_label_set`; None for single-label items)."""
+    raw, raw_suggested = record.get("label_set"), record.get("suggested_label_set")
+    labels = json.loads(raw) if raw else None
+    suggested = json.loads(raw_suggested) if raw_suggested else None
+    return labels, suggested
 
 
 def _json_default(value: object) -> str:

@@ -100,13 +100,20 @@ def _dumps(value: Any) -> str:
     return json.dumps(_plain(value), ensure_ascii=False)
 
 
-def _choice(label: str, to_name: str) -> dict[str, Any]:
+def _choice(label: str | list[str], to_name: str) -> dict[str, Any]:
+    """One choices result: one label, or a multi-label item's set (Label Studio's
+    `<Choices choice="multiple">`)."""
     return {
         "from_name": LS_FROM_NAME,
         "to_name": to_name,
         "type": "choices",
-        "value": {"choices": [label]},
+        "value": {"choices": label if isinstance(label, list) else [label]},
     }
+
+
+def _as_set(key: str) -> list[str]:
+    """A multi-label key ("a|b") as its labels."""
+    return sorted(part for part in key.split("|") if part)
 
 
 def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
@@ -123,10 +130,11 @@ def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
     annotations = []
     predictions = []
     human = provenance["source"] in HUMAN_SOURCES
+    multilabel = row.get("labels") is not None
     if human:
         annotations.append(
             {
-                "result": [_choice(row["label"], to_name)],
+                "result": [_choice(row["labels"] if multilabel else row["label"], to_name)],
                 "created_at": provenance["labeled_at"],
                 "ground_truth": False,
                 "was_cancelled": False,
@@ -138,7 +146,7 @@ def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
     if predicted is not None and provenance["model_version"] is not None:
         prediction: dict[str, Any] = {
             "model_version": provenance["model_version"],
-            "result": [_choice(predicted, to_name)],
+            "result": [_choice(_as_set(predicted) if multilabel else predicted, to_name)],
         }
         if provenance["decision_confidence"] is not None:
             prediction["score"] = provenance["decision_confidence"]

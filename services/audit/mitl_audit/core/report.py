@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mitl_audit.core.agreement import Agreement, SharedItem, agreement
 from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.core.entries import HUMAN_SOURCES
+from mitl_audit.core.label_sets import LabelFigures
 from mitl_audit.core.precision import Precision, precision, with_ppi
 
 NO_BATCH = "(none)"
@@ -92,6 +93,9 @@ class Report(BaseModel):
     by_class: dict[str, Slice]
     annotators: list[Annotator]
     agreement: Agreement = Field(default_factory=Agreement)
+    # Multi-label datasets: per label, how people's label sets bear out the model's
+    # (core/label_sets.py); None for single-label datasets.
+    per_label: dict[str, LabelFigures] | None = None
 
 
 def routes(counts: Iterable[DecisionCount]) -> Routes:

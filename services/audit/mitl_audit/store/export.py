@@ -23,8 +23,11 @@ CHUNK = 5000
 # model version the label names. $4 selects a batch (the item's, else the label's).
 FINAL_LABELS = f"""
     SELECT l.dataset, l.seq, l.event_id, l.item_id, l.label, l.source, l.action, l.annotator,
-           l.role, l.suggested_label, l.model_version, l.policy_version, l.is_override,
+           l.role, l.suggested_label, l.model_version, l.policy_version, l.guideline_version,
+           l.is_override,
            l.occurred_at, l.row_hash, l.payload->>'batch_id' AS label_batch_id, l.human_labels,
+           (l.payload->'labels')::text AS label_set,
+           (l.payload->'suggested_labels')::text AS suggested_label_set,
            i.external_id, i.batch_id, i.content::text AS content,
            d.route, d.confidence, d.spot_check
     FROM (

@@ -9,6 +9,7 @@ from datetime import datetime
 from mitl_audit.core import report
 from mitl_audit.core.agreement import SharedItem
 from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
+from mitl_audit.core.label_sets import LabelSetCount, per_label
 from mitl_audit.core.report import Report, Window
 from mitl_audit.store.log import Db
 
@@ -133,10 +134,41 @@ async def spot_check_counts(
     return [SpotCheckCount(**dict(r)) for r in await db.fetch(SPOT_CHECKS, dataset, start, end)]
 
 
+# Multi-label human labels in the window, per label of either set: in the model's set, in the
+# person's, added, removed; `verified` is how many such labels the window holds.
+LABEL_SETS = f"""
+    WITH sets AS (
+        SELECT x.payload->'labels' AS person, x.payload->'suggested_labels' AS model
+        FROM audit.log x
+        WHERE x.dataset = $1 AND x.kind = 'label' AND x.source IN {HUMAN} AND {window("x")}
+          AND jsonb_typeof(x.payload->'labels') = 'array'
+          AND jsonb_typeof(x.payload->'suggested_labels') = 'array'
+    )
+    SELECT e.label, (SELECT count(*) FROM sets) AS verified,
+           count(*) FILTER (WHERE s.model ? e.label) AS model_in,
+           count(*) FILTER (WHERE s.person ? e.label) AS person_in,
+           count(*) FILTER (WHERE s.person ? e.label AND NOT s.model ? e.label) AS added,
+           count(*) FILTER (WHERE s.model ? e.label AND NOT s.person ? e.label) AS removed
+    FROM sets s
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT v AS label FROM jsonb_array_elements_text(s.person || s.model) v
+    ) e
+    GROUP BY e.label
+"""
+
+
+async def label_set_counts(
+    db: Db, dataset: str, start: datetime | None, end: datetime | None
+) -> list[LabelSetCount]:
+    return [LabelSetCount(**dict(r)) for r in await db.fetch(LABEL_SETS, dataset, start, end)]
+
+
 async def load_report(db: Db, dataset: str, span: Window) -> Report:
     """The report over `dataset`'s rows in `span`."""
     decisions = await decision_counts(db, dataset, span.from_, span.to)
     labels = await label_counts(db, dataset, span.from_, span.to)
     checks = await spot_check_counts(db, dataset, span.from_, span.to)
     shared = await shared_items(db, dataset, span.from_, span.to)
-    return report.build(dataset, span, decisions, labels, checks, shared)
+    built = report.build(dataset, span, decisions, labels, checks, shared)
+    sets = await label_set_counts(db, dataset, span.from_, span.to)
+    return built.model_copy(update={"per_label": per_label(sets)})

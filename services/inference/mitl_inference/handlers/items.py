@@ -115,7 +115,9 @@ class Scorer:
         ITEMS_SCORED.labels(dataset, model.version).inc(len(items))
         TRUNCATED.labels(dataset).inc(sum(output.truncated))
         labels = self.catalog.get(dataset).labels
-        return core.predictions(items, output, model.version, model.labels, labels)
+        return core.predictions(
+            items, output, model.version, model.labels, labels, multilabel=model.multilabel
+        )
 
     async def _predict_each(
         self, dataset: str, model: LoadedModel, group: Batch

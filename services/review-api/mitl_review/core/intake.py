@@ -11,8 +11,13 @@ import hashlib
 import math
 from dataclasses import replace
 
-from mitl_contracts.datasets import Catalog
-from mitl_contracts.events import ReviewRequested, check_distribution
+from mitl_contracts.datasets import Catalog, Dataset
+from mitl_contracts.events import (
+    ReviewRequested,
+    check_distribution,
+    check_label_probabilities,
+    label_set_key,
+)
 from mitl_policy.overlap import annotators_for
 
 from mitl_review.core.task import Task
@@ -69,7 +74,10 @@ def new_task(event: ReviewRequested, catalog: Catalog) -> Task:
             f"labels {event.labels} are not the label set of dataset {dataset.name!r}: "
             f"{dataset.labels}"
         )
-    if event.suggested_label not in dataset.labels:
+    multilabel = dataset.task == "multilabel"
+    if multilabel:
+        per_label = multilabel_probabilities(event, dataset)
+    elif event.suggested_label not in dataset.labels:
         raise Rejected(
             f"suggested label {event.suggested_label!r} is not in the label set of dataset "
             f"{dataset.name!r}: {dataset.labels}"
@@ -79,6 +87,8 @@ def new_task(event: ReviewRequested, catalog: Catalog) -> Task:
     if not 0.0 <= event.confidence <= 1.0:
         raise Rejected(f"confidence {event.confidence} is not within [0, 1]")
     by_label = dict(zip(event.labels, event.probabilities, strict=True))
+    if multilabel:
+        by_label = per_label
     return Task(
         task_id=task_id_for(event.event_id),
         review_event_id=event.event_id,
@@ -100,4 +110,31 @@ def new_task(event: ReviewRequested, catalog: Catalog) -> Task:
         policy_version=event.policy_version,
         requested_at=event.occurred_at,
         last_requested_at=event.occurred_at,
+        multilabel=multilabel,
     )
+
+
+def multilabel_probabilities(event: ReviewRequested, dataset: Dataset) -> dict[str, float]:
+    """A multi-label request's per-label probabilities, checked: one for every label of the
+    dataset, and a suggested label set of its labels whose key is `suggested_label`."""
+    if event.label_probabilities is None:
+        raise Rejected(
+            f"dataset {dataset.name!r} is multi-label; the request has no label_probabilities"
+        )
+    try:
+        check_label_probabilities(dataset.labels, event.label_probabilities)
+    except ValueError as error:
+        raise Rejected(str(error)) from None
+    suggested = event.suggested_labels or []
+    unknown = [label for label in suggested if label not in dataset.labels]
+    if unknown:
+        raise Rejected(
+            f"suggested labels {unknown} are not in the label set of dataset "
+            f"{dataset.name!r}: {dataset.labels}"
+        )
+    if event.suggested_labels is None or event.suggested_label != label_set_key(suggested):
+        raise Rejected(
+            f"suggested_label {event.suggested_label!r} is not the key of the suggested "
+            f"label set {suggested}"
+        )
+    return dict(event.label_probabilities)

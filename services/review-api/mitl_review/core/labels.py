@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mitl_contracts.events import Label
+from mitl_contracts.events import LABEL_SET_SEPARATOR, Label
 
 from mitl_review.core.auth import User
 from mitl_review.core.submission import Complete
@@ -42,4 +42,11 @@ def label_event(
         policy_version=task.policy_version,
         review_event_id=task.review_event_id,
         guideline_version=guideline_version,
+        labels=label_set(decision.label) if task.multilabel else None,
+        suggested_labels=label_set(task.suggested_label) if task.multilabel else None,
     )
+
+
+def label_set(key: str) -> list[str]:
+    """The labels a multi-label key names (label_set_key), sorted."""
+    return sorted(part for part in key.split(LABEL_SET_SEPARATOR) if part)

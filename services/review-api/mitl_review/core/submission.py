@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from mitl_contracts.events import LabelAction, LabelSource
+from mitl_contracts.api import SubmitAction
+from mitl_contracts.events import LabelAction, LabelSource, label_set_key
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import User, check_can_claim
@@ -24,7 +24,6 @@ from mitl_review.core.errors import Conflict, Forbidden, Unprocessable
 from mitl_review.core.leases import require_lease
 from mitl_review.core.task import Task
 
-SubmitAction = Literal["confirm", "correct", "escalate", "skip"]
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
 
@@ -39,6 +38,8 @@ class Submission(BaseModel):
     time_spent_ms: int | None = Field(default=None, ge=0, le=MAX_TIME_SPENT_MS)
     # The task's `revision` as the person saw it; without it the task as it stands is labeled.
     revision: int | None = Field(default=None, ge=1)
+    # Multi-label tasks: the label set `correct` gives the item (may be empty).
+    labels: list[str] | None = Field(default=None, max_length=200)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,12 @@ def decide(task: Task, user: User, submission: Submission, now: datetime) -> Out
 
 
 def _chosen_label(task: Task, submission: Submission) -> str:
+    if task.multilabel:
+        return _chosen_label_set(task, submission)
+    if submission.labels is not None:
+        raise Unprocessable(
+            f"task {task.task_id} takes one label ('label'); 'labels' is for multi-label tasks"
+        )
     if submission.action == "confirm":
         if task.hide_suggestion:
             raise Unprocessable(
@@ -130,6 +137,39 @@ def _chosen_label(task: Task, submission: Submission) -> str:
     return submission.label
 
 
+def _chosen_label_set(task: Task, submission: Submission) -> str:
+    """A multi-label task's answer: the key of the label set (label_set_key)."""
+    if submission.action == "confirm":
+        if task.hide_suggestion:
+            raise Unprocessable(
+                f"task {task.task_id} is blind (the model's suggestion is hidden), so there is "
+                f"nothing to confirm; submit 'correct' with 'labels', a subset of "
+                f"{list(task.labels)}"
+            )
+        if submission.labels is not None and label_set_key(submission.labels) != (
+            task.suggested_label
+        ):
+            raise Unprocessable(
+                f"'confirm' takes the suggested label set {task.suggested_label!r}; to label "
+                f"{submission.labels} submit 'correct'"
+            )
+        return task.suggested_label
+    if submission.labels is None:
+        raise Unprocessable(
+            f"task {task.task_id} is multi-label: 'correct' needs 'labels', a subset of "
+            f"{list(task.labels)} (an empty list for none)"
+        )
+    unknown = [label for label in submission.labels if label not in task.labels]
+    if unknown:
+        raise Unprocessable(
+            f"labels {unknown} are not in the label set of dataset {task.dataset!r}: "
+            f"{list(task.labels)}"
+        )
+    if len(set(submission.labels)) != len(submission.labels):
+        raise Unprocessable("'labels' names a label more than once")
+    return label_set_key(submission.labels)
+
+
 def _is_replay(task: Task, user: User, submission: Submission) -> bool:
     if submission.action == "escalate":
         return task.escalated_by == user.name
@@ -138,6 +178,11 @@ def _is_replay(task: Task, user: User, submission: Submission) -> bool:
     done = task.completion
     if done is None or done.user != user.name or done.action != submission.action:
         return False
+    if task.multilabel:
+        given = None if submission.labels is None else label_set_key(submission.labels)
+        if done.action == "confirm":
+            return given in (None, done.label)
+        return given == done.label
     if done.action == "confirm":
         return submission.label in (None, done.label)
     return submission.label == done.label

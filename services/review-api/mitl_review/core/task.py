@@ -75,3 +75,6 @@ class Task:
     # person labels two tasks of one group. None and 0 for every other task.
     overlap_group: str | None = None
     overlap_copy: int = 0
+    # A multi-label task: the person labels a set; `probabilities` are each label's own, and
+    # `suggested_label` (like a completion's `label`) is the set's key (label_set_key).
+    multilabel: bool = False

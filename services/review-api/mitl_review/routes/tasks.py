@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from mitl_contracts.api import SubmitResult
 
 from mitl_review import submissions
 from mitl_review.core.submission import Submission
 from mitl_review.routes.deps import ContextDep, UserDep
-from mitl_review.schemas import SubmitResult
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 

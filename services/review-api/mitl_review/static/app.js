@@ -390,6 +390,9 @@ function itemImage(base64, itemId) {
 function renderTask(task, note, noteIsError) {
   state.task = task;
   state.choice = null;
+  // Multi-label tasks: the label set being built (number keys toggle), from the suggestion.
+  state.chosen = new Set(task.multilabel && task.suggestion ? labelSet(task.suggestion.label) : []);
+  state.touched = false;
   state.shownAt = performance.now();
   show("empty", false);
   show("escalate-form", false);
@@ -431,7 +434,19 @@ function renderTask(task, note, noteIsError) {
   const s = task.suggestion;
   const suggestion = $("suggestion");
   suggestion.classList.toggle("blind", !s);
-  if (s) {
+  if (s && task.multilabel) {
+    const label = document.createElement("strong");
+    label.textContent = `{${labelSet(s.label).join(", ")}}`;
+    const hint = document.createElement("span");
+    hint.className = "hint";
+    hint.textContent = " Number keys toggle labels (Shift for 11-20); Enter confirms the set.";
+    suggestion.replaceChildren(
+      "Model suggests ",
+      label,
+      `; least certain label at ${(s.confidence * 100).toFixed(1)}% confidence.`,
+      hint,
+    );
+  } else if (s) {
     const label = document.createElement("strong");
     label.textContent = s.label;
     const hint = document.createElement("span");
@@ -460,7 +475,7 @@ function renderTask(task, note, noteIsError) {
       button.setAttribute("aria-pressed", "false");
       const key = document.createElement("span");
       key.className = "key";
-      key.textContent = index < DIGIT_KEYS.length ? DIGIT_KEYS[index] : "";
+      key.textContent = keyName(index, task.multilabel);
       const name = document.createElement("span");
       name.textContent = label;
       button.append(key, name);
@@ -472,7 +487,9 @@ function renderTask(task, note, noteIsError) {
         button.append(fill);
         button.title = `${(p * 100).toFixed(1)}%`;
         if (label === s.label) button.classList.add("suggested");
+        if (task.multilabel && state.chosen.has(label)) button.classList.add("suggested");
       }
+      if (task.multilabel) button.setAttribute("aria-pressed", String(state.chosen.has(label)));
       button.addEventListener("click", () => choose(index));
       if (defined.size === 0) return [button];
       // What the label means, beside its choice (and read out with it).
@@ -498,7 +515,53 @@ function renderTask(task, note, noteIsError) {
   $("task").focus();
 }
 
+// ---- multi-label tasks -----------------------------------------------------------------
+
+const SEPARATOR = "|";
+
+function labelSet(key) {
+  return key.split(SEPARATOR).filter((part) => part !== "");
+}
+
+function keyName(index, multilabel) {
+  if (index < DIGIT_KEYS.length) return DIGIT_KEYS[index];
+  if (multilabel && index < 2 * DIGIT_KEYS.length) return `⇧${DIGIT_KEYS[index - DIGIT_KEYS.length]}`;
+  return "";
+}
+
+function toggle(index) {
+  const task = state.task;
+  if (!task || index >= task.labels.length) return;
+  const label = task.labels[index];
+  if (state.chosen.has(label)) state.chosen.delete(label);
+  else state.chosen.add(label);
+  state.touched = true;
+  const button = $("labels").querySelectorAll("button")[index];
+  button.setAttribute("aria-pressed", String(state.chosen.has(label)));
+  button.focus();
+}
+
+function submitLabelSet() {
+  const task = state.task;
+  const suggestion = task.suggestion;
+  const labels = [...state.chosen].sort();
+  if (!suggestion && !state.touched) {
+    state.touched = true;
+    say("Blind task: toggle the item's labels with their number keys; Enter again submits none.", true);
+    return;
+  }
+  if (suggestion && labels.join(SEPARATOR) === suggestion.label) {
+    send({ action: "confirm" });
+  } else {
+    send({ action: "correct", labels });
+  }
+}
+
 function choose(index) {
+  if (state.task && state.task.multilabel) {
+    toggle(index);
+    return;
+  }
   if (!state.task || index >= state.task.labels.length) return;
   state.choice = state.task.labels[index];
   const buttons = $("labels").querySelectorAll("button");
@@ -541,6 +604,10 @@ async function send(body) {
 function submitChoice() {
   const task = state.task;
   if (!task) return;
+  if (task.multilabel) {
+    submitLabelSet();
+    return;
+  }
   const suggestion = task.suggestion;
   if (state.choice === null) {
     if (!suggestion) {
@@ -600,7 +667,12 @@ function onKey(event) {
     return;
   }
   const digit = DIGIT_KEYS.indexOf(event.key);
-  if (digit >= 0) {
+  // Multi-label tasks: Shift with a number key toggles labels 11 to 20.
+  const shifted = event.shiftKey && /^Digit[0-9]$/.test(event.code || "");
+  if (shifted && state.task && state.task.multilabel) {
+    event.preventDefault();
+    choose(DIGIT_KEYS.length + DIGIT_KEYS.indexOf(event.code.slice(5)));
+  } else if (digit >= 0) {
     event.preventDefault();
     choose(digit);
   } else if (event.key === "Enter") {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+from mitl_runtime.db import from_row
 
 from mitl_review.core.quality import Counts
 
@@ -32,19 +33,4 @@ ORDER BY t.dataset, t.completed_by
 
 async def counts(pool: asyncpg.Pool, window_days: int, dataset: str | None) -> list[Counts]:
     rows = await pool.fetch(COUNTS, window_days, dataset)
-    return [
-        Counts(
-            annotator=r["annotator"],
-            dataset=r["dataset"],
-            role=r["role"],
-            done=r["done"],
-            reviews_shown=r["reviews_shown"],
-            confirmations=r["confirmations"],
-            gold_answered=r["gold_answered"],
-            gold_correct=r["gold_correct"],
-            spot_checks=r["spot_checks"],
-            spot_check_agreements=r["spot_check_agreements"],
-            median_time_ms=r["median_time_ms"],
-        )
-        for r in rows
-    ]
+    return [from_row(Counts, r) for r in rows]

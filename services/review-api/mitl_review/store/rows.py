@@ -37,6 +37,7 @@ PLAIN_TASK_FIELDS = (
     "last_requested_at",
     "overlap_group",
     "overlap_copy",
+    "multilabel",
 )
 
 
@@ -67,11 +68,12 @@ INSERT_COLUMNS = """
     task_id, review_event_id, dataset, item_id, batch_id, decision_event_id,
     requested_queue, queue, priority, reason, content, labels, probabilities,
     suggested_label, confidence, hide_suggestion, model_version, policy_version,
-    requested_at, last_requested_at, kind, gold_id, assignee, overlap_group, overlap_copy
+    requested_at, last_requested_at, kind, gold_id, assignee, overlap_group, overlap_copy,
+    multilabel
 """
 INSERT_PLACEHOLDERS = (
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17, $18, "
-    "$19, $20, $21, $22, $23, $24, $25"
+    "$19, $20, $21, $22, $23, $24, $25, $26"
 )
 
 
@@ -102,4 +104,5 @@ def task_values(task: Task) -> tuple[object, ...]:
         task.assignee,
         task.overlap_group,
         task.overlap_copy,
+        task.multilabel,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 
 import asyncpg
@@ -14,8 +15,8 @@ async def record(conn: asyncpg.Connection, outcome: Outcome, dataset: str) -> bo
         """
         INSERT INTO router.outcomes (event_id, dataset, item_id, model_version,
             predicted_label, confidence, label, source, spot_check, occurred_at,
-            calibration_rate)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            calibration_rate, label_confidences)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)
         ON CONFLICT (event_id) DO NOTHING
         """,
         outcome.event_id,
@@ -29,6 +30,7 @@ async def record(conn: asyncpg.Connection, outcome: Outcome, dataset: str) -> bo
         outcome.spot_check,
         outcome.occurred_at,
         outcome.calibration_rate,
+        None if outcome.label_confidences is None else json.dumps(outcome.label_confidences),
     )
     return status.endswith(" 1")
 
@@ -38,7 +40,10 @@ OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
 
 
 def _outcome(row: asyncpg.Record) -> Outcome:
-    return Outcome(**{name: row[name] for name in OUTCOME_FIELDS})
+    values = {name: row[name] for name in OUTCOME_FIELDS}
+    if isinstance(values["label_confidences"], str):  # jsonb arrives as text
+        values["label_confidences"] = json.loads(values["label_confidences"])
+    return Outcome(**values)
 
 
 async def recent(

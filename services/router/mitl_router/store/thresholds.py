@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import asyncpg
 from mitl_contracts.datasets import Policy
 from mitl_policy.calibration import ClassThreshold, Thresholds, learn_thresholds
+from mitl_policy.multilabel import verdicts_of
 from mitl_policy.policy_events import learned_view
-from mitl_policy.verdicts import verdicts
 
 from mitl_router.store import outcomes
 
@@ -50,7 +50,7 @@ async def recompute(
         rows = await outcomes.recent(
             conn, dataset, own, policy.calibration_window * ROWS_PER_VERDICT
         )
-        learned = learn_thresholds(verdicts(rows), labels, policy)
+        learned = learn_thresholds(verdicts_of(rows, labels, policy), labels, policy)
         await conn.execute(
             """
             INSERT INTO router.thresholds

@@ -1,0 +1,350 @@
+"""The simulator for multi-label datasets (`task: multilabel`): the same full-coverage loop
+and baselines as coverage.py and baselines.py, over label sets, with the router's multi-label
+core (mitl_policy.multilabel).
+
+- The model is a one-vs-rest logistic-regression head: one binary classifier per label, each
+  label's probability on its own (a label with one class in the training labels gets the
+  share of items that have it).
+- People label an item's whole set; a wrong annotator toggles one label (drawn per item).
+- Precision is counted per label decision: `accepted_correct` counts the label decisions of
+  accepted items that were right, out of auto_accepted x labels; `final_correct` counts the
+  right label decisions of every final label set (results.CoverageResult.decisions_per_item).
+- The Ground-Truth-style baseline: a random sample labeled by people, one global threshold on
+  label-decision confidence chosen on out-of-fold predictions with the router's bound, items
+  whose every label clears it accepted, the rest labeled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from mitl_contracts.datasets import Policy
+from mitl_contracts.events import (
+    Decision,
+    ItemContent,
+    Prediction,
+    distribution_of,
+    label_set_key,
+)
+from mitl_policy.calibration import Thresholds, Verdict, learn_thresholds, passing_threshold
+from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
+from mitl_policy.escalation import EarlierPrediction
+from mitl_policy.multilabel import route_multilabel, verdicts_of
+from mitl_policy.ppi import precision_intervals
+from mitl_policy.verdicts import Outcome
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from threadpoolctl import threadpool_limits
+
+from mitl_ml.multilabel_data import load_multilabel
+from mitl_ml.sim.baselines import FOLDS, SAMPLE_SIZES
+from mitl_ml.sim.results import CoverageResult
+from mitl_ml.train import MAX_ITER
+
+MULTILABEL_SIM_DATASETS = ("yeast",)
+# The one-vs-rest head's regularisation (sklearn's default C; yeast's features are scaled).
+OVR_C = 1.0
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class MultiWorld:
+    """A multi-label dataset as the simulator sees it: features and true label sets."""
+
+    name: str
+    labels: list[str]
+    x: np.ndarray
+    truth: np.ndarray  # bool [n, k]
+
+    def subset(self, size: int, seed: int) -> MultiWorld:
+        picked = np.sort(np.random.default_rng([seed, 3]).permutation(len(self.truth))[:size])
+        return MultiWorld(self.name, self.labels, self.x[picked], self.truth[picked])
+
+
+def load_multi_world(name: str) -> MultiWorld:
+    data = load_multilabel(name)
+    return MultiWorld(data.name, list(data.labels), data.x, data.y)
+
+
+class OvRHead:
+    """One logistic regression per label; `predict_proba` gives [n, k] independent
+    probabilities that each label applies."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, seed: int, version: str) -> None:
+        self.version = version
+        self._models: list[LogisticRegression | float] = []
+        with threadpool_limits(limits=1, user_api="blas"):
+            for j in range(y.shape[1]):
+                column = y[:, j]
+                if column.min() == column.max():
+                    self._models.append(float(column.mean()))
+                    continue
+                model = LogisticRegression(C=OVR_C, max_iter=MAX_ITER, random_state=seed)
+                self._models.append(model.fit(x, column))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty((x.shape[0], len(self._models)))
+        for j, model in enumerate(self._models):
+            if isinstance(model, float):
+                out[:, j] = model
+            else:
+                out[:, j] = model.predict_proba(x)[:, 1]
+        return out
+
+
+class MultiOracle:
+    """People answer label sets: the truth, or for `error_rate` of items the truth with one
+    label (drawn per item) toggled; experts answer the truth. Fixed per seed."""
+
+    def __init__(self, truth: np.ndarray, error_rate: float, seed: int) -> None:
+        if not 0.0 <= error_rate < 1.0:
+            raise ValueError(f"error_rate must be in [0, 1), got {error_rate}")
+        rng = np.random.default_rng([seed, 7919])
+        n, k = truth.shape
+        wrong = rng.random(n) < error_rate
+        flip = rng.integers(0, k, n)
+        answers = truth.copy()
+        rows = np.flatnonzero(wrong)
+        columns = np.asarray(flip)[rows]
+        answers[rows, columns] = ~answers[rows, columns]
+        self.truth = truth
+        self.annotator_answers = answers
+
+    def annotator(self, item: int) -> np.ndarray:
+        return np.asarray(self.annotator_answers[item])
+
+    def expert(self, item: int) -> np.ndarray:
+        return np.asarray(self.truth[item])
+
+
+class MultiLabelRouter:
+    """The router's multi-label state in memory: decisions, outcomes and learned thresholds."""
+
+    def __init__(self, dataset: str, labels: Sequence[str], policy: Policy) -> None:
+        self.dataset = dataset
+        self.labels = list(labels)
+        self.policy = policy
+        self.outcomes: list[Outcome] = []
+        self.thresholds: Thresholds | None = None
+        self.decisions: dict[int, Decision] = {}
+        self.earlier: dict[int, EarlierPrediction] = {}
+        self._clock = 0
+
+    def tick(self) -> datetime:
+        self._clock += 1
+        return EPOCH + timedelta(seconds=self._clock)
+
+    def relearn(self) -> None:
+        if self.policy.learns_thresholds:
+            found = verdicts_of(self.outcomes, self.labels, self.policy)
+            self.thresholds = learn_thresholds(found, self.labels, self.policy)
+
+    def route(self, item: int, probabilities: np.ndarray, version: str) -> Decision:
+        per_label = {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)}
+        prediction = Prediction(
+            event_id=f"prediction-{item}-{version}",
+            dataset=self.dataset,
+            item_id=str(item),
+            content=ItemContent(vector=[0.0]),
+            model_version=version,
+            labels=self.labels,
+            probabilities=distribution_of(list(per_label.values())),
+            label_probabilities=per_label,
+        )
+        context = RouteContext(thresholds=self.thresholds, earlier=self.earlier.get(item))
+        routed = route_multilabel(
+            prediction, self.policy, self.labels, now=self.tick(), context=context
+        )
+        decision = routed.decision
+        self.decisions[item] = decision
+        self.earlier[item] = EarlierPrediction(version, decision.predicted_label)
+        return decision
+
+    def is_calibration(self, item: int) -> bool:
+        decision = self.decisions[item]
+        return decision.route == "review" and decision.priority >= CALIBRATION_PRIORITY
+
+    def verify(self, item: int, answer: np.ndarray, source: str, spot_check: bool) -> None:
+        decision = self.decisions[item]
+        chosen = [label for label, on in zip(self.labels, answer, strict=True) if on]
+        self.outcomes.append(
+            Outcome(
+                event_id=f"label-{item}-{len(self.outcomes)}",
+                item_id=str(item),
+                model_version=decision.model_version,
+                predicted_label=decision.predicted_label,
+                confidence=decision.confidence,
+                label=label_set_key(chosen),
+                source=source,
+                spot_check=spot_check,
+                occurred_at=self.tick(),
+                calibration_rate=decision.thresholds.get("calibration_rate"),
+                label_confidences=dict(decision.label_confidences or {}),
+            )
+        )
+
+
+def _result(method: str, world: MultiWorld, seed: int, policy: Policy) -> CoverageResult:
+    result = CoverageResult(
+        method, world.name, seed, float(policy.target_precision or 0), len(world.truth)
+    )
+    result.decisions_per_item = len(world.labels)
+    return result
+
+
+def full_coverage_multilabel(
+    world: MultiWorld,
+    policy: Policy,
+    *,
+    seed: int,
+    retrain_every: int,
+    initial: int,
+    oracle: MultiOracle,
+    progress: Callable[[int, int], None] | None = None,
+) -> CoverageResult:
+    """Label every item with the loop (see coverage.py), multi-label."""
+    n, k = world.truth.shape
+    result = _result("loop", world, seed, policy)
+    order = np.random.default_rng([seed, 1]).permutation(n)
+    final = np.zeros((n, k), dtype=bool)
+    trained: list[int] = []
+
+    def human(item: int, expert: bool) -> np.ndarray:
+        answer = oracle.expert(item) if expert else oracle.annotator(item)
+        final[item] = answer
+        trained.append(item)
+        result.human_labels += 1
+        result.expert_labels += int(expert)
+        return answer
+
+    for item in order[:initial]:
+        human(int(item), expert=False)
+    result.initial_labels = result.human_labels
+    pending = {int(i) for i in order[initial:]}
+    accepted_confidences: list[float] = []
+    checked: list[tuple[float, bool]] = []
+    router = MultiLabelRouter(world.name, world.labels, policy)
+    while pending:
+        if progress is not None:
+            progress(n - len(pending), n)
+        result.rounds += 1
+        head = OvRHead(world.x[trained], final[trained], seed, f"sim-r{result.rounds}")
+        router.relearn()
+        if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
+            result.certified_at = result.human_labels
+        items = np.array(sorted(pending))
+        probabilities = head.predict_proba(world.x[items])
+        queue: list[tuple[float, int, Decision]] = []
+        for item, row in zip(items, probabilities, strict=True):
+            decision = router.route(int(item), row, head.version)
+            if decision.route != "accept":
+                queue.append((decision.priority, int(item), decision))
+                continue
+            predicted = row >= 0.5
+            pending.discard(int(item))
+            result.auto_accepted += 1
+            result.accepted_correct += int((predicted == world.truth[item]).sum())
+            accepted_confidences.append(decision.confidence)
+            if decision.spot_check:
+                result.spot_checks += 1
+                answer = human(int(item), expert=False)
+                router.verify(int(item), answer, "annotator", spot_check=True)
+                checked.append((decision.confidence, bool((answer == predicted).all())))
+            else:
+                final[item] = predicted
+                result.model_labeled += 1
+        queue.sort(key=lambda entry: (-entry[0], entry[1]))
+        for _, item, decision in queue[:retrain_every]:
+            expert = decision.route == "escalate"
+            result.calibration_labels += int(router.is_calibration(item))
+            answer = human(item, expert=expert)
+            router.verify(item, answer, "expert" if expert else "annotator", False)
+            pending.discard(item)
+    if progress is not None:
+        progress(n, n)
+    result.final_correct = int((final == world.truth).sum())
+    intervals = precision_intervals(accepted_confidences, checked)
+    result.precision_intervals = intervals.as_dict() if intervals is not None else None
+    if router.thresholds is not None:
+        for label, learned in router.thresholds.classes.items():
+            value = learned.threshold if learned.threshold is not None else float("nan")
+            result.details[f"threshold.{label}"] = round(value, 4)
+    result.details |= per_label_figures(world, final)
+    return result
+
+
+def per_label_figures(world: MultiWorld, final: np.ndarray) -> dict[str, float]:
+    """Per label: the share of items whose final in/out decision for it is right."""
+    right = (final == world.truth).mean(axis=0)
+    pairs = zip(world.labels, right, strict=True)
+    return {f"accuracy.{label}": round(float(r), 4) for label, r in pairs}
+
+
+def review_all_multilabel(world: MultiWorld, policy: Policy, *, seed: int,
+                          oracle: MultiOracle) -> CoverageResult:  # fmt: skip
+    result = _result("review_all", world, seed, policy)
+    result.human_labels = len(world.truth)
+    result.final_correct = int((oracle.annotator_answers == world.truth).sum())
+    return result
+
+
+def _one_sample(
+    world: MultiWorld, policy: Policy, seed: int, oracle: MultiOracle, size: int
+) -> CoverageResult:
+    n = len(world.truth)
+    result = _result("ground_truth", world, seed, policy)
+    order = np.random.default_rng([seed, 2]).permutation(n)
+    sample, rest = order[:size], order[size:]
+    answers = oracle.annotator_answers[sample]
+    verdicts: list[Verdict] = []
+    for train, held in KFold(FOLDS, shuffle=True, random_state=seed).split(sample):
+        head = OvRHead(world.x[sample[train]], answers[train], seed, "fold")
+        probs = head.predict_proba(world.x[sample[held]])
+        confidence = np.maximum(probs, 1 - probs)
+        right = (probs >= 0.5) == answers[held]
+        verdicts.extend(
+            Verdict("*", float(c), bool(r))
+            for c, r in zip(confidence.ravel(), right.ravel(), strict=True)
+        )
+    threshold, *_ = passing_threshold(verdicts, policy)
+    probs = OvRHead(world.x[sample], answers, seed, "gt").predict_proba(world.x[rest])
+    weakest = np.maximum(probs, 1 - probs).min(axis=1)
+    accepted = weakest >= threshold if not math.isnan(threshold) else np.zeros(len(rest), bool)
+    predicted = probs >= 0.5
+    human_rest = rest[~accepted]
+    truth_rest = world.truth[rest]
+    result.human_labels = size + len(human_rest)
+    result.auto_accepted = result.model_labeled = int(accepted.sum())
+    result.accepted_correct = int((predicted[accepted] == truth_rest[accepted]).sum())
+    result.final_correct = (
+        int((answers == world.truth[sample]).sum())
+        + int((oracle.annotator_answers[human_rest] == world.truth[human_rest]).sum())
+        + result.accepted_correct
+    )
+    result.rounds = 1
+    result.details = {"sample_size": size, "threshold": round(threshold, 4)}
+    return result
+
+
+def ground_truth_multilabel(
+    world: MultiWorld,
+    policy: Policy,
+    *,
+    seed: int,
+    oracle: MultiOracle,
+    progress: Callable[[int, int], None] | None = None,
+) -> CoverageResult:
+    """The best of the baseline's sample sizes (fewest human labels, then most correct)."""
+    sizes = [s for s in SAMPLE_SIZES if s < len(world.truth)] or [len(world.truth) // 2]
+    runs = []
+    for done, size in enumerate(sizes):
+        if progress is not None:
+            progress(done, len(sizes))
+        runs.append(_one_sample(world, policy, seed, oracle, size))
+    if progress is not None:
+        progress(len(sizes), len(sizes))
+    return min(runs, key=lambda r: (r.human_labels, -r.final_correct))
