@@ -52,7 +52,13 @@ $(ENCODER): libs/ml/mitl_ml/quantize.py | $(STAMP)
 $(MODEL): $(ENCODER) | $(STAMP)
 	$(BIN)/python -m mitl_ml.bootstrap --out models/trec6-bootstrap --dataset trec6
 
-models: $(MODEL)
+# The image datasets' bootstrap models (heads on raw pixels; a second each).
+IMAGE_MODELS := models/digits-pixels/manifest.json models/lfw-pixels/manifest.json
+
+models/%-pixels/manifest.json: libs/ml/mitl_ml/images.py | $(STAMP)
+	$(BIN)/python -m mitl_ml.bootstrap --out models/$*-pixels --dataset $* --kind pixels
+
+models: $(MODEL) $(IMAGE_MODELS)
 
 run: install kafka models
 	$(BIN)/mitl run

@@ -132,6 +132,15 @@ MATRIX: dict[str, dict[tuple[str, str], Rule]] = {
             ),
             404,
         ),
+        ("POST", "/v1/items/{dataset}/image"): ClientKey(
+            Probe(
+                "/v1/items/nope/image",
+                params={"external_id": "x"},
+                content=b"\x89PNG\r\n\x1a\n",
+                headers={"content-type": "image/png"},
+            ),
+            404,
+        ),
     },
     "inference": {
         ("GET", "/v1/models"): Open(Probe("/v1/models"), 200),
@@ -188,6 +197,9 @@ MATRIX: dict[str, dict[tuple[str, str], Rule]] = {
         ),
         ("GET", "/v1/export/{dataset}"): Guarded(
             "export:read", Probe("/v1/export/trec6", params=BACKWARDS), 422
+        ),
+        ("GET", "/v1/items/{dataset}/{item_id}/image"): Guarded(
+            "export:read", Probe("/v1/items/nope/x/image"), 404
         ),
     },
     "drift-monitor": {

@@ -110,5 +110,5 @@ async def test_raw_topic_dead_letters_bad_events_and_moves_on(service_env: dict)
             )
     reasons = {dict(r.headers)["mitl-dlq-reason"].decode() for r in records}
     assert any("Invalid JSON" in reason for reason in reasons)
-    assert any("exactly one of 'text' or 'vector'" in reason for reason in reasons)
+    assert any("exactly one of 'text', 'vector' or 'image'" in reason for reason in reasons)
     assert any("unknown dataset 'unknown-ds'" in reason for reason in reasons)

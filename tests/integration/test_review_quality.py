@@ -118,7 +118,9 @@ async def test_gold_upload_is_idempotent_admin_only_and_all_or_nothing(api: Api)
     assert unknown.status_code == 404 and "unknown dataset" in unknown.json()["detail"]
     assert (await api.upload([])).status_code == 422
     no_text = await api.upload([{"external_id": "g", "label": "HUM"}])
-    assert no_text.status_code == 422 and "exactly one of 'text' or 'vector'" in no_text.text
+    assert (
+        no_text.status_code == 422 and "exactly one of 'text', 'vector' or 'image'" in no_text.text
+    )
 
 
 async def test_gold_is_mixed_in_blind_scored_and_never_published(api: Api) -> None:

@@ -71,12 +71,21 @@ class Item(BaseModel):
     external_id: str = Field(min_length=1, max_length=200)
     text: str | None = None
     vector: list[float] | None = None
+    # An image item: its PNG or JPEG bytes base64-encoded, or a URL ingest fetches (only for
+    # a dataset with `image_urls: true`).
+    image: str | None = None
+    image_url: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     prediction: ClientPrediction | None = None
 
     @model_validator(mode="after")
     def _valid_content(self) -> Item:
-        ItemContent(text=self.text, vector=self.vector, metadata=self.metadata)
+        if self.image_url is None:
+            ItemContent(
+                text=self.text, vector=self.vector, image=self.image, metadata=self.metadata
+            )
+        elif any(v is not None for v in (self.text, self.vector, self.image)):
+            raise ValueError("an item with 'image_url' has no 'text', 'vector' or 'image'")
         return self
 
     def body(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mitl_contracts.events import ItemContent, Queue
+from mitl_contracts.events import InputKind, ItemContent, Queue
 
 
 class IngestRequest(BaseModel):
@@ -98,5 +98,5 @@ class DatasetInfo(BaseModel):
     """A dataset as the review API lists it: its name, what its items hold, its label set."""
 
     name: str
-    input_kind: Literal["text", "vector"]
+    input_kind: InputKind
     labels: list[str]

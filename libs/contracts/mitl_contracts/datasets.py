@@ -17,14 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_contracts.events import (
     LABEL_SET_SEPARATOR,
+    MAX_IMAGE_BYTES,
     MAX_TEXT_CHARS,
     MAX_VECTOR_DIM,
+    InputKind,
     ItemContent,
     Name,
     Prediction,
     Task,
     check_label_probabilities,
 )
+
+# Widest or highest image a dataset may allow (pixels).
+MAX_IMAGE_SIDE = 4096
 
 
 class UnknownDataset(KeyError):
@@ -281,13 +286,19 @@ class Dataset(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name
-    input_kind: Literal["text", "vector"] = "text"
+    input_kind: InputKind = "text"
     # "single": one label per item; "multilabel": a set of labels per item, each predicted
     # with its own probability (docs/multilabel.md).
     task: Task = "single"
     labels: list[str] = Field(min_length=2)
     vector_dim: int | None = Field(default=None, ge=1, le=MAX_VECTOR_DIM)
     max_text_chars: int = Field(default=2000, ge=1, le=MAX_TEXT_CHARS)
+    # Image items: at most this many bytes (PNG or JPEG, decoded from base64), at most
+    # `max_image_side` pixels wide and high (ingest decodes every image to check).
+    max_image_bytes: int = Field(default=256 * 1024, ge=1, le=MAX_IMAGE_BYTES)
+    max_image_side: int = Field(default=1024, ge=1, le=MAX_IMAGE_SIDE)
+    # Whether ingest may fetch an item's `image_url`; off, such an item is rejected.
+    image_urls: bool = False
     model: Path | None = None
     policy: Policy = Field(default_factory=Policy)
     guidelines: Guidelines | None = None
@@ -340,6 +351,11 @@ class Dataset(BaseModel):
             raise ValueError(
                 f"vector has {len(content.vector)} values; "
                 f"dataset {self.name!r} takes {self.vector_dim}"
+            )
+        if (data := content.image_data) is not None and len(data) > self.max_image_bytes:
+            raise ValueError(
+                f"image has {len(data)} bytes; dataset {self.name!r} allows "
+                f"{self.max_image_bytes} (max_image_bytes)"
             )
 
 

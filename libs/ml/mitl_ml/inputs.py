@@ -9,18 +9,19 @@ import numpy as np
 from mitl_ml.errors import InvalidInput
 
 
-def check_texts(inputs: Sequence[str] | np.ndarray) -> list[str]:
+def check_texts(inputs: Sequence[str | bytes] | np.ndarray) -> list[str]:
     """The inputs as a list of str; InvalidInput for arrays, a bare str, or non-str items."""
     if isinstance(inputs, np.ndarray) or isinstance(inputs, str):
         raise InvalidInput("this model takes a list of texts, not vectors or a bare string")
-    texts = list(inputs)
-    for i, text in enumerate(texts):
+    texts: list[str] = []
+    for i, text in enumerate(inputs):
         if not isinstance(text, str):
             raise InvalidInput(f"input {i} is {type(text).__name__}; this model takes text")
+        texts.append(text)
     return texts
 
 
-def check_vectors(inputs: Sequence[str] | np.ndarray, dim: int) -> np.ndarray:
+def check_vectors(inputs: Sequence[str | bytes] | np.ndarray, dim: int) -> np.ndarray:
     """The inputs as float32 [n, dim]; InvalidInput for text, another width, or NaN/inf.
 
     An empty 1-D input is accepted as zero rows.
@@ -43,3 +44,16 @@ def check_vectors(inputs: Sequence[str] | np.ndarray, dim: int) -> np.ndarray:
         bad = sorted({int(i) for i in np.argwhere(~np.isfinite(vectors))[:, 0]})
         raise InvalidInput(f"vectors {bad[:10]} contain NaN or inf")
     return vectors.astype(np.float32)
+
+
+def check_images(inputs: Sequence[str | bytes] | np.ndarray) -> list[bytes]:
+    """The inputs as a list of image bytes (PNG or JPEG); InvalidInput for arrays, a bare
+    value, or items that are not bytes."""
+    if isinstance(inputs, np.ndarray | str | bytes):
+        raise InvalidInput("this model takes a list of images (bytes), not an array or one value")
+    images: list[bytes] = []
+    for i, image in enumerate(inputs):
+        if not isinstance(image, bytes):
+            raise InvalidInput(f"input {i} is {type(image).__name__}; this model takes images")
+        images.append(image)
+    return images

@@ -25,9 +25,12 @@ ModelKind = Literal[
     "tfidf-logreg",
     "vector-onnx",
     "hybrid-logreg",
+    "pixels-logreg",
     "vector-ovr-onnx",
 ]
-InputKind = Literal["text", "vector"]
+InputKind = Literal["text", "vector", "image"]
+# Largest square an image model resizes its images to (pixels each way).
+MAX_IMAGE_SIZE = 256
 # Kinds whose head outputs one independent probability per label (multi-label, mitl_ml.ovr).
 MULTILABEL_KINDS = frozenset({"vector-ovr-onnx"})
 # Kinds that embed text with MiniLM: the shipped encoder (fp32 at run time), or the true int8
@@ -39,6 +42,7 @@ _KIND_INPUT: dict[str, str] = {
     "tfidf-logreg": "text",
     "vector-onnx": "vector",
     "hybrid-logreg": "text",
+    "pixels-logreg": "image",
     "vector-ovr-onnx": "vector",
 }
 
@@ -66,7 +70,8 @@ class ModelManifest(BaseModel):
     Contracts (enforced by validation): `labels` are distinct and their order is the column
     order of every probability output; `files` maps a role ("head", "pipeline", "centroids")
     to a plain file name inside the bundle; `input_kind` matches `kind`; `vector_dim` is set
-    exactly for vector models. `sha256` maps file name -> hex digest (filled by write_bundle).
+    exactly for vector models, `image_size` exactly for image models. `sha256` maps file
+    name -> hex digest (filled by write_bundle).
     `encoder` is the MiniLM encoder a minilm kind serves with; kind minilm-int8-logreg carries
     its quantized encoder as file role "encoder", and `encoder.quantization` says how it was
     built.
@@ -81,6 +86,8 @@ class ModelManifest(BaseModel):
     labels: list[str] = Field(min_length=2)
     input_kind: InputKind
     vector_dim: int | None = Field(default=None, gt=0)
+    # Image models: every image is resized to image_size x image_size (mitl_ml.images).
+    image_size: int | None = Field(default=None, gt=0, le=MAX_IMAGE_SIZE)
     files: dict[str, str]
     sha256: dict[str, str] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
@@ -97,6 +104,8 @@ class ModelManifest(BaseModel):
             raise ValueError(f"kind {self.kind} takes {_KIND_INPUT[self.kind]} input")
         if (self.input_kind == "vector") != (self.vector_dim is not None):
             raise ValueError("vector_dim must be set exactly when input_kind is 'vector'")
+        if (self.input_kind == "image") != (self.image_size is not None):
+            raise ValueError("image_size must be set exactly when input_kind is 'image'")
         if self.kind == "minilm-int8-logreg":
             if self.encoder is None or not self.encoder.quantization:
                 raise ValueError("kind minilm-int8-logreg needs encoder.quantization")

@@ -37,7 +37,7 @@ def classification_metrics(
 
 
 def evaluate(
-    model: LoadedModel, inputs: Sequence[str] | np.ndarray, labels: Sequence[str]
+    model: LoadedModel, inputs: Sequence[str | bytes] | np.ndarray, labels: Sequence[str]
 ) -> dict[str, float]:
     """Score `inputs` with a loaded model against gold `labels` (strings); see
     classification_metrics for the keys. Raises ValueError for a label the model lacks."""

@@ -12,6 +12,8 @@ onnxruntime cannot load or run, is refused.
 - vector-onnx: float vectors [n, vector_dim] -> head.onnx (any ONNX classifier -> probs).
 - hybrid-logreg: text -> shared MiniLMEncoder and features.onnx (TF-IDF word and char
   n-grams), side by side -> head.onnx (float [n, 384 + width] -> probs [n, k]).
+- pixels-logreg: images (PNG or JPEG bytes) -> grayscale pixels resized to image_size squared
+  (mitl_ml.images) -> head.onnx (float [n, image_size ** 2] -> probs [n, k]).
 A text model whose manifest names another encoder than the runtime's is refused at load.
 """
 
@@ -29,7 +31,8 @@ import onnx
 from mitl_ml import outlier
 from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
 from mitl_ml.errors import InvalidInput, ModelLoadError
-from mitl_ml.inputs import check_texts, check_vectors
+from mitl_ml.images import pixel_matrix
+from mitl_ml.inputs import check_images, check_texts, check_vectors
 from mitl_ml.manifest import (
     MINILM_KINDS,
     MULTILABEL_KINDS,
@@ -55,6 +58,7 @@ CLASSIFIER_ROLE = {
     "tfidf-logreg": "pipeline",
     "vector-onnx": "head",
     "hybrid-logreg": "head",
+    "pixels-logreg": "head",
     "vector-ovr-onnx": "head",
 }
 # Integer kernels a quantized encoder graph must contain (else it runs in fp32).
@@ -120,10 +124,12 @@ class LoadedModel:
         """Does the model give each label its own probability (a one-vs-rest head)?"""
         return self.manifest.kind in MULTILABEL_KINDS
 
-    def predict(self, inputs: Sequence[str] | np.ndarray) -> ModelOutput:
-        """Score `inputs`: a list of str for text models, a float array [n, d] for vector ones.
+    def predict(self, inputs: Sequence[str | bytes] | np.ndarray) -> ModelOutput:
+        """Score `inputs`: a list of str for text models, a float array [n, d] for vector ones,
+        a list of image bytes (PNG or JPEG) for image ones.
 
-        Raises InvalidInput for the wrong input kind, a wrong vector width, or NaN/inf.
+        Raises InvalidInput for the wrong input kind, a wrong vector width, NaN/inf, or an
+        image that does not decode.
         """
         embeddings: np.ndarray | None = None
         if self.input_kind == "text":
@@ -140,6 +146,11 @@ class LoadedModel:
             else:
                 probs = self._classifier.run(np.array(texts, dtype=object))
             space = embeddings
+        elif self.input_kind == "image":
+            images = check_images(inputs)
+            vectors = pixel_matrix(images, self.manifest.image_size or 0)
+            probs = self._classifier.run(vectors)
+            truncated, space = [False] * len(vectors), vectors
         else:
             vectors = check_vectors(inputs, self.manifest.vector_dim or 0)
             probs = self._classifier.run(vectors)
@@ -222,6 +233,8 @@ def load_model(
         input_type, input_dim = "string", None
     elif manifest.kind in ENCODER_KINDS:
         input_type, input_dim = "float", EMBEDDING_DIM
+    elif manifest.input_kind == "image":
+        input_type, input_dim = "float", (manifest.image_size or 0) ** 2
     else:
         input_type, input_dim = "float", manifest.vector_dim
     centroid_dim = input_dim

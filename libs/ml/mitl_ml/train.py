@@ -31,6 +31,7 @@ from mitl_ml.export import (
     to_onnx_tfidf_features,
 )
 from mitl_ml.hybrid import CHAR_NGRAMS, WORD_NGRAMS, HybridFeaturizer
+from mitl_ml.images import pixel_matrix
 from mitl_ml.manifest import ModelManifest, with_digests
 from mitl_ml.metrics import evaluate
 from mitl_ml.packaging import (
@@ -50,6 +51,7 @@ __all__ = [
     "tfidf_pipeline",
     "train_hybrid_logreg",
     "train_minilm_head",
+    "train_pixels_classifier",
     "train_tfidf_logreg",
     "train_vector_classifier",
 ]
@@ -59,6 +61,9 @@ __all__ = [
 MINILM_C = 4.0
 TFIDF_C = 10.0
 VECTOR_C = 0.5
+PIXELS_C = 0.5
+# The square images are resized to when a pixels model is not told (digits are 8x8).
+DEFAULT_IMAGE_SIZE = 16
 # The hybrid head sees three unit-norm blocks; the simulator's C (sim/head.py) suits it.
 HYBRID_C = 16.0
 MAX_ITER = 2000
@@ -279,3 +284,41 @@ def train_hybrid_logreg(
         outlier=spec,
     )
     return with_digests(manifest, files), files
+
+
+def train_pixels_classifier(
+    images: Sequence[bytes],
+    labels: Sequence[str],
+    label_set: Sequence[str],
+    *,
+    size: int = DEFAULT_IMAGE_SIZE,
+    c: float = PIXELS_C,
+    **run: Unpack[Run[Sequence[bytes]]],
+) -> Bundle:
+    """Standardise + logistic regression over raw pixels -> kind "pixels-logreg" contents.
+
+    Each image (PNG or JPEG bytes) is turned into grayscale, resized to size x size, flattened
+    and scaled to [0, 1] (mitl_ml.images.pixels), the same at serving time. Files: head.onnx
+    (float [n, size * size] -> probabilities) and centroids.npy (class centroids in pixel
+    space, for the cosine outlier score).
+    """
+    y = label_indices(labels, label_set, all_needed=True)
+    x = pixel_matrix(list(images), size)
+    model = make_pipeline(StandardScaler(), _logreg(c, run["seed"]))
+    model.fit(x, y, logisticregression__sample_weight=run.get("sample_weight"))
+    hold = None
+    if (holdout := run.get("holdout")) is not None:
+        hold = (pixel_matrix(list(holdout[0]), size), holdout[1])
+    return package_classifier(
+        kind="pixels-logreg",
+        model=model,
+        onnx_bytes=to_onnx_float(model, x.shape[1]),
+        train_in=x,
+        labels=labels,
+        label_set=label_set,
+        run=run,
+        holdout=hold,
+        identity={"input_kind": "image", "image_size": size},
+        extra={"C": c, "scaler": "standard", "pixels": "grayscale, box-resized, / 255"},
+        centroid_space=x,
+    )

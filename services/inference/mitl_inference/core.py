@@ -57,9 +57,11 @@ def unscorable(item: ItemIngested, catalog: Catalog, served: set[str]) -> str | 
     return None
 
 
-def model_inputs(items: Sequence[Scorable]) -> list[str] | np.ndarray:
+def model_inputs(items: Sequence[Scorable]) -> list[str] | list[bytes] | np.ndarray:
     if items[0].content.kind == "text":
         return [item.content.text or "" for item in items]
+    if items[0].content.kind == "image":
+        return [item.content.image_data or b"" for item in items]
     return np.asarray([item.content.vector for item in items], dtype=np.float32)
 
 

@@ -13,6 +13,7 @@ from mitl_contracts.events import ItemRaw
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
+from mitl_ingest.fetch import ImageFetcher
 from mitl_ingest.handlers import Ingestor
 from mitl_ingest.routes import build_router
 from mitl_ingest.settings import Settings
@@ -23,7 +24,12 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime("ingest", settings)
     catalog = load_catalog(settings.datasets_file)
-    ingestor = Ingestor(runtime, catalog, runtime.dead_letters("mitl-ingest"))
+    ingestor = Ingestor(
+        runtime,
+        catalog,
+        runtime.dead_letters("mitl-ingest"),
+        ImageFetcher(settings.image_fetch_timeout_s),
+    )
     runtime.subscribe(topics.ITEMS_RAW, ItemRaw, ingestor.on_raw)
 
     @asynccontextmanager

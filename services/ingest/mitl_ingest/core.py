@@ -6,12 +6,14 @@ the same event ids, so a replay after a crash produces events that downstream si
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Literal
 
-from mitl_contracts.datasets import Catalog, UnknownDataset
+from mitl_contracts.datasets import Catalog, Dataset, UnknownDataset
 from mitl_contracts.events import ItemIngested, ItemRaw, Prediction
 from mitl_contracts.ids import item_id_for as item_id_for  # re-exported: ingest names the ids
+from mitl_ml import images
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Rejected(ValueError):
 
 
 NUL = "\x00"
+# An item's metadata holds at most this many keys (ItemContent.metadata).
+METADATA_LIMIT = 50
 
 
 def nul_fields(raw: ItemRaw) -> list[str]:
@@ -36,6 +40,7 @@ def nul_fields(raw: ItemRaw) -> list[str]:
         ("external_id", raw.external_id),
         ("batch_id", raw.batch_id),
         ("text", raw.text),
+        ("image_url", raw.image_url),
         *((f"metadata key {key!r}", key) for key in raw.metadata),
         *((f"metadata[{key!r}]", value) for key, value in raw.metadata.items()),
     ]
@@ -47,10 +52,14 @@ def check(raw: ItemRaw, catalog: Catalog) -> None:
     if fields := nul_fields(raw):
         raise Rejected(f"{', '.join(fields)}: contains a NUL character (U+0000), not allowed")
     dataset = catalog.get(raw.dataset)
+    if raw.image_url is not None and raw.image is None:
+        raise Rejected(url_refusal(dataset) or "image_url: the image was not fetched")
     try:
         dataset.check_content(raw.content)
     except ValueError as error:
         raise Rejected(str(error)) from None
+    if (data := raw.content.image_data) is not None:
+        check_image(data, dataset)
     if raw.prediction is not None:
         prediction = raw.prediction
         if sorted(prediction.labels) != sorted(dataset.labels):
@@ -64,6 +73,56 @@ def check(raw: ItemRaw, catalog: Catalog) -> None:
                 f"dataset {dataset.name!r} is {'multi' if multilabel else 'single'}-label; the "
                 f"client prediction {'lacks' if multilabel else 'carries'} label_probabilities"
             )
+
+
+def check_image(data: bytes, dataset: Dataset) -> None:
+    """Raise Rejected unless `data` is a whole PNG or JPEG within the dataset's limits."""
+    if len(data) > dataset.max_image_bytes:
+        raise Rejected(
+            f"image has {len(data)} bytes; dataset {dataset.name!r} allows "
+            f"{dataset.max_image_bytes} (max_image_bytes)"
+        )
+    try:
+        images.check(data, dataset.max_image_side)
+    except images.InvalidImage as error:
+        raise Rejected(f"image: {error} (dataset {dataset.name!r})") from None
+
+
+def url_refusal(dataset: Dataset) -> str | None:
+    """Why ingest may not fetch an `image_url` item of `dataset`, or None if it may."""
+    if dataset.input_kind != "image":
+        return f"dataset {dataset.name!r} takes {dataset.input_kind} items, not image"
+    if not dataset.image_urls:
+        return (
+            f"image_url: dataset {dataset.name!r} does not allow fetching images by URL "
+            "(image_urls: false); send the image's bytes base64-encoded in 'image'"
+        )
+    return None
+
+
+def to_fetch(raw: ItemRaw, catalog: Catalog) -> str | None:
+    """The URL ingest should fetch for `raw`: an `image_url` item of a dataset that allows it."""
+    if raw.image_url is None or raw.image is not None:
+        return None
+    dataset = catalog.datasets.get(raw.dataset)
+    if dataset is None or url_refusal(dataset) is not None:
+        return None
+    return raw.image_url
+
+
+def with_image(raw: ItemRaw, data: bytes) -> ItemRaw:
+    """`raw` with its fetched image as the item's `image` (base64), its URL kept in
+    metadata['image_url'] when there is room."""
+    metadata = dict(raw.metadata)
+    if raw.image_url is not None and len(metadata) < METADATA_LIMIT:
+        metadata.setdefault("image_url", raw.image_url)
+    return raw.model_copy(
+        update={
+            "image": base64.b64encode(data).decode("ascii"),
+            "image_url": None,
+            "metadata": metadata,
+        }
+    )
 
 
 def ingested(raw: ItemRaw, batch_id: str, client_id: str | None = None) -> ItemIngested:

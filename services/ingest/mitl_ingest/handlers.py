@@ -13,6 +13,7 @@ from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_ingest import core, store
+from mitl_ingest.fetch import FetchFailed, ImageFetcher
 from mitl_ingest.metrics import ITEMS
 
 
@@ -21,6 +22,7 @@ class Ingestor:
     runtime: ServiceRuntime
     catalog: Catalog
     dead_letters: DeadLetters
+    fetcher: ImageFetcher
 
     async def on_raw(self, batch: list[Received[ItemRaw]]) -> None:
         """Items from the raw topic; a rejected one is dead-lettered with the reason."""
@@ -37,10 +39,15 @@ class Ingestor:
     ) -> list[core.Outcome]:
         """One outcome per input, in order. Returns only once accepted items are durable.
         `client_id`, the client that sent them, is recorded on every item."""
+        raws, failed = await self.fetch_images(raws)
         outcomes: list[core.Outcome | None] = []
         candidates: dict[tuple[str, str], tuple[ItemRaw, ItemIngested]] = {}
-        for raw in raws:
-            rejected = core.triage(raw, self.catalog)
+        for index, raw in enumerate(raws):
+            rejected = (
+                core.Outcome(raw.external_id, "rejected", reason=failed[index])
+                if index in failed
+                else core.triage(raw, self.catalog)
+            )
             key = (raw.dataset, raw.external_id)
             if rejected is None and key not in candidates:
                 candidates[key] = (raw, self._ingested(raw, batch_id, client_id))
@@ -77,6 +84,21 @@ class Ingestor:
             ITEMS.labels(raw.dataset if outcome.status != "rejected" else "-", outcome.status).inc()
             result.append(outcome)
         return result
+
+    async def fetch_images(self, raws: list[ItemRaw]) -> tuple[list[ItemRaw], dict[int, str]]:
+        """`raws` with the images of `image_url` items fetched (datasets that allow it), and
+        the reason per index where fetching failed. Other items pass unchanged (triage rejects
+        a URL item of a dataset that does not allow URLs)."""
+        fetched, failed = list(raws), {}
+        for index, raw in enumerate(raws):
+            if (url := core.to_fetch(raw, self.catalog)) is None:
+                continue
+            limit = self.catalog.get(raw.dataset).max_image_bytes
+            try:
+                fetched[index] = core.with_image(raw, await self.fetcher.fetch(url, limit))
+            except FetchFailed as error:
+                failed[index] = str(error)
+        return fetched, failed
 
     @staticmethod
     def _ingested(raw: ItemRaw, batch_id: str, client_id: str | None) -> ItemIngested:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from mitl_contracts.api import IngestRequest, IngestResponse, ItemOutcome
 from mitl_contracts.datasets import Catalog, UnknownDataset
-from mitl_contracts.events import ItemRaw
+from mitl_contracts.events import ItemRaw, image_format
 from mitl_runtime.auth.authenticator import bearer
 from mitl_runtime.auth.errors import AuthError, Unauthenticated
 from mitl_runtime.auth.guard import BearerDep, http_error
@@ -131,5 +132,72 @@ def build_router(catalog: Catalog, ingestor: Ingestor, settings: Settings) -> AP
             rejected=sum(i.status == "rejected" for i in done),
             items=done,
         )
+
+    @router.post(
+        "/items/{dataset}/image",
+        response_model=ItemOutcome,
+        responses={
+            401: {"description": "no client key, or one that is malformed, unknown or revoked"},
+            403: {"description": "the dataset is outside the key's scope"},
+            429: {"description": "over the client's rate limit (Retry-After says when)"},
+        },
+    )
+    async def post_image(
+        dataset: str,
+        request: Request,
+        external_id: str = Query(min_length=1, max_length=200),
+        client: Client | None = Depends(client_of),  # noqa: B008
+    ) -> ItemOutcome:
+        """Ingest one image item from the request body (the PNG or JPEG bytes themselves,
+        `Content-Type: image/png` or `image/jpeg`). A bad image is answered 4xx naming the
+        fault: 413 over the dataset's byte limit, 415 neither PNG nor JPEG, 422 an image
+        that does not decode, is too large in pixels or does not fit the dataset. Takes a
+        client key like POST /v1/items."""
+        if client is not None:
+            try:
+                client.check_dataset(dataset)
+            except AuthError as error:
+                raise refused(error) from None
+        try:
+            target = catalog.get(dataset)
+        except UnknownDataset as error:
+            raise HTTPException(404, str(error)) from None
+        if target.input_kind != "image":
+            raise HTTPException(
+                422, f"dataset {dataset!r} takes {target.input_kind} items, not image"
+            )
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media not in ("image/png", "image/jpeg"):
+            raise HTTPException(
+                415, f"Content-Type {media or 'none'!r}: send image/png or image/jpeg"
+            )
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > target.max_image_bytes:
+                raise HTTPException(
+                    413,
+                    f"image is over {target.max_image_bytes} bytes, the limit of dataset "
+                    f"{dataset!r} (max_image_bytes)",
+                )
+        data = bytes(body)
+        if not data:
+            raise HTTPException(422, "image: the request body is empty")
+        if image_format(data) is None:
+            raise HTTPException(415, "image: the body is neither PNG nor JPEG (by its first bytes)")
+        if core.NUL in external_id:
+            raise HTTPException(422, "external_id: contains a NUL character (U+0000), not allowed")
+        batch_id = f"http-{uuid.uuid4().hex[:16]}"
+        raw = ItemRaw(
+            dataset=dataset,
+            external_id=external_id,
+            image=base64.b64encode(data).decode("ascii"),
+            batch_id=batch_id,
+        )
+        client_id = client.client_id if client else None
+        (outcome,) = await ingestor.ingest([raw], batch_id, client_id)
+        if outcome.status == "rejected":
+            raise HTTPException(422, outcome.reason or "rejected")
+        return ItemOutcome(index=0, **outcome.__dict__)
 
     return router

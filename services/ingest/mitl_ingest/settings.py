@@ -11,3 +11,5 @@ class Settings(ServiceSettings):
     # dataset outside its scope, 429 over its rate limit, 413 over its body limit. "off" takes
     # anyone who can reach the port (local development only; logged as a warning at start).
     ingest_auth: Literal["required", "off"] = "required"
+    # An image_url item (datasets with `image_urls: true`): how long one fetch may take.
+    image_fetch_timeout_s: float = Field(default=10.0, gt=0, le=120)

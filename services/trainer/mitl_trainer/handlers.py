@@ -1,9 +1,9 @@
 """What the trainer learns from the stream: item texts, labels, the champion of each dataset;
 and the retraining requests that labels and drift alerts make.
 
-Only text datasets of the catalog are trained here; events of other datasets are counted as
-ignored, not dead-lettered (they are valid, just not this service's business). A label outside
-its dataset's label set can never train anything and is dead-lettered.
+Only text and image datasets of the catalog are trained here; events of other datasets are
+counted as ignored, not dead-lettered (they are valid, just not this service's business). A label
+outside its dataset's label set can never train anything and is dead-lettered.
 """
 
 from __future__ import annotations
@@ -31,10 +31,13 @@ log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
 
 
+TRAINED_KINDS = ("text", "image")
+
+
 def trained(catalog: Catalog, dataset: str) -> Dataset | None:
-    """The dataset if the trainer trains it: in the catalog, with text items."""
+    """The dataset if the trainer trains it: in the catalog, with text or image items."""
     found = catalog.datasets.get(dataset)
-    return found if found is not None and found.input_kind == "text" else None
+    return found if found is not None and found.input_kind in TRAINED_KINDS else None
 
 
 @dataclass
@@ -57,7 +60,7 @@ class Intake:
         items = [
             i
             for i in self.ours(topics.ITEMS_INGESTED, [r.event for r in batch])
-            if i.content.text is not None
+            if i.content.text is not None or i.content.image is not None
         ]
         if items:
             await learned.add_items(self.runtime.pool, items)

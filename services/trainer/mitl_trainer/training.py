@@ -3,7 +3,8 @@ run it off the event loop); no database, no broker.
 
 The candidate is a logistic-regression head of the kind `Rules.kind` names: on MiniLM
 embeddings (mitl_ml.train_minilm_head) or on MiniLM embeddings stacked with TF-IDF word and char
-n-grams and temperature-scaled (mitl_ml.train_hybrid_logreg), trained with a
+n-grams and temperature-scaled (mitl_ml.train_hybrid_logreg); for an image dataset, on its
+images' raw pixels (mitl_ml.train_pixels_classifier, kind pixels-logreg), trained with a
 fixed seed on the training side of a TrainingSet; it and the champion are scored on the same
 held-out items. Its manifest records what it was trained on and what it was compared with, and
 takes its time from the newest label used, so that the same data and settings give a
@@ -12,10 +13,11 @@ byte-identical bundle, hence the same artifact digest and version.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,17 @@ from typing import Any
 import numpy as np
 from mitl_contracts.datasets import Dataset
 from mitl_ml.artifacts import ArtifactStore
+from mitl_ml.datasets import IMAGE_SIZES
 from mitl_ml.encoder import MiniLMEncoder
-from mitl_ml.manifest import ModelManifest, write_bundle
+from mitl_ml.manifest import ModelManifest, read_manifest, write_bundle
 from mitl_ml.metrics import evaluate
 from mitl_ml.runtime import load_model
-from mitl_ml.train import train_hybrid_logreg, train_minilm_head
+from mitl_ml.train import (
+    DEFAULT_IMAGE_SIZE,
+    train_hybrid_logreg,
+    train_minilm_head,
+    train_pixels_classifier,
+)
 
 from mitl_trainer.core.candidate_vs_champion import Verdict, decide
 from mitl_trainer.core.training_set import TrainingSet
@@ -51,12 +59,51 @@ class Candidate:
     verdict: Verdict
 
 
+def train_pixels(
+    images: Sequence[bytes],
+    labels: Sequence[str],
+    label_set: Sequence[str],
+    *,
+    encoder: MiniLMEncoder | None = None,
+    size: int | None = None,
+    **run: Any,
+) -> tuple[ModelManifest, dict[str, bytes]]:
+    """A pixels head at `size`, else the dataset's image side (mitl_ml.datasets.IMAGE_SIZES),
+    else the default; images need no encoder."""
+    del encoder
+    side = size or IMAGE_SIZES.get(run["dataset"], DEFAULT_IMAGE_SIZE)
+    return train_pixels_classifier(images, labels, label_set, size=side, **run)
+
+
+def image_size_of(champion: Champion | None) -> int | None:
+    """The side the champion resizes images to (a candidate keeps it), None without one."""
+    if champion is None:
+        return None
+    return read_manifest(champion.bundle_dir).image_size
+
+
 # The candidate's trainer and the short name its versions carry, per model kind.
-TRAINERS = {
+TRAINERS: dict[str, tuple[str, Any]] = {
     "minilm-logreg": ("minilm", train_minilm_head),
     "hybrid-logreg": ("hybrid", train_hybrid_logreg),
+    "pixels-logreg": ("pixels", train_pixels),
 }
 DEFAULT_KIND = "hybrid-logreg"
+IMAGE_KIND = "pixels-logreg"
+
+
+def kind_for(dataset: Dataset, configured: str) -> str:
+    """The model kind a dataset's candidates are: the configured text kind, or the pixels
+    kind for an image dataset."""
+    return IMAGE_KIND if dataset.input_kind == "image" else configured
+
+
+def model_inputs(dataset: Dataset, stored: Sequence[str]) -> list[str] | list[bytes]:
+    """What a model of `dataset` takes, from what the trainer stores per item: the text, or
+    for an image dataset the image's bytes (stored base64, as the events carry them)."""
+    if dataset.input_kind == "image":
+        return [base64.b64decode(value) for value in stored]
+    return list(stored)
 
 
 @dataclass(frozen=True)
@@ -73,16 +120,19 @@ def version_for(dataset: str, digest: str, kind: str = DEFAULT_KIND) -> str:
 
 
 def champion_metrics(
-    champion: Champion | None, training: TrainingSet, encoder: MiniLMEncoder
+    champion: Champion | None,
+    training: TrainingSet,
+    encoder: MiniLMEncoder,
+    dataset: Dataset | None = None,
 ) -> dict[str, float] | None:
     """The champion's holdout metrics (keys prefixed "holdout_"), None without a champion or
     held-out items. Raises ModelLoadError if its bundle cannot be loaded."""
     if champion is None or not training.holdout:
         return None
     model = load_model(champion.bundle_dir, encoder=encoder)
-    scored = evaluate(
-        model, [e.text for e in training.holdout], [e.label for e in training.holdout]
-    )
+    texts = [e.text for e in training.holdout]
+    inputs = model_inputs(dataset, texts) if dataset is not None else texts
+    scored = evaluate(model, inputs, [e.label for e in training.holdout])
     return {f"holdout_{name}": value for name, value in scored.items()}
 
 
@@ -97,16 +147,21 @@ def train_candidate(
     """Train, evaluate against the champion and decide promotion. `provenance` (what asked
     for the model) goes into the manifest with what it was trained on."""
     digest = training.digest(rules.seed)
-    version = version_for(dataset.name, digest, rules.kind)
-    short, trainer = TRAINERS[rules.kind]
+    kind = kind_for(dataset, rules.kind)
+    version = version_for(dataset.name, digest, kind)
+    short, trainer = TRAINERS[kind]
     weights = np.array([e.weight for e in training.train]) if training.pseudo_train else None
     holdout = (
-        ([e.text for e in training.holdout], [e.label for e in training.holdout])
+        (
+            model_inputs(dataset, [e.text for e in training.holdout]),
+            [e.label for e in training.holdout],
+        )
         if training.holdout
         else None
     )
+    sized = {"size": image_size_of(champion)} if kind == IMAGE_KIND else {}
     manifest, files = trainer(
-        [e.text for e in training.train],
+        model_inputs(dataset, [e.text for e in training.train]),
         [e.label for e in training.train],
         dataset.labels,
         seed=rules.seed,
@@ -116,8 +171,9 @@ def train_candidate(
         encoder=encoder,
         holdout=holdout,
         sample_weight=weights,
+        **sized,
     )
-    beaten = champion_metrics(champion, training, encoder)
+    beaten = champion_metrics(champion, training, encoder, dataset)
     verdict = decide(
         manifest.metrics.get("holdout_accuracy", 0.0),
         beaten["holdout_accuracy"] if beaten else None,

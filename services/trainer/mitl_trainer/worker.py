@@ -33,7 +33,14 @@ from mitl_trainer.core.training_set import TrainingSet, build
 from mitl_trainer.metrics import HOLDOUT_ACCURACY, RUNS, TRAINING_SECONDS
 from mitl_trainer.settings import Settings
 from mitl_trainer.store import learned, retraining
-from mitl_trainer.training import Champion, Rules, store_candidate, train_candidate, version_for
+from mitl_trainer.training import (
+    Champion,
+    Rules,
+    kind_for,
+    store_candidate,
+    train_candidate,
+    version_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +125,8 @@ class Worker:
             log.warning("dataset %s: no training: %s", name, ready.reason)
             await retraining.finish_request(pool, request_id, "skipped", ready.reason)
             return "skipped", ready.reason, None
-        version = version_for(name, training.digest(settings.seed), settings.model_kind)
+        kind = kind_for(dataset, settings.model_kind)
+        version = version_for(name, training.digest(settings.seed), kind)
         if await retraining.model_exists(pool, name, version):
             reason = f"the same labels trained {version} before"
             await retraining.finish_request(pool, request_id, "unchanged", reason, version)
@@ -129,9 +137,7 @@ class Worker:
             "trigger": request["trigger"],
             "trigger_ref": request["trigger_ref"],
         }
-        rules = Rules(
-            settings.seed, settings.promotion_margin, settings.min_holdout, settings.model_kind
-        )
+        rules = Rules(settings.seed, settings.promotion_margin, settings.min_holdout, kind)
         started = time.perf_counter()
         encoder = await asyncio.to_thread(self.encoder)
         candidate = await asyncio.to_thread(

@@ -184,6 +184,7 @@ def test_an_item_row_keeps_content_as_json_and_refuses_nul() -> None:
     assert json.loads(row.content) == {
         "text": "Who wrote Hamlet ?",
         "vector": None,
+        "image": None,
         "metadata": {"src": "faq"},
     }
     assert item_row(event) == row

@@ -49,7 +49,7 @@ def run_consumers(topic: str, event: object) -> list[object]:
         item = ingest.ingested(event, "b")
         out += [item, ingest.client_prediction(event, item, CATALOG)]
     if isinstance(event, ItemIngested):
-        assert inference.unscorable(event, CATALOG, {"trec6"}) is None
+        assert inference.unscorable(event, CATALOG, {"trec6", "digits"}) is None
         out.append(inference.model_inputs([event]))
     if isinstance(event, Prediction):
         out.append(router.route(event, CATALOG.get(event.dataset).policy, now=NOW))

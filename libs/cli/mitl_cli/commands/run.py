@@ -56,7 +56,8 @@ def ensure_model(datasets_file: Path) -> None:
     for name, dataset in load_catalog(datasets_file).datasets.items():
         if dataset.model is not None and not (dataset.model / "manifest.json").exists():
             print(f"building the bootstrap model for {name} in {dataset.model} ...", flush=True)
-            manifest = build_bootstrap(dataset.model, dataset=name, kind=DEFAULT_TEXT_KIND)
+            kind = "pixels" if dataset.input_kind == "image" else DEFAULT_TEXT_KIND
+            manifest = build_bootstrap(dataset.model, dataset=name, kind=kind)
             print(f"  {manifest.version}: holdout metrics {manifest.metrics}", flush=True)
 
 

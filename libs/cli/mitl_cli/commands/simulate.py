@@ -7,7 +7,9 @@
 
 `--data` reads a CSV or JSON Lines file (texts are embedded with MiniLM, feature columns hold a
 JSON array of numbers); `--dataset` names a shipped one (trec6, sms_spam; yeast is multi-label:
-its report adds `task: "multilabel"` and counts precision per label decision). Full coverage
+its report adds `task: "multilabel"` and counts precision per label decision; digits and lfw
+hold PNG images, whose head is `--model pixels`, a logistic regression on their standardised
+grayscale pixels). Full coverage
 (default): every item ends labeled; compares the loop with "review all" and a Ground-Truth-style
 policy. --budget N: people label at most N items; the queue's strategy against random sampling.
 One JSON object per seed with --json, a table otherwise; a progress bar on stderr
@@ -33,7 +35,7 @@ from mitl_ml.sim.files import FileSource
 from mitl_ml.sim.multilabel import MULTILABEL_SIM_DATASETS
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
 from mitl_ml.sim.runner import SimConfig, check_settings, runs
-from mitl_ml.sim.world import DEFAULT_MODEL, SIM_DATASETS, SIM_MODELS
+from mitl_ml.sim.world import DEFAULT_MODEL, IMAGE_DATASETS, IMAGE_MODEL, SIM_DATASETS, SIM_MODELS
 from mitl_policy.bounds import BOUND_METHODS
 from mitl_runtime.progress import Progress
 from pydantic import ValidationError
@@ -96,8 +98,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="full coverage: skip rerunning the loop at stricter floors to reach GT's accuracy",
     )  # fmt: skip
     parser.add_argument(
-        "--model", choices=SIM_MODELS, default=DEFAULT_MODEL,
-        help="head features: hybrid (MiniLM + TF-IDF word/char n-grams) or minilm alone",
+        "--model", choices=SIM_MODELS, default=None,
+        help="head features: hybrid (MiniLM + TF-IDF word/char n-grams, the default for text) "
+        "or minilm alone; pixels for the image datasets (digits, lfw; their default)",
     )  # fmt: skip
     parser.add_argument("--strategy", choices=STRATEGIES, default="margin")
     parser.add_argument("--diversity", type=float, default=0.0, help="near-duplicate penalty")
@@ -185,6 +188,8 @@ def config_from(args: argparse.Namespace) -> SimConfig:
     """The run's SimConfig: every field but DERIVED is the flag of the same name."""
     source = _source(args)
     flags = {f.name: getattr(args, f.name) for f in fields(SimConfig) if f.name not in DERIVED}
+    if flags["model"] is None:
+        flags["model"] = IMAGE_MODEL if args.dataset in IMAGE_DATASETS else DEFAULT_MODEL
     return SimConfig(
         dataset=source.name if source is not None else args.dataset,
         seeds=_seeds(args),

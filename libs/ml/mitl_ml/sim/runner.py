@@ -35,7 +35,14 @@ from mitl_ml.sim.multilabel import (
 )
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
-from mitl_ml.sim.world import DEFAULT_MODEL, World, load_world, with_model
+from mitl_ml.sim.world import (
+    DEFAULT_MODEL,
+    IMAGE_DATASETS,
+    IMAGE_MODEL,
+    World,
+    load_world,
+    with_model,
+)
 
 BOUND_NAMES = get_args(BoundName)
 CONFIDENCE_LEVEL = 0.95
@@ -174,6 +181,13 @@ def load(config: SimConfig) -> World:
         if config.source.text_col is None:
             return world
         return with_model(world, config.model, config.cache_dir)
+    if config.dataset in IMAGE_DATASETS:
+        if config.model != IMAGE_MODEL:
+            raise ValueError(
+                f"dataset {config.dataset!r} holds images: its model is {IMAGE_MODEL!r}, "
+                f"not {config.model!r}"
+            )
+        return load_world(config.dataset, config.cache_dir)
     return with_model(load_world(config.dataset, config.cache_dir), config.model, config.cache_dir)
 
 

@@ -2,7 +2,10 @@
 
 The features are the MiniLM embeddings (cached on disk, embeddings.py) for the "minilm" head,
 or those stacked with TF-IDF word and char n-grams (mitl_ml.hybrid, a sparse matrix) for the
-"hybrid" head; the TF-IDF part takes seconds and is computed once per run.
+"hybrid" head; the TF-IDF part takes seconds and is computed once per run. An image dataset
+(digits, lfw) has the "pixels" head: its PNG items decoded as the served pixels model decodes
+them (mitl_ml.images.pixels), standardised per pixel as that model's scaler does; its `texts`
+only name the items.
 """
 
 from __future__ import annotations
@@ -15,14 +18,18 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from mitl_ml.datasets import load_dataset
+from mitl_ml.datasets import IMAGE_LOADERS, IMAGE_SIZES, load_dataset, load_image_dataset
 from mitl_ml.hybrid import hybrid_features
+from mitl_ml.images import pixel_matrix
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, dataset_embeddings
 
-SIM_DATASETS = ("trec6", "sms_spam")
-# The heads the simulator can run; "hybrid" needs texts (a features column keeps its vectors).
-SIM_MODELS = ("hybrid", "minilm")
+IMAGE_DATASETS = tuple(IMAGE_LOADERS)
+SIM_DATASETS = ("trec6", "sms_spam", *IMAGE_DATASETS)
+# The heads the simulator can run; "hybrid" needs texts (a features column keeps its vectors),
+# "pixels" images.
+SIM_MODELS = ("hybrid", "minilm", "pixels")
 DEFAULT_MODEL = "hybrid"
+IMAGE_MODEL = "pixels"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,8 @@ def with_model(world: World, model: str, cache_dir: Path | None = None) -> World
     keyed by a digest of the texts and embeddings, so a rerun reads them back."""
     if model not in SIM_MODELS:
         raise ValueError(f"unknown model {model!r}; the simulator knows {list(SIM_MODELS)}")
+    if model == IMAGE_MODEL:
+        raise ValueError(f"model {model!r} needs an image dataset: {list(IMAGE_DATASETS)}")
     if model == "minilm":
         return world
     embeddings = np.ascontiguousarray(world.x, dtype=np.float32)
@@ -72,10 +81,27 @@ def with_model(world: World, model: str, cache_dir: Path | None = None) -> World
 
 
 def load_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> World:
-    """Load `name` (trec6 or sms_spam) with its MiniLM embeddings (cached after the first)."""
+    """Load `name` (trec6 or sms_spam) with its MiniLM embeddings (cached after the first);
+    an image dataset with its standardised pixels."""
+    if name in IMAGE_DATASETS:
+        return image_world(name)
     if name not in SIM_DATASETS:
         raise ValueError(f"unknown dataset {name!r}; the simulator knows {list(SIM_DATASETS)}")
     data = load_dataset(name)
     labels = list(data.labels)
     truth = np.array([labels.index(label) for label in data.label_list()])
     return World(name, labels, data.texts(), dataset_embeddings(data, cache_dir), truth)
+
+
+def image_world(name: str) -> World:
+    """The image dataset `name` (digits or lfw): each PNG decoded to grayscale pixels at the
+    dataset's side (IMAGE_SIZES), each pixel standardised over the dataset (zero mean, unit
+    variance; a constant pixel is only centred)."""
+    data = load_image_dataset(name)
+    labels = list(data.labels)
+    truth = np.array([labels.index(label) for label in data.label_list()])
+    x = pixel_matrix(data.images(), IMAGE_SIZES[name]).astype(np.float64)
+    spread = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    names = [f"{name} image {i}" for i in range(len(truth))]
+    return World(name, labels, names, x, truth)

@@ -7,12 +7,16 @@ its latest label from a model (auto-accepted). Provenance says where the label c
 label's event id, its row's seq and row_hash, which `mitl audit verify` vouches for.
 
 JSONL and Parquet carry the same fields: a JSON object per line, or a Parquet table with the
-`ARROW_SCHEMA` columns (`provenance` a struct, `metadata` a map). Label Studio JSON, CSV and
-Hugging Face JSONL are encoded by export_formats.
+`ARROW_SCHEMA` columns (`provenance` a struct, `metadata` a map). An image item's row carries a
+reference to its image, never the bytes: `image` is the path audit serves it at
+(GET /v1/items/{dataset}/{item_id}/image) and `image_sha256` the digest of its bytes. Label
+Studio JSON, CSV and Hugging Face JSONL are encoded by export_formats.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -67,6 +71,8 @@ ARROW_SCHEMA = pa.schema(
         ("batch_id", pa.string()),
         ("text", pa.string()),
         ("vector", pa.list_(pa.float64())),
+        ("image", pa.string()),
+        ("image_sha256", pa.string()),
         ("metadata", pa.map_(pa.string(), pa.string())),
         ("label", pa.string()),
         # Multi-label items: the label set (`label` is then its key, labels joined by '|').
@@ -74,6 +80,22 @@ ARROW_SCHEMA = pa.schema(
         ("provenance", PROVENANCE),
     ]
 )
+
+
+def image_path(dataset: str, item_id: str) -> str:
+    """Where audit serves an image item's bytes (routes/images.py)."""
+    return f"/v1/items/{dataset}/{item_id}/image"
+
+
+def image_reference(
+    dataset: str, item_id: str, content: Mapping[str, Any]
+) -> tuple[str | None, str | None]:
+    """(path, sha256) of an image item's image; (None, None) for text and vector items."""
+    encoded = content.get("image")
+    if not encoded:
+        return None, None
+    digest = hashlib.sha256(base64.b64decode(encoded)).hexdigest()
+    return image_path(dataset, item_id), digest
 
 
 def labeled_by(source: str, annotator: str | None, model_version: str | None) -> str | None:
@@ -91,6 +113,7 @@ def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
     JSON text, any of them None if audit never saw the item) and its decision (route,
     confidence, spot_check; None if none)."""
     content = json.loads(record["content"]) if record["content"] else {}
+    image, image_sha256 = image_reference(record["dataset"], record["item_id"], content)
     spot_check = record["spot_check"]
     labels, suggested = label_sets(record)
     changes = None
@@ -106,6 +129,8 @@ def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
         else record["label_batch_id"],
         "text": content.get("text"),
         "vector": content.get("vector"),
+        "image": image,
+        "image_sha256": image_sha256,
         "metadata": content.get("metadata") or {},
         "label": record["label"],
         "provenance": {

@@ -7,9 +7,10 @@ label's provenance: who gave it (the person, or the model version), the action a
 decision, and its place in the audit log.
 
 - **Label Studio** (`label-studio`): one JSON array of tasks as Label Studio imports them, for
-  a labeling config `<Text name="text" value="$text"/>` (`$vector` for vector datasets) and
-  `<Choices name="label" toName="text">`. `data` holds the content and the item's ids; a human
-  label is an `annotations` entry, the model's label (an accepted one, or the suggestion a
+  a labeling config `<Text name="text" value="$text"/>` (`$vector` for vector datasets,
+  `<Image name="image" value="$image"/>` for image datasets: the path audit serves the image
+  at) and `<Choices name="label" toName="text">`. `data` holds the content and the item's ids;
+  a human label is an `annotations` entry, the model's label (an accepted one, or the suggestion a
   person saw) a `predictions` entry with its `model_version` and `score` (the decision's
   confidence); `meta.mitl` holds the provenance and the metadata.
 - **CSV** (`csv`): one row per item, provenance flattened to `provenance.<field>` columns,
@@ -73,6 +74,8 @@ ROW_FIELDS = (
     "batch_id",
     "text",
     "vector",
+    "image",
+    "image_sha256",
     "metadata",
     "label",
 )
@@ -116,9 +119,9 @@ def _as_set(key: str) -> list[str]:
 def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
     """One export row as a Label Studio task (see the module docstring)."""
     provenance = _plain(row["provenance"])
-    to_name = "text" if row["text"] is not None else "vector"
+    to_name = next((name for name in ("text", "image") if row.get(name) is not None), "vector")
     data: dict[str, Any] = {
-        to_name: row["text"] if row["text"] is not None else row["vector"],
+        to_name: row[to_name],
         "external_id": row["external_id"],
         "item_id": row["item_id"],
         "dataset": row["dataset"],
@@ -226,6 +229,8 @@ def hf_record(row: dict[str, Any]) -> dict[str, Any]:
         "batch_id": row["batch_id"],
         "text": row["text"],
         "vector": row["vector"],
+        "image": row["image"],
+        "image_sha256": row["image_sha256"],
         "metadata": _dumps(row["metadata"]),
         "label": row["label"],
         **{f"provenance_{name}": provenance[name] for name in PROVENANCE_FIELDS},

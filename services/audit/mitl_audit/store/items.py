@@ -40,3 +40,13 @@ async def record(pool: asyncpg.Pool, rows: list[ItemRow]) -> list[str]:
             [r.client_id for r in rows],
         )
     return [row["dataset"] for row in inserted]
+
+
+async def content_of(pool: asyncpg.Pool, dataset: str, item_id: str) -> str | None:
+    """The stored content of one item as JSON text, None if audit never saw it."""
+    value = await pool.fetchval(
+        "SELECT content::text FROM audit.items WHERE dataset = $1 AND item_id = $2",
+        dataset,
+        item_id,
+    )
+    return None if value is None else str(value)

@@ -83,6 +83,11 @@ def preprocessing(manifest: ModelManifest) -> dict[str, object]:
     if manifest.kind == "tfidf-logreg":
         ngrams = manifest.training.get("ngram_range", [1, 2])
         return {"tokenizer": r"in the ONNX graph: \w\w+ words", "tfidf_ngram_range": ngrams}
+    if manifest.input_kind == "image":
+        return {
+            "pixels": "decoded (PNG or JPEG), grayscale, box-resized, flattened, / 255",
+            "image_size": manifest.image_size,
+        }
     return {"vector_dim": manifest.vector_dim}
 
 

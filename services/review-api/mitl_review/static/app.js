@@ -373,6 +373,20 @@ async function claim(note = "", noteIsError = false) {
   refreshStats().catch(() => {});
 }
 
+// An image item (PNG or JPEG, base64 in the task): shown at a fixed size, small images scaled
+// up with their pixels kept sharp (CSS image-rendering: pixelated).
+function itemImage(base64, itemId) {
+  const img = document.createElement("img");
+  const type = base64.startsWith("/9j/") ? "image/jpeg" : "image/png";
+  img.src = `data:${type};base64,${base64}`;
+  img.alt = `Image item ${itemId}`;
+  img.className = "item-image";
+  img.addEventListener("load", () => {
+    img.title = `${img.naturalWidth}x${img.naturalHeight} pixels`;
+  });
+  return img;
+}
+
 function renderTask(task, note, noteIsError) {
   state.task = task;
   state.choice = null;
@@ -390,11 +404,17 @@ function renderTask(task, note, noteIsError) {
     (expires ? ` · yours until ${expires.toLocaleTimeString()}` : "");
 
   const content = task.content;
-  $("item").textContent =
-    content.text !== null && content.text !== undefined
-      ? content.text
-      : `vector of ${content.vector.length} values: [${content.vector.slice(0, 12).join(", ")}` +
-        (content.vector.length > 12 ? ", …]" : "]");
+  const item = $("item");
+  item.classList.toggle("image", Boolean(content.image));
+  if (content.image) {
+    item.replaceChildren(itemImage(content.image, task.item_id));
+  } else {
+    item.textContent =
+      content.text !== null && content.text !== undefined
+        ? content.text
+        : `vector of ${content.vector.length} values: [${content.vector.slice(0, 12).join(", ")}` +
+          (content.vector.length > 12 ? ", …]" : "]");
+  }
   const metadata = $("metadata");
   metadata.replaceChildren();
   for (const [key, value] of Object.entries(content.metadata || {})) {

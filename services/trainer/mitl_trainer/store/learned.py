@@ -1,5 +1,7 @@
 """The trainer's Postgres (schema `trainer`): item texts, labels and champions as learned from
-events. Writes are idempotent (keyed by event id, or by item for texts)."""
+events. Writes are idempotent (keyed by event id, or by item for texts). An image item's
+`text` is its image, base64-encoded as the events carry it (mitl_trainer.training turns it back
+into bytes)."""
 
 from __future__ import annotations
 
@@ -39,7 +41,14 @@ async def add_items(db: Db, items: Sequence[ItemIngested]) -> None:
         "trainer.items",
         ITEM_COLUMNS,
         [
-            (i.dataset, i.item_id, i.event_id, i.content.text or "", i.batch_id, i.occurred_at)
+            (
+                i.dataset,
+                i.item_id,
+                i.event_id,
+                i.content.text or i.content.image or "",
+                i.batch_id,
+                i.occurred_at,
+            )
             for i in items
         ],
     )
