@@ -199,7 +199,9 @@ MATRIX: dict[str, dict[tuple[str, str], Rule]] = {
             "export:read", Probe("/v1/export/trec6", params=BACKWARDS), 422
         ),
         ("GET", "/v1/items/{dataset}/{item_id}/image"): Guarded(
-            "export:read", Probe(f"/v1/items/trec6/{'x' * 201}/image"), 422  # id too long
+            "export:read",
+            Probe(f"/v1/items/trec6/{'x' * 201}/image"),
+            422,  # id too long
         ),
     },
     "drift-monitor": {
