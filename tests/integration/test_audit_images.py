@@ -19,7 +19,7 @@ from mitl_contracts import topics
 from mitl_contracts.events import ItemContent, ItemIngested
 
 from tests.integration.test_audit import T0, decision, label
-from tests.support import eventually, publish_events, running_app
+from tests.support import AUDITOR, eventually, publish_events, running_app
 from tests.support_images import png
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ async def test_export_references_images_that_audit_serves(
     )
     env = {**service_env, "datasets_file": datasets}
     kafka = env["kafka_bootstrap_servers"]
-    async with running_app(create_app(Settings(**env))) as client:
+    async with running_app(create_app(Settings(**env)), AUDITOR) as client:
         await publish_events(kafka, topics.ITEMS_INGESTED, [item])
         await publish_events(kafka, topics.DECISIONS, [decision(dataset, 1, "accept", "m1", "b1")])
         await publish_events(

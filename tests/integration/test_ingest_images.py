@@ -21,7 +21,7 @@ from mitl_ingest.app import create_app
 from mitl_ingest.settings import Settings
 from mitl_runtime.localinfra import free_port
 
-from tests.support import TopicReader, publish_raw, running_app
+from tests.support import TopicReader, ingest_headers, publish_raw, running_app
 from tests.support_images import b64, jpeg, png, truncated_png
 
 pytestmark = pytest.mark.integration
@@ -89,7 +89,8 @@ async def test_http_checks_each_image_and_fetches_urls_only_where_allowed(
         {"external_id": "gif", "image": base64.b64encode(b"GIF89a....").decode()},
         {"external_id": "url", "image_url": f"{image_site}/digit.png"},
     ]
-    async with running_app(app) as client:
+    headers = await ingest_headers(service_env["database_url"])
+    async with running_app(app, headers) as client:
         response = await client.post("/v1/items", json={"dataset": f"pics-{run}", "items": items})
         assert response.status_code == 200, response.text
         outcome = {i["external_id"]: i for i in response.json()["items"]}
