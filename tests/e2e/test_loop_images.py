@@ -70,6 +70,7 @@ def test_image_items_flow_to_labels_review_audit_and_export(
     response = httpx.post(
         f"{stack.url('ingest')}/v1/items",
         json={"dataset": "digits", "items": [*items, broken]},
+        headers=stack.ingest_headers,
         timeout=30,
     )
     assert response.status_code == 200, response.text
@@ -78,7 +79,9 @@ def test_image_items_flow_to_labels_review_audit_and_export(
     assert "image does not decode" in body["items"][-1]["reason"]
 
     def report() -> dict | None:
-        summary = httpx.get(f"{stack.url('audit')}/v1/reports/digits", timeout=10).json()
+        summary = httpx.get(
+            f"{stack.url('audit')}/v1/reports/digits", headers=stack.auditor_headers, timeout=10
+        ).json()
         return summary if summary["decisions"]["total"] >= ITEMS else None
 
     routes = wait_until(report, timeout=180)["decisions"]
@@ -101,19 +104,27 @@ def test_image_items_flow_to_labels_review_audit_and_export(
     assert submit.status_code == 200, submit.text
 
     def override() -> dict | None:
-        rows = httpx.get(f"{stack.url('audit')}/v1/overrides/digits", timeout=10).json()
+        rows = httpx.get(
+            f"{stack.url('audit')}/v1/overrides/digits", headers=stack.auditor_headers, timeout=10
+        ).json()
         return next((r for r in rows["overrides"] if r["item_id"] == task["item_id"]), None)
 
     row = wait_until(override, timeout=60)
     assert (row["suggested_label"], row["label"]) == (suggested, corrected)
     assert row["model_version"] == "digits-pixels-bootstrap-s0"
 
-    exported = httpx.get(f"{stack.url('audit')}/v1/export/digits", params={"format": "jsonl"})
+    exported = httpx.get(
+        f"{stack.url('audit')}/v1/export/digits",
+        params={"format": "jsonl"},
+        headers=stack.auditor_headers,
+    )
     assert exported.status_code == 200, exported.text
     rows = {r["item_id"]: r for r in map(json.loads, exported.text.splitlines())}
     mine = rows[task["item_id"]]
     assert mine["label"] == corrected and mine["provenance"]["action"] == "correct"
     assert mine["image_sha256"] == hashlib.sha256(shown).hexdigest()
     assert task["content"]["image"] not in exported.text
-    image = httpx.get(f"{stack.url('audit')}{mine['image']}", timeout=10)
+    image = httpx.get(
+        f"{stack.url('audit')}{mine['image']}", headers=stack.auditor_headers, timeout=10
+    )
     assert image.status_code == 200 and image.content == shown
