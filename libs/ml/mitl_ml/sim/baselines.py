@@ -58,20 +58,59 @@ def _one_sample(
     accepted = probs.max(axis=1) >= threshold if not math.isnan(threshold) else np.zeros(0, bool)
     if len(accepted) == 0:
         accepted = np.zeros(len(rest), dtype=bool)
-    predicted = probs.argmax(axis=1)
-    truth_rest = world.truth[rest]
+    return settle(
+        result, world.truth, oracle.annotator_answers, order, size, answers,
+        accepted, probs.argmax(axis=1), threshold,
+    )  # fmt: skip
+
+
+def settle(
+    result: CoverageResult,
+    truth: np.ndarray,
+    annotator_answers: np.ndarray,
+    order: np.ndarray,
+    size: int,
+    answers: np.ndarray,
+    accepted: np.ndarray,
+    predicted: np.ndarray,
+    threshold: float,
+) -> CoverageResult:
+    """Fill in the baseline's counts: people labeled the first `size` of `order` (`answers`)
+    and the rest that was not `accepted`; the model's `predicted` labels (rows of the rest)
+    stand for the accepted ones. Counts compare rows of `truth` element-wise, so a multi-label
+    row counts one per label decision."""
+    sample, rest = order[:size], order[size:]
     human_rest = rest[~accepted]
+    truth_rest = truth[rest]
     result.human_labels = size + len(human_rest)
     result.auto_accepted = result.model_labeled = int(accepted.sum())
     result.accepted_correct = int((predicted[accepted] == truth_rest[accepted]).sum())
     result.final_correct = (
-        int((answers == world.truth[sample]).sum())
-        + int((oracle.annotator_answers[human_rest] == world.truth[human_rest]).sum())
+        int((answers == truth[sample]).sum())
+        + int((annotator_answers[human_rest] == truth[human_rest]).sum())
         + result.accepted_correct
     )
     result.rounds = 1
     result.details = {"sample_size": size, "threshold": round(threshold, 4)}
     return result
+
+
+def best_sample_size(
+    n: int,
+    one_sample: Callable[[int], CoverageResult],
+    progress: Callable[[int, int], None] | None = None,
+) -> CoverageResult:
+    """The baseline at the sample size (of SAMPLE_SIZES, those under `n`) that needed the
+    fewest human labels, then labeled most right; `progress(done, total)` counts sizes."""
+    sizes = [s for s in SAMPLE_SIZES if s < n] or [n // 2]
+    runs = []
+    for done, size in enumerate(sizes):
+        if progress is not None:
+            progress(done, len(sizes))
+        runs.append(one_sample(size))
+    if progress is not None:
+        progress(len(sizes), len(sizes))
+    return min(runs, key=lambda r: (r.human_labels, -r.final_correct))
 
 
 def ground_truth_style(
@@ -83,12 +122,6 @@ def ground_truth_style(
     progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     """The best of the sample sizes; `progress(done, total)` counts sample sizes tried."""
-    sizes = [s for s in SAMPLE_SIZES if s < len(world.truth)] or [len(world.truth) // 2]
-    runs = []
-    for done, size in enumerate(sizes):
-        if progress is not None:
-            progress(done, len(sizes))
-        runs.append(_one_sample(world, policy, seed, oracle, size))
-    if progress is not None:
-        progress(len(sizes), len(sizes))
-    return min(runs, key=lambda r: (r.human_labels, -r.final_correct))
+    return best_sample_size(
+        len(world.truth), lambda size: _one_sample(world, policy, seed, oracle, size), progress
+    )

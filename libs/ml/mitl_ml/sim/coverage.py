@@ -22,6 +22,7 @@ from mitl_policy.ppi import precision_intervals
 
 from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
+from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.sim.router import SimRouter
 from mitl_ml.sim.shortlist import route_round
@@ -42,20 +43,8 @@ def full_coverage(
     result = CoverageResult("loop", world.name, seed, float(policy.target_precision or 0), n)
     order = np.random.default_rng([seed, 1]).permutation(n)
     final = np.full(n, -1)
-    trained: list[int] = []
-
-    def human(item: int, expert: bool) -> int:
-        answer = oracle.expert(item) if expert else oracle.annotator(item)
-        final[item] = answer
-        trained.append(item)
-        result.human_labels += 1
-        result.expert_labels += int(expert)
-        return answer
-
-    for item in order[:initial]:
-        human(int(item), expert=False)
-    result.initial_labels = result.human_labels
-    pending = {int(i) for i in order[initial:]}
+    people = People(oracle, final, result)
+    pending = people.start(order, initial)
     accepted_confidences: list[float] = []
     checked: list[tuple[float, bool]] = []
     router = SimRouter(world.name, world.labels, policy, world.texts)
@@ -65,7 +54,8 @@ def full_coverage(
             progress(n - len(pending), n)
         result.rounds += 1
         version = f"sim-r{result.rounds}"
-        head = Head(world.x[trained], final[trained], len(world.labels), seed, version, head)
+        done = people.trained
+        head = Head(world.x[done], final[done], len(world.labels), seed, version, head)
         router.relearn()
         if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
             result.certified_at = result.human_labels
@@ -85,7 +75,7 @@ def full_coverage(
             accepted_confidences.append(decision.confidence)
             if decision.spot_check:
                 result.spot_checks += 1
-                answer = human(entry.item, expert=False)
+                answer = people.label(entry.item, expert=False)
                 router.verify(entry.item, answer, "annotator", spot_check=True)
                 checked.append((decision.confidence, answer == predicted))
             else:
@@ -95,7 +85,7 @@ def full_coverage(
         for entry in queue[:retrain_every]:
             expert = entry.decision.route == "escalate"
             result.calibration_labels += int(router.is_calibration(entry.item))
-            answer = human(entry.item, expert=expert)
+            answer = people.label(entry.item, expert=expert)
             router.verify(entry.item, answer, "expert" if expert else "annotator", False)
             pending.discard(entry.item)
     if progress is not None:

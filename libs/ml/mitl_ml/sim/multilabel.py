@@ -41,7 +41,8 @@ from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
 from mitl_ml.multilabel_data import load_multilabel
-from mitl_ml.sim.baselines import FOLDS, SAMPLE_SIZES
+from mitl_ml.sim.baselines import FOLDS, best_sample_size, settle
+from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.train import MAX_ITER
 
@@ -211,20 +212,8 @@ def full_coverage_multilabel(
     result = _result("loop", world, seed, policy)
     order = np.random.default_rng([seed, 1]).permutation(n)
     final = np.zeros((n, k), dtype=bool)
-    trained: list[int] = []
-
-    def human(item: int, expert: bool) -> np.ndarray:
-        answer = oracle.expert(item) if expert else oracle.annotator(item)
-        final[item] = answer
-        trained.append(item)
-        result.human_labels += 1
-        result.expert_labels += int(expert)
-        return answer
-
-    for item in order[:initial]:
-        human(int(item), expert=False)
-    result.initial_labels = result.human_labels
-    pending = {int(i) for i in order[initial:]}
+    people = People(oracle, final, result)
+    pending = people.start(order, initial)
     accepted_confidences: list[float] = []
     checked: list[tuple[float, bool]] = []
     router = MultiLabelRouter(world.name, world.labels, policy)
@@ -232,7 +221,8 @@ def full_coverage_multilabel(
         if progress is not None:
             progress(n - len(pending), n)
         result.rounds += 1
-        head = OvRHead(world.x[trained], final[trained], seed, f"sim-r{result.rounds}")
+        done = people.trained
+        head = OvRHead(world.x[done], final[done], seed, f"sim-r{result.rounds}")
         router.relearn()
         if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
             result.certified_at = result.human_labels
@@ -251,7 +241,7 @@ def full_coverage_multilabel(
             accepted_confidences.append(decision.confidence)
             if decision.spot_check:
                 result.spot_checks += 1
-                answer = human(int(item), expert=False)
+                answer = people.label(int(item), expert=False)
                 router.verify(int(item), answer, "annotator", spot_check=True)
                 checked.append((decision.confidence, bool((answer == predicted).all())))
             else:
@@ -261,7 +251,7 @@ def full_coverage_multilabel(
         for _, item, decision in queue[:retrain_every]:
             expert = decision.route == "escalate"
             result.calibration_labels += int(router.is_calibration(item))
-            answer = human(item, expert=expert)
+            answer = people.label(item, expert=expert)
             router.verify(item, answer, "expert" if expert else "annotator", False)
             pending.discard(item)
     if progress is not None:
@@ -314,20 +304,10 @@ def _one_sample(
     probs = OvRHead(world.x[sample], answers, seed, "gt").predict_proba(world.x[rest])
     weakest = np.maximum(probs, 1 - probs).min(axis=1)
     accepted = weakest >= threshold if not math.isnan(threshold) else np.zeros(len(rest), bool)
-    predicted = probs >= 0.5
-    human_rest = rest[~accepted]
-    truth_rest = world.truth[rest]
-    result.human_labels = size + len(human_rest)
-    result.auto_accepted = result.model_labeled = int(accepted.sum())
-    result.accepted_correct = int((predicted[accepted] == truth_rest[accepted]).sum())
-    result.final_correct = (
-        int((answers == world.truth[sample]).sum())
-        + int((oracle.annotator_answers[human_rest] == world.truth[human_rest]).sum())
-        + result.accepted_correct
-    )
-    result.rounds = 1
-    result.details = {"sample_size": size, "threshold": round(threshold, 4)}
-    return result
+    return settle(
+        result, world.truth, oracle.annotator_answers, order, size, answers,
+        accepted, probs >= 0.5, threshold,
+    )  # fmt: skip
 
 
 def ground_truth_multilabel(
@@ -339,12 +319,6 @@ def ground_truth_multilabel(
     progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     """The best of the baseline's sample sizes (fewest human labels, then most correct)."""
-    sizes = [s for s in SAMPLE_SIZES if s < len(world.truth)] or [len(world.truth) // 2]
-    runs = []
-    for done, size in enumerate(sizes):
-        if progress is not None:
-            progress(done, len(sizes))
-        runs.append(_one_sample(world, policy, seed, oracle, size))
-    if progress is not None:
-        progress(len(sizes), len(sizes))
-    return min(runs, key=lambda r: (r.human_labels, -r.final_correct))
+    return best_sample_size(
+        len(world.truth), lambda size: _one_sample(world, policy, seed, oracle, size), progress
+    )
