@@ -10,7 +10,7 @@ budget. `runs` yields one object per seed (report.py turns it into the CLI's JSO
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -196,6 +196,28 @@ def is_multilabel(config: SimConfig) -> bool:
     return config.source is None and config.dataset in MULTILABEL_SIM_DATASETS
 
 
+def coverage_run(
+    config: SimConfig,
+    policy: Policy,
+    bar: Progress,
+    seed: int,
+    loop_at: Callable[..., CoverageResult],
+    baseline: Callable[..., CoverageResult],
+    everyone: Callable[[], CoverageResult],
+) -> CoverageRun:
+    """One seed in full-coverage mode: the loop (`loop_at(policy, progress=...)`), the GT
+    baseline (`baseline(progress=...)`), review-all, and the loop at GT's accuracy."""
+    loop = loop_at(policy, progress=bar.phase(f"seed {seed} loop", "items"))
+    gt = baseline(progress=bar.phase(f"seed {seed} GT baseline", "sample sizes"))
+
+    def at_floor(floored: Policy) -> CoverageResult:
+        name = f"seed {seed} loop at floor {floored.min_accept_threshold:g}"
+        return loop_at(floored, progress=bar.phase(name, "items"))
+
+    matched = at_accuracy(at_floor, policy, loop, gt.final_correct) if config.match_gt else None
+    return CoverageRun(seed, loop, everyone(), gt, matched)
+
+
 def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
     """Full coverage over a multi-label dataset, one run per seed (no budget mode)."""
     if config.budget is not None:
@@ -214,21 +236,11 @@ def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageR
             initial=config.initial,
             oracle=oracle,
         )
-        loop = loop_at(policy, progress=progress.phase(f"seed {seed} loop", "items"))
-        gt = ground_truth_multilabel(
-            world, policy, seed=seed, oracle=oracle,
-            progress=progress.phase(f"seed {seed} GT baseline", "sample sizes"),
+        yield coverage_run(
+            config, policy, progress, seed, loop_at,
+            partial(ground_truth_multilabel, world, policy, seed=seed, oracle=oracle),
+            partial(review_all_multilabel, world, policy, seed=seed, oracle=oracle),
         )  # fmt: skip
-
-        def at_floor(
-            floored: Policy, seed: int = seed, run: partial[CoverageResult] = loop_at
-        ) -> CoverageResult:
-            name = f"seed {seed} loop at floor {floored.min_accept_threshold:g}"
-            return run(floored, progress=progress.phase(name, "items"))
-
-        matched = at_accuracy(at_floor, policy, loop, gt.final_correct) if config.match_gt else None
-        everyone = review_all_multilabel(world, policy, seed=seed, oracle=oracle)
-        yield CoverageRun(seed, loop, everyone, gt, matched)
 
 
 def runs(
@@ -257,27 +269,11 @@ def runs(
                 initial=config.initial,
                 oracle=oracle,
             )
-            loop = loop_at(policy, progress=bar.phase(f"seed {seed} loop", "items"))
-            gt = ground_truth_style(
-                world,
-                policy,
-                seed=seed,
-                oracle=oracle,
-                progress=bar.phase(f"seed {seed} GT baseline", "sample sizes"),
-            )
-
-            def at_floor(
-                floored: Policy, seed: int = seed, run: partial[CoverageResult] = loop_at
-            ) -> CoverageResult:
-                name = f"seed {seed} loop at floor {floored.min_accept_threshold:g}"
-                return run(floored, progress=bar.phase(name, "items"))
-
-            matched = (
-                at_accuracy(at_floor, policy, loop, gt.final_correct) if config.match_gt else None
-            )
-            yield CoverageRun(
-                seed, loop, review_all(world, policy, seed=seed, oracle=oracle), gt, matched
-            )
+            yield coverage_run(
+                config, policy, bar, seed, loop_at,
+                partial(ground_truth_style, world, policy, seed=seed, oracle=oracle),
+                partial(review_all, world, policy, seed=seed, oracle=oracle),
+            )  # fmt: skip
             continue
         strategy, random = budget_curves(
             world,
