@@ -9,7 +9,7 @@ computed from the exported ONNX itself - the exact artefact that will be served.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Unpack
+from typing import Any, Unpack
 
 import numpy as np
 from sklearn.base import clone
@@ -32,7 +32,7 @@ from mitl_ml.export import (
 )
 from mitl_ml.hybrid import CHAR_NGRAMS, WORD_NGRAMS, HybridFeaturizer
 from mitl_ml.images import pixel_matrix
-from mitl_ml.manifest import ModelManifest, with_digests
+from mitl_ml.manifest import ModelKind, ModelManifest, with_digests
 from mitl_ml.metrics import evaluate
 from mitl_ml.packaging import (
     Bundle,
@@ -182,19 +182,38 @@ def train_vector_classifier(
     x = np.asarray(vectors, dtype=np.float32)
     if x.ndim != 2 or not np.all(np.isfinite(x)):
         raise ValueError("vectors must be a finite 2-D array")
+    identity = {"input_kind": "vector", "vector_dim": int(x.shape[1])}
+    return _scaled_logreg("vector-onnx", x, y, labels, label_set, run, c, run.get("holdout"),
+                          identity, {})  # fmt: skip
+
+
+def _scaled_logreg(
+    kind: ModelKind,
+    x: np.ndarray,
+    y: np.ndarray,
+    labels: Sequence[str],
+    label_set: Sequence[str],
+    run: Run[Any],
+    c: float,
+    holdout: tuple[Any, Sequence[str]] | None,
+    identity: dict[str, Any],
+    extra: dict[str, Any],
+) -> Bundle:
+    """Standardised features -> logistic regression, exported as one float ONNX graph and
+    packaged (outlier centroids in the standardised input space)."""
     model = make_pipeline(StandardScaler(), _logreg(c, run["seed"]))
     model.fit(x, y, logisticregression__sample_weight=run.get("sample_weight"))
     return package_classifier(
-        kind="vector-onnx",
+        kind=kind,
         model=model,
         onnx_bytes=to_onnx_float(model, x.shape[1]),
         train_in=x,
         labels=labels,
         label_set=label_set,
         run=run,
-        holdout=run.get("holdout"),
-        identity={"input_kind": "vector", "vector_dim": int(x.shape[1])},
-        extra={"C": c, "scaler": "standard"},
+        holdout=holdout,
+        identity=identity,
+        extra={"C": c, "scaler": "standard"} | extra,
         centroid_space=x,
     )
 
@@ -304,21 +323,9 @@ def train_pixels_classifier(
     """
     y = label_indices(labels, label_set, all_needed=True)
     x = pixel_matrix(list(images), size)
-    model = make_pipeline(StandardScaler(), _logreg(c, run["seed"]))
-    model.fit(x, y, logisticregression__sample_weight=run.get("sample_weight"))
     hold = None
     if (holdout := run.get("holdout")) is not None:
         hold = (pixel_matrix(list(holdout[0]), size), holdout[1])
-    return package_classifier(
-        kind="pixels-logreg",
-        model=model,
-        onnx_bytes=to_onnx_float(model, x.shape[1]),
-        train_in=x,
-        labels=labels,
-        label_set=label_set,
-        run=run,
-        holdout=hold,
-        identity={"input_kind": "image", "image_size": size},
-        extra={"C": c, "scaler": "standard", "pixels": "grayscale, box-resized, / 255"},
-        centroid_space=x,
-    )
+    identity = {"input_kind": "image", "image_size": size}
+    pixels = {"pixels": "grayscale, box-resized, / 255"}
+    return _scaled_logreg("pixels-logreg", x, y, labels, label_set, run, c, hold, identity, pixels)
