@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mitl_contracts.datasets import Policy
@@ -35,15 +36,38 @@ def escalation_reason(
     drift_segments: frozenset[str] = frozenset(),
     earlier: EarlierPrediction | None = None,
 ) -> str | None:
+    if (reason := regulated_or_outlier(prediction, policy)) is not None:
+        return reason
+    label, confidence = prediction.top
+    if class_segment(label) in drift_segments:
+        return f"drift monitor flags segment {class_segment(label)}"
+    if (reason := model_changed(prediction, policy, earlier, label)) is not None:
+        return reason
+    if confidence < policy.escalation_floor:
+        return f"confidence {confidence:.3f} below escalation floor {policy.escalation_floor:.3f}"
+    return None
+
+
+def regulated_or_outlier(prediction: Prediction, policy: Policy) -> str | None:
+    """Rules 1 and 2: regulated metadata, an outlier score above the threshold."""
     metadata = prediction.content.metadata
     for key, values in policy.escalate_metadata.items():
         if metadata.get(key) in values:
             return f"metadata {key}={metadata[key]} requires an expert"
     if policy.outlier_threshold is not None and prediction.outlier_score > policy.outlier_threshold:
         return f"outlier score {prediction.outlier_score:.2f} above {policy.outlier_threshold:.2f}"
-    label, confidence = prediction.top
-    if class_segment(label) in drift_segments:
-        return f"drift monitor flags segment {class_segment(label)}"
+    return None
+
+
+def model_changed(
+    prediction: Prediction,
+    policy: Policy,
+    earlier: EarlierPrediction | None,
+    label: str,
+    show: Callable[[str], str] = str,
+) -> str | None:
+    """Rule 4: a newer model version predicts `label` where an earlier version predicted
+    another (`show` writes a label in the reason)."""
     if (
         policy.escalate_on_model_change
         and earlier is not None
@@ -51,9 +75,7 @@ def escalation_reason(
         and earlier.label != label
     ):
         return (
-            f"model {prediction.model_version} predicts {label} but "
-            f"{earlier.model_version} predicted {earlier.label}"
+            f"model {prediction.model_version} predicts {show(label)} but "
+            f"{earlier.model_version} predicted {show(earlier.label)}"
         )
-    if confidence < policy.escalation_floor:
-        return f"confidence {confidence:.3f} below escalation floor {policy.escalation_floor:.3f}"
     return None

@@ -45,7 +45,7 @@ from mitl_policy.core import (
     effective_policy,
     unit_draw,
 )
-from mitl_policy.escalation import class_segment
+from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
 from mitl_policy.requests import item_of, review_request
 from mitl_policy.uncertainty import uncertainty
 from mitl_policy.verdicts import Outcome, verdicts
@@ -98,27 +98,13 @@ def _escalation(
 ) -> str | None:
     """The escalation rules of escalation.py read for a label set: metadata, outlier score,
     a drift-flagged label predicted present, a new model version predicting another set."""
-    metadata = prediction.content.metadata
-    for key, values in policy.escalate_metadata.items():
-        if metadata.get(key) in values:
-            return f"metadata {key}={metadata[key]} requires an expert"
-    if policy.outlier_threshold is not None and prediction.outlier_score > policy.outlier_threshold:
-        return f"outlier score {prediction.outlier_score:.2f} above {policy.outlier_threshold:.2f}"
+    if (reason := regulated_or_outlier(prediction, policy)) is not None:
+        return reason
     for label in present:
         if class_segment(label) in context.drift_segments:
             return f"drift monitor flags segment {class_segment(label)}"
-    earlier, key = context.earlier, label_set_key(present)
-    if (
-        policy.escalate_on_model_change
-        and earlier is not None
-        and earlier.model_version != prediction.model_version
-        and earlier.label != key
-    ):
-        return (
-            f"model {prediction.model_version} predicts {{{key}}} but "
-            f"{earlier.model_version} predicted {{{earlier.label}}}"
-        )
-    return None
+    key = label_set_key(present)
+    return model_changed(prediction, policy, context.earlier, key, lambda k: f"{{{k}}}")
 
 
 def _recorded(gates: Mapping[str, AcceptGate], policy: Policy) -> dict[str, float]:
