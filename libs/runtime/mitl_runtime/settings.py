@@ -15,6 +15,17 @@ from mitl_runtime import kafka_security
 from mitl_runtime.kafka_security import MECHANISMS, PROTOCOLS, SaslMechanism, SecurityProtocol
 
 
+def _blank_to_none(cls: type, value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def blank_is_unset(*fields: str) -> Any:
+    """A before-validator for `fields` of a settings class: an empty or blank value (a blank
+    line of an env file, an absent optional Secret key) is the same as none. Assign it to a
+    class attribute: `_x = blank_is_unset("a", "b")`."""
+    return field_validator(*fields, mode="before")(_blank_to_none)
+
+
 class ServiceSettings(BaseSettings):
     """Read from `MITL_*` environment variables; passed as a parameter, never read at import."""
 
@@ -87,20 +98,14 @@ class ServiceSettings(BaseSettings):
     tracing_file: Optional[Path] = None  # noqa: UP045
     tracing_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
-    @field_validator(
+    _kafka_blank_is_unset = blank_is_unset(
         "kafka_sasl_username",
         "kafka_sasl_password",
         "kafka_ssl_cafile",
         "kafka_ssl_certfile",
         "kafka_ssl_keyfile",
         "kafka_ssl_keyfile_password",
-        mode="before",
     )
-    @classmethod
-    def empty_is_unset(cls, value: Any) -> Any:
-        # An empty variable (a blank line of an env file, an absent optional Secret key) is
-        # the same as none.
-        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("kafka_security_protocol", mode="before")
     @classmethod

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Self
+from typing import Optional, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from mitl_runtime.auth.authenticator import Authenticator
 from mitl_runtime.auth.oidc import FileKeys, Keys, OidcVerifier, UrlKeys
 from mitl_runtime.auth.static import StaticTokens
-from mitl_runtime.settings import ServiceSettings
+from mitl_runtime.settings import ServiceSettings, blank_is_unset
 
 
 class AccessSettings(ServiceSettings):
@@ -35,18 +35,14 @@ class AccessSettings(ServiceSettings):
     # Clock skew allowed on a JWT's exp and nbf, in seconds.
     oidc_leeway_s: float = Field(default=30.0, ge=0, le=600)
 
-    @field_validator(
+    _access_blank_is_unset = blank_is_unset(
         "admin_token",
         "auditor_token",
         "oidc_issuer",
         "oidc_audience",
         "oidc_jwks_file",
         "oidc_jwks_url",
-        mode="before",
     )
-    @classmethod
-    def blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def oidc_is_whole(self) -> Self:
