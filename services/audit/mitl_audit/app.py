@@ -15,7 +15,6 @@ from mitl_runtime.service import ServiceRuntime
 from mitl_audit import agreement_gauges
 from mitl_audit.handlers import Recorder
 from mitl_audit.routes.export import build_export_router
-from mitl_audit.routes.images import build_images_router
 from mitl_audit.routes.reports import build_router
 from mitl_audit.settings import Settings
 from mitl_audit.store import log
@@ -42,5 +41,4 @@ def create_app(settings: Settings) -> FastAPI:
         build_router(runtime, catalog, settings.max_overrides_per_request, authenticator)
     )
     app.include_router(build_export_router(runtime, catalog, authenticator))
-    app.include_router(build_images_router(runtime, catalog, authenticator))
     return app

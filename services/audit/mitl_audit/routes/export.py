@@ -24,6 +24,7 @@ from mitl_audit.core.access import export_entry
 from mitl_audit.core.export import MEDIA_TYPES, Format
 from mitl_audit.core.export_formats import EXTENSIONS
 from mitl_audit.metrics import EXPORTED_ITEMS, EXPORTS
+from mitl_audit.routes.images import add_image_route
 from mitl_audit.routes.reports import DatasetPath, known, window
 from mitl_audit.store import log as chained
 from mitl_audit.store.export import Selection, export_to
@@ -86,4 +87,5 @@ def build_export_router(
             background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
         )
 
+    add_image_route(router, runtime, catalog, authenticator)
     return router

@@ -24,11 +24,11 @@ ItemPath = Annotated[str, Path(min_length=1, max_length=200)]
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 
 
-def build_images_router(
-    runtime: ServiceRuntime, catalog: Catalog, authenticator: Authenticator
-) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["export"])
-    # The image is an item's content, as sensitive as its text in an export.
+def add_image_route(
+    router: APIRouter, runtime: ServiceRuntime, catalog: Catalog, authenticator: Authenticator
+) -> None:
+    """Add GET /items/{dataset}/{item_id}/image to the export router: the image is an item's
+    content, as sensitive as its text in an export, so it needs the same permission."""
     reader = requires(authenticator, "export:read", "reading an item's image")
 
     @router.get(
@@ -56,5 +56,3 @@ def build_images_router(
             media_type=media,
             headers={"ETag": f'"{digest}"', "Cache-Control": "private, max-age=86400, immutable"},
         )
-
-    return router
