@@ -18,11 +18,10 @@ from collections.abc import Callable
 
 import numpy as np
 from mitl_contracts.datasets import Policy
-from mitl_policy.ppi import precision_intervals
 
 from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
-from mitl_ml.sim.people import People
+from mitl_ml.sim.people import People, finish
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.sim.router import SimRouter
 from mitl_ml.sim.shortlist import route_round
@@ -83,18 +82,9 @@ def full_coverage(
                 result.model_labeled += 1
         queue.sort(key=lambda e: (-e.review_priority, e.item))
         for entry in queue[:retrain_every]:
-            expert = entry.decision.route == "escalate"
-            result.calibration_labels += int(router.is_calibration(entry.item))
-            answer = people.label(entry.item, expert=expert)
-            router.verify(entry.item, answer, "expert" if expert else "annotator", False)
+            people.review(router, entry.item, expert=entry.decision.route == "escalate")
             pending.discard(entry.item)
     if progress is not None:
         progress(n, n)
-    result.final_correct = int((final == world.truth).sum())
-    intervals = precision_intervals(accepted_confidences, checked)
-    result.precision_intervals = intervals.as_dict() if intervals is not None else None
-    if router.thresholds is not None:
-        for label, learned in router.thresholds.classes.items():
-            value = learned.threshold if learned.threshold is not None else float("nan")
-            result.details[f"threshold.{label}"] = round(value, 4)
+    finish(result, final, world.truth, accepted_confidences, checked, router.thresholds)
     return result

@@ -34,7 +34,6 @@ from mitl_policy.calibration import Thresholds, Verdict, learn_thresholds, passi
 from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
 from mitl_policy.escalation import EarlierPrediction
 from mitl_policy.multilabel import route_multilabel, verdicts_of
-from mitl_policy.ppi import precision_intervals
 from mitl_policy.verdicts import Outcome
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
@@ -42,7 +41,7 @@ from threadpoolctl import threadpool_limits
 
 from mitl_ml.multilabel_data import load_multilabel
 from mitl_ml.sim.baselines import FOLDS, best_sample_size, settle
-from mitl_ml.sim.people import People
+from mitl_ml.sim.people import People, finish
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.train import MAX_ITER
 
@@ -249,20 +248,11 @@ def full_coverage_multilabel(
                 result.model_labeled += 1
         queue.sort(key=lambda entry: (-entry[0], entry[1]))
         for _, item, decision in queue[:retrain_every]:
-            expert = decision.route == "escalate"
-            result.calibration_labels += int(router.is_calibration(item))
-            answer = people.label(item, expert=expert)
-            router.verify(item, answer, "expert" if expert else "annotator", False)
+            people.review(router, item, expert=decision.route == "escalate")
             pending.discard(item)
     if progress is not None:
         progress(n, n)
-    result.final_correct = int((final == world.truth).sum())
-    intervals = precision_intervals(accepted_confidences, checked)
-    result.precision_intervals = intervals.as_dict() if intervals is not None else None
-    if router.thresholds is not None:
-        for label, learned in router.thresholds.classes.items():
-            value = learned.threshold if learned.threshold is not None else float("nan")
-            result.details[f"threshold.{label}"] = round(value, 4)
+    finish(result, final, world.truth, accepted_confidences, checked, router.thresholds)
     result.details |= per_label_figures(world, final)
     return result
 

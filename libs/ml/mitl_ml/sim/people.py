@@ -1,4 +1,5 @@
-"""The people of a full-coverage run: who labeled which item, and what the run counts of it.
+"""The people of a full-coverage run: who labeled which item, and what the run counts of it;
+and how a run is closed once every item is settled.
 
 The single-label loop (coverage.py) and the multi-label loop (multilabel.py) share it: a
 person's answer becomes the item's final label and a training example, and the result counts
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import numpy as np
+from mitl_policy.calibration import Thresholds
+from mitl_policy.ppi import precision_intervals
 
 from mitl_ml.sim.results import CoverageResult
 
@@ -20,6 +23,14 @@ class Answers(Protocol):
     def annotator(self, item: int) -> Any: ...
 
     def expert(self, item: int) -> Any: ...
+
+
+class Verifier(Protocol):
+    """A simulated router: tells calibration reviews apart and joins people's labels."""
+
+    def is_calibration(self, item: int) -> bool: ...
+
+    def verify(self, item: int, label: Any, source: str, spot_check: bool) -> None: ...
 
 
 class People:
@@ -45,3 +56,30 @@ class People:
             self.label(int(item), expert=False)
         self.result.initial_labels = self.result.human_labels
         return {int(i) for i in order[initial:]}
+
+    def review(self, router: Verifier, item: int, expert: bool) -> None:
+        """A person (an expert for an escalation) labels a queued item; the router learns
+        the outcome; a calibration review is counted as such."""
+        self.result.calibration_labels += int(router.is_calibration(item))
+        answer = self.label(item, expert=expert)
+        router.verify(item, answer, "expert" if expert else "annotator", False)
+
+
+def finish(
+    result: CoverageResult,
+    final: np.ndarray,
+    truth: np.ndarray,
+    accepted_confidences: list[float],
+    checked: list[tuple[float, bool]],
+    thresholds: Thresholds | None,
+) -> CoverageResult:
+    """Close a full-coverage run: final accuracy (element-wise, so per label decision for a
+    multi-label run), the accepted-precision intervals and the learned thresholds."""
+    result.final_correct = int((final == truth).sum())
+    intervals = precision_intervals(accepted_confidences, checked)
+    result.precision_intervals = intervals.as_dict() if intervals is not None else None
+    if thresholds is not None:
+        for label, learned in thresholds.classes.items():
+            value = learned.threshold if learned.threshold is not None else float("nan")
+            result.details[f"threshold.{label}"] = round(value, 4)
+    return result
