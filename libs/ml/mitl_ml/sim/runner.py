@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from mitl_contracts.datasets import BoundName, Policy, min_calibration_labels
 from mitl_runtime.progress import Progress
@@ -201,21 +201,37 @@ def coverage_run(
     policy: Policy,
     bar: Progress,
     seed: int,
-    loop_at: Callable[..., CoverageResult],
-    baseline: Callable[..., CoverageResult],
-    everyone: Callable[[], CoverageResult],
+    world: Any,
+    oracle: Any,
+    kind: tuple[Callable[..., CoverageResult], ...],
 ) -> CoverageRun:
-    """One seed in full-coverage mode: the loop (`loop_at(policy, progress=...)`), the GT
-    baseline (`baseline(progress=...)`), review-all, and the loop at GT's accuracy."""
+    """One seed in full-coverage mode. `kind`: the loop, GT baseline and review-all functions
+    of the world's task (single- or multi-label). The loop is also run at GT's accuracy."""
+    full, baseline, everyone = kind
+    loop_at = partial(
+        full,
+        world,
+        seed=seed,
+        retrain_every=config.retrain_every,
+        initial=config.initial,
+        oracle=oracle,
+    )
     loop = loop_at(policy, progress=bar.phase(f"seed {seed} loop", "items"))
-    gt = baseline(progress=bar.phase(f"seed {seed} GT baseline", "sample sizes"))
+    gt = baseline(
+        world, policy, seed=seed, oracle=oracle,
+        progress=bar.phase(f"seed {seed} GT baseline", "sample sizes"),
+    )  # fmt: skip
 
     def at_floor(floored: Policy) -> CoverageResult:
         name = f"seed {seed} loop at floor {floored.min_accept_threshold:g}"
         return loop_at(floored, progress=bar.phase(name, "items"))
 
     matched = at_accuracy(at_floor, policy, loop, gt.final_correct) if config.match_gt else None
-    return CoverageRun(seed, loop, everyone(), gt, matched)
+    return CoverageRun(seed, loop, everyone(world, policy, seed=seed, oracle=oracle), gt, matched)
+
+
+SINGLE = (full_coverage, ground_truth_style, review_all)
+MULTI = (full_coverage_multilabel, ground_truth_multilabel, review_all_multilabel)
 
 
 def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
@@ -228,19 +244,7 @@ def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageR
     for seed in config.seeds:
         world = whole.subset(config.limit, seed) if config.limit else whole
         oracle = MultiOracle(world.truth, config.error_rate, seed)
-        loop_at = partial(
-            full_coverage_multilabel,
-            world,
-            seed=seed,
-            retrain_every=config.retrain_every,
-            initial=config.initial,
-            oracle=oracle,
-        )
-        yield coverage_run(
-            config, policy, progress, seed, loop_at,
-            partial(ground_truth_multilabel, world, policy, seed=seed, oracle=oracle),
-            partial(review_all_multilabel, world, policy, seed=seed, oracle=oracle),
-        )  # fmt: skip
+        yield coverage_run(config, policy, progress, seed, world, oracle, MULTI)
 
 
 def runs(
@@ -261,19 +265,7 @@ def runs(
         world = whole.subset(config.limit, seed) if config.limit else whole
         oracle = Oracle(world.truth, len(world.labels), config.error_rate, seed)
         if config.budget is None:
-            loop_at = partial(
-                full_coverage,
-                world,
-                seed=seed,
-                retrain_every=config.retrain_every,
-                initial=config.initial,
-                oracle=oracle,
-            )
-            yield coverage_run(
-                config, policy, bar, seed, loop_at,
-                partial(ground_truth_style, world, policy, seed=seed, oracle=oracle),
-                partial(review_all, world, policy, seed=seed, oracle=oracle),
-            )  # fmt: skip
+            yield coverage_run(config, policy, bar, seed, world, oracle, SINGLE)
             continue
         strategy, random = budget_curves(
             world,
