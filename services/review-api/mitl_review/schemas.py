@@ -62,8 +62,12 @@ class UserCreated(BaseModel):
 
 
 class Me(BaseModel):
-    name: str
+    id: str = Field(description="Your stable id: what your tasks and labels record")
+    name: str = Field(description="Your display name")
     role: Role
+    datasets: list[str] | None = Field(
+        description="The datasets you are assigned; null: every dataset (never assigned one)"
+    )
     done_today: int = Field(description="Tasks you completed since 00:00 UTC")
     confirmations: int = Field(description="Of those, how many agreed with the model")
     corrections: int = Field(description="Of those, how many chose another label")

@@ -23,4 +23,10 @@ async def create_user(body: UserCreate, ctx: ContextDep, caller: UserDep) -> Use
 @router.get("/me", response_model=Me)
 async def me(ctx: ContextDep, user: UserDep) -> Me:
     """Who the token belongs to, and their progress."""
-    return Me(name=user.name, role=user.role, **await stats.progress(ctx.pool, user.name))
+    return Me(
+        id=user.id,
+        name=user.name,
+        role=user.role,
+        datasets=None if user.datasets is None else sorted(user.datasets),
+        **await stats.progress(ctx.pool, user.id),
+    )
