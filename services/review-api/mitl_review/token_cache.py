@@ -3,12 +3,11 @@ a database round trip to authenticate. Keyed by the token's sha256, like the use
 
 Only active users are cached, and never past their token's expiry. Rotating a token,
 disabling a user or changing their datasets is announced by the database (store.users.CHANGES,
-listened to by user_changes), which clears the cache at once. The bound: while that
-notification has not arrived (it is sent at the change's commit), or while the listening
-connection is down (then nothing is cached at all), a changed user is served from the cache
-for at most `ttl_seconds`. A lookup that raced a change (it read the user before the change,
-and the notification cleared the cache before it was put) is not cached: `put` takes the
-generation read before the lookup."""
+listened to by user_changes), which clears the cache at once. While that connection is
+known to be down, nothing is cached at all. The bound that remains: a connection that silently
+stops delivering leaves a changed user served from the cache for at most `ttl_seconds`. A
+lookup that raced a change (it read the user before the change, and the notification cleared
+the cache before it was put) is not cached: `put` takes the generation read before the lookup."""
 
 from __future__ import annotations
 
