@@ -190,6 +190,18 @@ async def test_an_expiring_token(settings: Settings, tag: str) -> None:
         me = await client.get("/v1/me", headers=bearer(token))
         assert me.status_code == 401
 
+        # Over HTTP, by an admin: assigned datasets and an expiry; an unknown dataset is 422.
+        admin = bearer(await users.create(pool, f"adm-{tag}", "admin"))
+        body = {"name": f"web-{tag}", "role": "expert", "display_name": "Web E.",
+                "datasets": [f"ub-{tag}"], "expires_in_days": 7}  # fmt: skip
+        made = await client.post("/v1/users", json=body, headers=admin)
+        assert made.status_code == 201 and made.json()["token_expires_at"] is not None
+        me = (await client.get("/v1/me", headers=bearer(made.json()["token"]))).json()
+        assert (me["id"], me["name"], me["datasets"]) == (f"web-{tag}", "Web E.", [f"ub-{tag}"])
+        body = {"name": f"web2-{tag}", "role": "expert", "datasets": ["nope"]}
+        refused = await client.post("/v1/users", json=body, headers=admin)
+        assert refused.status_code == 422 and "nope" in refused.json()["detail"]
+
 
 async def test_migration_010_keeps_existing_users_working(settings: Settings, tag: str) -> None:
     """Users made before 010 keep their name as their id and display name, every dataset,

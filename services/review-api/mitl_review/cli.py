@@ -149,7 +149,7 @@ def run_create(args: argparse.Namespace) -> int:
     from mitl_review.store import users
 
     try:
-        user = UserCreate(name=args.name, role=args.role)
+        user = UserCreate(name=args.name, role=args.role, display_name=args.display_name)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         print(f"mitl users create: {problems}", file=sys.stderr)
@@ -166,7 +166,7 @@ def run_create(args: argparse.Namespace) -> int:
             pool,
             user.name,
             user.role,
-            display_name=args.display_name,
+            display_name=user.display_name,
             expires_in=expires,
             datasets=datasets,
         ),
