@@ -143,6 +143,7 @@ async def test_requests_become_tasks_once_and_are_claimed_by_priority_then_age(
     assert task["content"] == {
         "text": "Who wrote item high ?",
         "vector": None,
+        "image": None,
         "metadata": {"source": "quiz"},
     }
     assert task["labels"] == LABELS and task["priority"] == 0.9

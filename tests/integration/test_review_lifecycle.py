@@ -153,6 +153,6 @@ async def test_users_create_command_prints_a_working_token(
 async def stored_token_hash(settings: Settings, name: str) -> str:
     pool = await create_pool(settings.database_url)
     try:
-        return await pool.fetchval("SELECT token_sha256 FROM review.users WHERE name = $1", name)
+        return await pool.fetchval("SELECT token_sha256 FROM review.users WHERE user_id = $1", name)
     finally:
         await pool.close()

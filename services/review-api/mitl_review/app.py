@@ -18,7 +18,7 @@ from mitl_contracts.events import ReviewRequested
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_review import guidelines, maintenance
+from mitl_review import guidelines, maintenance, user_changes
 from mitl_review.context import Context
 from mitl_review.core.errors import ReviewError
 from mitl_review.handlers import Intake
@@ -64,6 +64,10 @@ def create_app(settings: Settings) -> FastAPI:
                 asyncio.create_task(maintenance.run(context, stop), name="review-maintenance"),
                 asyncio.create_task(
                     context.relay.run(settings.maintenance_interval_seconds), name="review-outbox"
+                ),
+                asyncio.create_task(
+                    user_changes.listen(settings.database_url, context.tokens, stop),
+                    name="review-user-changes",
                 ),
             ]
             try:

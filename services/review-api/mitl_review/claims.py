@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import asyncpg
 from mitl_contracts.events import Queue
 
-from mitl_review.core.auth import User, check_can_claim
+from mitl_review.core.auth import User, check_can_claim, check_dataset
 from mitl_review.core.gold import gold_task, serve_gold
 from mitl_review.core.leases import LeaseClock
 from mitl_review.core.task import Task
@@ -47,16 +47,17 @@ async def claim(
     queue has review work for them (served from an empty queue, a task would stand out).
     Leases are judged and set by `clock` (the database's clock unless a test moved it)."""
     check_can_claim(user, queue)
+    check_dataset(user, dataset)
     clock = clock or LeaseClock()
     async with pool.acquire() as conn:
         if serve_gold(mix.rate, mix.draw()):
             async with conn.transaction():
                 claimed = await claim_with_gold(
-                    conn, user.name, dataset, queue, lease_seconds, mix, clock
+                    conn, user.id, dataset, queue, lease_seconds, mix, clock
                 )
         else:
             claimed = await tasks.claim_next(
-                conn, user.name, dataset, queue, lease_seconds, clock.offset
+                conn, user.id, dataset, queue, lease_seconds, clock.offset
             )
     if claimed is None:
         CLAIMS.labels(dataset, queue, "empty").inc()

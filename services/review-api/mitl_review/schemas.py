@@ -51,19 +51,39 @@ class TaskView(api.TaskView):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: Name = Field(description="The user's stable id")
     role: Role
+    display_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="The name shown to people (default: `name`)",
+    )
+    datasets: list[Name] | None = Field(
+        default=None,
+        max_length=1000,
+        description="The only datasets the user may see and claim (default: every dataset)",
+    )
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="The token expires after this many days"
+    )
 
 
 class UserCreated(BaseModel):
     name: str
     role: Role
+    token_expires_at: datetime | None = None
     token: str = Field(description="Shown once; only its sha256 is stored.")
 
 
 class Me(BaseModel):
-    name: str
+    id: str = Field(description="Your stable id: what your tasks and labels record")
+    name: str = Field(description="Your display name")
     role: Role
+    datasets: list[str] | None = Field(
+        description="The datasets you are assigned; null: every dataset (never assigned one)"
+    )
     done_today: int = Field(description="Tasks you completed since 00:00 UTC")
     confirmations: int = Field(description="Of those, how many agreed with the model")
     corrections: int = Field(description="Of those, how many chose another label")

@@ -17,8 +17,10 @@ class Settings(ServiceSettings):
     # Database connections of the HTTP handlers, per process (the consumer and the outbox
     # relay use the runtime's own small pool).
     request_pool_size: int = Field(default=10, ge=1, le=200)
-    # A known token is remembered this long, saving a database round trip per request; a
-    # deleted user's token keeps working at most this long.
+    # A known token is remembered this long, saving a database round trip per request. A
+    # rotated token, a disabled user or a changed assignment is dropped from it at once when
+    # the database announces the change; only if that announcement is lost does a changed user
+    # keep working this long at most. Never past the token's expiry.
     auth_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     # Share of claims answered with a gold item (known answer, shown blind) while the person

@@ -87,10 +87,10 @@ async def apply(
         case rules.Escalate():
             # An expert has nothing to add to a gold item: escalating one closes it.
             to_queue = "expert" if task.kind == "review" else task.queue
-            if not await tasks.escalate(conn, task, user.name, decision.comment, to_queue, offset):
+            if not await tasks.escalate(conn, task, user.id, decision.comment, to_queue, offset):
                 return None
         case rules.Skip():
-            if not await tasks.skip(conn, task, user.name, offset):
+            if not await tasks.skip(conn, task, user.id, offset):
                 return None
     return result_of(task, body.action)
 

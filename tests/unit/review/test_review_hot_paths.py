@@ -16,7 +16,7 @@ ANN = User("ann", "annotator")
 class Ctx:
     def __init__(self) -> None:
         self.tokens = TokenCache(30)
-        self.tokens.put(hash_token("tok"), ANN)
+        self.tokens.put(hash_token("tok"), ANN, self.tokens.generation)
 
 
 def layer() -> hot_paths.HotPaths:

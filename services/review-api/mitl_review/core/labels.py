@@ -33,7 +33,7 @@ def label_event(
         label=decision.label,
         source=decision.source,
         action=decision.label_action,
-        annotator=user.name,
+        annotator=user.id,
         role=user.role,
         suggested_label=task.suggested_label,
         suggestion_shown=not task.hide_suggestion,

@@ -19,7 +19,7 @@ from mitl_contracts.api import SubmitAction
 from mitl_contracts.events import LabelAction, LabelSource, label_set_key
 from pydantic import BaseModel, ConfigDict, Field
 
-from mitl_review.core.auth import User, check_can_claim
+from mitl_review.core.auth import User, check_can_claim, check_dataset
 from mitl_review.core.errors import Conflict, Forbidden, Unprocessable
 from mitl_review.core.leases import require_lease
 from mitl_review.core.task import Task
@@ -77,7 +77,7 @@ def decide(task: Task, user: User, submission: Submission, now: datetime) -> Out
         return Replay()
     if task.completion is not None:
         done = task.completion
-        if done.user == user.name:
+        if done.user == user.id:
             raise Conflict(
                 f"you already completed task {task.task_id} with {done.action} {done.label!r}; "
                 "a task is labeled once"
@@ -85,8 +85,9 @@ def decide(task: Task, user: User, submission: Submission, now: datetime) -> Out
         raise Conflict(f"task {task.task_id} was already completed by someone else")
     if submission.action == "escalate" and user.role != "annotator":
         raise Forbidden("only annotators escalate; an expert resolves with confirm or correct")
-    require_lease(task, user.name, now)
+    require_lease(task, user.id, now)
     check_can_claim(user, task.queue)
+    check_dataset(user, task.dataset)
     if submission.revision is not None and submission.revision != task.revision:
         raise Conflict(
             f"task {task.task_id} changed after you saw it (revision {submission.revision}, "
@@ -172,11 +173,11 @@ def _chosen_label_set(task: Task, submission: Submission) -> str:
 
 def _is_replay(task: Task, user: User, submission: Submission) -> bool:
     if submission.action == "escalate":
-        return task.escalated_by == user.name
+        return task.escalated_by == user.id
     if submission.action == "skip":
-        return user.name in task.skipped_by and task.lease_holder != user.name
+        return user.id in task.skipped_by and task.lease_holder != user.id
     done = task.completion
-    if done is None or done.user != user.name or done.action != submission.action:
+    if done is None or done.user != user.id or done.action != submission.action:
         return False
     if task.multilabel:
         given = None if submission.labels is None else label_set_key(submission.labels)

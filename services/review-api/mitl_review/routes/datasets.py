@@ -11,6 +11,13 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 
 @router.get("", response_model=Datasets)
-async def list_datasets(ctx: ContextDep, _: UserDep) -> Datasets:
-    """Every dataset with its labels, in the order the label keys 1..N use."""
-    return Datasets(datasets=[DatasetInfo.of(d) for _, d in sorted(ctx.catalog.datasets.items())])
+async def list_datasets(ctx: ContextDep, user: UserDep) -> Datasets:
+    """The datasets the caller may work on (admins: every one) with their labels, in the order
+    the label keys 1..N use."""
+    return Datasets(
+        datasets=[
+            DatasetInfo.of(d)
+            for name, d in sorted(ctx.catalog.datasets.items())
+            if user.may_use(name)
+        ]
+    )

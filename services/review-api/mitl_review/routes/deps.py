@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mitl_review.context import Context
-from mitl_review.core.auth import User, hash_token
+from mitl_review.core.auth import Unauthenticated, User, active_user, hash_token
 from mitl_review.store import users
 
 bearer = HTTPBearer(
@@ -39,10 +39,22 @@ async def current_user(
     digest = hash_token(credentials.credentials)
     user = ctx.tokens.get(digest)
     if user is None:
-        user = await users.by_token_sha256(ctx.pool, digest)
-        if user is None:
+        generation = ctx.tokens.generation
+        found = await users.by_token_sha256(ctx.pool, digest)
+        if found is None:
             raise HTTPException(401, "unknown or revoked token", headers=UNAUTHORIZED_HEADERS)
-        ctx.tokens.put(digest, user)
+        account, now = found
+        try:
+            user = active_user(account, now)
+        except Unauthenticated as error:
+            raise HTTPException(401, error.message, headers=UNAUTHORIZED_HEADERS) from None
+        expires = account.token_expires_at
+        ctx.tokens.put(
+            digest,
+            user,
+            generation,
+            None if expires is None else (expires - now).total_seconds(),
+        )
     return user
 
 

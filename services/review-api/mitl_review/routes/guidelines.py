@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 
 from mitl_review.context import Context
 from mitl_review.core import guidelines as rules
-from mitl_review.core.auth import check_admin
+from mitl_review.core.auth import check_admin, check_dataset
 from mitl_review.core.errors import NotFound
 from mitl_review.routes.deps import ContextDep, UserDep
 from mitl_review.schemas import (
@@ -53,10 +53,11 @@ def no_guidelines(dataset: str) -> NotFound:
 
 
 @router.get("/{dataset}/guidelines", response_model=GuidelinesView)
-async def latest(dataset: str, ctx: ContextDep, _: UserDep) -> GuidelinesView:
+async def latest(dataset: str, ctx: ContextDep, user: UserDep) -> GuidelinesView:
     """The latest version: the Markdown, and each described label's description and
     examples in the order keys 1..N pick them. 404 while the dataset has none."""
     ctx.catalog.get(dataset)
+    check_dataset(user, dataset)
     stored = await store.latest(ctx.pool, dataset)
     if stored is None:
         raise no_guidelines(dataset)
@@ -64,9 +65,10 @@ async def latest(dataset: str, ctx: ContextDep, _: UserDep) -> GuidelinesView:
 
 
 @router.get("/{dataset}/guidelines/versions", response_model=GuidelineVersions)
-async def versions(dataset: str, ctx: ContextDep, _: UserDep) -> GuidelineVersions:
+async def versions(dataset: str, ctx: ContextDep, user: UserDep) -> GuidelineVersions:
     """Every version, newest first, each with who made it and what it changed."""
     ctx.catalog.get(dataset)
+    check_dataset(user, dataset)
     stored = await store.versions(ctx.pool, dataset)
     summaries = []
     before = None
@@ -91,10 +93,11 @@ async def versions(dataset: str, ctx: ContextDep, _: UserDep) -> GuidelineVersio
 
 @router.get("/{dataset}/guidelines/versions/{number}", response_model=GuidelinesView)
 async def version(
-    dataset: str, number: VersionNumber, ctx: ContextDep, _: UserDep
+    dataset: str, number: VersionNumber, ctx: ContextDep, user: UserDep
 ) -> GuidelinesView:
     """One version as it was made."""
     ctx.catalog.get(dataset)
+    check_dataset(user, dataset)
     stored = await store.version(ctx.pool, dataset, number)
     if stored is None:
         raise NotFound(f"dataset {dataset!r} has no guideline version {number}")
@@ -111,5 +114,5 @@ async def replace(
     (`created: false`). Labels submitted from now on record the new version."""
     check_admin(caller)
     content = rules.checked(ctx.catalog.get(dataset), body.markdown, body.labels)
-    stored, created = await store.store(ctx.pool, dataset, content, "api", caller.name)
+    stored, created = await store.store(ctx.pool, dataset, content, "api", caller.id)
     return GuidelinesStored(**view(ctx, stored).model_dump(), created=created)

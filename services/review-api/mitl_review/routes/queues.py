@@ -17,13 +17,16 @@ router = APIRouter(prefix="/v1/queues", tags=["queues"])
 
 
 @router.get("", response_model=Queues)
-async def list_queues(ctx: ContextDep, _: UserDep) -> Queues:
-    """Depth of every queue: each dataset of the catalog has an annotator and an expert queue
-    (queues of datasets no longer in the catalog are listed while they hold open tasks)."""
+async def list_queues(ctx: ContextDep, user: UserDep) -> Queues:
+    """Depth of every queue the caller may work on (admins: every one): each dataset of the
+    catalog has an annotator and an expert queue (queues of datasets no longer in the catalog
+    are listed while they hold open tasks)."""
     depths = await stats.queue_depths(ctx.pool)
     keys = {(name, queue) for name in ctx.catalog.datasets for queue in QUEUES} | set(depths)
     listed = []
     for dataset, queue in sorted(keys):
+        if not user.may_use(dataset):
+            continue
         depth, leased = depths.get((dataset, queue), (0, 0))
         listed.append(QueueDepth(dataset=dataset, queue=queue, depth=depth, leased=leased))
     return Queues(queues=listed)

@@ -23,7 +23,7 @@ SELECT t.completed_by AS annotator, t.dataset, coalesce(u.role, t.completed_role
     percentile_cont(0.5) WITHIN GROUP (ORDER BY t.time_spent_ms) AS median_time_ms
 FROM review.tasks AS t
 LEFT JOIN review.gold AS g ON g.gold_id = t.gold_id
-LEFT JOIN review.users AS u ON u.name = t.completed_by
+LEFT JOIN review.users AS u ON u.user_id = t.completed_by
 WHERE t.status = 'done' AND t.completed_at >= now() - make_interval(days => $1)
   AND ($2::text IS NULL OR t.dataset = $2)
 GROUP BY t.completed_by, t.dataset, coalesce(u.role, t.completed_role)

@@ -123,7 +123,7 @@ async def complete(
         )
         SELECT count(*) FROM done
         """,
-        *guard_values(task, user.name, offset),
+        *guard_values(task, user.id, offset),
         user.role,
         action,
         label,
