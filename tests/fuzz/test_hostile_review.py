@@ -60,6 +60,7 @@ def queued(platform: Platform) -> None:
     httpx.post(
         f"{platform.url('ingest')}/v1/items",
         json={"dataset": "trec6", "items": items},
+        headers=platform.stack.ingest_headers,
         timeout=60,
     ).raise_for_status()
 

@@ -635,6 +635,7 @@ async def test_export_jsonl_has_each_item_with_its_final_label_and_provenance(
         "action": "correct",
         "model_version": "m1",
         "policy_version": "p1",
+        "guideline_version": None,
         "labeled_at": LABELED_AT.isoformat(timespec="microseconds"),
         "suggested_label": "A",
         "overrides_model": True,
