@@ -27,7 +27,14 @@ from mitl_router.app import create_app as router_app
 from mitl_router.settings import Settings as RouterSettings
 from mitl_runtime.localinfra import create_database, drop_database
 
-from tests.support import TopicReader, eventually, publish_events, publish_raw, running_app
+from tests.support import (
+    AUDITOR,
+    TopicReader,
+    eventually,
+    publish_events,
+    publish_raw,
+    running_app,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +99,9 @@ async def test_yeast_items_are_scored_routed_reviewed_audited_and_exported(
             running_app(inference_app(InferenceSettings(**env))),
             running_app(router_app(RouterSettings(**env))),
             running_app(review) as client,
-            running_app(audit_app(AuditSettings(**{**env, "database_url": audit_url}))) as audit,
+            running_app(
+                audit_app(AuditSettings(**{**env, "database_url": audit_url})), AUDITOR
+            ) as audit,
         ):
             await publish_events(kafka, topics.ITEMS_INGESTED, sent)
             await publish_raw(kafka, topics.PREDICTIONS, [json.dumps(missing).encode()])
