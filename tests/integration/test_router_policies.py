@@ -112,7 +112,7 @@ async def test_thresholds_learned_from_human_labels_change_routing(router_env: d
             body = (await client.get("/v1/policies")).json()[dataset]
             return body["learned_thresholds"].get("m1", {}).get("A")
 
-        assert await eventually(learned) == pytest.approx(0.9)
+        assert await eventually(learned, timeout=60) == pytest.approx(0.9)
         async with TopicReader(kafka, topics.POLICIES) as policies:
             await policies.wait_for(
                 lambda _: any(
@@ -218,7 +218,7 @@ async def test_spot_checks_of_accepted_labels_bound_their_precision(router_env: 
             body = (await client.get("/v1/policies")).json()[dataset]
             return body["learned_thresholds"].get("m1", {}).get("A")
 
-        await eventually(learned)
+        await eventually(learned, timeout=60)
         await publish_events(
             kafka, topics.PREDICTIONS, [prediction(dataset, i, 0.95) for i in accepted]
         )
