@@ -123,6 +123,15 @@ def initial_calibration_rate(policy: Policy) -> float:
     return policy.calibration_ceiling if policy.calibration_budget else policy.calibration_rate
 
 
+def rate_in_force(thresholds: Thresholds | None, label: str, policy: Policy) -> float:
+    """The calibration rate a prediction of `label` is drawn at: the class's learned rate, or
+    the initial rate before anything is learned. The router core and the simulator's
+    shortlist both ask this, so they sample the same items."""
+    if thresholds is None:
+        return initial_calibration_rate(policy)
+    return thresholds.calibration_rate(label, policy)
+
+
 def adaptive_rate(entry: ClassThreshold, policy: Policy) -> float:
     """The calibration rate for a class, given what was learned for it.
 

@@ -29,7 +29,7 @@ from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested, 
 from mitl_policy.calibration import (
     Thresholds,
     in_calibration_sample,
-    initial_calibration_rate,
+    rate_in_force,
     samples_calibration,
 )
 from mitl_policy.escalation import EarlierPrediction, escalation_reason
@@ -174,7 +174,7 @@ def route(
     priority = uncertainty(prediction.probabilities, policy.uncertainty) * penalty
     version = prediction.model_version
     known = context.thresholds
-    rate = known.calibration_rate(label, policy) if known else initial_calibration_rate(policy)
+    rate = rate_in_force(known, label, policy)
     sampled = in_calibration_sample(prediction.item_id, version, confidence, policy, rate)
     gate = accept_gate(
         label, confidence, policy, known, drift_active, sampled=sampled, calibration_rate=rate

@@ -22,7 +22,7 @@ penalty depends on the order of all queued items, so everything is routed.
 from __future__ import annotations
 
 import numpy as np
-from mitl_policy.calibration import calibration_draw, initial_calibration_rate
+from mitl_policy.calibration import calibration_draw, rate_in_force
 from mitl_policy.core import accept_gate
 from mitl_policy.uncertainty import uncertainty
 
@@ -84,10 +84,7 @@ def _accepted_or_sampled(
         hit = conf >= floor if gate.calibrate else np.zeros(len(rows), dtype=bool)
         if gate.threshold is not None:
             hit |= conf >= gate.threshold
-        if thresholds is not None:
-            rate = thresholds.calibration_rate(label, policy)
-        else:
-            rate = initial_calibration_rate(policy)
+        rate = rate_in_force(thresholds, label, policy)
         if policy.learns_thresholds and rate > 0:
             drawn = np.flatnonzero(~hit & (conf >= floor))
             draws = [calibration_draw(str(items[rows[r]]), model_version) for r in drawn]
