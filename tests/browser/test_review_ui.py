@@ -16,6 +16,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,13 +75,25 @@ def server(service_env: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
             "gold_rate": 0.0,
         }
     )
+    with served(settings) as url:
+        yield Server(url, dataset, settings)
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[str]:
+    """review-api under `settings`, served by uvicorn on its http_port in a thread of this
+    process, once ready; its URL."""
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(settings),
+        host="127.0.0.1",
+        port=settings.http_port,
+        log_level="warning",
+        lifespan="on",
     )
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, name="review-api", daemon=True)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="review-api", daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{settings.http_port}"
 
     def ready() -> bool:
         try:
@@ -90,9 +103,9 @@ def server(service_env: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
 
     try:
         asyncio.run(eventually(ready, timeout=60))
-        yield Server(url, dataset, settings)
+        yield url
     finally:
-        uvicorn_server.should_exit = True
+        server.should_exit = True
         thread.join(30)
 
 

@@ -8,18 +8,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from mitl_contracts import topics
 from mitl_ml.datasets import load_image_dataset
-from mitl_review.app import create_app
 from mitl_review.settings import Settings
 from mitl_runtime.localinfra import free_port
 from playwright.sync_api import expect, sync_playwright
@@ -30,9 +26,10 @@ from tests.browser.test_review_ui import (
     Server,
     create_user,
     labels_for,
+    served,
     waiting,
 )
-from tests.support import eventually, publish_raw
+from tests.support import publish_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -51,26 +48,8 @@ def image_server(service_env: dict[str, Any], tmp_path: Path) -> Iterator[Server
     settings = Settings(
         **{**service_env, "datasets_file": datasets, "http_port": port, "gold_rate": 0.0}
     )
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="review-api-images", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        asyncio.run(eventually(ready, timeout=60))
+    with served(settings) as url:
         yield Server(url, dataset, settings)
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def test_an_image_item_is_shown_crisply_and_labeled(

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from mitl_contracts import topics
-from mitl_review.app import create_app
 from mitl_review.settings import Settings
 from mitl_runtime.localinfra import free_port
 from playwright.sync_api import expect, sync_playwright
@@ -29,9 +25,10 @@ from tests.browser.test_review_ui import (
     Server,
     create_user,
     labels_for,
+    served,
     waiting,
 )
-from tests.support import eventually, publish_raw
+from tests.support import publish_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -86,26 +83,8 @@ def server(service_env: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
             "gold_rate": 0.0,
         }
     )
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, name="review-api", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        asyncio.run(eventually(ready, timeout=60))
+    with served(settings) as url:
         yield Server(url, dataset, settings)
-    finally:
-        uvicorn_server.should_exit = True
-        thread.join(30)
 
 
 def test_toggle_labels_with_number_keys_and_confirm_with_enter(
