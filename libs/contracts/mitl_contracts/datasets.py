@@ -27,6 +27,7 @@ from mitl_contracts.events import (
     Task,
     check_label_probabilities,
 )
+from mitl_contracts.spans import check_spans
 
 # Widest or highest image a dataset may allow (pixels).
 MAX_IMAGE_SIDE = 4096
@@ -289,8 +290,14 @@ class Dataset(BaseModel):
     input_kind: InputKind = "text"
     # "single": one label per item; "multilabel": a set of labels per item, each predicted
     # with its own probability (docs/multilabel.md).
+    # "spans": a set of entity spans in each item's text (docs/spans.md).
     task: Task = "single"
     labels: list[str] = Field(min_length=2)
+    # Span datasets: whether two entities may overlap (off: overlapping spans are refused),
+    # and how a pretrained pre-labeler's entity types map to this dataset's labels (a type
+    # not listed is dropped; empty: the model's types are the dataset's labels).
+    allow_overlap: bool = False
+    entity_map: dict[str, str] = Field(default_factory=dict)
     vector_dim: int | None = Field(default=None, ge=1, le=MAX_VECTOR_DIM)
     max_text_chars: int = Field(default=2000, ge=1, le=MAX_TEXT_CHARS)
     # Image items: at most this many bytes (PNG or JPEG, decoded from base64), at most
@@ -318,11 +325,34 @@ class Dataset(BaseModel):
                     f"multi-label dataset labels may not contain {LABEL_SET_SEPARATOR!r}: "
                     f"{', '.join(separators)}"
                 )
+        if self.task == "spans":
+            if self.input_kind != "text":
+                raise ValueError("a span dataset takes text items (input_kind: text)")
+            bad = [label for label in self.labels if ":" in label or "|" in label]
+            if bad:
+                raise ValueError(f"span labels may not contain ':' or '|': {', '.join(bad)}")
+        unmapped = sorted(set(self.entity_map.values()) - set(self.labels))
+        if unmapped:
+            raise ValueError(f"entity_map maps to label(s) not in labels: {', '.join(unmapped)}")
         return self
 
     def check_prediction(self, prediction: Prediction) -> None:
         """Raise ValueError naming the fault if `prediction` does not fit this dataset's task:
-        a multi-label dataset needs a probability for each of its labels."""
+        a multi-label dataset needs a probability for each of its labels; a span dataset
+        needs spans within the text, with its labels, not overlapping unless allowed."""
+        if self.task == "spans" or prediction.spans is not None:
+            if prediction.spans is None:
+                raise ValueError(f"dataset {self.name!r} labels spans; the prediction has none")
+            if self.task != "spans":
+                raise ValueError(f"dataset {self.name!r} is {self.task}; the prediction has spans")
+            text = prediction.content.text
+            check_spans(
+                prediction.spans,
+                text_length=None if text is None else len(text),
+                labels=self.labels,
+                allow_overlap=self.allow_overlap,
+            )
+            return
         if self.task == "single":
             if prediction.label_probabilities is not None:
                 raise ValueError(

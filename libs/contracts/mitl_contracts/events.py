@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_contracts import topics
+from mitl_contracts.spans import Span, SpanDiff, check_spans, span_diff, spans_key
 
 # What a name (a dataset, a model version, a batch) may be: these characters, at most this long.
 NAME_CHARACTERS = r"A-Za-z0-9_.:\-"
@@ -34,8 +35,9 @@ MAX_IMAGE_URL_CHARS = 2000
 # The formats an image item may carry, by the signature its bytes start with.
 IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg"}
 InputKind = Literal["text", "vector", "image"]
-# What one item's label is: one label ("single") or a set of labels ("multilabel").
-Task = Literal["single", "multilabel"]
+# What one item's label is: one label ("single"), a set of labels ("multilabel"), or a set
+# of entity spans in its text ("spans", mitl_contracts.spans).
+Task = Literal["single", "multilabel", "spans"]
 # A multi-label event's `label` string: its label set, sorted, joined by this separator.
 LABEL_SET_SEPARATOR = "|"
 # A sketch is a low-dimensional projection of an item's embedding (mitl_ml.sketch: 16 values).
@@ -260,16 +262,38 @@ class Prediction(Event):
     # one-vs-rest head), one for every label of `labels`; `probabilities` then holds them
     # scaled to sum to 1 (distribution_of). None: a single-label prediction.
     label_probabilities: dict[str, float] | None = None
+    # Span datasets: the entities the model found in the text, each with its confidence, and
+    # `spans_complete`, the model's confidence that no further entity is missing. `labels`
+    # are then the dataset's entity labels and `probabilities` each label's highest span
+    # confidence scaled to sum to 1 (distribution_of). None: not a span prediction.
+    spans: list[Span] | None = Field(default=None, max_length=200)
+    spans_complete: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _is_distribution(self) -> Prediction:
         check_distribution(self.labels, self.probabilities)
         if self.label_probabilities is not None:
             check_label_probabilities(self.labels, self.label_probabilities)
+        if (self.spans is None) != (self.spans_complete is None):
+            raise ValueError("a span prediction carries both 'spans' and 'spans_complete'")
+        if self.spans is not None:
+            if self.label_probabilities is not None:
+                raise ValueError("a prediction carries spans or label_probabilities, not both")
+            if any(span.confidence is None for span in self.spans):
+                raise ValueError("every predicted span carries its confidence")
+            text = self.content.text
+            check_spans(
+                self.spans,
+                text_length=None if text is None else len(text),
+                labels=self.labels,
+                allow_overlap=True,
+            )
         return self
 
     @property
     def task(self) -> Task:
+        if self.spans is not None:
+            return "spans"
         return "single" if self.label_probabilities is None else "multilabel"
 
     @model_validator(mode="after")
@@ -310,6 +334,11 @@ class Decision(Event):
     # `confidence` the least certain label's.
     predicted_labels: list[str] | None = None
     label_confidences: dict[str, float] | None = None
+    # Spans: the predicted spans (with confidences) and the confidence that none is missing;
+    # `predicted_label` is then spans_key(predicted_spans) and `confidence` the least of
+    # these (mitl_contracts.spans.least_confidence).
+    predicted_spans: list[Span] | None = None
+    spans_complete: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class ReviewRequested(Event):
@@ -332,6 +361,10 @@ class ReviewRequested(Event):
     # Multi-label: the suggested label set and each label's probability (see Prediction).
     suggested_labels: list[str] | None = None
     label_probabilities: dict[str, float] | None = None
+    # Spans: the suggested spans with their confidences (`suggested_label` is their
+    # spans_key) and the confidence that none is missing.
+    suggested_spans: list[Span] | None = None
+    spans_complete: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 LabelSource = Literal["model", "client", "annotator", "expert"]
@@ -361,11 +394,25 @@ class Label(Event):
     # the model suggested (`suggested_label` its key).
     labels: list[str] | None = None
     suggested_labels: list[str] | None = None
+    # Spans: the item's full span set (`label` is then spans_key(spans); [] means no entity)
+    # and the spans the model suggested (`suggested_label` their key).
+    spans: list[Span] | None = Field(default=None, max_length=200)
+    suggested_spans: list[Span] | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _consistent_label_set(self) -> Label:
         _check_label_set(self.labels, "labels")
         _check_label_set(self.suggested_labels, "suggested_labels")
+        if self.spans is not None:
+            check_spans(self.spans, allow_overlap=True)
+            if self.label != spans_key(self.spans):
+                raise ValueError(
+                    f"'label' {self.label!r} is not the span set {spans_key(self.spans)!r}"
+                )
+        if self.suggested_spans is not None and self.suggested_label != spans_key(
+            self.suggested_spans
+        ):
+            raise ValueError("'suggested_label' is not the key of 'suggested_spans'")
         if self.labels is not None and self.label != label_set_key(self.labels):
             raise ValueError(
                 f"'label' {self.label!r} is not the label set {label_set_key(self.labels)!r}"
@@ -398,6 +445,13 @@ class Label(Event):
         if self.labels is None or self.suggested_labels is None:
             return []
         return sorted(set(self.suggested_labels) - set(self.labels))
+
+    @property
+    def span_changes(self) -> SpanDiff | None:
+        """Spans: what a person added, removed and relabelled in the suggested spans."""
+        if self.spans is None or self.suggested_spans is None:
+            return None
+        return span_diff(self.suggested_spans, self.spans)
 
 
 class ModelPromoted(Event):

@@ -1,0 +1,100 @@
+"""Span (NER) contract fields: additive, validated, and named in every refusal."""
+
+from __future__ import annotations
+
+import pytest
+from mitl_contracts.datasets import Dataset
+from mitl_contracts.events import ItemContent, Label, Prediction
+from mitl_contracts.spans import Span, check_spans, least_confidence, span_diff, spans_key
+from pydantic import ValidationError
+
+TEXT = "Obama visited Paris in May"
+LABELS = ["PER", "LOC", "DATE"]
+
+
+def span(start: int, end: int, label: str, confidence: float | None = None) -> Span:
+    return Span(start=start, end=end, label=label, confidence=confidence)
+
+
+def prediction(spans: list[Span], complete: float | None = 0.9) -> Prediction:
+    return Prediction(
+        dataset="d", item_id="i", content=ItemContent(text=TEXT), model_version="m",
+        labels=LABELS, probabilities=[0.4, 0.4, 0.2], spans=spans, spans_complete=complete,
+    )  # fmt: skip
+
+
+def test_span_itself_is_checked() -> None:
+    with pytest.raises(ValidationError, match="empty or reversed"):
+        span(5, 5, "PER")
+    with pytest.raises(ValidationError, match="not within"):
+        span(0, 5, "PER", 1.5)
+    with pytest.raises(ValidationError, match="may not contain"):
+        span(0, 5, "P:ER")
+
+
+def test_key_is_order_and_confidence_free() -> None:
+    a = [span(14, 19, "LOC", 0.8), span(0, 5, "PER", 0.99)]
+    b = [span(0, 5, "PER"), span(14, 19, "LOC")]
+    assert spans_key(a) == spans_key(b) == "0:5:PER|14:19:LOC"
+    assert spans_key([]) == ""
+
+
+def test_check_spans_names_each_fault() -> None:
+    with pytest.raises(ValueError, match="outside the text"):
+        check_spans([span(20, 40, "LOC")], text_length=len(TEXT))
+    with pytest.raises(ValueError, match="'ORG', not one of"):
+        check_spans([span(0, 5, "ORG")], labels=LABELS)
+    with pytest.raises(ValueError, match="overlap"):
+        check_spans([span(0, 5, "PER"), span(3, 9, "LOC")])
+    check_spans([span(0, 5, "PER"), span(3, 9, "LOC")], allow_overlap=True)
+    with pytest.raises(ValueError, match="given twice"):
+        check_spans([span(0, 5, "PER"), span(0, 5, "PER")], allow_overlap=True)
+    # a long span containing two short ones overlaps the second too
+    with pytest.raises(ValueError, match="overlap"):
+        check_spans([span(0, 20, "PER"), span(2, 4, "LOC"), span(6, 8, "LOC")][::2])
+
+
+def test_span_prediction_is_validated() -> None:
+    p = prediction([span(0, 5, "PER", 0.97), span(14, 19, "LOC", 0.8)])
+    assert p.task == "spans"
+    with pytest.raises(ValidationError, match="both 'spans' and 'spans_complete'"):
+        prediction([span(0, 5, "PER", 0.9)], complete=None)
+    with pytest.raises(ValidationError, match="carries its confidence"):
+        prediction([span(0, 5, "PER")])
+    with pytest.raises(ValidationError, match="outside the text"):
+        prediction([span(0, 50, "PER", 0.9)])
+    assert least_confidence(p.spans or [], p.spans_complete) == 0.8
+    assert least_confidence([], None) == 1.0
+
+
+def test_dataset_checks_span_predictions() -> None:
+    ds = Dataset(name="d", task="spans", labels=LABELS, entity_map={"GPE": "LOC"})
+    ds.check_prediction(prediction([span(0, 5, "PER", 0.9)]))
+    with pytest.raises(ValueError, match="does not allow overlapping"):
+        ds.check_prediction(prediction([span(0, 5, "PER", 0.9), span(2, 9, "LOC", 0.9)]))
+    single = Dataset(name="s", labels=LABELS)
+    with pytest.raises(ValueError, match="the prediction has spans"):
+        single.check_prediction(prediction([]))
+    with pytest.raises(ValidationError, match="takes text items"):
+        Dataset(name="d", task="spans", input_kind="vector", vector_dim=3, labels=LABELS)
+    with pytest.raises(ValidationError, match="entity_map maps to label"):
+        Dataset(name="d", task="spans", labels=LABELS, entity_map={"ORG": "ORG"})
+
+
+def test_label_records_the_span_changes() -> None:
+    suggested = [span(0, 5, "PER", 0.9), span(14, 19, "PER", 0.6)]
+    final = [span(0, 5, "PER"), span(14, 19, "LOC"), span(23, 26, "DATE")]
+    label = Label(
+        dataset="d", item_id="i", label=spans_key(final), source="annotator", action="correct",
+        suggested_label=spans_key(suggested), model_version="m",
+        spans=final, suggested_spans=suggested,
+    )  # fmt: skip
+    assert label.is_override
+    changes = label.span_changes
+    assert changes is not None
+    assert [s.key for s in changes.added] == ["23:26:DATE"]
+    assert [s.key for s in changes.relabelled] == ["14:19:LOC"] and changes.removed == []
+    assert span_diff(final, final).empty
+    with pytest.raises(ValidationError, match="is not the span set"):
+        Label(dataset="d", item_id="i", label="x", source="annotator", action="correct",
+              model_version="m", spans=final)  # fmt: skip
