@@ -27,12 +27,17 @@ ModelKind = Literal[
     "hybrid-logreg",
     "pixels-logreg",
     "vector-ovr-onnx",
+    "spacy-ner",
+    "minilm-tagger",
 ]
 InputKind = Literal["text", "vector", "image"]
 # Largest square an image model resizes its images to (pixels each way).
 MAX_IMAGE_SIZE = 256
 # Kinds whose head outputs one independent probability per label (multi-label, mitl_ml.ovr).
 MULTILABEL_KINDS = frozenset({"vector-ovr-onnx"})
+# Kinds that find entity spans in a text (span datasets): spaCy's pretrained pipeline as a
+# pre-labeler, and the project's own token tagger on the MiniLM encoder's token outputs.
+SPAN_KINDS = frozenset({"spacy-ner", "minilm-tagger"})
 # Kinds that embed text with MiniLM: the shipped encoder (fp32 at run time), or the true int8
 # one built by mitl_ml.quantize, which the bundle carries (file role "encoder").
 MINILM_KINDS = frozenset({"minilm-logreg", "minilm-int8-logreg"})
@@ -44,6 +49,8 @@ _KIND_INPUT: dict[str, str] = {
     "hybrid-logreg": "text",
     "pixels-logreg": "image",
     "vector-ovr-onnx": "vector",
+    "spacy-ner": "text",
+    "minilm-tagger": "text",
 }
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from mitl_contracts.spans import Span
 
 from mitl_ml import outlier
 from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
@@ -77,12 +78,18 @@ class ModelOutput:
         0 when the model has no outlier calibration (see mitl_ml.outlier).
     truncated: input i was cut to the encoder's 128-token limit (always False if no encoder).
     embeddings: float32 [n, 384] sentence embeddings for minilm models, else None.
+    spans: a span model's (SPAN_KINDS) entities for each input, each span with its confidence;
+        None for other models. `probabilities` are then each label's highest span confidence
+        per input, scaled to sum to 1 (mitl_contracts.events.distribution_of).
+    spans_complete: a span model's confidence, per input, that no entity is missing.
     """
 
     probabilities: np.ndarray
     outlier_scores: np.ndarray
     truncated: list[bool]
     embeddings: np.ndarray | None
+    spans: list[list[Span]] | None = None
+    spans_complete: list[float] | None = None
 
 
 class LoadedModel:
