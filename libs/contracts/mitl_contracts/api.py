@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_contracts.events import InputKind, ItemContent, Queue
+from mitl_contracts.spans import Span
 
 
 class IngestRequest(BaseModel):
@@ -46,6 +47,10 @@ class Suggestion(BaseModel):
     label: str
     confidence: float
     probabilities: dict[str, float]
+    # A span task: the suggested entity spans with their confidences (`label` is their key,
+    # mitl_contracts.spans.spans_key) and the model's confidence that none is missing.
+    spans: list[Span] | None = None
+    spans_complete: float | None = None
 
 
 class Escalation(BaseModel):
@@ -75,6 +80,11 @@ class TaskView(BaseModel):
     # A multi-label task: the answer is a set of `labels` (submit `labels`); the suggestion's
     # `label` is then the set's key (labels joined by '|') and `probabilities` each label's own.
     multilabel: bool = False
+    # A span task: the answer is the set of entity spans in `content.text` (submit `spans`,
+    # each {start, end, label} with a label of `labels`); overlapping spans only if
+    # `allow_overlap`.
+    spans: bool = False
+    allow_overlap: bool = False
 
 
 SubmitAction = Literal["confirm", "correct", "escalate", "skip"]

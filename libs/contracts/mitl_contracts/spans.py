@@ -134,3 +134,16 @@ def least_confidence(spans: Sequence[Span], complete: float | None) -> float:
     if complete is not None:
         values.append(complete)
     return min(values, default=1.0)
+
+
+def spans_of_key(key: str) -> list[Span]:
+    """The spans a span set's key names (the inverse of `spans_key`, without confidences);
+    raises ValueError naming a part that is not `start:end:label`."""
+    spans: list[Span] = []
+    for part in key.split(SPAN_SEPARATOR) if key else []:
+        start, _, rest = part.partition(":")
+        end, _, label = rest.partition(":")
+        if not (start.isdigit() and end.isdigit() and label):
+            raise ValueError(f"{part!r} is not a span (start:end:label)")
+        spans.append(Span(start=int(start), end=int(end), label=label))
+    return spans

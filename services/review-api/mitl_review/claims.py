@@ -29,6 +29,9 @@ class GoldMix:
     rate: float
     draw: Callable[[], float]
     labels: tuple[str, ...]
+    # A span dataset: its gold tasks are span tasks, under its overlap rule.
+    span_task: bool = False
+    allow_overlap: bool = False
 
 
 async def claim(
@@ -91,6 +94,6 @@ async def claim_with_gold(
     if chosen is None:
         return await tasks.claim_next(conn, user, dataset, queue, lease_seconds, clock.offset)
     item, now = chosen
-    task = gold_task(item, user, queue, mix.labels, now)
+    task = gold_task(item, user, queue, mix.labels, now, mix.span_task, mix.allow_overlap)
     leased = await gold.lease(conn, task, lease_seconds, clock.offset)
     return "gold", leased, None

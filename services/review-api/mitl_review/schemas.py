@@ -27,6 +27,8 @@ class TaskView(api.TaskView):
                 label=task.suggested_label,
                 confidence=task.confidence,
                 probabilities=dict(zip(task.labels, task.probabilities, strict=True)),
+                spans=list(task.suggested_spans) if task.span_task else None,
+                spans_complete=task.spans_complete if task.span_task else None,
             )
         escalation = None
         if task.escalated_by is not None:
@@ -45,6 +47,8 @@ class TaskView(api.TaskView):
             lease_expires_at=task.lease_expires_at,
             escalation=escalation,
             multilabel=task.multilabel,
+            spans=task.span_task,
+            allow_overlap=task.allow_overlap,
         )
 
 

@@ -73,6 +73,7 @@ async def apply(
                 now,
                 offset,
                 guideline_version,
+                decision.spans,
             )
             if not written:
                 return None

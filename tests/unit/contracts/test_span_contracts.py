@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from mitl_contracts.datasets import Dataset
 from mitl_contracts.events import ItemContent, Label, Prediction
-from mitl_contracts.spans import Span, check_spans, least_confidence, span_diff, spans_key
+from mitl_contracts.spans import (
+    Span,
+    check_spans,
+    least_confidence,
+    span_diff,
+    spans_key,
+    spans_of_key,
+)
 from pydantic import ValidationError
 
 TEXT = "Obama visited Paris in May"
@@ -98,3 +105,11 @@ def test_label_records_the_span_changes() -> None:
     with pytest.raises(ValidationError, match="is not the span set"):
         Label(dataset="d", item_id="i", label="x", source="annotator", action="correct",
               model_version="m", spans=final)  # fmt: skip
+
+
+def test_a_span_key_reads_back_as_its_spans() -> None:
+    spans = [Span(start=0, end=5, label="PER"), Span(start=10, end=16, label="LOC")]
+    assert spans_of_key(spans_key(spans)) == spans
+    assert spans_of_key("") == []
+    with pytest.raises(ValueError, match="is not a span"):
+        spans_of_key("0:5")

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from mitl_contracts.datasets import Dataset
 from mitl_contracts.events import MAX_TEXT_CHARS, MAX_VECTOR_DIM, ItemContent, Queue
+from mitl_contracts.spans import check_spans, spans_key, spans_of_key
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_review.core.errors import Unprocessable
@@ -89,7 +90,11 @@ def check_upload(dataset: Dataset, upload: GoldUpload) -> list[GoldItem]:
         if item.external_id in seen:
             problems.append(f"{where}: same external_id as item {seen[item.external_id]}")
         seen.setdefault(item.external_id, index)
-        if item.label not in dataset.labels:
+        if dataset.task == "spans":
+            problem = _span_label_problem(dataset, item)
+            if problem:
+                problems.append(f"{where}: {problem}")
+        elif item.label not in dataset.labels:
             problems.append(
                 f"{where}: label {item.label!r} is not in the label set of dataset "
                 f"{dataset.name!r}: {list(dataset.labels)}"
@@ -112,16 +117,41 @@ def check_upload(dataset: Dataset, upload: GoldUpload) -> list[GoldItem]:
     ]
 
 
+def _span_label_problem(dataset: Dataset, item: GoldItemIn) -> str | None:
+    """What is wrong with a span dataset's gold label, the key of its spans
+    (mitl_contracts.spans.spans_key), if anything."""
+    try:
+        spans = spans_of_key(item.label)
+        check_spans(
+            spans,
+            text_length=len(item.text or ""),
+            labels=dataset.labels,
+            allow_overlap=dataset.allow_overlap,
+        )
+    except ValueError as error:
+        return f"label {item.label!r}: {error}"
+    if spans_key(spans) != item.label:
+        return f"label {item.label!r} is not in order; write it as {spans_key(spans)!r}"
+    return None
+
+
 def serve_gold(rate: float, draw: float) -> bool:
     """Whether a claim draws a gold task, `draw` being uniform in [0, 1)."""
     return draw < rate
 
 
 def gold_task(
-    item: GoldItem, user: str, queue: Queue, labels: tuple[str, ...], now: datetime
+    item: GoldItem,
+    user: str,
+    queue: Queue,
+    labels: tuple[str, ...],
+    now: datetime,
+    span_task: bool = False,
+    allow_overlap: bool = False,
 ) -> Task:
     """`user`'s copy of gold `item`, blind, in `queue`. The model output fields are neutral
-    (no suggestion, uniform probabilities) because nothing shows them."""
+    (no suggestion, uniform probabilities) because nothing shows them. A span dataset's gold
+    task is a span task: the person marks the spans, scored against the gold key."""
     return Task(
         task_id=gold_task_id(item.gold_id, user),
         review_event_id=None,
@@ -146,4 +176,6 @@ def gold_task(
         gold_id=item.gold_id,
         assignee=user,
         last_requested_at=now,
+        span_task=span_task,
+        allow_overlap=allow_overlap,
     )

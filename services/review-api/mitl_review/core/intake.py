@@ -18,6 +18,7 @@ from mitl_contracts.events import (
     check_label_probabilities,
     label_set_key,
 )
+from mitl_contracts.spans import Span, check_spans, ordered, spans_key
 from mitl_policy.overlap import annotators_for
 
 from mitl_review.core.task import Task
@@ -75,8 +76,14 @@ def new_task(event: ReviewRequested, catalog: Catalog) -> Task:
             f"{dataset.labels}"
         )
     multilabel = dataset.task == "multilabel"
+    span_task = dataset.task == "spans"
+    suggested_spans: tuple[Span, ...] = ()
     if multilabel:
         per_label = multilabel_probabilities(event, dataset)
+    elif span_task:
+        suggested_spans = span_suggestion(event, dataset)
+    elif event.suggested_spans is not None:
+        raise Rejected(f"dataset {dataset.name!r} is {dataset.task}; the request has spans")
     elif event.suggested_label not in dataset.labels:
         raise Rejected(
             f"suggested label {event.suggested_label!r} is not in the label set of dataset "
@@ -111,6 +118,10 @@ def new_task(event: ReviewRequested, catalog: Catalog) -> Task:
         requested_at=event.occurred_at,
         last_requested_at=event.occurred_at,
         multilabel=multilabel,
+        span_task=span_task,
+        suggested_spans=suggested_spans,
+        spans_complete=event.spans_complete if span_task else None,
+        allow_overlap=dataset.allow_overlap if span_task else False,
     )
 
 
@@ -138,3 +149,34 @@ def multilabel_probabilities(event: ReviewRequested, dataset: Dataset) -> dict[s
             f"label set {suggested}"
         )
     return dict(event.label_probabilities)
+
+
+def span_suggestion(event: ReviewRequested, dataset: Dataset) -> tuple[Span, ...]:
+    """A span request's suggested spans, checked against the dataset: inside the text, with
+    its labels, not overlapping unless it allows it, with a confidence each, and their key
+    as `suggested_label`."""
+    if event.suggested_spans is None or event.spans_complete is None:
+        raise Rejected(
+            f"dataset {dataset.name!r} labels spans; the request needs suggested_spans and "
+            "spans_complete"
+        )
+    text = event.content.text
+    if text is None:
+        raise Rejected(f"dataset {dataset.name!r} labels spans in text; the item has no text")
+    try:
+        check_spans(
+            event.suggested_spans,
+            text_length=len(text),
+            labels=dataset.labels,
+            allow_overlap=dataset.allow_overlap,
+        )
+    except ValueError as error:
+        raise Rejected(f"suggested spans: {error}") from None
+    if any(span.confidence is None for span in event.suggested_spans):
+        raise Rejected("suggested spans: every suggested span carries its confidence")
+    if event.suggested_label != spans_key(event.suggested_spans):
+        raise Rejected(
+            f"suggested_label {event.suggested_label!r} is not the key of the suggested "
+            f"spans {spans_key(event.suggested_spans)!r}"
+        )
+    return tuple(ordered(event.suggested_spans))

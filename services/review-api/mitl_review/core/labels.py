@@ -44,6 +44,8 @@ def label_event(
         guideline_version=guideline_version,
         labels=label_set(decision.label) if task.multilabel else None,
         suggested_labels=label_set(task.suggested_label) if task.multilabel else None,
+        spans=list(decision.spans) if decision.spans is not None else None,
+        suggested_spans=list(task.suggested_spans) if task.span_task else None,
     )
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from mitl_contracts.api import SubmitAction
 from mitl_contracts.events import LabelAction, LabelSource, label_set_key
+from mitl_contracts.spans import MAX_SPANS, Span, check_spans, ordered, spans_key
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import User, check_can_claim, check_dataset
@@ -40,15 +41,20 @@ class Submission(BaseModel):
     revision: int | None = Field(default=None, ge=1)
     # Multi-label tasks: the label set `correct` gives the item (may be empty).
     labels: list[str] | None = Field(default=None, max_length=200)
+    # Span tasks: the item's full span set, each {start, end, label} (may be empty: no
+    # entity); a span's confidence, if sent, is dropped (a person's span has none).
+    spans: list[Span] | None = Field(default=None, max_length=MAX_SPANS)
 
 
 @dataclass(frozen=True)
 class Complete:
-    """Close the task with `label`; the label event says `source` and `label_action`."""
+    """Close the task with `label`; the label event says `source` and `label_action`. A span
+    task's `label` is the key of `spans`, the person's span set."""
 
     label: str
     source: LabelSource
     label_action: LabelAction
+    spans: tuple[Span, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,8 @@ def decide(task: Task, user: User, submission: Submission, now: datetime) -> Out
         return Escalate(submission.comment)
     if submission.action == "skip":
         return Skip()
-    label = _chosen_label(task, submission)
+    spans = _chosen_spans(task, submission) if task.span_task else None
+    label = spans_key(spans) if spans is not None else _chosen_label(task, submission)
     source: LabelSource = "expert" if user.role == "expert" else "annotator"
     action: LabelAction
     if task.queue == "expert":
@@ -106,12 +113,14 @@ def decide(task: Task, user: User, submission: Submission, now: datetime) -> Out
         # What the label event reports is what happened: agreeing with the model is a
         # confirmation whichever button produced it.
         action = "confirm" if label == task.suggested_label else "correct"
-    return Complete(label=label, source=source, label_action=action)
+    return Complete(label=label, source=source, label_action=action, spans=spans)
 
 
 def _chosen_label(task: Task, submission: Submission) -> str:
     if task.multilabel:
         return _chosen_label_set(task, submission)
+    if submission.spans is not None:
+        raise Unprocessable(f"task {task.task_id} takes no spans; 'spans' is for span tasks")
     if submission.labels is not None:
         raise Unprocessable(
             f"task {task.task_id} takes one label ('label'); 'labels' is for multi-label tasks"
@@ -171,6 +180,48 @@ def _chosen_label_set(task: Task, submission: Submission) -> str:
     return label_set_key(submission.labels)
 
 
+def _chosen_spans(task: Task, submission: Submission) -> tuple[Span, ...]:
+    """A span task's answer: the person's span set (without confidences), checked against
+    the text and the dataset (inside the text, its labels, overlap only where allowed)."""
+    if submission.label is not None or submission.labels is not None:
+        raise Unprocessable(
+            f"task {task.task_id} is a span task: submit 'spans' (each start, end, label), "
+            "not 'label' or 'labels'"
+        )
+    if submission.action == "confirm":
+        if task.hide_suggestion:
+            raise Unprocessable(
+                f"task {task.task_id} is blind (the model's suggestion is hidden), so there is "
+                "nothing to confirm; submit 'correct' with 'spans'"
+            )
+        if submission.spans is not None and spans_key(submission.spans) != task.suggested_label:
+            raise Unprocessable(
+                f"'confirm' takes the suggested spans {task.suggested_label!r}; to label "
+                f"{spans_key(submission.spans)!r} submit 'correct'"
+            )
+        return tuple(_plain(span) for span in task.suggested_spans)
+    if submission.spans is None:
+        raise Unprocessable(
+            f"task {task.task_id} is a span task: 'correct' needs 'spans', the full span set "
+            f"(an empty list for none), with labels of {list(task.labels)}"
+        )
+    text = task.content.text or ""
+    try:
+        check_spans(
+            submission.spans,
+            text_length=len(text),
+            labels=task.labels,
+            allow_overlap=task.allow_overlap,
+        )
+    except ValueError as error:
+        raise Unprocessable(f"spans: {error} (dataset {task.dataset!r})") from None
+    return tuple(_plain(span) for span in ordered(submission.spans))
+
+
+def _plain(span: Span) -> Span:
+    return Span(start=span.start, end=span.end, label=span.label)
+
+
 def _is_replay(task: Task, user: User, submission: Submission) -> bool:
     if submission.action == "escalate":
         return task.escalated_by == user.id
@@ -179,6 +230,11 @@ def _is_replay(task: Task, user: User, submission: Submission) -> bool:
     done = task.completion
     if done is None or done.user != user.id or done.action != submission.action:
         return False
+    if task.span_task:
+        given = None if submission.spans is None else spans_key(submission.spans)
+        if done.action == "confirm":
+            return given in (None, done.label)
+        return given == done.label
     if task.multilabel:
         given = None if submission.labels is None else label_set_key(submission.labels)
         if done.action == "confirm":

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal, get_args
 
 from mitl_contracts.events import ItemContent, Queue
+from mitl_contracts.spans import Span
 
 TaskStatus = Literal["open", "done"]
 # A review task answers a ReviewRequested and publishes a label; a gold task is one person's
@@ -29,6 +30,8 @@ class Completion:
     completed_at: datetime
     # The dataset's guideline version when the task was completed (None: it had none).
     guideline_version: int | None = None
+    # A span task: the person's full span set (`label` is its key); None for other tasks.
+    spans: tuple[Span, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,3 +81,12 @@ class Task:
     # A multi-label task: the person labels a set; `probabilities` are each label's own, and
     # `suggested_label` (like a completion's `label`) is the set's key (label_set_key).
     multilabel: bool = False
+    # A span task (a dataset with task "spans"): the person labels the set of entity spans in
+    # the text; `suggested_label` (like a completion's `label`) is the set's key
+    # (mitl_contracts.spans.spans_key), `suggested_spans` the model's spans with their
+    # confidences and `spans_complete` its confidence that none is missing. `allow_overlap`
+    # is the dataset's rule when the task was asked.
+    span_task: bool = False
+    suggested_spans: tuple[Span, ...] = ()
+    spans_complete: float | None = None
+    allow_overlap: bool = False

@@ -36,6 +36,8 @@ def refreshed(current: Task, incoming: Task) -> Task | None:
         probabilities=incoming.probabilities,
         suggested_label=incoming.suggested_label,
         confidence=incoming.confidence,
+        suggested_spans=incoming.suggested_spans,
+        spans_complete=incoming.spans_complete,
         # The latest request says whether the item is a blind spot check; a person who already
         # saw a suggestion is stopped by the revision check.
         hide_suggestion=incoming.hide_suggestion,

@@ -48,8 +48,14 @@ async def claim(dataset: str, queue: Queue, ctx: ContextDep, user: UserDep) -> T
 
 async def claim_view(ctx: Context, user: User, dataset: str, queue: Queue) -> TaskView | None:
     """The claim as the caller sees it (this route's work, also done by hot_paths)."""
-    labels = tuple(ctx.catalog.get(dataset).labels)
-    mix = claims.GoldMix(ctx.settings.gold_rate, ctx.gold_draw, labels)
+    spec = ctx.catalog.get(dataset)
+    mix = claims.GoldMix(
+        ctx.settings.gold_rate,
+        ctx.gold_draw,
+        tuple(spec.labels),
+        span_task=spec.task == "spans",
+        allow_overlap=spec.allow_overlap,
+    )
     task = await claims.claim(
         ctx.pool, user, dataset, queue, ctx.settings.lease_seconds, mix, ctx.clock
     )

@@ -390,6 +390,8 @@ function itemImage(base64, itemId) {
 function renderTask(task, note, noteIsError) {
   state.task = task;
   state.choice = null;
+  if (state.editor) state.editor.detach();
+  state.editor = null;
   // Multi-label tasks: the label set being built (number keys toggle), from the suggestion.
   state.chosen = new Set(task.multilabel && task.suggestion ? labelSet(task.suggestion.label) : []);
   state.touched = false;
@@ -415,6 +417,8 @@ function renderTask(task, note, noteIsError) {
         : `vector of ${content.vector.length} values: [${content.vector.slice(0, 12).join(", ")}` +
           (content.vector.length > 12 ? ", …]" : "]");
   }
+  // Span tasks: the text becomes the span editor (spans.js), the spans listed under it.
+  if (task.spans) state.editor = new SpanEditor(item, $("span-list"), task, say);
   const metadata = $("metadata");
   metadata.replaceChildren();
   for (const [key, value] of Object.entries(content.metadata || {})) {
@@ -434,7 +438,23 @@ function renderTask(task, note, noteIsError) {
   const s = task.suggestion;
   const suggestion = $("suggestion");
   suggestion.classList.toggle("blind", !s);
-  if (s && task.multilabel) {
+  if (task.spans) {
+    const count = s && s.spans ? s.spans.length : 0;
+    const hint = document.createElement("span");
+    hint.className = "hint";
+    hint.textContent =
+      " ←/→ move between words, Shift+←/→ select, a number key labels the selection (or the " +
+      "entity under the cursor), Backspace deletes it; Enter confirms all the entities.";
+    suggestion.replaceChildren(
+      s
+        ? `Model suggests ${count} ${count === 1 ? "entity" : "entities"}` +
+            (s.spans_complete === null || s.spans_complete === undefined
+              ? "."
+              : `, ${(s.spans_complete * 100).toFixed(1)}% sure none is missing.`)
+        : "Blind task: the model's entities are hidden. Mark every entity yourself.",
+      hint,
+    );
+  } else if (s && task.multilabel) {
     const label = document.createElement("strong");
     label.textContent = `{${labelSet(s.label).join(", ")}}`;
     const hint = document.createElement("span");
@@ -479,7 +499,7 @@ function renderTask(task, note, noteIsError) {
       const name = document.createElement("span");
       name.textContent = label;
       button.append(key, name);
-      if (s) {
+      if (s && !task.spans) {
         const p = s.probabilities[label] || 0;
         const fill = document.createElement("span");
         fill.className = "bar-fill";
@@ -558,6 +578,10 @@ function submitLabelSet() {
 }
 
 function choose(index) {
+  if (state.task && state.task.spans) {
+    state.editor.label(index);
+    return;
+  }
   if (state.task && state.task.multilabel) {
     toggle(index);
     return;
@@ -608,6 +632,10 @@ function submitChoice() {
     submitLabelSet();
     return;
   }
+  if (task.spans) {
+    submitSpans();
+    return;
+  }
   const suggestion = task.suggestion;
   if (state.choice === null) {
     if (!suggestion) {
@@ -619,6 +647,22 @@ function submitChoice() {
     send({ action: "confirm" });
   } else {
     send({ action: "correct", label: state.choice });
+  }
+}
+
+// A span task's answer: the entities as they stand (confirm when they are the suggestion).
+function submitSpans() {
+  const task = state.task;
+  const editor = state.editor;
+  if (!task.suggestion && !editor.touched) {
+    editor.touched = true;
+    say("Blind task: mark the item's entities first; Enter again submits none.", true);
+    return;
+  }
+  if (task.suggestion && editor.key() === task.suggestion.label) {
+    send({ action: "confirm" });
+  } else {
+    send({ action: "correct", spans: editor.value() });
   }
 }
 
@@ -664,6 +708,10 @@ function onKey(event) {
       event.preventDefault();
       claim();
     }
+    return;
+  }
+  if (state.editor && state.editor.handleKey(event)) {
+    event.preventDefault();
     return;
   }
   const digit = DIGIT_KEYS.indexOf(event.key);

@@ -8,7 +8,13 @@ from typing import Literal
 import asyncpg
 
 from mitl_review.core.task import Task
-from mitl_review.store.rows import INSERT_COLUMNS, INSERT_PLACEHOLDERS, task_from_row, task_values
+from mitl_review.store.rows import (
+    INSERT_COLUMNS,
+    INSERT_PLACEHOLDERS,
+    spans_json,
+    task_from_row,
+    task_values,
+)
 
 Outcome = Literal["created", "updated", "stale"]
 
@@ -72,13 +78,20 @@ UPDATED_COLUMNS = (
     "policy_version",
     "last_requested_at",
     "revision",
+    "suggested_spans",
+    "spans_complete",
 )
 UPDATE = "UPDATE review.tasks SET {} WHERE task_id = $1".format(
-    ", ".join(f"{column} = ${n}" for n, column in enumerate(UPDATED_COLUMNS, start=2))
+    ", ".join(
+        f"{column} = ${n}" + ("::jsonb" if column == "suggested_spans" else "")
+        for n, column in enumerate(UPDATED_COLUMNS, start=2)
+    )
 )
 
 
 def column_value(task: Task, column: str) -> object:
+    if column == "suggested_spans":
+        return spans_json(task.suggested_spans) if task.span_task else None
     value = getattr(task, column)
     return list(value) if isinstance(value, tuple) else value  # labels, probabilities: arrays
 

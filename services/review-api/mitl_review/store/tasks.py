@@ -3,18 +3,20 @@ ways a submission changes a task (creation and updates from requests are in `req
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
 from mitl_contracts import topics
 from mitl_contracts.events import Event
+from mitl_contracts.spans import Span
 from mitl_runtime import outbox
 
 from mitl_review.core.auth import User
 from mitl_review.core.leases import NO_OFFSET
 from mitl_review.core.task import Task
-from mitl_review.store.rows import task_from_row
+from mitl_review.store.rows import spans_json, task_from_row
 
 Outcome = Literal["resumed", "leased", "gold"]
 # What a claim got: how, the task, and who held the lapsed lease it replaced (if any).
@@ -103,17 +105,18 @@ async def complete(
     now: datetime,
     offset: timedelta = NO_OFFSET,
     guideline_version: int | None = None,
+    spans: Sequence[Span] | None = None,
 ) -> bool:
-    """Close the task with `label` (made under `guideline_version`) and, for a review task,
-    put its label `event` in the outbox, in one statement; False if the guard failed and
-    nothing was written."""
+    """Close the task with `label` (made under `guideline_version`; a span task's `spans`,
+    whose key `label` is) and, for a review task, put its label `event` in the outbox, in
+    one statement; False if the guard failed and nothing was written."""
     done = await conn.fetchval(
         f"""
         WITH done AS (
             UPDATE review.tasks SET status = 'done', lease_holder = NULL, lease_expires_at = NULL,
                 completed_by = $2, completed_role = $6, submitted_action = $7, label = $8,
                 label_event_id = $9, time_spent_ms = $10, completed_at = $11,
-                guideline_version = $15
+                guideline_version = $15, spans = $16::jsonb
             WHERE {GUARD}
             RETURNING task_id
         ), published AS (
@@ -134,6 +137,7 @@ async def complete(
         event.model_dump_json() if event else None,
         outbox.key_of(event) if event else None,
         guideline_version,
+        None if spans is None else spans_json(spans),
     )
     return bool(done)
 
