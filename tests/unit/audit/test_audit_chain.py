@@ -246,12 +246,13 @@ def test_row_columns_and_records_round_trip() -> None:
 
 
 def test_rows_chained_before_the_guideline_column_still_verify() -> None:
-    """A row sealed before audit.log had guideline_version hashed its content without the
-    key; read back today it has the column, null, and must verify unchanged."""
+    """A row sealed before audit.log had guideline_version (or span_changes) hashed its
+    content without the key; read back today it has the column, null, and must verify
+    unchanged."""
     entry = entry_for(event(0))
-    assert entry.guideline_version is None
+    assert entry.guideline_version is None and entry.span_changes is None
     old_columns = {name: getattr(entry, name) for name in dataclasses.asdict(entry)}
-    del old_columns["guideline_version"]
+    del old_columns["guideline_version"], old_columns["span_changes"]
     old_columns["payload"] = json.loads(entry.payload, parse_float=Decimal, parse_int=Decimal)
     old_columns["seq"], old_columns["recorded_at"] = 1, AT
     old_hash = hashlib.sha256((GENESIS + canonical(old_columns)).encode()).hexdigest()

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import combinations
 
+from mitl_contracts.spans import spans_of_key
 from mitl_policy.agreement import Summary, summarize
 from pydantic import BaseModel, Field
 
@@ -78,6 +80,67 @@ class Agreement(BaseModel):
     fleiss_raters: int = 0
     pairs: list[AnnotatorPair] = Field(default_factory=list)
     by_label: dict[str, LabelAgreement] = Field(default_factory=dict)
+    # Span datasets: agreement counted per entity (entity_agreement); None for other tasks.
+    entities: EntityAgreement | None = None
+
+
+class EntityPair(BaseModel):
+    """Two people's entity-level agreement over the span items both labeled."""
+
+    annotator_a: str
+    annotator_b: str
+    items: int
+    entities_a: int
+    entities_b: int
+    matched: int = Field(description="entities both marked with the same offsets and label")
+    f1: float | None = Field(default=None, description="2 matched / (entities_a + entities_b)")
+
+
+class EntityAgreement(BaseModel):
+    """Span items: how far people agree entity by entity (an entity agrees when another
+    person marked the same characters with the same label), over every pair of people on
+    every shared item."""
+
+    pair_items: int = Field(description="(item, pair of people) combinations compared")
+    entities: int = Field(description="entities marked, summed over both sides of each pair")
+    matched: int = Field(description="entities matched, counted once per pair")
+    f1: float | None = Field(default=None, description="2 matched / entities")
+    pairs: list[EntityPair] = Field(default_factory=list)
+
+
+def entity_agreement(shared: Iterable[SharedItem]) -> EntityAgreement:
+    """Entity-level agreement of span items, whose labels are span set keys
+    (mitl_contracts.spans.spans_key)."""
+    by_pair: dict[tuple[str, str], list[int]] = {}
+    for item in shared:
+        sets = {person: {s.key for s in spans_of_key(key)} for person, key in item.labels.items()}
+        for a, b in combinations(sorted(sets), 2):
+            counts = by_pair.setdefault((a, b), [0, 0, 0, 0])
+            counts[0] += 1
+            counts[1] += len(sets[a])
+            counts[2] += len(sets[b])
+            counts[3] += len(sets[a] & sets[b])
+    pairs = [
+        EntityPair(
+            annotator_a=a,
+            annotator_b=b,
+            items=n,
+            entities_a=ea,
+            entities_b=eb,
+            matched=m,
+            f1=2 * m / (ea + eb) if ea + eb else None,
+        )
+        for (a, b), (n, ea, eb, m) in sorted(by_pair.items())
+    ]
+    entities = sum(p.entities_a + p.entities_b for p in pairs)
+    matched = sum(p.matched for p in pairs)
+    return EntityAgreement(
+        pair_items=sum(p.items for p in pairs),
+        entities=entities,
+        matched=matched,
+        f1=2 * matched / entities if entities else None,
+        pairs=pairs,
+    )
 
 
 def ratings(shared: Iterable[SharedItem]) -> dict[str, dict[str, str]]:

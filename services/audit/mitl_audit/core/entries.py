@@ -57,15 +57,17 @@ class Entry:
     route: str | None = None
     predicted_label: str | None = None
     confidence: float | None = None
-    # Added after rows were first chained (migrations/003): see LATER_FIELDS.
+    # Added after rows were first chained (migrations/003, 005): see LATER_FIELDS.
     guideline_version: int | None = None
+    # A span label's changes to the suggested spans (SpanDiff as JSON text).
+    span_changes: str | None = None
 
 
 ENTRY_FIELDS = tuple(Entry.__dataclass_fields__)
 # Columns added to the log after rows were chained without them. A row hashes such a column
 # only when it holds a value, so every row chained before the column existed (where it reads
 # back null) hashes as it did and still verifies.
-LATER_FIELDS = ("guideline_version",)
+LATER_FIELDS = ("guideline_version", "span_changes")
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -120,6 +122,8 @@ def entry_for(event: Event) -> Entry:
         "model_version": getattr(event, "model_version", None),
     }
     own = {name: getattr(event, name) for name in OWN_FIELDS.get(type(event), ())}
+    if isinstance(event, Label) and (changes := event.span_changes) is not None:
+        own["span_changes"] = changes.model_dump_json(exclude_none=True)
     return Entry(**common, **own)
 
 

@@ -23,6 +23,7 @@ from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.core.entries import HUMAN_SOURCES
 from mitl_audit.core.label_sets import LabelFigures
 from mitl_audit.core.precision import Precision, precision, with_ppi
+from mitl_audit.core.span_figures import SpanFigures
 
 NO_BATCH = "(none)"
 NO_ANNOTATOR = "(unknown)"
@@ -96,6 +97,8 @@ class Report(BaseModel):
     # Multi-label datasets: per label, how people's label sets bear out the model's
     # (core/label_sets.py); None for single-label datasets.
     per_label: dict[str, LabelFigures] | None = None
+    # Span datasets: overrides and entity-level figures of the human span labels.
+    spans: SpanFigures | None = None
 
 
 def routes(counts: Iterable[DecisionCount]) -> Routes:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from mitl_audit.core import report
-from mitl_audit.core.agreement import SharedItem
+from mitl_audit.core.agreement import SharedItem, entity_agreement
 from mitl_audit.core.counts import DecisionCount, LabelCount, SpotCheckCount
 from mitl_audit.core.label_sets import LabelSetCount, per_label
 from mitl_audit.core.report import Report, Window
+from mitl_audit.core.span_figures import SpanCount, span_figures
 from mitl_audit.store.log import Db
 
 
@@ -163,6 +164,31 @@ async def label_set_counts(
     return [LabelSetCount(**dict(r)) for r in await db.fetch(LABEL_SETS, dataset, start, end)]
 
 
+# Human span labels in the window (those with span changes recorded), summed: how many, how
+# many overrides, and their entities suggested, final, added, removed and relabelled.
+SPANS = f"""
+    SELECT count(*) AS verified,
+           count(*) FILTER (WHERE x.is_override) AS overrides,
+           coalesce(sum(jsonb_array_length(x.payload->'suggested_spans')), 0) AS suggested,
+           coalesce(sum(jsonb_array_length(x.payload->'spans')), 0) AS final,
+           coalesce(sum(jsonb_array_length(x.span_changes::jsonb->'added')), 0) AS added,
+           coalesce(sum(jsonb_array_length(x.span_changes::jsonb->'removed')), 0) AS removed,
+           coalesce(sum(jsonb_array_length(x.span_changes::jsonb->'relabelled')), 0)
+               AS relabelled
+    FROM audit.log x
+    WHERE x.dataset = $1 AND x.kind = 'label' AND x.source IN {HUMAN} AND {window("x")}
+      AND x.span_changes IS NOT NULL
+"""
+
+
+async def span_count(
+    db: Db, dataset: str, start: datetime | None, end: datetime | None
+) -> SpanCount:
+    row = await db.fetchrow(SPANS, dataset, start, end)
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    return SpanCount(**dict(row))
+
+
 async def load_report(db: Db, dataset: str, span: Window) -> Report:
     """The report over `dataset`'s rows in `span`."""
     decisions = await decision_counts(db, dataset, span.from_, span.to)
@@ -171,4 +197,10 @@ async def load_report(db: Db, dataset: str, span: Window) -> Report:
     shared = await shared_items(db, dataset, span.from_, span.to)
     built = report.build(dataset, span, decisions, labels, checks, shared)
     sets = await label_set_counts(db, dataset, span.from_, span.to)
-    return built.model_copy(update={"per_label": per_label(sets)})
+    spans = span_figures(await span_count(db, dataset, span.from_, span.to))
+    update: dict[str, object] = {"per_label": per_label(sets), "spans": spans}
+    if spans is not None:
+        # A span dataset: its labels are span set keys, agreement also counts per entity.
+        entities = entity_agreement(shared)
+        update["agreement"] = built.agreement.model_copy(update={"entities": entities})
+    return built.model_copy(update=update)
