@@ -15,7 +15,9 @@ from mitl_contracts.events import Queue
 from mitl_client.models import DatasetInfo, Item, SubmitAction, SubmitResult, Task
 
 Service = Literal["ingest", "inference", "review", "audit"]
-ExportFormat = Literal["jsonl", "parquet", "csv", "label-studio", "hf-jsonl"]
+ExportFormat = Literal[
+    "jsonl", "parquet", "csv", "label-studio", "labelstudio", "hf-jsonl", "conll", "spacy"
+]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from mitl_runtime.progress import Progress
 from mitl_runtime.settings import ServiceSettings
 
 from mitl_audit.cli import timestamp
-from mitl_audit.core.export import FORMATS, Format
+from mitl_audit.core.export import FORMATS, Format, format_problem
 from mitl_audit.export_file import ExportPathError
 from mitl_audit.store import log
 from mitl_audit.store.export import Selection, export_to
@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         return fail(UNUSABLE, f"--from ({args.start}) is after --to ({args.end})")
     catalog = load_catalog(settings.datasets_file) if settings.datasets_file.exists() else None
     in_catalog = catalog is not None and args.dataset in catalog.datasets
+    spec = catalog.datasets.get(args.dataset) if catalog is not None else None
+    problem = format_problem(args.format, None if spec is None else spec.task)
+    if problem is not None:
+        return fail(UNUSABLE, problem)
     selection = Selection(args.dataset, args.start, args.end, args.batch)
     url = args.database_url or settings.database_url
     bar = Progress(enabled=not args.no_progress)

@@ -53,7 +53,9 @@ def accepted() -> dict[str, Any]:
 
 
 def test_every_format_has_a_media_type_and_an_extension() -> None:
-    assert set(FORMATS) == {"jsonl", "parquet", "csv", "label-studio", "hf-jsonl"}
+    assert set(FORMATS) == {
+        "jsonl", "parquet", "csv", "label-studio", "labelstudio", "hf-jsonl", "conll", "spacy",
+    }  # fmt: skip
     assert set(MEDIA_TYPES) == set(FORMATS) == set(EXTENSIONS)
 
 

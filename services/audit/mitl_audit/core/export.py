@@ -10,7 +10,9 @@ JSONL and Parquet carry the same fields: a JSON object per line, or a Parquet ta
 `ARROW_SCHEMA` columns (`provenance` a struct, `metadata` a map). An image item's row carries a
 reference to its image, never the bytes: `image` is the path audit serves it at
 (GET /v1/items/{dataset}/{item_id}/image) and `image_sha256` the digest of its bytes. Label
-Studio JSON, CSV and Hugging Face JSONL are encoded by export_formats.
+Studio JSON, CSV and Hugging Face JSONL are encoded by export_formats, CoNLL BIO and spaCy JSON
+(span datasets) by span_formats. A span item's row carries its `spans` and `suggested_spans`,
+and its provenance the spans a person added, removed and relabelled.
 """
 
 from __future__ import annotations
@@ -27,15 +29,28 @@ import pyarrow as pa
 from mitl_audit.core import export_formats
 from mitl_audit.core.entries import HUMAN_SOURCES, as_utc
 
-Format = Literal["jsonl", "parquet", "csv", "label-studio", "hf-jsonl"]
+Format = Literal[
+    "jsonl", "parquet", "csv", "label-studio", "labelstudio", "hf-jsonl", "conll", "spacy"
+]
 FORMATS: tuple[Format, ...] = ("jsonl", "parquet", *export_formats.TEXT_FORMATS)
 MEDIA_TYPES: dict[Format, str] = {
     "jsonl": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
     "csv": export_formats.MEDIA_TYPES["csv"],
     "label-studio": export_formats.MEDIA_TYPES["label-studio"],
+    "labelstudio": export_formats.MEDIA_TYPES["labelstudio"],
     "hf-jsonl": export_formats.MEDIA_TYPES["hf-jsonl"],
+    "conll": export_formats.MEDIA_TYPES["conll"],
+    "spacy": export_formats.MEDIA_TYPES["spacy"],
 }
+SPAN = pa.struct(
+    [
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("label", pa.string()),
+        ("confidence", pa.float64()),
+    ]
+)
 
 PROVENANCE = pa.struct(
     [
@@ -58,6 +73,10 @@ PROVENANCE = pa.struct(
         # Multi-label items: the labels a person added to and removed from the model's set.
         ("labels_added", pa.list_(pa.string())),
         ("labels_removed", pa.list_(pa.string())),
+        # Span items: the spans a person added, removed and relabelled (Label.span_changes).
+        ("spans_added", pa.list_(SPAN)),
+        ("spans_removed", pa.list_(SPAN)),
+        ("spans_relabelled", pa.list_(SPAN)),
         ("event_id", pa.string()),
         ("audit_seq", pa.int64()),
         ("audit_row_hash", pa.string()),
@@ -77,9 +96,21 @@ ARROW_SCHEMA = pa.schema(
         ("label", pa.string()),
         # Multi-label items: the label set (`label` is then its key, labels joined by '|').
         ("labels", pa.list_(pa.string())),
+        # Span items: the final spans (`label` is their key) and the model's suggested spans
+        # with their confidences (a human label's; None for the model's own).
+        ("spans", pa.list_(SPAN)),
+        ("suggested_spans", pa.list_(SPAN)),
         ("provenance", PROVENANCE),
     ]
 )
+
+
+def format_problem(format: Format, task: str | None) -> str | None:
+    """Why a dataset of `task` (None: not in the catalog) cannot be exported as `format`:
+    CoNLL BIO and spaCy JSON hold entity spans, so only span datasets have them."""
+    if format in export_formats.SPAN_FORMATS and task is not None and task != "spans":
+        return f"format {format!r} holds entity spans; this dataset's task is {task!r}"
+    return None
 
 
 def image_path(dataset: str, item_id: str) -> str:
@@ -155,7 +186,30 @@ def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
             "audit_row_hash": record["row_hash"],
         },
     }
-    return _with_label_set(row, labels, changes)
+    return _with_spans(_with_label_set(row, labels, changes), record)
+
+
+SPAN_CHANGES = ("added", "removed", "relabelled")
+
+
+def _with_spans(row: dict[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """A span item's row also carries its spans, the suggested spans and, in its provenance,
+    the spans a person added, removed and relabelled (JSON text in the record's `span_set`,
+    `suggested_span_set` and `span_changes`; other rows are left as they were)."""
+    raw = record.get("span_set")
+    if not raw or raw == "null":
+        return row
+    suggested = record.get("suggested_span_set")
+    provenance = dict(row["provenance"])
+    if record.get("span_changes"):
+        changes = json.loads(record["span_changes"])
+        provenance |= {f"spans_{kind}": changes.get(kind, []) for kind in SPAN_CHANGES}
+    head = {k: v for k, v in row.items() if k != "provenance"}
+    return head | {
+        "spans": json.loads(raw),
+        "suggested_spans": json.loads(suggested) if suggested and suggested != "null" else None,
+        "provenance": provenance,
+    }
 
 
 def _with_label_set(

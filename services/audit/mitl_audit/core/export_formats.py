@@ -15,6 +15,8 @@ decision, and its place in the audit log.
   confidence); `meta.mitl` holds the provenance and the metadata.
 - **CSV** (`csv`): one row per item, provenance flattened to `provenance.<field>` columns,
   `vector` and `metadata` as JSON text, empty cells for nulls.
+- **CoNLL BIO** (`conll`) and **spaCy JSON** (`spacy`), for span datasets, and the span
+  results of Label Studio tasks: span_formats.
 - **Hugging Face** (`hf-jsonl`): one flat JSON object per line, every line the same keys, so
   that `datasets.load_dataset("json", data_files=...)` reads it as a table of columns: `text`
   and `label` on top, provenance as `provenance_<field>` columns, `metadata` as JSON text
@@ -30,21 +32,38 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from mitl_audit.core import span_formats
 from mitl_audit.core.entries import HUMAN_SOURCES, as_utc
 
-TextFormat = Literal["csv", "label-studio", "hf-jsonl"]
-TEXT_FORMATS: tuple[TextFormat, ...] = ("csv", "label-studio", "hf-jsonl")
+# `labelstudio` is another name of `label-studio`; `conll` and `spacy` are for span datasets
+# (span_formats).
+TextFormat = Literal["csv", "label-studio", "labelstudio", "hf-jsonl", "conll", "spacy"]
+TEXT_FORMATS: tuple[TextFormat, ...] = (
+    "csv",
+    "label-studio",
+    "labelstudio",
+    "hf-jsonl",
+    "conll",
+    "spacy",
+)
+SPAN_FORMATS: tuple[TextFormat, ...] = ("conll", "spacy")
 MEDIA_TYPES: dict[TextFormat, str] = {
     "csv": "text/csv; charset=utf-8",
     "label-studio": "application/json",
+    "labelstudio": "application/json",
     "hf-jsonl": "application/x-ndjson",
+    "conll": "text/plain; charset=utf-8",
+    "spacy": "application/json",
 }
 EXTENSIONS: dict[str, str] = {
     "jsonl": "jsonl",
     "parquet": "parquet",
     "csv": "csv",
     "label-studio": "json",
+    "labelstudio": "json",
     "hf-jsonl": "jsonl",
+    "conll": "conll",
+    "spacy": "json",
 }
 # The names Label Studio's labeling config uses for the choices and the content it labels.
 LS_FROM_NAME = "label"
@@ -127,11 +146,13 @@ def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
         "dataset": row["dataset"],
         "batch_id": row["batch_id"],
     }
-    annotations = []
-    predictions = []
+    annotations: list[dict[str, Any]] = []
+    predictions: list[dict[str, Any]] = []
     human = provenance["source"] in HUMAN_SOURCES
     multilabel = row.get("labels") is not None
-    if human:
+    if row.get("spans") is not None:
+        annotations, predictions = span_formats.label_studio_span_results(row, provenance)
+    elif human:
         annotations.append(
             {
                 "result": [_choice(row["labels"] if multilabel else row["label"], to_name)],
@@ -143,6 +164,8 @@ def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
         )
     # What the model said: its accepted label, or the suggestion the person was shown.
     predicted = provenance["suggested_label"] if human else row["label"]
+    if row.get("spans") is not None:
+        predicted = None  # the span results above
     if predicted is not None and provenance["model_version"] is not None:
         prediction: dict[str, Any] = {
             "model_version": provenance["model_version"],
@@ -249,8 +272,12 @@ class HuggingFaceEncoder:
 
 
 def encoder(format: TextFormat) -> Encoder:
-    if format == "label-studio":
+    if format in ("label-studio", "labelstudio"):
         return LabelStudioEncoder()
+    if format == "conll":
+        return span_formats.ConllEncoder()
+    if format == "spacy":
+        return span_formats.SpacyEncoder()
     if format == "csv":
         return CsvEncoder()
     return HuggingFaceEncoder()

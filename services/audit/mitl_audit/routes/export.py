@@ -1,5 +1,6 @@
 """GET /v1/export/{dataset}: the labeled dataset, with provenance, as JSONL or Parquet, or for
-other tools as Label Studio JSON, CSV or Hugging Face JSONL (export_formats).
+other tools as Label Studio JSON, CSV or Hugging Face JSONL (export_formats), and a span
+dataset as CoNLL BIO or spaCy JSON (span_formats).
 
 No `from __future__ import annotations` here: FastAPI evaluates the endpoint annotations.
 """
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 from mitl_contracts.datasets import Catalog
 from mitl_runtime.auth.authenticator import Authenticator
@@ -21,7 +22,7 @@ from mitl_runtime.service import ServiceRuntime
 from starlette.background import BackgroundTask
 
 from mitl_audit.core.access import export_entry
-from mitl_audit.core.export import MEDIA_TYPES, Format
+from mitl_audit.core.export import MEDIA_TYPES, Format, format_problem
 from mitl_audit.core.export_formats import EXTENSIONS
 from mitl_audit.metrics import EXPORTED_ITEMS, EXPORTS
 from mitl_audit.routes.images import add_image_route
@@ -56,9 +57,13 @@ def build_export_router(
         """One row per labeled item: its content, final label (the latest human label, else
         the auto-accepted one) and the label's provenance, for labels given with
         from <= time < to, of items of `batch`. 404 for an unknown dataset, 422 for a window
-        that ends before it starts."""
+        that ends before it starts or a span format (conll, spacy) of another task."""
         span = window(start, end)
         await known(runtime, catalog, dataset)
+        spec = catalog.datasets.get(dataset)
+        problem = format_problem(format, None if spec is None else spec.task)
+        if problem is not None:
+            raise HTTPException(422, problem)
         selection = Selection(dataset, span.from_, span.to, batch)
         # Built in a file of its own, then streamed from disk: the same code path as
         # `mitl export`, and memory stays flat whatever the dataset's size.

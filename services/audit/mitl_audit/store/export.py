@@ -28,6 +28,8 @@ FINAL_LABELS = f"""
            l.occurred_at, l.row_hash, l.payload->>'batch_id' AS label_batch_id, l.human_labels,
            (l.payload->'labels')::text AS label_set,
            (l.payload->'suggested_labels')::text AS suggested_label_set,
+           (l.payload->'spans')::text AS span_set,
+           (l.payload->'suggested_spans')::text AS suggested_span_set, l.span_changes,
            i.external_id, i.batch_id, i.content::text AS content,
            d.route, d.confidence, d.spot_check
     FROM (
