@@ -9,18 +9,33 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from mitl_audit.app import create_app as audit_app
+from mitl_audit.core import chain
+from mitl_audit.core.span_formats import read_conll
+from mitl_audit.settings import Settings as AuditSettings
+from mitl_audit.store import log as audit_log
 from mitl_contracts import topics
 from mitl_contracts.events import ItemContent, ItemIngested, Label
 from mitl_contracts.spans import Span, spans_key
 from mitl_review.app import create_app as review_app
 from mitl_review.settings import Settings as ReviewSettings
 from mitl_review.store import users
+from mitl_runtime.localinfra import create_database, drop_database
 
-from tests.support import TopicReader, eventually, publish_events, publish_raw, running_app
+from tests.support import (
+    AUDITOR,
+    TopicReader,
+    eventually,
+    publish_events,
+    publish_raw,
+    running_app,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,8 +82,19 @@ def span_request(dataset: str, name: str, spans: list[Span], text: str = TEXT) -
     }
 
 
+@pytest.fixture
+async def audit_url(service_env: dict[str, Any]) -> AsyncIterator[str]:
+    """A database of its own for audit, dropped afterwards."""
+    name = f"audit_spans_{uuid.uuid4().hex[:8]}"
+    url = await create_database(service_env["database_url"], name)
+    try:
+        yield url
+    finally:
+        await drop_database(service_env["database_url"], name)
+
+
 async def test_span_items_are_reviewed_with_their_spans(
-    service_env: dict[str, Any], tmp_path: Path
+    service_env: dict[str, Any], tmp_path: Path, audit_url: str
 ) -> None:
     kafka = service_env["kafka_bootstrap_servers"]
     run = uuid.uuid4().hex[:8]
@@ -79,7 +105,8 @@ async def test_span_items_are_reviewed_with_their_spans(
         dataset, "outside", [Span(start=28, end=40, label="LOC", confidence=0.5)]
     )
     review = review_app(ReviewSettings(**env))
-    async with running_app(review) as client:
+    audit = audit_app(AuditSettings(**{**env, "database_url": audit_url}))
+    async with running_app(review) as client, running_app(audit, AUDITOR) as auditor:
         await publish_events(
             kafka,
             topics.ITEMS_INGESTED,
@@ -165,3 +192,62 @@ async def test_span_items_are_reviewed_with_their_spans(
         assert row["span_task"] and row["spans_complete"] == 0.7
         assert [s["label"] for s in json.loads(row["suggested_spans"])] == ["PER", "ORG"]
         assert json.loads(row["spans"]) == final["spans"]
+
+        await check_audit(auditor, audit_url, dataset, label)
+
+
+async def check_audit(auditor: Any, audit_url: str, dataset: str, label: Label) -> None:
+    """The label in audit's chain with its span changes, counted in the report, exported in
+    each span format with its provenance; the chain verifies."""
+
+    async def exported(format: str) -> Any:
+        response = await auditor.get(f"/v1/export/{dataset}", params={"format": format})
+        if response.status_code != 200 or label.item_id not in response.text:
+            return None
+        return response
+
+    conll = await eventually(lambda: exported("conll"), timeout=60)
+    [item] = [i for i in read_conll(conll.text) if i.fields["item_id"] == label.item_id]
+    assert item.fields["source"] == "annotator" and item.fields["labeled_by"] == label.annotator
+    assert item.fields["model_version"] == "ner-m1" and item.fields["action"] == "correct"
+    assert item.fields["external_id"] == "tweet-1"
+    assert item.spans(TEXT) == label.spans
+    assert item.tags == ["B-PER", "I-PER", "O", "B-PER", "O", "B-LOC"]
+
+    spacy_docs = (await exported("spacy")).json()
+    [doc] = [d for d in spacy_docs if d["_"]["mitl"]["item_id"] == label.item_id]
+    assert doc["text"] == TEXT
+    assert doc["ents"] == [s.model_dump(exclude={"confidence"}) for s in label.spans or []]
+    assert doc["_"]["mitl"]["provenance"]["overrides_model"] is True
+
+    tasks = (await exported("labelstudio")).json()
+    [task] = [t for t in tasks if t["data"]["item_id"] == label.item_id]
+    values = [r["value"] for r in task["annotations"][0]["result"]]
+    assert [(v["start"], v["end"], v["text"], v["labels"]) for v in values] == [
+        (0, 12, "Ada Lovelace", ["PER"]), (17, 24, "Babbage", ["PER"]),
+        (28, 34, "London", ["LOC"]),
+    ]  # fmt: skip
+    assert [r["score"] for r in task["predictions"][0]["result"]] == [0.93, 0.51]
+
+    refused = await auditor.get("/v1/export/trec6", params={"format": "conll"})
+    assert refused.status_code == 422 and "holds entity spans" in refused.json()["detail"]
+
+    report = (await auditor.get(f"/v1/reports/{dataset}")).json()
+    spans = report["spans"]
+    assert (spans["verified"], spans["overrides"], spans["suggested"], spans["final"]) == (
+        1, 1, 2, 3,
+    )  # fmt: skip
+    assert (spans["added"], spans["removed"], spans["relabelled"], spans["kept"]) == (1, 0, 1, 1)
+    assert spans["precision"] == 0.5 and spans["recall"] == 1 / 3
+
+    conn = await asyncpg.connect(audit_url)
+    try:
+        changes = await conn.fetchval(
+            "SELECT span_changes FROM audit.log WHERE event_id = $1", label.event_id
+        )
+        async with conn.transaction():
+            rows = [row async for row in audit_log.stream_rows(conn)]
+    finally:
+        await conn.close()
+    assert json.loads(changes)["added"] == [{"start": 17, "end": 24, "label": "PER"}]
+    assert chain.verify(rows).ok
