@@ -147,6 +147,7 @@ def test_mark_spans_with_keys_and_mouse_and_confirm_with_enter(
             page.keyboard.type(token)
             page.keyboard.press("Enter")
             expect(page.locator("#whoami")).to_have_text(f"{name} (annotator)")
+            expect(page.locator("#dataset")).to_be_focused()
             page.locator("#dataset").select_option(ds)
             page.keyboard.press("Enter")
 

@@ -207,14 +207,20 @@ class SpanEditor {
     this.announceCursor();
   }
 
-  // The character offset in the text of a DOM position inside the container.
+  // The character offset in the text of a DOM position inside the container: in a text
+  // segment, its start plus the offset; on a label tag, the end of its entity; between the
+  // container's children, the start of the next one.
   offsetOf(node, offset) {
-    const element = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
-    const segment = element && element.closest("[data-start]");
-    if (!segment || !this.container.contains(segment)) {
-      if (node === this.container) return offset === 0 ? 0 : this.text.length;
-      return null;
+    if (node === this.container) {
+      const next = this.container.childNodes[offset];
+      return next ? this.offsetOf(next, 0) : this.text.length;
     }
+    const element = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
+    if (!element || !this.container.contains(element)) return null;
+    const tag = element.closest(".span-tag");
+    if (tag) return Number(tag.dataset.at);
+    const segment = element.closest("[data-start]");
+    if (!segment) return null;
     const start = Number(segment.dataset.start);
     return node.nodeType === Node.TEXT_NODE ? start + offset : start;
   }
@@ -256,6 +262,7 @@ class SpanEditor {
       for (const s of this.spans.filter((sp) => sp.end === end)) {
         const tag = document.createElement("span");
         tag.className = `span-tag entity-${this.labelIndex(s.label) % 6}`;
+        tag.dataset.at = String(s.end);
         tag.setAttribute("aria-hidden", "true");
         tag.textContent = s.label;
         nodes.push(tag);
