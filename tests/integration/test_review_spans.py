@@ -215,10 +215,10 @@ async def check_audit(auditor: Any, audit_url: str, dataset: str, label: Label) 
     assert item.tags == ["B-PER", "I-PER", "O", "B-PER", "O", "B-LOC"]
 
     spacy_docs = (await exported("spacy")).json()
-    [doc] = [d for d in spacy_docs if d["_"]["mitl"]["item_id"] == label.item_id]
+    [doc] = [d for d in spacy_docs if d["mitl"]["item_id"] == label.item_id]
     assert doc["text"] == TEXT
     assert doc["ents"] == [s.model_dump(exclude={"confidence"}) for s in label.spans or []]
-    assert doc["_"]["mitl"]["provenance"]["overrides_model"] is True
+    assert doc["mitl"]["provenance"]["overrides_model"] is True
 
     tasks = (await exported("labelstudio")).json()
     [task] = [t for t in tasks if t["data"]["item_id"] == label.item_id]

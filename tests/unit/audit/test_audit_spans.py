@@ -200,11 +200,11 @@ def test_spacy_json_has_text_tokens_on_every_span_boundary_and_ents() -> None:
     assert first["text"] == text and first["ents"] == [{"start": 3, "end": 9, "label": "LOC"}]
     assert [text[t["start"] : t["end"]] for t in first["tokens"]] == ["Hi", "London", ",", "bye"]
     assert [t["id"] for t in first["tokens"]] == [0, 1, 2, 3]
-    mitl = first["_"]["mitl"]
+    mitl = first["mitl"]
     assert mitl["item_id"] == "i1" and mitl["provenance"]["labeled_by"] == "ada"
     assert mitl["provenance"]["action"] == "correct"
     assert docs[1]["ents"] == [s.model_dump(exclude={"confidence"}) for s in FINAL]
-    assert spacy_doc(model_row())["_"]["mitl"]["provenance"]["labeled_by"] == "ner-m1"
+    assert spacy_doc(model_row())["mitl"]["provenance"]["labeled_by"] == "ner-m1"
 
 
 def test_spacy_reads_the_spacy_json_when_it_is_installed() -> None:
@@ -213,11 +213,25 @@ def test_spacy_reads_the_spacy_json_when_it_is_installed() -> None:
 
     vocab = spacy.blank("en").vocab
     docs = json.loads(encode("spacy", [export_row(record()), model_row()]))
-    read = [Doc(vocab).from_json(d) for d in docs]
+    read = [Doc(vocab).from_json(d, validate=True) for d in docs]
     assert [(e.start_char, e.end_char, e.label_) for e in read[0].ents] == [
         (0, 12, "PER"), (17, 32, "PER"), (36, 42, "LOC"),
     ]  # fmt: skip
-    assert read[0]._.mitl["provenance"]["labeled_by"] == "ada"
+    assert [(e.start_char, e.end_char, e.label_) for e in read[1].ents] == [(4, 10, "LOC")]
+    assert read[1].text == "met Berlin  twice"
+    # Whitespace beyond one space is a token of its own, as spaCy keeps it.
+    assert [t.text for t in read[1]] == ["met", "Berlin", " ", "twice"]
+    padded = export_row(
+        record(
+            content=json.dumps({"text": "  Ann\tin Oslo ", "metadata": {}}),
+            label="1:6:PER|8:14:LOC",
+            span_set=json.dumps([{"start": 1, "end": 6, "label": "PER"},
+                                 {"start": 8, "end": 14, "label": "LOC"}]),
+        )
+    )  # fmt: skip
+    doc = Doc(vocab).from_json(spacy_doc(padded), validate=True)
+    assert doc.text == "  Ann\tin Oslo "
+    assert [(e.text, e.label_) for e in doc.ents] == [("Ann", "PER"), ("Oslo", "LOC")]
     assert len(DocBin(docs=read).to_bytes()) > 0
 
 

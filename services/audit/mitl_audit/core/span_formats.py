@@ -13,10 +13,14 @@ and the routing decision, and its place in the audit log.
   `bio_spans` read it back.
 - **spaCy JSON** (`spacy`): one JSON array of documents as `spacy.tokens.Doc.from_json`
   reads them: `text`, `tokens` ({id, start, end}: the text split at whitespace and at every
-  span boundary, so each entity starts and ends on a token) and `ents` ({start, end, label},
-  character offsets); the provenance is the document's custom attribute `_.mitl`. A `DocBin`
-  is then `DocBin(docs=[Doc(nlp.vocab).from_json(d) for d in docs])`. spaCy's `ents` cannot
-  overlap either: overlaps are dropped as in CoNLL and counted in `_.mitl.dropped_overlaps`.
+  span boundary, so each entity starts and ends on a token; whitespace beyond one space after
+  a word is a token, as spaCy keeps it) and `ents` ({start, end, label}, character offsets,
+  without whitespace at their edges); the item's ids and provenance are under the key
+  `mitl`, which spaCy passes over (not `_`: Doc.from_json would register a custom attribute
+  without a default, which spaCy refuses). A `DocBin` is then
+  `DocBin(docs=[Doc(nlp.vocab).from_json(d, validate=True) for d in docs])`. spaCy's `ents`
+  cannot overlap either: overlaps are dropped as in CoNLL and counted in
+  `mitl.dropped_overlaps`.
 - **Label Studio** (`label-studio`, also `labelstudio`): tasks as for other datasets
   (export_formats), with results of type `labels` ({from_name "label", to_name "text", value
   {start, end, text, labels}}): a person's spans in `annotations`, the model's (accepted, or
@@ -177,30 +181,53 @@ def read_conll(content: str) -> list[ConllItem]:
 def spacy_doc(row: dict[str, Any]) -> dict[str, Any]:
     """One item as a spaCy Doc's JSON (Doc.to_json's layout, what Doc.from_json reads)."""
     text = row["text"] or ""
-    spans, dropped = without_overlaps(row_spans(row))
+    spans, dropped = without_overlaps(_trimmed(text, row_spans(row)))
     cuts = {0, len(text)}
     for span in spans:
         cuts |= {span.start, span.end}
-    tokens: list[dict[str, int]] = []
+    words: list[tuple[int, int]] = []
     for start, end in tokens_of(text):
         inner = sorted(c for c in cuts if start < c < end)
-        for s, e in zip([start, *inner], [*inner, end], strict=True):
-            tokens.append({"id": len(tokens), "start": s, "end": e})
+        words += zip([start, *inner], [*inner, end], strict=True)
+    tokens: list[dict[str, int]] = []
+    # Whitespace as spaCy keeps it: one space after a word is the word's trailing space; any
+    # other whitespace is a token of its own (spacy.util.get_words_and_spaces).
+    at = 0
+    for start, end in words:
+        if start > at:
+            tokens.append({"id": len(tokens), "start": at, "end": start})
+        tokens.append({"id": len(tokens), "start": start, "end": end})
+        at = end + 1 if end < len(text) and text[end] == " " else end
+    if at < len(text):
+        tokens.append({"id": len(tokens), "start": at, "end": len(text)})
     provenance = _plain(row["provenance"])
     return {
         "text": text,
         "ents": [{"start": s.start, "end": s.end, "label": s.label} for s in spans],
         "tokens": tokens,
-        "_": {
-            "mitl": {
-                "item_id": row["item_id"],
-                "external_id": row["external_id"],
-                "dataset": row["dataset"],
-                "dropped_overlaps": dropped,
-                "provenance": provenance,
-            }
+        "mitl": {
+            "item_id": row["item_id"],
+            "external_id": row["external_id"],
+            "dataset": row["dataset"],
+            "dropped_overlaps": dropped,
+            "provenance": provenance,
         },
     }
+
+
+def _trimmed(text: str, spans: Iterable[Span]) -> list[Span]:
+    """`spans` without whitespace at their edges (a spaCy entity is whole tokens); a span of
+    whitespace only is left out."""
+    out: list[Span] = []
+    for span in spans:
+        start, end = span.start, span.end
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            out.append(Span(start=start, end=end, label=span.label))
+    return out
 
 
 def _plain(value: Any) -> Any:
