@@ -3,6 +3,7 @@ async client, no I/O here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypedDict, Unpack
@@ -11,6 +12,7 @@ from urllib.parse import quote
 import httpx
 from mitl_contracts.api import IngestResponse
 from mitl_contracts.events import Queue
+from mitl_contracts.spans import Span
 
 from mitl_client.models import DatasetInfo, Item, SubmitAction, SubmitResult, Task
 
@@ -101,12 +103,19 @@ class Note(TypedDict, total=False):
 
 
 def submit(
-    task: Task | str, action: SubmitAction, *, label: str | None = None, **note: Unpack[Note]
+    task: Task | str,
+    action: SubmitAction,
+    *,
+    label: str | None = None,
+    spans: Sequence[Span] | None = None,
+    **note: Unpack[Note],
 ) -> Call:
     """A submission; given the Task as claimed, it names the revision it was decided on."""
     body: dict[str, Any] = {"action": action}
     if label is not None:
         body["label"] = label
+    if spans is not None:
+        body["spans"] = [s.model_dump(exclude={"confidence"}) for s in spans]
     body |= {key: value for key, value in note.items() if value is not None}
     if isinstance(task, Task):
         body["revision"] = task.revision
@@ -176,6 +185,12 @@ def labeled(task: Task | str, label: str | None, **note: Unpack[Note]) -> Call:
     """Labeling a claimed task: a correction with `label` (or agreeing by naming it), or,
     without one, confirming the model's suggestion."""
     return submit(task, "confirm" if label is None else "correct", label=label, **note)
+
+
+def spans_labeled(task: Task | str, spans: Sequence[Span], **note: Unpack[Note]) -> Call:
+    """Labeling a claimed span task with the item's full span set (the suggested set
+    unchanged is recorded as a confirmation)."""
+    return submit(task, "correct", spans=spans, **note)
 
 
 MODELS = Call("inference", "GET", "/v1/models")

@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,6 +26,7 @@ from typing import Any, Generic, Self, TypeVar, Unpack
 import httpx
 from mitl_contracts.api import IngestResponse
 from mitl_contracts.events import Queue
+from mitl_contracts.spans import Span
 
 from mitl_client import calls
 from mitl_client.bundles import bundle_archive
@@ -260,6 +261,13 @@ class MitlClient(_Base[httpx.BaseTransport, httpx.Client]):
         call = calls.labeled(task, label, **note)
         return calls.submit_result(self._send(call))
 
+    def submit_spans(
+        self, task: Task | str, spans: Sequence[Span], **note: Unpack[calls.Note]
+    ) -> SubmitResult:
+        """Label a claimed span task with the item's full span set (each start, end, label;
+        an empty list for no entity)."""
+        return calls.submit_result(self._send(calls.spans_labeled(task, spans, **note)))
+
     def escalate(self, task: Task | str, comment: str | None = None) -> SubmitResult:
         """Send a claimed task to the expert queue (annotators)."""
         return calls.submit_result(self._send(calls.submit(task, "escalate", comment=comment)))
@@ -461,6 +469,11 @@ class AsyncMitlClient(_Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
     ) -> SubmitResult:
         call = calls.labeled(task, label, **note)
         return calls.submit_result(await self._send(call))
+
+    async def submit_spans(
+        self, task: Task | str, spans: Sequence[Span], **note: Unpack[calls.Note]
+    ) -> SubmitResult:
+        return calls.submit_result(await self._send(calls.spans_labeled(task, spans, **note)))
 
     async def escalate(self, task: Task | str, comment: str | None = None) -> SubmitResult:
         return calls.submit_result(

@@ -330,3 +330,32 @@ def test_ingest_sends_the_api_key_and_audit_the_token(
             mitl.overrides("trec6")
     assert seen[2].headers["authorization"] == "Bearer mitlk_from_env"
     assert "authorization" not in seen[3].headers
+
+
+def test_a_span_task_is_submitted_as_its_full_span_set() -> None:
+    from mitl_contracts.spans import Span
+
+    bodies: list[dict[str, Any]] = []
+
+    def review(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        bodies.append(body)
+        label = "|".join(f"{s['start']}:{s['end']}:{s['label']}" for s in body["spans"])
+        return httpx.Response(
+            200, json={"task_id": "t9", "status": "done", "action": "correct", "label": label}
+        )
+
+    spans = [Span(start=0, end=3, label="PER", confidence=0.9), Span(start=7, end=12, label="LOC")]
+    with client(review, token="secret") as mitl:
+        result = mitl.submit_spans("t9", spans, time_spent_ms=800)
+    assert result.label == "0:3:PER|7:12:LOC"
+    assert bodies == [
+        {
+            "action": "correct",
+            "spans": [
+                {"start": 0, "end": 3, "label": "PER"},
+                {"start": 7, "end": 12, "label": "LOC"},
+            ],
+            "time_spent_ms": 800,
+        }
+    ]
