@@ -31,7 +31,12 @@ def create_app(settings: Settings) -> FastAPI:
         async with runtime.running(schema="audit", migrations="mitl_audit"):
             recorder.saw_head((await log.head(runtime.pool)).seq)
             async with in_background(
-                agreement_gauges.run(runtime, settings, sorted(catalog.datasets))
+                agreement_gauges.run(
+                    runtime,
+                    settings,
+                    sorted(catalog.datasets),
+                    {name for name, spec in catalog.datasets.items() if spec.task == "spans"},
+                )
             ):
                 yield
 

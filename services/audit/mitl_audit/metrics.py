@@ -44,6 +44,11 @@ AGREEMENT_FLEISS = Gauge(
     "Fleiss' kappa of the items with the most common number of labels, by dataset",
     ["dataset"],
 )
+AGREEMENT_ENTITY_F1 = Gauge(
+    "mitl_audit_agreement_entity_f1",
+    "Span datasets: entity-level F1 between people over the items several labeled, by dataset",
+    ["dataset"],
+)
 AGREEMENT_LABEL_KAPPA = Gauge(
     "mitl_audit_agreement_label_kappa",
     "Fleiss' category kappa, by dataset and label",

@@ -57,3 +57,19 @@ def test_at_most_max_pairs_series_per_dataset_those_with_the_most_items() -> Non
     pair = {"dataset": ds, "annotator_a": "ada"}
     assert value("mitl_audit_agreement_cohen_kappa", **pair, annotator_b="cyd") is not None
     assert value("mitl_audit_agreement_cohen_kappa", **pair, annotator_b="bob") is None
+
+
+def test_span_datasets_also_export_their_entity_level_f1() -> None:
+    ner, plain = f"n-{uuid.uuid4().hex[:6]}", f"p-{uuid.uuid4().hex[:6]}"
+    shared = [
+        SharedItem(ner, "i1", {"ada": "0:3:PER|8:12:LOC", "bob": "0:3:PER|8:12:ORG"}),
+        SharedItem(plain, "i1", {"ada": "A", "bob": "A"}),
+    ]
+    exporter = AgreementExporter(min_pair_items=1, max_pairs=5)
+    figures = by_dataset(shared, [ner, plain], span_datasets={ner})
+    assert figures[plain].entities is None and figures[ner].entities is not None
+    exporter.export(figures)
+    assert value("mitl_audit_agreement_entity_f1", dataset=ner) == 0.5
+    assert value("mitl_audit_agreement_entity_f1", dataset=plain) is None
+    exporter.export(by_dataset([], [ner], span_datasets={ner}))
+    assert value("mitl_audit_agreement_entity_f1", dataset=ner) is None
