@@ -410,6 +410,7 @@ async def test_report_json_counts_routes_overrides_precision_and_annotators(
         "fleiss_raters": 0,
         "pairs": [],
         "by_label": {},
+        "entities": None,
     }
 
 
