@@ -15,7 +15,7 @@ from mitl_contracts.spans import Span, spans_key
 from mitl_review.core.auth import User
 from mitl_review.core.errors import Unprocessable
 from mitl_review.core.gold import GoldUpload, check_upload, gold_task
-from mitl_review.core.intake import Rejected, new_task
+from mitl_review.core.intake import Rejected, new_task, new_tasks
 from mitl_review.core.labels import label_event
 from mitl_review.core.submission import Complete, Replay, Submission, decide
 from mitl_review.core.updates import refreshed
@@ -257,3 +257,14 @@ def test_gold_items_of_a_span_dataset_carry_span_keys() -> None:
         )
         with pytest.raises(Unprocessable, match=reason):
             check_upload(dataset, bad)
+
+
+def test_an_overlap_item_of_a_span_dataset_is_one_span_task_per_annotator() -> None:
+    catalog = Catalog.model_validate(
+        {"datasets": {"ner": {"task": "spans", "labels": LABELS,
+                              "policy": {"overlap_rate": 1.0, "overlap_annotators": 3}}}}
+    )  # fmt: skip
+    copies = new_tasks(request(), catalog)
+    assert len(copies) == 3 and len({c.task_id for c in copies}) == 3
+    assert all(c.span_task and c.suggested_spans == tuple(SUGGESTED) for c in copies)
+    assert {c.overlap_group for c in copies} == {copies[0].task_id}
