@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(ReviewError)
     async def review_error(_: Request, error: ReviewError) -> JSONResponse:
-        return JSONResponse({"detail": error.message}, status_code=error.status_code)
+        return JSONResponse({"detail": error.message}, status_code=error.status)
 
     @app.exception_handler(UnknownDataset)
     async def unknown_dataset(_: Request, error: UnknownDataset) -> JSONResponse:

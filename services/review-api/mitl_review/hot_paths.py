@@ -125,9 +125,7 @@ class HotPaths:
         """Answer `error` as the app would: its exception handler for the error's class, or
         up to the error middleware (500)."""
         if isinstance(error, ReviewError):
-            response: Response = JSONResponse(
-                {"detail": error.message}, status_code=error.status_code
-            )
+            response: Response = JSONResponse({"detail": error.message}, status_code=error.status)
         else:
             handler = self.handler_for(error)
             if handler is None:

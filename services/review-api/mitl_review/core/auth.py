@@ -33,7 +33,7 @@ CLAIMABLE_QUEUES: dict[str, frozenset[str]] = {
 class Unauthenticated(ReviewError):
     """The token is not (or no longer) good: 401."""
 
-    status_code = 401
+    status = 401
 
 
 @dataclass(frozen=True)
