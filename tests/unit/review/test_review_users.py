@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 from mitl_review.cli import dataset_list, days, status, table
-from mitl_review.core.auth import Account, Unauthenticated, User, active_user, check_dataset
-from mitl_review.core.errors import Forbidden
+from mitl_review.core.auth import Account, User, active_user, check_dataset
+from mitl_review.core.errors import Forbidden, Unauthenticated
 from mitl_review.core.submission import Submission, decide
 from mitl_review.store.users import Listed
 

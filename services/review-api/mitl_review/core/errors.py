@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from mitl_runtime.auth.errors import Forbidden, Unauthenticated
 from mitl_runtime.status_error import StatusError
+
+# A refusal of the caller (401, 403) is the runtime's, as in every service with guarded routes.
+__all__ = ["Conflict", "Forbidden", "NotFound", "ReviewError", "Unauthenticated", "Unprocessable"]
 
 
 class ReviewError(StatusError):
@@ -11,12 +15,6 @@ class ReviewError(StatusError):
 
 class NotFound(ReviewError):
     status = 404
-
-
-class Forbidden(ReviewError):
-    """The caller is authenticated but their role may not do this."""
-
-    status = 403
 
 
 class Conflict(ReviewError):
