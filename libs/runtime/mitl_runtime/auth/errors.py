@@ -7,7 +7,7 @@ from mitl_runtime.status_error import StatusError
 
 
 class AuthError(StatusError):
-    status = 401
+    """A refusal by the authentication layer; each kind below carries its own status."""
 
 
 class Unauthenticated(AuthError):

@@ -10,7 +10,7 @@ __all__ = ["Conflict", "Forbidden", "NotFound", "ReviewError", "Unauthenticated"
 
 
 class ReviewError(StatusError):
-    status = 400
+    """A refusal by the review rules; each kind below carries its own status."""
 
 
 class NotFound(ReviewError):
