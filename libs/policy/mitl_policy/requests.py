@@ -1,12 +1,13 @@
-"""Review requests the router publishes: for a routed prediction, and for an item whose
-annotators disagree (always to the expert queue)."""
+"""Events the router publishes about a prediction: review requests (for a routed prediction,
+and for an item whose annotators disagree, always to the expert queue) and the label of an
+auto-accepted one."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from mitl_contracts.events import Decision, Prediction, ReviewRequested
+from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested
 
 # Spot checks measure precision, not learning value: a fixed middling priority keeps them
 # flowing without starving the most informative items.
@@ -22,6 +23,25 @@ def item_of(prediction: Prediction) -> dict[str, Any]:
         "item_id": prediction.item_id,
         "batch_id": prediction.batch_id,
     }
+
+
+def accepted_label(
+    prediction: Prediction, decision: Decision, label: str, **labels: list[str]
+) -> Label:
+    """The label an accepted `decision` publishes: the model's (the client's, for a client's
+    prediction), suggested and given at once; `labels` holds a multi-label set."""
+    return Label(
+        **item_of(prediction),
+        event_id=f"label-auto-{prediction.event_id}",
+        label=label,
+        source="model" if prediction.source == "platform" else "client",
+        action="auto_accept",
+        occurred_at=decision.occurred_at,
+        suggested_label=label,
+        model_version=decision.model_version,
+        policy_version=decision.policy_version,
+        **labels,
+    )
 
 
 def _reviewed(prediction: Prediction) -> dict[str, Any]:
