@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -19,6 +20,7 @@ from mitl_audit.core.export import arrow_table, export_row, format_problem
 from mitl_audit.core.export_formats import encode, label_studio_task
 from mitl_audit.core.span_figures import SpanCount, span_figures
 from mitl_audit.core.span_formats import bio_spans, read_conll, spacy_doc, tokens_of
+from mitl_cli.main import main
 from mitl_contracts.events import Label
 from mitl_contracts.spans import Span, spans_key
 
@@ -268,3 +270,17 @@ def test_span_formats_are_refused_for_other_tasks() -> None:
     assert format_problem("spacy", "multilabel") is not None
     assert format_problem("conll", "spans") is None and format_problem("conll", None) is None
     assert format_problem("label-studio", "single") is None
+
+
+def test_mitl_export_refuses_a_span_format_for_another_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "datasets.yaml"
+    catalog.write_text("datasets:\n  trec6:\n    labels: [A, B]\n")
+    monkeypatch.setenv("MITL_DATASETS_FILE", str(catalog))
+    out = tmp_path / "trec6.conll"
+    code = main(["export", "--dataset", "trec6", "--format", "conll", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "format 'conll' holds entity spans; this dataset's task is 'single'" in (
+        capsys.readouterr().err
+    )
