@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from mitl_contracts.events import Decision, Prediction, ReviewRequested
+from mitl_contracts.spans import least_confidence, spans_key
 
 # Spot checks measure precision, not learning value: a fixed middling priority keeps them
 # flowing without starving the most informative items.
@@ -28,7 +29,7 @@ def _reviewed(prediction: Prediction) -> dict[str, Any]:
     """What a review request carries of the prediction it asks about: the item, its content
     and the model's output (the suggestion, shown unless the task is blind)."""
     label, confidence = prediction.top
-    return item_of(prediction) | {
+    shown = item_of(prediction) | {
         "content": prediction.content,
         "suggested_label": label,
         "confidence": confidence,
@@ -36,6 +37,15 @@ def _reviewed(prediction: Prediction) -> dict[str, Any]:
         "probabilities": prediction.probabilities,
         "model_version": prediction.model_version,
     }
+    if prediction.spans is not None:
+        # A span item's suggestion is its span set, its confidence the least certain part's.
+        shown |= {
+            "suggested_label": spans_key(prediction.spans),
+            "confidence": least_confidence(prediction.spans, prediction.spans_complete),
+            "suggested_spans": prediction.spans,
+            "spans_complete": prediction.spans_complete,
+        }
+    return shown
 
 
 def review_request(prediction: Prediction, decision: Decision, *, blind: bool) -> ReviewRequested:
