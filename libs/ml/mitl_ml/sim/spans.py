@@ -146,9 +146,12 @@ class SpanOracle:
 class SpanRouter:
     """The router's span state in memory: decisions, outcomes and learned thresholds."""
 
-    def __init__(self, world: SpanWorld, policy: Policy) -> None:
+    def __init__(self, world: SpanWorld, policy: Policy, seed: int = 0) -> None:
         self.world = world
         self.policy = policy
+        # Item ids carry the seed: the calibration draw is fixed by (item id, model version),
+        # and the model is the same in every seed, so each seed draws its own sample.
+        self.prefix = f"s{seed}-"
         self.outcomes: list[Outcome] = []
         self.thresholds: Thresholds | None = None
         self.decisions: dict[int, Decision] = {}
@@ -172,7 +175,7 @@ class SpanRouter:
         prediction = Prediction(
             event_id=f"prediction-{item}-{world.version}",
             dataset=world.name,
-            item_id=str(item),
+            item_id=f"{self.prefix}{item}",
             content=ItemContent(text=world.texts[item]),
             model_version=world.version,
             labels=world.labels,
@@ -196,7 +199,7 @@ class SpanRouter:
         self.outcomes.append(
             Outcome(
                 event_id=f"label-{item}-{len(self.outcomes)}",
-                item_id=str(item),
+                item_id=f"{self.prefix}{item}",
                 model_version=decision.model_version,
                 predicted_label=decision.predicted_label,
                 confidence=decision.confidence,
@@ -259,7 +262,7 @@ def full_coverage_spans(
     pending = people.start(order, 0)
     accepted_confidences: list[float] = []
     checked: list[tuple[float, bool]] = []
-    router = SpanRouter(world, policy)
+    router = SpanRouter(world, policy, seed)
     while pending:
         if progress is not None:
             progress(n - len(pending), n)
