@@ -168,8 +168,13 @@ class SpacyNer:
         if "ner" not in self._nlp.pipe_names:
             raise ModelLoadError(f"spaCy pipeline {spec.package} has no 'ner' component")
         self._ner: Any = cast(Any, self._nlp.get_pipe("ner"))
-        # The NER listens to tok2vec; the tagger, parser and lemmatizer are not needed.
-        self._before: list[Any] = [p for name, p in self._nlp.pipeline if name == "tok2vec"]
+        # Only the components the NER listens to run before it (in this pipeline it embeds
+        # tokens itself; the shared tok2vec feeds the tagger and parser, which are not needed).
+        self._before: list[Any] = [
+            proc
+            for name, proc in self._nlp.pipeline
+            if "ner" in getattr(proc, "listening_components", ())
+        ]
         unknown = sorted(set(spec.entity_map) - set(self._ner.labels))
         if unknown:
             raise ModelLoadError(
