@@ -6,8 +6,9 @@
 The bundle names the installed spaCy pipeline (mitl_ml.spacy_ner.SPACY_PACKAGE) and carries the
 dataset's labels and `entity_map` as the catalog declares them; nothing is trained. With
 `--evaluate N` (default 500, 0 to skip) it runs on N random gold items of the dataset
-(mitl_ml.span_data) and records entity-level precision, recall and F1 (a predicted span is
-right when a gold span has the same offsets and label) and the items per second it ran at.
+(mitl_ml.span_data; a dataset without gold data there is not measured) and records
+entity-level precision, recall and F1 (a predicted span is right when a gold span has the
+same offsets and label) and the items per second it ran at.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def build_span_bootstrap(
     )
     files = {NER_FILE: spec.model_dump_json(indent=2).encode()}
     written = write_bundle(Path(out_dir), manifest, files)
-    if evaluate <= 0:
+    if evaluate <= 0 or dataset not in SPAN_LOADERS:
         return written
     metrics = evaluate_bundle(Path(out_dir), dataset, evaluate)
     return write_bundle(Path(out_dir), written.model_copy(update={"metrics": metrics}), files)
