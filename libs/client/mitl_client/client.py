@@ -300,15 +300,11 @@ class MitlClient(_Base[httpx.BaseTransport, httpx.Client]):
             if pause is not None:
                 time.sleep(pause)
             with attempts.attempt():
-                with self._http.stream(
-                    "GET", url, params=call.params, headers=self._headers(call)
-                ) as response:
-                    if response.status_code in RETRY_STATUSES:
-                        attempts.retry_later(response, str(response.status_code))
-                        continue
+                with self._http.stream(call.method, url, **self._request(call)) as response:
                     if response.status_code >= 400:
-                        response.read()
-                        raise ApiError("GET", url, response.status_code, calls.detail(response))
+                        response.read()  # the error's detail
+                    if self._outcome(call, url, response, attempts) is None:
+                        continue
                     with _AtomicFile(Path(out)) as handle:
                         for block in response.iter_bytes():
                             handle.write(block)
@@ -496,15 +492,11 @@ class AsyncMitlClient(_Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
             if pause is not None:
                 await asyncio.sleep(pause)
             with attempts.attempt():
-                async with self._http.stream(
-                    "GET", url, params=call.params, headers=self._headers(call)
-                ) as response:
-                    if response.status_code in RETRY_STATUSES:
-                        attempts.retry_later(response, str(response.status_code))
-                        continue
+                async with self._http.stream(call.method, url, **self._request(call)) as response:
                     if response.status_code >= 400:
-                        await response.aread()
-                        raise ApiError("GET", url, response.status_code, calls.detail(response))
+                        await response.aread()  # the error's detail
+                    if self._outcome(call, url, response, attempts) is None:
+                        continue
                     with _AtomicFile(Path(out)) as handle:
                         async for block in response.aiter_bytes():
                             handle.write(block)

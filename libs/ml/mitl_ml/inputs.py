@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from mitl_ml.errors import InvalidInput
+
+T = TypeVar("T")
 
 
 def check_texts(inputs: Sequence[str | bytes] | np.ndarray) -> list[str]:
     """The inputs as a list of str; InvalidInput for arrays, a bare str, or non-str items."""
     if isinstance(inputs, np.ndarray) or isinstance(inputs, str):
         raise InvalidInput("this model takes a list of texts, not vectors or a bare string")
-    texts: list[str] = []
-    for i, text in enumerate(inputs):
-        if not isinstance(text, str):
-            raise InvalidInput(f"input {i} is {type(text).__name__}; this model takes text")
-        texts.append(text)
-    return texts
+    return each_of(inputs, str, "text")
 
 
 def check_vectors(inputs: Sequence[str | bytes] | np.ndarray, dim: int) -> np.ndarray:
@@ -51,9 +49,14 @@ def check_images(inputs: Sequence[str | bytes] | np.ndarray) -> list[bytes]:
     value, or items that are not bytes."""
     if isinstance(inputs, np.ndarray | str | bytes):
         raise InvalidInput("this model takes a list of images (bytes), not an array or one value")
-    images: list[bytes] = []
-    for i, image in enumerate(inputs):
-        if not isinstance(image, bytes):
-            raise InvalidInput(f"input {i} is {type(image).__name__}; this model takes images")
-        images.append(image)
-    return images
+    return each_of(inputs, bytes, "images")
+
+
+def each_of(inputs: Sequence[str | bytes], kind: type[T], what: str) -> list[T]:
+    """The inputs as a list of `kind`; InvalidInput naming the first item of another type."""
+    checked: list[T] = []
+    for i, item in enumerate(inputs):
+        if not isinstance(item, kind):
+            raise InvalidInput(f"input {i} is {type(item).__name__}; this model takes {what}")
+        checked.append(item)
+    return checked

@@ -20,10 +20,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from mitl_ml.export import EXPORT_TOLERANCE, TARGET_OPSET, ExportError, onnx_probabilities
-from mitl_ml.manifest import ModelManifest, with_digests
-from mitl_ml.packaging import Bundle, Run, training_record
+from mitl_ml.manifest import ModelKind
+from mitl_ml.packaging import Bundle, Run, bundle_of, training_record
 
-OVR_KIND = "vector-ovr-onnx"
+OVR_KIND: ModelKind = "vector-ovr-onnx"
 OVR_C = 1.0
 MAX_ITER = 2000
 _CHECK_ROWS = 500
@@ -143,21 +143,12 @@ def train_vector_ovr(
         "task": "multilabel",
         "label_counts": {label: int(y[:, j].sum()) for j, label in enumerate(label_set)},
     }
-    manifest = ModelManifest(
-        name=run["name"],
-        version=run["version"],
-        dataset=run["dataset"],
-        kind=OVR_KIND,
-        labels=list(label_set),
-        input_kind="vector",
-        vector_dim=int(x.shape[1]),
-        files={"head": "head.onnx"},
-        training=training_record(keys, run, drift, extra),
-        metrics=metrics,
-        outlier={"method": "none"},
-    )
+    training = training_record(keys, run, drift, extra)
+    identity = {"input_kind": "vector", "vector_dim": int(x.shape[1])}
     files = {"head.onnx": onnx_bytes}
-    return with_digests(manifest, files), files
+    return bundle_of(
+        run, OVR_KIND, label_set, files, training, metrics, {"method": "none"}, **identity
+    )
 
 
 def _split(key: str | Sequence[str]) -> list[str]:

@@ -88,24 +88,40 @@ def package_classifier(
     train_probs = serve(train_in)
     metrics, _ = served_metrics(label_set, y, train_probs, holdout, serve)
     role = "pipeline" if kind == "tfidf-logreg" else "head"
-    files, roles = {f"{role}.onnx": onnx_bytes}, {role: f"{role}.onnx"}
+    files = {f"{role}.onnx": onnx_bytes}
     if centroid_space is not None:
         spec, files["centroids.npy"] = centroid_outlier(centroid_space, y, len(label_set))
-        roles["centroids"] = "centroids.npy"
     else:
         probs = train_probs if calibration_probs is None else calibration_probs
         spec = outlier.calibrate("max-prob", outlier.max_prob_distance(probs))
         spec["calibration"] = "in-sample" if calibration_probs is None else "out-of-fold"
+    training = training_record(labels, run, drift, extra)
+    return bundle_of(run, kind, label_set, files, training, metrics, spec, **identity)
+
+
+def bundle_of(
+    run: Run[Any],
+    kind: ModelKind,
+    label_set: Sequence[str],
+    files: dict[str, bytes],
+    training: dict[str, Any],
+    metrics: dict[str, float],
+    outlier_spec: dict[str, Any],
+    **identity: Any,
+) -> Bundle:
+    """A trained model's `files` with their manifest: named by the training `run`, each file
+    under its role (its name without the extension: head.onnx is the head), and `identity`
+    (input_kind and, for vectors, vector_dim; for images, image_size)."""
     manifest = ModelManifest(
         name=run["name"],
         version=run["version"],
         dataset=run["dataset"],
         kind=kind,
         labels=list(label_set),
-        files=roles,
-        training=training_record(labels, run, drift, extra),
+        files={name.split(".")[0]: name for name in files},
+        training=training,
         metrics=metrics,
-        outlier=spec,
+        outlier=outlier_spec,
         **identity,
     )
     return with_digests(manifest, files), files

@@ -32,11 +32,12 @@ from mitl_ml.export import (
 )
 from mitl_ml.hybrid import CHAR_NGRAMS, WORD_NGRAMS, HybridFeaturizer
 from mitl_ml.images import pixel_matrix
-from mitl_ml.manifest import ModelKind, ModelManifest, with_digests
+from mitl_ml.manifest import ModelKind
 from mitl_ml.metrics import evaluate
 from mitl_ml.packaging import (
     Bundle,
     Run,
+    bundle_of,
     centroid_outlier,
     label_indices,
     package_classifier,
@@ -278,7 +279,6 @@ def train_hybrid_logreg(
         metrics["holdout_ece"] = expected_calibration_error(*held)
     spec, centroids = centroid_outlier(encoded.embeddings, y, len(label_set))
     files = {"features.onnx": features_onnx, "head.onnx": head_onnx, "centroids.npy": centroids}
-    roles = {"features": "features.onnx", "head": "head.onnx", "centroids": "centroids.npy"}
     extra = {
         "C": c,
         "encoder": ENCODER_ID,
@@ -290,19 +290,10 @@ def train_hybrid_logreg(
         "oof_ece_before": ece_before,
         "oof_ece_after": ece_after,
     }
-    manifest = ModelManifest(
-        name=run["name"],
-        version=run["version"],
-        dataset=run["dataset"],
-        kind="hybrid-logreg",
-        labels=list(label_set),
-        input_kind="text",
-        files=roles,
-        training=training_record(labels, run, drift, extra),
-        metrics=metrics,
-        outlier=spec,
+    training = training_record(labels, run, drift, extra)
+    return bundle_of(
+        run, "hybrid-logreg", label_set, files, training, metrics, spec, input_kind="text"
     )
-    return with_digests(manifest, files), files
 
 
 def train_pixels_classifier(

@@ -33,7 +33,7 @@ from mitl_policy.calibration import (
     samples_calibration,
 )
 from mitl_policy.escalation import EarlierPrediction, escalation_reason
-from mitl_policy.requests import item_of, review_request
+from mitl_policy.requests import accepted_label, item_of, review_request
 from mitl_policy.uncertainty import uncertainty
 
 # Calibration reviews come before any active-learning review (whose priorities are <= 1).
@@ -223,15 +223,5 @@ def route(
         review = review_request(prediction, decision, blind=spot_check or calibration)
     auto_label = None
     if verdict == "accept":
-        auto_label = Label(
-            **item_of(prediction),
-            event_id=f"label-auto-{prediction.event_id}",
-            label=label,
-            source="model" if prediction.source == "platform" else "client",
-            action="auto_accept",
-            occurred_at=now,
-            suggested_label=label,
-            model_version=prediction.model_version,
-            policy_version=policy.version,
-        )
+        auto_label = accepted_label(prediction, decision, label)
     return Routed(decision, review, auto_label)

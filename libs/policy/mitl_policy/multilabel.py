@@ -24,7 +24,6 @@ from mitl_contracts.datasets import Policy
 from mitl_contracts.events import (
     LABEL_SET_SEPARATOR,
     Decision,
-    Label,
     Prediction,
     Route,
     label_set_key,
@@ -46,7 +45,7 @@ from mitl_policy.core import (
     unit_draw,
 )
 from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
-from mitl_policy.requests import item_of, review_request
+from mitl_policy.requests import accepted_label, item_of, review_request
 from mitl_policy.uncertainty import uncertainty
 from mitl_policy.verdicts import Outcome, verdicts
 
@@ -228,18 +227,8 @@ def route_multilabel(
         )
     auto_label = None
     if verdict == "accept":
-        auto_label = Label(
-            **item_of(prediction),
-            event_id=f"label-auto-{prediction.event_id}",
-            label=key,
-            labels=present,
-            source="model" if prediction.source == "platform" else "client",
-            action="auto_accept",
-            occurred_at=now,
-            suggested_label=key,
-            suggested_labels=present,
-            model_version=version,
-            policy_version=policy.version,
+        auto_label = accepted_label(
+            prediction, decision, key, labels=present, suggested_labels=present
         )
     return Routed(decision, review, auto_label)
 

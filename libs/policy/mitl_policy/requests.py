@@ -1,13 +1,14 @@
-"""Review requests the router publishes: for a routed prediction, and for an item whose
-annotators disagree (always to the expert queue)."""
+"""Events the router publishes about a prediction: review requests (for a routed prediction,
+and for an item whose annotators disagree, always to the expert queue) and the label of an
+auto-accepted one."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from mitl_contracts.events import Decision, Prediction, ReviewRequested
-from mitl_contracts.spans import least_confidence, spans_key
+from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested
+from mitl_contracts.spans import Span, least_confidence, spans_key
 
 # Spot checks measure precision, not learning value: a fixed middling priority keeps them
 # flowing without starving the most informative items.
@@ -23,6 +24,26 @@ def item_of(prediction: Prediction) -> dict[str, Any]:
         "item_id": prediction.item_id,
         "batch_id": prediction.batch_id,
     }
+
+
+def accepted_label(
+    prediction: Prediction, decision: Decision, label: str, **labels: list[str] | list[Span]
+) -> Label:
+    """The label an accepted `decision` publishes: the model's (the client's, for a client's
+    prediction), suggested and given at once; `labels` holds a multi-label set or a span
+    set (`spans`, `suggested_spans`)."""
+    return Label(
+        **item_of(prediction),
+        event_id=f"label-auto-{prediction.event_id}",
+        label=label,
+        source="model" if prediction.source == "platform" else "client",
+        action="auto_accept",
+        occurred_at=decision.occurred_at,
+        suggested_label=label,
+        model_version=decision.model_version,
+        policy_version=decision.policy_version,
+        **labels,
+    )
 
 
 def _reviewed(prediction: Prediction) -> dict[str, Any]:

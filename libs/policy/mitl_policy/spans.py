@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mitl_contracts.datasets import Policy
-from mitl_contracts.events import Decision, Label, Prediction, Route
+from mitl_contracts.events import Decision, Prediction, Route
 from mitl_contracts.spans import SPAN_SEPARATOR, Span, least_confidence, ordered, spans_key
 
 from mitl_policy.calibration import (
@@ -45,7 +45,7 @@ from mitl_policy.core import (
     unit_draw,
 )
 from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
-from mitl_policy.requests import item_of, review_request
+from mitl_policy.requests import accepted_label, item_of, review_request
 from mitl_policy.uncertainty import uncertainty
 from mitl_policy.verdicts import Outcome
 
@@ -227,19 +227,8 @@ def route_spans(
         review = review_request(prediction, decision, blind=spot_check or calibration)
     auto_label = None
     if verdict == "accept":
-        auto_label = Label(
-            **item_of(prediction),
-            event_id=f"label-auto-{prediction.event_id}",
-            label=key,
-            spans=[s.model_copy(update={"confidence": None}) for s in spans],
-            source="model" if prediction.source == "platform" else "client",
-            action="auto_accept",
-            occurred_at=now,
-            suggested_label=key,
-            suggested_spans=spans,
-            model_version=version,
-            policy_version=policy.version,
-        )
+        given = [s.model_copy(update={"confidence": None}) for s in spans]
+        auto_label = accepted_label(prediction, decision, key, spans=given, suggested_spans=spans)
     return Routed(decision, review, auto_label)
 
 

@@ -65,6 +65,11 @@ def columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
     return transposed
 
 
+def attributes(record: object, spec: Mapping[str, str]) -> tuple[Any, ...]:
+    """A row of `record`'s attributes named as the columns of `spec`, in the order of `spec`."""
+    return tuple(getattr(record, column) for column in spec)
+
+
 def bulk_insert(
     table: str,
     spec: Mapping[str, str],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 # Optional[...] rather than `X | None` for settings: docs/configuration.md's table shows the
 # type's name, and a `|` there would split the row.
-from typing import Any, Literal, Optional, Self
+from typing import Any, Literal, Optional, Self, get_args
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,15 +15,14 @@ from mitl_runtime import kafka_security
 from mitl_runtime.kafka_security import MECHANISMS, PROTOCOLS, SaslMechanism, SecurityProtocol
 
 
-def _blank_to_none(cls: type, value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
+def blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
 
 
-def blank_is_unset(*fields: str) -> Any:
-    """A before-validator for `fields` of a settings class: an empty or blank value (a blank
-    line of an env file, an absent optional Secret key) is the same as none. Assign it to a
-    class attribute: `_x = blank_is_unset("a", "b")`."""
-    return field_validator(*fields, mode="before")(_blank_to_none)
+def optional_field(cls: type[BaseSettings], name: str) -> bool:
+    """Whether the setting `name` of `cls` may be left unset (its type admits None)."""
+    field = cls.model_fields.get(name)
+    return field is not None and type(None) in get_args(field.annotation)
 
 
 class ServiceSettings(BaseSettings):
@@ -98,14 +97,17 @@ class ServiceSettings(BaseSettings):
     tracing_file: Optional[Path] = None  # noqa: UP045
     tracing_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
-    _kafka_blank_is_unset = blank_is_unset(
-        "kafka_sasl_username",
-        "kafka_sasl_password",
-        "kafka_ssl_cafile",
-        "kafka_ssl_certfile",
-        "kafka_ssl_keyfile",
-        "kafka_ssl_keyfile_password",
-    )
+    @model_validator(mode="before")
+    @classmethod
+    def blank_is_unset(cls, values: Any) -> Any:
+        """An empty or blank value of an optional setting (a blank line of an env file, an
+        absent optional Secret key) is the same as none."""
+        if not isinstance(values, dict):
+            return values
+        return {
+            name: None if blank(value) and optional_field(cls, name) else value
+            for name, value in values.items()
+        }
 
     @field_validator("kafka_security_protocol", mode="before")
     @classmethod
@@ -115,8 +117,6 @@ class ServiceSettings(BaseSettings):
     @field_validator("kafka_sasl_mechanism", mode="before")
     @classmethod
     def known_mechanism(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
         return kafka_security.choice(value, "kafka_sasl_mechanism", MECHANISMS)
 
     @model_validator(mode="after")

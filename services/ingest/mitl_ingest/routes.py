@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from mitl_contracts.api import IngestRequest, IngestResponse, ItemOutcome
@@ -23,6 +24,13 @@ from mitl_ingest.metrics import REFUSED
 from mitl_ingest.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# What a route guarded by a client key may refuse with (its OpenAPI responses).
+KEY_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no client key, or one that is malformed, unknown or revoked"},
+    403: {"description": "the dataset is outside the key's scope"},
+    429: {"description": "over the client's rate limit (Retry-After says when)"},
+}
 
 
 def refused(error: AuthError) -> HTTPException:
@@ -62,12 +70,8 @@ def build_router(catalog: Catalog, ingestor: Ingestor, settings: Settings) -> AP
     @router.post(
         "/items",
         response_model=IngestResponse,
-        responses={
-            401: {"description": "no client key, or one that is malformed, unknown or revoked"},
-            403: {"description": "the dataset is outside the key's scope"},
-            413: {"description": "over the client's body limit, or too many items"},
-            429: {"description": "over the client's rate limit (Retry-After says when)"},
-        },
+        responses=KEY_REFUSALS
+        | {413: {"description": "over the client's body limit, or too many items"}},
     )
     # A default, not Annotated: the annotation is a string (__future__) that FastAPI
     # resolves in the module's globals, where the local client_of is not.
@@ -136,11 +140,7 @@ def build_router(catalog: Catalog, ingestor: Ingestor, settings: Settings) -> AP
     @router.post(
         "/items/{dataset}/image",
         response_model=ItemOutcome,
-        responses={
-            401: {"description": "no client key, or one that is malformed, unknown or revoked"},
-            403: {"description": "the dataset is outside the key's scope"},
-            429: {"description": "over the client's rate limit (Retry-After says when)"},
-        },
+        responses=KEY_REFUSALS,
     )
     async def post_image(
         dataset: str,

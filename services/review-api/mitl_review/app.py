@@ -17,10 +17,10 @@ from mitl_contracts.datasets import UnknownDataset, load_catalog
 from mitl_contracts.events import ReviewRequested
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
+from mitl_runtime.status_error import StatusError
 
 from mitl_review import guidelines, maintenance, user_changes
 from mitl_review.context import Context
-from mitl_review.core.errors import ReviewError
 from mitl_review.handlers import Intake
 from mitl_review.hot_paths import HotPaths
 from mitl_review.outbox import SCHEMA as OUTBOX_SCHEMA
@@ -94,9 +94,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.review = context
 
-    @app.exception_handler(ReviewError)
-    async def review_error(_: Request, error: ReviewError) -> JSONResponse:
-        return JSONResponse({"detail": error.message}, status_code=error.status_code)
+    @app.exception_handler(StatusError)
+    async def review_error(_: Request, error: StatusError) -> JSONResponse:
+        return JSONResponse({"detail": error.message}, status_code=error.status)
 
     @app.exception_handler(UnknownDataset)
     async def unknown_dataset(_: Request, error: UnknownDataset) -> JSONResponse:

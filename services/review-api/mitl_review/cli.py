@@ -132,11 +132,11 @@ def known_datasets(names: list[str], command: str) -> frozenset[str] | None:
 
 def attempt(command: str, action: Callable[[asyncpg.Pool], Awaitable[T]]) -> T | None:
     """`with_pool(action)`, or None with the review error's message on stderr."""
-    from mitl_review.core.errors import ReviewError
+    from mitl_runtime.status_error import StatusError
 
     try:
         return with_pool(action)
-    except ReviewError as error:
+    except StatusError as error:
         print(f"mitl users {command}: {error.message}", file=sys.stderr)
         return None
 

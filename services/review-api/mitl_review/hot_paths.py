@@ -25,6 +25,7 @@ from typing import Any, cast
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from mitl_contracts.events import Queue
+from mitl_runtime.status_error import StatusError
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,7 +34,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mitl_review import submissions
 from mitl_review.context import Context
 from mitl_review.core.auth import User, hash_token
-from mitl_review.core.errors import ReviewError
 from mitl_review.core.submission import Submission
 from mitl_review.routes.queues import claim_view
 
@@ -124,10 +124,8 @@ class HotPaths:
     async def failed(self, scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
         """Answer `error` as the app would: its exception handler for the error's class, or
         up to the error middleware (500)."""
-        if isinstance(error, ReviewError):
-            response: Response = JSONResponse(
-                {"detail": error.message}, status_code=error.status_code
-            )
+        if isinstance(error, StatusError):
+            response: Response = JSONResponse({"detail": error.message}, status_code=error.status)
         else:
             handler = self.handler_for(error)
             if handler is None:

@@ -126,7 +126,7 @@ def test_submitted_guidelines_naming_labels_the_dataset_lacks_are_refused() -> N
     )
     with pytest.raises(Unprocessable) as refused:
         checked(CATALOG.get("trec6"), body.markdown, body.labels)
-    assert refused.value.status_code == 422
+    assert refused.value.status == 422
     assert "dataset 'trec6'" in refused.value.message
     assert "'PERSON', 'PLACE'" in refused.value.message
     accepted = checked(CATALOG.get("trec6"), "# x", {"HUM": LabelGuide(description="person")})

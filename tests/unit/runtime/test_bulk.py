@@ -3,8 +3,10 @@ into one argument list per column."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
-from mitl_runtime.bulk import bulk_insert, columns, insert_sql
+from mitl_runtime.bulk import attributes, bulk_insert, columns, insert_sql
 
 
 def test_statement_numbers_one_typed_array_per_column_in_spec_order() -> None:
@@ -66,3 +68,10 @@ def test_bulk_insert_gives_the_statement_and_its_arguments() -> None:
     assert "unnest($1::text[], $2::float8[])" in sql
     assert sql.endswith("ON CONFLICT (dataset) DO NOTHING\nRETURNING dataset")
     assert args == [["d", "d"], [0.5, 0.9]]
+
+
+def test_a_row_of_attributes_follows_the_spec_order() -> None:
+    record = SimpleNamespace(label="LOC", event_id="e1", unused=True)
+    assert attributes(record, {"event_id": "text", "label": "text"}) == ("e1", "LOC")
+    with pytest.raises(AttributeError):
+        attributes(record, {"missing": "text"})

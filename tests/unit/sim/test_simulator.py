@@ -33,6 +33,21 @@ POLICY = Policy(
 )
 
 
+def test_rounds_grow_with_the_labels_when_asked() -> None:
+    world = synthetic_world()
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    fixed = full_coverage(world, POLICY, seed=0, retrain_every=10, initial=30, oracle=oracle)
+    grown = full_coverage(
+        world, POLICY, seed=0, retrain_every=10, initial=30, oracle=oracle, retrain_growth=0.5
+    )
+    for run in (fixed, grown):
+        assert run.human_labels + run.model_labeled == run.items
+    # Each round takes at least half the labels so far: the labels grow geometrically, so
+    # there are far fewer rounds (retrains) than at a fixed 10 per round.
+    assert grown.rounds < fixed.rounds
+    assert grown.rounds <= 2 + math.ceil(math.log(grown.human_labels / 30) / math.log(1.5))
+
+
 def test_full_coverage_labels_everything_and_keeps_the_precision_target() -> None:
     world = synthetic_world()
     oracle = Oracle(world.truth, 3, 0.0, seed=0)
@@ -143,10 +158,11 @@ def test_matching_gt_accuracy_bisects_the_stricter_floors() -> None:
         # The next looser floor was tried and fell short (or there is none above the policy's).
         looser = [f for f in FLOORS if 0.5 < f < matched.floor]
         assert not looser or looser[-1] in tried
-    # Nothing can reach more correct items than there are: the strictest floor is tried.
+    # Nothing can reach more correct items than there are: the strictest floor is tried
+    # first, and its shortfall ends the search after that one rerun.
     runs.clear()
     assert at_accuracy(run, policy, loop, len(world.truth) + 1) is None
-    assert runs[-1] == FLOORS[-1]
+    assert runs == [FLOORS[-1]]
 
 
 def test_adaptive_calibration_certifies_and_reports_its_labels_apart() -> None:

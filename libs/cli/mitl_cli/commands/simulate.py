@@ -90,6 +90,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="share of items annotators label wrongly, in [0, 1); experts are always right",
     )  # fmt: skip
     parser.add_argument("--retrain-every", type=int, default=50, help="human labels per retrain")
+    parser.add_argument(
+        "--retrain-growth", type=float, default=SimConfig.retrain_growth,
+        help="full coverage: a round is at least this share of the human labels so far "
+        "(0: always --retrain-every)",
+    )  # fmt: skip
     parser.add_argument("--initial", type=int, default=100, help="random labels to start")
     parser.add_argument("--step", type=int, default=25, help="budget mode: labels per round")
     parser.add_argument(

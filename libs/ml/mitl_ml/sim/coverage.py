@@ -5,7 +5,8 @@ sample is labeled by people to train the first head. Then, each round: retrain t
 every human label so far, relearn the router's thresholds from every verified outcome, score
 and route every pending item with the real router core; accepted items take the model's label
 (spot-checked ones are labeled by a person as well, blind); people label the `retrain_every`
-highest-priority queued items (experts those escalated); repeat until nothing is pending.
+highest-priority queued items, or `retrain_growth` times the human labels so far where that is
+more (experts label those escalated); repeat until nothing is pending.
 
 Each round's head starts from the previous round's weights (head.py), and only the items whose
 decision can matter are routed through the core (shortlist.py; the outcome is the same).
@@ -36,6 +37,7 @@ def full_coverage(
     retrain_every: int,
     initial: int,
     oracle: Oracle,
+    retrain_growth: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     n = len(world.truth)
@@ -60,7 +62,8 @@ def full_coverage(
             result.certified_at = result.human_labels
         items = np.array(sorted(pending))
         probabilities = head.predict_proba(world.x[items])
-        routed = route_round(router, items, probabilities, head.version, retrain_every)
+        batch = people.batch(retrain_every, retrain_growth)
+        routed = route_round(router, items, probabilities, head.version, batch)
         queue = []
         for entry in routed:
             decision = entry.decision
@@ -81,7 +84,7 @@ def full_coverage(
                 final[entry.item] = predicted
                 result.model_labeled += 1
         queue.sort(key=lambda e: (-e.review_priority, e.item))
-        for entry in queue[:retrain_every]:
+        for entry in queue[:batch]:
             people.review(router, entry.item, expert=entry.decision.route == "escalate")
             pending.discard(entry.item)
     if progress is not None:

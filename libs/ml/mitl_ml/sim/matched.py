@@ -6,7 +6,10 @@ at the same or better final accuracy" is measured by running the loop again with
 accept floors (`min_accept_threshold`, from FLOORS above the policy's) and reporting the
 loosest floor whose run reaches the baseline's final accuracy. Accuracy rises with the floor
 (a stricter floor accepts fewer items and sends the rest to people), so the floor is found by
-bisection: at most 4 reruns for the 9 floors instead of up to 9, each rerun a whole loop.
+bisection: at most 4 reruns for the 9 floors instead of up to 9, each rerun a whole loop. When
+the baseline labeled every item right (it accepted nothing and people make no mistakes), the
+strictest floor is run first: if even it falls short, the answer is "none" after one rerun
+instead of four.
 Where accuracy does not rise with the floor, bisection may settle on a stricter floor than the
 first that reaches it, which costs the loop labels: the report errs against the loop.
 
@@ -48,11 +51,22 @@ def at_accuracy(
         return Matched(policy.min_accept_threshold, loop, 0)
     floors = [f for f in FLOORS if f > policy.min_accept_threshold]
     tried: dict[int, CoverageResult] = {}
+
+    def reaches(index: int) -> bool:
+        floored = policy.model_copy(update={"min_accept_threshold": floors[index]})
+        tried[index] = run(floored)
+        return tried[index].final_correct >= correct
+
     low, high = 0, len(floors)  # the answer's index is in [low, high]; len(floors): none
+    if correct >= loop.items and floors:
+        # Every item right: only a run that accepts no wrong item gets there, most likely
+        # none does; the strictest floor settles that in one rerun.
+        if not reaches(len(floors) - 1):
+            return None
+        high = len(floors) - 1
     while low < high:
         middle = (low + high) // 2
-        tried[middle] = run(policy.model_copy(update={"min_accept_threshold": floors[middle]}))
-        if tried[middle].final_correct >= correct:
+        if reaches(middle):
             high = middle
         else:
             low = middle + 1

@@ -204,6 +204,7 @@ def full_coverage_multilabel(
     retrain_every: int,
     initial: int,
     oracle: MultiOracle,
+    retrain_growth: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     """Label every item with the loop (see coverage.py), multi-label."""
@@ -247,7 +248,7 @@ def full_coverage_multilabel(
                 final[item] = predicted
                 result.model_labeled += 1
         queue.sort(key=lambda entry: (-entry[0], entry[1]))
-        for _, item, decision in queue[:retrain_every]:
+        for _, item, decision in queue[: people.batch(retrain_every, retrain_growth)]:
             people.review(router, item, expert=decision.route == "escalate")
             pending.discard(item)
     if progress is not None:

@@ -8,6 +8,7 @@ human and expert labels.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Protocol
 
 import numpy as np
@@ -49,6 +50,13 @@ class People:
         self.result.human_labels += 1
         self.result.expert_labels += int(expert)
         return answer
+
+    def batch(self, every: int, growth: float) -> int:
+        """How many queued items people label this round before the head is retrained:
+        `every`, or `growth` times the human labels so far where that is more. A trainer
+        retrains when its training set has grown by a share, not after a fixed count forever:
+        at 12,000 labels another 50 barely move the head, and each retrain is a whole fit."""
+        return max(every, math.ceil(growth * self.result.human_labels))
 
     def start(self, order: np.ndarray, initial: int) -> set[int]:
         """Label the first `initial` of `order` (the random start); the rest is pending."""

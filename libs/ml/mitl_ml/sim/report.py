@@ -84,6 +84,7 @@ def coverage_report(run: CoverageRun, config: SimConfig) -> Report:
         "seed": run.seed,
         **_settings(config),
         "retrain_every": config.retrain_every,
+        "retrain_growth": config.retrain_growth,
         "items": loop.items,
         **figures(loop),
         "model_labeled": loop.model_labeled,

@@ -64,6 +64,10 @@ CALIBRATION_BUDGET_FACTOR = 2
 # that one confident mistake among the most confident calibration items (SMS: jokes and
 # adverts labeled against their look) does not withdraw every threshold.
 SCAN_START_ERRORS = 0.25
+# Full coverage: a round grows with the labels so far (5 %), so that a run that ends with
+# thousands of human labels does not refit its head every 50 (the platform's trainer retrains
+# every 500). Below 1,000 human labels a round is still `retrain_every`.
+RETRAIN_GROWTH = 0.05
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ class SimConfig:
     target: float = 0.98
     budget: int | None = None
     retrain_every: int = 50
+    # Each round people label max(retrain_every, retrain_growth x human labels so far) items
+    # before the head is retrained (coverage.py; mitl_ml.sim.people.People.batch).
+    retrain_growth: float = RETRAIN_GROWTH
     initial: int = 100
     step: int = 25
     error_rate: float = 0.0
@@ -159,6 +166,8 @@ def check_settings(config: SimConfig) -> None:
     for flag, value in (("--initial", config.initial), ("--retrain-every", config.retrain_every)):
         if value < 1:
             raise ValueError(f"{flag} must be at least 1, got {value}")
+    if not 0.0 <= config.retrain_growth <= 1.0:
+        raise ValueError(f"--retrain-growth must be in [0, 1], got {config.retrain_growth}")
     if not 0.0 <= config.error_rate < 1.0:
         raise ValueError(f"--annotator-error must be in [0, 1), got {config.error_rate}")
     if config.limit is not None and config.limit < 2:
@@ -221,6 +230,7 @@ def coverage_run(
         world,
         seed=seed,
         retrain_every=config.retrain_every,
+        retrain_growth=config.retrain_growth,
         initial=config.initial,
         oracle=oracle,
     )

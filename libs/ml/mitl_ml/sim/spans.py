@@ -250,6 +250,7 @@ def full_coverage_spans(
     initial: int,
     oracle: SpanOracle,
     progress: Callable[[int, int], None] | None = None,
+    retrain_growth: float = 0.0,
 ) -> CoverageResult:
     """Label every item with the loop (see coverage.py), over span sets, the model fixed:
     each round relearns the thresholds from the verified items and routes what is pending.
@@ -292,7 +293,7 @@ def full_coverage_spans(
                 result.model_labeled += 1
         _count_accepted(result, world, accepted)
         queue.sort(key=lambda entry: (-entry[0], entry[1]))
-        for _, item, decision in queue[:retrain_every]:
+        for _, item, decision in queue[: people.batch(retrain_every, retrain_growth)]:
             people.review(router, item, expert=decision.route == "escalate")
             pending.discard(item)
     if progress is not None:

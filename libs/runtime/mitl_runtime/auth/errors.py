@@ -3,13 +3,11 @@ part of a credential was right, and never holds the credential itself."""
 
 from __future__ import annotations
 
+from mitl_runtime.status_error import StatusError
 
-class AuthError(Exception):
-    status = 401
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class AuthError(StatusError):
+    """A refusal by the authentication layer; each kind below carries its own status."""
 
 
 class Unauthenticated(AuthError):

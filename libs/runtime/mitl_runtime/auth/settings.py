@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from mitl_runtime.auth.authenticator import Authenticator
 from mitl_runtime.auth.oidc import FileKeys, Keys, OidcVerifier, UrlKeys
 from mitl_runtime.auth.static import StaticTokens
-from mitl_runtime.settings import ServiceSettings, blank_is_unset
+from mitl_runtime.settings import ServiceSettings
 
 
 class AccessSettings(ServiceSettings):
@@ -34,15 +34,6 @@ class AccessSettings(ServiceSettings):
     oidc_roles_claim: str = "roles"
     # Clock skew allowed on a JWT's exp and nbf, in seconds.
     oidc_leeway_s: float = Field(default=30.0, ge=0, le=600)
-
-    _access_blank_is_unset = blank_is_unset(
-        "admin_token",
-        "auditor_token",
-        "oidc_issuer",
-        "oidc_audience",
-        "oidc_jwks_file",
-        "oidc_jwks_url",
-    )
 
     @model_validator(mode="after")
     def oidc_is_whole(self) -> Self:

@@ -15,7 +15,7 @@ from typing import Literal, get_args
 
 from mitl_contracts.events import Queue
 
-from mitl_review.core.errors import Forbidden, ReviewError
+from mitl_review.core.errors import Forbidden, Unauthenticated
 
 Role = Literal["annotator", "expert", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -28,12 +28,6 @@ CLAIMABLE_QUEUES: dict[str, frozenset[str]] = {
     "expert": frozenset({"annotator", "expert"}),
     "admin": frozenset(),
 }
-
-
-class Unauthenticated(ReviewError):
-    """The token is not (or no longer) good: 401."""
-
-    status_code = 401
 
 
 @dataclass(frozen=True)

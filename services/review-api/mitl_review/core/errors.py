@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
+from mitl_runtime.auth.errors import Forbidden, Unauthenticated
+from mitl_runtime.status_error import StatusError
 
-class ReviewError(Exception):
-    status_code = 400
+# A refusal of the caller (401, 403) is the runtime's, as in every service with guarded routes.
+__all__ = ["Conflict", "Forbidden", "NotFound", "ReviewError", "Unauthenticated", "Unprocessable"]
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+
+class ReviewError(StatusError):
+    """A refusal by the review rules; each kind below carries its own status."""
 
 
 class NotFound(ReviewError):
-    status_code = 404
-
-
-class Forbidden(ReviewError):
-    """The caller is authenticated but their role may not do this."""
-
-    status_code = 403
+    status = 404
 
 
 class Conflict(ReviewError):
     """The task's state does not allow this now (leased by someone else, lease expired, done)."""
 
-    status_code = 409
+    status = 409
 
 
 class Unprocessable(ReviewError):
     """The request is well-formed but its content is not acceptable for this task."""
 
-    status_code = 422
+    status = 422

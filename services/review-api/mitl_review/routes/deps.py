@@ -8,7 +8,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mitl_review.context import Context
-from mitl_review.core.auth import Unauthenticated, User, active_user, hash_token
+from mitl_review.core.auth import User, active_user, hash_token
+from mitl_review.core.errors import Unauthenticated
 from mitl_review.store import users
 
 bearer = HTTPBearer(

@@ -434,28 +434,20 @@ function renderTask(task, note, noteIsError) {
   const s = task.suggestion;
   const suggestion = $("suggestion");
   suggestion.classList.toggle("blind", !s);
-  if (s && task.multilabel) {
+  if (s) {
+    const multi = task.multilabel;
     const label = document.createElement("strong");
-    label.textContent = `{${labelSet(s.label).join(", ")}}`;
+    label.textContent = multi ? `{${labelSet(s.label).join(", ")}}` : s.label;
     const hint = document.createElement("span");
     hint.className = "hint";
-    hint.textContent = " Number keys toggle labels (Shift for 11-20); Enter confirms the set.";
+    hint.textContent = multi
+      ? " Number keys toggle labels (Shift for 11-20); Enter confirms the set."
+      : " Enter confirms it; pick another label to correct it.";
+    const confidence = `${(s.confidence * 100).toFixed(1)}% confidence.`;
     suggestion.replaceChildren(
       "Model suggests ",
       label,
-      `; least certain label at ${(s.confidence * 100).toFixed(1)}% confidence.`,
-      hint,
-    );
-  } else if (s) {
-    const label = document.createElement("strong");
-    label.textContent = s.label;
-    const hint = document.createElement("span");
-    hint.className = "hint";
-    hint.textContent = " Enter confirms it; pick another label to correct it.";
-    suggestion.replaceChildren(
-      "Model suggests ",
-      label,
-      ` with ${(s.confidence * 100).toFixed(1)}% confidence.`,
+      multi ? `; least certain label at ${confidence}` : ` with ${confidence}`,
       hint,
     );
   } else {

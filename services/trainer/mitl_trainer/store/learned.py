@@ -59,19 +59,7 @@ async def add_labels(db: Db, labels: Sequence[Label]) -> None:
     sql, args = bulk.bulk_insert(
         "trainer.labels",
         LABEL_COLUMNS,
-        [
-            (
-                x.event_id,
-                x.dataset,
-                x.item_id,
-                x.label,
-                x.source,
-                x.annotator,
-                x.model_version,
-                x.occurred_at,
-            )
-            for x in labels
-        ],
+        [bulk.attributes(x, LABEL_COLUMNS) for x in labels],
         on_conflict="(event_id) DO NOTHING",
     )
     await db.execute(sql, *args)
