@@ -58,7 +58,14 @@ IMAGE_MODELS := models/digits-pixels/manifest.json models/lfw-pixels/manifest.js
 models/%-pixels/manifest.json: libs/ml/mitl_ml/images.py | $(STAMP)
 	$(BIN)/python -m mitl_ml.bootstrap --out models/$*-pixels --dataset $* --kind pixels
 
-models: $(MODEL) $(IMAGE_MODELS)
+# The span dataset's pre-labeler (spaCy's pretrained pipeline, kind spacy-ner; nothing trained:
+# the bundle names the pipeline and the catalog's entity_map, and records what it measures).
+SPAN_MODELS := models/wnut16-spacy/manifest.json
+
+models/wnut16-spacy/manifest.json: libs/ml/mitl_ml/spacy_ner.py config/datasets.yaml | $(STAMP)
+	$(BIN)/python -m mitl_ml.bootstrap_spans --out models/wnut16-spacy --dataset wnut16
+
+models: $(MODEL) $(IMAGE_MODELS) $(SPAN_MODELS)
 
 run: install kafka models
 	$(BIN)/mitl run

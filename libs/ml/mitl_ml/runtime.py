@@ -14,6 +14,8 @@ onnxruntime cannot load or run, is refused.
   n-grams), side by side -> head.onnx (float [n, 384 + width] -> probs [n, k]).
 - pixels-logreg: images (PNG or JPEG bytes) -> grayscale pixels resized to image_size squared
   (mitl_ml.images) -> head.onnx (float [n, image_size ** 2] -> probs [n, k]).
+- spacy-ner: text -> spaCy's pretrained pipeline with beam search -> entity spans with
+  confidences (mitl_ml.spacy_ner); `ModelOutput.spans` and `spans_complete` are set.
 A text model whose manifest names another encoder than the runtime's is refused at load.
 """
 
@@ -23,7 +25,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import onnx
@@ -37,6 +39,7 @@ from mitl_ml.inputs import check_images, check_texts, check_vectors
 from mitl_ml.manifest import (
     MINILM_KINDS,
     MULTILABEL_KINDS,
+    SPAN_KINDS,
     ModelManifest,
     read_manifest,
     read_verified_files,
@@ -92,22 +95,33 @@ class ModelOutput:
     spans_complete: list[float] | None = None
 
 
+class SpanFinder(Protocol):
+    """A span model's own runner (mitl_ml.spacy_ner.SpacyNer): checked texts in, spans out."""
+
+    def predict(self, texts: list[str]) -> ModelOutput: ...
+
+
 class LoadedModel:
-    """A servable model version; construct with `load_model`. Thread-safe for `predict`."""
+    """A servable model version; construct with `load_model`. Thread-safe for `predict`.
+    A span model (SPAN_KINDS) has a `span_finder` and no classifier."""
 
     def __init__(
         self,
         manifest: ModelManifest,
-        classifier: OnnxClassifier,
+        classifier: OnnxClassifier | None,
         encoder: MiniLMEncoder | None,
         centroids: np.ndarray | None,
         features: OnnxFeatures | None = None,
+        span_finder: SpanFinder | None = None,
     ) -> None:
+        if (classifier is None) == (span_finder is None):
+            raise ValueError("a model has either an ONNX classifier or a span finder")
         self.manifest = manifest
         self._classifier = classifier
         self._encoder = encoder
         self._centroids = centroids
         self._features = features
+        self._span_finder = span_finder
 
     @property
     def version(self) -> str:
@@ -131,6 +145,11 @@ class LoadedModel:
         """Does the model give each label its own probability (a one-vs-rest head)?"""
         return self.manifest.kind in MULTILABEL_KINDS
 
+    @property
+    def finds_spans(self) -> bool:
+        """Does the model find entity spans in texts (a span dataset's model)?"""
+        return self.manifest.kind in SPAN_KINDS
+
     def predict(self, inputs: Sequence[str | bytes] | np.ndarray) -> ModelOutput:
         """Score `inputs`: a list of str for text models, a float array [n, d] for vector ones,
         a list of image bytes (PNG or JPEG) for image ones.
@@ -139,6 +158,9 @@ class LoadedModel:
         image that does not decode.
         """
         embeddings: np.ndarray | None = None
+        if self._span_finder is not None:
+            return self._span_finder.predict(check_texts(inputs))
+        assert self._classifier is not None  # a model without a span finder has one
         if self.input_kind == "text":
             texts = check_texts(inputs)
             truncated = [False] * len(texts)
@@ -230,7 +252,15 @@ def load_model(
     """
     manifest = read_manifest(bundle_dir)
     contents = read_verified_files(bundle_dir, manifest)
-    role = CLASSIFIER_ROLE[manifest.kind]
+    if manifest.kind == "spacy-ner":
+        from mitl_ml.spacy_ner import load_spacy_ner  # imports spaCy: only for span models
+
+        return LoadedModel(
+            manifest, None, None, None, span_finder=load_spacy_ner(manifest, contents)
+        )
+    role = CLASSIFIER_ROLE.get(manifest.kind)
+    if role is None:
+        raise ModelLoadError(f"kind {manifest.kind} has no runner in this runtime")
     if role not in manifest.files:
         raise ModelLoadError(f"manifest.files has no {role!r} entry for kind {manifest.kind}")
     n_classes = len(manifest.labels)

@@ -8,6 +8,7 @@ import hashlib
 from typing import Any
 
 from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested
+from mitl_contracts.spans import Span, least_confidence, spans_key
 
 # Spot checks measure precision, not learning value: a fixed middling priority keeps them
 # flowing without starving the most informative items.
@@ -26,10 +27,11 @@ def item_of(prediction: Prediction) -> dict[str, Any]:
 
 
 def accepted_label(
-    prediction: Prediction, decision: Decision, label: str, **labels: list[str]
+    prediction: Prediction, decision: Decision, label: str, **labels: list[str] | list[Span]
 ) -> Label:
     """The label an accepted `decision` publishes: the model's (the client's, for a client's
-    prediction), suggested and given at once; `labels` holds a multi-label set."""
+    prediction), suggested and given at once; `labels` holds a multi-label set or a span
+    set (`spans`, `suggested_spans`)."""
     return Label(
         **item_of(prediction),
         event_id=f"label-auto-{prediction.event_id}",
@@ -48,7 +50,7 @@ def _reviewed(prediction: Prediction) -> dict[str, Any]:
     """What a review request carries of the prediction it asks about: the item, its content
     and the model's output (the suggestion, shown unless the task is blind)."""
     label, confidence = prediction.top
-    return item_of(prediction) | {
+    shown = item_of(prediction) | {
         "content": prediction.content,
         "suggested_label": label,
         "confidence": confidence,
@@ -56,6 +58,15 @@ def _reviewed(prediction: Prediction) -> dict[str, Any]:
         "probabilities": prediction.probabilities,
         "model_version": prediction.model_version,
     }
+    if prediction.spans is not None:
+        # A span item's suggestion is its span set, its confidence the least certain part's.
+        shown |= {
+            "suggested_label": spans_key(prediction.spans),
+            "confidence": least_confidence(prediction.spans, prediction.spans_complete),
+            "suggested_spans": prediction.spans,
+            "spans_complete": prediction.spans_complete,
+        }
+    return shown
 
 
 def review_request(prediction: Prediction, decision: Decision, *, blind: bool) -> ReviewRequested:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mitl_contracts.datasets import Dataset
-from mitl_ml.manifest import MULTILABEL_KINDS, ModelManifest
+from mitl_ml.manifest import MULTILABEL_KINDS, SPAN_KINDS, ModelManifest
 
 from mitl_inference.core import column_order
 
@@ -30,7 +30,11 @@ def check_fits(manifest: ModelManifest, dataset: Dataset) -> None:
             f"{where} takes vectors of {manifest.vector_dim} values; dataset {dataset.name!r} "
             f"has {dataset.vector_dim}"
         )
-    model_task = "multilabel" if manifest.kind in MULTILABEL_KINDS else "single"
+    model_task = "single"
+    if manifest.kind in MULTILABEL_KINDS:
+        model_task = "multilabel"
+    elif manifest.kind in SPAN_KINDS:
+        model_task = "spans"
     if model_task != dataset.task:
         raise IncompatibleModel(
             f"{where} ({manifest.kind}) is a {model_task} model; dataset {dataset.name!r} is "

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from mitl_contracts.datasets import Catalog, UnknownDataset
+from mitl_contracts.datasets import Catalog, Dataset, UnknownDataset
 from mitl_contracts.events import ItemContent, ItemIngested, Prediction, distribution_of
+from mitl_contracts.spans import Span
 from mitl_ml.sketch import sketch
 
 
@@ -22,6 +24,11 @@ class ScoredBatch(Protocol):
     def truncated(self) -> list[bool]: ...
     @property
     def embeddings(self) -> np.ndarray | None: ...
+    # A span model's spans and "nothing missing" confidences, per input (else None).
+    @property
+    def spans(self) -> list[list[Span]] | None: ...
+    @property
+    def spans_complete(self) -> list[float] | None: ...
 
 
 class Scorable(Protocol):
@@ -82,6 +89,15 @@ def column_order(model_labels: Sequence[str], dataset_labels: Sequence[str]) -> 
     return [index[label] for label in dataset_labels]
 
 
+@dataclass(frozen=True)
+class Misfit:
+    """A model output that makes no valid prediction for its item (items[index]): the
+    reason goes to the dead-letter topic with the item."""
+
+    index: int
+    reason: str
+
+
 def predictions(
     items: Sequence[Scorable],
     output: ScoredBatch,
@@ -91,11 +107,37 @@ def predictions(
     *,
     multilabel: bool = False,
 ) -> list[Prediction]:
-    """One platform Prediction per item, in input order, over `dataset_labels` (default: the
-    model's `labels`) with probabilities renormalised to sum to 1, and, for models with an
-    embedding, the item's embedding sketch (for the drift monitor). `multilabel`: the output
-    holds each label's own probability (a one-vs-rest head); they become the prediction's
-    `label_probabilities`, and `probabilities` their share of the row's total."""
+    """One platform Prediction per item, in input order (see `checked_predictions`); raises
+    ValueError naming the first item whose output makes no valid prediction."""
+    made, misfits = checked_predictions(
+        items, output, model_version, labels, dataset_labels, multilabel=multilabel
+    )
+    if misfits:
+        raise ValueError(f"item {items[misfits[0].index].item_id}: {misfits[0].reason}")
+    return made
+
+
+def checked_predictions(
+    items: Sequence[Scorable],
+    output: ScoredBatch,
+    model_version: str,
+    labels: list[str],
+    dataset_labels: list[str] | None = None,
+    *,
+    multilabel: bool = False,
+    dataset: Dataset | None = None,
+) -> tuple[list[Prediction], list[Misfit]]:
+    """Platform Predictions over `dataset_labels` (default: the model's `labels`) with
+    probabilities renormalised to sum to 1, and, for models with an embedding, the item's
+    embedding sketch (for the drift monitor). `multilabel`: the output holds each label's
+    own probability (a one-vs-rest head); they become the prediction's
+    `label_probabilities`, and `probabilities` their share of the row's total. A span
+    model's output adds each item's `spans` and `spans_complete`.
+
+    Returns the predictions in input order and the misfits: items whose output is not a
+    valid prediction (e.g. spans outside the text or with a label the dataset lacks), or,
+    given `dataset`, not one that fits it (Dataset.check_prediction: overlapping spans where
+    the dataset forbids them)."""
     out_labels = list(dataset_labels or labels)
     columns = column_order(labels, out_labels)
     probabilities = np.asarray(output.probabilities, dtype=np.float64)[:, columns]
@@ -106,10 +148,12 @@ def predictions(
     # Float32 softmax rows can sum to 1 +- 1e-7; renormalise so consumers may rely on it.
     probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
     sketches = None if output.embeddings is None else sketch(output.embeddings).tolist()
-    out = []
+    spans, complete = output.spans, output.spans_complete
+    made: list[Prediction] = []
+    misfits: list[Misfit] = []
     for i, item in enumerate(items):
-        out.append(
-            Prediction(
+        try:
+            prediction = Prediction(
                 event_id=prediction_id(item.item_id, model_version),
                 dataset=item.dataset,
                 item_id=item.item_id,
@@ -123,6 +167,20 @@ def predictions(
                 truncated=bool(output.truncated[i]),
                 embedding_sketch=None if sketches is None else sketches[i],
                 label_probabilities=per_label[i],
+                spans=None if spans is None else spans[i],
+                spans_complete=None if complete is None else complete[i],
             )
-        )
-    return out
+            if dataset is not None:
+                dataset.check_prediction(prediction)
+        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            misfits.append(Misfit(i, f"model {model_version} output: {_reason(error)}"))
+            continue
+        made.append(prediction)
+    return made, misfits
+
+
+def _reason(error: ValueError) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        return "; ".join(str(e.get("msg", e)) for e in errors())
+    return str(error)

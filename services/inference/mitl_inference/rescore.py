@@ -65,9 +65,18 @@ class Rescorer:
         for start in range(0, len(stale), size):
             chunk = stale[start : start + size]
             output = await asyncio.to_thread(model.predict, core.model_inputs(chunk))
-            predictions = core.predictions(
-                chunk, output, model.version, model.labels, labels, multilabel=model.multilabel
+            predictions, misfits = core.checked_predictions(
+                chunk,
+                output,
+                model.version,
+                model.labels,
+                labels,
+                multilabel=model.multilabel,
+                dataset=self.catalog.get(dataset),
             )
+            for misfit in misfits:
+                # The item keeps its earlier prediction: it was valid when published.
+                log.warning("not re-scoring %s: %s", chunk[misfit.index].item_id, misfit.reason)
             await self.runtime.publish(topics.PREDICTIONS, list(predictions))
             await window.rescored(self.runtime.pool, dataset, predictions)
             RESCORED.labels(dataset, version).inc(len(predictions))

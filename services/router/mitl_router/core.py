@@ -22,6 +22,7 @@ from mitl_policy.diversity import RecentSignatures, signature
 from mitl_policy.escalation import EarlierPrediction
 from mitl_policy.multilabel import route_multilabel
 from mitl_policy.policy_events import policy_changed
+from mitl_policy.spans import route_spans
 from mitl_runtime.dlq import InvalidMessage
 
 Key = tuple[str, str]
@@ -88,7 +89,8 @@ def check_prediction(prediction: Prediction, catalog: Catalog) -> None:
     try:
         dataset.check_prediction(prediction)
     except ValueError as error:
-        raise InvalidMessage(str(error), "label_probabilities") from None
+        field = "spans" if dataset.task == "spans" else "label_probabilities"
+        raise InvalidMessage(str(error), field) from None
 
 
 def groups(predictions: Iterable[Prediction]) -> dict[Key, list[Prediction]]:
@@ -140,6 +142,14 @@ def route_batch(
                 prediction,
                 policy,
                 dataset.labels,
+                now=context.now,
+                drift_active=drift_active,
+                context=route_context,
+            )
+        elif dataset.task == "spans":
+            routed = route_spans(
+                prediction,
+                policy,
                 now=context.now,
                 drift_active=drift_active,
                 context=route_context,

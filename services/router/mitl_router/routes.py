@@ -24,7 +24,7 @@ def build_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
             if ds.policy.learns_thresholds:
                 for version in await thresholds.versions(runtime.pool, name):
                     current, _ = await thresholds.current(
-                        runtime.pool, name, version, ds.labels, ds.policy
+                        runtime.pool, name, version, ds.labels, ds.policy, ds.task
                     )
                     learned[version] = {
                         label: entry.threshold for label, entry in current.classes.items()

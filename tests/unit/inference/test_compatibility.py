@@ -64,3 +64,13 @@ def test_a_multilabel_dataset_needs_a_one_vs_rest_model() -> None:
     check_fits(ovr, multi)
     with pytest.raises(IncompatibleModel, match="is a multilabel model"):
         check_fits(ovr, VECTOR)
+
+
+def test_a_span_model_serves_only_a_span_dataset() -> None:
+    spans = Dataset(name="trec6", task="spans", labels=["A", "B", "C"])
+    ner = manifest(kind="spacy-ner", files={"ner": "ner.json"})
+    check_fits(ner, spans)
+    with pytest.raises(IncompatibleModel, match="is a spans model; dataset 'trec6' is single"):
+        check_fits(ner, TEXT)
+    with pytest.raises(IncompatibleModel, match="is a single model; dataset 'trec6' is spans"):
+        check_fits(manifest(), spans)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from mitl_contracts.datasets import Catalog, Dataset
 from mitl_contracts.events import ItemContent, ItemIngested
+from mitl_contracts.spans import Span
 from mitl_inference import core
 
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -26,6 +27,8 @@ class Output:
     outlier_scores: np.ndarray
     truncated: list[bool]
     embeddings: np.ndarray | None = None
+    spans: list[list[Span]] | None = None
+    spans_complete: list[float] | None = None
 
 
 def item(i: int, text: str | None = "What is it ?", vector: list[float] | None = None):
@@ -122,3 +125,39 @@ def test_multilabel_predictions_carry_each_labels_probability() -> None:
     assert first.label_probabilities == {"a": pytest.approx(0.8), "b": pytest.approx(0.9)}
     assert sum(first.probabilities) == pytest.approx(1.0)
     assert second.label_probabilities == {"a": 0.0, "b": pytest.approx(0.1)}
+
+
+NER = Dataset(name="ner", task="spans", labels=["person", "place"])
+
+
+def span_item(i: int, text: str) -> ItemIngested:
+    return item(i, text).model_copy(update={"dataset": "ner"})
+
+
+def test_span_predictions_carry_spans_and_complete_and_misfits_are_named() -> None:
+    text = "Ada met Bob in Rome"
+    good = [Span(start=0, end=3, label="person", confidence=0.9)]
+    outside = [Span(start=15, end=40, label="place", confidence=0.8)]
+    unknown = [Span(start=0, end=3, label="company", confidence=0.8)]
+    overlapping = [
+        Span(start=0, end=3, label="person", confidence=0.9),
+        Span(start=2, end=6, label="place", confidence=0.5),
+    ]
+    found = [good, outside, unknown, overlapping]
+    out = Output(
+        np.full((4, 2), 0.5), np.zeros(4), [False] * 4, spans=found, spans_complete=[0.7] * 4
+    )
+    items = [span_item(i, text) for i in range(4)]
+    made, misfits = core.checked_predictions(
+        items, out, "v1", ["person", "place"], ["person", "place"], dataset=NER
+    )
+    [prediction] = made
+    assert prediction.task == "spans" and prediction.item_id == "item-0"
+    assert prediction.spans == good and prediction.spans_complete == 0.7
+    reasons = {items[m.index].item_id: m.reason for m in misfits}
+    assert "runs outside the text" in reasons["item-1"]
+    assert "'company'" in reasons["item-2"]
+    assert "overlap" in reasons["item-3"]
+    assert all(r.startswith("model v1 output: ") for r in reasons.values())
+    with pytest.raises(ValueError, match=r"item-1: model v1 output: .*outside the text"):
+        core.predictions(items[:2], out, "v1", ["person", "place"])

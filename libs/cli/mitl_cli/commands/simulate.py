@@ -7,7 +7,9 @@
 
 `--data` reads a CSV or JSON Lines file (texts are embedded with MiniLM, feature columns hold a
 JSON array of numbers); `--dataset` names a shipped one (trec6, sms_spam; yeast is multi-label:
-its report adds `task: "multilabel"` and counts precision per label decision; digits and lfw
+its report adds `task: "multilabel"` and counts precision per label decision; wnut16 is a
+span (NER) dataset: its report adds `task: "spans"`, counts precision per accepted span
+(entity level) and accuracy per item, and its model is the fixed spaCy pre-labeler; digits and lfw
 hold PNG images, whose head is `--model pixels`, a logistic regression on their standardised
 grayscale pixels). Full coverage
 (default): every item ends labeled; compares the loop with "review all" and a Ground-Truth-style
@@ -35,6 +37,7 @@ from mitl_ml.sim.files import FileSource
 from mitl_ml.sim.multilabel import MULTILABEL_SIM_DATASETS
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
 from mitl_ml.sim.runner import SimConfig, check_settings, runs
+from mitl_ml.sim.spans import SPAN_SIM_DATASETS
 from mitl_ml.sim.world import DEFAULT_MODEL, IMAGE_DATASETS, IMAGE_MODEL, SIM_DATASETS, SIM_MODELS
 from mitl_policy.bounds import BOUND_METHODS
 from mitl_runtime.progress import Progress
@@ -67,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     source.add_argument("--data", type=Path, help="a .csv or .jsonl/.json (JSON Lines) file")
     source.add_argument(
         "--dataset",
-        choices=SIM_DATASETS + MULTILABEL_SIM_DATASETS,
+        choices=SIM_DATASETS + MULTILABEL_SIM_DATASETS + SPAN_SIM_DATASETS,
         help="a shipped dataset instead (yeast: multi-label, one-vs-rest head)",
     )
     source.add_argument("--label-col", default=None, help="--data: label column (default label)")

@@ -30,13 +30,13 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def figures(result: CoverageResult) -> Report:
     """The spec's key figures of one full-coverage result (multi-label: precision and
-    accuracy per label decision)."""
+    accuracy per label decision; spans: precision per accepted span, accuracy per item)."""
     per_item = result.decisions_per_item
     return {
         "human_labels": result.human_labels,
         "human_fraction": _ratio(result.human_labels, result.items),
         "auto_accepted": result.auto_accepted,
-        "auto_precision": _ratio(result.accepted_correct, result.auto_accepted * per_item),
+        "auto_precision": _ratio(result.accepted_correct, result.accepted_decisions),
         "final_accuracy": _ratio(result.final_correct, result.items * per_item),
     }
 
@@ -80,7 +80,7 @@ def coverage_report(run: CoverageRun, config: SimConfig) -> Report:
     out: Report = {
         "mode": "coverage",
         "dataset": loop.dataset,
-        "task": "multilabel" if loop.decisions_per_item > 1 else "single",
+        "task": loop.task,
         "seed": run.seed,
         **_settings(config),
         "retrain_every": config.retrain_every,
@@ -111,6 +111,10 @@ def coverage_report(run: CoverageRun, config: SimConfig) -> Report:
     if loop.decisions_per_item > 1:
         out["model"] = "one_vs_rest"
         out["label_decisions_per_item"] = loop.decisions_per_item
+    if loop.accepted_spans is not None:
+        out["model"] = "spacy-ner"
+        out["accepted_spans"] = loop.accepted_spans
+        out["baseline_gt_accepted_spans"] = run.ground_truth.accepted_spans
     out["baselines"] = {
         "ground_truth": run.ground_truth.as_dict(),
         "review_all": run.review_all.as_dict(),

@@ -40,11 +40,28 @@ class CoverageResult:
     # Multi-label runs count precision and accuracy per label decision: `accepted_correct` and
     # `final_correct` count right label decisions, this many per item (1: single-label).
     decisions_per_item: int = 1
+    # Span runs (mitl_ml.sim.spans) count accepted precision at entity level: the spans of
+    # accepted items, `accepted_correct` of them right; `final_correct` counts items whose
+    # span set is exactly right. None: not a span run.
+    accepted_spans: int | None = None
+
+    @property
+    def accepted_decisions(self) -> int:
+        """What accepted precision is a share of: accepted items, label decisions or spans."""
+        if self.accepted_spans is not None:
+            return self.accepted_spans
+        return self.auto_accepted * self.decisions_per_item
 
     @property
     def accepted_precision(self) -> float:
-        decisions = self.auto_accepted * self.decisions_per_item
+        decisions = self.accepted_decisions
         return self.accepted_correct / decisions if decisions else 1.0
+
+    @property
+    def task(self) -> str:
+        if self.accepted_spans is not None:
+            return "spans"
+        return "multilabel" if self.decisions_per_item > 1 else "single"
 
     @property
     def review_labels(self) -> int:

@@ -35,6 +35,14 @@ from mitl_ml.sim.multilabel import (
 )
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import BudgetCurve, CoverageResult
+from mitl_ml.sim.spans import (
+    SPAN_SIM_DATASETS,
+    SpanOracle,
+    full_coverage_spans,
+    ground_truth_spans,
+    load_span_world,
+    review_all_spans,
+)
 from mitl_ml.sim.world import (
     DEFAULT_MODEL,
     IMAGE_DATASETS,
@@ -242,6 +250,26 @@ def coverage_run(
 
 SINGLE = (full_coverage, ground_truth_style, review_all)
 MULTI = (full_coverage_multilabel, ground_truth_multilabel, review_all_multilabel)
+SPANS = (full_coverage_spans, ground_truth_spans, review_all_spans)
+
+
+def is_spans(config: SimConfig) -> bool:
+    """Does `config` name a shipped span dataset (mitl_ml.sim.spans)?"""
+    return config.source is None and config.dataset in SPAN_SIM_DATASETS
+
+
+def span_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
+    """Full coverage over a span dataset with its fixed pre-labeler, one run per seed (no
+    budget mode: nothing is trained)."""
+    if config.budget is not None:
+        raise ValueError(f"--budget is not available for the span dataset {config.dataset}")
+    policy = config.policy()
+    progress.note(f"mitl simulate: loading {config.dataset} (spaCy pre-labeler, cached)")
+    whole = load_span_world(config.dataset, config.cache_dir)
+    for seed in config.seeds:
+        world = whole.subset(config.limit, seed) if config.limit else whole
+        oracle = SpanOracle(world.truth, config.error_rate, seed)
+        yield coverage_run(config, policy, progress, seed, world, oracle, SPANS)
 
 
 def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
@@ -266,6 +294,9 @@ def runs(
     bar = progress if progress is not None else Progress(enabled=False)
     if world is None and is_multilabel(config):
         yield from multilabel_runs(config, bar)
+        return
+    if world is None and is_spans(config):
+        yield from span_runs(config, bar)
         return
     if world is None:
         bar.note(f"mitl simulate: loading {config.dataset} ({config.model} features)")

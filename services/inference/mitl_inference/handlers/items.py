@@ -101,11 +101,15 @@ class Scorer:
 
     async def _predict(self, dataset: str, model: LoadedModel, group: Batch) -> list[Prediction]:
         try:
-            return await self._run(dataset, model, group)
+            made, misfits = await self._run(dataset, model, group)
         except InvalidInput:
             return await self._predict_each(dataset, model, group)
+        await self._reject(dataset, [(group[m.index], m.reason) for m in misfits])
+        return made
 
-    async def _run(self, dataset: str, model: LoadedModel, group: Batch) -> list[Prediction]:
+    async def _run(
+        self, dataset: str, model: LoadedModel, group: Batch
+    ) -> tuple[list[Prediction], list[core.Misfit]]:
         items = [r.event for r in group]
         started = time.perf_counter()
         # onnxruntime releases the GIL: scoring in a thread keeps the loop serving.
@@ -114,9 +118,15 @@ class Scorer:
         BATCH_SIZE.observe(len(items))
         ITEMS_SCORED.labels(dataset, model.version).inc(len(items))
         TRUNCATED.labels(dataset).inc(sum(output.truncated))
-        labels = self.catalog.get(dataset).labels
-        return core.predictions(
-            items, output, model.version, model.labels, labels, multilabel=model.multilabel
+        declared = self.catalog.get(dataset)
+        return core.checked_predictions(
+            items,
+            output,
+            model.version,
+            model.labels,
+            declared.labels,
+            multilabel=model.multilabel,
+            dataset=declared,
         )
 
     async def _predict_each(
@@ -125,13 +135,24 @@ class Scorer:
         """The batch had an input the model rejects: score items one by one, dead-letter the
         ones it rejects (with its reason) and release their claims."""
         out: list[Prediction] = []
-        rejected: list[str] = []
+        rejected: list[tuple[Received[ItemIngested], str]] = []
         for received in group:
             try:
-                out += await self._run(dataset, model, [received])
+                made, misfits = await self._run(dataset, model, [received])
             except InvalidInput as error:
-                rejected.append(received.event.item_id)
-                await self.dead_letters.send(received.record, InvalidMessage(str(error), "item"))
-        if rejected:
-            await ledger.release(self.runtime.pool, dataset, rejected)
+                rejected.append((received, str(error)))
+                continue
+            out += made
+            rejected += [(received, m.reason) for m in misfits]
+        await self._reject(dataset, rejected)
         return out
+
+    async def _reject(
+        self, dataset: str, rejected: list[tuple[Received[ItemIngested], str]]
+    ) -> None:
+        """Dead-letter items the model rejects or whose output makes no valid prediction
+        (with the reason), and release their claims."""
+        for received, reason in rejected:
+            await self.dead_letters.send(received.record, InvalidMessage(reason, "item"))
+        if rejected:
+            await ledger.release(self.runtime.pool, dataset, [r.event.item_id for r, _ in rejected])

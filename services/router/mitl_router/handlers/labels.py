@@ -16,9 +16,9 @@ from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog
 from mitl_contracts.events import Event, Label
 from mitl_policy.bounds import lower_bound, upper_bound
-from mitl_policy.multilabel import label_confidences
 from mitl_policy.policy_events import policy_changed
 from mitl_policy.requests import disagreement_request
+from mitl_policy.tasks import outcome_confidences
 from mitl_policy.verdicts import HUMAN_SOURCES, Outcome, annotators_disagree
 from mitl_runtime.consumer import Received
 from mitl_runtime.service import ServiceRuntime
@@ -66,7 +66,7 @@ class Feedback:
                     spot_check=row["spot_check"],
                     occurred_at=label.occurred_at,
                     calibration_rate=row["calibration_rate"],
-                    label_confidences=label_confidences(decisions.prediction_of(row)),
+                    label_confidences=outcome_confidences(decisions.prediction_of(row)),
                 )
                 if await outcomes.record(conn, outcome, label.dataset):
                     correct = outcome.label == outcome.predicted_label
@@ -109,7 +109,7 @@ class Feedback:
                 versions = versions | in_force
             for version in sorted(versions):
                 learned, changed = await thresholds.recompute(
-                    self.runtime.pool, name, version, dataset.labels, dataset.policy
+                    self.runtime.pool, name, version, dataset.labels, dataset.policy, dataset.task
                 )
                 for label, entry in learned.classes.items():
                     value = entry.threshold if entry.threshold is not None else 1.0

@@ -69,7 +69,7 @@ class Router:
                 context.learned[(name, version)] = None
                 if dataset.policy.learns_thresholds:
                     state, changed = await thresholds.current(
-                        pool, name, version, dataset.labels, dataset.policy
+                        pool, name, version, dataset.labels, dataset.policy, dataset.task
                     )
                     context.learned[(name, version)] = state
                     if changed:

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 from mitl_contracts.datasets import Policy
+from mitl_contracts.events import Task
 from mitl_policy.calibration import ClassThreshold, Thresholds, learn_thresholds
-from mitl_policy.multilabel import verdicts_of
 from mitl_policy.policy_events import learned_view
+from mitl_policy.tasks import learned_labels, learning_verdicts
 
 from mitl_router.store import outcomes
 
@@ -34,7 +35,12 @@ def from_state(raw: str) -> Thresholds:
 
 
 async def recompute(
-    pool: asyncpg.Pool, dataset: str, model_version: str, labels: Sequence[str], policy: Policy
+    pool: asyncpg.Pool,
+    dataset: str,
+    model_version: str,
+    labels: Sequence[str],
+    policy: Policy,
+    task: Task = "single",
 ) -> tuple[Thresholds, bool]:
     """Learn `model_version`'s thresholds from the outcomes in force for it: its own with
     new_model_start "cold", every version's (newest first) with "inherit". Also says whether
@@ -50,7 +56,8 @@ async def recompute(
         rows = await outcomes.recent(
             conn, dataset, own, policy.calibration_window * ROWS_PER_VERDICT
         )
-        learned = learn_thresholds(verdicts_of(rows, labels, policy), labels, policy)
+        found = learning_verdicts(task, rows, labels, policy)
+        learned = learn_thresholds(found, learned_labels(task, labels), policy)
         await conn.execute(
             """
             INSERT INTO router.thresholds
@@ -72,7 +79,12 @@ async def recompute(
 
 
 async def current(
-    pool: asyncpg.Pool, dataset: str, model_version: str, labels: Sequence[str], policy: Policy
+    pool: asyncpg.Pool,
+    dataset: str,
+    model_version: str,
+    labels: Sequence[str],
+    policy: Policy,
+    task: Task = "single",
 ) -> tuple[Thresholds, bool]:
     """The stored thresholds, or freshly learned ones for a model version seen for the first
     time or learned under another policy version (then the flag says if that changed them)."""
@@ -84,7 +96,7 @@ async def current(
     )
     if row is not None and row["policy_version"] == policy.version:
         return from_state(row["state"]), False
-    return await recompute(pool, dataset, model_version, labels, policy)
+    return await recompute(pool, dataset, model_version, labels, policy, task)
 
 
 async def versions(pool: asyncpg.Pool, dataset: str) -> list[str]:

@@ -1,0 +1,287 @@
+"""The routing decision for span items (a dataset with `task: spans`, entity spans): pure.
+
+A span model gives each entity it finds a confidence, and the item a confidence that no
+entity is missing (`spans_complete`). An item's parts are its spans and that "complete"
+claim. An item is accepted only when every part clears its threshold: each span the
+threshold of its label, the complete claim the threshold learned under the pseudo-label
+COMPLETE (":complete", which no span label can be: labels may not contain ':'). Thresholds
+are the raw `accept_threshold`, or with a `target_precision` learned per label from part
+verdicts (calibration.py: the same bound, scopes and calibration sample as single-label
+items). The item's confidence is its least certain part's (mitl_contracts.spans.
+least_confidence), which also decides calibration sampling; active learning ranks items by
+that part's uncertainty. Spot checks and escalation work as for multi-label items.
+
+Precision is counted at entity level: a verified item gives one verdict per predicted span
+(right when a verified span has the same offsets and label) and one on the complete claim
+(right when no verified span is missing from the prediction). An accepted item's spans are
+then right with the learned precision, and its span set is whole with the precision learned
+for COMPLETE. The parts of one item are not independent draws, so, as for multi-label items,
+the bound is on the share of right parts among items like those verified (docs/spans.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from mitl_contracts.datasets import Policy
+from mitl_contracts.events import Decision, Prediction, Route
+from mitl_contracts.spans import SPAN_SEPARATOR, Span, least_confidence, ordered, spans_key
+
+from mitl_policy.calibration import (
+    Thresholds,
+    Verdict,
+    in_calibration_sample,
+    initial_calibration_rate,
+)
+from mitl_policy.core import (
+    CALIBRATION_PRIORITY,
+    AcceptGate,
+    RouteContext,
+    Routed,
+    accept_gate,
+    effective_policy,
+    unit_draw,
+)
+from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
+from mitl_policy.requests import accepted_label, item_of, review_request
+from mitl_policy.uncertainty import uncertainty
+from mitl_policy.verdicts import Outcome
+
+# The pseudo-label the "no entity is missing" claim is learned and gated under.
+COMPLETE = ":complete"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One claim of a span prediction: a span (`key` its spans_key) or the complete claim."""
+
+    key: str
+    label: str
+    confidence: float
+
+    def describe(self) -> str:
+        return "nothing missing" if self.label == COMPLETE else f"span {self.key}"
+
+
+def threshold_labels(labels: Sequence[str]) -> list[str]:
+    """The labels thresholds are learned for on a span dataset: its labels and COMPLETE."""
+    return [*labels, COMPLETE]
+
+
+def parts_of(spans: Sequence[Span], complete: float) -> list[Part]:
+    """The parts of a span prediction: its spans in order, then the complete claim."""
+    found = [Part(s.key, s.label, float(s.confidence or 0.0)) for s in spans]
+    return [*found, Part(COMPLETE, COMPLETE, float(complete))]
+
+
+def spans_of_key(key: str) -> list[Span]:
+    """The spans a span set's `label` string names (the inverse of spans_key, without
+    confidences); ValueError for a string that is not one."""
+    spans = []
+    for part in key.split(SPAN_SEPARATOR) if key else []:
+        start, end, label = part.split(":", 2)
+        spans.append(Span(start=int(start), end=int(end), label=label))
+    return spans
+
+
+def span_confidences(prediction: Prediction) -> dict[str, float] | None:
+    """Each part's confidence by key (span keys, and COMPLETE) for a span prediction, else
+    None: what an outcome keeps so that part verdicts can be recomputed."""
+    if prediction.spans is None or prediction.spans_complete is None:
+        return None
+    return {p.key: p.confidence for p in parts_of(prediction.spans, prediction.spans_complete)}
+
+
+def priority_of(weakest: Part, policy: Policy) -> float:
+    """Active learning: the least certain part's uncertainty under the policy's strategy."""
+    return uncertainty([weakest.confidence, 1.0 - weakest.confidence], policy.uncertainty)
+
+
+def _escalation(
+    prediction: Prediction, spans: Sequence[Span], key: str, policy: Policy, context: RouteContext
+) -> str | None:
+    """The escalation rules of escalation.py read for a span set: metadata, outlier score,
+    a drift-flagged label among the spans, a new model version finding another span set."""
+    if (reason := regulated_or_outlier(prediction, policy)) is not None:
+        return reason
+    for label in sorted({s.label for s in spans}):
+        if class_segment(label) in context.drift_segments:
+            return f"drift monitor flags segment {class_segment(label)}"
+    return model_changed(prediction, policy, context.earlier, key, lambda k: f"[{k}]")
+
+
+def _recorded(gates: Sequence[tuple[Part, AcceptGate]], policy: Policy) -> dict[str, float]:
+    """The thresholds in force, per label (`accept_threshold.<label>`)."""
+    recorded: dict[str, float] = {}
+    for part, gate in gates:
+        recorded |= {
+            k: v for k, v in gate.recorded.items() if k not in ("accept_threshold", "lower_bound")
+        }
+        if gate.threshold is not None:
+            recorded[f"accept_threshold.{part.label}"] = gate.threshold
+    if not policy.learns_thresholds:
+        recorded["accept_threshold"] = policy.accept_threshold
+    return recorded
+
+
+def route_spans(
+    prediction: Prediction,
+    policy: Policy,
+    *,
+    now: datetime,
+    drift_active: bool = False,
+    context: RouteContext | None = None,
+) -> Routed:
+    """Route one span prediction (ValueError if it carries no spans)."""
+    if prediction.spans is None or prediction.spans_complete is None:
+        raise ValueError("a span dataset's prediction carries spans and spans_complete")
+    context = context or RouteContext()
+    policy = effective_policy(policy, drift_active)
+    spans, complete = ordered(prediction.spans), prediction.spans_complete
+    parts = parts_of(spans, complete)
+    weakest = min(parts, key=lambda p: p.confidence)
+    confidence = least_confidence(spans, complete)
+    key = spans_key(spans)
+    penalty = 1.0 - policy.diversity_weight * min(1.0, max(0.0, context.similarity))
+    priority = priority_of(weakest, policy) * penalty
+    known: Thresholds | None = context.thresholds
+    version = prediction.model_version
+    if known is not None:
+        rate = max(known.calibration_rate(p.label, policy) for p in parts)
+    else:
+        rate = initial_calibration_rate(policy)
+    sampled = in_calibration_sample(prediction.item_id, version, confidence, policy, rate)
+    gates = [
+        (
+            p,
+            accept_gate(
+                p.label,
+                p.confidence,
+                policy,
+                known,
+                drift_active,
+                sampled=sampled,
+                calibration_rate=rate,
+            ),
+        )
+        for p in parts
+    ]
+    if not sampled and any(g.calibrate for _, g in gates):
+        # A cold label asks for a calibration review only when the whole item could be
+        # accepted later (its least certain part is over the floor).
+        if confidence < policy.min_accept_threshold:
+            gates = [(p, replace(g, calibrate=False)) for p, g in gates]
+    escalation = _escalation(prediction, spans, key, policy, context)
+    spot_check = calibration = False
+    verdict: Route
+    blocking = next((g for _, g in gates if g.threshold is None), None)
+    below = [(p, g) for p, g in gates if g.threshold is not None and p.confidence < g.threshold]
+    calibrating = next((g for _, g in gates if g.calibrate), None)
+    if escalation is not None:
+        verdict, reason = "escalate", escalation
+    elif calibrating is not None:
+        verdict, reason, calibration = "review", calibrating.why_not, True
+        priority = CALIBRATION_PRIORITY + unit_draw(
+            "calibrate", prediction.dataset, prediction.item_id
+        )
+    elif blocking is not None:
+        verdict, reason = "review", blocking.why_not
+    elif below:
+        worst, gate = min(below, key=lambda pg: pg[0].confidence - (pg[1].threshold or 0.0))
+        verdict = "review"
+        reason = (
+            f"{worst.describe()} at confidence {worst.confidence:.3f}, under the "
+            f"{worst.label} threshold {gate.threshold:.3f}"
+        )
+    else:
+        verdict = "accept"
+        weakest_gate = next(g for p, g in gates if p is weakest)
+        reason = (
+            f"every span and nothing missing clear their thresholds; least certain "
+            f"{weakest.describe()} at {weakest.confidence:.3f}, threshold "
+            f"{weakest_gate.threshold:.3f}"
+        )
+        spot_rate = max(g.spot_check_rate for _, g in gates)
+        spot_check = unit_draw("spot", prediction.dataset, prediction.item_id) < spot_rate
+    decision = Decision(
+        **item_of(prediction),
+        event_id=f"decision-{prediction.event_id}",
+        occurred_at=now,
+        prediction_event_id=prediction.event_id,
+        route=verdict,
+        reason=reason,
+        predicted_label=key,
+        confidence=confidence,
+        priority=priority,
+        spot_check=spot_check,
+        model_version=version,
+        policy_version=policy.version,
+        thresholds=_recorded(gates, policy),
+        predicted_spans=spans,
+        spans_complete=complete,
+    )
+    review = None
+    if verdict != "accept" or spot_check:
+        review = review_request(prediction, decision, blind=spot_check or calibration)
+    auto_label = None
+    if verdict == "accept":
+        given = [s.model_copy(update={"confidence": None}) for s in spans]
+        auto_label = accepted_label(prediction, decision, key, spans=given, suggested_spans=spans)
+    return Routed(decision, review, auto_label)
+
+
+def span_verdicts(outcomes: Iterable[Outcome], policy: Policy) -> list[Verdict]:
+    """Part verdicts, newest item first: for each decision (item, model version) the
+    people's span sets are reduced as verdicts.py does (an expert settles; else every
+    annotator must agree), then each predicted span is right when the verified set has a
+    span with the same offsets and label, and the complete claim is right when no verified
+    span is missing from the prediction. The outcomes' `label_confidences` hold each part's
+    confidence (span_confidences); decisions without them are skipped. A part verdict
+    counts in the calibration sample only when its whole item was drawn (the least certain
+    part's confidence decides membership, as when it was routed)."""
+    groups: dict[tuple[str, str], list[Outcome]] = {}
+    for outcome in outcomes:
+        groups.setdefault((outcome.item_id, outcome.model_version), []).append(outcome)
+    ordered: list[tuple[datetime, str, list[Verdict]]] = []
+    for (item_id, model_version), group in groups.items():
+        group.sort(key=lambda o: (o.occurred_at, o.event_id))
+        first = group[0]
+        confidences = first.label_confidences
+        if confidences is None or COMPLETE not in confidences:
+            continue
+        predicted = spans_of_key(first.predicted_label)
+        if any(s.key not in confidences for s in predicted):
+            continue
+        experts = [o for o in group if o.source == "expert"]
+        judged = [{s.key for s in spans_of_key(o.label)} for o in (experts[-1:] or group)]
+        found = {s.key for s in predicted}
+        weakest = min(confidences[k] for k in [*found, COMPLETE])
+        drawn = in_calibration_sample(
+            item_id, model_version, weakest, policy, first.calibration_rate
+        )
+        # Not drawn: rate 0 keeps every part verdict of the item out of the sample.
+        rate = first.calibration_rate if drawn else 0.0
+        base = Verdict(
+            predicted_label=COMPLETE,
+            confidence=float(confidences[COMPLETE]),
+            correct=all(verified <= found for verified in judged),
+            spot_check=any(o.spot_check for o in group),
+            item_id=item_id,
+            model_version=model_version,
+            calibration_rate=rate,
+        )
+        item_verdicts = [
+            replace(
+                base,
+                predicted_label=s.label,
+                confidence=float(confidences[s.key]),
+                correct=all(s.key in verified for verified in judged),
+            )
+            for s in predicted
+        ]
+        item_verdicts.append(base)
+        ordered.append((group[-1].occurred_at, item_id, item_verdicts))
+    ordered.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+    return [v for _, _, item in ordered for v in item]
