@@ -14,6 +14,8 @@ onnxruntime cannot load or run, is refused.
   n-grams), side by side -> head.onnx (float [n, 384 + width] -> probs [n, k]).
 - pixels-logreg: images (PNG or JPEG bytes) -> grayscale pixels resized to image_size squared
   (mitl_ml.images) -> head.onnx (float [n, image_size ** 2] -> probs [n, k]).
+- minilm-tagger: text -> the shipped MiniLM encoder's token states -> head.onnx tag
+  probabilities per word -> spans (mitl_ml.tagger_model; ModelOutput.spans).
 A text model whose manifest names another encoder than the runtime's is refused at load.
 """
 
@@ -189,7 +191,7 @@ class EncoderPool:
     def for_manifest(self, manifest: ModelManifest) -> MiniLMEncoder | None:
         """The shared encoder `manifest` names, if loaded (the shipped one is loaded on
         demand); None for a model without encoder or one not loaded yet."""
-        if manifest.kind in ("minilm-logreg", "hybrid-logreg"):
+        if manifest.kind in ("minilm-logreg", "hybrid-logreg", "minilm-tagger"):
             with self._lock:
                 shipped = next((e for e in self._by_sha256.values() if not e.quantization), None)
                 if shipped is None:
@@ -230,6 +232,16 @@ def load_model(
     """
     manifest = read_manifest(bundle_dir)
     contents = read_verified_files(bundle_dir, manifest)
+    if manifest.kind == "minilm-tagger":
+        from mitl_ml.tagger_model import load_tagger  # it builds on this module
+
+        pool = encoder if isinstance(encoder, EncoderPool) else None
+        shared = pool.for_manifest(manifest) if pool is not None else encoder
+        assert not isinstance(shared, EncoderPool)
+        tagger = load_tagger(manifest, contents, shared, intra_op_threads, allow_spinning)
+        if pool is not None and tagger.encoder is not None:
+            pool.keep(tagger.encoder)
+        return tagger
     role = CLASSIFIER_ROLE[manifest.kind]
     if role not in manifest.files:
         raise ModelLoadError(f"manifest.files has no {role!r} entry for kind {manifest.kind}")
