@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # Between the spans of a span set's key ("0:5:PER|10:16:LOC"); an empty set's key is "".
 SPAN_SEPARATOR = "|"
@@ -62,6 +62,23 @@ def spans_key(spans: Iterable[Span]) -> str:
     '|' ('' for no span). Confidences do not count: a person's confirmed copy of a model's
     spans has the model's key."""
     return SPAN_SEPARATOR.join(dict.fromkeys(s.key for s in ordered(spans)))
+
+
+def spans_from_key(key: str) -> list[Span]:
+    """The span set whose `spans_key` is `key` (no confidences); ValueError naming the part
+    that is not `start:end:label`."""
+    spans: list[Span] = []
+    for part in key.split(SPAN_SEPARATOR) if key else []:
+        start, _, rest = part.partition(":")
+        end, _, label = rest.partition(":")
+        try:
+            spans.append(Span(start=int(start), end=int(end), label=label))
+        except ValidationError as error:
+            reason = error.errors()[0]["msg"]
+            raise ValueError(f"span key part {part!r} is not a span: {reason}") from None
+        except ValueError:
+            raise ValueError(f"span key part {part!r} is not start:end:label") from None
+    return spans
 
 
 def check_spans(

@@ -29,6 +29,7 @@ from mitl_runtime.service import ServiceRuntime
 
 from mitl_trainer import outbox
 from mitl_trainer.core import schedule
+from mitl_trainer.core.span_sets import entity_counts
 from mitl_trainer.core.training_set import TrainingSet, build
 from mitl_trainer.metrics import HOLDOUT_ACCURACY, RUNS, TRAINING_SECONDS
 from mitl_trainer.settings import Settings
@@ -37,6 +38,7 @@ from mitl_trainer.training import (
     Champion,
     Rules,
     kind_for,
+    score_metric,
     store_candidate,
     train_candidate,
     version_for,
@@ -63,9 +65,12 @@ async def training_set(pool: asyncpg.Pool, dataset: str, settings: Settings) -> 
 
 
 def readiness(catalog: Catalog, dataset: str, training: TrainingSet, settings: Settings) -> Any:
+    """Whether the training set can train (schedule.readiness); a span dataset's classes are
+    its entity labels, counted in entities."""
+    spans = catalog.get(dataset).task == "spans"
     return schedule.readiness(
         training.verified,
-        training.class_counts,
+        entity_counts(training.train) if spans else training.class_counts,
         catalog.get(dataset).labels,
         min_labels=settings.min_labels,
         min_per_class=settings.min_per_class,
@@ -146,9 +151,10 @@ class Worker:
         digest, path = await asyncio.to_thread(store_candidate, candidate, self.artifacts, encoder)
         TRAINING_SECONDS.observe(time.perf_counter() - started)
         metrics = candidate.manifest.metrics
-        HOLDOUT_ACCURACY.labels(name, "candidate").set(metrics.get("holdout_accuracy", 0.0))
-        if "champion_holdout_accuracy" in metrics:
-            HOLDOUT_ACCURACY.labels(name, "champion").set(metrics["champion_holdout_accuracy"])
+        score = f"holdout_{score_metric(kind)}"
+        HOLDOUT_ACCURACY.labels(name, "candidate").set(metrics.get(score, 0.0))
+        if f"champion_{score}" in metrics:
+            HOLDOUT_ACCURACY.labels(name, "champion").set(metrics[f"champion_{score}"])
         uri = self.artifacts.uri(digest)
         statuses: list[Literal["candidate", "champion"]] = ["candidate"]
         if candidate.verdict.promote:

@@ -98,3 +98,14 @@ def test_label_records_the_span_changes() -> None:
     with pytest.raises(ValidationError, match="is not the span set"):
         Label(dataset="d", item_id="i", label="x", source="annotator", action="correct",
               model_version="m", spans=final)  # fmt: skip
+
+
+def test_a_span_set_key_reads_back_into_its_spans() -> None:
+    from mitl_contracts.spans import spans_from_key
+
+    spans = [Span(start=0, end=5, label="PER"), Span(start=10, end=16, label="geo-loc")]
+    assert spans_from_key(spans_key(spans)) == spans
+    assert spans_from_key("") == []
+    for bad, reason in [("0:5", "not a span"), ("a:5:x", "start:end:label"), ("5:1:x", "reversed")]:
+        with pytest.raises(ValueError, match=reason):
+            spans_from_key(bad)
