@@ -38,15 +38,30 @@ TRAINED_KINDS = ("text", "image")
 
 
 def trained(catalog: Catalog, dataset: str) -> Dataset | None:
-    """The dataset if the trainer trains it: in the catalog, with text or image items."""
+    """The dataset if the trainer trains it: in the catalog, with text or image items, or
+    multi-label with vector items (a one-vs-rest head)."""
     found = catalog.datasets.get(dataset)
-    return found if found is not None and found.input_kind in TRAINED_KINDS else None
+    if found is None:
+        return None
+    if found.input_kind in TRAINED_KINDS or (
+        found.input_kind == "vector" and found.task == "multilabel"
+    ):
+        return found
+    return None
 
 
 def label_fault(dataset: Dataset, event: Label) -> str | None:
     """Why `event` can never train `dataset`'s models, None if it can: a label outside the
-    label set; for a span dataset, a label without its span set, or spans with a label not
+    label set; for a multi-label dataset, a label without its label set or with a label
+    outside it; for a span dataset, a label without its span set, or spans with a label not
     in the dataset, or overlapping where the dataset forbids it."""
+    if dataset.task == "multilabel":
+        if event.labels is None:
+            return f"dataset {event.dataset!r} is multi-label; the label carries no 'labels'"
+        unknown = sorted(set(event.labels) - set(dataset.labels))
+        if unknown:
+            return f"labels {unknown} are not in dataset {event.dataset!r}'s label set"
+        return None
     if dataset.task != "spans":
         if event.label not in dataset.labels:
             return f"label {event.label!r} is not in dataset {event.dataset!r}'s label set"
@@ -80,7 +95,7 @@ class Intake:
         items = [
             i
             for i in self.ours(topics.ITEMS_INGESTED, [r.event for r in batch])
-            if i.content.text is not None or i.content.image is not None
+            if i.content.kind in TRAINED_KINDS or i.content.vector is not None
         ]
         if items:
             await learned.add_items(self.runtime.pool, items)

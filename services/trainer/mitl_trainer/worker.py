@@ -29,7 +29,6 @@ from mitl_runtime.service import ServiceRuntime
 
 from mitl_trainer import outbox
 from mitl_trainer.core import schedule
-from mitl_trainer.core.span_sets import entity_counts
 from mitl_trainer.core.training_set import TrainingSet, build
 from mitl_trainer.metrics import HOLDOUT_ACCURACY, RUNS, TRAINING_SECONDS
 from mitl_trainer.settings import Settings
@@ -37,6 +36,7 @@ from mitl_trainer.store import learned, retraining
 from mitl_trainer.training import (
     Champion,
     Rules,
+    class_counts,
     kind_for,
     score_metric,
     store_candidate,
@@ -66,11 +66,12 @@ async def training_set(pool: asyncpg.Pool, dataset: str, settings: Settings) -> 
 
 def readiness(catalog: Catalog, dataset: str, training: TrainingSet, settings: Settings) -> Any:
     """Whether the training set can train (schedule.readiness); a span dataset's classes are
-    its entity labels, counted in entities."""
-    spans = catalog.get(dataset).task == "spans"
+    its entity labels, counted in entities, a multi-label dataset's its labels, counted in
+    items holding each."""
+    kind = kind_for(catalog.get(dataset), settings.model_kind)
     return schedule.readiness(
         training.verified,
-        entity_counts(training.train) if spans else training.class_counts,
+        class_counts(kind, training),
         catalog.get(dataset).labels,
         min_labels=settings.min_labels,
         min_per_class=settings.min_per_class,
