@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,23 +32,29 @@ from tests.support import TopicReader, running_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "trainer"))
 from mitl_trainer.app import create_app
+from mitl_trainer.core.split import in_holdout
 from mitl_trainer.settings import Settings
 
 pytestmark = pytest.mark.integration
 ITEMS = 160
+HOLDOUT_FRACTION = 0.2
 CHAMPION_ROWS = 200
-# Rows taken first for each label, so that every label (Class14 is rare) has training items
-# whichever of them the hash of the run's item ids holds out.
-PER_LABEL = 6
+# Training rows taken first for each label, so that every label (Class14 is rare) trains.
+PER_LABEL = 4
 
 
-def rows(sets: list[list[str]], labels: tuple[str, ...]) -> list[int]:
-    """ITEMS row numbers outside the champion's rows: PER_LABEL holding each label, then the
-    first others."""
+def rows(
+    sets: list[list[str]], labels: tuple[str, ...], trains: Callable[[int], bool]
+) -> list[int]:
+    """ITEMS row numbers outside the champion's rows: PER_LABEL holding each label on the
+    training side (`trains`: the trainer's split of the item made of the row), then the first
+    others."""
     usable = range(len(sets) - CHAMPION_ROWS)
     picked: list[int] = []
     for label in labels:
-        picked += [n for n in usable if label in sets[n] and n not in picked][:PER_LABEL]
+        picked += [n for n in usable if label in sets[n] and trains(n) and n not in picked][
+            :PER_LABEL
+        ]
     picked += [n for n in usable if n not in picked][: ITEMS - len(picked)]
     return picked[:ITEMS]
 
@@ -71,7 +78,9 @@ async def test_verified_label_sets_retrain_the_one_vs_rest_head(
         dataset=dataset,
     )
     write_bundle(boot, manifest, files)
-    chosen = rows(sets, yeast.labels)
+    chosen = rows(
+        sets, yeast.labels, lambda n: not in_holdout(dataset, f"{run}-{n}", HOLDOUT_FRACTION)
+    )
     catalog = tmp_path / "datasets.yaml"
     catalog.write_text(
         f"datasets:\n  {dataset}:\n    task: multilabel\n    input_kind: vector\n"
@@ -87,6 +96,7 @@ async def test_verified_label_sets_retrain_the_one_vs_rest_head(
         min_holdout=15,
         promotion_margin=-1.0,
         poll_interval_s=0.5,
+        holdout_fraction=HOLDOUT_FRACTION,
     )
     items = [
         ItemIngested(

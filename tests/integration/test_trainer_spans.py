@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,29 @@ from tests.support import TopicReader, running_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "trainer"))
 from mitl_trainer.app import create_app
+from mitl_trainer.core.split import in_holdout
 from mitl_trainer.settings import Settings
 
 pytestmark = pytest.mark.integration
 ITEMS = 160
 CHAMPION_TWEETS = 100
+HOLDOUT_FRACTION = 0.2
+# Training tweets taken first for each entity label, so that every label (movie and
+# sportsteam are rare) trains whichever items the trainer holds out.
+PER_LABEL = 2
+
+
+def tweets(span_sets: list[list[Span]], trains: Callable[[int], bool]) -> list[int]:
+    """ITEMS tweet numbers outside the champion's: PER_LABEL holding each entity label on
+    the training side (`trains`: the trainer's split of the item made of the tweet), then the
+    first others."""
+    usable = range(len(span_sets) - CHAMPION_TWEETS)
+    picked: list[int] = []
+    for label in WNUT16_LABELS:
+        holding = [n for n in usable if any(s.label == label for s in span_sets[n])]
+        picked += [n for n in holding if trains(n) and n not in picked][:PER_LABEL]
+    picked += [n for n in usable if n not in picked][: ITEMS - len(picked)]
+    return picked[:ITEMS]
 
 
 def dead_lettered_by_trainer(record: object) -> bool:
@@ -69,8 +88,9 @@ async def test_verified_span_sets_train_a_tagger_champion(
         min_holdout=15,
         promotion_margin=-1.0,
         poll_interval_s=0.5,
+        holdout_fraction=HOLDOUT_FRACTION,
     )
-    texts, span_sets = data.texts[:ITEMS], data.spans[:ITEMS]
+    chosen = tweets(data.spans, lambda n: not in_holdout(dataset, f"{run}-{n}", HOLDOUT_FRACTION))
     items = [
         ItemIngested(
             event_id=f"ingested-{run}-{n}",
@@ -78,29 +98,29 @@ async def test_verified_span_sets_train_a_tagger_champion(
             item_id=f"{run}-{n}",
             external_id=f"tweet-{n}",
             batch_id="b1",
-            content=ItemContent(text=text),
+            content=ItemContent(text=data.texts[n]),
         )
-        for n, text in enumerate(texts)
+        for n in chosen
     ]
     labels = [
         Label(
             event_id=f"label-{run}-{n}",
             dataset=dataset,
             item_id=f"{run}-{n}",
-            label=spans_key(spans),
-            spans=spans,
+            label=spans_key(data.spans[n]),
+            spans=data.spans[n],
             source="annotator",
             action="correct",
             annotator="ada",
             model_version=champion,
         )
-        for n, spans in enumerate(span_sets)
+        for n in chosen
     ]
     alien = [Span(start=0, end=2, label="planet")]
     bad = Label(
         event_id=f"label-{run}-bad",
         dataset=dataset,
-        item_id=f"{run}-0",
+        item_id=f"{run}-{chosen[0]}",
         label=spans_key(alien),
         spans=alien,
         source="annotator",

@@ -92,11 +92,8 @@ class Intake:
         return kept
 
     async def on_items(self, batch: list[Received[ItemIngested]]) -> None:
-        items = [
-            i
-            for i in self.ours(topics.ITEMS_INGESTED, [r.event for r in batch])
-            if i.content.kind in TRAINED_KINDS or i.content.vector is not None
-        ]
+        # Every item of a trained dataset: its text, image or vector (learned.stored_content).
+        items = self.ours(topics.ITEMS_INGESTED, [r.event for r in batch])
         if items:
             await learned.add_items(self.runtime.pool, items)
 
