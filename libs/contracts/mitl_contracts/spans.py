@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # Between the spans of a span set's key ("0:5:PER|10:16:LOC"); an empty set's key is "".
 SPAN_SEPARATOR = "|"
@@ -138,12 +138,16 @@ def least_confidence(spans: Sequence[Span], complete: float | None) -> float:
 
 def spans_of_key(key: str) -> list[Span]:
     """The spans a span set's key names (the inverse of `spans_key`, without confidences);
-    raises ValueError naming a part that is not `start:end:label`."""
+    raises ValueError naming a part that is not `start:end:label` or not a valid span."""
     spans: list[Span] = []
     for part in key.split(SPAN_SEPARATOR) if key else []:
         start, _, rest = part.partition(":")
         end, _, label = rest.partition(":")
-        if not (start.isdigit() and end.isdigit() and label):
-            raise ValueError(f"{part!r} is not a span (start:end:label)")
-        spans.append(Span(start=int(start), end=int(end), label=label))
+        try:
+            spans.append(Span(start=int(start), end=int(end), label=label))
+        except ValidationError as error:
+            reason = error.errors()[0]["msg"]
+            raise ValueError(f"span key part {part!r} is not a span: {reason}") from None
+        except ValueError:
+            raise ValueError(f"span key part {part!r} is not a span (start:end:label)") from None
     return spans

@@ -104,6 +104,20 @@ class Encoded:
     truncated: list[bool]
 
 
+@dataclass(frozen=True)
+class TokenStates:
+    """Per text, in input order: `states[i]` float32 [t, 384], the encoder's last hidden state
+    of each of text i's t wordpieces ([CLS] and [SEP] left out); `offsets[i]` each wordpiece's
+    `[start, end)` characters in the text; `word_ids[i]` the word (tokenizer pre-token: split
+    at whitespace and punctuation) each wordpiece belongs to; `truncated[i]` if text i was cut
+    to the encoder's limit (its later words have no state)."""
+
+    states: list[np.ndarray]
+    offsets: list[list[tuple[int, int]]]
+    word_ids: list[list[int]]
+    truncated: list[bool]
+
+
 class MiniLMEncoder:
     """Encodes texts with MiniLM; see `encode` for the contract."""
 
@@ -193,6 +207,49 @@ class MiniLMEncoder:
         for chunk, embedded in zip(chunks, self._pool.map(self._embed, rows), strict=True):
             out[chunk] = embedded
         return Encoded(out, truncated)
+
+    def encode_tokens(self, texts: list[str]) -> TokenStates:
+        """Each wordpiece's last hidden state (contextual, not pooled) with its character
+        offsets and word; texts over MAX_TOKENS wordpieces are truncated and flagged, as in
+        `encode`. Raises TypeError if an element is not a str."""
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{i}] is {type(text).__name__}, not str")
+        if not texts:
+            return TokenStates([], [], [], [])
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        chunks = spread(length_chunks(order, lengths), self.threads)
+        rows = [[encodings[i].ids for i in chunk] for chunk in chunks]
+        mapped = (
+            map(self._hidden, rows)
+            if self._pool is None or len(chunks) < 2
+            else self._pool.map(self._hidden, rows)
+        )
+        states: list[np.ndarray] = [np.zeros((0, EMBEDDING_DIM), np.float32)] * len(texts)
+        for chunk, hidden in zip(chunks, mapped, strict=True):
+            for j, i in enumerate(chunk):
+                states[i] = hidden[j, 1 : lengths[i] - 1].astype(np.float32)
+        offsets, word_ids = [], []
+        for e in encodings:
+            inner = [k for k, w in enumerate(e.word_ids) if w is not None]
+            offsets.append([tuple(e.offsets[k]) for k in inner])
+            word_ids.append([int(e.word_ids[k]) for k in inner])  # type: ignore[arg-type]
+        truncated = [len(e.overflowing) > 0 for e in encodings]
+        return TokenStates(states, offsets, word_ids, truncated)  # type: ignore[arg-type]
+
+    def _hidden(self, rows: list[list[int]]) -> np.ndarray:
+        """The last hidden state [len(rows), width, 384] of id rows padded to the longest."""
+        width = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)  # pad id 0 == [PAD]
+        mask = np.zeros_like(ids)
+        for j, row in enumerate(rows):
+            ids[j, : len(row)] = row
+            mask[j, : len(row)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feeds = {k: v for k, v in feeds.items() if k in self._input_names}
+        return np.asarray(self._session.run(["last_hidden_state"], feeds)[0])
 
     def _embed(self, rows: list[list[int]]) -> np.ndarray:
         width = max(len(r) for r in rows)

@@ -16,6 +16,8 @@ onnxruntime cannot load or run, is refused.
   (mitl_ml.images) -> head.onnx (float [n, image_size ** 2] -> probs [n, k]).
 - spacy-ner: text -> spaCy's pretrained pipeline with beam search -> entity spans with
   confidences (mitl_ml.spacy_ner); `ModelOutput.spans` and `spans_complete` are set.
+- minilm-tagger: text -> the shipped MiniLM encoder's token states -> head.onnx tag
+  probabilities per word -> spans (mitl_ml.tagger_model; ModelOutput.spans).
 A text model whose manifest names another encoder than the runtime's is refused at load.
 """
 
@@ -211,7 +213,7 @@ class EncoderPool:
     def for_manifest(self, manifest: ModelManifest) -> MiniLMEncoder | None:
         """The shared encoder `manifest` names, if loaded (the shipped one is loaded on
         demand); None for a model without encoder or one not loaded yet."""
-        if manifest.kind in ("minilm-logreg", "hybrid-logreg"):
+        if manifest.kind in ("minilm-logreg", "hybrid-logreg", "minilm-tagger"):
             with self._lock:
                 shipped = next((e for e in self._by_sha256.values() if not e.quantization), None)
                 if shipped is None:
@@ -258,6 +260,16 @@ def load_model(
         return LoadedModel(
             manifest, None, None, None, span_finder=load_spacy_ner(manifest, contents)
         )
+    if manifest.kind == "minilm-tagger":
+        from mitl_ml.tagger_model import load_tagger  # it builds on this module
+
+        pool = encoder if isinstance(encoder, EncoderPool) else None
+        shared = pool.for_manifest(manifest) if pool is not None else encoder
+        assert not isinstance(shared, EncoderPool)
+        tagger = load_tagger(manifest, contents, shared, intra_op_threads, allow_spinning)
+        if pool is not None and tagger.encoder is not None:
+            pool.keep(tagger.encoder)
+        return tagger
     role = CLASSIFIER_ROLE.get(manifest.kind)
     if role is None:
         raise ModelLoadError(f"kind {manifest.kind} has no runner in this runtime")

@@ -27,7 +27,13 @@ from datetime import datetime
 
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import Decision, Prediction, Route
-from mitl_contracts.spans import SPAN_SEPARATOR, Span, least_confidence, ordered, spans_key
+from mitl_contracts.spans import (
+    Span,
+    least_confidence,
+    ordered,
+    spans_key,
+    spans_of_key,
+)
 
 from mitl_policy.calibration import (
     Thresholds,
@@ -74,16 +80,6 @@ def parts_of(spans: Sequence[Span], complete: float) -> list[Part]:
     """The parts of a span prediction: its spans in order, then the complete claim."""
     found = [Part(s.key, s.label, float(s.confidence or 0.0)) for s in spans]
     return [*found, Part(COMPLETE, COMPLETE, float(complete))]
-
-
-def spans_of_key(key: str) -> list[Span]:
-    """The spans a span set's `label` string names (the inverse of spans_key, without
-    confidences); ValueError for a string that is not one."""
-    spans = []
-    for part in key.split(SPAN_SEPARATOR) if key else []:
-        start, end, label = part.split(":", 2)
-        spans.append(Span(start=int(start), end=int(end), label=label))
-    return spans
 
 
 def span_confidences(prediction: Prediction) -> dict[str, float] | None:

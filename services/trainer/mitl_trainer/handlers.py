@@ -3,7 +3,9 @@ and the retraining requests that labels and drift alerts make.
 
 Only text and image datasets of the catalog are trained here; events of other datasets are
 counted as ignored, not dead-lettered (they are valid, just not this service's business). A label
-outside its dataset's label set can never train anything and is dead-lettered.
+outside its dataset's label set can never train anything and is dead-lettered; so is a span
+dataset's label without its span set or with spans the dataset refuses. A span set's label is
+its key (mitl_contracts.spans.spans_key), stored as any label and read back into spans to train.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog, Dataset
 from mitl_contracts.events import DriftAlert, Event, ItemIngested, Label, ModelPromoted
+from mitl_contracts.spans import check_spans
 from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
@@ -35,9 +38,41 @@ TRAINED_KINDS = ("text", "image")
 
 
 def trained(catalog: Catalog, dataset: str) -> Dataset | None:
-    """The dataset if the trainer trains it: in the catalog, with text or image items."""
+    """The dataset if the trainer trains it: in the catalog, with text or image items, or
+    multi-label with vector items (a one-vs-rest head)."""
     found = catalog.datasets.get(dataset)
-    return found if found is not None and found.input_kind in TRAINED_KINDS else None
+    if found is None:
+        return None
+    if found.input_kind in TRAINED_KINDS or (
+        found.input_kind == "vector" and found.task == "multilabel"
+    ):
+        return found
+    return None
+
+
+def label_fault(dataset: Dataset, event: Label) -> str | None:
+    """Why `event` can never train `dataset`'s models, None if it can: a label outside the
+    label set; for a multi-label dataset, a label without its label set or with a label
+    outside it; for a span dataset, a label without its span set, or spans with a label not
+    in the dataset, or overlapping where the dataset forbids it."""
+    if dataset.task == "multilabel":
+        if event.labels is None:
+            return f"dataset {event.dataset!r} is multi-label; the label carries no 'labels'"
+        unknown = sorted(set(event.labels) - set(dataset.labels))
+        if unknown:
+            return f"labels {unknown} are not in dataset {event.dataset!r}'s label set"
+        return None
+    if dataset.task != "spans":
+        if event.label not in dataset.labels:
+            return f"label {event.label!r} is not in dataset {event.dataset!r}'s label set"
+        return None
+    if event.spans is None:
+        return f"dataset {event.dataset!r} labels spans; the label carries no 'spans'"
+    try:
+        check_spans(event.spans, labels=dataset.labels, allow_overlap=dataset.allow_overlap)
+    except ValueError as error:
+        return f"dataset {event.dataset!r}: {error}"
+    return None
 
 
 @dataclass
@@ -57,11 +92,8 @@ class Intake:
         return kept
 
     async def on_items(self, batch: list[Received[ItemIngested]]) -> None:
-        items = [
-            i
-            for i in self.ours(topics.ITEMS_INGESTED, [r.event for r in batch])
-            if i.content.text is not None or i.content.image is not None
-        ]
+        # Every item of a trained dataset: its text, image or vector (learned.stored_content).
+        items = self.ours(topics.ITEMS_INGESTED, [r.event for r in batch])
         if items:
             await learned.add_items(self.runtime.pool, items)
 
@@ -71,8 +103,7 @@ class Intake:
             event, dataset = received.event, trained(self.catalog, received.event.dataset)
             if dataset is None:
                 IGNORED.labels(topics.LABELS, "dataset").inc()
-            elif event.label not in dataset.labels:
-                reason = f"label {event.label!r} is not in dataset {event.dataset!r}'s label set"
+            elif (reason := label_fault(dataset, event)) is not None:
                 await self.dead_letters.send(received.record, InvalidMessage(reason, "label"))
             else:
                 labels.append(event)

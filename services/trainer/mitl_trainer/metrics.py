@@ -23,7 +23,8 @@ VERIFIED_LABELS = Gauge(
 )
 HOLDOUT_ACCURACY = Gauge(
     "mitl_trainer_holdout_accuracy_ratio",
-    "Holdout accuracy of the latest candidate and of the champion it was compared with",
+    "Holdout accuracy (a span model: entity-level F1) of the latest candidate and of the "
+    "champion it was compared with",
     ["dataset", "model"],
 )
 IGNORED = Counter(

@@ -15,7 +15,7 @@ from mitl_runtime.service import ServiceRuntime
 from pydantic import BaseModel
 
 from mitl_trainer.core import schedule
-from mitl_trainer.handlers import TRAINED_KINDS, Intake
+from mitl_trainer.handlers import TRAINED_KINDS, Intake, trained
 from mitl_trainer.settings import Settings
 from mitl_trainer.store import learned, retraining
 from mitl_trainer.worker import readiness, training_set
@@ -69,11 +69,11 @@ def build_router(
             dataset = catalog.get(name)
         except UnknownDataset as error:
             raise HTTPException(404, str(error)) from None
-        if dataset.input_kind not in TRAINED_KINDS:
+        if trained(catalog, name) is None:
             raise HTTPException(
                 422,
                 f"dataset {name!r} has {dataset.input_kind} items; the trainer trains "
-                f"{' and '.join(TRAINED_KINDS)}",
+                f"{' and '.join(TRAINED_KINDS)} datasets, and multi-label vector ones",
             )
         return dataset
 

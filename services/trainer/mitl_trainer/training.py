@@ -4,7 +4,9 @@ run it off the event loop); no database, no broker.
 The candidate is a logistic-regression head of the kind `Rules.kind` names: on MiniLM
 embeddings (mitl_ml.train_minilm_head) or on MiniLM embeddings stacked with TF-IDF word and char
 n-grams and temperature-scaled (mitl_ml.train_hybrid_logreg); for an image dataset, on its
-images' raw pixels (mitl_ml.train_pixels_classifier, kind pixels-logreg), trained with a
+images' raw pixels (mitl_ml.train_pixels_classifier, kind pixels-logreg); for a span dataset a
+BIO tagger on MiniLM token states (mitl_ml.tagger, kind minilm-tagger) from the verified span
+sets, compared with the champion on entity-level F1 rather than accuracy; trained with a
 fixed seed on the training side of a TrainingSet; it and the champion are scored on the same
 held-out items. Its manifest records what it was trained on and what it was compared with, and
 takes its time from the newest label used, so that the same data and settings give a
@@ -15,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +28,17 @@ from typing import Any
 
 import numpy as np
 from mitl_contracts.datasets import Dataset
+from mitl_contracts.events import LABEL_SET_SEPARATOR
+from mitl_contracts.spans import spans_of_key
 from mitl_ml.artifacts import ArtifactStore
 from mitl_ml.datasets import IMAGE_SIZES
 from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.manifest import ModelManifest, read_manifest, write_bundle
 from mitl_ml.metrics import evaluate
+from mitl_ml.ovr import label_matrix, multilabel_metrics, train_vector_ovr
 from mitl_ml.runtime import load_model
+from mitl_ml.span_metrics import entity_metrics
+from mitl_ml.tagger import train_tagger
 from mitl_ml.train import (
     DEFAULT_IMAGE_SIZE,
     train_hybrid_logreg,
@@ -38,7 +47,8 @@ from mitl_ml.train import (
 )
 
 from mitl_trainer.core.candidate_vs_champion import Verdict, decide
-from mitl_trainer.core.training_set import TrainingSet
+from mitl_trainer.core.span_sets import entity_counts, span_sets
+from mitl_trainer.core.training_set import Example, TrainingSet
 
 VERSION_DIGEST_CHARS = 12
 
@@ -82,27 +92,92 @@ def image_size_of(champion: Champion | None) -> int | None:
     return read_manifest(champion.bundle_dir).image_size
 
 
+def train_span_tagger(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    label_set: Sequence[str],
+    *,
+    encoder: MiniLMEncoder,
+    holdout: tuple[Sequence[str], Sequence[str]] | None = None,
+    **run: Any,
+) -> tuple[ModelManifest, dict[str, bytes]]:
+    """A minilm-tagger from span-set labels (their keys, as stored) on the shipped encoder
+    (a quantized one is swapped for it: the tagger serves on the shipped one)."""
+    if encoder.quantization:
+        encoder = MiniLMEncoder(encoder.threads)
+    hold = None
+    if holdout is not None:
+        hold = (holdout[0], [spans_of_key(key) for key in holdout[1]])
+    spans = [spans_of_key(key) for key in labels]
+    return train_tagger(texts, spans, label_set, encoder=encoder, holdout=hold, **run)
+
+
+def train_ovr(
+    vectors: np.ndarray,
+    labels: Sequence[str],
+    label_set: Sequence[str],
+    *,
+    encoder: MiniLMEncoder | None = None,
+    **run: Any,
+) -> tuple[ModelManifest, dict[str, bytes]]:
+    """A one-vs-rest head from label-set keys (as stored); vectors need no encoder."""
+    del encoder
+    return train_vector_ovr(vectors, [label_set_of(key) for key in labels], label_set, **run)
+
+
+def label_set_of(key: str) -> list[str]:
+    """The labels of a multi-label event's `label` (mitl_contracts.events.label_set_key)."""
+    return [label for label in key.split(LABEL_SET_SEPARATOR) if label]
+
+
+def label_counts(examples: Sequence[Example]) -> dict[str, int]:
+    """How many examples hold each label (multi-label)."""
+    counts = Counter(label for e in examples for label in label_set_of(e.label))
+    return dict(sorted(counts.items()))
+
+
 # The candidate's trainer and the short name its versions carry, per model kind.
 TRAINERS: dict[str, tuple[str, Any]] = {
     "minilm-logreg": ("minilm", train_minilm_head),
     "hybrid-logreg": ("hybrid", train_hybrid_logreg),
     "pixels-logreg": ("pixels", train_pixels),
+    "minilm-tagger": ("tagger", train_span_tagger),
+    "vector-ovr-onnx": ("ovr", train_ovr),
 }
 DEFAULT_KIND = "hybrid-logreg"
 IMAGE_KIND = "pixels-logreg"
+SPAN_KIND = "minilm-tagger"
+MULTILABEL_KIND = "vector-ovr-onnx"
 
 
 def kind_for(dataset: Dataset, configured: str) -> str:
-    """The model kind a dataset's candidates are: the configured text kind, or the pixels
-    kind for an image dataset."""
+    """The model kind a dataset's candidates are: the configured text kind, the pixels kind
+    for an image dataset, the tagger for a span dataset, the one-vs-rest head for a
+    multi-label vector dataset."""
+    if dataset.task == "spans":
+        return SPAN_KIND
+    if dataset.task == "multilabel" and dataset.input_kind == "vector":
+        return MULTILABEL_KIND
     return IMAGE_KIND if dataset.input_kind == "image" else configured
 
 
-def model_inputs(dataset: Dataset, stored: Sequence[str]) -> list[str] | list[bytes]:
-    """What a model of `dataset` takes, from what the trainer stores per item: the text, or
-    for an image dataset the image's bytes (stored base64, as the events carry them)."""
+def score_metric(kind: str) -> str:
+    """The held-out metric candidate and champion are compared on: entity-level F1 for a
+    span model, the share of label decisions right for a multi-label one, else accuracy."""
+    if kind == MULTILABEL_KIND:
+        return "label_decision_accuracy"
+    return "entity_f1" if kind == SPAN_KIND else "accuracy"
+
+
+def model_inputs(dataset: Dataset, stored: Sequence[str]) -> list[str] | list[bytes] | np.ndarray:
+    """What a model of `dataset` takes, from what the trainer stores per item: the text, for
+    an image dataset the image's bytes (stored base64, as the events carry them), for a
+    vector dataset float32 [n, vector_dim] (stored as JSON lists)."""
     if dataset.input_kind == "image":
         return [base64.b64decode(value) for value in stored]
+    if dataset.input_kind == "vector":
+        rows = [json.loads(value) for value in stored]
+        return np.array(rows, dtype=np.float32).reshape(len(rows), dataset.vector_dim or 0)
     return list(stored)
 
 
@@ -131,7 +206,17 @@ def champion_metrics(
         return None
     model = load_model(champion.bundle_dir, encoder=encoder)
     texts = [e.text for e in training.holdout]
+    if dataset is not None and dataset.task == "spans":
+        found = model.predict(texts).spans
+        if found is None:
+            raise ValueError(f"champion {champion.version} is not a span model")
+        return entity_metrics(span_sets(training.holdout), found, "holdout_")
     inputs = model_inputs(dataset, texts) if dataset is not None else texts
+    if model.multilabel:
+        truth = label_matrix([label_set_of(e.label) for e in training.holdout], model.labels)
+        return multilabel_metrics(
+            model.predict(inputs).probabilities, truth, model.labels, "holdout_"
+        )
     scored = evaluate(model, inputs, [e.label for e in training.holdout])
     return {f"holdout_{name}": value for name, value in scored.items()}
 
@@ -174,12 +259,14 @@ def train_candidate(
         **sized,
     )
     beaten = champion_metrics(champion, training, encoder, dataset)
+    metric = score_metric(kind)
     verdict = decide(
-        manifest.metrics.get("holdout_accuracy", 0.0),
-        beaten["holdout_accuracy"] if beaten else None,
+        manifest.metrics.get(f"holdout_{metric}", 0.0),
+        beaten[f"holdout_{metric}"] if beaten else None,
         len(training.holdout),
         margin=rules.margin,
         min_holdout=rules.min_holdout,
+        metric=metric,
     )
     record = {
         **provenance,
@@ -191,7 +278,7 @@ def train_candidate(
         "holdout_items": len(training.holdout),
         "holdout_item_ids_sha256": _ids_digest(e.item_id for e in training.holdout),
         "train_item_ids_sha256": _ids_digest(e.item_id for e in training.train),
-        "label_counts": training.class_counts,
+        "label_counts": class_counts(kind, training),
         "labels_until": training.labels_until.isoformat() if training.labels_until else None,
         "champion": (
             {"version": champion.version, "artifact_sha256": champion.artifact_sha256}
@@ -204,6 +291,7 @@ def train_candidate(
             "reason": verdict.reason,
             "margin": rules.margin,
             "min_holdout": rules.min_holdout,
+            "metric": metric,
         },
     }
     metrics = dict(manifest.metrics)
@@ -216,6 +304,16 @@ def train_candidate(
     if training.labels_until is not None:
         update["created_at"] = training.labels_until
     return Candidate(manifest.model_copy(update=update), files, verdict)
+
+
+def class_counts(kind: str, training: TrainingSet) -> dict[str, int]:
+    """Training examples per class: entities per label for a span model, items per label for
+    a multi-label one, items per label otherwise."""
+    if kind == SPAN_KIND:
+        return entity_counts(training.train)
+    if kind == MULTILABEL_KIND:
+        return label_counts(training.train)
+    return training.class_counts
 
 
 def _ids_digest(ids: Iterable[str]) -> str:

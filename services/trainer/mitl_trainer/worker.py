@@ -36,7 +36,9 @@ from mitl_trainer.store import learned, retraining
 from mitl_trainer.training import (
     Champion,
     Rules,
+    class_counts,
     kind_for,
+    score_metric,
     store_candidate,
     train_candidate,
     version_for,
@@ -63,9 +65,13 @@ async def training_set(pool: asyncpg.Pool, dataset: str, settings: Settings) -> 
 
 
 def readiness(catalog: Catalog, dataset: str, training: TrainingSet, settings: Settings) -> Any:
+    """Whether the training set can train (schedule.readiness); a span dataset's classes are
+    its entity labels, counted in entities, a multi-label dataset's its labels, counted in
+    items holding each."""
+    kind = kind_for(catalog.get(dataset), settings.model_kind)
     return schedule.readiness(
         training.verified,
-        training.class_counts,
+        class_counts(kind, training),
         catalog.get(dataset).labels,
         min_labels=settings.min_labels,
         min_per_class=settings.min_per_class,
@@ -146,9 +152,10 @@ class Worker:
         digest, path = await asyncio.to_thread(store_candidate, candidate, self.artifacts, encoder)
         TRAINING_SECONDS.observe(time.perf_counter() - started)
         metrics = candidate.manifest.metrics
-        HOLDOUT_ACCURACY.labels(name, "candidate").set(metrics.get("holdout_accuracy", 0.0))
-        if "champion_holdout_accuracy" in metrics:
-            HOLDOUT_ACCURACY.labels(name, "champion").set(metrics["champion_holdout_accuracy"])
+        score = f"holdout_{score_metric(kind)}"
+        HOLDOUT_ACCURACY.labels(name, "candidate").set(metrics.get(score, 0.0))
+        if f"champion_{score}" in metrics:
+            HOLDOUT_ACCURACY.labels(name, "champion").set(metrics[f"champion_{score}"])
         uri = self.artifacts.uri(digest)
         statuses: list[Literal["candidate", "champion"]] = ["candidate"]
         if candidate.verdict.promote:

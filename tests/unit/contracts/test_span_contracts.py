@@ -107,9 +107,10 @@ def test_label_records_the_span_changes() -> None:
               model_version="m", spans=final)  # fmt: skip
 
 
-def test_a_span_key_reads_back_as_its_spans() -> None:
-    spans = [Span(start=0, end=5, label="PER"), Span(start=10, end=16, label="LOC")]
+def test_a_span_set_key_reads_back_into_its_spans() -> None:
+    spans = [Span(start=0, end=5, label="PER"), Span(start=10, end=16, label="geo-loc")]
     assert spans_of_key(spans_key(spans)) == spans
     assert spans_of_key("") == []
-    with pytest.raises(ValueError, match="is not a span"):
-        spans_of_key("0:5")
+    for bad, reason in [("0:5", "not a span"), ("a:5:x", "start:end:label"), ("5:1:x", "reversed")]:
+        with pytest.raises(ValueError, match=reason):
+            spans_of_key(bad)

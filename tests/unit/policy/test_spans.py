@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import ItemContent, Prediction
-from mitl_contracts.spans import Span, spans_key
+from mitl_contracts.spans import Span, spans_key, spans_of_key
 from mitl_policy.calibration import learn_thresholds
 from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
 from mitl_policy.escalation import EarlierPrediction
@@ -18,7 +18,6 @@ from mitl_policy.spans import (
     route_spans,
     span_confidences,
     span_verdicts,
-    spans_of_key,
     threshold_labels,
 )
 from mitl_policy.tasks import learned_labels, learning_verdicts, outcome_confidences

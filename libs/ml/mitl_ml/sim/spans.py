@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from mitl_contracts.datasets import Policy, load_catalog
 from mitl_contracts.events import Decision, ItemContent, Prediction
-from mitl_contracts.spans import Span, least_confidence, spans_key
+from mitl_contracts.spans import Span, least_confidence, spans_key, spans_of_key
 from mitl_policy.calibration import Thresholds, Verdict, learn_thresholds, passing_threshold
 from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
 from mitl_policy.escalation import EarlierPrediction
@@ -43,7 +43,6 @@ from mitl_policy.spans import (
     route_spans,
     span_confidences,
     span_verdicts,
-    spans_of_key,
     threshold_labels,
 )
 from mitl_policy.verdicts import Outcome

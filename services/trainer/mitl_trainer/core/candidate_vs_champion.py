@@ -1,9 +1,10 @@
 """Whether a candidate replaces the champion. Pure: no I/O.
 
 Both are scored on the same held-out human-verified items. The candidate is promoted when the
-held-out set is large enough to tell and its accuracy is at least `margin` above the
-champion's (a negative margin accepts a slightly worse model, e.g. to follow a drifted
-stream); with no champion at all, a candidate with enough held-out items is promoted.
+held-out set is large enough to tell and its accuracy (a span model's entity-level F1) is at
+least `margin` above the champion's (a negative margin accepts a slightly worse model, e.g.
+to follow a drifted stream); with no champion at all, a candidate with enough held-out items
+is promoted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ def decide(
     *,
     margin: float,
     min_holdout: int,
+    metric: str = "accuracy",
 ) -> Verdict:
+    """Promote or not, comparing the held-out `metric` (accuracy, or a span model's entity
+    F1) of candidate and champion."""
     if holdout < min_holdout:
         return Verdict(
             False, f"the held-out set has {holdout} items; promotion needs {min_holdout}"
@@ -33,7 +37,7 @@ def decide(
         return Verdict(True, "no champion to compare with")
     gain = candidate_accuracy - champion_accuracy
     comparison = (
-        f"holdout accuracy {candidate_accuracy:.4f} vs champion {champion_accuracy:.4f} "
+        f"holdout {metric} {candidate_accuracy:.4f} vs champion {champion_accuracy:.4f} "
         f"({gain:+.4f}; margin {margin:+.4f}) on {holdout} items"
     )
     # A hair of float noise must not decide a tie at margin 0.

@@ -1,10 +1,11 @@
 """The trainer's Postgres (schema `trainer`): item texts, labels and champions as learned from
 events. Writes are idempotent (keyed by event id, or by item for texts). An image item's
-`text` is its image, base64-encoded as the events carry it (mitl_trainer.training turns it back
-into bytes)."""
+`text` is its image, base64-encoded as the events carry it, a vector item's its vector as a
+JSON list (mitl_trainer.training turns them back into bytes and arrays)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -36,6 +37,13 @@ LABEL_COLUMNS = {
 }
 
 
+def stored_content(item: ItemIngested) -> str:
+    """What is kept of an item: its text, its image base64-encoded, or its vector as JSON."""
+    if item.content.vector is not None:
+        return json.dumps(item.content.vector)
+    return item.content.text or item.content.image or ""
+
+
 async def add_items(db: Db, items: Sequence[ItemIngested]) -> None:
     sql, args = bulk.bulk_insert(
         "trainer.items",
@@ -45,7 +53,7 @@ async def add_items(db: Db, items: Sequence[ItemIngested]) -> None:
                 i.dataset,
                 i.item_id,
                 i.event_id,
-                i.content.text or i.content.image or "",
+                stored_content(i),
                 i.batch_id,
                 i.occurred_at,
             )
