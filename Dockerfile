@@ -5,8 +5,8 @@
 #   docker build --target runtime -t mitl:local .
 #
 # The image is self-contained: dependencies, the datasets file (/app/config/datasets.yaml),
-# its guidelines and the bootstrap models it names (/app/models/trec6-bootstrap, and the image
-# datasets' digits-pixels and lfw-pixels) are built in.
+# its guidelines and the bootstrap models it names (/app/models/trec6-bootstrap, the image
+# datasets' digits-pixels and lfw-pixels, and the span dataset's wnut16-spacy) are built in.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
@@ -42,6 +42,8 @@ COPY config/guidelines /app/config/guidelines
 RUN python -m mitl_ml.bootstrap --out /app/models/trec6-bootstrap --dataset trec6 --kind minilm \
  && python -m mitl_ml.bootstrap --out /app/models/digits-pixels --dataset digits --kind pixels \
  && python -m mitl_ml.bootstrap --out /app/models/lfw-pixels --dataset lfw --kind pixels \
+ && python -m mitl_ml.bootstrap_spans --out /app/models/wnut16-spacy --dataset wnut16 \
+      --catalog /app/config/datasets.yaml --evaluate 0 \
  && python -c "from pathlib import Path; from mitl_contracts.datasets import load_catalog, read_guidelines_markdown; c = load_catalog(Path('/app/config/datasets.yaml')); [(d.model / 'manifest.json').read_text() for d in c.datasets.values() if d.model]; [read_guidelines_markdown(d) for d in c.datasets.values()]"
 
 
