@@ -70,8 +70,11 @@ models: $(MODEL) $(IMAGE_MODELS) $(SPAN_MODELS)
 run: install kafka models
 	$(BIN)/mitl run
 
+# The unit tests (pure cores) on both cores first, then everything that needs the broker,
+# Postgres, a browser or the deploy tools, in one session (one broker for all of it).
 test: install kafka rulecheck browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 tests/unit
+	$(BIN)/pytest -q --ignore=tests/unit
 
 test-unit: install
 	$(BIN)/pytest -q tests/unit
