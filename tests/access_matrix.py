@@ -183,7 +183,10 @@ MATRIX: dict[str, dict[tuple[str, str], Rule]] = {
             Probe("/v1/tasks/t1/submit", json={"action": "skip"}), status=404
         ),
         ("POST", "/v1/users"): ReviewUser(
-            Probe("/v1/users", json={"name": "x", "role": "bogus"}), ADMIN, 422
+            # A dataset not in the catalog: an admin gets 422 and nobody is created.
+            Probe("/v1/users", json={"name": "x", "role": "annotator", "datasets": ["nope"]}),
+            ADMIN,
+            422,
         ),
         ("GET", "/v1/users"): ReviewUser(Probe("/v1/users"), ADMIN, 200),
         ("POST", "/v1/users/{user_id}/disable"): ReviewUser(
@@ -216,7 +219,11 @@ MATRIX: dict[str, dict[tuple[str, str], Rule]] = {
             Probe("/v1/datasets/nope/guidelines", json={"markdown": "x"}), ADMIN, 404
         ),
         ("POST", "/v1/gold/{dataset}"): ReviewUser(
-            Probe("/v1/gold/nope", json={"items": []}), ADMIN
+            Probe(
+                "/v1/gold/nope", json={"items": [{"external_id": "g", "text": "t", "label": "x"}]}
+            ),
+            ADMIN,
+            404,
         ),
         ("GET", "/v1/gold/{dataset}"): ReviewUser(Probe("/v1/gold/nope"), ADMIN, 404),
         ("GET", "/v1/annotators"): ReviewUser(

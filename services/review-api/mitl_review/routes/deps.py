@@ -57,7 +57,7 @@ async def jwt_account(ctx: Context, token: str) -> tuple[Account, datetime, Prin
         principal.issuer,
         principal.subject,
         sso.user_id(principal.issuer, principal.subject),
-        principal.display_name or principal.subject,
+        principal.display_name,
         role,
     )
     return account, now, principal

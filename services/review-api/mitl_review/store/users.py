@@ -169,13 +169,14 @@ async def sso_user(
     issuer: str,
     subject: str,
     user_id: str,
-    display_name: str,
+    display_name: str | None,
     role: Role,
 ) -> tuple[Account, datetime]:
     """The account of the person the identity provider knows as (issuer, subject), created
-    on first use with `user_id` (user.sso-create), its role brought in line with the JWT's
-    (user.role) and its display name with the name claim; and the database's time now.
-    Both changes are recorded as done by `oidc:<issuer>`."""
+    on first use with `user_id` (user.sso-create; named `display_name`, else the subject),
+    its role brought in line with the JWT's (user.role) and its display name with the name
+    claim when the JWT has one; and the database's time now. Both changes are recorded as
+    done by `oidc:<issuer>`."""
     by = f"oidc:{issuer}"
     select = (
         "SELECT user_id, role, display_name FROM review.users "
@@ -184,6 +185,7 @@ async def sso_user(
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(select, issuer, subject)
         if row is None:
+            name = display_name or subject
             created = await conn.fetchval(
                 """
                 INSERT INTO review.users (user_id, display_name, role, sso_issuer, sso_subject)
@@ -191,15 +193,13 @@ async def sso_user(
                 ON CONFLICT DO NOTHING RETURNING user_id
                 """,
                 user_id,
-                display_name,
+                name,
                 role,
                 issuer,
                 subject,
             )
             if created is not None:
-                await _record(
-                    conn, "user.sso-create", by, user_id, role=role, display_name=display_name
-                )
+                await _record(conn, "user.sso-create", by, user_id, role=role, display_name=name)
             else:  # a concurrent first sign-in created them (or the id is someone else's)
                 row = await conn.fetchrow(select, issuer, subject)
                 if row is None:
@@ -212,7 +212,7 @@ async def sso_user(
                 )
                 await _record(conn, "user.role", by, user_id, role=role, was=row["role"])
                 await _notify(conn, user_id)
-            if row["display_name"] != display_name:
+            if display_name is not None and row["display_name"] != display_name:
                 await conn.execute(
                     "UPDATE review.users SET display_name = $2 WHERE user_id = $1",
                     user_id,
