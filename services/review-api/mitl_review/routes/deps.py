@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mitl_runtime.auth.authenticator import looks_like_jwt
 from mitl_runtime.auth.errors import MISSING, AuthError
-from mitl_runtime.auth.guard import CHALLENGE, http_error
+from mitl_runtime.auth.guard import http_error
 from mitl_runtime.auth.principal import Principal
 
 from mitl_review.context import Context
@@ -30,7 +30,7 @@ bearer = HTTPBearer(
     description="A user's token, from `mitl users create` or POST /v1/users; or, with single "
     "sign-on configured, an OIDC JWT.",
 )
-UNAUTHORIZED_HEADERS = CHALLENGE
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
 async def context(request: Request) -> Context:
