@@ -101,12 +101,27 @@ class ClientKey:
     status: int
 
 
+REVIEW_ROLES = frozenset({"annotator", "expert", "admin"})
+# The callers holding a person's JWT with a review role (review-api's single sign-on).
+REVIEW_JWT: dict[Caller, str] = {"annotator": "annotator", "expert": "expert", "admin-jwt": "admin"}
+
+
 @dataclass(frozen=True)
 class ReviewUser:
-    """review-api: only its own users' tokens (`mitl users create`); every caller here is
-    someone else, so 401 (the users' own matrix is review-api's tests)."""
+    """review-api: its own users' tokens (`mitl users create`; the users' own matrix is
+    review-api's tests) or a person's OIDC JWT (single sign-on). A JWT whose review role is in
+    `roles` gets `status` (None: anything but 401 and 403); one with another review role, or
+    an auditor's (no review role), 403; every other caller (static tokens, client keys, bad
+    JWTs) 401."""
 
     probe: Probe
+    roles: frozenset[str] = REVIEW_ROLES
+    status: int | None = None
+
+
+ADMIN = frozenset({"admin"})
+LABELERS = frozenset({"annotator", "expert"})
+NO_USER = "nobody-in-the-matrix"
 
 
 Rule = Open | Guarded | ClientKey | ReviewUser
@@ -160,18 +175,37 @@ MATRIX: dict[str, dict[tuple[str, str], Rule]] = {
     "review-api": {
         ("GET", "/"): Open(Probe("/"), 200),
         ("GET", "/static"): Open(Probe("/static/app.css"), 200),
-        ("GET", "/v1/queues"): ReviewUser(Probe("/v1/queues")),
+        ("GET", "/v1/queues"): ReviewUser(Probe("/v1/queues"), status=200),
         ("POST", "/v1/queues/{dataset}/{queue}/claim"): ReviewUser(
-            Probe("/v1/queues/trec6/annotator/claim")
+            Probe("/v1/queues/trec6/annotator/claim"), LABELERS
         ),
         ("POST", "/v1/tasks/{task_id}/submit"): ReviewUser(
-            Probe("/v1/tasks/t1/submit", json={"action": "skip"})
+            Probe("/v1/tasks/t1/submit", json={"action": "skip"}), status=404
         ),
         ("POST", "/v1/users"): ReviewUser(
-            Probe("/v1/users", json={"name": "x", "role": "annotator"})
+            # A dataset not in the catalog: an admin gets 422 and nobody is created.
+            Probe("/v1/users", json={"name": "x", "role": "annotator", "datasets": ["nope"]}),
+            ADMIN,
+            422,
         ),
-        ("GET", "/v1/me"): ReviewUser(Probe("/v1/me")),
-        ("GET", "/v1/datasets"): ReviewUser(Probe("/v1/datasets")),
+        ("GET", "/v1/users"): ReviewUser(Probe("/v1/users"), ADMIN, 200),
+        ("POST", "/v1/users/{user_id}/disable"): ReviewUser(
+            Probe(f"/v1/users/{NO_USER}/disable"), ADMIN, 404
+        ),
+        ("POST", "/v1/users/{user_id}/enable"): ReviewUser(
+            Probe(f"/v1/users/{NO_USER}/enable"), ADMIN, 404
+        ),
+        ("POST", "/v1/users/{user_id}/rotate-token"): ReviewUser(
+            Probe(f"/v1/users/{NO_USER}/rotate-token"), ADMIN, 404
+        ),
+        ("POST", "/v1/users/{user_id}/assign"): ReviewUser(
+            Probe(f"/v1/users/{NO_USER}/assign", json={"datasets": ["trec6"]}), ADMIN, 404
+        ),
+        ("POST", "/v1/users/{user_id}/unassign"): ReviewUser(
+            Probe(f"/v1/users/{NO_USER}/unassign", json={"datasets": ["trec6"]}), ADMIN, 404
+        ),
+        ("GET", "/v1/me"): ReviewUser(Probe("/v1/me"), status=200),
+        ("GET", "/v1/datasets"): ReviewUser(Probe("/v1/datasets"), status=200),
         ("GET", "/v1/datasets/{dataset}/guidelines"): ReviewUser(
             Probe("/v1/datasets/trec6/guidelines")
         ),
@@ -182,13 +216,24 @@ MATRIX: dict[str, dict[tuple[str, str], Rule]] = {
             Probe("/v1/datasets/trec6/guidelines/versions/1")
         ),
         ("PUT", "/v1/datasets/{dataset}/guidelines"): ReviewUser(
-            Probe("/v1/datasets/trec6/guidelines", json={"markdown": "x"})
+            Probe("/v1/datasets/nope/guidelines", json={"markdown": "x"}), ADMIN, 404
         ),
-        ("POST", "/v1/gold/{dataset}"): ReviewUser(Probe("/v1/gold/trec6", json={"items": []})),
-        ("GET", "/v1/gold/{dataset}"): ReviewUser(Probe("/v1/gold/trec6")),
-        ("GET", "/v1/annotators"): ReviewUser(Probe("/v1/annotators")),
+        ("POST", "/v1/gold/{dataset}"): ReviewUser(
+            Probe(
+                "/v1/gold/nope", json={"items": [{"external_id": "g", "text": "t", "label": "x"}]}
+            ),
+            ADMIN,
+            404,
+        ),
+        ("GET", "/v1/gold/{dataset}"): ReviewUser(Probe("/v1/gold/nope"), ADMIN, 404),
+        ("GET", "/v1/annotators"): ReviewUser(
+            Probe("/v1/annotators", params={"dataset": "nope"}), ADMIN, 404
+        ),
     },
     "audit": {
+        ("GET", "/v1/access"): Guarded(
+            "reports:read", Probe("/v1/access", params={"limit": "0"}), 422
+        ),
         ("GET", "/v1/reports/{dataset}"): Guarded(
             "reports:read", Probe("/v1/reports/trec6", params=BACKWARDS), 422
         ),
@@ -246,7 +291,10 @@ def expected(rule: Rule, caller: Caller) -> int | None:
     if isinstance(rule, Open):
         return rule.status
     if isinstance(rule, ReviewUser):
-        return 401
+        role = REVIEW_JWT.get(caller)
+        if role is not None:
+            return rule.status if role in rule.roles else 403
+        return 403 if caller == "auditor-jwt" else 401
     if isinstance(rule, ClientKey):
         return {"client": rule.status, "wrong-dataset": 403}.get(caller, 401)
     roles = ROLES_OF.get(caller)

@@ -1,8 +1,11 @@
 """The cells of the authorization matrix (tests/access_matrix.py) that look a credential up
 in Postgres: ingest's client keys (one for every dataset, one scoped elsewhere, one revoked)
-and every review-api route, against the real services with their database and broker."""
+and every review-api route (people's JWTs become review users there), against the real
+services with their database and broker."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from mitl_ingest import client_store
@@ -10,12 +13,13 @@ from mitl_runtime.db import create_pool
 
 from tests import access_matrix as matrix
 from tests.support import ingest_key, running_app
+from tests.unit.runtime.auth import keys
 from tests.unit.test_access_matrix import caller_headers
 
 pytestmark = pytest.mark.integration
 
 
-async def test_the_matrix_cells_that_need_the_database(service_env: dict) -> None:
+async def test_the_matrix_cells_that_need_the_database(service_env: dict, tmp_path: Path) -> None:
     url = service_env["database_url"]
     _, every = await ingest_key(url)
     _, elsewhere = await ingest_key(url, "sms")
@@ -39,7 +43,14 @@ async def test_the_matrix_cells_that_need_the_database(service_env: dict) -> Non
             },
             "review-api": headers,
         }[service]
-        app = matrix.build(service, service_env)
+        # review-api takes people's JWTs (single sign-on) made with the tests' keys.
+        sso = {
+            "oidc_issuer": keys.ISSUER,
+            "oidc_audience": keys.AUDIENCE,
+            "oidc_jwks_file": keys.write_jwks(tmp_path),
+            "oidc_leeway_s": 0,
+        }
+        app = matrix.build(service, service_env | (sso if service == "review-api" else {}))
         async with running_app(app) as client:
             for (method, path), rule in sorted(matrix.rules(service).items()):
                 if service == "review-api" and not isinstance(rule, matrix.ReviewUser):

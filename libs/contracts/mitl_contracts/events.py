@@ -488,6 +488,45 @@ class PolicyChanged(Event):
     changed_by: str = Field(min_length=1, max_length=200)
 
 
+# The `dataset` of an access change: credentials and roles belong to the platform, not to one
+# dataset (the datasets a change concerns are in `changes`).
+ACCESS_DATASET = "mitl:access"
+AccessService = Literal["ingest", "review-api"]
+# What an access change may never carry, by the name of a field of `changes` (a key, a
+# token, its hash): the audit chain is read by auditors and kept forever.
+SECRET_FIELD_WORDS = ("token", "key", "secret", "password", "sha256", "hash", "credential")
+
+
+class AccessChanged(Event):
+    """mitl.access.v1: a credential or a role changed. `action` says what (`client.create`,
+    `client.rotate`, `client.revoke`, `client.scope`, `user.create`, `user.sso-create`,
+    `user.disable`, `user.enable`, `user.rotate-token`, `user.assign`, `user.unassign`,
+    `user.role`), `actor` who did it (`user:<id>` of an admin over HTTP, `cli:<os user>` from
+    the command line, `oidc:<issuer>` for what single sign-on did), `subject` whose credential
+    or role it is (a client id, a user id), `changes` the new values (datasets, role, expiry),
+    never a secret nor its hash. `dataset` is ACCESS_DATASET: access is the platform's, the
+    datasets a change concerns are in `changes`."""
+
+    service: AccessService
+    action: str = Field(min_length=1, max_length=100, pattern=r"^[a-z]+\.[a-z-]+$")
+    actor: str = Field(min_length=1, max_length=300)
+    subject: str = Field(min_length=1, max_length=300)
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def no_secret(self) -> AccessChanged:
+        secret = [
+            name
+            for name in self.changes
+            if any(word in name.lower() for word in SECRET_FIELD_WORDS)
+        ]
+        if secret:
+            raise ValueError(
+                f"an access change never carries a secret or its hash: {', '.join(secret)}"
+            )
+        return self
+
+
 TOPIC_EVENTS: dict[str, type[Event]] = {
     topics.ITEMS_RAW: ItemRaw,
     topics.ITEMS_INGESTED: ItemIngested,
@@ -498,4 +537,5 @@ TOPIC_EVENTS: dict[str, type[Event]] = {
     topics.MODELS: ModelPromoted,
     topics.DRIFT: DriftAlert,
     topics.POLICIES: PolicyChanged,
+    topics.ACCESS: AccessChanged,
 }

@@ -47,7 +47,7 @@ ITEM_PATH = (
     topics.REVIEW_REQUESTED,
     topics.LABELS,
 )
-CONTROL = (topics.MODELS, topics.DRIFT, topics.POLICIES)
+CONTROL = (topics.MODELS, topics.DRIFT, topics.POLICIES, topics.ACCESS)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ LABELS = "mitl.labels.v1"
 MODELS = "mitl.models.v1"
 DRIFT = "mitl.drift.v1"
 POLICIES = "mitl.policies.v1"
+# Who changed which credential or role (ingest client keys, review users): for the audit chain.
+ACCESS = "mitl.access.v1"
 
 ALL = (
     ITEMS_RAW,
@@ -22,6 +24,7 @@ ALL = (
     MODELS,
     DRIFT,
     POLICIES,
+    ACCESS,
 )
 
 # The item's path from a client to a routing decision and a reviewer's queue: consumers of

@@ -24,6 +24,8 @@ PRODUCERS: dict[str, tuple[str, ...]] = {
     topics.MODELS: ("inference", "trainer"),
     topics.DRIFT: ("drift-monitor",),
     topics.POLICIES: ("router",),
+    # Client keys (ingest) and users and roles (review-api) as they change.
+    topics.ACCESS: ("ingest", "review-api"),
 }
 
 CONSUMERS: dict[str, tuple[str, ...]] = {
@@ -36,6 +38,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     topics.MODELS: ("inference", "audit", "trainer"),
     topics.DRIFT: ("router", "audit", "trainer"),
     topics.POLICIES: ("audit",),
+    topics.ACCESS: ("audit",),
 }
 
 if set(PRODUCERS) != set(topics.ALL) or set(CONSUMERS) != set(topics.ALL):  # pragma: no cover

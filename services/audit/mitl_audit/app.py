@@ -1,5 +1,6 @@
-"""Audit's wiring: decisions, labels, policies, models and drift into the chained log; ingested
-items' content beside it; reports and exports out; agreement gauges refreshed on a timer."""
+"""Audit's wiring: decisions, labels, policies, models, drift and access changes into the
+chained log; ingested items' content beside it; reports, exports and the access log out;
+agreement gauges refreshed on a timer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mitl_runtime.service import ServiceRuntime
 
 from mitl_audit import agreement_gauges
 from mitl_audit.handlers import Recorder
+from mitl_audit.routes.access import build_access_router
 from mitl_audit.routes.export import build_export_router
 from mitl_audit.routes.reports import build_router
 from mitl_audit.settings import Settings
@@ -46,4 +48,5 @@ def create_app(settings: Settings) -> FastAPI:
         build_router(runtime, catalog, settings.max_overrides_per_request, authenticator)
     )
     app.include_router(build_export_router(runtime, catalog, authenticator))
+    app.include_router(build_access_router(runtime, authenticator))
     return app

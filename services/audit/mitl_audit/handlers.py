@@ -1,5 +1,6 @@
-"""The audit service's paths in: every audited event, from whichever topic, into the chained
-log; ingested items' content into audit.items."""
+"""The audit service's paths in: every audited event, from whichever topic (access changes
+too: client keys, users and roles), into the chained log; ingested items' content into
+audit.items."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from mitl_contracts import topics
 from mitl_contracts.events import (
+    AccessChanged,
     Decision,
     DriftAlert,
     Event,
@@ -33,6 +35,7 @@ AUDITED: dict[str, type[Event]] = {
     topics.MODELS: ModelPromoted,
     topics.DRIFT: DriftAlert,
     topics.POLICIES: PolicyChanged,
+    topics.ACCESS: AccessChanged,
 }
 
 

@@ -1,4 +1,7 @@
-"""`mitl clients create|list|rotate|revoke`: ingest's client keys.
+"""`mitl clients create|list|rotate|revoke|scope`: ingest's client keys.
+
+Each change is recorded in audit's chain (mitl.access.v1, through ingest's outbox, published
+by the running service) with `cli:<os user>` as who made it; never the key.
 
 A key goes to stdout alone (so `KEY=$(mitl clients create ...)` works) and the message to
 stderr; it is shown once, only its sha256 is stored. Uses MITL_DATABASE_URL and migrates the
@@ -46,6 +49,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke = actions.add_parser("revoke", help="revoke a client's key, at once")
     revoke.add_argument("name")
     revoke.set_defaults(func=run_revoke)
+    rescope = actions.add_parser(
+        "scope", help="change the datasets a client's key may write (at once)"
+    )
+    rescope.add_argument("name")
+    rescope.add_argument(
+        "--dataset", action="append", default=[], help="a dataset it may write (repeatable)"
+    )
+    rescope.add_argument("--all-datasets", action="store_true", help="it may write every dataset")
+    rescope.set_defaults(func=run_scope)
 
 
 def _fail(action: str, message: str, code: int) -> int:
@@ -146,4 +158,20 @@ def run_revoke(args: argparse.Namespace) -> int:
     except client_store.NoSuchClient as error:
         return _fail("revoke", str(error), 1)
     print(f"revoked client {args.name!r}" + ("" if changed else " (it was already)"))
+    return 0
+
+
+def run_scope(args: argparse.Namespace) -> int:
+    from mitl_ingest import client_store
+    from mitl_ingest.clients import scope
+
+    try:
+        datasets = scope(args.dataset, args.all_datasets)
+    except ValueError as error:
+        return _fail("scope", str(error), 2)
+    try:
+        was = _run(lambda pool: client_store.rescope(pool, args.name, datasets))
+    except client_store.NoSuchClient as error:
+        return _fail("scope", str(error), 1)
+    print(f"client {args.name!r} may write {', '.join(datasets)} (was {', '.join(was)})")
     return 0

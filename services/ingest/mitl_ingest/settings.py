@@ -13,3 +13,6 @@ class Settings(ServiceSettings):
     ingest_auth: Literal["required", "off"] = "required"
     # An image_url item (datasets with `image_urls: true`): how long one fetch may take.
     image_fetch_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # How often the outbox (client-key changes for audit, made by `mitl clients`) is
+    # published when nothing wakes it.
+    outbox_interval_seconds: float = Field(default=5.0, gt=0, le=3600)

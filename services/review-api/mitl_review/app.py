@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from mitl_contracts import topics
 from mitl_contracts.datasets import UnknownDataset, load_catalog
 from mitl_contracts.events import ReviewRequested
+from mitl_runtime.auth.authenticator import Authenticator
 from mitl_runtime.http import service_app
 from mitl_runtime.service import ServiceRuntime
 from mitl_runtime.status_error import StatusError
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
             runtime, OUTBOX_SCHEMA, settings.outbox_batch, settings.outbox_linger_ms / 1000
         ),
         TokenCache(settings.auth_cache_seconds),
+        authenticator=Authenticator(oidc=settings.oidc_verifier()),
     )
     intake = Intake(runtime, catalog, runtime.dead_letters(f"mitl-{SERVICE}"))
     runtime.subscribe(topics.REVIEW_REQUESTED, ReviewRequested, intake.handle)

@@ -10,6 +10,8 @@
   first assignment on, only on the assigned ones. Admins see every dataset.
 
 A running review API hears of each change from the database and drops its cached tokens.
+Each change is also recorded in audit's chain (mitl.access.v1, through the review outbox),
+with `cli:<os user>` as who made it; never the token.
 """
 
 from __future__ import annotations
@@ -193,12 +195,9 @@ async def create_user(database_url: str, name: str, role: str) -> str:
 
 
 def status(listed: Listed, now: datetime) -> str:
-    account = listed.account
-    if account.disabled_at is not None:
-        return "disabled"
-    if account.token_expires_at is not None and account.token_expires_at <= now:
-        return "expired"
-    return "active"
+    from mitl_review.core.auth import account_status
+
+    return account_status(listed.account, now)
 
 
 def table(rows: list[Listed], now: datetime) -> str:
@@ -213,7 +212,11 @@ def table(rows: list[Listed], now: datetime) -> str:
                 user.name,
                 user.role,
                 status(r, now),
-                expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if expires else "never",
+                "(sso)"
+                if r.sso_issuer
+                else expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+                if expires
+                else "never",
                 "(all)" if user.datasets is None else ",".join(sorted(user.datasets)) or "(none)",
             )
         )
@@ -262,9 +265,10 @@ def run_rotate(args: argparse.Namespace) -> int:
     from mitl_review.store import users
 
     expires = timedelta(days=args.expires_in_days) if args.expires_in_days else None
-    token = attempt("rotate-token", lambda pool: users.rotate_token(pool, args.user_id, expires))
-    if token is None:
+    rotated = attempt("rotate-token", lambda pool: users.rotate_token(pool, args.user_id, expires))
+    if rotated is None:
         return 1
+    token, _ = rotated
     print(
         f"new token for {args.user_id!r}, shown only once; the old one no longer works",
         file=sys.stderr,

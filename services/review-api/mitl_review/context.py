@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from mitl_contracts.datasets import Catalog
+from mitl_runtime.auth.authenticator import Authenticator
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_review.annotators import QualityExporter
@@ -25,6 +26,9 @@ class Context:
     catalog: Catalog
     relay: OutboxRelay
     tokens: TokenCache
+    # People's OIDC JWTs (single sign-on), when configured; users' own tokens are looked up
+    # in the database (routes.deps).
+    authenticator: Authenticator = field(default_factory=Authenticator)
     requests: RequestPool = field(default_factory=RequestPool)
     quality: QualityExporter = field(default_factory=QualityExporter)
     # Uniform in [0, 1): whether a claim gets a gold task. Replaceable for tests.

@@ -10,7 +10,7 @@ from mitl_contracts.datasets import MAX_GUIDELINE_MARKDOWN_CHARS, Dataset, Label
 from mitl_contracts.events import ItemContent, Name, Queue
 from pydantic import BaseModel, ConfigDict, Field
 
-from mitl_review.core.auth import Role
+from mitl_review.core.auth import AccountStatus, Role
 from mitl_review.core.guidelines import Changes, GuidelineSource
 from mitl_review.core.task import Task
 
@@ -81,6 +81,45 @@ class UserCreated(BaseModel):
     token: str = Field(description="Shown once; only its sha256 is stored.")
 
 
+class UserView(BaseModel):
+    """A user as an admin sees them (never a token)."""
+
+    id: str = Field(description="The stable id: what tasks, labels and quality history record")
+    display_name: str
+    role: Role
+    status: AccountStatus
+    sso: bool = Field(description="Signs in through single sign-on (holds no token of ours)")
+    token_expires_at: datetime | None
+    datasets: list[str] | None = Field(
+        description="The datasets assigned; null: every dataset (never assigned one)"
+    )
+    created_at: datetime
+
+
+class Users(BaseModel):
+    users: list[UserView]
+
+
+class TokenRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="The new token expires after this many days"
+    )
+
+
+class TokenRotated(BaseModel):
+    id: str
+    token: str = Field(description="Shown once; only its sha256 is stored.")
+    token_expires_at: datetime | None
+
+
+class DatasetChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    datasets: list[Name] = Field(min_length=1, max_length=1000)
+
+
 class Me(BaseModel):
     id: str = Field(description="Your stable id: what your tasks and labels record")
     name: str = Field(description="Your display name")
@@ -142,7 +181,8 @@ class GoldItems(BaseModel):
 class AnnotatorView(BaseModel):
     """One person's work in one dataset over the window; rates are null without samples."""
 
-    annotator: str
+    annotator: str = Field(description="The person's stable user id")
+    display_name: str = Field(description="The name shown for them (their id if unknown)")
     role: str
     dataset: str
     done: int

@@ -1,8 +1,12 @@
-from mitl_runtime.settings import ServiceSettings
+from mitl_runtime.auth.settings import OidcSettings
 from pydantic import Field
 
 
-class Settings(ServiceSettings):
+class Settings(OidcSettings):
+    """Besides its users' tokens, the review API takes people's OIDC JWTs (the oidc_*
+    settings): a person signing in is a review user from their first request on, with the
+    role their JWT's roles claim grants (admin over expert over annotator)."""
+
     http_port: int = 8004
     # How long a claimed task stays with its claimer; after that it returns to its queue.
     lease_seconds: float = Field(default=300, gt=0, le=24 * 3600)

@@ -84,9 +84,9 @@ def test_cli_arguments() -> None:
 
 def test_the_user_list() -> None:
     rows = [
-        Listed(Account(ANN, None, None), NOW),
-        Listed(Account(SCOPED, None, NOW - timedelta(seconds=1)), NOW),
-        Listed(Account(NONE_LEFT, NOW, None), NOW),
+        Listed(Account(ANN, None, None), NOW, NOW),
+        Listed(Account(SCOPED, None, NOW - timedelta(seconds=1)), NOW, NOW),
+        Listed(Account(NONE_LEFT, NOW, None), NOW, NOW),
     ]
     assert [status(r, NOW) for r in rows] == ["active", "expired", "disabled"]
     lines = table(rows, NOW).splitlines()

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -94,6 +95,8 @@ class OidcVerifier:
     keys: Keys
     roles_claim: str = "roles"
     leeway_s: float = 30.0
+    # The claim holding the name to show for the person; then preferred_username, then sub.
+    name_claim: str = "name"
 
     def _refuse(self, reason: str) -> Unauthenticated:
         log.info("a JWT was refused: %s", reason)
@@ -129,5 +132,34 @@ class OidcVerifier:
         if not isinstance(subject, str) or not subject:
             raise self._refuse("no subject")
         return Principal(
-            subject=subject, roles=roles_from(claim_at(claims, self.roles_claim)), via="jwt"
+            subject=subject,
+            roles=roles_from(claim_at(claims, self.roles_claim)),
+            via="jwt",
+            issuer=self.issuer,
+            display_name=display_name(claims, self.name_claim),
+            expires_at=expiry(claims),
         )
+
+
+NAME_MAX_CHARS = 200
+
+
+def expiry(claims: Mapping[str, Any]) -> datetime | None:
+    """The `exp` claim as a time (PyJWT checked it is a number)."""
+    value = claims.get("exp")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+def display_name(claims: Mapping[str, Any], name_claim: str) -> str | None:
+    """The first non-blank string of the configured name claim and preferred_username,
+    trimmed to NAME_MAX_CHARS; None if neither holds one."""
+    for path in (name_claim, "preferred_username"):
+        value = claim_at(claims, path)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:NAME_MAX_CHARS]
+    return None

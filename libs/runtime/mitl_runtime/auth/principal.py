@@ -4,6 +4,7 @@ a client key, the datasets it is scoped to."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from mitl_runtime.auth.roles import Permission, Role, allows
@@ -18,6 +19,11 @@ class Principal:
     via: Via
     # None: every dataset; else only these.
     datasets: frozenset[str] | None = None
+    # For a JWT: its issuer, and the name to show for the person (from the configured claim).
+    issuer: str | None = None
+    display_name: str | None = None
+    # When the credential stops being valid (a JWT's exp); None: not known to expire.
+    expires_at: datetime | None = None
 
     def may(self, permission: Permission) -> bool:
         return allows(self.roles, permission)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from mitl_contracts.events import (
+    AccessChanged,
     Decision,
     DriftAlert,
     Event,
@@ -19,7 +20,8 @@ from mitl_contracts.events import (
     PolicyChanged,
 )
 
-# "access": who read what out of the audit service (an export), written by audit itself.
+# "access": who read what out of the audit service (an export), written by audit itself, and
+# who changed which credential or role (AccessChanged, from ingest and review-api).
 Kind = Literal["decision", "label", "model", "drift", "policy", "access"]
 KINDS: dict[type[Event], Kind] = {
     Decision: "decision",
@@ -27,6 +29,7 @@ KINDS: dict[type[Event], Kind] = {
     ModelPromoted: "model",
     DriftAlert: "drift",
     PolicyChanged: "policy",
+    AccessChanged: "access",
 }
 HUMAN_SOURCES = ("annotator", "expert")
 
@@ -104,6 +107,7 @@ OWN_FIELDS: dict[type[Event], tuple[str, ...]] = {
     ),
     Decision: ("route", "policy_version", "predicted_label", "confidence"),
     PolicyChanged: ("policy_version",),
+    AccessChanged: ("action",),
 }
 
 

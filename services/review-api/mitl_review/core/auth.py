@@ -70,6 +70,17 @@ def active_user(account: Account, now: datetime) -> User:
     return account.user
 
 
+AccountStatus = Literal["active", "disabled", "expired"]
+
+
+def account_status(account: Account, now: datetime) -> AccountStatus:
+    if account.disabled_at is not None:
+        return "disabled"
+    if account.token_expires_at is not None and account.token_expires_at <= now:
+        return "expired"
+    return "active"
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 

@@ -11,6 +11,7 @@ from mitl_review.annotators import assess_all, thresholds
 from mitl_review.core.auth import check_admin
 from mitl_review.routes.deps import ContextDep, UserDep
 from mitl_review.schemas import Annotators, AnnotatorView, FlagThresholds
+from mitl_review.store import users
 
 router = APIRouter(prefix="/v1/annotators", tags=["annotators"])
 
@@ -20,17 +21,19 @@ async def list_annotators(
     ctx: ContextDep, caller: UserDep, dataset: str | None = None
 ) -> Annotators:
     """Everyone who completed a task in the last `quality_window_days`, per dataset (or only
-    `dataset`). Computed from the database now; the same numbers are exported as
-    `mitl_review_annotator_*` metrics."""
+    `dataset`), by stable id with their display name beside it. Computed from the database
+    now; the same numbers are exported as `mitl_review_annotator_*` metrics."""
     check_admin(caller)
     if dataset is not None:
         ctx.catalog.get(dataset)
     qualities = await assess_all(ctx.pool, ctx.settings, dataset)
     if dataset is None:
         ctx.quality.export(qualities)
+    names = await users.display_names(ctx.pool, sorted({q.counts.annotator for q in qualities}))
     views = [
         AnnotatorView(
             annotator=q.counts.annotator,
+            display_name=names.get(q.counts.annotator, q.counts.annotator),
             role=q.counts.role,
             dataset=q.counts.dataset,
             done=q.counts.done,

@@ -1,0 +1,5 @@
+-- The outbox as every service has it (the directive line below is expanded by
+-- mitl_runtime.db.migrate into mitl_runtime.outbox.DDL): ingest writes an AccessChanged event
+-- here in the transaction of each client-key change (`mitl clients`), and its relay publishes
+-- them to mitl.access.v1 for audit's chain.
+-- mitl:outbox-table
