@@ -20,9 +20,9 @@ def settings(catalog: Catalog) -> Doc:
     return dict(catalog.raw["access"])
 
 
-def secret_env(catalog: Catalog) -> list[Doc]:
+def secret_env(catalog: Catalog, oidc_only: bool = False) -> list[Doc]:
     """Optional: without the Secret (or a key of it) the setting is unset and the routes it
-    would open answer 403."""
+    would open answer 403. `oidc_only`: the OIDC settings alone."""
     secret = settings(catalog)["secret"]
     return [
         {
@@ -30,6 +30,7 @@ def secret_env(catalog: Catalog) -> list[Doc]:
             "valueFrom": {"secretKeyRef": {"name": secret, "key": key, "optional": True}},
         }
         for name, key in SECRET_ENV.items()
+        if not oidc_only or name.startswith("MITL_OIDC_")
     ]
 
 

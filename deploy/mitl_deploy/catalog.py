@@ -35,8 +35,9 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     volumes: tuple[str, ...] = ()
     http_clients: bool = False
-    # Takes the static tokens and OIDC settings of `access` (mitl_deploy.access).
-    guarded: bool = False
+    # Takes the static tokens and OIDC settings of `access` (mitl_deploy.access); "oidc": the
+    # OIDC settings only (review-api: its people sign in; it has no static tokens).
+    guarded: bool | str = False
     replicas: dict[str, int] | None = None
     scale: dict[str, Any] | None = None
 

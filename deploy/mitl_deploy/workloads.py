@@ -90,7 +90,7 @@ def service_container(catalog: Catalog, service: Service) -> Doc:
     env += security.secret_env(catalog)
     # Static tokens and OIDC, if the Secret has them (access.py).
     if service.guarded:
-        env += access.secret_env(catalog)
+        env += access.secret_env(catalog, oidc_only=service.guarded == "oidc")
     return {
         "name": service.name,
         "image": "mitl",
