@@ -59,6 +59,23 @@ PROTECTED: dict[tuple[str, str], list[tuple[str, Any, frozenset[str]]]] = {
     ("POST", "/v1/users"): [
         ("/v1/users", {"name": f"made-{uuid.uuid4().hex[:6]}", "role": "annotator"}, {"admin"})
     ],
+    # The user lifecycle: admins only (an unknown user id: an admin gets 404, never 401/403).
+    ("GET", "/v1/users"): [("/v1/users", None, frozenset({"admin"}))],
+    ("POST", "/v1/users/{user_id}/disable"): [
+        ("/v1/users/nobody-here/disable", None, frozenset({"admin"}))
+    ],
+    ("POST", "/v1/users/{user_id}/enable"): [
+        ("/v1/users/nobody-here/enable", None, frozenset({"admin"}))
+    ],
+    ("POST", "/v1/users/{user_id}/rotate-token"): [
+        ("/v1/users/nobody-here/rotate-token", None, frozenset({"admin"}))
+    ],
+    ("POST", "/v1/users/{user_id}/assign"): [
+        ("/v1/users/nobody-here/assign", {"datasets": ["trec6"]}, frozenset({"admin"}))
+    ],
+    ("POST", "/v1/users/{user_id}/unassign"): [
+        ("/v1/users/nobody-here/unassign", {"datasets": ["trec6"]}, frozenset({"admin"}))
+    ],
     ("GET", "/v1/gold/{dataset}"): [("/v1/gold/trec6", None, frozenset({"admin"}))],
     ("POST", "/v1/gold/{dataset}"): [("/v1/gold/trec6", {"items": [GOLD]}, frozenset({"admin"}))],
     ("GET", "/v1/annotators"): [("/v1/annotators", None, frozenset({"admin"}))],
