@@ -135,16 +135,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"auditor token {stack.auditor_token}   (MITL_AUDITOR_TOKEN)\n", flush=True)
         ingested = {"accepted": 0, "duplicates": 0, "rejected": 0}
 
+        stopping = threading.Event()
+
         def feed() -> None:
-            for body in stream(
-                stack.url("ingest"),
-                "trec6",
-                rate=args.rate,
-                limit=args.limit,
-                headers=stack.ingest_headers,
-            ):
-                for key in ingested:
-                    ingested[key] += int(str(body[key]))
+            try:
+                for body in stream(
+                    stack.url("ingest"),
+                    "trec6",
+                    rate=args.rate,
+                    limit=args.limit,
+                    headers=stack.ingest_headers,
+                ):
+                    for key in ingested:
+                        ingested[key] += int(str(body[key]))
+            except httpx.HTTPError:
+                if not stopping.is_set():
+                    raise  # ingest went away while the platform runs: show why
 
         threading.Thread(target=feed, daemon=True).start()
         try:
@@ -158,5 +164,6 @@ def run(args: argparse.Namespace) -> int:
                     flush=True,
                 )
         except KeyboardInterrupt:
+            stopping.set()  # the feed stops quietly when ingest shuts down under it
             print("\nstopping ...", flush=True)
     return 0
