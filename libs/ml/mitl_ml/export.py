@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import compose, helper
+from onnx import compose, helper, numpy_helper
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -147,3 +147,45 @@ def check_export(onnx_bytes: bytes, model: Any, inputs: np.ndarray | list[str]) 
     if not diff <= EXPORT_TOLERANCE:
         raise ExportError(f"ONNX export differs from scikit-learn by {diff:.2e}")
     return diff
+
+
+def linear_head_onnx(
+    mean: np.ndarray,
+    scale: np.ndarray,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    activation: str,
+    name: str,
+) -> bytes:
+    """The ONNX graph of a standardised linear head: (input - mean) / scale, times coef
+    [k, d] plus intercept [k], then `activation` ("Softmax" over the k outputs, or "Sigmoid"
+    on each)."""
+    d = int(coef.shape[1])
+    initializers = [
+        numpy_helper.from_array(np.asarray(mean, np.float32).reshape(1, d), "mean"),
+        numpy_helper.from_array(np.asarray(scale, np.float32).reshape(1, d), "scale"),
+        numpy_helper.from_array(np.ascontiguousarray(coef.T, np.float32), "weights"),
+        numpy_helper.from_array(np.asarray(intercept, np.float32), "bias"),
+    ]
+    nodes = [
+        helper.make_node("Sub", ["input", "mean"], ["centred"]),
+        helper.make_node("Div", ["centred", "scale"], ["scaled"]),
+        helper.make_node("MatMul", ["scaled", "weights"], ["logits_raw"]),
+        helper.make_node("Add", ["logits_raw", "bias"], ["logits"]),
+        (
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)
+            if activation == "Softmax"
+            else helper.make_node(activation, ["logits"], ["probabilities"])
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [None, d])],
+        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, [None, None])],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", TARGET_OPSET[""])])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

@@ -14,12 +14,15 @@ from collections.abc import Sequence
 from typing import Unpack
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from mitl_ml.export import EXPORT_TOLERANCE, TARGET_OPSET, ExportError, onnx_probabilities
+from mitl_ml.export import (
+    EXPORT_TOLERANCE,
+    ExportError,
+    linear_head_onnx,
+    onnx_probabilities,
+)
 from mitl_ml.manifest import ModelKind
 from mitl_ml.packaging import Bundle, Run, bundle_of, training_record
 
@@ -46,31 +49,7 @@ def label_matrix(label_sets: Sequence[Sequence[str]], label_set: Sequence[str]) 
 
 def ovr_onnx(mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> bytes:
     """The ONNX graph of a standardised linear one-vs-rest head (coef [k, d], intercept [k])."""
-    d = int(coef.shape[1])
-    initializers = [
-        numpy_helper.from_array(np.asarray(mean, np.float32).reshape(1, d), "mean"),
-        numpy_helper.from_array(np.asarray(scale, np.float32).reshape(1, d), "scale"),
-        numpy_helper.from_array(np.ascontiguousarray(coef.T, np.float32), "weights"),
-        numpy_helper.from_array(np.asarray(intercept, np.float32), "bias"),
-    ]
-    nodes = [
-        helper.make_node("Sub", ["input", "mean"], ["centred"]),
-        helper.make_node("Div", ["centred", "scale"], ["scaled"]),
-        helper.make_node("MatMul", ["scaled", "weights"], ["logits_raw"]),
-        helper.make_node("Add", ["logits_raw", "bias"], ["logits"]),
-        helper.make_node("Sigmoid", ["logits"], ["probabilities"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "mitl_ovr_classifier",
-        [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [None, d])],
-        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, [None, None])],
-        initializer=initializers,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", TARGET_OPSET[""])])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return linear_head_onnx(mean, scale, coef, intercept, "Sigmoid", "mitl_ovr_classifier")
 
 
 def multilabel_metrics(

@@ -28,17 +28,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import onnx
 import sklearn
 from mitl_contracts.spans import Span
-from onnx import helper, numpy_helper
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from mitl_ml.bio import Decoded, Word, decode, tag_set, word_tags, words_of
 from mitl_ml.calibrate import fit_temperature
 from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder, TokenStates
-from mitl_ml.export import EXPORT_TOLERANCE, TARGET_OPSET, ExportError, onnx_probabilities
+from mitl_ml.export import (
+    EXPORT_TOLERANCE,
+    TARGET_OPSET,
+    ExportError,
+    linear_head_onnx,
+    onnx_probabilities,
+)
 from mitl_ml.manifest import ModelManifest, with_digests
 from mitl_ml.packaging import Bundle
 from mitl_ml.span_metrics import binary_calibration_error, entity_metrics, span_correctness
@@ -96,31 +100,7 @@ def head_onnx(
     mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: np.ndarray
 ) -> bytes:
     """The ONNX graph of a standardised softmax head (coef [tags, d], intercept [tags])."""
-    d = int(coef.shape[1])
-    initializers = [
-        numpy_helper.from_array(np.asarray(mean, np.float32).reshape(1, d), "mean"),
-        numpy_helper.from_array(np.asarray(scale, np.float32).reshape(1, d), "scale"),
-        numpy_helper.from_array(np.ascontiguousarray(coef.T, np.float32), "weights"),
-        numpy_helper.from_array(np.asarray(intercept, np.float32), "bias"),
-    ]
-    nodes = [
-        helper.make_node("Sub", ["input", "mean"], ["centred"]),
-        helper.make_node("Div", ["centred", "scale"], ["scaled"]),
-        helper.make_node("MatMul", ["scaled", "weights"], ["logits_raw"]),
-        helper.make_node("Add", ["logits_raw", "bias"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "mitl_tagger_head",
-        [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [None, d])],
-        [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, [None, None])],
-        initializer=initializers,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", TARGET_OPSET[""])])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return linear_head_onnx(mean, scale, coef, intercept, "Softmax", "mitl_tagger_head")
 
 
 @dataclass(frozen=True)
