@@ -19,6 +19,11 @@ from mitl_cli.stack import LocalStack
 
 from tests.support import wait_until
 
+# The task-type loops' datasets (conftest.task_stack declares them).
+SPAN_LABELS = ["person", "geo-loc", "company", "product"]
+DIGITS = [str(d) for d in range(10)]
+YEAST_LABELS = [f"Class{n}" for n in range(1, 15)]
+
 
 @contextmanager
 def own_stack(

@@ -9,12 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from mitl_cli.stack import LocalStack
-from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.datasets import load_image_dataset
 
 from tests.e2e.loop import (
@@ -23,7 +21,6 @@ from tests.e2e.loop import (
     exported,
     ingest,
     override,
-    own_stack,
     routed,
     submit,
 )
@@ -31,35 +28,12 @@ from tests.support_images import truncated_png
 
 pytestmark = pytest.mark.e2e
 ITEMS = 60
-DIGITS = [str(d) for d in range(10)]
-
-
-@pytest.fixture(scope="module")
-def image_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    config = tmp_path_factory.mktemp("image-config")
-    model = config / "digits-pixels"
-    build_bootstrap(model, dataset="digits", kind="pixels", seed_size=100, seed=0)
-    datasets = config / "datasets.yaml"
-    datasets.write_text(
-        "datasets:\n"
-        "  digits:\n"
-        "    input_kind: image\n"
-        f"    labels: {json.dumps(DIGITS)}\n"
-        "    max_image_side: 64\n"
-        f"    model: {model}\n"
-        "    policy:\n"
-        "      version: e2e-images-v1\n"
-        "      accept_threshold: 0.9\n"
-        "      escalation_floor: 0.05\n"
-    )
-    with own_stack(tmp_path_factory, "img", datasets) as running:
-        yield running
 
 
 def test_image_items_flow_to_labels_review_audit_and_export(
-    image_stack: LocalStack,
+    task_stack: LocalStack,
 ) -> None:
-    stack = image_stack
+    stack = task_stack
     # Held-out digits (the model was trained on its own seed of 100).
     examples = load_image_dataset("digits").examples[-ITEMS:]
     items = [

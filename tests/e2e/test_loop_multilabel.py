@@ -10,50 +10,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 
 import pyarrow.parquet as pq
 import pytest
 from mitl_cli.stack import LocalStack
-from mitl_ml.bootstrap_multilabel import build_multilabel_bootstrap
 from mitl_ml.multilabel_data import load_yeast
 
-from tests.e2e.loop import annotator, claim, exported, ingest, override, own_stack, routed, submit
+from tests.e2e.loop import YEAST_LABELS as LABELS
+from tests.e2e.loop import annotator, claim, exported, ingest, override, routed, submit
 
 pytestmark = pytest.mark.e2e
 ITEMS = 10
-LABELS = [f"Class{n}" for n in range(1, 15)]
-
-
-@pytest.fixture(scope="module")
-def multilabel_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    config = tmp_path_factory.mktemp("multilabel-config")
-    model = config / "yeast-ovr"
-    build_multilabel_bootstrap(model, "yeast", seed_size=300, seed=0)
-    datasets = config / "datasets.yaml"
-    datasets.write_text(
-        "datasets:\n"
-        "  yeast:\n"
-        "    task: multilabel\n"
-        "    input_kind: vector\n"
-        "    vector_dim: 103\n"
-        f"    labels: {json.dumps(LABELS)}\n"
-        f"    model: {model}\n"
-        "    policy:\n"
-        "      version: e2e-multilabel-v1\n"
-        "      accept_threshold: 0.9\n"
-        "      escalation_floor: 0.0\n"
-        "      spot_check_rate: 0.0\n"
-        "      escalate_on_model_change: false\n"
-    )
-    with own_stack(tmp_path_factory, "multilabel", datasets) as running:
-        yield running
 
 
 def test_label_sets_flow_to_review_audit_and_every_multilabel_export(
-    multilabel_stack: LocalStack,
+    task_stack: LocalStack,
 ) -> None:
-    stack = multilabel_stack
+    stack = task_stack
     data = load_yeast()
     # Genes the bootstrap model has not seen as a whole set (it trains on 300 of the rest).
     items = [

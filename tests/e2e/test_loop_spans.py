@@ -7,26 +7,23 @@ its provenance."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
 import pytest
 from mitl_cli.stack import LocalStack
-from mitl_ml.bootstrap_spans import build_span_bootstrap
 
+from tests.e2e.loop import (
+    SPAN_LABELS as LABELS,
+)
 from tests.e2e.loop import (
     annotator,
     claim,
     exported,
     ingest,
     override,
-    own_stack,
     routed,
     submit,
 )
 
 pytestmark = pytest.mark.e2e
-LABELS = ["person", "geo-loc", "company", "product"]
 TEXTS = [
     "Barack Obama flew to Paris on Monday",
     "Angela Merkel met Emmanuel Macron in Berlin",
@@ -37,32 +34,8 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def span_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    config = tmp_path_factory.mktemp("span-config")
-    datasets = config / "datasets.yaml"
-    datasets.write_text(
-        "datasets:\n"
-        "  tweets:\n"
-        "    task: spans\n"
-        f"    labels: {json.dumps(LABELS)}\n"
-        "    entity_map: {PERSON: person, GPE: geo-loc, LOC: geo-loc, ORG: company,\n"
-        "                 PRODUCT: product}\n"
-        f"    model: {config / 'tweets-spacy'}\n"
-        "    policy:\n"
-        "      version: e2e-spans-v1\n"
-        "      accept_threshold: 0.999\n"
-        "      escalation_floor: 0.0\n"
-        "      spot_check_rate: 0.0\n"
-        "      escalate_on_model_change: false\n"
-    )
-    build_span_bootstrap(config / "tweets-spacy", "tweets", datasets, evaluate=0)
-    with own_stack(tmp_path_factory, "spans", datasets) as running:
-        yield running
-
-
-def test_span_items_flow_to_review_audit_and_every_span_export(span_stack: LocalStack) -> None:
-    stack = span_stack
+def test_span_items_flow_to_review_audit_and_every_span_export(task_stack: LocalStack) -> None:
+    stack = task_stack
     items = [{"external_id": f"tweet-{n}", "text": text} for n, text in enumerate(TEXTS)]
     assert ingest(stack, "tweets", items)["accepted"] == len(TEXTS)
 
