@@ -36,6 +36,24 @@ def review_all(world: World, policy: Policy, *, seed: int, oracle: Oracle) -> Co
     return result
 
 
+def draw_sample(
+    n: int, seed: int, size: int, annotator_answers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The baseline's random validation sample of `size` of `n` items: the seeded order,
+    the sample (its first `size`), the rest, and the annotators' answers on the sample."""
+    order = np.random.default_rng([seed, 2]).permutation(n)
+    sample, rest = order[:size], order[size:]
+    return order, sample, rest, annotator_answers[sample]
+
+
+def accepted_at(confidences: np.ndarray, threshold: float) -> np.ndarray:
+    """Which items the one global threshold accepts (none when no threshold reached the
+    target: `threshold` is NaN)."""
+    if math.isnan(threshold):
+        return np.zeros(len(confidences), dtype=bool)
+    return np.asarray(confidences >= threshold)
+
+
 def _one_sample(
     world: World, policy: Policy, seed: int, oracle: Oracle, size: int
 ) -> CoverageResult:
@@ -43,9 +61,7 @@ def _one_sample(
     result = CoverageResult(
         "ground_truth", world.name, seed, float(policy.target_precision or 0), n
     )
-    order = np.random.default_rng([seed, 2]).permutation(n)
-    sample, rest = order[:size], order[size:]
-    answers = oracle.annotator_answers[sample]
+    order, sample, rest, answers = draw_sample(n, seed, size, oracle.annotator_answers)
     k = len(world.labels)
     verdicts = []
     for train, held in KFold(FOLDS, shuffle=True, random_state=seed).split(sample):
@@ -55,9 +71,7 @@ def _one_sample(
             verdicts.append(Verdict("*", float(row.max()), int(row.argmax()) == answers[j]))
     threshold, *_ = passing_threshold(verdicts, policy)
     probs = Head(world.x[sample], answers, k, seed, "gt").predict_proba(world.x[rest])
-    accepted = probs.max(axis=1) >= threshold if not math.isnan(threshold) else np.zeros(0, bool)
-    if len(accepted) == 0:
-        accepted = np.zeros(len(rest), dtype=bool)
+    accepted = accepted_at(probs.max(axis=1), threshold)
     return settle(
         result, world.truth, oracle.annotator_answers, order, size, answers,
         accepted, probs.argmax(axis=1), threshold,

@@ -46,8 +46,6 @@ def full_coverage(
     final = np.full(n, -1)
     people = People(oracle, final, result)
     pending = people.start(order, initial)
-    accepted_confidences: list[float] = []
-    checked: list[tuple[float, bool]] = []
     router = SimRouter(world.name, world.labels, policy, world.texts)
     head: Head | None = None
     while pending:
@@ -72,22 +70,15 @@ def full_coverage(
                 continue
             predicted = world.labels.index(decision.predicted_label)
             pending.discard(entry.item)
-            result.auto_accepted += 1
             result.accepted_correct += int(predicted == world.truth[entry.item])
-            accepted_confidences.append(decision.confidence)
-            if decision.spot_check:
-                result.spot_checks += 1
-                answer = people.label(entry.item, expert=False)
-                router.verify(entry.item, answer, "annotator", spot_check=True)
-                checked.append((decision.confidence, answer == predicted))
-            else:
-                final[entry.item] = predicted
-                result.model_labeled += 1
+            people.accept(router, entry.item, decision, predicted)
         queue.sort(key=lambda e: (-e.review_priority, e.item))
         for entry in queue[:batch]:
             people.review(router, entry.item, expert=entry.decision.route == "escalate")
             pending.discard(entry.item)
     if progress is not None:
         progress(n, n)
-    finish(result, final, world.truth, accepted_confidences, checked, router.thresholds)
+    finish(
+        result, final, world.truth, people.accepted_confidences, people.checked, router.thresholds
+    )
     return result

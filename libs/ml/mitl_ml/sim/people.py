@@ -9,9 +9,12 @@ human and expert labels.
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
+from mitl_contracts.events import Decision
 from mitl_policy.calibration import Thresholds
 from mitl_policy.ppi import precision_intervals
 
@@ -42,6 +45,10 @@ class People:
         self.final = final
         self.result = result
         self.trained: list[int] = []
+        # Accepted items' confidences, and (confidence, person agreed) for spot-checked ones:
+        # what the accepted-precision intervals are computed from (`finish`).
+        self.accepted_confidences: list[float] = []
+        self.checked: list[tuple[float, bool]] = []
 
     def label(self, item: int, expert: bool) -> Any:
         answer = self.oracle.expert(item) if expert else self.oracle.annotator(item)
@@ -64,6 +71,40 @@ class People:
             self.label(int(item), expert=False)
         self.result.initial_labels = self.result.human_labels
         return {int(i) for i in order[initial:]}
+
+    def accept(
+        self,
+        router: Verifier,
+        item: int,
+        decision: Decision,
+        predicted: Any,
+        agrees: Callable[[Any, Any], bool] = operator.eq,
+    ) -> None:
+        """The router accepted the model's `predicted` label for `item`: it is the final label,
+        unless the decision is spot-checked: then a person labels the item blind, the router
+        learns the outcome, and whether the person `agrees` with the model is counted."""
+        self.result.auto_accepted += 1
+        self.accepted_confidences.append(decision.confidence)
+        if decision.spot_check:
+            self.result.spot_checks += 1
+            answer = self.label(item, expert=False)
+            router.verify(item, answer, "annotator", spot_check=True)
+            self.checked.append((decision.confidence, agrees(answer, predicted)))
+        else:
+            self.final[item] = predicted
+            self.result.model_labeled += 1
+
+    def review_queue(
+        self, router: Verifier, queue: list[tuple[float, int, Decision]], count: int
+    ) -> list[int]:
+        """People label the `count` queued (priority, item, decision) entries of highest
+        priority (ties: the lower item first); returns the items labeled."""
+        queue.sort(key=lambda entry: (-entry[0], entry[1]))
+        labeled = []
+        for _, item, decision in queue[:count]:
+            self.review(router, item, expert=decision.route == "escalate")
+            labeled.append(item)
+        return labeled
 
     def review(self, router: Verifier, item: int, expert: bool) -> None:
         """A person (an expert for an escalation) labels a queued item; the router learns
