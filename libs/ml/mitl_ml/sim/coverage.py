@@ -22,7 +22,7 @@ from mitl_contracts.datasets import Policy
 
 from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
-from mitl_ml.sim.people import People, finish
+from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.sim.router import SimRouter
 from mitl_ml.sim.shortlist import route_round
@@ -56,8 +56,7 @@ def full_coverage(
         done = people.trained
         head = Head(world.x[done], final[done], len(world.labels), seed, version, head)
         router.relearn()
-        if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
-            result.certified_at = result.human_labels
+        people.certify(router.thresholds)
         items = np.array(sorted(pending))
         probabilities = head.predict_proba(world.x[items])
         batch = people.batch(retrain_every, retrain_growth)
@@ -78,7 +77,5 @@ def full_coverage(
             pending.discard(entry.item)
     if progress is not None:
         progress(n, n)
-    finish(
-        result, final, world.truth, people.accepted_confidences, people.checked, router.thresholds
-    )
+    people.finish(world.truth, router.thresholds)
     return result

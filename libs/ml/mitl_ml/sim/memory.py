@@ -1,4 +1,4 @@
-"""What a simulated router keeps between rounds (multi-label and span loops): its latest
+"""What a simulated router keeps between rounds (router.py, multilabel.py, spans.py): its latest
 decision per item, people's outcomes joined to them, the thresholds learned from those, each
 item's earlier prediction (for the new-model escalation rule), and a clock for event times."""
 
@@ -50,22 +50,22 @@ class RouterMemory:
         label: str,
         source: str,
         spot_check: bool,
-        label_confidences: dict[str, float] | None,
-    ) -> None:
+        label_confidences: dict[str, float] | None = None,
+    ) -> Outcome:
         """A person gave `item` (`item_id` in events) `label`: join it to its latest decision."""
         decision = self.decisions[item]
-        self.outcomes.append(
-            Outcome(
-                event_id=f"label-{item}-{len(self.outcomes)}",
-                item_id=item_id,
-                model_version=decision.model_version,
-                predicted_label=decision.predicted_label,
-                confidence=decision.confidence,
-                label=label,
-                source=source,
-                spot_check=spot_check,
-                occurred_at=self.tick(),
-                calibration_rate=decision.thresholds.get("calibration_rate"),
-                label_confidences=label_confidences,
-            )
+        outcome = Outcome(
+            event_id=f"label-{item}-{len(self.outcomes)}",
+            item_id=item_id,
+            model_version=decision.model_version,
+            predicted_label=decision.predicted_label,
+            confidence=decision.confidence,
+            label=label,
+            source=source,
+            spot_check=spot_check,
+            occurred_at=self.tick(),
+            calibration_rate=decision.thresholds.get("calibration_rate"),
+            label_confidences=label_confidences,
         )
+        self.outcomes.append(outcome)
+        return outcome

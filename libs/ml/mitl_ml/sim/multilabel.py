@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 from mitl_ml.multilabel_data import load_multilabel
 from mitl_ml.sim.baselines import FOLDS, accepted_at, best_sample_size, draw_sample, settle
 from mitl_ml.sim.memory import RouterMemory
-from mitl_ml.sim.people import People, finish
+from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.train import MAX_ITER
 
@@ -186,8 +186,7 @@ def full_coverage_multilabel(
         done = people.trained
         head = OvRHead(world.x[done], final[done], seed, f"sim-r{result.rounds}")
         router.relearn()
-        if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
-            result.certified_at = result.human_labels
+        people.certify(router.thresholds)
         items = np.array(sorted(pending))
         probabilities = head.predict_proba(world.x[items])
         queue: list[tuple[float, int, Decision]] = []
@@ -205,9 +204,7 @@ def full_coverage_multilabel(
         )
     if progress is not None:
         progress(n, n)
-    finish(
-        result, final, world.truth, people.accepted_confidences, people.checked, router.thresholds
-    )
+    people.finish(world.truth, router.thresholds)
     result.details |= per_label_figures(world, final)
     return result
 

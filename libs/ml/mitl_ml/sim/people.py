@@ -1,9 +1,10 @@
 """The people of a full-coverage run: who labeled which item, and what the run counts of it;
 and how a run is closed once every item is settled.
 
-The single-label loop (coverage.py) and the multi-label loop (multilabel.py) share it: a
-person's answer becomes the item's final label and a training example, and the result counts
-human and expert labels.
+The single-label loop (coverage.py), the multi-label loop (multilabel.py) and the span loop
+(spans.py) share it: a person's answer becomes the item's final label and a training example,
+an accepted item takes the model's label unless it is spot-checked, and the result counts
+human, expert and spot-check labels.
 """
 
 from __future__ import annotations
@@ -106,29 +107,28 @@ class People:
             labeled.append(item)
         return labeled
 
+    def certify(self, thresholds: Thresholds | None) -> None:
+        """Note how many human labels it took until the router first had warm thresholds."""
+        if self.result.certified_at is None and thresholds is not None and thresholds.warm:
+            self.result.certified_at = self.result.human_labels
+
+    def finish(self, truth: np.ndarray, thresholds: Thresholds | None) -> CoverageResult:
+        """Close the run once every item is settled: final accuracy (element-wise, so per
+        label decision for a multi-label run), the accepted-precision intervals and the
+        learned thresholds."""
+        result = self.result
+        result.final_correct = int((self.final == truth).sum())
+        intervals = precision_intervals(self.accepted_confidences, self.checked)
+        result.precision_intervals = intervals.as_dict() if intervals is not None else None
+        if thresholds is not None:
+            for label, learned in thresholds.classes.items():
+                value = learned.threshold if learned.threshold is not None else float("nan")
+                result.details[f"threshold.{label}"] = round(value, 4)
+        return result
+
     def review(self, router: Verifier, item: int, expert: bool) -> None:
         """A person (an expert for an escalation) labels a queued item; the router learns
         the outcome; a calibration review is counted as such."""
         self.result.calibration_labels += int(router.is_calibration(item))
         answer = self.label(item, expert=expert)
         router.verify(item, answer, "expert" if expert else "annotator", False)
-
-
-def finish(
-    result: CoverageResult,
-    final: np.ndarray,
-    truth: np.ndarray,
-    accepted_confidences: list[float],
-    checked: list[tuple[float, bool]],
-    thresholds: Thresholds | None,
-) -> CoverageResult:
-    """Close a full-coverage run: final accuracy (element-wise, so per label decision for a
-    multi-label run), the accepted-precision intervals and the learned thresholds."""
-    result.final_correct = int((final == truth).sum())
-    intervals = precision_intervals(accepted_confidences, checked)
-    result.precision_intervals = intervals.as_dict() if intervals is not None else None
-    if thresholds is not None:
-        for label, learned in thresholds.classes.items():
-            value = learned.threshold if learned.threshold is not None else float("nan")
-            result.details[f"threshold.{label}"] = round(value, 4)
-    return result

@@ -44,7 +44,7 @@ from mitl_policy.spans import (
 
 from mitl_ml.sim.baselines import accepted_at, best_sample_size, draw_sample, settle
 from mitl_ml.sim.memory import RouterMemory
-from mitl_ml.sim.people import People, finish
+from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.spacy_ner import SpacyNer, spec_for
 from mitl_ml.span_data import load_spans
@@ -231,8 +231,7 @@ def full_coverage_spans(
             progress(n - len(pending), n)
         result.rounds += 1
         router.relearn()
-        if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
-            result.certified_at = result.human_labels
+        people.certify(router.thresholds)
         queue: list[tuple[float, int, Decision]] = []
         accepted: list[int] = []
         for item in sorted(pending):
@@ -249,9 +248,7 @@ def full_coverage_spans(
         )
     if progress is not None:
         progress(n, n)
-    finish(
-        result, final, world.truth, people.accepted_confidences, people.checked, router.thresholds
-    )
+    people.finish(world.truth, router.thresholds)
     result.details |= entity_figures(world, final)
     return result
 
