@@ -31,8 +31,16 @@ FOLDS = 5
 def review_all(world: World, policy: Policy, *, seed: int, oracle: Oracle) -> CoverageResult:
     n = len(world.truth)
     result = CoverageResult("review_all", world.name, seed, float(policy.target_precision or 0), n)
-    result.human_labels = n
-    result.final_correct = int((oracle.annotator_answers == world.truth).sum())
+    return labeled_by_people(result, world.truth, oracle.annotator_answers)
+
+
+def labeled_by_people(
+    result: CoverageResult, truth: np.ndarray, annotator_answers: np.ndarray
+) -> CoverageResult:
+    """People label every item: one human label per item, right where the annotator's answer
+    is (element-wise, so per label decision for a multi-label run)."""
+    result.human_labels = len(truth)
+    result.final_correct = int((annotator_answers == truth).sum())
     return result
 
 

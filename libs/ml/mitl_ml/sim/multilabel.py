@@ -35,7 +35,14 @@ from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
 from mitl_ml.multilabel_data import load_multilabel
-from mitl_ml.sim.baselines import FOLDS, accepted_at, best_sample_size, draw_sample, settle
+from mitl_ml.sim.baselines import (
+    FOLDS,
+    accepted_at,
+    best_sample_size,
+    draw_sample,
+    labeled_by_people,
+    settle,
+)
 from mitl_ml.sim.memory import RouterMemory
 from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
@@ -224,8 +231,7 @@ def per_label_figures(world: MultiWorld, final: np.ndarray) -> dict[str, float]:
 def review_all_multilabel(world: MultiWorld, policy: Policy, *, seed: int,
                           oracle: MultiOracle) -> CoverageResult:  # fmt: skip
     result = _result("review_all", world, seed, policy)
-    result.human_labels = len(world.truth)
-    result.final_correct = int((oracle.annotator_answers == world.truth).sum())
+    labeled_by_people(result, world.truth, oracle.annotator_answers)
     return result
 
 

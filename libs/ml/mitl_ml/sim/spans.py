@@ -42,7 +42,13 @@ from mitl_policy.spans import (
     threshold_labels,
 )
 
-from mitl_ml.sim.baselines import accepted_at, best_sample_size, draw_sample, settle
+from mitl_ml.sim.baselines import (
+    accepted_at,
+    best_sample_size,
+    draw_sample,
+    labeled_by_people,
+    settle,
+)
 from mitl_ml.sim.memory import RouterMemory
 from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
@@ -256,8 +262,7 @@ def full_coverage_spans(
 def review_all_spans(world: SpanWorld, policy: Policy, *, seed: int,
                      oracle: SpanOracle) -> CoverageResult:  # fmt: skip
     result = _result("review_all", world, seed, policy)
-    result.human_labels = len(world.truth)
-    result.final_correct = int((oracle.annotator_answers == world.truth).sum())
+    labeled_by_people(result, world.truth, oracle.annotator_answers)
     result.details = entity_figures(world, oracle.annotator_answers)
     return result
 
