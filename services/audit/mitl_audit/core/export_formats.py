@@ -66,8 +66,6 @@ EXTENSIONS: dict[str, str] = {
     "conll": "conll",
     "spacy": "json",
 }
-# The names Label Studio's labeling config uses for the choices and the content it labels.
-LS_FROM_NAME = "label"
 
 PROVENANCE_FIELDS = (
     "source",
@@ -124,7 +122,7 @@ def _choice(label: str | list[str], to_name: str) -> dict[str, Any]:
     """One choices result: one label, or a multi-label item's set (Label Studio's
     `<Choices choice="multiple">`)."""
     return {
-        "from_name": LS_FROM_NAME,
+        "from_name": label_studio.FROM_NAME,
         "to_name": to_name,
         "type": "choices",
         "value": {"choices": label if isinstance(label, list) else [label]},

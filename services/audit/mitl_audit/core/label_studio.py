@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# The name Label Studio's labeling config gives the control a result belongs to (the choices,
+# or the labels of a span row).
+FROM_NAME = "label"
+
 
 def annotation(result: list[dict[str, Any]], provenance: dict[str, Any]) -> dict[str, Any]:
     """A person's label as a Label Studio annotation, with who gave it and when."""

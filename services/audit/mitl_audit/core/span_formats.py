@@ -57,7 +57,6 @@ CONLL_FIELDS = (
     "event_id",
     "audit_seq",
 )
-LS_FROM_NAME = "label"
 
 
 def tokens_of(text: str) -> list[tuple[int, int]]:
@@ -239,7 +238,7 @@ def _plain(value: Any) -> Any:
 def _labels_result(text: str, span: Span, score: float | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "id": f"{span.start}-{span.end}-{span.label}",
-        "from_name": LS_FROM_NAME,
+        "from_name": label_studio.FROM_NAME,
         "to_name": "text",
         "type": "labels",
         "value": {
