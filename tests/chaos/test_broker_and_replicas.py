@@ -1,4 +1,4 @@
-"""Broker faults and scale-out, short version of `mitl chaos` (300 items each instead of
+"""Broker faults and scale-out, short version of `mitl chaos` (200 items each instead of
 5,000, a 5 s pause instead of 20 s, a fixed rate instead of a share of measured capacity):
 SIGKILL Apache Kafka mid-stream and start it again on its data directory, SIGSTOP it and
 SIGCONT it, then run two replicas of every service on the item's path and SIGKILL one of
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SCENARIOS = ("kill-broker", "pause-broker", "kill-replicas")
 BROKER_FAULTS = ("kill-broker", "pause-broker")
-ITEMS = 300
+ITEMS = 200
 RATE = 30.0
 
 

@@ -1,4 +1,4 @@
-"""Crash scenarios, short version of `mitl chaos` (300 items each instead of 5,000): while
+"""Crash scenarios, short version of `mitl chaos` (200 items each instead of 5,000): while
 items stream in and bots label them, SIGKILL the review API, then crash PostgreSQL; every
 accepted item ends with exactly one routing decision, one final label and the review tasks it
 needs, counted from the audit log and the review schema; the audit chain verifies."""
@@ -16,7 +16,7 @@ from mitl_cli.chaos.report import ScenarioResult
 pytestmark = pytest.mark.e2e
 
 SCENARIOS = ("kill-review-api", "restart-postgres")
-ITEMS = 300
+ITEMS = 200
 # Items/s of each stream: below what the lab sustains, so that recovery is measurable (the
 # capacity burst that `mitl chaos` derives the rate from is test_load's).
 RATE = 25.0

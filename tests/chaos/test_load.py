@@ -1,8 +1,8 @@
-"""Back-pressure and load, short version of `mitl chaos` (30 s instead of minutes): a stream
+"""Back-pressure and load, short version of `mitl chaos` (20 s instead of minutes): a stream
 at the pipeline's measured capacity, with consumer lag sampled from the broker and every
 service's memory from /proc. Nothing is lost or doubled, and lag, latency and memory are
 measured and printed. Whether memory is flat is judged on the full run (`make chaos`, see
-docs/reliability.md): 30 s are mostly start-up allocations, and no figure is asserted on."""
+docs/reliability.md): 20 s are mostly start-up allocations, and no figure is asserted on."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from mitl_cli.chaos.report import ScenarioResult
 from mitl_cli.stack import SERVICES
 
 pytestmark = pytest.mark.e2e
-SECONDS = 30.0
+SECONDS = 20.0
 
 
-BURST = 150
+BURST = 100
 
 
 async def sustained(lab: Lab) -> tuple[ScenarioResult, ScenarioResult]:

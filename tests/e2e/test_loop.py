@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -21,6 +20,7 @@ import pytest
 from mitl_cli.feed import pool_items
 from mitl_cli.stack import DEV_CLIENT, LocalStack
 
+from tests.e2e.loop import create_user
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -57,17 +57,6 @@ async def item_clients(database_url: str) -> dict[str | None, int]:
     finally:
         await conn.close()
     return {r["client_id"]: r["n"] for r in rows}
-
-
-def create_user(stack: LocalStack, name: str, role: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "mitl_cli.main", "users", "create", "--name", name, "--role", role],
-        env={**os.environ, "MITL_DATABASE_URL": stack.database_url},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip()
 
 
 def test_items_flow_to_labels_reviews_and_an_audited_override(stack: LocalStack) -> None:

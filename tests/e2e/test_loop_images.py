@@ -9,57 +9,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from mitl_cli.stack import LocalStack
-from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.datasets import load_image_dataset
 
-from tests.e2e.test_loop import create_user
-from tests.support import wait_until
+from tests.e2e.loop import (
+    annotator,
+    claim,
+    exported,
+    ingest,
+    override,
+    routed,
+    submit,
+)
 from tests.support_images import truncated_png
 
 pytestmark = pytest.mark.e2e
 ITEMS = 60
-DIGITS = [str(d) for d in range(10)]
-
-
-@pytest.fixture(scope="module")
-def image_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    config = tmp_path_factory.mktemp("image-config")
-    model = config / "digits-pixels"
-    build_bootstrap(model, dataset="digits", kind="pixels", seed_size=100, seed=0)
-    datasets = config / "datasets.yaml"
-    datasets.write_text(
-        "datasets:\n"
-        "  digits:\n"
-        "    input_kind: image\n"
-        f"    labels: {json.dumps(DIGITS)}\n"
-        "    max_image_side: 64\n"
-        f"    model: {model}\n"
-        "    policy:\n"
-        "      version: e2e-images-v1\n"
-        "      accept_threshold: 0.9\n"
-        "      escalation_floor: 0.05\n"
-    )
-    with LocalStack(
-        workdir=tmp_path_factory.mktemp("image-stack"),
-        datasets_file=datasets,
-        database=f"mitl_e2e_img_{uuid.uuid4().hex[:8]}",
-        fresh_database=True,
-        drop_database_on_stop=True,
-        fixed_ports=False,
-    ) as running:
-        yield running
 
 
 def test_image_items_flow_to_labels_review_audit_and_export(
-    image_stack: LocalStack,
+    task_stack: LocalStack,
 ) -> None:
-    stack = image_stack
+    stack = task_stack
     # Held-out digits (the model was trained on its own seed of 100).
     examples = load_image_dataset("digits").examples[-ITEMS:]
     items = [
@@ -67,63 +41,33 @@ def test_image_items_flow_to_labels_review_audit_and_export(
         for n, e in enumerate(examples)
     ]
     broken = {"external_id": "scan-broken", "image": base64.b64encode(truncated_png()).decode()}
-    response = httpx.post(
-        f"{stack.url('ingest')}/v1/items",
-        json={"dataset": "digits", "items": [*items, broken]},
-        headers=stack.ingest_headers,
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
+    body = ingest(stack, "digits", [*items, broken])
     assert body["accepted"] == ITEMS and body["rejected"] == 1
     assert "image does not decode" in body["items"][-1]["reason"]
 
-    def report() -> dict | None:
-        summary = httpx.get(
-            f"{stack.url('audit')}/v1/reports/digits", headers=stack.auditor_headers, timeout=10
-        ).json()
-        return summary if summary["decisions"]["total"] >= ITEMS else None
-
-    routes = wait_until(report, timeout=180)["decisions"]
+    routes = routed(stack, "digits", ITEMS)
     assert routes["total"] == ITEMS and routes["accept"] > 0 and routes["review"] > 0
 
-    token = create_user(stack, f"ada-{uuid.uuid4().hex[:6]}", "annotator")
-    auth = {"Authorization": f"Bearer {token}"}
-    claim = httpx.post(f"{stack.url('review-api')}/v1/queues/digits/annotator/claim", headers=auth)
-    assert claim.status_code == 200, claim.text
-    task = claim.json()
+    auth = annotator(stack)
+    task = claim(stack, "digits", auth)
     shown = base64.b64decode(task["content"]["image"])
     assert shown in {e.image for e in examples}
     suggested = task["suggestion"]["label"]
     corrected = next(label for label in task["labels"] if label != suggested)
-    submit = httpx.post(
-        f"{stack.url('review-api')}/v1/tasks/{task['task_id']}/submit",
-        headers=auth,
-        json={"action": "correct", "label": corrected, "time_spent_ms": 900},
-    )
-    assert submit.status_code == 200, submit.text
+    body = {"action": "correct", "label": corrected, "time_spent_ms": 900}
+    done = submit(stack, task["task_id"], auth, body)
+    assert done.status_code == 200, done.text
 
-    def override() -> dict | None:
-        rows = httpx.get(
-            f"{stack.url('audit')}/v1/overrides/digits", headers=stack.auditor_headers, timeout=10
-        ).json()
-        return next((r for r in rows["overrides"] if r["item_id"] == task["item_id"]), None)
-
-    row = wait_until(override, timeout=60)
+    row = override(stack, "digits", task["item_id"])
     assert (row["suggested_label"], row["label"]) == (suggested, corrected)
     assert row["model_version"] == "digits-pixels-bootstrap-s0"
 
-    exported = httpx.get(
-        f"{stack.url('audit')}/v1/export/digits",
-        params={"format": "jsonl"},
-        headers=stack.auditor_headers,
-    )
-    assert exported.status_code == 200, exported.text
-    rows = {r["item_id"]: r for r in map(json.loads, exported.text.splitlines())}
+    export = exported(stack, "digits", "jsonl", task["item_id"])
+    rows = {r["item_id"]: r for r in map(json.loads, export.text.splitlines())}
     mine = rows[task["item_id"]]
     assert mine["label"] == corrected and mine["provenance"]["action"] == "correct"
     assert mine["image_sha256"] == hashlib.sha256(shown).hexdigest()
-    assert task["content"]["image"] not in exported.text
+    assert task["content"]["image"] not in export.text
     image = httpx.get(
         f"{stack.url('audit')}{mine['image']}", headers=stack.auditor_headers, timeout=10
     )

@@ -20,10 +20,12 @@ from mitl_review.store import users
 from prometheus_client import REGISTRY
 
 from tests.integration.test_review import LABELS, publish_requests, review_request, write_datasets
+from tests.integration.test_review_spans import span_request
 from tests.support import TopicReader, eventually, running_app
 
 pytestmark = pytest.mark.integration
 
+SPAN_LABELS = ["PER", "LOC", "ORG"]
 GOLD = {"Who painted the Mona Lisa ?": "HUM", "Where is Lima ?": "LOC", "How tall is K2 ?": "NUM"}
 
 
@@ -61,7 +63,9 @@ async def api(service_env: dict[str, Any], tmp_path: Path) -> AsyncIterator[Api]
     settings = Settings(
         **{
             **service_env,
-            "datasets_file": write_datasets(tmp_path / "datasets.yaml", [ds]),
+            "datasets_file": with_span_dataset(
+                write_datasets(tmp_path / "datasets.yaml", [ds]), f"{ds}-ner"
+            ),
             "gold_rate": 1.0,
             "flag_min_reviews": 3,
             "flag_min_gold": 2,
@@ -72,6 +76,13 @@ async def api(service_env: dict[str, Any], tmp_path: Path) -> AsyncIterator[Api]
         api = Api(client, app, service_env["kafka_bootstrap_servers"], ds)
         api.admin = await api.user("admin")
         yield api
+
+
+def with_span_dataset(path: Path, name: str) -> Path:
+    """`path`'s catalog with span dataset `name` added."""
+    with path.open("a") as catalog:
+        catalog.write(f"  {name}:\n    task: spans\n    labels: {SPAN_LABELS}\n")
+    return path
 
 
 def gold_items() -> list[dict[str, Any]]:
@@ -250,3 +261,40 @@ async def test_escalating_or_skipping_a_gold_item_closes_it_for_that_person(api:
         first["task_id"],
         second["task_id"],
     )
+
+
+async def test_a_span_gold_item_with_no_entity_is_scored_against_the_empty_span_set(
+    api: Api,
+) -> None:
+    ds = f"{api.ds}-ner"
+    text = "nothing happened on Tuesday"
+    body = {"items": [{"external_id": "none", "text": text, "label": ""}]}
+    stored = await api.client.post(f"/v1/gold/{ds}", json=body, headers=api.admin)
+    assert stored.status_code == 200, stored.text
+    listed = (await api.client.get(f"/v1/gold/{ds}", headers=api.admin)).json()
+    assert [(i["external_id"], i["label"]) for i in listed["items"]] == [("none", "")]
+    # Gold is served only while there is real work to hide it in.
+    await publish_requests(api.kafka, [span_request(ds, "work", [])])
+
+    async def waiting() -> bool:
+        rows = (await api.client.get("/v1/queues", headers=api.admin)).json()["queues"]
+        return sum(r["depth"] for r in rows if r["dataset"] == ds) == 1
+
+    await eventually(waiting)
+    names = {"right": f"none-{ds}", "wrong": f"some-{ds}"}
+    answers: dict[str, list[dict[str, Any]]] = {
+        "right": [],
+        "wrong": [{"start": 20, "end": 27, "label": "ORG"}],
+    }
+    for who, spans in answers.items():
+        person = await api.user(name=names[who])
+        claimed = await api.client.post(f"/v1/queues/{ds}/annotator/claim", headers=person)
+        task = claimed.json()
+        assert task["suggestion"] is None and task["content"]["text"] == text
+        result = await api.submit(person, task["task_id"], action="correct", spans=spans)
+        assert result["label_event_id"] is None
+    report = (await api.client.get("/v1/annotators", headers=api.admin)).json()
+    rows = {r["annotator"]: r for r in report["annotators"] if r["dataset"] == ds}
+    right, wrong = rows[names["right"]], rows[names["wrong"]]
+    assert (right["gold_answered"], right["gold_correct"], right["gold_accuracy"]) == (1, 1, 1.0)
+    assert (wrong["gold_answered"], wrong["gold_correct"], wrong["gold_accuracy"]) == (1, 0, 0.0)

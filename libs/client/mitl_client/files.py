@@ -17,11 +17,14 @@ Columns (CSV, JSONL, Parquet; in Label Studio JSON the keys of a task's `data`):
 Label Studio: the file is a JSON array of tasks, each an object with a `data` object. A task's
 prediction (a `choices` result with its `score`) becomes the client's prediction under its
 `model_version`: the chosen label gets the score (at least 1/n, so that it stays the top
-label), the rest is spread evenly over the dataset's other labels, which `labels` gives. Without
-`labels` or a score the prediction is kept as metadata (`ls_prediction`, `ls_model_version`)
-instead. Annotations are people's labels, which ingest does not take (labels come from review):
-the latest one is kept as metadata (`ls_annotation`). A task exported by mitl (`meta.mitl`)
-gets its metadata back.
+label), the rest is spread evenly over the dataset's other labels, which `labels` gives. A
+prediction of entity spans (`labels` results with `start` and `end`, as mitl exports a span
+dataset) becomes a span prediction: each span's confidence is its result's `score` (else the
+prediction's), and the prediction's `score` is the confidence that no entity is missing.
+Without `labels` or a score the prediction is kept as metadata (`ls_prediction`,
+`ls_model_version`) instead. Annotations are people's labels, which ingest does not take
+(labels come from review): the latest one is kept as metadata (`ls_annotation`; spans as
+`start:end:label|...`). A task exported by mitl (`meta.mitl`) gets its metadata back.
 """
 
 from __future__ import annotations
@@ -369,6 +372,71 @@ def _choice(results: Any) -> str | None:
     return None
 
 
+def _span_results(results: Any) -> list[dict[str, Any]] | None:
+    """The entity spans of a Label Studio result list (results of type `labels` with a
+    `start` and an `end`), each `{start, end, label, score}` (score None if not given); None
+    if it has none."""
+    if not isinstance(results, list):
+        return None
+    spans = []
+    for result in results:
+        value = result.get("value") if isinstance(result, dict) else None
+        if not isinstance(value, dict) or result.get("type") != "labels":
+            continue
+        start, end, names = value.get("start"), value.get("end"), value.get("labels")
+        if not (isinstance(names, list) and names and isinstance(names[0], str)):
+            continue
+        if isinstance(start, int) and isinstance(end, int):
+            score = result.get("score")
+            score = float(score) if isinstance(score, int | float) else None
+            spans.append({"start": start, "end": end, "label": names[0], "score": score})
+    return spans or None
+
+
+def _spans_text(spans: list[dict[str, Any]]) -> str:
+    """Spans as metadata text: `start:end:label` joined by '|', in the file's order."""
+    return "|".join(f"{s['start']}:{s['end']}:{s['label']}" for s in spans)
+
+
+def _span_prediction(
+    entry: dict[str, Any], spans: list[dict[str, Any]], labels: list[str] | None
+) -> ClientPrediction | str | None:
+    """A Label Studio span prediction as the client's prediction: each span's confidence is
+    its result's `score`, else the prediction's; the prediction's `score` is the confidence
+    that no entity is missing. None (kept as metadata) without the label set or the
+    prediction's score; the reason, if the spans do not make a prediction."""
+    score = entry.get("score")
+    if labels is None or len(labels) < 2 or not isinstance(score, int | float):
+        return None
+    for span in spans:
+        if span["label"] not in labels:
+            return (
+                f"prediction span label {span['label']!r} is not one of the dataset's "
+                f"labels {labels}"
+            )
+    try:
+        return ClientPrediction.model_validate(
+            {
+                "model_id": model_id(entry.get("model_version")),
+                "labels": list(labels),
+                "spans": [
+                    {
+                        "start": s["start"],
+                        "end": s["end"],
+                        "label": s["label"],
+                        "confidence": float(score) if s["score"] is None else s["score"],
+                    }
+                    for s in spans
+                ],
+                "spans_complete": float(score),
+            }
+        )
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        return f"prediction spans: {where + ': ' if where else ''}{problem['msg']}"
+
+
 def spread(label: str, score: float, labels: list[str]) -> list[float]:
     """A distribution over `labels` with `label` at `score` (at least 1/n) and the rest even."""
     n = len(labels)
@@ -422,9 +490,23 @@ def _task_record(
     ]
     if annotations and (annotated := _choice(annotations[-1].get("result"))) is not None:
         extra["ls_annotation"] = annotated
+    elif annotations and (marked := _span_results(annotations[-1].get("result"))) is not None:
+        extra["ls_annotation"] = _spans_text(marked)
     prediction = None
     predictions = [p for p in task.get("predictions", []) if isinstance(p, dict)]
     found = next(((p, c) for p in predictions if (c := _choice(p.get("result"))) is not None), None)
+    tagged = next(
+        ((p, r) for p in predictions if (r := _span_results(p.get("result"))) is not None), None
+    )
+    if found is None and tagged is not None:
+        entry, results = tagged
+        spanned = _span_prediction(entry, results, labels)
+        if isinstance(spanned, str):
+            return Rejected(line, f"line {line}: {spanned}")
+        if spanned is None:
+            extra["ls_prediction"] = _spans_text(results)
+            extra["ls_model_version"] = str(entry.get("model_version") or "")
+        prediction = spanned
     if found is not None:
         entry, label = found
         score = entry.get("score")

@@ -10,13 +10,14 @@ import base64
 import binascii
 import math
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_contracts import topics
-from mitl_contracts.spans import Span, SpanDiff, check_spans, span_diff, spans_key
+from mitl_contracts.spans import MAX_SPANS, Span, SpanDiff, check_spans, span_diff, spans_key
 
 # What a name (a dataset, a model version, a batch) may be: these characters, at most this long.
 NAME_CHARACTERS = r"A-Za-z0-9_.:\-"
@@ -118,22 +119,53 @@ class ItemContent(BaseModel):
 
 
 class ClientPrediction(BaseModel):
-    """A prediction a client system made with its own model, pushed along with the item."""
+    """A prediction a client system made with its own model, pushed along with the item.
+
+    A span dataset's prediction gives `spans` (each with its confidence) and `spans_complete`
+    (the confidence that no entity is missing) instead of `probabilities`, which ingest then
+    derives as a span model's are (span_distribution). Ingest checks the spans against the
+    item's text and the dataset (mitl_contracts.spans.check_spans)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model_id: Name
     labels: list[str] = Field(min_length=2)
-    probabilities: list[float] = Field(min_length=2)
+    # Required unless the prediction has spans.
+    probabilities: list[float] | None = Field(default=None, min_length=2)
     # Multi-label datasets: each label's own probability (see Prediction).
     label_probabilities: dict[str, float] | None = None
+    # Span datasets: the client model's entities and its "nothing missing" confidence.
+    spans: list[Span] | None = Field(default=None, max_length=MAX_SPANS)
+    spans_complete: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _is_distribution(self) -> ClientPrediction:
+        if (self.spans is None) != (self.spans_complete is None):
+            raise ValueError("a span prediction carries both 'spans' and 'spans_complete'")
+        if self.spans is not None:
+            if self.probabilities is not None or self.label_probabilities is not None:
+                raise ValueError(
+                    "a span prediction's probabilities come from its spans; "
+                    "send no 'probabilities' or 'label_probabilities' with 'spans'"
+                )
+            if any(span.confidence is None for span in self.spans):
+                raise ValueError("every predicted span carries its confidence")
+            check_spans(self.spans, labels=self.labels, allow_overlap=True)
+            return self
+        if self.probabilities is None:
+            raise ValueError("a prediction carries 'probabilities' (or, for spans, 'spans')")
         check_distribution(self.labels, self.probabilities)
         if self.label_probabilities is not None:
             check_label_probabilities(self.labels, self.label_probabilities)
         return self
+
+    def distribution(self, labels: Sequence[str]) -> list[float]:
+        """The prediction's probabilities in the order of `labels` (the same label set)."""
+        if self.spans is not None:
+            return span_distribution(self.spans, labels)
+        assert self.probabilities is not None  # the validator requires them without spans
+        by_label = dict(zip(self.labels, self.probabilities, strict=True))
+        return [by_label[label] for label in labels]
 
 
 def check_distribution(labels: list[str], probabilities: list[float]) -> None:
@@ -182,6 +214,15 @@ def distribution_of(per_label: list[float]) -> list[float]:
     if total <= 0.0:
         return [1.0 / len(per_label)] * len(per_label)
     return [p / total for p in per_label]
+
+
+def span_distribution(spans: Iterable[Span], labels: Sequence[str]) -> list[float]:
+    """A span prediction's `probabilities`: each label's highest span confidence, scaled to
+    sum to 1 (uniform without spans)."""
+    best = dict.fromkeys(labels, 0.0)
+    for span in spans:
+        best[span.label] = max(best[span.label], float(span.confidence or 0.0))
+    return distribution_of([best[label] for label in labels])
 
 
 def _check_label_set(labels: list[str] | None, field: str) -> None:

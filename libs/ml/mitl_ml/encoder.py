@@ -241,6 +241,11 @@ class MiniLMEncoder:
 
     def _hidden(self, rows: list[list[int]]) -> np.ndarray:
         """The last hidden state [len(rows), width, 384] of id rows padded to the longest."""
+        return self._run(rows)[0]
+
+    def _run(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The last hidden state of id rows padded to the longest (as `_hidden`), and the
+        attention mask [len(rows), width]: 1 on real tokens, 0 on padding."""
         width = max(len(r) for r in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)  # pad id 0 == [PAD]
         mask = np.zeros_like(ids)
@@ -249,18 +254,10 @@ class MiniLMEncoder:
             mask[j, : len(row)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         feeds = {k: v for k, v in feeds.items() if k in self._input_names}
-        return np.asarray(self._session.run(["last_hidden_state"], feeds)[0])
+        return np.asarray(self._session.run(["last_hidden_state"], feeds)[0]), mask
 
     def _embed(self, rows: list[list[int]]) -> np.ndarray:
-        width = max(len(r) for r in rows)
-        ids = np.zeros((len(rows), width), dtype=np.int64)  # pad id 0 == [PAD]
-        mask = np.zeros_like(ids)
-        for j, row in enumerate(rows):
-            ids[j, : len(row)] = row
-            mask[j, : len(row)] = 1
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        feeds = {k: v for k, v in feeds.items() if k in self._input_names}
-        hidden = self._session.run(["last_hidden_state"], feeds)[0]
+        hidden, mask = self._run(rows)
         # Mean over real tokens only, then unit length so dot product == cosine similarity.
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)

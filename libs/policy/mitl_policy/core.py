@@ -20,11 +20,14 @@ tightens the policy (see `effective_policy` and `accept_gate`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested, Route
+from mitl_contracts.spans import Span
 
 from mitl_policy.calibration import (
     Thresholds,
@@ -158,6 +161,78 @@ def _class_gate(
     return AcceptGate(threshold, rate, recorded, detail=detail)
 
 
+def diversity_penalty(policy: Policy, context: RouteContext) -> float:
+    """The factor on an item's active-learning priority for its similarity to queued items."""
+    return 1.0 - policy.diversity_weight * min(1.0, max(0.0, context.similarity))
+
+
+def calibration_priority(prediction: Prediction) -> float:
+    """A calibration review's priority: ahead of every other review, in a random order fixed
+    by the item."""
+    return CALIBRATION_PRIORITY + unit_draw("calibrate", prediction.dataset, prediction.item_id)
+
+
+def spot_checked(prediction: Prediction, rate: float) -> bool:
+    """Whether an accepted item is also sent to a blind spot check (a draw fixed by the item)."""
+    return unit_draw("spot", prediction.dataset, prediction.item_id) < rate
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The route chosen for a prediction, why, and what the decision records with it."""
+
+    route: Route
+    reason: str
+    priority: float
+    thresholds: dict[str, float]
+    spot_check: bool = False
+    calibration: bool = False
+
+
+def routed(
+    prediction: Prediction,
+    policy: Policy,
+    choice: Choice,
+    *,
+    now: datetime,
+    predicted_label: str,
+    confidence: float,
+    decided: Mapping[str, Any] | None = None,
+    asked: Mapping[str, Any] | None = None,
+    given: Mapping[str, list[str] | list[Span]] | None = None,
+) -> Routed:
+    """The events a choice publishes: the decision (with the task's own fields `decided`), a
+    review request unless accepted or when spot-checked (blind for spot checks and calibration
+    reviews; `asked` overrides what it carries), and an accepted item's label (with the
+    task's label set or span set `given`)."""
+    decision = Decision(
+        **item_of(prediction),
+        event_id=f"decision-{prediction.event_id}",
+        occurred_at=now,
+        prediction_event_id=prediction.event_id,
+        route=choice.route,
+        reason=choice.reason,
+        predicted_label=predicted_label,
+        confidence=confidence,
+        priority=choice.priority,
+        spot_check=choice.spot_check,
+        model_version=prediction.model_version,
+        policy_version=policy.version,
+        thresholds=choice.thresholds,
+        **(decided or {}),
+    )
+    review = None
+    if choice.route != "accept" or choice.spot_check:
+        blind = choice.spot_check or choice.calibration
+        review = review_request(prediction, decision, blind=blind)
+        if asked:
+            review = review.model_copy(update=dict(asked))
+    auto_label = None
+    if choice.route == "accept":
+        auto_label = accepted_label(prediction, decision, predicted_label, **(given or {}))
+    return Routed(decision, review, auto_label)
+
+
 def route(
     prediction: Prediction,
     policy: Policy,
@@ -170,8 +245,9 @@ def route(
     context = context or RouteContext()
     policy = effective_policy(policy, drift_active)
     label, confidence = prediction.top
-    penalty = 1.0 - policy.diversity_weight * min(1.0, max(0.0, context.similarity))
-    priority = uncertainty(prediction.probabilities, policy.uncertainty) * penalty
+    priority = uncertainty(prediction.probabilities, policy.uncertainty) * diversity_penalty(
+        policy, context
+    )
     version = prediction.model_version
     known = context.thresholds
     rate = rate_in_force(known, label, policy)
@@ -182,46 +258,22 @@ def route(
     escalation = escalation_reason(
         prediction, policy, drift_segments=context.drift_segments, earlier=context.earlier
     )
-    spot_check = calibration = False
-    verdict: Route
+    recorded = gate.recorded
     if escalation is not None:
-        verdict, reason = "escalate", escalation
+        choice = Choice("escalate", escalation, priority, recorded)
     elif gate.calibrate:
-        verdict, reason, calibration = "review", gate.why_not, True
-        draw = unit_draw("calibrate", prediction.dataset, prediction.item_id)
-        priority = CALIBRATION_PRIORITY + draw
+        calibrating = calibration_priority(prediction)
+        choice = Choice("review", gate.why_not, calibrating, recorded, calibration=True)
     elif gate.threshold is None:
-        verdict, reason = "review", gate.why_not
+        choice = Choice("review", gate.why_not, priority, recorded)
     elif confidence >= gate.threshold:
-        verdict = "accept"
         reason = f"confidence {confidence:.3f} at or above {gate.threshold:.3f}{gate.detail}"
-        draw = unit_draw("spot", prediction.dataset, prediction.item_id)
-        spot_check = draw < gate.spot_check_rate
+        spot_check = spot_checked(prediction, gate.spot_check_rate)
+        choice = Choice("accept", reason, priority, recorded, spot_check=spot_check)
     else:
-        verdict = "review"
         reason = (
             f"confidence {confidence:.3f} between {policy.escalation_floor:.3f} "
             f"and {gate.threshold:.3f}"
         )
-    decision = Decision(
-        **item_of(prediction),
-        event_id=f"decision-{prediction.event_id}",
-        occurred_at=now,
-        prediction_event_id=prediction.event_id,
-        route=verdict,
-        reason=reason,
-        predicted_label=label,
-        confidence=confidence,
-        priority=priority,
-        spot_check=spot_check,
-        model_version=prediction.model_version,
-        policy_version=policy.version,
-        thresholds=gate.recorded,
-    )
-    review = None
-    if verdict != "accept" or spot_check:
-        review = review_request(prediction, decision, blind=spot_check or calibration)
-    auto_label = None
-    if verdict == "accept":
-        auto_label = accepted_label(prediction, decision, label)
-    return Routed(decision, review, auto_label)
+        choice = Choice("review", reason, priority, recorded)
+    return routed(prediction, policy, choice, now=now, predicted_label=label, confidence=confidence)

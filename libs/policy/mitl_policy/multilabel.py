@@ -17,37 +17,18 @@ that in mind (docs/multilabel.md).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from mitl_contracts.datasets import Policy
-from mitl_contracts.events import (
-    LABEL_SET_SEPARATOR,
-    Decision,
-    Prediction,
-    Route,
-    label_set_key,
-)
+from mitl_contracts.events import LABEL_SET_SEPARATOR, Prediction, label_set_key
 
-from mitl_policy.calibration import (
-    Thresholds,
-    Verdict,
-    in_calibration_sample,
-    initial_calibration_rate,
-)
-from mitl_policy.core import (
-    CALIBRATION_PRIORITY,
-    AcceptGate,
-    RouteContext,
-    Routed,
-    accept_gate,
-    effective_policy,
-    unit_draw,
-)
+from mitl_policy.calibration import Verdict
+from mitl_policy.core import RouteContext, Routed, diversity_penalty, effective_policy, routed
 from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
-from mitl_policy.requests import accepted_label, item_of, review_request
+from mitl_policy.parts import choose, part_calibration_rate, part_gates
 from mitl_policy.uncertainty import uncertainty
-from mitl_policy.verdicts import Outcome, verdicts
+from mitl_policy.verdicts import Dated, Outcome, by_decision, newest_first, settling, verdicts
 
 PRESENT_AT = 0.5
 
@@ -106,20 +87,6 @@ def _escalation(
     return model_changed(prediction, policy, context.earlier, key, lambda k: f"{{{k}}}")
 
 
-def _recorded(gates: Mapping[str, AcceptGate], policy: Policy) -> dict[str, float]:
-    """The thresholds in force, per label (`accept_threshold.<label>`)."""
-    recorded: dict[str, float] = {}
-    for label, gate in gates.items():
-        recorded |= {
-            k: v for k, v in gate.recorded.items() if k not in ("accept_threshold", "lower_bound")
-        }
-        if gate.threshold is not None:
-            recorded[f"accept_threshold.{label}"] = gate.threshold
-    if not policy.learns_thresholds:
-        recorded["accept_threshold"] = policy.accept_threshold
-    return recorded
-
-
 def route_multilabel(
     prediction: Prediction,
     policy: Policy,
@@ -137,104 +104,48 @@ def route_multilabel(
     weakest = least_certain(decisions)
     present = [d.label for d in decisions if d.present]
     key = label_set_key(present)
-    penalty = 1.0 - policy.diversity_weight * min(1.0, max(0.0, context.similarity))
-    priority = priority_of(decisions, policy) * penalty
-    known: Thresholds | None = context.thresholds
-    version = prediction.model_version
-    if known is not None:
-        rate = max(known.calibration_rate(label, policy) for label in labels)
-    else:
-        rate = initial_calibration_rate(policy)
-    sampled = in_calibration_sample(prediction.item_id, version, weakest.confidence, policy, rate)
-    gates = {
-        d.label: accept_gate(
-            d.label,
-            d.confidence,
-            policy,
-            known,
-            drift_active,
-            sampled=sampled,
-            calibration_rate=rate,
-        )
-        for d in decisions
-    }
-    if not sampled and any(g.calibrate for g in gates.values()):
-        # A cold label asks for a calibration review only when the whole item could be
-        # accepted later (its least certain label is over the floor).
-        if weakest.confidence < policy.min_accept_threshold:
-            gates = {label: _no_calibration(g) for label, g in gates.items()}
-    escalation = _escalation(prediction, present, policy, context)
-    spot_check = calibration = False
-    verdict: Route
-    blocking = next((d for d in decisions if gates[d.label].threshold is None), None)
-    below = [
-        d
-        for d in decisions
-        if gates[d.label].threshold is not None and d.confidence < (gates[d.label].threshold or 0)
-    ]
-    calibrating = next((g for g in gates.values() if g.calibrate), None)
-    if escalation is not None:
-        verdict, reason = "escalate", escalation
-    elif calibrating is not None:
-        verdict, reason, calibration = "review", calibrating.why_not, True
-        priority = CALIBRATION_PRIORITY + unit_draw(
-            "calibrate", prediction.dataset, prediction.item_id
-        )
-    elif blocking is not None:
-        verdict, reason = "review", gates[blocking.label].why_not
-    elif below:
-        worst = min(below, key=lambda d: d.confidence - (gates[d.label].threshold or 0))
-        verdict = "review"
-        reason = (
+    gates = part_gates(
+        prediction,
+        decisions,
+        policy,
+        context.thresholds,
+        drift_active,
+        confidence=weakest.confidence,
+    )
+    choice = choose(
+        prediction,
+        gates,
+        policy,
+        priority=priority_of(decisions, policy) * diversity_penalty(policy, context),
+        escalation=_escalation(prediction, present, policy, context),
+        below=lambda worst, gate: (
             f"label {worst.label} {'in' if worst.present else 'out'} at confidence "
-            f"{worst.confidence:.3f}, under its threshold {gates[worst.label].threshold:.3f}"
-        )
-    else:
-        verdict = "accept"
-        reason = (
-            f"every label confidently in or out; least certain {weakest.label} at "
-            f"{weakest.confidence:.3f}, threshold {gates[weakest.label].threshold:.3f}"
-        )
-        spot_rate = max(g.spot_check_rate for g in gates.values())
-        spot_check = unit_draw("spot", prediction.dataset, prediction.item_id) < spot_rate
-    decision = Decision(
-        **item_of(prediction),
-        event_id=f"decision-{prediction.event_id}",
-        occurred_at=now,
-        prediction_event_id=prediction.event_id,
-        route=verdict,
-        reason=reason,
+            f"{worst.confidence:.3f}, under its threshold {gate.threshold:.3f}"
+        ),
+        accepted=lambda least, gate: (
+            f"every label confidently in or out; least certain {least.label} at "
+            f"{least.confidence:.3f}, threshold {gate.threshold:.3f}"
+        ),
+    )
+    return routed(
+        prediction,
+        policy,
+        choice,
+        now=now,
         predicted_label=key,
         confidence=weakest.confidence,
-        priority=priority,
-        spot_check=spot_check,
-        model_version=version,
-        policy_version=policy.version,
-        thresholds=_recorded(gates, policy),
-        predicted_labels=present,
-        label_confidences={d.label: d.confidence for d in decisions},
+        decided={
+            "predicted_labels": present,
+            "label_confidences": {d.label: d.confidence for d in decisions},
+        },
+        asked={
+            "suggested_label": key,
+            "confidence": weakest.confidence,
+            "suggested_labels": present,
+            "label_probabilities": dict(prediction.label_probabilities or {}),
+        },
+        given={"labels": present, "suggested_labels": present},
     )
-    review = None
-    if verdict != "accept" or spot_check:
-        asked = review_request(prediction, decision, blind=spot_check or calibration)
-        review = asked.model_copy(
-            update={
-                "suggested_label": key,
-                "confidence": weakest.confidence,
-                "suggested_labels": present,
-                "label_probabilities": dict(prediction.label_probabilities or {}),
-            }
-        )
-    auto_label = None
-    if verdict == "accept":
-        auto_label = accepted_label(
-            prediction, decision, key, labels=present, suggested_labels=present
-        )
-    return Routed(decision, review, auto_label)
-
-
-def _no_calibration(gate: AcceptGate) -> AcceptGate:
-    return replace(gate, calibrate=False)
 
 
 def label_set_of(key: str) -> frozenset[str]:
@@ -274,25 +185,18 @@ def multilabel_verdicts(
     `label_confidences`; decisions without them are skipped. A label verdict counts in the
     calibration sample only when its whole item was drawn (the least certain label's
     confidence decides membership, as when it was routed)."""
-    groups: dict[tuple[str, str], list[Outcome]] = {}
-    for outcome in outcomes:
-        groups.setdefault((outcome.item_id, outcome.model_version), []).append(outcome)
-    ordered: list[tuple[datetime, str, list[Verdict]]] = []
-    for (item_id, model_version), group in groups.items():
+    dated: list[Dated] = []
+    for (item_id, model_version), group in by_decision(outcomes).items():
         per_label = confidences.get((item_id, model_version))
         if per_label is None or any(label not in per_label for label in labels):
             continue
-        group.sort(key=lambda o: (o.occurred_at, o.event_id))
-        experts = [o for o in group if o.source == "expert"]
-        judged = [experts[-1]] if experts else group
+        judged = settling(group)
         first = group[0]
         predicted = label_set_of(first.predicted_label)
         weakest = min(per_label[label] for label in labels)
-        drawn = in_calibration_sample(
+        rate = part_calibration_rate(
             item_id, model_version, weakest, policy, first.calibration_rate
         )
-        # Not drawn: rate 0 keeps every label verdict of the item out of the sample.
-        rate = first.calibration_rate if drawn else 0.0
         item_verdicts = [
             Verdict(
                 predicted_label=label,
@@ -307,9 +211,8 @@ def multilabel_verdicts(
             )
             for label in labels
         ]
-        ordered.append((group[-1].occurred_at, item_id, item_verdicts))
-    ordered.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
-    return [verdict for _, _, item in ordered for verdict in item]
+        dated += [Dated(group[-1].occurred_at, item_id, v) for v in item_verdicts]
+    return newest_first(dated)
 
 
 def verdicts_of(

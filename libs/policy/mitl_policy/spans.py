@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mitl_contracts.datasets import Policy
-from mitl_contracts.events import Decision, Prediction, Route
+from mitl_contracts.events import Prediction
 from mitl_contracts.spans import (
     Span,
     least_confidence,
@@ -35,25 +35,12 @@ from mitl_contracts.spans import (
     spans_of_key,
 )
 
-from mitl_policy.calibration import (
-    Thresholds,
-    Verdict,
-    in_calibration_sample,
-    initial_calibration_rate,
-)
-from mitl_policy.core import (
-    CALIBRATION_PRIORITY,
-    AcceptGate,
-    RouteContext,
-    Routed,
-    accept_gate,
-    effective_policy,
-    unit_draw,
-)
+from mitl_policy.calibration import Verdict
+from mitl_policy.core import RouteContext, Routed, diversity_penalty, effective_policy, routed
 from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
-from mitl_policy.requests import accepted_label, item_of, review_request
+from mitl_policy.parts import choose, part_calibration_rate, part_gates
 from mitl_policy.uncertainty import uncertainty
-from mitl_policy.verdicts import Outcome
+from mitl_policy.verdicts import Dated, Outcome, by_decision, newest_first, settling
 
 # The pseudo-label the "no entity is missing" claim is learned and gated under.
 COMPLETE = ":complete"
@@ -108,20 +95,6 @@ def _escalation(
     return model_changed(prediction, policy, context.earlier, key, lambda k: f"[{k}]")
 
 
-def _recorded(gates: Sequence[tuple[Part, AcceptGate]], policy: Policy) -> dict[str, float]:
-    """The thresholds in force, per label (`accept_threshold.<label>`)."""
-    recorded: dict[str, float] = {}
-    for part, gate in gates:
-        recorded |= {
-            k: v for k, v in gate.recorded.items() if k not in ("accept_threshold", "lower_bound")
-        }
-        if gate.threshold is not None:
-            recorded[f"accept_threshold.{part.label}"] = gate.threshold
-    if not policy.learns_thresholds:
-        recorded["accept_threshold"] = policy.accept_threshold
-    return recorded
-
-
 def route_spans(
     prediction: Prediction,
     policy: Policy,
@@ -140,92 +113,35 @@ def route_spans(
     weakest = min(parts, key=lambda p: p.confidence)
     confidence = least_confidence(spans, complete)
     key = spans_key(spans)
-    penalty = 1.0 - policy.diversity_weight * min(1.0, max(0.0, context.similarity))
-    priority = priority_of(weakest, policy) * penalty
-    known: Thresholds | None = context.thresholds
-    version = prediction.model_version
-    if known is not None:
-        rate = max(known.calibration_rate(p.label, policy) for p in parts)
-    else:
-        rate = initial_calibration_rate(policy)
-    sampled = in_calibration_sample(prediction.item_id, version, confidence, policy, rate)
-    gates = [
-        (
-            p,
-            accept_gate(
-                p.label,
-                p.confidence,
-                policy,
-                known,
-                drift_active,
-                sampled=sampled,
-                calibration_rate=rate,
-            ),
-        )
-        for p in parts
-    ]
-    if not sampled and any(g.calibrate for _, g in gates):
-        # A cold label asks for a calibration review only when the whole item could be
-        # accepted later (its least certain part is over the floor).
-        if confidence < policy.min_accept_threshold:
-            gates = [(p, replace(g, calibrate=False)) for p, g in gates]
-    escalation = _escalation(prediction, spans, key, policy, context)
-    spot_check = calibration = False
-    verdict: Route
-    blocking = next((g for _, g in gates if g.threshold is None), None)
-    below = [(p, g) for p, g in gates if g.threshold is not None and p.confidence < g.threshold]
-    calibrating = next((g for _, g in gates if g.calibrate), None)
-    if escalation is not None:
-        verdict, reason = "escalate", escalation
-    elif calibrating is not None:
-        verdict, reason, calibration = "review", calibrating.why_not, True
-        priority = CALIBRATION_PRIORITY + unit_draw(
-            "calibrate", prediction.dataset, prediction.item_id
-        )
-    elif blocking is not None:
-        verdict, reason = "review", blocking.why_not
-    elif below:
-        worst, gate = min(below, key=lambda pg: pg[0].confidence - (pg[1].threshold or 0.0))
-        verdict = "review"
-        reason = (
+    gates = part_gates(
+        prediction, parts, policy, context.thresholds, drift_active, confidence=confidence
+    )
+    choice = choose(
+        prediction,
+        gates,
+        policy,
+        priority=priority_of(weakest, policy) * diversity_penalty(policy, context),
+        escalation=_escalation(prediction, spans, key, policy, context),
+        below=lambda worst, gate: (
             f"{worst.describe()} at confidence {worst.confidence:.3f}, under the "
             f"{worst.label} threshold {gate.threshold:.3f}"
-        )
-    else:
-        verdict = "accept"
-        weakest_gate = next(g for p, g in gates if p is weakest)
-        reason = (
+        ),
+        accepted=lambda least, gate: (
             f"every span and nothing missing clear their thresholds; least certain "
-            f"{weakest.describe()} at {weakest.confidence:.3f}, threshold "
-            f"{weakest_gate.threshold:.3f}"
-        )
-        spot_rate = max(g.spot_check_rate for _, g in gates)
-        spot_check = unit_draw("spot", prediction.dataset, prediction.item_id) < spot_rate
-    decision = Decision(
-        **item_of(prediction),
-        event_id=f"decision-{prediction.event_id}",
-        occurred_at=now,
-        prediction_event_id=prediction.event_id,
-        route=verdict,
-        reason=reason,
+            f"{least.describe()} at {least.confidence:.3f}, threshold {gate.threshold:.3f}"
+        ),
+    )
+    given = [s.model_copy(update={"confidence": None}) for s in spans]
+    return routed(
+        prediction,
+        policy,
+        choice,
+        now=now,
         predicted_label=key,
         confidence=confidence,
-        priority=priority,
-        spot_check=spot_check,
-        model_version=version,
-        policy_version=policy.version,
-        thresholds=_recorded(gates, policy),
-        predicted_spans=spans,
-        spans_complete=complete,
+        decided={"predicted_spans": spans, "spans_complete": complete},
+        given={"spans": given, "suggested_spans": spans},
     )
-    review = None
-    if verdict != "accept" or spot_check:
-        review = review_request(prediction, decision, blind=spot_check or calibration)
-    auto_label = None
-    if verdict == "accept":
-        given = [s.model_copy(update={"confidence": None}) for s in spans]
-        auto_label = accepted_label(prediction, decision, key, spans=given, suggested_spans=spans)
-    return Routed(decision, review, auto_label)
 
 
 def span_verdicts(outcomes: Iterable[Outcome], policy: Policy) -> list[Verdict]:
@@ -237,12 +153,8 @@ def span_verdicts(outcomes: Iterable[Outcome], policy: Policy) -> list[Verdict]:
     confidence (span_confidences); decisions without them are skipped. A part verdict
     counts in the calibration sample only when its whole item was drawn (the least certain
     part's confidence decides membership, as when it was routed)."""
-    groups: dict[tuple[str, str], list[Outcome]] = {}
-    for outcome in outcomes:
-        groups.setdefault((outcome.item_id, outcome.model_version), []).append(outcome)
-    ordered: list[tuple[datetime, str, list[Verdict]]] = []
-    for (item_id, model_version), group in groups.items():
-        group.sort(key=lambda o: (o.occurred_at, o.event_id))
+    dated: list[Dated] = []
+    for (item_id, model_version), group in by_decision(outcomes).items():
         first = group[0]
         confidences = first.label_confidences
         if confidences is None or COMPLETE not in confidences:
@@ -250,15 +162,12 @@ def span_verdicts(outcomes: Iterable[Outcome], policy: Policy) -> list[Verdict]:
         predicted = spans_of_key(first.predicted_label)
         if any(s.key not in confidences for s in predicted):
             continue
-        experts = [o for o in group if o.source == "expert"]
-        judged = [{s.key for s in spans_of_key(o.label)} for o in (experts[-1:] or group)]
+        judged = [{s.key for s in spans_of_key(o.label)} for o in settling(group)]
         found = {s.key for s in predicted}
         weakest = min(confidences[k] for k in [*found, COMPLETE])
-        drawn = in_calibration_sample(
+        rate = part_calibration_rate(
             item_id, model_version, weakest, policy, first.calibration_rate
         )
-        # Not drawn: rate 0 keeps every part verdict of the item out of the sample.
-        rate = first.calibration_rate if drawn else 0.0
         base = Verdict(
             predicted_label=COMPLETE,
             confidence=float(confidences[COMPLETE]),
@@ -278,6 +187,5 @@ def span_verdicts(outcomes: Iterable[Outcome], policy: Policy) -> list[Verdict]:
             for s in predicted
         ]
         item_verdicts.append(base)
-        ordered.append((group[-1].occurred_at, item_id, item_verdicts))
-    ordered.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
-    return [v for _, _, item in ordered for v in item]
+        dated += [Dated(group[-1].occurred_at, item_id, v) for v in item_verdicts]
+    return newest_first(dated)

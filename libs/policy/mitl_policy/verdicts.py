@@ -38,12 +38,26 @@ class Outcome:
     label_confidences: dict[str, float] | None = None
 
 
-def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:
-    """One verdict per decision (item, model version), newest first (see `group_verdict`)."""
+def by_decision(outcomes: Iterable[Outcome]) -> dict[tuple[str, str], list[Outcome]]:
+    """The outcomes per decision (item id, model version), each in the order of its labels."""
     groups: dict[tuple[str, str], list[Outcome]] = {}
     for outcome in outcomes:
         groups.setdefault((outcome.item_id, outcome.model_version), []).append(outcome)
-    return newest_first(group_verdict(group) for group in groups.values())
+    for group in groups.values():
+        group.sort(key=lambda o: (o.occurred_at, o.event_id))
+    return groups
+
+
+def settling(group: list[Outcome]) -> list[Outcome]:
+    """The labels that judge a decision (`group` in label order): the latest expert label
+    when there is one, else every annotator label (all must agree with the model)."""
+    experts = [o for o in group if o.source == "expert"]
+    return experts[-1:] or group
+
+
+def verdicts(outcomes: Iterable[Outcome]) -> list[Verdict]:
+    """One verdict per decision (item, model version), newest first (see `group_verdict`)."""
+    return newest_first(group_verdict(group) for group in by_decision(outcomes).values())
 
 
 def group_verdict(group: list[Outcome]) -> Dated:
@@ -55,16 +69,11 @@ def group_verdict(group: list[Outcome]) -> Dated:
     people counts against the model, the safe side for a precision bound.
     """
     group = sorted(group, key=lambda o: (o.occurred_at, o.event_id))
-    experts = [o for o in group if o.source == "expert"]
     first = group[0]
-    if experts:
-        correct = experts[-1].label == first.predicted_label
-    else:
-        correct = all(o.label == first.predicted_label for o in group)
     verdict = Verdict(
         predicted_label=first.predicted_label,
         confidence=first.confidence,
-        correct=correct,
+        correct=all(o.label == first.predicted_label for o in settling(group)),
         spot_check=any(o.spot_check for o in group),
         item_id=first.item_id,
         model_version=first.model_version,

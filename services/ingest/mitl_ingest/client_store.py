@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from mitl_contracts.events import ACCESS_DATASET, AccessChanged
-from mitl_runtime.auth import actor as actors
+from mitl_runtime.auth.access_changes import access_changed
 from mitl_runtime.auth.tokens import hash_token
 
 from mitl_ingest import outbox
@@ -38,15 +37,7 @@ class Listed:
 async def _record(
     conn: asyncpg.Connection, action: str, actor: str | None, client_id: str, **changes: Any
 ) -> None:
-    event = AccessChanged(
-        dataset=ACCESS_DATASET,
-        service="ingest",
-        action=action,
-        actor=actor or actors.local(),
-        subject=client_id,
-        changes=changes,
-    )
-    await outbox.add(conn, event)
+    await outbox.add(conn, access_changed("ingest", action, actor, client_id, **changes))
 
 
 def _client(row: asyncpg.Record) -> Client:

@@ -13,6 +13,7 @@ from typing import Literal
 from mitl_contracts.datasets import Catalog, Dataset, UnknownDataset
 from mitl_contracts.events import ItemIngested, ItemRaw, Prediction
 from mitl_contracts.ids import item_id_for as item_id_for  # re-exported: ingest names the ids
+from mitl_contracts.spans import check_spans, ordered
 from mitl_ml import images
 
 
@@ -67,12 +68,44 @@ def check(raw: ItemRaw, catalog: Catalog) -> None:
                 f"client prediction labels {prediction.labels} are not the label set of "
                 f"dataset {dataset.name!r}: {dataset.labels}"
             )
+        check_client_spans(raw, dataset)
+        if dataset.task == "spans":
+            return
         multilabel = dataset.task == "multilabel"
         if multilabel != (prediction.label_probabilities is not None):
             raise Rejected(
                 f"dataset {dataset.name!r} is {'multi' if multilabel else 'single'}-label; the "
                 f"client prediction {'lacks' if multilabel else 'carries'} label_probabilities"
             )
+
+
+def check_client_spans(raw: ItemRaw, dataset: Dataset) -> None:
+    """Raise Rejected unless the client prediction has spans exactly when `dataset` labels
+    spans, and they fit the item's text and the dataset as a span model's must: inside the
+    text, with the dataset's labels, overlapping only where the dataset allows it."""
+    prediction = raw.prediction
+    if prediction is None:
+        return
+    if dataset.task != "spans":
+        if prediction.spans is not None:
+            raise Rejected(
+                f"dataset {dataset.name!r} is {dataset.task}; the client prediction has spans"
+            )
+        return
+    if prediction.spans is None:
+        raise Rejected(
+            f"dataset {dataset.name!r} labels spans; the client prediction has no 'spans' "
+            "and 'spans_complete'"
+        )
+    try:
+        check_spans(
+            prediction.spans,
+            text_length=len(raw.content.text or ""),
+            labels=dataset.labels,
+            allow_overlap=dataset.allow_overlap,
+        )
+    except ValueError as error:
+        raise Rejected(f"client prediction: {error} (dataset {dataset.name!r})") from None
 
 
 def check_image(data: bytes, dataset: Dataset) -> None:
@@ -140,11 +173,12 @@ def ingested(raw: ItemRaw, batch_id: str, client_id: str | None = None) -> ItemI
 
 
 def client_prediction(raw: ItemRaw, item: ItemIngested, catalog: Catalog) -> Prediction | None:
-    """The client's own prediction as a platform event, in the dataset's label order."""
+    """The client's own prediction as a platform event, in the dataset's label order (a span
+    prediction's probabilities derived from its spans, as a span model's are)."""
     if raw.prediction is None:
         return None
     labels = catalog.get(raw.dataset).labels
-    by_label = dict(zip(raw.prediction.labels, raw.prediction.probabilities, strict=True))
+    spans = raw.prediction.spans
     return Prediction(
         event_id=f"prediction-client-{item.item_id}-{raw.prediction.model_id}",
         dataset=raw.dataset,
@@ -155,8 +189,10 @@ def client_prediction(raw: ItemRaw, item: ItemIngested, catalog: Catalog) -> Pre
         source="client",
         model_version=f"client:{raw.prediction.model_id}",
         labels=list(labels),
-        probabilities=[by_label[label] for label in labels],
+        probabilities=raw.prediction.distribution(labels),
         label_probabilities=raw.prediction.label_probabilities,
+        spans=None if spans is None else ordered(spans),
+        spans_complete=raw.prediction.spans_complete,
     )
 
 

@@ -23,9 +23,7 @@ def build_router(runtime: ServiceRuntime, catalog: Catalog) -> APIRouter:
             learned = {}
             if ds.policy.learns_thresholds:
                 for version in await thresholds.versions(runtime.pool, name):
-                    current, _ = await thresholds.current(
-                        runtime.pool, name, version, ds.labels, ds.policy, ds.task
-                    )
+                    current, _ = await thresholds.current(runtime.pool, ds, version)
                     learned[version] = {
                         label: entry.threshold for label, entry in current.classes.items()
                     } | {"spot_check_rate": current.spot_check_rate}

@@ -221,3 +221,58 @@ def test_a_label_studio_file_is_checked_whole_before_any_task(tmp_path: Path) ->
     records = read(path, labels=LABELS)
     with pytest.raises(BadFile, match="task 3 is not"):
         next(records)
+
+
+def test_span_predictions_in_jsonl_and_label_studio_become_client_span_predictions(
+    tmp_path: Path,
+) -> None:
+    labels = ["PER", "LOC"]
+    text = "Ada lived in London"
+    found = [{"start": 13, "end": 19, "label": "LOC", "confidence": 0.8}]
+    jsonl = tmp_path / "items.jsonl"
+    prediction = {"model_id": "ner-v1", "labels": labels, "spans": found, "spans_complete": 0.6}
+    jsonl.write_text(json.dumps({"external_id": "a", "text": text, "prediction": prediction}))
+    (row,) = rows(jsonl)
+    assert isinstance(row, Row) and row.item.prediction is not None
+    assert row.item.prediction.spans is not None and row.item.prediction.spans_complete == 0.6
+
+    def result(start: int, end: int, label: str, score: float | None) -> dict[str, object]:
+        value = {"start": start, "end": end, "text": text[start:end], "labels": [label]}
+        out: dict[str, object] = {"from_name": "label", "to_name": "text", "type": "labels",
+                                  "value": value}  # fmt: skip
+        return out if score is None else out | {"score": score}
+
+    def task(results: list[dict[str, object]], score: float | None = 0.7) -> dict[str, object]:
+        entry: dict[str, object] = {"model_version": "ner-v1", "result": results}
+        if score is not None:
+            entry["score"] = score
+        annotation = {"result": [result(0, 3, "PER", None)], "was_cancelled": False}
+        return {"data": {"text": text}, "predictions": [entry], "annotations": [annotation]}
+
+    path = tmp_path / "tasks.json"
+    path.write_text(
+        json.dumps(
+            [
+                task([result(13, 19, "LOC", 0.9), result(0, 3, "PER", None)]),
+                task([result(0, 3, "PER", 0.9)], score=None),
+                task([result(0, 3, "ORG", 0.9)]),
+                task([result(3, 3, "PER", 0.9)]),
+            ]
+        )
+    )
+    spans, unscored, unknown, empty = rows(path, labels=labels)
+    assert isinstance(spans, Row) and spans.item.prediction is not None
+    client = spans.item.prediction
+    assert client.model_id == "ner-v1" and client.spans_complete == 0.7
+    # A result without its own score takes the prediction's.
+    assert [(s.key, s.confidence) for s in client.spans or []] == [
+        ("13:19:LOC", 0.9),
+        ("0:3:PER", 0.7),
+    ]
+    assert spans.item.metadata["ls_annotation"] == "0:3:PER"
+    assert isinstance(unscored, Row) and unscored.item.prediction is None
+    assert unscored.item.metadata["ls_prediction"] == "0:3:PER"
+    assert isinstance(unknown, Rejected) and "'ORG' is not one of the dataset's labels" in (
+        unknown.reason
+    )
+    assert isinstance(empty, Rejected) and "empty or reversed" in empty.reason

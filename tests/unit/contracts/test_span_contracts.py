@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 from mitl_contracts.datasets import Dataset
-from mitl_contracts.events import ItemContent, Label, Prediction
+from mitl_contracts.events import (
+    ClientPrediction,
+    ItemContent,
+    Label,
+    Prediction,
+    span_distribution,
+)
 from mitl_contracts.spans import (
     Span,
     check_spans,
@@ -114,3 +120,30 @@ def test_a_span_set_key_reads_back_into_its_spans() -> None:
     for bad, reason in [("0:5", "not a span"), ("a:5:x", "start:end:label"), ("5:1:x", "reversed")]:
         with pytest.raises(ValueError, match=reason):
             spans_of_key(bad)
+
+
+def test_a_client_prediction_may_carry_spans_instead_of_probabilities() -> None:
+    found = [span(14, 19, "LOC", 0.9), span(0, 5, "PER", 0.6)]
+    client = ClientPrediction(model_id="crm", labels=LABELS, spans=found, spans_complete=0.8)
+    # Probabilities derived as a span model's: each label's best span, scaled to sum to 1.
+    assert client.distribution(["DATE", "LOC", "PER"]) == pytest.approx([0.0, 0.6, 0.4])
+    assert span_distribution([], LABELS) == pytest.approx([1 / 3] * 3)
+    # An old client prediction is still valid and reads the same.
+    old = ClientPrediction.model_validate(
+        {"model_id": "crm", "labels": ["a", "b"], "probabilities": [0.3, 0.7]}
+    )
+    assert old.spans is None and old.distribution(["b", "a"]) == [0.7, 0.3]
+    for fields, reason in [
+        ({"spans": found}, "both 'spans' and 'spans_complete'"),
+        ({"spans_complete": 0.5}, "both 'spans' and 'spans_complete'"),
+        ({"spans": [span(0, 5, "PER")], "spans_complete": 0.5}, "carries its confidence"),
+        ({"spans": [span(0, 5, "ORG", 0.5)], "spans_complete": 0.5}, "not one of"),
+        (
+            {"spans": found, "spans_complete": 0.5, "probabilities": [0.4, 0.4, 0.2]},
+            "probabilities come from its spans",
+        ),
+        ({"spans": found, "spans_complete": 1.5}, "less than or equal to 1"),
+        ({}, "carries 'probabilities'"),
+    ]:
+        with pytest.raises(ValidationError, match=reason):
+            ClientPrediction.model_validate({"model_id": "crm", "labels": LABELS, **fields})

@@ -77,3 +77,53 @@ def test_multilabel_dataset_needs_a_client_prediction_with_label_probabilities()
     item = core.ingested(raw, "b1")
     prediction = core.client_prediction(raw, item, catalog)
     assert prediction is not None and prediction.label_probabilities == per_label
+
+
+def test_a_span_dataset_takes_client_spans_checked_like_a_span_models() -> None:
+    from mitl_contracts.datasets import Catalog
+
+    labels = ["PER", "LOC"]
+    catalog = Catalog.model_validate(
+        {"datasets": {"ner": {"task": "spans", "labels": labels},
+                      "nested": {"task": "spans", "labels": labels, "allow_overlap": True},
+                      "t": {"labels": labels}}}
+    )  # fmt: skip
+    text = "Ada lived in London"
+
+    def triage(spans: list[tuple[int, int, str]], dataset: str = "ner", **more: object) -> str:
+        prediction = {
+            "model_id": "crm", "labels": labels[::-1], "spans_complete": 0.7,
+            "spans": [{"start": s, "end": e, "label": lab, "confidence": 0.9}
+                      for s, e, lab in spans],
+        } | more  # fmt: skip
+        item = {"dataset": dataset, "external_id": "x1", "text": text, "prediction": prediction}
+        outcome = core.triage(ItemRaw.model_validate(item), catalog)
+        return "" if outcome is None else outcome.reason or "?"
+
+    assert triage([(0, 3, "PER"), (13, 19, "LOC")]) == ""
+    assert triage([]) == ""  # "no entity" is a prediction too
+    assert "runs outside the text (19 characters)" in triage([(13, 25, "LOC")])
+    assert "overlap; the dataset does not allow" in triage([(0, 3, "PER"), (0, 9, "LOC")])
+    assert triage([(0, 3, "PER"), (0, 9, "LOC")], "nested") == ""
+    assert "dataset 't' is single; the client prediction has spans" in triage([], "t")
+    guess = {"model_id": "crm", "labels": labels, "probabilities": [0.5, 0.5]}
+    plain = {"dataset": "ner", "external_id": "x1", "text": text, "prediction": guess}
+    refused = core.triage(ItemRaw.model_validate(plain), catalog)
+    assert refused is not None and "labels spans; the client prediction has no 'spans'" in (
+        refused.reason or ""
+    )
+
+    raw = ItemRaw.model_validate(
+        {"dataset": "ner", "external_id": "x1", "text": text, "prediction": {
+            "model_id": "crm", "labels": labels, "spans_complete": 0.7, "spans": [
+                {"start": 13, "end": 19, "label": "LOC", "confidence": 0.8},
+                {"start": 0, "end": 3, "label": "PER", "confidence": 0.6}]}}
+    )  # fmt: skip
+    prediction = core.client_prediction(raw, core.ingested(raw, "b1"), catalog)
+    assert prediction is not None and prediction.task == "spans"
+    assert prediction.source == "client" and prediction.model_version == "client:crm"
+    assert [s.key for s in prediction.spans or []] == ["0:3:PER", "13:19:LOC"]
+    assert prediction.spans_complete == 0.7
+    assert prediction.labels == labels
+    assert prediction.probabilities == pytest.approx([0.6 / 1.4, 0.8 / 1.4])
+    catalog.get("ner").check_prediction(prediction)  # what the router checks, it passes

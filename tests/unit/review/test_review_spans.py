@@ -5,13 +5,14 @@ relabelled."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from mitl_contracts.datasets import Catalog
 from mitl_contracts.events import ItemContent, ReviewRequested
-from mitl_contracts.spans import Span, spans_key
+from mitl_contracts.spans import MAX_SPANS, Span, spans_key
 from mitl_review.core.auth import User
 from mitl_review.core.errors import Unprocessable
 from mitl_review.core.gold import GoldUpload, check_upload, gold_task
@@ -257,6 +258,38 @@ def test_gold_items_of_a_span_dataset_carry_span_keys() -> None:
         )
         with pytest.raises(Unprocessable, match=reason):
             check_upload(dataset, bad)
+
+
+def test_a_span_gold_item_may_have_no_entity() -> None:
+    dataset = CATALOG.get("ner")
+    upload = GoldUpload.model_validate(
+        {"items": [{"external_id": "g0", "text": "nothing to see here", "label": ""}]}
+    )
+    item = check_upload(dataset, upload)[0]
+    assert item.label == ""
+    task = gold_task(item, "ann", "annotator", tuple(LABELS), NOW, span_task=True)
+    leased = replace(task, lease_holder="ann", lease_expires_at=NOW + timedelta(minutes=1))
+    # Marking nothing gives the gold key; marking a span does not.
+    nothing = decide(leased, ANN, Submission(action="correct", spans=[]), NOW)
+    assert isinstance(nothing, Complete) and nothing.label == item.label
+    marked = Submission(action="correct", spans=[Span(start=0, end=7, label="ORG")])
+    something = decide(leased, ANN, marked, NOW)
+    assert isinstance(something, Complete) and something.label != item.label
+    # '' is "no entity" only where labels are span sets.
+    with pytest.raises(Unprocessable, match="label '' is not in the label set"):
+        check_upload(
+            Catalog.model_validate({"datasets": {"t": {"labels": LABELS}}}).get("t"),
+            GoldUpload.model_validate({"items": [{"external_id": "g0", "text": "x", "label": ""}]}),
+        )
+
+
+def test_a_span_gold_label_may_name_as_many_spans_as_a_task_takes() -> None:
+    text = "a " * MAX_SPANS
+    spans = [Span(start=2 * i, end=2 * i + 1, label="ORG") for i in range(MAX_SPANS)]
+    upload = GoldUpload.model_validate(
+        {"items": [{"external_id": "g0", "text": text, "label": spans_key(spans)}]}
+    )
+    assert check_upload(CATALOG.get("ner"), upload)[0].label == spans_key(spans)
 
 
 def test_an_overlap_item_of_a_span_dataset_is_one_span_task_per_annotator() -> None:

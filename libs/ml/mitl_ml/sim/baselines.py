@@ -31,9 +31,35 @@ FOLDS = 5
 def review_all(world: World, policy: Policy, *, seed: int, oracle: Oracle) -> CoverageResult:
     n = len(world.truth)
     result = CoverageResult("review_all", world.name, seed, float(policy.target_precision or 0), n)
-    result.human_labels = n
-    result.final_correct = int((oracle.annotator_answers == world.truth).sum())
+    return labeled_by_people(result, world.truth, oracle.annotator_answers)
+
+
+def labeled_by_people(
+    result: CoverageResult, truth: np.ndarray, annotator_answers: np.ndarray
+) -> CoverageResult:
+    """People label every item: one human label per item, right where the annotator's answer
+    is (element-wise, so per label decision for a multi-label run)."""
+    result.human_labels = len(truth)
+    result.final_correct = int((annotator_answers == truth).sum())
     return result
+
+
+def draw_sample(
+    n: int, seed: int, size: int, annotator_answers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The baseline's random validation sample of `size` of `n` items: the seeded order,
+    the sample (its first `size`), the rest, and the annotators' answers on the sample."""
+    order = np.random.default_rng([seed, 2]).permutation(n)
+    sample, rest = order[:size], order[size:]
+    return order, sample, rest, annotator_answers[sample]
+
+
+def accepted_at(confidences: np.ndarray, threshold: float) -> np.ndarray:
+    """Which items the one global threshold accepts (none when no threshold reached the
+    target: `threshold` is NaN)."""
+    if math.isnan(threshold):
+        return np.zeros(len(confidences), dtype=bool)
+    return np.asarray(confidences >= threshold)
 
 
 def _one_sample(
@@ -43,9 +69,7 @@ def _one_sample(
     result = CoverageResult(
         "ground_truth", world.name, seed, float(policy.target_precision or 0), n
     )
-    order = np.random.default_rng([seed, 2]).permutation(n)
-    sample, rest = order[:size], order[size:]
-    answers = oracle.annotator_answers[sample]
+    order, sample, rest, answers = draw_sample(n, seed, size, oracle.annotator_answers)
     k = len(world.labels)
     verdicts = []
     for train, held in KFold(FOLDS, shuffle=True, random_state=seed).split(sample):
@@ -55,9 +79,7 @@ def _one_sample(
             verdicts.append(Verdict("*", float(row.max()), int(row.argmax()) == answers[j]))
     threshold, *_ = passing_threshold(verdicts, policy)
     probs = Head(world.x[sample], answers, k, seed, "gt").predict_proba(world.x[rest])
-    accepted = probs.max(axis=1) >= threshold if not math.isnan(threshold) else np.zeros(0, bool)
-    if len(accepted) == 0:
-        accepted = np.zeros(len(rest), dtype=bool)
+    accepted = accepted_at(probs.max(axis=1), threshold)
     return settle(
         result, world.truth, oracle.annotator_answers, order, size, answers,
         accepted, probs.argmax(axis=1), threshold,

@@ -22,7 +22,7 @@ from mitl_contracts.datasets import Policy
 
 from mitl_ml.sim.head import Head
 from mitl_ml.sim.oracle import Oracle
-from mitl_ml.sim.people import People, finish
+from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.sim.router import SimRouter
 from mitl_ml.sim.shortlist import route_round
@@ -46,8 +46,6 @@ def full_coverage(
     final = np.full(n, -1)
     people = People(oracle, final, result)
     pending = people.start(order, initial)
-    accepted_confidences: list[float] = []
-    checked: list[tuple[float, bool]] = []
     router = SimRouter(world.name, world.labels, policy, world.texts)
     head: Head | None = None
     while pending:
@@ -58,8 +56,7 @@ def full_coverage(
         done = people.trained
         head = Head(world.x[done], final[done], len(world.labels), seed, version, head)
         router.relearn()
-        if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
-            result.certified_at = result.human_labels
+        people.certify(router.thresholds)
         items = np.array(sorted(pending))
         probabilities = head.predict_proba(world.x[items])
         batch = people.batch(retrain_every, retrain_growth)
@@ -72,22 +69,13 @@ def full_coverage(
                 continue
             predicted = world.labels.index(decision.predicted_label)
             pending.discard(entry.item)
-            result.auto_accepted += 1
             result.accepted_correct += int(predicted == world.truth[entry.item])
-            accepted_confidences.append(decision.confidence)
-            if decision.spot_check:
-                result.spot_checks += 1
-                answer = people.label(entry.item, expert=False)
-                router.verify(entry.item, answer, "annotator", spot_check=True)
-                checked.append((decision.confidence, answer == predicted))
-            else:
-                final[entry.item] = predicted
-                result.model_labeled += 1
+            people.accept(router, entry.item, decision, predicted)
         queue.sort(key=lambda e: (-e.review_priority, e.item))
         for entry in queue[:batch]:
             people.review(router, entry.item, expert=entry.decision.route == "escalate")
             pending.discard(entry.item)
     if progress is not None:
         progress(n, n)
-    finish(result, final, world.truth, accepted_confidences, checked, router.thresholds)
+    people.finish(world.truth, router.thresholds)
     return result

@@ -19,10 +19,8 @@ core (mitl_policy.multilabel).
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +32,8 @@ from mitl_contracts.events import (
     distribution_of,
     label_set_key,
 )
-from mitl_policy.calibration import Thresholds, Verdict, learn_thresholds, passing_threshold
-from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
-from mitl_policy.escalation import EarlierPrediction
+from mitl_policy.calibration import Verdict, learn_thresholds, passing_threshold
 from mitl_policy.multilabel import route_multilabel, verdicts_of
-from mitl_policy.verdicts import Outcome
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
@@ -47,9 +42,17 @@ from threadpoolctl import threadpool_limits
 from mitl_ml.encoder import ENCODER_ID
 from mitl_ml.hybrid import HybridFeaturizer
 from mitl_ml.multilabel_data import load_multilabel
-from mitl_ml.sim.baselines import FOLDS, best_sample_size, settle
+from mitl_ml.sim.baselines import (
+    FOLDS,
+    accepted_at,
+    best_sample_size,
+    draw_sample,
+    labeled_by_people,
+    settle,
+)
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, cached_embeddings
-from mitl_ml.sim.people import People, finish
+from mitl_ml.sim.memory import RouterMemory
+from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.text_multilabel_data import TEXT_MULTILABEL_LOADERS, load_text_multilabel
 from mitl_ml.text_ovr import TEXT_OVR_C, head_scaling, text_features
@@ -58,7 +61,6 @@ from mitl_ml.train import MAX_ITER
 MULTILABEL_SIM_DATASETS = ("yeast", *TEXT_MULTILABEL_LOADERS)
 # The one-vs-rest head's regularisation (sklearn's default C; yeast's features are scaled).
 OVR_C = 1.0
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -157,22 +159,13 @@ class MultiOracle:
         return np.asarray(self.truth[item])
 
 
-class MultiLabelRouter:
+class MultiLabelRouter(RouterMemory):
     """The router's multi-label state in memory: decisions, outcomes and learned thresholds."""
 
     def __init__(self, dataset: str, labels: Sequence[str], policy: Policy) -> None:
+        super().__init__(policy)
         self.dataset = dataset
         self.labels = list(labels)
-        self.policy = policy
-        self.outcomes: list[Outcome] = []
-        self.thresholds: Thresholds | None = None
-        self.decisions: dict[int, Decision] = {}
-        self.earlier: dict[int, EarlierPrediction] = {}
-        self._clock = 0
-
-    def tick(self) -> datetime:
-        self._clock += 1
-        return EPOCH + timedelta(seconds=self._clock)
 
     def relearn(self) -> None:
         if self.policy.learns_thresholds:
@@ -191,37 +184,15 @@ class MultiLabelRouter:
             probabilities=distribution_of(list(per_label.values())),
             label_probabilities=per_label,
         )
-        context = RouteContext(thresholds=self.thresholds, earlier=self.earlier.get(item))
         routed = route_multilabel(
-            prediction, self.policy, self.labels, now=self.tick(), context=context
+            prediction, self.policy, self.labels, now=self.tick(), context=self.context(item)
         )
-        decision = routed.decision
-        self.decisions[item] = decision
-        self.earlier[item] = EarlierPrediction(version, decision.predicted_label)
-        return decision
-
-    def is_calibration(self, item: int) -> bool:
-        decision = self.decisions[item]
-        return decision.route == "review" and decision.priority >= CALIBRATION_PRIORITY
+        return self.remember(item, routed.decision)
 
     def verify(self, item: int, answer: np.ndarray, source: str, spot_check: bool) -> None:
-        decision = self.decisions[item]
         chosen = [label for label, on in zip(self.labels, answer, strict=True) if on]
-        self.outcomes.append(
-            Outcome(
-                event_id=f"label-{item}-{len(self.outcomes)}",
-                item_id=str(item),
-                model_version=decision.model_version,
-                predicted_label=decision.predicted_label,
-                confidence=decision.confidence,
-                label=label_set_key(chosen),
-                source=source,
-                spot_check=spot_check,
-                occurred_at=self.tick(),
-                calibration_rate=decision.thresholds.get("calibration_rate"),
-                label_confidences=dict(decision.label_confidences or {}),
-            )
-        )
+        confidences = dict(self.decisions[item].label_confidences or {})
+        self.record(item, str(item), label_set_key(chosen), source, spot_check, confidences)
 
 
 def _result(method: str, world: MultiWorld, seed: int, policy: Policy) -> CoverageResult:
@@ -250,8 +221,6 @@ def full_coverage_multilabel(
     final = np.zeros((n, k), dtype=bool)
     people = People(oracle, final, result)
     pending = people.start(order, initial)
-    accepted_confidences: list[float] = []
-    checked: list[tuple[float, bool]] = []
     router = MultiLabelRouter(world.name, world.labels, policy)
     while pending:
         if progress is not None:
@@ -260,8 +229,7 @@ def full_coverage_multilabel(
         done = people.trained
         head = OvRHead(world.x[done], final[done], seed, f"sim-r{result.rounds}", world.c)
         router.relearn()
-        if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
-            result.certified_at = result.human_labels
+        people.certify(router.thresholds)
         items = np.array(sorted(pending))
         probabilities = head.predict_proba(world.x[items])
         queue: list[tuple[float, int, Decision]] = []
@@ -272,26 +240,21 @@ def full_coverage_multilabel(
                 continue
             predicted = row >= 0.5
             pending.discard(int(item))
-            result.auto_accepted += 1
             result.accepted_correct += int((predicted == world.truth[item]).sum())
-            accepted_confidences.append(decision.confidence)
-            if decision.spot_check:
-                result.spot_checks += 1
-                answer = people.label(int(item), expert=False)
-                router.verify(int(item), answer, "annotator", spot_check=True)
-                checked.append((decision.confidence, bool((answer == predicted).all())))
-            else:
-                final[item] = predicted
-                result.model_labeled += 1
-        queue.sort(key=lambda entry: (-entry[0], entry[1]))
-        for _, item, decision in queue[: people.batch(retrain_every, retrain_growth)]:
-            people.review(router, item, expert=decision.route == "escalate")
-            pending.discard(item)
+            people.accept(router, int(item), decision, predicted, _same_set)
+        pending -= set(
+            people.review_queue(router, queue, people.batch(retrain_every, retrain_growth))
+        )
     if progress is not None:
         progress(n, n)
-    finish(result, final, world.truth, accepted_confidences, checked, router.thresholds)
+    people.finish(world.truth, router.thresholds)
     result.details |= per_label_figures(world, final)
     return result
+
+
+def _same_set(answer: np.ndarray, predicted: np.ndarray) -> bool:
+    """A person agrees with a multi-label prediction when every label's in/out is the same."""
+    return bool((answer == predicted).all())
 
 
 def per_label_figures(world: MultiWorld, final: np.ndarray) -> dict[str, float]:
@@ -304,8 +267,7 @@ def per_label_figures(world: MultiWorld, final: np.ndarray) -> dict[str, float]:
 def review_all_multilabel(world: MultiWorld, policy: Policy, *, seed: int,
                           oracle: MultiOracle) -> CoverageResult:  # fmt: skip
     result = _result("review_all", world, seed, policy)
-    result.human_labels = len(world.truth)
-    result.final_correct = int((oracle.annotator_answers == world.truth).sum())
+    labeled_by_people(result, world.truth, oracle.annotator_answers)
     return result
 
 
@@ -314,9 +276,7 @@ def _one_sample(
 ) -> CoverageResult:
     n = len(world.truth)
     result = _result("ground_truth", world, seed, policy)
-    order = np.random.default_rng([seed, 2]).permutation(n)
-    sample, rest = order[:size], order[size:]
-    answers = oracle.annotator_answers[sample]
+    order, sample, rest, answers = draw_sample(n, seed, size, oracle.annotator_answers)
     verdicts: list[Verdict] = []
     for train, held in KFold(FOLDS, shuffle=True, random_state=seed).split(sample):
         head = OvRHead(world.x[sample[train]], answers[train], seed, "fold", world.c)
@@ -330,7 +290,7 @@ def _one_sample(
     threshold, *_ = passing_threshold(verdicts, policy)
     probs = OvRHead(world.x[sample], answers, seed, "gt", world.c).predict_proba(world.x[rest])
     weakest = np.maximum(probs, 1 - probs).min(axis=1)
-    accepted = weakest >= threshold if not math.isnan(threshold) else np.zeros(len(rest), bool)
+    accepted = accepted_at(weakest, threshold)
     return settle(
         result, world.truth, oracle.annotator_answers, order, size, answers,
         accepted, probs >= 0.5, threshold,

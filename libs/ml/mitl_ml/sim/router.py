@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import MAX_TEXT_CHARS, Decision, ItemContent, Prediction
-from mitl_policy.calibration import Thresholds, learn_thresholds
-from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext, Routed, route
+from mitl_policy.calibration import learn_thresholds
+from mitl_policy.core import RouteContext, Routed, route
 from mitl_policy.diversity import RecentSignatures, signature
 from mitl_policy.escalation import EarlierPrediction
 from mitl_policy.uncertainty import uncertainty
 from mitl_policy.verdicts import Dated, Outcome, group_verdict, newest_first
 
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+from mitl_ml.sim.memory import RouterMemory
 
 
 @dataclass(frozen=True)
@@ -40,30 +39,21 @@ class RoutedItem:
         return review.priority if review is not None else -1.0
 
 
-class SimRouter:
-    """Routes items of one dataset; `texts` feed the near-duplicate signatures."""
+class SimRouter(RouterMemory):
+    """Routes items of one dataset; `texts` feed the near-duplicate signatures. Its `earlier`
+    holds the latest prediction per item, routed or only noted (shortlist.py)."""
 
     def __init__(self, dataset: str, labels: Sequence[str], policy: Policy, texts: list[str]):
+        super().__init__(policy)
         self.dataset = dataset
         self.labels = list(labels)
-        self.policy = policy
         self.texts = texts
-        self.outcomes: list[Outcome] = []
         # Outcomes per decision and each decision's verdict, updated for the decisions labeled
         # since the last relearn (what mitl_policy.verdicts computes from all outcomes).
         self._groups: dict[tuple[str, str], list[Outcome]] = {}
         self._dated: dict[tuple[str, str], Dated] = {}
         self._changed: set[tuple[str, str]] = set()
-        self.thresholds: Thresholds | None = None
-        self.decisions: dict[int, Decision] = {}
-        # The latest prediction per item, routed or only noted (shortlist.py).
-        self.earlier: dict[int, EarlierPrediction] = {}
         self._signatures: dict[int, np.ndarray] = {}
-        self._clock = 0
-
-    def tick(self) -> datetime:
-        self._clock += 1
-        return EPOCH + timedelta(seconds=self._clock)
 
     def relearn(self) -> None:
         """Recompute thresholds from every verified outcome, as the service does per batch."""
@@ -108,17 +98,11 @@ class SimRouter:
                 thresholds=self.thresholds, similarity=similarity, earlier=self.earlier.get(item)
             )
             routed = route(prediction, self.policy, now=now, context=context)
-            self.decisions[item] = routed.decision
-            self.earlier[item] = EarlierPrediction(model_version, routed.decision.predicted_label)
+            self.remember(item, routed.decision)
             if routed.review is not None and self.policy.diversity_weight > 0:
                 window.add(str(item), self.signature(item))
             out.append(RoutedItem(item, routed))
         return out
-
-    def is_calibration(self, item: int) -> bool:
-        """Was the item's latest decision a calibration review (a blind random draw)?"""
-        decision = self.decisions[item]
-        return decision.route == "review" and decision.priority >= CALIBRATION_PRIORITY
 
     def note(self, items: Sequence[int] | np.ndarray, labels: Sequence[str], version: str) -> None:
         """Items scored by `version` but not routed (shortlist.py): their predicted labels are
@@ -128,20 +112,7 @@ class SimRouter:
 
     def verify(self, item: int, label: int, source: str, spot_check: bool) -> None:
         """A person labeled `item`: join the label to the item's latest decision."""
-        decision = self.decisions[item]
-        outcome = Outcome(
-            event_id=f"label-{item}-{len(self.outcomes)}",
-            item_id=str(item),
-            model_version=decision.model_version,
-            predicted_label=decision.predicted_label,
-            confidence=decision.confidence,
-            label=self.labels[label],
-            source=source,
-            spot_check=spot_check,
-            occurred_at=self.tick(),
-            calibration_rate=decision.thresholds.get("calibration_rate"),
-        )
-        self.outcomes.append(outcome)
+        outcome = self.record(item, str(item), self.labels[label], source, spot_check)
         key = (outcome.item_id, outcome.model_version)
         self._groups.setdefault(key, []).append(outcome)
         self._changed.add(key)

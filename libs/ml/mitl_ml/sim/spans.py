@@ -24,19 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from mitl_contracts.datasets import Policy, load_catalog
 from mitl_contracts.events import Decision, ItemContent, Prediction
 from mitl_contracts.spans import Span, least_confidence, spans_key, spans_of_key
-from mitl_policy.calibration import Thresholds, Verdict, learn_thresholds, passing_threshold
-from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
-from mitl_policy.escalation import EarlierPrediction
+from mitl_policy.calibration import Verdict, learn_thresholds, passing_threshold
 from mitl_policy.spans import (
     COMPLETE,
     parts_of,
@@ -45,10 +41,16 @@ from mitl_policy.spans import (
     span_verdicts,
     threshold_labels,
 )
-from mitl_policy.verdicts import Outcome
 
-from mitl_ml.sim.baselines import best_sample_size, settle
-from mitl_ml.sim.people import People, finish
+from mitl_ml.sim.baselines import (
+    accepted_at,
+    best_sample_size,
+    draw_sample,
+    labeled_by_people,
+    settle,
+)
+from mitl_ml.sim.memory import RouterMemory
+from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.spacy_ner import SpacyNer, spec_for
 from mitl_ml.span_data import load_spans
@@ -56,7 +58,6 @@ from mitl_ml.span_metrics import matched, span_scores
 
 SPAN_SIM_DATASETS = ("wnut16",)
 DEFAULT_CATALOG = Path("config/datasets.yaml")
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -142,25 +143,16 @@ class SpanOracle:
         return str(self.truth[item])
 
 
-class SpanRouter:
+class SpanRouter(RouterMemory):
     """The router's span state in memory: decisions, outcomes and learned thresholds."""
 
     def __init__(self, world: SpanWorld, policy: Policy, seed: int = 0) -> None:
+        super().__init__(policy)
         self.world = world
-        self.policy = policy
         # Item ids carry the seed: the calibration draw is fixed by (item id, model version),
         # and the model is the same in every seed, so each seed draws its own sample.
         self.prefix = f"s{seed}-"
-        self.outcomes: list[Outcome] = []
-        self.thresholds: Thresholds | None = None
-        self.decisions: dict[int, Decision] = {}
         self.predictions: dict[int, Prediction] = {}
-        self.earlier: dict[int, EarlierPrediction] = {}
-        self._clock = 0
-
-    def tick(self) -> datetime:
-        self._clock += 1
-        return EPOCH + timedelta(seconds=self._clock)
 
     def relearn(self) -> None:
         if self.policy.learns_thresholds:
@@ -182,34 +174,13 @@ class SpanRouter:
             spans=world.predicted[item],
             spans_complete=world.complete[item],
         )
-        context = RouteContext(thresholds=self.thresholds, earlier=self.earlier.get(item))
-        decision = route_spans(prediction, self.policy, now=self.tick(), context=context).decision
-        self.decisions[item] = decision
+        routed = route_spans(prediction, self.policy, now=self.tick(), context=self.context(item))
         self.predictions[item] = prediction
-        self.earlier[item] = EarlierPrediction(world.version, decision.predicted_label)
-        return decision
-
-    def is_calibration(self, item: int) -> bool:
-        decision = self.decisions[item]
-        return decision.route == "review" and decision.priority >= CALIBRATION_PRIORITY
+        return self.remember(item, routed.decision)
 
     def verify(self, item: int, answer: str, source: str, spot_check: bool) -> None:
-        decision = self.decisions[item]
-        self.outcomes.append(
-            Outcome(
-                event_id=f"label-{item}-{len(self.outcomes)}",
-                item_id=f"{self.prefix}{item}",
-                model_version=decision.model_version,
-                predicted_label=decision.predicted_label,
-                confidence=decision.confidence,
-                label=answer,
-                source=source,
-                spot_check=spot_check,
-                occurred_at=self.tick(),
-                calibration_rate=decision.thresholds.get("calibration_rate"),
-                label_confidences=span_confidences(self.predictions[item]),
-            )
-        )
+        confidences = span_confidences(self.predictions[item])
+        self.record(item, f"{self.prefix}{item}", answer, source, spot_check, confidences)
 
 
 def _result(method: str, world: SpanWorld, seed: int, policy: Policy) -> CoverageResult:
@@ -260,16 +231,13 @@ def full_coverage_spans(
     final = np.empty(n, dtype=object)
     people = People(oracle, final, result)
     pending = people.start(order, 0)
-    accepted_confidences: list[float] = []
-    checked: list[tuple[float, bool]] = []
     router = SpanRouter(world, policy, seed)
     while pending:
         if progress is not None:
             progress(n - len(pending), n)
         result.rounds += 1
         router.relearn()
-        if result.certified_at is None and router.thresholds is not None and router.thresholds.warm:
-            result.certified_at = result.human_labels
+        people.certify(router.thresholds)
         queue: list[tuple[float, int, Decision]] = []
         accepted: list[int] = []
         for item in sorted(pending):
@@ -279,25 +247,14 @@ def full_coverage_spans(
                 continue
             pending.discard(item)
             accepted.append(item)
-            result.auto_accepted += 1
-            accepted_confidences.append(decision.confidence)
-            predicted = world.predicted_key(item)
-            if decision.spot_check:
-                result.spot_checks += 1
-                answer = people.label(item, expert=False)
-                router.verify(item, answer, "annotator", spot_check=True)
-                checked.append((decision.confidence, answer == predicted))
-            else:
-                final[item] = predicted
-                result.model_labeled += 1
+            people.accept(router, item, decision, world.predicted_key(item))
         _count_accepted(result, world, accepted)
-        queue.sort(key=lambda entry: (-entry[0], entry[1]))
-        for _, item, decision in queue[: people.batch(retrain_every, retrain_growth)]:
-            people.review(router, item, expert=decision.route == "escalate")
-            pending.discard(item)
+        pending -= set(
+            people.review_queue(router, queue, people.batch(retrain_every, retrain_growth))
+        )
     if progress is not None:
         progress(n, n)
-    finish(result, final, world.truth, accepted_confidences, checked, router.thresholds)
+    people.finish(world.truth, router.thresholds)
     result.details |= entity_figures(world, final)
     return result
 
@@ -305,8 +262,7 @@ def full_coverage_spans(
 def review_all_spans(world: SpanWorld, policy: Policy, *, seed: int,
                      oracle: SpanOracle) -> CoverageResult:  # fmt: skip
     result = _result("review_all", world, seed, policy)
-    result.human_labels = len(world.truth)
-    result.final_correct = int((oracle.annotator_answers == world.truth).sum())
+    labeled_by_people(result, world.truth, oracle.annotator_answers)
     result.details = entity_figures(world, oracle.annotator_answers)
     return result
 
@@ -329,12 +285,10 @@ def _one_sample(
 ) -> CoverageResult:
     n = len(world.truth)
     result = _result("ground_truth", world, seed, policy)
-    order = np.random.default_rng([seed, 2]).permutation(n)
-    sample, rest = order[:size], order[size:]
-    answers = oracle.annotator_answers[sample]
+    order, sample, rest, answers = draw_sample(n, seed, size, oracle.annotator_answers)
     threshold, *_ = passing_threshold(sample_verdicts(world, sample, answers), policy)
     weakest = np.array([least_confidence(world.predicted[i], world.complete[i]) for i in rest])
-    accepted = weakest >= threshold if not math.isnan(threshold) else np.zeros(len(rest), bool)
+    accepted = accepted_at(weakest, threshold)
     predicted = np.array([world.predicted_key(i) for i in rest], dtype=object)
     settle(
         result, world.truth, oracle.annotator_answers, order, size, answers,

@@ -32,8 +32,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from mitl_audit.core import span_formats
+from mitl_audit.core import label_studio, span_formats
 from mitl_audit.core.entries import HUMAN_SOURCES, as_utc
+from mitl_audit.core.json_array import JsonArrayEncoder
 
 # `labelstudio` is another name of `label-studio`; `conll` and `spacy` are for span datasets
 # (span_formats).
@@ -65,8 +66,6 @@ EXTENSIONS: dict[str, str] = {
     "conll": "conll",
     "spacy": "json",
 }
-# The names Label Studio's labeling config uses for the choices and the content it labels.
-LS_FROM_NAME = "label"
 
 PROVENANCE_FIELDS = (
     "source",
@@ -123,7 +122,7 @@ def _choice(label: str | list[str], to_name: str) -> dict[str, Any]:
     """One choices result: one label, or a multi-label item's set (Label Studio's
     `<Choices choice="multiple">`)."""
     return {
-        "from_name": LS_FROM_NAME,
+        "from_name": label_studio.FROM_NAME,
         "to_name": to_name,
         "type": "choices",
         "value": {"choices": label if isinstance(label, list) else [label]},
@@ -153,27 +152,15 @@ def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("spans") is not None:
         annotations, predictions = span_formats.label_studio_span_results(row, provenance)
     elif human:
-        annotations.append(
-            {
-                "result": [_choice(row["labels"] if multilabel else row["label"], to_name)],
-                "created_at": provenance["labeled_at"],
-                "ground_truth": False,
-                "was_cancelled": False,
-                "meta": {"labeled_by": provenance["labeled_by"], "role": provenance["role"]},
-            }
-        )
+        result = [_choice(row["labels"] if multilabel else row["label"], to_name)]
+        annotations.append(label_studio.annotation(result, provenance))
     # What the model said: its accepted label, or the suggestion the person was shown.
     predicted = provenance["suggested_label"] if human else row["label"]
     if row.get("spans") is not None:
         predicted = None  # the span results above
     if predicted is not None and provenance["model_version"] is not None:
-        prediction: dict[str, Any] = {
-            "model_version": provenance["model_version"],
-            "result": [_choice(_as_set(predicted) if multilabel else predicted, to_name)],
-        }
-        if provenance["decision_confidence"] is not None:
-            prediction["score"] = provenance["decision_confidence"]
-        predictions.append(prediction)
+        result = [_choice(_as_set(predicted) if multilabel else predicted, to_name)]
+        predictions.append(label_studio.prediction(result, provenance))
     return {
         "data": data,
         "annotations": annotations,
@@ -182,26 +169,6 @@ def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
             "mitl": {"label": row["label"], "provenance": provenance, "metadata": row["metadata"]}
         },
     }
-
-
-class LabelStudioEncoder:
-    """A JSON array of tasks, written a chunk at a time."""
-
-    def __init__(self) -> None:
-        self._first = True
-
-    def begin(self) -> bytes:
-        return b"["
-
-    def rows(self, rows: list[dict[str, Any]]) -> bytes:
-        parts = []
-        for row in rows:
-            parts.append(("\n" if self._first else ",\n") + _dumps(label_studio_task(row)))
-            self._first = False
-        return "".join(parts).encode("utf-8")
-
-    def end(self) -> bytes:
-        return b"]\n" if self._first else b"\n]\n"
 
 
 CSV_COLUMNS = (*ROW_FIELDS, *(f"provenance.{name}" for name in PROVENANCE_FIELDS))
@@ -273,11 +240,11 @@ class HuggingFaceEncoder:
 
 def encoder(format: TextFormat) -> Encoder:
     if format in ("label-studio", "labelstudio"):
-        return LabelStudioEncoder()
+        return JsonArrayEncoder(lambda row: _dumps(label_studio_task(row)))
     if format == "conll":
         return span_formats.ConllEncoder()
     if format == "spacy":
-        return span_formats.SpacyEncoder()
+        return span_formats.spacy_encoder()
     if format == "csv":
         return CsvEncoder()
     return HuggingFaceEncoder()

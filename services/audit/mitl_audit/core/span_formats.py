@@ -37,7 +37,9 @@ from typing import Any
 
 from mitl_contracts.spans import Span, ordered, spans_of_key
 
+from mitl_audit.core import label_studio
 from mitl_audit.core.entries import HUMAN_SOURCES
+from mitl_audit.core.json_array import JsonArrayEncoder
 
 WHITESPACE_TOKEN = re.compile(r"\S+")
 # Provenance fields in a CoNLL comment line, after item_id, in this order.
@@ -55,7 +57,6 @@ CONLL_FIELDS = (
     "event_id",
     "audit_seq",
 )
-LS_FROM_NAME = "label"
 
 
 def tokens_of(text: str) -> list[tuple[int, int]]:
@@ -237,7 +238,7 @@ def _plain(value: Any) -> Any:
 def _labels_result(text: str, span: Span, score: float | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "id": f"{span.start}-{span.end}-{span.label}",
-        "from_name": LS_FROM_NAME,
+        "from_name": label_studio.FROM_NAME,
         "to_name": "text",
         "type": "labels",
         "value": {
@@ -260,28 +261,16 @@ def label_studio_span_results(
     human = provenance["source"] in HUMAN_SOURCES
     annotations = []
     if human:
-        annotations.append(
-            {
-                "result": [_labels_result(text, s) for s in row_spans(row)],
-                "created_at": provenance["labeled_at"],
-                "ground_truth": False,
-                "was_cancelled": False,
-                "meta": {"labeled_by": provenance["labeled_by"], "role": provenance["role"]},
-            }
-        )
+        result = [_labels_result(text, s) for s in row_spans(row)]
+        annotations.append(label_studio.annotation(result, provenance))
     predicted = row.get("suggested_spans") if human else row.get("spans")
     if predicted is None and not human:
         predicted = [s.model_dump() for s in row_spans(row)]
     predictions = []
     if predicted is not None and provenance["model_version"] is not None:
         spans = [Span.model_validate(s) for s in predicted]
-        prediction: dict[str, Any] = {
-            "model_version": provenance["model_version"],
-            "result": [_labels_result(text, s, s.confidence) for s in ordered(spans)],
-        }
-        if provenance["decision_confidence"] is not None:
-            prediction["score"] = provenance["decision_confidence"]
-        predictions.append(prediction)
+        result = [_labels_result(text, s, s.confidence) for s in ordered(spans)]
+        predictions.append(label_studio.prediction(result, provenance))
     return annotations, predictions
 
 
@@ -296,22 +285,6 @@ class ConllEncoder:
         return b""
 
 
-class SpacyEncoder:
+def spacy_encoder() -> JsonArrayEncoder:
     """A JSON array of spaCy documents, written a chunk at a time."""
-
-    def __init__(self) -> None:
-        self._first = True
-
-    def begin(self) -> bytes:
-        return b"["
-
-    def rows(self, rows: list[dict[str, Any]]) -> bytes:
-        parts = []
-        for row in rows:
-            doc = json.dumps(spacy_doc(row), ensure_ascii=False)
-            parts.append(("\n" if self._first else ",\n") + doc)
-            self._first = False
-        return "".join(parts).encode("utf-8")
-
-    def end(self) -> bytes:
-        return b"]\n" if self._first else b"\n]\n"
+    return JsonArrayEncoder(lambda row: json.dumps(spacy_doc(row), ensure_ascii=False))

@@ -19,7 +19,13 @@ from datetime import datetime
 
 from mitl_contracts.datasets import Dataset
 from mitl_contracts.events import MAX_TEXT_CHARS, MAX_VECTOR_DIM, ItemContent, Queue
-from mitl_contracts.spans import check_spans, spans_key, spans_of_key
+from mitl_contracts.spans import (
+    MAX_SPAN_LABEL_CHARS,
+    MAX_SPANS,
+    check_spans,
+    spans_key,
+    spans_of_key,
+)
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_review.core.errors import Unprocessable
@@ -30,11 +36,14 @@ MAX_GOLD_PER_UPLOAD = 1000
 # stand out from the blind tasks around it.
 GOLD_REASON = "spot check of an auto-accepted label"
 GOLD_PRIORITY = 0.5
+# A span dataset's gold label is a span set key: up to MAX_SPANS spans of "start:end:label|".
+MAX_GOLD_LABEL_CHARS = MAX_SPANS * (2 * len(str(MAX_TEXT_CHARS)) + MAX_SPAN_LABEL_CHARS + 3)
 
 
 class GoldItemIn(BaseModel):
     """One gold item as an admin uploads it: the item's content (as ingest takes it) and its
-    known label."""
+    known label. A span dataset's label is the key of the item's span set, '' for "no entity"
+    (an empty label fails every other dataset's label set check, by name)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -42,7 +51,7 @@ class GoldItemIn(BaseModel):
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     vector: list[float] | None = Field(default=None, max_length=MAX_VECTOR_DIM)
     metadata: dict[str, str] = Field(default_factory=dict, max_length=50)
-    label: str = Field(min_length=1, max_length=200)
+    label: str = Field(max_length=MAX_GOLD_LABEL_CHARS)
 
     @model_validator(mode="after")
     def _valid_content(self) -> GoldItemIn:
@@ -119,7 +128,8 @@ def check_upload(dataset: Dataset, upload: GoldUpload) -> list[GoldItem]:
 
 def _span_label_problem(dataset: Dataset, item: GoldItemIn) -> str | None:
     """What is wrong with a span dataset's gold label, the key of its spans
-    (mitl_contracts.spans.spans_key), if anything."""
+    (mitl_contracts.spans.spans_key), if anything. '' is the empty span set: the known
+    answer is that the text has no entity."""
     try:
         spans = spans_of_key(item.label)
         check_spans(

@@ -16,8 +16,7 @@ from typing import Any
 
 import asyncpg
 from mitl_contracts import topics
-from mitl_contracts.events import ACCESS_DATASET, AccessChanged
-from mitl_runtime.auth import actor as actors
+from mitl_runtime.auth.access_changes import access_changed
 
 from mitl_review.core.auth import Account, Role, User, hash_token, new_token
 from mitl_review.core.errors import Conflict, NotFound
@@ -45,14 +44,7 @@ async def _record(
 ) -> None:
     """The change as an AccessChanged event in the outbox, in the caller's transaction.
     `actor` None: whoever runs this process (`cli:<os user>`)."""
-    event = AccessChanged(
-        dataset=ACCESS_DATASET,
-        service="review-api",
-        action=action,
-        actor=actor or actors.local(),
-        subject=subject,
-        changes=changes,
-    )
+    event = access_changed("review-api", action, actor, subject, **changes)
     await outbox.add(conn, topics.ACCESS, event)
 
 

@@ -108,9 +108,7 @@ class Feedback:
                 # Every version learns from every version's outcomes: all of them change.
                 versions = versions | in_force
             for version in sorted(versions):
-                learned, changed = await thresholds.recompute(
-                    self.runtime.pool, name, version, dataset.labels, dataset.policy, dataset.task
-                )
+                learned, changed = await thresholds.recompute(self.runtime.pool, dataset, version)
                 for label, entry in learned.classes.items():
                     value = entry.threshold if entry.threshold is not None else 1.0
                     THRESHOLD.labels(name, version, label).set(value)

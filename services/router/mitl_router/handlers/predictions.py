@@ -68,9 +68,7 @@ class Router:
                 dataset = self.catalog.get(name)
                 context.learned[(name, version)] = None
                 if dataset.policy.learns_thresholds:
-                    state, changed = await thresholds.current(
-                        pool, name, version, dataset.labels, dataset.policy, dataset.task
-                    )
+                    state, changed = await thresholds.current(pool, dataset, version)
                     context.learned[(name, version)] = state
                     if changed:
                         context.changed.append((name, version))

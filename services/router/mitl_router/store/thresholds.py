@@ -7,13 +7,11 @@ replicas recomputing at once write the same result one after the other, never a 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 
 import asyncpg
-from mitl_contracts.datasets import Policy
-from mitl_contracts.events import Task
+from mitl_contracts.datasets import Dataset
 from mitl_policy.calibration import ClassThreshold, Thresholds, learn_thresholds
 from mitl_policy.policy_events import learned_view
 from mitl_policy.tasks import learned_labels, learning_verdicts
@@ -35,27 +33,21 @@ def from_state(raw: str) -> Thresholds:
 
 
 async def recompute(
-    pool: asyncpg.Pool,
-    dataset: str,
-    model_version: str,
-    labels: Sequence[str],
-    policy: Policy,
-    task: Task = "single",
+    pool: asyncpg.Pool, dataset: Dataset, model_version: str
 ) -> tuple[Thresholds, bool]:
     """Learn `model_version`'s thresholds from the outcomes in force for it: its own with
     new_model_start "cold", every version's (newest first) with "inherit". Also says whether
     what is accepted (thresholds, spot-check share) changed from the stored state."""
+    name, policy, task, labels = dataset.name, dataset.policy, dataset.task, dataset.labels
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"router-thr-{dataset}")
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"router-thr-{name}")
         before = await conn.fetchval(
             "SELECT state FROM router.thresholds WHERE dataset = $1 AND model_version = $2",
-            dataset,
+            name,
             model_version,
         )
         own = model_version if policy.new_model_start == "cold" else None
-        rows = await outcomes.recent(
-            conn, dataset, own, policy.calibration_window * ROWS_PER_VERDICT
-        )
+        rows = await outcomes.recent(conn, name, own, policy.calibration_window * ROWS_PER_VERDICT)
         found = learning_verdicts(task, rows, labels, policy)
         learned = learn_thresholds(found, learned_labels(task, labels), policy)
         await conn.execute(
@@ -67,7 +59,7 @@ async def recompute(
                 policy_version = EXCLUDED.policy_version, outcomes = EXCLUDED.outcomes,
                 state = EXCLUDED.state, computed_at = EXCLUDED.computed_at
             """,
-            dataset,
+            name,
             model_version,
             policy.version,
             learned.outcomes,
@@ -79,24 +71,19 @@ async def recompute(
 
 
 async def current(
-    pool: asyncpg.Pool,
-    dataset: str,
-    model_version: str,
-    labels: Sequence[str],
-    policy: Policy,
-    task: Task = "single",
+    pool: asyncpg.Pool, dataset: Dataset, model_version: str
 ) -> tuple[Thresholds, bool]:
     """The stored thresholds, or freshly learned ones for a model version seen for the first
     time or learned under another policy version (then the flag says if that changed them)."""
     row = await pool.fetchrow(
         "SELECT policy_version, state FROM router.thresholds"
         " WHERE dataset = $1 AND model_version = $2",
-        dataset,
+        dataset.name,
         model_version,
     )
-    if row is not None and row["policy_version"] == policy.version:
+    if row is not None and row["policy_version"] == dataset.policy.version:
         return from_state(row["state"]), False
-    return await recompute(pool, dataset, model_version, labels, policy, task)
+    return await recompute(pool, dataset, model_version)
 
 
 async def versions(pool: asyncpg.Pool, dataset: str) -> list[str]:

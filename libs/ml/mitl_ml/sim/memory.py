@@ -1,0 +1,71 @@
+"""What a simulated router keeps between rounds (router.py, multilabel.py, spans.py): its latest
+decision per item, people's outcomes joined to them, the thresholds learned from those, each
+item's earlier prediction (for the new-model escalation rule), and a clock for event times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mitl_contracts.datasets import Policy
+from mitl_contracts.events import Decision
+from mitl_policy.calibration import Thresholds
+from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
+from mitl_policy.escalation import EarlierPrediction
+from mitl_policy.verdicts import Outcome
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class RouterMemory:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.outcomes: list[Outcome] = []
+        self.thresholds: Thresholds | None = None
+        self.decisions: dict[int, Decision] = {}
+        self.earlier: dict[int, EarlierPrediction] = {}
+        self._clock = 0
+
+    def tick(self) -> datetime:
+        self._clock += 1
+        return EPOCH + timedelta(seconds=self._clock)
+
+    def context(self, item: int) -> RouteContext:
+        """What the router knows of `item` besides its prediction."""
+        return RouteContext(thresholds=self.thresholds, earlier=self.earlier.get(item))
+
+    def remember(self, item: int, decision: Decision) -> Decision:
+        """Keep `item`'s latest decision, and its label as the item's earlier prediction."""
+        self.decisions[item] = decision
+        self.earlier[item] = EarlierPrediction(decision.model_version, decision.predicted_label)
+        return decision
+
+    def is_calibration(self, item: int) -> bool:
+        decision = self.decisions[item]
+        return decision.route == "review" and decision.priority >= CALIBRATION_PRIORITY
+
+    def record(
+        self,
+        item: int,
+        item_id: str,
+        label: str,
+        source: str,
+        spot_check: bool,
+        label_confidences: dict[str, float] | None = None,
+    ) -> Outcome:
+        """A person gave `item` (`item_id` in events) `label`: join it to its latest decision."""
+        decision = self.decisions[item]
+        outcome = Outcome(
+            event_id=f"label-{item}-{len(self.outcomes)}",
+            item_id=item_id,
+            model_version=decision.model_version,
+            predicted_label=decision.predicted_label,
+            confidence=decision.confidence,
+            label=label,
+            source=source,
+            spot_check=spot_check,
+            occurred_at=self.tick(),
+            calibration_rate=decision.thresholds.get("calibration_rate"),
+            label_confidences=label_confidences,
+        )
+        self.outcomes.append(outcome)
+        return outcome

@@ -1,0 +1,139 @@
+"""Routing an item made of parts, each gated as a class of its own: pure.
+
+A multi-label item's parts are its labels' in/out decisions (multilabel.py); a span item's are
+its spans and the claim that none is missing (spans.py). Both route the same way: every part
+must clear the accept threshold of its label; the item is drawn into the calibration sample by
+its least certain part, at the highest calibration rate among its parts' labels; a cold label
+asks for a calibration review only when the whole item could be accepted later. Only the
+wording of the reasons differs. Verdicts on parts are counted in the calibration sample only
+when their whole item was drawn (`part_calibration_rate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Protocol, TypeVar
+
+from mitl_contracts.datasets import Policy
+from mitl_contracts.events import Prediction
+
+from mitl_policy.calibration import Thresholds, in_calibration_sample, initial_calibration_rate
+from mitl_policy.core import (
+    AcceptGate,
+    Choice,
+    accept_gate,
+    calibration_priority,
+    spot_checked,
+)
+
+
+class Part(Protocol):
+    """One part of an item: the label its threshold is learned under, and its confidence."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+
+P = TypeVar("P", bound=Part)
+
+
+def recorded_thresholds(
+    gates: Sequence[tuple[Part, AcceptGate]], policy: Policy
+) -> dict[str, float]:
+    """The thresholds in force, per label (`accept_threshold.<label>`)."""
+    recorded: dict[str, float] = {}
+    for part, gate in gates:
+        recorded |= {
+            k: v for k, v in gate.recorded.items() if k not in ("accept_threshold", "lower_bound")
+        }
+        if gate.threshold is not None:
+            recorded[f"accept_threshold.{part.label}"] = gate.threshold
+    if not policy.learns_thresholds:
+        recorded["accept_threshold"] = policy.accept_threshold
+    return recorded
+
+
+def part_gates(
+    prediction: Prediction,
+    parts: Sequence[P],
+    policy: Policy,
+    known: Thresholds | None,
+    drift_active: bool,
+    *,
+    confidence: float,
+) -> list[tuple[P, AcceptGate]]:
+    """Each part with its accept gate; `confidence` is the item's (its least certain part's),
+    which draws the item into the calibration sample."""
+    if known is not None:
+        rate = max(known.calibration_rate(p.label, policy) for p in parts)
+    else:
+        rate = initial_calibration_rate(policy)
+    version = prediction.model_version
+    sampled = in_calibration_sample(prediction.item_id, version, confidence, policy, rate)
+    gates = [
+        (
+            p,
+            accept_gate(
+                p.label,
+                p.confidence,
+                policy,
+                known,
+                drift_active,
+                sampled=sampled,
+                calibration_rate=rate,
+            ),
+        )
+        for p in parts
+    ]
+    if not sampled and any(g.calibrate for _, g in gates):
+        # A cold label asks for a calibration review only when the whole item could be
+        # accepted later (its least certain part is over the floor).
+        if confidence < policy.min_accept_threshold:
+            gates = [(p, replace(g, calibrate=False)) for p, g in gates]
+    return gates
+
+
+def choose(
+    prediction: Prediction,
+    gates: Sequence[tuple[P, AcceptGate]],
+    policy: Policy,
+    *,
+    priority: float,
+    escalation: str | None,
+    below: Callable[[P, AcceptGate], str],
+    accepted: Callable[[P, AcceptGate], str],
+) -> Choice:
+    """The route of an item from its parts' gates: escalate; else a calibration review; else
+    review when a part has no threshold or is under it (`below` words the worst such part);
+    else accept (`accepted` words the least certain part)."""
+    recorded = recorded_thresholds(gates, policy)
+    blocking = next((g for _, g in gates if g.threshold is None), None)
+    under = [(p, g) for p, g in gates if g.threshold is not None and p.confidence < g.threshold]
+    calibrating = next((g for _, g in gates if g.calibrate), None)
+    if escalation is not None:
+        return Choice("escalate", escalation, priority, recorded)
+    if calibrating is not None:
+        first = calibration_priority(prediction)
+        return Choice("review", calibrating.why_not, first, recorded, calibration=True)
+    if blocking is not None:
+        return Choice("review", blocking.why_not, priority, recorded)
+    if under:
+        worst = min(under, key=lambda pg: pg[0].confidence - (pg[1].threshold or 0.0))
+        return Choice("review", below(*worst), priority, recorded)
+    weakest = min(gates, key=lambda pg: pg[0].confidence)
+    spot_check = spot_checked(prediction, max(g.spot_check_rate for _, g in gates))
+    return Choice("accept", accepted(*weakest), priority, recorded, spot_check=spot_check)
+
+
+def part_calibration_rate(
+    item_id: str, model_version: str, weakest: float, policy: Policy, rate: float | None
+) -> float | None:
+    """The calibration rate every part verdict of an item carries: the decision's `rate` when
+    the item was drawn into the sample by its least certain part's confidence `weakest` (as
+    when it was routed), else 0, which keeps all its part verdicts out of the sample."""
+    drawn = in_calibration_sample(item_id, model_version, weakest, policy, rate)
+    return rate if drawn else 0.0
