@@ -6,7 +6,8 @@
 #
 # The image is self-contained: dependencies, the datasets file (/app/config/datasets.yaml),
 # its guidelines and the bootstrap models it names (/app/models/trec6-bootstrap, the image
-# datasets' digits-pixels and lfw-pixels, and the span dataset's wnut16-spacy) are built in.
+# datasets' digits-pixels and lfw-pixels, the span dataset's wnut16-spacy, and the multi-label
+# text dataset's wnut16-types-ovr) are built in.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
@@ -44,6 +45,8 @@ RUN python -m mitl_ml.bootstrap --out /app/models/trec6-bootstrap --dataset trec
  && python -m mitl_ml.bootstrap --out /app/models/lfw-pixels --dataset lfw --kind pixels \
  && python -m mitl_ml.bootstrap_spans --out /app/models/wnut16-spacy --dataset wnut16 \
       --catalog /app/config/datasets.yaml --evaluate 0 \
+ && python -m mitl_ml.bootstrap_multilabel --out /app/models/wnut16-types-ovr \
+      --dataset wnut16-types \
  && python -c "from pathlib import Path; from mitl_contracts.datasets import load_catalog, read_guidelines_markdown; c = load_catalog(Path('/app/config/datasets.yaml')); [(d.model / 'manifest.json').read_text() for d in c.datasets.values() if d.model]; [read_guidelines_markdown(d) for d in c.datasets.values()]"
 
 

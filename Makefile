@@ -65,7 +65,14 @@ SPAN_MODELS := models/wnut16-spacy/manifest.json
 models/wnut16-spacy/manifest.json: libs/ml/mitl_ml/spacy_ner.py config/datasets.yaml | $(STAMP)
 	$(BIN)/python -m mitl_ml.bootstrap_spans --out models/wnut16-spacy --dataset wnut16
 
-models: $(MODEL) $(IMAGE_MODELS) $(SPAN_MODELS)
+# The multi-label text dataset's bootstrap model (a one-vs-rest head on MiniLM + TF-IDF
+# features from 600 tweets; about 40 s, mostly the encoder).
+TEXT_MULTILABEL_MODELS := models/wnut16-types-ovr/manifest.json
+
+models/wnut16-types-ovr/manifest.json: libs/ml/mitl_ml/text_ovr.py libs/ml/mitl_ml/text_multilabel_data.py | $(STAMP)
+	$(BIN)/python -m mitl_ml.bootstrap_multilabel --out models/wnut16-types-ovr --dataset wnut16-types
+
+models: $(MODEL) $(IMAGE_MODELS) $(SPAN_MODELS) $(TEXT_MULTILABEL_MODELS)
 
 run: install kafka models
 	$(BIN)/mitl run

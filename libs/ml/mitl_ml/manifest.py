@@ -27,14 +27,16 @@ ModelKind = Literal[
     "hybrid-logreg",
     "pixels-logreg",
     "vector-ovr-onnx",
+    "hybrid-ovr-onnx",
     "spacy-ner",
     "minilm-tagger",
 ]
 InputKind = Literal["text", "vector", "image"]
 # Largest square an image model resizes its images to (pixels each way).
 MAX_IMAGE_SIZE = 256
-# Kinds whose head outputs one independent probability per label (multi-label, mitl_ml.ovr).
-MULTILABEL_KINDS = frozenset({"vector-ovr-onnx"})
+# Kinds whose head outputs one independent probability per label (multi-label): on vectors
+# (mitl_ml.ovr), on MiniLM + TF-IDF text features (mitl_ml.text_ovr).
+MULTILABEL_KINDS = frozenset({"vector-ovr-onnx", "hybrid-ovr-onnx"})
 # Kinds that find entity spans in a text (span datasets): spaCy's pretrained pipeline as a
 # pre-labeler, and the project's own token tagger on the MiniLM encoder's token outputs.
 SPAN_KINDS = frozenset({"spacy-ner", "minilm-tagger"})
@@ -49,6 +51,7 @@ _KIND_INPUT: dict[str, str] = {
     "hybrid-logreg": "text",
     "pixels-logreg": "image",
     "vector-ovr-onnx": "vector",
+    "hybrid-ovr-onnx": "text",
     "spacy-ner": "text",
     "minilm-tagger": "text",
 }

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Unpack
 
 import numpy as np
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -86,24 +87,12 @@ def train_vector_ovr(
     x = np.asarray(vectors, dtype=np.float32)
     if x.ndim != 2 or len(x) != len(y) or not np.all(np.isfinite(x)):
         raise ValueError("vectors must be a finite 2-D array with one row per label set")
-    constant = [label for j, label in enumerate(label_set) if y[:, j].min() == y[:, j].max()]
-    if constant:
-        raise ValueError(
-            f"labels {constant} are in every or in no training item; each label of a "
-            "one-vs-rest head needs items with it and items without it"
-        )
+    check_both_classes(y, label_set)
     scaler = StandardScaler().fit(x)
     scaled = scaler.transform(x)
-    weight = run.get("sample_weight")
-    coef, intercept = [], []
-    for j in range(len(label_set)):
-        model = LogisticRegression(C=c, max_iter=MAX_ITER, solver="lbfgs", random_state=run["seed"])
-        model.fit(scaled, y[:, j], sample_weight=weight)
-        coef.append(model.coef_[0])
-        intercept.append(model.intercept_[0])
-    coef_arr, intercept_arr = np.array(coef), np.array(intercept)
+    coef_arr, intercept_arr = fit_ovr(scaled, y, c, run["seed"], run.get("sample_weight"))
     onnx_bytes = ovr_onnx(scaler.mean_, scaler.scale_, coef_arr, intercept_arr)
-    expected = 1.0 / (1.0 + np.exp(-(scaled[:_CHECK_ROWS] @ coef_arr.T + intercept_arr)))
+    expected = sigmoid_scores(scaled[:_CHECK_ROWS], coef_arr, intercept_arr)
     served = onnx_probabilities(onnx_bytes, x[:_CHECK_ROWS])
     drift = float(np.abs(served - expected).max())
     if not drift <= EXPORT_TOLERANCE:
@@ -112,22 +101,71 @@ def train_vector_ovr(
     holdout = run.get("holdout")
     if holdout is not None:
         hold_x = np.asarray(holdout[0], dtype=np.float32)
-        hold_y = label_matrix([_split(s) for s in holdout[1]], label_set)
+        hold_y = holdout_matrix(holdout[1], label_set)
         probs = onnx_probabilities(onnx_bytes, hold_x)
         metrics |= multilabel_metrics(probs, hold_y, label_set, "holdout_")
-    keys = ["|".join(label for label, on in zip(label_set, row, strict=True) if on) for row in y]
-    extra = {
-        "C": c,
-        "scaler": "standard",
-        "task": "multilabel",
-        "label_counts": {label: int(y[:, j].sum()) for j, label in enumerate(label_set)},
-    }
-    training = training_record(keys, run, drift, extra)
+    training = training_record(set_keys(y, label_set), run, drift, ovr_record(y, label_set, c))
     identity = {"input_kind": "vector", "vector_dim": int(x.shape[1])}
     files = {"head.onnx": onnx_bytes}
     return bundle_of(
         run, OVR_KIND, label_set, files, training, metrics, {"method": "none"}, **identity
     )
+
+
+def check_both_classes(y: np.ndarray, label_set: Sequence[str]) -> None:
+    """ValueError naming the labels that are in every or in no row of `y` [n, k]."""
+    constant = [label for j, label in enumerate(label_set) if y[:, j].min() == y[:, j].max()]
+    if constant:
+        raise ValueError(
+            f"labels {constant} are in every or in no training item; each label of a "
+            "one-vs-rest head needs items with it and items without it"
+        )
+
+
+def fit_ovr(
+    x: np.ndarray | sparse.spmatrix,
+    y: np.ndarray,
+    c: float,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One logistic regression per column of `y` over the (already scaled) rows of `x`:
+    the stacked coefficients [k, d] and intercepts [k]."""
+    coef, intercept = [], []
+    for j in range(y.shape[1]):
+        model = LogisticRegression(C=c, max_iter=MAX_ITER, solver="lbfgs", random_state=seed)
+        model.fit(x, y[:, j], sample_weight=sample_weight)
+        coef.append(model.coef_[0])
+        intercept.append(model.intercept_[0])
+    return np.array(coef), np.array(intercept)
+
+
+def sigmoid_scores(
+    x: np.ndarray | sparse.spmatrix, coef: np.ndarray, intercept: np.ndarray
+) -> np.ndarray:
+    """What the fitted regressions say, [n, k]: sigmoid(x coef^T + intercept)."""
+    logits = np.asarray(x @ coef.T) + intercept
+    return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+
+
+def holdout_matrix(keys: Sequence[str | Sequence[str]], label_set: Sequence[str]) -> np.ndarray:
+    """A holdout's label matrix from its label sets or their keys ("a|b")."""
+    return label_matrix([_split(key) for key in keys], label_set)
+
+
+def set_keys(y: np.ndarray, label_set: Sequence[str]) -> list[str]:
+    """Each row's label-set key ("a|b", labels in label-set order)."""
+    return ["|".join(label for label, on in zip(label_set, row, strict=True) if on) for row in y]
+
+
+def ovr_record(y: np.ndarray, label_set: Sequence[str], c: float) -> dict[str, object]:
+    """What a one-vs-rest bundle's training record adds: C, the task, items per label."""
+    return {
+        "C": c,
+        "scaler": "standard",
+        "task": "multilabel",
+        "label_counts": {label: int(y[:, j].sum()) for j, label in enumerate(label_set)},
+    }
 
 
 def _split(key: str | Sequence[str]) -> list[str]:

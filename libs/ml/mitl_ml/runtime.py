@@ -12,6 +12,8 @@ onnxruntime cannot load or run, is refused.
 - vector-onnx: float vectors [n, vector_dim] -> head.onnx (any ONNX classifier -> probs).
 - hybrid-logreg: text -> shared MiniLMEncoder and features.onnx (TF-IDF word and char
   n-grams), side by side -> head.onnx (float [n, 384 + width] -> probs [n, k]).
+- hybrid-ovr-onnx: the same inputs as hybrid-logreg into a one-vs-rest head.onnx (float
+  [n, 384 + width] -> each label's own probability [n, k]; mitl_ml.text_ovr).
 - pixels-logreg: images (PNG or JPEG bytes) -> grayscale pixels resized to image_size squared
   (mitl_ml.images) -> head.onnx (float [n, image_size ** 2] -> probs [n, k]).
 - spacy-ner: text -> spaCy's pretrained pipeline with beam search -> entity spans with
@@ -66,11 +68,14 @@ CLASSIFIER_ROLE = {
     "hybrid-logreg": "head",
     "pixels-logreg": "head",
     "vector-ovr-onnx": "head",
+    "hybrid-ovr-onnx": "head",
 }
 # Integer kernels a quantized encoder graph must contain (else it runs in fp32).
 INTEGER_OPS = frozenset({"MatMulInteger", "DynamicQuantizeMatMul"})
-# Kinds whose input is embedded by a MiniLM encoder first (the hybrid kind with the shared one).
-ENCODER_KINDS = (*MINILM_KINDS, "hybrid-logreg")
+# Kinds that read TF-IDF features (features.onnx) beside the shared encoder's embeddings.
+TFIDF_KINDS = ("hybrid-logreg", "hybrid-ovr-onnx")
+# Kinds whose input is embedded by a MiniLM encoder first (the hybrid kinds with the shared one).
+ENCODER_KINDS = (*MINILM_KINDS, *TFIDF_KINDS)
 
 
 @dataclass(frozen=True)
@@ -213,7 +218,7 @@ class EncoderPool:
     def for_manifest(self, manifest: ModelManifest) -> MiniLMEncoder | None:
         """The shared encoder `manifest` names, if loaded (the shipped one is loaded on
         demand); None for a model without encoder or one not loaded yet."""
-        if manifest.kind in ("minilm-logreg", "hybrid-logreg", "minilm-tagger"):
+        if manifest.kind in ("minilm-logreg", *TFIDF_KINDS, "minilm-tagger"):
             with self._lock:
                 shipped = next((e for e in self._by_sha256.values() if not e.quantization), None)
                 if shipped is None:
@@ -288,9 +293,9 @@ def load_model(
         input_type, input_dim = "float", manifest.vector_dim
     centroid_dim = input_dim
     features = None
-    if manifest.kind == "hybrid-logreg":
+    if manifest.kind in TFIDF_KINDS:
         if "features" not in manifest.files:
-            raise ModelLoadError("manifest.files has no 'features' entry for kind hybrid-logreg")
+            raise ModelLoadError(f"manifest.files has no 'features' entry for kind {manifest.kind}")
         features = OnnxFeatures(
             manifest.files["features"],
             contents[manifest.files["features"]],
@@ -330,7 +335,7 @@ def _encoder_for(
 ) -> MiniLMEncoder:
     """The encoder a minilm bundle's head was trained on, checked (see load_model)."""
     trained_on = manifest.training.get("encoder_sha256")
-    if manifest.kind in ("minilm-logreg", "hybrid-logreg"):
+    if manifest.kind in ("minilm-logreg", *TFIDF_KINDS):
         if (used := manifest.training.get("encoder", ENCODER_ID)) != ENCODER_ID:
             raise ModelLoadError(f"training.encoder is {used!r}, runtime has {ENCODER_ID!r}")
         encoder = shared

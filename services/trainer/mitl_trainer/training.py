@@ -39,6 +39,7 @@ from mitl_ml.ovr import label_matrix, multilabel_metrics, train_vector_ovr
 from mitl_ml.runtime import load_model
 from mitl_ml.span_metrics import entity_metrics
 from mitl_ml.tagger import train_tagger
+from mitl_ml.text_ovr import train_text_ovr
 from mitl_ml.train import (
     DEFAULT_IMAGE_SIZE,
     train_hybrid_logreg,
@@ -125,6 +126,19 @@ def train_ovr(
     return train_vector_ovr(vectors, [label_set_of(key) for key in labels], label_set, **run)
 
 
+def train_text_one_vs_rest(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    label_set: Sequence[str],
+    *,
+    encoder: MiniLMEncoder,
+    **run: Any,
+) -> tuple[ModelManifest, dict[str, bytes]]:
+    """A one-vs-rest head on MiniLM + TF-IDF features from label-set keys (as stored)."""
+    return train_text_ovr(texts, [label_set_of(key) for key in labels], label_set,
+                          encoder=encoder, **run)  # fmt: skip
+
+
 def label_set_of(key: str) -> list[str]:
     """The labels of a multi-label event's `label` (mitl_contracts.events.label_set_key)."""
     return [label for label in key.split(LABEL_SET_SEPARATOR) if label]
@@ -143,28 +157,31 @@ TRAINERS: dict[str, tuple[str, Any]] = {
     "pixels-logreg": ("pixels", train_pixels),
     "minilm-tagger": ("tagger", train_span_tagger),
     "vector-ovr-onnx": ("ovr", train_ovr),
+    "hybrid-ovr-onnx": ("ovr", train_text_one_vs_rest),
 }
 DEFAULT_KIND = "hybrid-logreg"
 IMAGE_KIND = "pixels-logreg"
 SPAN_KIND = "minilm-tagger"
 MULTILABEL_KIND = "vector-ovr-onnx"
+TEXT_MULTILABEL_KIND = "hybrid-ovr-onnx"
+MULTILABEL_TRAINED = (MULTILABEL_KIND, TEXT_MULTILABEL_KIND)
 
 
 def kind_for(dataset: Dataset, configured: str) -> str:
     """The model kind a dataset's candidates are: the configured text kind, the pixels kind
     for an image dataset, the tagger for a span dataset, the one-vs-rest head for a
-    multi-label vector dataset."""
+    multi-label dataset (on vectors, or on MiniLM + TF-IDF features of texts)."""
     if dataset.task == "spans":
         return SPAN_KIND
-    if dataset.task == "multilabel" and dataset.input_kind == "vector":
-        return MULTILABEL_KIND
+    if dataset.task == "multilabel":
+        return TEXT_MULTILABEL_KIND if dataset.input_kind == "text" else MULTILABEL_KIND
     return IMAGE_KIND if dataset.input_kind == "image" else configured
 
 
 def score_metric(kind: str) -> str:
     """The held-out metric candidate and champion are compared on: entity-level F1 for a
     span model, the share of label decisions right for a multi-label one, else accuracy."""
-    if kind == MULTILABEL_KIND:
+    if kind in MULTILABEL_TRAINED:
         return "label_decision_accuracy"
     return "entity_f1" if kind == SPAN_KIND else "accuracy"
 
@@ -311,7 +328,7 @@ def class_counts(kind: str, training: TrainingSet) -> dict[str, int]:
     a multi-label one, items per label otherwise."""
     if kind == SPAN_KIND:
         return entity_counts(training.train)
-    if kind == MULTILABEL_KIND:
+    if kind in MULTILABEL_TRAINED:
         return label_counts(training.train)
     return training.class_counts
 

@@ -74,3 +74,16 @@ def test_a_span_model_serves_only_a_span_dataset() -> None:
         check_fits(ner, TEXT)
     with pytest.raises(IncompatibleModel, match="is a single model; dataset 'trec6' is spans"):
         check_fits(manifest(), spans)
+
+
+def test_a_multilabel_text_dataset_takes_the_text_one_vs_rest_model() -> None:
+    multi = Dataset(name="trec6", task="multilabel", labels=["A", "B", "C"])
+    text_ovr = manifest(kind="hybrid-ovr-onnx", files={"features": "f.onnx", "head": "h.onnx"})
+    check_fits(text_ovr, multi)
+    with pytest.raises(IncompatibleModel, match="is a single model; dataset 'trec6' is multi"):
+        check_fits(manifest(), multi)
+    with pytest.raises(IncompatibleModel, match="hybrid-ovr-onnx\\) is a multilabel model"):
+        check_fits(text_ovr, TEXT)
+    with pytest.raises(IncompatibleModel, match="takes text input"):
+        check_fits(text_ovr.model_copy(update={"dataset": "digits"}),
+                   VECTOR.model_copy(update={"task": "multilabel"}))  # fmt: skip

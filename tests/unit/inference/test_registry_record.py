@@ -27,6 +27,9 @@ def test_preprocessing_by_kind() -> None:
     assert preprocessing(manifest("minilm-logreg"))["max_tokens"] == 128
     assert "tokenizer" in preprocessing(manifest("tfidf-logreg"))
     assert preprocessing(manifest("vector-onnx", vector_dim=64)) == {"vector_dim": 64}
+    text_ovr = manifest("hybrid-ovr-onnx", training={"word_ngrams": [1, 2], "char_ngrams": [2, 4]})
+    steps = preprocessing(text_ovr)
+    assert steps["max_tokens"] == 128 and steps["tfidf_char_ngrams"] == [2, 4]
 
 
 def test_summary() -> None:

@@ -3,12 +3,14 @@ per label are refused (dead-lettered) with the reason; the others are routed by 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 from mitl_contracts.datasets import Catalog, Dataset, Policy
 from mitl_contracts.events import ItemContent, Prediction, distribution_of
 from mitl_router.core import BatchContext, DriftState, check_prediction, route_batch
+from mitl_runtime.consumer import decode
 from mitl_runtime.dlq import InvalidMessage
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -65,3 +67,21 @@ def test_route_batch_routes_multilabel_predictions_by_label_set() -> None:
     assert label.labels == ["a", "c"] and label.label == "a|c"
     [review] = out.reviews
     assert review.suggested_labels == ["a", "b", "c"]
+
+
+def test_a_text_multilabel_prediction_missing_a_label_is_dead_lettered() -> None:
+    text_catalog = Catalog(
+        datasets={"tweets": Dataset(name="tweets", task="multilabel", labels=LABELS)}
+    )
+    sent = {
+        "event_id": "p-t1", "dataset": "tweets", "item_id": "t1",
+        "content": {"text": "Beyonce in Houston"}, "model_version": "m1", "labels": LABELS,
+        "probabilities": [0.5, 0.3, 0.2], "label_probabilities": {"a": 0.9, "b": 0.1},
+    }  # fmt: skip
+    with pytest.raises(InvalidMessage, match=r"no probability for label\(s\) c"):
+        decode(Prediction, json.dumps(sent).encode())
+    without = {key: value for key, value in sent.items() if key != "label_probabilities"}
+    with pytest.raises(InvalidMessage, match="no label_probabilities"):
+        check_prediction(decode(Prediction, json.dumps(without).encode()), text_catalog)
+    whole = sent | {"label_probabilities": {"a": 0.9, "b": 0.1, "c": 0.2}}
+    check_prediction(decode(Prediction, json.dumps(whole).encode()), text_catalog)

@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def ensure_model(datasets_file: Path) -> None:
     from mitl_contracts.datasets import load_catalog
     from mitl_ml.bootstrap import DEFAULT_TEXT_KIND, build_bootstrap
+    from mitl_ml.bootstrap_multilabel import build_multilabel_bootstrap
     from mitl_ml.bootstrap_spans import build_span_bootstrap
 
     for name, dataset in load_catalog(datasets_file).datasets.items():
@@ -60,6 +61,10 @@ def ensure_model(datasets_file: Path) -> None:
             if dataset.task == "spans":
                 manifest = build_span_bootstrap(dataset.model, name, datasets_file)
                 print(f"  {manifest.version}: measured {manifest.metrics}", flush=True)
+                continue
+            if dataset.task == "multilabel":
+                manifest = build_multilabel_bootstrap(dataset.model, name)
+                print(f"  {manifest.version}: holdout metrics {manifest.metrics}", flush=True)
                 continue
             kind = "pixels" if dataset.input_kind == "image" else DEFAULT_TEXT_KIND
             manifest = build_bootstrap(dataset.model, dataset=name, kind=kind)

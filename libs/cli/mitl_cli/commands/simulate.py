@@ -6,8 +6,9 @@
     mitl simulate --dataset sms_spam --seeds 0,1,2 --target 0.98 [--budget 1600] [--json]
 
 `--data` reads a CSV or JSON Lines file (texts are embedded with MiniLM, feature columns hold a
-JSON array of numbers); `--dataset` names a shipped one (trec6, sms_spam; yeast is multi-label:
-its report adds `task: "multilabel"` and counts precision per label decision; wnut16 is a
+JSON array of numbers); `--dataset` names a shipped one (trec6, sms_spam; yeast and wnut16-types are
+multi-label, on vectors and on tweets: the report adds `task: "multilabel"` and counts precision
+per label decision; wnut16 is a
 span (NER) dataset: its report adds `task: "spans"`, counts precision per accepted span
 (entity level) and accuracy per item, and its model is the fixed spaCy pre-labeler; digits and lfw
 hold PNG images, whose head is `--model pixels`, a logistic regression on their standardised
@@ -71,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     source.add_argument(
         "--dataset",
         choices=SIM_DATASETS + MULTILABEL_SIM_DATASETS + SPAN_SIM_DATASETS,
-        help="a shipped dataset instead (yeast: multi-label, one-vs-rest head)",
+        help="a shipped dataset instead (yeast, wnut16-types: multi-label, one-vs-rest head)",
     )
     source.add_argument("--label-col", default=None, help="--data: label column (default label)")
     source.add_argument("--text-col", default=None, help="--data: text column (MiniLM-embedded)")

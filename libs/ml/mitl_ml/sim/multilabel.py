@@ -4,7 +4,9 @@ core (mitl_policy.multilabel).
 
 - The model is a one-vs-rest logistic-regression head: one binary classifier per label, each
   label's probability on its own (a label with one class in the training labels gets the
-  share of items that have it).
+  share of items that have it). A vector dataset's head reads its vectors; a text dataset's
+  (wnut16-types) the served kind's features (mitl_ml.text_ovr: the MiniLM embedding,
+  standardised, beside TF-IDF word and char n-grams, at that kind's C).
 - People label an item's whole set; a wrong annotator toggles one label (drawn per item).
 - Precision is counted per label decision: `accepted_correct` counts the label decisions of
   accepted items that were right, out of auto_accepted x labels; `final_correct` counts the
@@ -16,8 +18,10 @@ core (mitl_policy.multilabel).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from mitl_contracts.datasets import Policy
@@ -30,10 +34,13 @@ from mitl_contracts.events import (
 )
 from mitl_policy.calibration import Verdict, learn_thresholds, passing_threshold
 from mitl_policy.multilabel import route_multilabel, verdicts_of
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
+from mitl_ml.encoder import ENCODER_ID
+from mitl_ml.hybrid import HybridFeaturizer
 from mitl_ml.multilabel_data import load_multilabel
 from mitl_ml.sim.baselines import (
     FOLDS,
@@ -43,12 +50,15 @@ from mitl_ml.sim.baselines import (
     labeled_by_people,
     settle,
 )
+from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, cached_embeddings
 from mitl_ml.sim.memory import RouterMemory
 from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
+from mitl_ml.text_multilabel_data import TEXT_MULTILABEL_LOADERS, load_text_multilabel
+from mitl_ml.text_ovr import TEXT_OVR_C, head_scaling, text_features
 from mitl_ml.train import MAX_ITER
 
-MULTILABEL_SIM_DATASETS = ("yeast",)
+MULTILABEL_SIM_DATASETS = ("yeast", *TEXT_MULTILABEL_LOADERS)
 # The one-vs-rest head's regularisation (sklearn's default C; yeast's features are scaled).
 OVR_C = 1.0
 
@@ -59,24 +69,50 @@ class MultiWorld:
 
     name: str
     labels: list[str]
-    x: np.ndarray
+    x: np.ndarray | sparse.csr_matrix
     truth: np.ndarray  # bool [n, k]
+    c: float = OVR_C  # the head's regularisation on these features
 
     def subset(self, size: int, seed: int) -> MultiWorld:
         picked = np.sort(np.random.default_rng([seed, 3]).permutation(len(self.truth))[:size])
-        return MultiWorld(self.name, self.labels, self.x[picked], self.truth[picked])
+        return MultiWorld(self.name, self.labels, self.x[picked], self.truth[picked], self.c)
 
 
-def load_multi_world(name: str) -> MultiWorld:
+def load_multi_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> MultiWorld:
+    """A vector dataset with its vectors, a text one with its text features (embeddings
+    cached under `cache_dir`)."""
+    if name in TEXT_MULTILABEL_LOADERS:
+        return text_multi_world(name, cache_dir)
     data = load_multilabel(name)
     return MultiWorld(data.name, list(data.labels), data.x, data.y)
+
+
+def text_multi_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> MultiWorld:
+    """A multi-label text dataset as the served text kind sees it (mitl_ml.text_ovr): the
+    vectorizers and the embedding's scaling learned from every text (no labels), as the
+    single-label simulator's hybrid features are."""
+    data = load_text_multilabel(name)
+    digest = hashlib.sha256("\x00".join(data.texts).encode()).hexdigest()[:16]
+    path = cache_dir / f"{name}-{ENCODER_ID}-{digest}.npy"
+    embeddings = cached_embeddings(data.texts, path)
+    featurizer = HybridFeaturizer(data.texts)
+    mean, scale = head_scaling(embeddings, featurizer.width)
+    x = text_features(featurizer, data.texts, embeddings, mean, scale)
+    return MultiWorld(data.name, list(data.labels), x, data.y, TEXT_OVR_C)
 
 
 class OvRHead:
     """One logistic regression per label; `predict_proba` gives [n, k] independent
     probabilities that each label applies."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, seed: int, version: str) -> None:
+    def __init__(
+        self,
+        x: np.ndarray | sparse.csr_matrix,
+        y: np.ndarray,
+        seed: int,
+        version: str,
+        c: float = OVR_C,
+    ) -> None:
         self.version = version
         self._models: list[LogisticRegression | float] = []
         with threadpool_limits(limits=1, user_api="blas"):
@@ -85,10 +121,10 @@ class OvRHead:
                 if column.min() == column.max():
                     self._models.append(float(column.mean()))
                     continue
-                model = LogisticRegression(C=OVR_C, max_iter=MAX_ITER, random_state=seed)
+                model = LogisticRegression(C=c, max_iter=MAX_ITER, random_state=seed)
                 self._models.append(model.fit(x, column))
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+    def predict_proba(self, x: np.ndarray | sparse.csr_matrix) -> np.ndarray:
         out = np.empty((x.shape[0], len(self._models)))
         for j, model in enumerate(self._models):
             if isinstance(model, float):
@@ -191,7 +227,7 @@ def full_coverage_multilabel(
             progress(n - len(pending), n)
         result.rounds += 1
         done = people.trained
-        head = OvRHead(world.x[done], final[done], seed, f"sim-r{result.rounds}")
+        head = OvRHead(world.x[done], final[done], seed, f"sim-r{result.rounds}", world.c)
         router.relearn()
         people.certify(router.thresholds)
         items = np.array(sorted(pending))
@@ -243,7 +279,7 @@ def _one_sample(
     order, sample, rest, answers = draw_sample(n, seed, size, oracle.annotator_answers)
     verdicts: list[Verdict] = []
     for train, held in KFold(FOLDS, shuffle=True, random_state=seed).split(sample):
-        head = OvRHead(world.x[sample[train]], answers[train], seed, "fold")
+        head = OvRHead(world.x[sample[train]], answers[train], seed, "fold", world.c)
         probs = head.predict_proba(world.x[sample[held]])
         confidence = np.maximum(probs, 1 - probs)
         right = (probs >= 0.5) == answers[held]
@@ -252,7 +288,7 @@ def _one_sample(
             for c, r in zip(confidence.ravel(), right.ravel(), strict=True)
         )
     threshold, *_ = passing_threshold(verdicts, policy)
-    probs = OvRHead(world.x[sample], answers, seed, "gt").predict_proba(world.x[rest])
+    probs = OvRHead(world.x[sample], answers, seed, "gt", world.c).predict_proba(world.x[rest])
     weakest = np.maximum(probs, 1 - probs).min(axis=1)
     accepted = accepted_at(weakest, threshold)
     return settle(

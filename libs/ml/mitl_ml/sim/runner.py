@@ -278,7 +278,7 @@ def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageR
         raise ValueError(f"--budget is not available for the multi-label dataset {config.dataset}")
     policy = config.policy()
     progress.note(f"mitl simulate: loading {config.dataset} (one-vs-rest head)")
-    whole = load_multi_world(config.dataset)
+    whole = load_multi_world(config.dataset, config.cache_dir)
     for seed in config.seeds:
         world = whole.subset(config.limit, seed) if config.limit else whole
         oracle = MultiOracle(world.truth, config.error_rate, seed)

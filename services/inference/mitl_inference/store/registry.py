@@ -64,9 +64,13 @@ class ModelRecord:
         }
 
 
+# Kinds that read the shared encoder's embedding beside TF-IDF word and char n-grams.
+HYBRID_KINDS = ("hybrid-logreg", "hybrid-ovr-onnx")
+
+
 def preprocessing(manifest: ModelManifest) -> dict[str, object]:
     """How the model turns an item into its input, from the manifest."""
-    if manifest.kind in MINILM_KINDS or manifest.kind == "hybrid-logreg":
+    if manifest.kind in MINILM_KINDS or manifest.kind in HYBRID_KINDS:
         steps: dict[str, object] = {
             "tokenizer": "WordPiece (all-MiniLM-L6-v2 tokenizer.json), length-sorted batches",
             "max_tokens": MAX_TOKENS,
@@ -75,7 +79,7 @@ def preprocessing(manifest: ModelManifest) -> dict[str, object]:
         }
         if manifest.encoder is not None and manifest.encoder.quantization:
             steps["quantization"] = manifest.encoder.quantization.get("recipe")
-        if manifest.kind == "hybrid-logreg":
+        if manifest.kind in HYBRID_KINDS:
             steps["tfidf_word_ngrams"] = manifest.training.get("word_ngrams")
             steps["tfidf_char_ngrams"] = manifest.training.get("char_ngrams")
             steps["temperature"] = manifest.training.get("temperature")
