@@ -133,7 +133,9 @@ class Policy(BaseModel):
     # Adaptive calibration sampling (docs/policies.md, "Calibration sampling"): with a
     # budget, each class's rate starts at calibration_max_rate until the class is certified or
     # `calibration_budget` calibration labels are spent, then decays to calibration_rate (the
-    # floor), rising again as the bound nears the target (within calibration_margin).
+    # floor), rising again as the bound nears the target (within calibration_margin). The
+    # budget is per class in precision_scope "class", and shared by the classes in scope
+    # "dataset" (the bound is pooled there, so is what it costs).
     calibration_budget: int | None = Field(default=None, ge=1, le=1_000_000)
     calibration_max_rate: float | None = Field(default=None, gt=0.0, le=1.0)
     calibration_margin: float = Field(default=0.01, gt=0.0, lt=1.0)

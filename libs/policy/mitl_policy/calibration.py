@@ -359,6 +359,29 @@ def _with_rate(
     return replace(counted, calibration_rate=adaptive_rate(counted, policy))
 
 
+def _with_pooled_rate(
+    classes: dict[str, ClassThreshold], by_label: dict[str, list[Verdict]], policy: Policy
+) -> dict[str, ClassThreshold]:
+    """Scope "dataset": the bound is pooled over the classes, so is the budget. Each class
+    keeps its own count of calibration verdicts (`sampled`), and its rate follows the pooled
+    count: once the classes together have `calibration_budget` verdicts, every class draws
+    at the floor."""
+    if not samples_calibration(policy):
+        return {label: replace(entry, sampled=0, calibration_rate=adaptive_rate(entry, policy))
+                for label, entry in classes.items()}  # fmt: skip
+    keep = evidence_filter(policy)
+    sampled = {label: len(keep(by_label.get(label, []))) for label in classes}
+    pooled = sum(sampled.values())
+    return {
+        label: replace(
+            entry,
+            sampled=sampled[label],
+            calibration_rate=adaptive_rate(replace(entry, sampled=pooled), policy),
+        )
+        for label, entry in classes.items()
+    }
+
+
 def learn_thresholds(
     verdicts: Sequence[Verdict], labels: Sequence[str], policy: Policy
 ) -> Thresholds:
@@ -373,7 +396,10 @@ def learn_thresholds(
         classes = {label: learn_class(label, by_label[label], policy) for label in labels}
     else:
         classes = learn_dataset(by_label, policy)
-    classes = {label: _with_rate(entry, by_label.get(label, []), policy)
-               for label, entry in classes.items()}  # fmt: skip
+    if policy.precision_scope == "class":
+        classes = {label: _with_rate(entry, by_label.get(label, []), policy)
+                   for label, entry in classes.items()}  # fmt: skip
+    else:
+        classes = _with_pooled_rate(classes, by_label, policy)
     rate, spot_bound = spot_check_rate(window, policy)
     return Thresholds(policy.version, classes, rate, spot_bound, len(window))

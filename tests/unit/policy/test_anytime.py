@@ -163,11 +163,41 @@ def test_adaptive_rates_come_out_of_learning() -> None:
                 calibration_rate=1.0)
         for i in range(400)
     ]  # fmt: skip
-    learned = learn_thresholds(rows, ["A", "B"], ADAPTIVE)
+    # Scope "class": each class has a budget of its own; B has spent nothing of it.
+    per_class = ADAPTIVE.model_copy(update={"precision_scope": "class"})
+    learned = learn_thresholds(rows, ["A", "B"], per_class)
     a, b = learned.classes["A"], learned.classes["B"]
     assert a.threshold is not None and a.sampled == 400 and a.calibration_rate == 0.01
     assert b.threshold is None and b.calibration_rate == 0.4
-    assert learned.calibration_rate("B", ADAPTIVE) == 0.4
+    assert learned.calibration_rate("B", per_class) == 0.4
+    # Scope "dataset" (the default): the bound is pooled over the classes, and so is the
+    # budget. A's 400 calibration labels spent it for both classes.
+    learned = learn_thresholds(rows, ["A", "B"], ADAPTIVE)
+    a, b = learned.classes["A"], learned.classes["B"]
+    assert (a.sampled, b.sampled) == (400, 0)
+    assert a.calibration_rate == b.calibration_rate == 0.01
+
+
+def test_in_dataset_scope_the_classes_share_the_budget_until_it_is_spent() -> None:
+    def rows(label: str, n: int) -> list[Verdict]:
+        # One in 25 wrong: 0.96 precise, not yet certifiable at 0.95 on a few hundred.
+        return [
+            Verdict(label, 0.6 + 0.39 * (i % 100) / 100, i % 25 != 0, item_id=f"{label}{i}",
+                    model_version="m1", calibration_rate=1.0)
+            for i in range(n)
+        ]  # fmt: skip
+
+    # 60 + 60 calibration labels, 120 of the 200: both classes still draw at the ceiling.
+    learned = learn_thresholds(rows("A", 60) + rows("B", 60), ["A", "B"], ADAPTIVE)
+    assert [c.threshold for c in learned.classes.values()] == [None, None]
+    assert {c.calibration_rate for c in learned.classes.values()} == {0.4}
+    # 110 + 110: the pooled 220 are over the budget, though neither class alone is.
+    learned = learn_thresholds(rows("A", 110) + rows("B", 110), ["A", "B"], ADAPTIVE)
+    assert [c.sampled for c in learned.classes.values()] == [110, 110]
+    assert {c.calibration_rate for c in learned.classes.values()} == {0.01}
+    per_class = ADAPTIVE.model_copy(update={"precision_scope": "class"})
+    learned = learn_thresholds(rows("A", 110) + rows("B", 110), ["A", "B"], per_class)
+    assert {c.calibration_rate for c in learned.classes.values()} == {0.4}
 
 
 def test_the_anytime_scan_tests_fixed_grid_points() -> None:

@@ -54,7 +54,8 @@ from mitl_ml.sim.world import (
 
 BOUND_NAMES = get_args(BoundName)
 CONFIDENCE_LEVEL = 0.95
-# The simulator's calibration budget per class: this many times the fewest all-correct
+# The simulator's calibration budget (shared by the classes in the default scope "dataset",
+# per class in scope "class"): this many times the fewest all-correct
 # sampled items that certify the target (the bound needs about z^2 p (1 - p) / (p - t)^2
 # items at true precision p; 2x covers p about 0.99 at t 0.98 and 0.98 at t 0.95). Measured
 # on a random 3,000 of SMS spam at 0.95 (seeds 0-2): 3x spent 206-283 calibration labels and
