@@ -15,10 +15,11 @@ from mitl_runtime.settings import ServiceSettings
 S = TypeVar("S", bound=ServiceSettings)
 # Allocations between young-generation collections (tune_gc; the default is 700).
 GC_THRESHOLD = 50_000
-# The largest request line and headers a service reads. h11's default (16 KiB) applies only
-# when the head arrives in more than one read, so a long URL (a 3,000-emoji dataset name is
-# 36 KB percent-encoded) got uvicorn's plain-text 400 or the app's JSON answer depending on
-# how TCP split it. 64 KiB lets such URLs reach the app, which says what is wrong in JSON.
+# The largest request line and headers a service reads when uvicorn parses HTTP with h11 (its
+# fallback where httptools is missing). h11's default (16 KiB) applies only when the head
+# arrives in more than one read, so a long URL (a 3,000-emoji dataset name is 36 KB
+# percent-encoded) got uvicorn's plain-text 400 or the app's JSON answer depending on how TCP
+# split it. 64 KiB lets such URLs reach the app, which says what is wrong in JSON.
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
 
 
@@ -30,6 +31,9 @@ def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
     app = create_app(settings)
     tune_gc()
     # Access logs are noise at thousands of requests a second; errors still reach the log.
+    # uvloop and httptools (both locked dependencies): `mitl bench review` on an idle 2-core
+    # machine, 100 annotators, took 2.10-2.15 ms of the service's CPU per claim+submit instead
+    # of 2.95-2.97 ms with asyncio's loop and h11, p99 45-59 ms instead of 64-78 ms.
     uvicorn.run(
         app,
         host=settings.http_host,
@@ -37,6 +41,8 @@ def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
         lifespan="on",
+        loop="uvloop",
+        http="httptools",
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
 
