@@ -259,31 +259,41 @@ def is_spans(config: SimConfig) -> bool:
     return config.source is None and config.dataset in SPAN_SIM_DATASETS
 
 
-def span_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
-    """Full coverage over a span dataset with its fixed pre-labeler, one run per seed (no
-    budget mode: nothing is trained)."""
+def task_runs(
+    config: SimConfig,
+    progress: Progress,
+    task: str,
+    model: str,
+    load: Callable[[str, Path], Any],
+    oracle_of: Callable[[Any, float, int], Any],
+    kind: tuple[Callable[..., CoverageResult], ...],
+) -> Iterator[CoverageRun]:
+    """Full coverage over a span or multi-label dataset (`task`, shown with the `model` that
+    scores it), one run per seed: `load` reads the world, `oracle_of` makes each seed's
+    annotator, `kind` is the task's loop and baselines (no budget mode)."""
     if config.budget is not None:
-        raise ValueError(f"--budget is not available for the span dataset {config.dataset}")
+        raise ValueError(f"--budget is not available for the {task} dataset {config.dataset}")
     policy = config.policy()
-    progress.note(f"mitl simulate: loading {config.dataset} (spaCy pre-labeler, cached)")
-    whole = load_span_world(config.dataset, config.cache_dir)
+    progress.note(f"mitl simulate: loading {config.dataset} ({model})")
+    whole = load(config.dataset, config.cache_dir)
     for seed in config.seeds:
         world = whole.subset(config.limit, seed) if config.limit else whole
-        oracle = SpanOracle(world.truth, config.error_rate, seed)
-        yield coverage_run(config, policy, progress, seed, world, oracle, SPANS)
+        oracle = oracle_of(world.truth, config.error_rate, seed)
+        yield coverage_run(config, policy, progress, seed, world, oracle, kind)
+
+
+def span_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
+    """Full coverage over a span dataset with its fixed pre-labeler (nothing is trained)."""
+    return task_runs(
+        config, progress, "span", "spaCy pre-labeler, cached", load_span_world, SpanOracle, SPANS
+    )
 
 
 def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
-    """Full coverage over a multi-label dataset, one run per seed (no budget mode)."""
-    if config.budget is not None:
-        raise ValueError(f"--budget is not available for the multi-label dataset {config.dataset}")
-    policy = config.policy()
-    progress.note(f"mitl simulate: loading {config.dataset} (one-vs-rest head)")
-    whole = load_multi_world(config.dataset, config.cache_dir)
-    for seed in config.seeds:
-        world = whole.subset(config.limit, seed) if config.limit else whole
-        oracle = MultiOracle(world.truth, config.error_rate, seed)
-        yield coverage_run(config, policy, progress, seed, world, oracle, MULTI)
+    """Full coverage over a multi-label dataset with its one-vs-rest head."""
+    return task_runs(
+        config, progress, "multi-label", "one-vs-rest head", load_multi_world, MultiOracle, MULTI
+    )
 
 
 def runs(
