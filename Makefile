@@ -77,11 +77,11 @@ models: $(MODEL) $(IMAGE_MODELS) $(SPAN_MODELS) $(TEXT_MULTILABEL_MODELS)
 run: install kafka models
 	$(BIN)/mitl run
 
-# The unit tests (pure cores) on both cores first, then everything that needs the broker,
-# Postgres, a browser or the deploy tools, in one session (one broker for all of it).
+# Two lanes side by side (scripts/test_lanes.sh): the unit tests (pure cores), then the chaos
+# tests (a lab with its own broker and PostgreSQL), beside everything else that needs the
+# broker, Postgres, a browser or the deploy tools, in one session (one broker for all of it).
 test: install kafka rulecheck browser
-	$(BIN)/pytest -q -n 2 tests/unit
-	$(BIN)/pytest -q --ignore=tests/unit
+	scripts/test_lanes.sh $(BIN)
 
 test-unit: install
 	$(BIN)/pytest -q tests/unit
