@@ -5,7 +5,8 @@ its spans and the claim that none is missing (spans.py). Both route the same way
 must clear the accept threshold of its label; the item is drawn into the calibration sample by
 its least certain part, at the highest calibration rate among its parts' labels; a cold label
 asks for a calibration review only when the whole item could be accepted later. Only the
-wording of the reasons differs. Verdicts on parts are counted in the calibration sample only
+wording of the reasons differs. The escalation rules are read over the labels of the
+item's parts (`part_escalation`). Verdicts on parts are counted in the calibration sample only
 when their whole item was drawn (`part_calibration_rate`).
 """
 
