@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,30 +56,32 @@ def build_multilabel_bootstrap(
     name = f"{dataset}-ovr"
     version = f"{name}-bootstrap-s{seed}"
     keys = ["|".join(sets[i]) for i in held]
-    bundle: Bundle
+    # The two trainers take the same arguments; only how a dataset's rows are taken differs.
+    train: Callable[..., Bundle]
     if isinstance(data, TextMultiLabelData):
         texts = data.texts
-        bundle = train_text_ovr(
-            [texts[i] for i in picked],
-            [sets[i] for i in picked],
-            list(data.labels),
-            seed=seed,
-            name=name,
-            version=version,
-            dataset=dataset,
-            holdout=([texts[i] for i in held], keys),
-        )
+        train = train_text_ovr
+
+        def take(indices: np.ndarray) -> Any:
+            return [texts[i] for i in indices]
+
     else:
-        bundle = train_vector_ovr(
-            data.x[picked],
-            [sets[i] for i in picked],
-            list(data.labels),
-            seed=seed,
-            name=name,
-            version=version,
-            dataset=dataset,
-            holdout=(data.x[held], keys),
-        )
+        x = data.x
+        train = train_vector_ovr
+
+        def take(indices: np.ndarray) -> Any:
+            return x[indices]
+
+    bundle = train(
+        take(picked),
+        [sets[i] for i in picked],
+        list(data.labels),
+        seed=seed,
+        name=name,
+        version=version,
+        dataset=dataset,
+        holdout=(take(held), keys),
+    )
     manifest, files = bundle
     layout = {"seed_size": seed_size, "split_seed": SPLIT_SEED, "held_out": HELD_OUT_FRACTION}
     training = manifest.training | {"bootstrap": layout}

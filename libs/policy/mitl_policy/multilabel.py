@@ -25,8 +25,7 @@ from mitl_contracts.events import LABEL_SET_SEPARATOR, Prediction, label_set_key
 
 from mitl_policy.calibration import Verdict
 from mitl_policy.core import RouteContext, Routed, diversity_penalty, effective_policy, routed
-from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
-from mitl_policy.parts import choose, part_calibration_rate, part_gates
+from mitl_policy.parts import choose, part_calibration_rate, part_escalation, part_gates
 from mitl_policy.uncertainty import uncertainty
 from mitl_policy.verdicts import Dated, Outcome, by_decision, newest_first, settling, verdicts
 
@@ -70,23 +69,6 @@ def priority_of(decisions: Sequence[LabelDecision], policy: Policy) -> float:
     return uncertainty([weakest.probability, 1.0 - weakest.probability], policy.uncertainty)
 
 
-def _escalation(
-    prediction: Prediction,
-    present: list[str],
-    policy: Policy,
-    context: RouteContext,
-) -> str | None:
-    """The escalation rules of escalation.py read for a label set: metadata, outlier score,
-    a drift-flagged label predicted present, a new model version predicting another set."""
-    if (reason := regulated_or_outlier(prediction, policy)) is not None:
-        return reason
-    for label in present:
-        if class_segment(label) in context.drift_segments:
-            return f"drift monitor flags segment {class_segment(label)}"
-    key = label_set_key(present)
-    return model_changed(prediction, policy, context.earlier, key, lambda k: f"{{{k}}}")
-
-
 def route_multilabel(
     prediction: Prediction,
     policy: Policy,
@@ -117,7 +99,7 @@ def route_multilabel(
         gates,
         policy,
         priority=priority_of(decisions, policy) * diversity_penalty(policy, context),
-        escalation=_escalation(prediction, present, policy, context),
+        escalation=part_escalation(prediction, policy, context, present, key, lambda k: f"{{{k}}}"),
         below=lambda worst, gate: (
             f"label {worst.label} {'in' if worst.present else 'out'} at confidence "
             f"{worst.confidence:.3f}, under its threshold {gate.threshold:.3f}"

@@ -5,13 +5,14 @@ its spans and the claim that none is missing (spans.py). Both route the same way
 must clear the accept threshold of its label; the item is drawn into the calibration sample by
 its least certain part, at the highest calibration rate among its parts' labels; a cold label
 asks for a calibration review only when the whole item could be accepted later. Only the
-wording of the reasons differs. Verdicts on parts are counted in the calibration sample only
+wording of the reasons differs. The escalation rules are read over the labels of the
+item's parts (`part_escalation`). Verdicts on parts are counted in the calibration sample only
 when their whole item was drawn (`part_calibration_rate`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
@@ -22,10 +23,12 @@ from mitl_policy.calibration import Thresholds, in_calibration_sample, initial_c
 from mitl_policy.core import (
     AcceptGate,
     Choice,
+    RouteContext,
     accept_gate,
     calibration_priority,
     spot_checked,
 )
+from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
 
 
 class Part(Protocol):
@@ -95,6 +98,25 @@ def part_gates(
         if confidence < policy.min_accept_threshold:
             gates = [(p, replace(g, calibrate=False)) for p, g in gates]
     return gates
+
+
+def part_escalation(
+    prediction: Prediction,
+    policy: Policy,
+    context: RouteContext,
+    labels: Iterable[str],
+    key: str,
+    show: Callable[[str], str],
+) -> str | None:
+    """The escalation rules of escalation.py read for an item made of parts: metadata,
+    outlier score, a drift-flagged label among its parts' `labels`, a new model version
+    predicting another set than `key` (`show` writes a set in the reason)."""
+    if (reason := regulated_or_outlier(prediction, policy)) is not None:
+        return reason
+    for label in labels:
+        if class_segment(label) in context.drift_segments:
+            return f"drift monitor flags segment {class_segment(label)}"
+    return model_changed(prediction, policy, context.earlier, key, show)
 
 
 def choose(

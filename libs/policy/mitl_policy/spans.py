@@ -37,8 +37,7 @@ from mitl_contracts.spans import (
 
 from mitl_policy.calibration import Verdict
 from mitl_policy.core import RouteContext, Routed, diversity_penalty, effective_policy, routed
-from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
-from mitl_policy.parts import choose, part_calibration_rate, part_gates
+from mitl_policy.parts import choose, part_calibration_rate, part_escalation, part_gates
 from mitl_policy.uncertainty import uncertainty
 from mitl_policy.verdicts import Dated, Outcome, by_decision, newest_first, settling
 
@@ -82,19 +81,6 @@ def priority_of(weakest: Part, policy: Policy) -> float:
     return uncertainty([weakest.confidence, 1.0 - weakest.confidence], policy.uncertainty)
 
 
-def _escalation(
-    prediction: Prediction, spans: Sequence[Span], key: str, policy: Policy, context: RouteContext
-) -> str | None:
-    """The escalation rules of escalation.py read for a span set: metadata, outlier score,
-    a drift-flagged label among the spans, a new model version finding another span set."""
-    if (reason := regulated_or_outlier(prediction, policy)) is not None:
-        return reason
-    for label in sorted({s.label for s in spans}):
-        if class_segment(label) in context.drift_segments:
-            return f"drift monitor flags segment {class_segment(label)}"
-    return model_changed(prediction, policy, context.earlier, key, lambda k: f"[{k}]")
-
-
 def route_spans(
     prediction: Prediction,
     policy: Policy,
@@ -121,7 +107,9 @@ def route_spans(
         gates,
         policy,
         priority=priority_of(weakest, policy) * diversity_penalty(policy, context),
-        escalation=_escalation(prediction, spans, key, policy, context),
+        escalation=part_escalation(
+            prediction, policy, context, sorted({s.label for s in spans}), key, lambda k: f"[{k}]"
+        ),
         below=lambda worst, gate: (
             f"{worst.describe()} at confidence {worst.confidence:.3f}, under the "
             f"{worst.label} threshold {gate.threshold:.3f}"

@@ -66,6 +66,19 @@ def test_loop_accepts_at_target_with_fewer_labels_than_gt() -> None:
     assert everyone.human_labels == len(world.truth) and everyone.final_correct == len(world.truth)
 
 
+def test_the_loop_reports_its_progress_each_round_and_at_the_end() -> None:
+    world = synthetic_world(400)
+    policy = SimConfig(dataset="synthetic", seeds=(0,), target=0.95).policy()
+    heard: list[tuple[int, int]] = []
+    loop = full_coverage_spans(
+        world, policy, seed=0, retrain_every=50, initial=0,
+        oracle=SpanOracle(world.truth, 0.0, 0), progress=lambda *p: heard.append(p),
+    )  # fmt: skip
+    assert len(heard) == loop.rounds + 1 and heard[-1] == (400, 400)
+    settled = [done for done, total in heard if total == 400]
+    assert settled == sorted(settled) and len(settled) == len(heard) and settled[0] == 0
+
+
 def test_oracle_errors_drop_one_span() -> None:
     world = synthetic_world(400)
     oracle = SpanOracle(world.truth, 0.5, 1)

@@ -44,14 +44,12 @@ def full_coverage(
     result = CoverageResult("loop", world.name, seed, float(policy.target_precision or 0), n)
     order = np.random.default_rng([seed, 1]).permutation(n)
     final = np.full(n, -1)
-    people = People(oracle, final, result)
+    people = People(oracle, final, result, progress)
     pending = people.start(order, initial)
     router = SimRouter(world.name, world.labels, policy, world.texts)
     head: Head | None = None
     while pending:
-        if progress is not None:
-            progress(n - len(pending), n)
-        result.rounds += 1
+        people.next_round(pending)
         version = f"sim-r{result.rounds}"
         done = people.trained
         head = Head(world.x[done], final[done], len(world.labels), seed, version, head)
@@ -75,7 +73,5 @@ def full_coverage(
         for entry in queue[:batch]:
             people.review(router, entry.item, expert=entry.decision.route == "escalate")
             pending.discard(entry.item)
-    if progress is not None:
-        progress(n, n)
     people.finish(world.truth, router.thresholds)
     return result

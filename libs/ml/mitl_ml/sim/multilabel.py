@@ -219,13 +219,11 @@ def full_coverage_multilabel(
     result = _result("loop", world, seed, policy)
     order = np.random.default_rng([seed, 1]).permutation(n)
     final = np.zeros((n, k), dtype=bool)
-    people = People(oracle, final, result)
+    people = People(oracle, final, result, progress)
     pending = people.start(order, initial)
     router = MultiLabelRouter(world.name, world.labels, policy)
     while pending:
-        if progress is not None:
-            progress(n - len(pending), n)
-        result.rounds += 1
+        people.next_round(pending)
         done = people.trained
         head = OvRHead(world.x[done], final[done], seed, f"sim-r{result.rounds}", world.c)
         router.relearn()
@@ -245,8 +243,6 @@ def full_coverage_multilabel(
         pending -= set(
             people.review_queue(router, queue, people.batch(retrain_every, retrain_growth))
         )
-    if progress is not None:
-        progress(n, n)
     people.finish(world.truth, router.thresholds)
     result.details |= per_label_figures(world, final)
     return result

@@ -39,12 +39,20 @@ class Verifier(Protocol):
 
 
 class People:
-    """Labels items from `oracle` into `final` (one row per item), counting on `result`."""
+    """Labels items from `oracle` into `final` (one row per item), counting on `result`;
+    `progress(settled, total)` hears of each round and of the end."""
 
-    def __init__(self, oracle: Answers, final: np.ndarray, result: CoverageResult) -> None:
+    def __init__(
+        self,
+        oracle: Answers,
+        final: np.ndarray,
+        result: CoverageResult,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.oracle = oracle
         self.final = final
         self.result = result
+        self.progress = progress
         self.trained: list[int] = []
         # Accepted items' confidences, and (confidence, person agreed) for spot-checked ones:
         # what the accepted-precision intervals are computed from (`finish`).
@@ -72,6 +80,12 @@ class People:
             self.label(int(item), expert=False)
         self.result.initial_labels = self.result.human_labels
         return {int(i) for i in order[initial:]}
+
+    def next_round(self, pending: set[int]) -> None:
+        """Begin a round with `pending` items unsettled: report the progress, count the round."""
+        if self.progress is not None:
+            self.progress(len(self.final) - len(pending), len(self.final))
+        self.result.rounds += 1
 
     def accept(
         self,
@@ -116,6 +130,8 @@ class People:
         """Close the run once every item is settled: final accuracy (element-wise, so per
         label decision for a multi-label run), the accepted-precision intervals and the
         learned thresholds."""
+        if self.progress is not None:
+            self.progress(len(self.final), len(self.final))
         result = self.result
         result.final_correct = int((self.final == truth).sum())
         intervals = precision_intervals(self.accepted_confidences, self.checked)

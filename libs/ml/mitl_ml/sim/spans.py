@@ -229,13 +229,11 @@ def full_coverage_spans(
     result = _result("loop", world, seed, policy)
     order = np.random.default_rng([seed, 1]).permutation(n)
     final = np.empty(n, dtype=object)
-    people = People(oracle, final, result)
+    people = People(oracle, final, result, progress)
     pending = people.start(order, 0)
     router = SpanRouter(world, policy, seed)
     while pending:
-        if progress is not None:
-            progress(n - len(pending), n)
-        result.rounds += 1
+        people.next_round(pending)
         router.relearn()
         people.certify(router.thresholds)
         queue: list[tuple[float, int, Decision]] = []
@@ -252,8 +250,6 @@ def full_coverage_spans(
         pending -= set(
             people.review_queue(router, queue, people.batch(retrain_every, retrain_growth))
         )
-    if progress is not None:
-        progress(n, n)
     people.finish(world.truth, router.thresholds)
     result.details |= entity_figures(world, final)
     return result

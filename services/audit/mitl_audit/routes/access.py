@@ -6,12 +6,12 @@ No `from __future__ import annotations` here: FastAPI evaluates the endpoint ann
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from mitl_runtime.auth.authenticator import Authenticator
-from mitl_runtime.auth.guard import requires
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_audit.core.access_view import AccessLog
+from mitl_audit.routes.readers import readers_router
 from mitl_audit.store import access
 
 MAX_ROWS = 1000
@@ -20,11 +20,7 @@ TEXT = r"^[A-Za-z0-9_.:\-/@]+$"
 
 
 def build_access_router(runtime: ServiceRuntime, authenticator: Authenticator) -> APIRouter:
-    router = APIRouter(
-        prefix="/v1",
-        tags=["access"],
-        dependencies=[Depends(requires(authenticator, "reports:read", "reading the access log"))],
-    )
+    router = readers_router(authenticator, "access", "reading the access log")
 
     @router.get("/access", response_model=AccessLog)
     async def get_access(

@@ -8,16 +8,16 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_runtime.auth.authenticator import Authenticator
-from mitl_runtime.auth.guard import requires
 from mitl_runtime.service import ServiceRuntime
 from pydantic import BaseModel
 
 from mitl_audit.core.entries import as_utc
 from mitl_audit.core.report import Report, Window
 from mitl_audit.core.report_csv import to_csv
+from mitl_audit.routes.readers import readers_router
 from mitl_audit.store import log, reports
 
 DatasetPath = Annotated[str, Path(min_length=1, max_length=200)]
@@ -79,11 +79,7 @@ def build_router(
 ) -> APIRouter:
     """Every route needs the role auditor or admin (401 without credentials, 403 without
     the role)."""
-    router = APIRouter(
-        prefix="/v1",
-        tags=["reports"],
-        dependencies=[Depends(requires(authenticator, "reports:read", "reading reports"))],
-    )
+    router = readers_router(authenticator, "reports", "reading reports")
 
     @router.get("/reports/{dataset}", response_model=Report)
     async def get_report(
