@@ -8,24 +8,31 @@
 # Lane 2 prints as it runs; lane 1 writes to .local/test-logs/lane1.log, printed when both are
 # done. The exit status is non-zero if either lane failed. Ctrl-C (or SIGTERM) interrupts both
 # lanes, and each pytest tears its fixtures down (brokers, databases, services) before exiting.
+#
+# Each session has a temporary folder of its own under .local/test-tmp (--basetemp), not under
+# /tmp/pytest-of-<user>: pgserver runs PostgreSQL as another user and opens the folders above
+# a stack's data directory to it, and every pytest session that starts makes
+# /tmp/pytest-of-<user> private again, which cut off the databases of stacks running in the
+# other lane (or in any other pytest run of the same user) mid-test.
 set -uo pipefail
 bin=${1:-.venv/bin}
 logs=.local/test-logs
-mkdir -p "$logs"
+tmp="$PWD/.local/test-tmp"
+mkdir -p "$logs" "$tmp"
 lane1_log="$logs/lane1.log"
 
 # Job control gives each lane a process group of its own, which the trap below interrupts.
 set -m
 (
     trap 'exit 130' INT  # after the running pytest has torn down: no chaos tests then
-    "$bin/pytest" -q tests/unit
+    "$bin/pytest" -q --basetemp="$tmp/unit" tests/unit
     unit=$?
-    "$bin/pytest" -q tests/chaos
+    "$bin/pytest" -q --basetemp="$tmp/chaos" tests/chaos
     chaos=$?
     exit $((unit != 0 || chaos != 0))
 ) >"$lane1_log" 2>&1 &
 lane1=$!
-"$bin/pytest" -q --ignore=tests/unit --ignore=tests/chaos &
+"$bin/pytest" -q --basetemp="$tmp/rest" --ignore=tests/unit --ignore=tests/chaos &
 lane2=$!
 set +m
 
