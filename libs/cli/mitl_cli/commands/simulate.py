@@ -55,6 +55,7 @@ POLICY_FLAGS = {
     "calibration_rate": "--calibration-rate",
     "calibration_budget": "--calibration-budget",
     "calibration_max_rate": "--calibration-max-rate",
+    "calibration_floor_budget": "--calibration-floor-budget",
     "bound": "--bound",
     "min_accept_threshold": "--min-accept-threshold",
 }
@@ -123,6 +124,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--calibration-budget", type=int, default=SimConfig.calibration_budget,
         help="calibration labels per class drawn at --calibration-max-rate until certified "
         "(default 2x the fewest all-correct items that certify the target)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--calibration-floor-budget", type=int, default=SimConfig.calibration_floor_budget,
+        help="calibration labels the floor --calibration-rate may draw once the budget is "
+        "spent; after them a certified class draws none (default: no end)",
     )  # fmt: skip
     parser.add_argument(
         "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,
