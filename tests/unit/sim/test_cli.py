@@ -283,6 +283,11 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
         ),
         (
             "ragged",
+            ["--features-col", "features", "--min-verified", "0"],
+            "--min-verified (policy field min_verified): Input should be greater than or equal",
+        ),
+        (
+            "ragged",
             ["--features-col", "features", "--min-accept-threshold", "0"],
             "--min-accept-threshold (policy field min_accept_threshold): Input should be greater",
         ),

@@ -58,6 +58,7 @@ POLICY_FLAGS = {
     "calibration_floor_budget": "--calibration-floor-budget",
     "bound": "--bound",
     "min_accept_threshold": "--min-accept-threshold",
+    "min_verified": "--min-verified",
 }
 
 
@@ -150,6 +151,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--min-accept-threshold", type=float, default=SimConfig.min_accept_threshold,
         help="no class threshold below this confidence",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-verified", type=int, default=SimConfig.min_verified,
+        help="verified items a class needs before it can be accepted",
     )  # fmt: skip
     parser.add_argument("--limit", type=int, default=None, help="use a random N-item subset")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)

@@ -97,6 +97,10 @@ class SimConfig:
     cache_dir: Path = DEFAULT_CACHE_DIR
     calibration_rate: float = 0.01
     min_accept_threshold: float = 0.9
+    # Verified items a class needs before it can be accepted (the policy's default): with ten
+    # classes that is about 500 labels before every class can be, however early the pooled
+    # bound certifies (digits, README).
+    min_verified: int = 50
     # Adaptive calibration sampling (mitl_policy.calibration.adaptive_rate) and the bound:
     # `calibration_rate` is the floor; the budget None means CALIBRATION_BUDGET_FACTOR times
     # the fewest all-correct items that certify the target; max rate 0: a fixed rate.
@@ -136,6 +140,7 @@ class SimConfig:
             calibration_max_rate=self.calibration_max_rate if adaptive else None,
             bound=self.bound,
             min_accept_threshold=self.min_accept_threshold,
+            min_verified=self.min_verified,
             scan_start_errors=SCAN_START_ERRORS,
         )
 
