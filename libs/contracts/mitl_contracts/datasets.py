@@ -137,6 +137,12 @@ class Policy(BaseModel):
     # budget is per class in precision_scope "class", and shared by the classes in scope
     # "dataset" (the bound is pooled there, so is what it costs).
     calibration_budget: int | None = Field(default=None, ge=1, le=1_000_000)
+    # What the floor may spend after the budget (docs/policies.md, "Calibration sampling"):
+    # once the calibration sample holds calibration_budget + calibration_floor_budget labels
+    # (pooled like the budget) and the class is certified, it draws no more (rate 0); spot
+    # checks keep watching what is accepted, and a withdrawn certificate draws at the floor
+    # again. None: the floor draws without end.
+    calibration_floor_budget: int | None = Field(default=None, ge=0, le=1_000_000)
     calibration_max_rate: float | None = Field(default=None, gt=0.0, le=1.0)
     calibration_margin: float = Field(default=0.01, gt=0.0, lt=1.0)
     # The threshold scan starts at the first candidate whose n could pass with this share of
@@ -186,6 +192,11 @@ class Policy(BaseModel):
             raise ValueError(
                 f"calibration_rate ({self.calibration_rate}) must not exceed "
                 f"calibration_max_rate ({self.calibration_max_rate})"
+            )
+        if self.calibration_floor_budget is not None and self.calibration_budget is None:
+            raise ValueError(
+                "calibration_floor_budget needs calibration_budget: it is what the floor may "
+                "spend after that budget"
             )
         if self.calibration_budget is not None:
             if self.target_precision is None or self.calibration_max_rate is None:

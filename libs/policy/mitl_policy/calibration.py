@@ -144,7 +144,12 @@ def adaptive_rate(entry: ClassThreshold, policy: Policy) -> float:
     - certified, with fewer than `calibration_budget` calibration verdicts: from the ceiling
       down to the floor as the bound rises from the target to target + `calibration_margin`
       (linear), so that a bound near the target gets evidence;
-    - certified with the budget spent: the floor. The budget is what the policy pays for
+    - certified with the budget spent: the floor, until `calibration_floor_budget` more
+      calibration verdicts are in (budget + floor budget in all), then 0: the floor is paid
+      for once, not again by every model version (each version draws its own sample, so a
+      floor of 1 % samples 1 % of the pending pool whenever a retrained head rescores it).
+      A certificate that falls under the target is withdrawn, and an uncertified class
+      draws at the floor again. The budget is what the policy pays for
       calibration at raised rates; a bound that stays within the margin of the target after
       it does not buy more (at true precision 0.98 and target 0.95, Wilson's bound needs about
       400 verdicts to clear 0.96, which at the ceiling cost more labels than the whole
@@ -159,7 +164,9 @@ def adaptive_rate(entry: ClassThreshold, policy: Policy) -> float:
     if entry.threshold is None:
         return ceiling if entry.sampled < policy.calibration_budget else floor
     if entry.sampled >= policy.calibration_budget:
-        return floor
+        spent = policy.calibration_floor_budget
+        done = spent is not None and entry.sampled >= policy.calibration_budget + spent
+        return 0.0 if done else floor
     target = float(policy.target_precision or 0.0)
     gap = target + policy.calibration_margin - entry.lower_bound
     closeness = min(1.0, max(0.0, gap / policy.calibration_margin))

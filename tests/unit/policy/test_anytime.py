@@ -113,6 +113,49 @@ def test_the_rate_starts_high_decays_once_certified_rises_near_the_target_within
     assert adaptive_rate(cold, fixed) == 0.05
 
 
+def test_a_floor_budget_ends_the_floor_draws_of_a_certified_class() -> None:
+    priced = ADAPTIVE.model_copy(update={"calibration_floor_budget": 50})
+    # Certified, the budget (200) spent, fewer than 200 + 50: the floor still draws.
+    safe = ClassThreshold("A", 0.9, 500, 240, 239, lower_bound=0.97, sampled=249)
+    assert adaptive_rate(safe, priced) == 0.01
+    # 250 calibration labels: the floor is paid for, no new version draws again.
+    done = ClassThreshold("A", 0.9, 500, 250, 249, lower_bound=0.97, sampled=250)
+    assert adaptive_rate(done, priced) == 0.0
+    # Without a floor budget the floor draws for good (the policy as before).
+    assert adaptive_rate(done, ADAPTIVE) == 0.01
+    # A certificate withdrawn (no threshold) draws at the floor again, however much was spent.
+    withdrawn = ClassThreshold("A", None, 900, sampled=900)
+    assert adaptive_rate(withdrawn, priced) == 0.01
+    # Near the target within the budget: still the raised rate, as without a floor budget.
+    near = ClassThreshold("A", 0.9, 500, 150, 145, lower_bound=0.955, sampled=150)
+    assert adaptive_rate(near, priced) == adaptive_rate(near, ADAPTIVE)
+
+
+def test_a_rate_of_zero_samples_nothing_and_the_floor_budget_needs_a_budget() -> None:
+    thresholds = Thresholds("p", {"A": ClassThreshold("A", 0.9, 0, calibration_rate=0.0)}, 0.0)
+    priced = ADAPTIVE.model_copy(update={"calibration_floor_budget": 0})
+    assert thresholds.calibration_rate("A", priced) == 0.0
+    row = Verdict("A", 0.95, True, item_id="i1", model_version="m1", calibration_rate=0.0)
+    assert evidence_filter(priced)([row]) == []
+    with pytest.raises(ValueError, match="calibration_floor_budget needs calibration_budget"):
+        Policy(target_precision=0.95, calibration_rate=0.01, calibration_floor_budget=10)
+
+
+def test_in_dataset_scope_the_floor_budget_is_pooled_like_the_budget() -> None:
+    rows = [
+        Verdict(label, 0.6 + 0.39 * (i % 100) / 100, True, item_id=f"{label}{i}",
+                model_version="m1", calibration_rate=1.0)
+        for label in ("A", "B") for i in range(130)
+    ]  # fmt: skip
+    priced = ADAPTIVE.model_copy(update={"calibration_floor_budget": 50})
+    learned = learn_thresholds(rows, ["A", "B"], priced)
+    # 260 pooled >= 200 + 50: both certified classes stop drawing, though each has 130.
+    assert all(c.threshold is not None for c in learned.classes.values())
+    assert {c.calibration_rate for c in learned.classes.values()} == {0.0}
+    learned = learn_thresholds(rows[:100] + rows[130:245], ["A", "B"], priced)
+    assert {c.calibration_rate for c in learned.classes.values()} == {0.01}
+
+
 def test_routing_draws_at_the_rate_in_force_and_records_it() -> None:
     from mitl_contracts.events import ItemContent, Prediction
 

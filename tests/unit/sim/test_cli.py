@@ -278,6 +278,16 @@ def _bad_file(tmp_path: Path, kind: str) -> Path:
         ),
         (
             "ragged",
+            ["--features-col", "features", "--calibration-floor-budget", "-1"],
+            "--calibration-floor-budget (policy field calibration_floor_budget): Input should be",
+        ),
+        (
+            "ragged",
+            ["--features-col", "features", "--min-verified", "0"],
+            "--min-verified (policy field min_verified): Input should be greater than or equal",
+        ),
+        (
+            "ragged",
             ["--features-col", "features", "--min-accept-threshold", "0"],
             "--min-accept-threshold (policy field min_accept_threshold): Input should be greater",
         ),

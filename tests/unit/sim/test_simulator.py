@@ -188,3 +188,38 @@ def test_adaptive_calibration_certifies_and_reports_its_labels_apart() -> None:
     if run.spot_checks:
         assert run.precision_intervals is not None
         assert run.as_dict()["review_labels"] == run.review_labels
+
+
+def test_a_floor_budget_stops_the_floor_draws_after_the_certificate() -> None:
+    """Every round rescores the pending pool with a new model version, and each version draws
+    its own floor sample; with a floor budget of 0 a certified dataset draws no more once the
+    budget is spent (an uncertified one still draws at the floor until it is certified). Where
+    later versions are better, that evidence is what lowered the thresholds."""
+    world = synthetic_world(n=3000)
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    unbounded = Policy(
+        version="sim-test",
+        target_precision=0.9,
+        escalation_floor=0.0,
+        spot_check_rate=0.01,
+        spot_check_max_rate=0.05,
+        calibration_rate=0.05,
+        calibration_max_rate=0.5,
+        calibration_budget=60,
+    )
+    priced = unbounded.model_copy(update={"calibration_floor_budget": 0})
+    runs = {
+        name: full_coverage(world, policy, seed=0, retrain_every=40, initial=30, oracle=oracle)
+        for name, policy in (("unbounded", unbounded), ("priced", priced))
+    }
+    for run in runs.values():
+        assert run.certified_at is not None and run.accepted_precision >= 0.9
+    priced, unbounded_run = runs["priced"], runs["unbounded"]
+    assert priced.calibration_labels < unbounded_run.calibration_labels
+    # The price: no fresh evidence from the better later versions, so the thresholds stay
+    # where the early versions' sample put them, and more items go to people (here 1,774
+    # labels against 1,231; on SMS spam at 0.95 the floor budget saved labels instead).
+    for label in ("a", "b", "c"):
+        key = f"threshold.{label}"
+        assert priced.details[key] > unbounded_run.details[key]
+    assert priced.human_labels > unbounded_run.human_labels

@@ -49,6 +49,13 @@ def _route_everything(
         # Adaptive calibration: the rate per class moves between 0.05 and 0.3 (the core's
         # rate, not the floor, decides which confident items are sampled).
         {"calibration_budget": 60, "calibration_max_rate": 0.3, "target_precision": 0.8},
+        # A floor budget of 0: once the budget is spent a certified class draws nothing.
+        {
+            "calibration_budget": 60,
+            "calibration_max_rate": 0.3,
+            "target_precision": 0.8,
+            "calibration_floor_budget": 0,
+        },
     ],
 )
 def test_shortlist_routing_gives_the_run_full_routing_gives(

@@ -55,8 +55,10 @@ POLICY_FLAGS = {
     "calibration_rate": "--calibration-rate",
     "calibration_budget": "--calibration-budget",
     "calibration_max_rate": "--calibration-max-rate",
+    "calibration_floor_budget": "--calibration-floor-budget",
     "bound": "--bound",
     "min_accept_threshold": "--min-accept-threshold",
+    "min_verified": "--min-verified",
 }
 
 
@@ -125,6 +127,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(default 2x the fewest all-correct items that certify the target)",
     )  # fmt: skip
     parser.add_argument(
+        "--calibration-floor-budget", type=int, default=SimConfig.calibration_floor_budget,
+        help="calibration labels the floor --calibration-rate may draw once the budget is "
+        "spent; after them a certified class draws none (default: no end)",
+    )  # fmt: skip
+    parser.add_argument(
         "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,
         help="the calibration rate while a class is not certified (adaptive sampling); "
         "0: a fixed --calibration-rate",
@@ -144,6 +151,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--min-accept-threshold", type=float, default=SimConfig.min_accept_threshold,
         help="no class threshold below this confidence",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-verified", type=int, default=SimConfig.min_verified,
+        help="verified items a class needs before it can be accepted",
     )  # fmt: skip
     parser.add_argument("--limit", type=int, default=None, help="use a random N-item subset")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)

@@ -68,6 +68,8 @@ def _settings(config: SimConfig) -> Report:
         "calibration_rate": config.calibration_rate,
         "calibration_max_rate": config.calibration_max_rate,
         "calibration_budget": config.calibration_budget,
+        "calibration_floor_budget": config.calibration_floor_budget,
+        "min_verified": config.min_verified,
         "initial": config.initial,
         "data": str(config.source.path) if config.source is not None else None,
     }
