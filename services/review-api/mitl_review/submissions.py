@@ -15,6 +15,7 @@ import asyncpg
 from mitl_contracts.api import SubmitAction, SubmitResult
 from mitl_runtime.status_error import StatusError
 
+from mitl_review import metrics
 from mitl_review.claimed_tasks import ClaimedTasks
 from mitl_review.core import submission as rules
 from mitl_review.core.auth import User
@@ -22,7 +23,6 @@ from mitl_review.core.errors import Conflict, NotFound
 from mitl_review.core.labels import label_event
 from mitl_review.core.leases import NO_OFFSET, LeaseClock
 from mitl_review.core.task import Task
-from mitl_review.metrics import SUBMISSIONS
 from mitl_review.outbox import OutboxRelay
 from mitl_review.store import tasks
 
@@ -125,7 +125,7 @@ async def submit(
         if result is None:
             decision, result = await submit_read(conn, user, task_id, body, offset, claimed)
     if not isinstance(decision, rules.Replay):
-        SUBMISSIONS.labels(body.action, user.role).inc()
+        metrics.submissions(body.action, user.role).inc()
     # Also after a replay: a label whose first publication was interrupted goes out now.
     relay.wake()
     return result
