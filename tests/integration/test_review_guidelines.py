@@ -274,13 +274,15 @@ async def test_a_claimed_task_is_submitted_without_reading_it_again_unless_it_ch
         assert reads[-1] == third["task_id"]
         # A newer request re-scored the item after the claim: refused as before.
         fourth = await claim()
+        n = fourth["item_id"].removeprefix(f"item-{ds}-")
         await publish_requests(
             service_env["kafka_bootstrap_servers"],
             [
                 review_request(
                     ds,
-                    3,
-                    event_id=f"rr-{ds}-3b",
+                    n,
+                    event_id=f"rr-{ds}-{n}b",
+                    decision_event_id=f"decision-{ds}-{n}b",
                     suggested_label="LOC",
                     confidence=0.7,
                     occurred_at=(datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
