@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from mitl_contracts.events import Label
 from mitl_review import guidelines
 from mitl_review.app import create_app
 from mitl_review.settings import Settings
-from mitl_review.store import users
+from mitl_review.store import tasks, users
 from mitl_runtime.localinfra import create_database, drop_database
 from pydantic import ValidationError
 
@@ -210,3 +211,92 @@ async def test_versions_from_start_up_and_put_and_labels_record_theirs(
 async def bearer(pool: asyncpg.Pool, role: str) -> dict[str, str]:
     token = await users.create(pool, f"{role}-{uuid.uuid4().hex[:8]}", role)
     return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_claimed_task_is_submitted_without_reading_it_again_unless_it_changed(
+    service_env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission decides on the task its claim handed out (claimed_tasks) and writes in one
+    round trip; a newer guideline version, or a task changed by a newer request, makes it read
+    the task and answer exactly as it would have."""
+    ds = f"gc-{uuid.uuid4().hex[:6]}"
+    review_app = create_app(
+        Settings(**{**service_env, "datasets_file": write_config(tmp_path, ds, GUIDE)})
+    )
+    reads: list[str] = []
+    read = tasks.read
+
+    async def counted(conn: asyncpg.Connection, task_id: str, *args: Any) -> Any:
+        reads.append(task_id)
+        return await read(conn, task_id, *args)
+
+    monkeypatch.setattr(tasks, "read", counted)
+    async with running_app(review_app) as client:
+        pool = review_app.state.review.pool
+        admin, ann = await bearer(pool, "admin"), await bearer(pool, "annotator")
+        await publish_requests(
+            service_env["kafka_bootstrap_servers"], [review_request(ds, n) for n in range(4)]
+        )
+
+        async def claim() -> Any:
+            response = await client.post(f"/v1/queues/{ds}/annotator/claim", headers=ann)
+            return response.json() if response.status_code == 200 else None
+
+        async def submit(task: dict[str, Any], **body: Any) -> Any:
+            url = f"/v1/tasks/{task['task_id']}/submit"
+            return await client.post(
+                url, json={"action": "correct", "label": "LOC", **body}, headers=ann
+            )
+
+        # The first submission reads its task (the database's clock is not known yet) ...
+        first = await eventually(claim)
+        assert (await submit(first)).json()["guideline_version"] == 1
+        assert reads == [first["task_id"]]
+        # ... the next one does not, and records the same.
+        second = await claim()
+        answer = await submit(second)
+        assert answer.status_code == 200 and answer.json()["guideline_version"] == 1
+        assert reads == [first["task_id"]]
+        assert (
+            await pool.fetchval(
+                "SELECT count(*) FROM review.outbox WHERE event_id = $1",
+                answer.json()["label_event_id"],
+            )
+            == 1
+        )
+        # Guidelines changed after the claim: the label records the version it was made under.
+        third = await claim()
+        put = await client.put(
+            f"/v1/datasets/{ds}/guidelines", json={"markdown": "# New\n"}, headers=admin
+        )
+        assert put.status_code == 200, put.text
+        assert (await submit(third)).json()["guideline_version"] == 2
+        assert reads[-1] == third["task_id"]
+        # A newer request re-scored the item after the claim: refused as before.
+        fourth = await claim()
+        n = fourth["item_id"].removeprefix(f"item-{ds}-")
+        await publish_requests(
+            service_env["kafka_bootstrap_servers"],
+            [
+                review_request(
+                    ds,
+                    n,
+                    event_id=f"rr-{ds}-{n}b",
+                    decision_event_id=f"decision-{ds}-{n}b",
+                    suggested_label="LOC",
+                    confidence=0.7,
+                    occurred_at=(datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+                )
+            ],
+        )
+
+        async def rescored() -> bool:
+            revision = await pool.fetchval(
+                "SELECT revision FROM review.tasks WHERE task_id = $1", fourth["task_id"]
+            )
+            return bool(revision > fourth["revision"])
+
+        await eventually(rescored)
+        refused = await submit(fourth, revision=fourth["revision"])
+        assert refused.status_code == 409 and "changed after you saw it" in refused.text
+        assert reads[-1] == fourth["task_id"]

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import asyncpg
 from mitl_contracts.events import Queue
 
+from mitl_review import metrics
 from mitl_review.core.auth import User, check_can_claim, check_dataset
 from mitl_review.core.gold import gold_task, serve_gold
 from mitl_review.core.leases import LeaseClock
 from mitl_review.core.task import Task
-from mitl_review.metrics import CLAIMS, GOLD_SERVED, LEASE_EXPIRIES
 from mitl_review.store import gold, tasks
 
 
@@ -63,14 +63,14 @@ async def claim(
                 conn, user.id, dataset, queue, lease_seconds, clock.offset
             )
     if claimed is None:
-        CLAIMS.labels(dataset, queue, "empty").inc()
+        metrics.claims(dataset, queue, "empty").inc()
         return None
     outcome, task, previous_holder = claimed
     if previous_holder is not None:
-        LEASE_EXPIRIES.labels(dataset, queue).inc()
-    CLAIMS.labels(dataset, queue, "resumed" if outcome == "resumed" else "leased").inc()
+        metrics.lease_expiries(dataset, queue).inc()
+    metrics.claims(dataset, queue, "resumed" if outcome == "resumed" else "leased").inc()
     if outcome == "gold":
-        GOLD_SERVED.labels(dataset, queue).inc()
+        metrics.gold_served(dataset, queue).inc()
     return task
 
 

@@ -12,6 +12,7 @@ from mitl_runtime.auth.authenticator import Authenticator
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_review.annotators import QualityExporter
+from mitl_review.claimed_tasks import ClaimedTasks
 from mitl_review.core.leases import LeaseClock
 from mitl_review.outbox import OutboxRelay
 from mitl_review.request_pool import RequestPool
@@ -35,6 +36,8 @@ class Context:
     gold_draw: Callable[[], float] = random.random
     # The clock leases are judged by: the database's. A test advances it (core.leases).
     clock: LeaseClock = field(default_factory=LeaseClock)
+    # The tasks this process handed out, decided on at submission without reading them again.
+    claimed: ClaimedTasks = field(default_factory=ClaimedTasks)
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -4,12 +4,13 @@ Through FastAPI, a claim or a submission spent more CPU in the framework (five m
 route matching over every route, dependency solving, body and response plumbing) than in the
 service's own work. This layer sits right inside the app's error middleware and answers the
 ordinary case directly with the same functions and the same answers as the routes
-(routes/queues.py, routes/tasks.py): an exact claim or submit path, a bearer token already
-in the token cache, and for a submission a small JSON body that is a valid `Submission`.
+(routes/queues.py, routes/tasks.py): an exact claim or submit path, a bearer token of a
+known user (from the token cache, or looked up as the routes look it up, which caches it),
+and for a submission a small JSON body that is a valid `Submission`.
 
 Anything else goes on to FastAPI unchanged (the body, if read, is handed on as it came), which
-answers it as before: unknown tokens (looked up and cached there), missing credentials, a
-dataset not in the catalog, bodies FastAPI rejects. Errors of the work itself are answered by
+answers it as before: tokens the lookup refuses, missing credentials, a dataset not in the
+catalog, bodies FastAPI rejects. Errors of the work itself are answered by
 the app's own exception handlers. The routes stay where they are, and with them the OpenAPI
 document.
 """
@@ -24,6 +25,7 @@ from typing import Any, cast
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from mitl_contracts.events import Queue
 from mitl_runtime.status_error import StatusError
 from pydantic import ValidationError
@@ -35,6 +37,7 @@ from mitl_review import submissions
 from mitl_review.context import Context
 from mitl_review.core.auth import User, hash_token
 from mitl_review.core.submission import Submission
+from mitl_review.routes.deps import current_user
 from mitl_review.routes.queues import claim_view
 
 CLAIM = re.compile(r"/v1/queues/([^/]+)/(annotator|expert)/claim")
@@ -67,19 +70,30 @@ class HotPaths:
 
     def user(self, scope: Scope) -> User | None:
         """The caller, if their token is in the cache (as `routes.deps.current_user` reads it)."""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, credentials = value.decode("latin-1").partition(" ")
-                credentials = credentials.strip()
-                if scheme.lower() != "bearer" or not credentials:
-                    return None
-                return self.context.tokens.get(hash_token(credentials))
-        return None
+        token = bearer_token(scope)
+        return None if token is None else self.context.tokens.get(hash_token(token))
+
+    async def caller(self, scope: Scope) -> User | None:
+        """The caller: from the token cache, else as `routes.deps.current_user` finds them (a
+        token the cache forgot after its `auth_cache_seconds` is looked up here, not in the
+        whole framework); None if there is no bearer token or the lookup refuses or fails it,
+        which FastAPI then answers."""
+        token = bearer_token(scope)
+        if token is None:
+            return None
+        user = self.context.tokens.get(hash_token(token))
+        if user is not None:
+            return user
+        try:
+            credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+            return await current_user(self.context, credentials)
+        except Exception:  # answered by FastAPI, which looks the token up again
+            return None
 
     async def claim(
         self, scope: Scope, receive: Receive, send: Send, dataset: str, queue: str
     ) -> None:
-        user = self.user(scope)
+        user = await self.caller(scope)
         if user is None or dataset not in self.context.catalog.datasets:
             await self.app(scope, receive, send)
             return
@@ -96,7 +110,7 @@ class HotPaths:
         await response(scope, receive, send)
 
     async def submit(self, scope: Scope, receive: Receive, send: Send, task_id: str) -> None:
-        user = self.user(scope)
+        user = await self.caller(scope)
         length = content_length(scope)
         if user is None or length is None or not 0 < length <= MAX_BODY_BYTES:
             await self.app(scope, receive, send)
@@ -112,7 +126,7 @@ class HotPaths:
         ctx = self.context
         try:
             result = await submissions.submit(
-                ctx.pool, ctx.relay, user, task_id, body_submission, ctx.clock
+                ctx.pool, ctx.relay, user, task_id, body_submission, ctx.clock, ctx.claimed
             )
         except Exception as error:
             await self.failed(scope, receive, send, error)
@@ -140,6 +154,18 @@ class HotPaths:
             if kind in handlers:
                 return handlers[kind]
         return None
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The credentials of an `Authorization: Bearer` header, as FastAPI's HTTPBearer reads them."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            credentials = credentials.strip()
+            if scheme.lower() != "bearer" or not credentials:
+                return None
+            return credentials
+    return None
 
 
 def content_length(scope: Scope) -> int | None:

@@ -1,4 +1,11 @@
-"""Review's metrics. Names start with mitl_review_."""
+"""Review's metrics. Names start with mitl_review_.
+
+A counter's child for a set of label values is looked up once (`claims`, `submissions`, ...):
+`labels()` takes a lock and checks the values on every call, on every claim and submission.
+These counters' children are never removed, and their label values are bounded (datasets of
+the catalog, the two queues, the outcomes, actions and roles)."""
+
+from functools import lru_cache
 
 from prometheus_client import Counter, Gauge
 
@@ -73,3 +80,27 @@ ANNOTATOR_FLAGGED = Gauge(
     "1 when the annotator confirms a lot but answers gold items badly (over-reliance)",
     ANNOTATOR_LABELS,
 )
+
+
+# More than the catalog's datasets times the queues and outcomes; a bound all the same.
+CHILDREN = 4096
+
+
+@lru_cache(maxsize=CHILDREN)
+def claims(dataset: str, queue: str, outcome: str) -> Counter:
+    return CLAIMS.labels(dataset, queue, outcome)
+
+
+@lru_cache(maxsize=CHILDREN)
+def lease_expiries(dataset: str, queue: str) -> Counter:
+    return LEASE_EXPIRIES.labels(dataset, queue)
+
+
+@lru_cache(maxsize=CHILDREN)
+def gold_served(dataset: str, queue: str) -> Counter:
+    return GOLD_SERVED.labels(dataset, queue)
+
+
+@lru_cache(maxsize=CHILDREN)
+def submissions(action: str, role: str) -> Counter:
+    return SUBMISSIONS.labels(action, role)

@@ -8,6 +8,13 @@ class Settings(OidcSettings):
     role their JWT's roles claim grants (admin over expert over annotator)."""
 
     http_port: int = 8004
+    # Review requests wait in a queue for people, who take seconds per item; with Apache
+    # Kafka a held fetch is answered when records arrive anyway. The runtime's short wait for
+    # the item path (50 ms, for brokers that answer a held fetch only at their next check)
+    # had the review API poll the broker 20 times a second, for nothing, while people claim
+    # and submit (CPU the service spends beside them, `mitl bench review`). The background
+    # wait instead: 4 polls a second.
+    kafka_fetch_max_wait_ms: int = Field(default=250, ge=1, le=30_000)
     # How long a claimed task stays with its claimer; after that it returns to its queue.
     lease_seconds: float = Field(default=300, gt=0, le=24 * 3600)
     # How often the queue-depth and outbox gauges are refreshed, and the longest an
@@ -16,8 +23,10 @@ class Settings(OidcSettings):
     # Label events published per outbox round (one broker round trip each).
     outbox_batch: int = Field(default=100, ge=1, le=1000)
     # A submission's wake-up waits this long before the relay flushes, so that the labels of
-    # concurrent submissions share one flush (a transaction and a broker round trip).
-    outbox_linger_ms: float = Field(default=50.0, ge=0, le=1000)
+    # concurrent submissions share one flush (a transaction of five database round trips and
+    # a broker round trip). Labels feed training and audit, not a waiting person: 200 ms
+    # flushes a quarter as often as 50 did, with 100 people working.
+    outbox_linger_ms: float = Field(default=200.0, ge=0, le=1000)
     # Database connections of the HTTP handlers, per process (the consumer and the outbox
     # relay use the runtime's own small pool).
     request_pool_size: int = Field(default=10, ge=1, le=200)

@@ -1,7 +1,11 @@
 """Submitting a decision on a task: the core decides on the task as read, and one guarded
 statement records it (with the label event in the outbox) only if the task is still as read;
 then the relay is woken to publish the label. A gold task's answer is recorded and scored
-(see annotators) but publishes nothing: it is a check, not a label."""
+(see annotators) but publishes nothing: it is a check, not a label.
+
+A task this process handed out in a claim is decided on as remembered (claimed_tasks) and
+written in one round trip; if that copy no longer holds, the submission reads the task as
+above."""
 
 from __future__ import annotations
 
@@ -9,14 +13,16 @@ from datetime import datetime, timedelta
 
 import asyncpg
 from mitl_contracts.api import SubmitAction, SubmitResult
+from mitl_runtime.status_error import StatusError
 
+from mitl_review import metrics
+from mitl_review.claimed_tasks import ClaimedTasks
 from mitl_review.core import submission as rules
 from mitl_review.core.auth import User
 from mitl_review.core.errors import Conflict, NotFound
 from mitl_review.core.labels import label_event
 from mitl_review.core.leases import NO_OFFSET, LeaseClock
 from mitl_review.core.task import Task
-from mitl_review.metrics import SUBMISSIONS
 from mitl_review.outbox import OutboxRelay
 from mitl_review.store import tasks
 
@@ -52,9 +58,11 @@ async def apply(
     now: datetime,
     offset: timedelta = NO_OFFSET,
     guideline_version: int | None = None,
+    guideline_current: bool = False,
 ) -> SubmitResult | None:
     """Write `decision` (a label made under `guideline_version`); None if the task changed
-    since it was read."""
+    since it was read (with `guideline_current`, also if `guideline_version` is no longer
+    the dataset's latest)."""
     match decision:
         case rules.Complete():
             event = None
@@ -74,6 +82,7 @@ async def apply(
                 offset,
                 guideline_version,
                 decision.spans,
+                guideline_current,
             )
             if not written:
                 return None
@@ -103,23 +112,67 @@ async def submit(
     task_id: str,
     body: rules.Submission,
     clock: LeaseClock | None = None,
+    claimed: ClaimedTasks | None = None,
 ) -> SubmitResult:
-    """Leases are judged by `clock` (the database's clock unless a test moved it)."""
+    """Leases are judged by `clock` (the database's clock unless a test moved it); `claimed`:
+    the tasks this process handed out (none: every submission reads its task)."""
     offset = clock.offset if clock else NO_OFFSET
     async with pool.acquire() as conn:
-        for _ in range(MAX_ATTEMPTS):
-            read = await tasks.read(conn, task_id, offset)
-            if read is None:
-                raise NotFound(f"no task {task_id!r}")
-            task, now, guideline_version = read
-            decision = rules.decide(task, user, body, now)
-            result = await apply(conn, task, user, body, decision, now, offset, guideline_version)
-            if result is not None:
-                break
-        else:
-            raise Conflict(f"task {task_id} kept changing while your submission was saved; retry")
+        decision, result = None, None
+        remembered = claimed.take(task_id, user.id, offset) if claimed else None
+        if remembered is not None:
+            decision, result = await submit_remembered(conn, user, body, offset, *remembered)
+        if result is None:
+            decision, result = await submit_read(conn, user, task_id, body, offset, claimed)
     if not isinstance(decision, rules.Replay):
-        SUBMISSIONS.labels(body.action, user.role).inc()
+        metrics.submissions(body.action, user.role).inc()
     # Also after a replay: a label whose first publication was interrupted goes out now.
     relay.wake()
     return result
+
+
+async def submit_read(
+    conn: asyncpg.Connection,
+    user: User,
+    task_id: str,
+    body: rules.Submission,
+    offset: timedelta,
+    claimed: ClaimedTasks | None,
+) -> tuple[rules.Outcome, SubmitResult]:
+    """The ordinary way: read the task, decide, write if it is still as read; again if not."""
+    for _ in range(MAX_ATTEMPTS):
+        read = await tasks.read(conn, task_id, offset)
+        if read is None:
+            raise NotFound(f"no task {task_id!r}")
+        task, now, guideline_version = read
+        if claimed is not None:
+            claimed.observe(task.dataset, now, guideline_version, offset)
+        decision = rules.decide(task, user, body, now)
+        result = await apply(conn, task, user, body, decision, now, offset, guideline_version)
+        if result is not None:
+            return decision, result
+    raise Conflict(f"task {task_id} kept changing while your submission was saved; retry")
+
+
+async def submit_remembered(
+    conn: asyncpg.Connection,
+    user: User,
+    body: rules.Submission,
+    offset: timedelta,
+    task: Task,
+    now: datetime,
+    guideline_version: int | None,
+) -> tuple[rules.Outcome | None, SubmitResult | None]:
+    """A completion decided on the remembered `task` and written if the task and the
+    guideline version are still as remembered; (None, None) for anything else, which the
+    ordinary way (read, decide, write) then answers."""
+    try:
+        decision = rules.decide(task, user, body, now)
+    except StatusError:  # answered by the ordinary way, on the task as it stands
+        return None, None
+    if not isinstance(decision, rules.Complete):
+        return None, None
+    result = await apply(
+        conn, task, user, body, decision, now, offset, guideline_version, guideline_current=True
+    )
+    return (decision, result) if result is not None else (None, None)

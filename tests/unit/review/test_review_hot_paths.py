@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from fastapi import HTTPException
 from mitl_review import hot_paths
 from mitl_review.core.auth import User, hash_token
 from mitl_review.token_cache import TokenCache
@@ -87,3 +88,28 @@ def test_a_body_read_is_handed_on_as_it_came() -> None:
     got = asyncio.run(run())
     assert [m.get("body") for m in got] == [b"ab", b"c", None]
     assert got[2]["type"] == "http.disconnect"
+
+
+def test_a_token_the_cache_forgot_is_looked_up_as_the_routes_do_and_a_refusal_left_to_fastapi(
+    monkeypatch: Any,
+) -> None:
+    looked_up: list[str] = []
+
+    async def current_user(ctx: Any, credentials: Any) -> User:
+        looked_up.append(credentials.credentials)
+        if credentials.credentials == "revoked":
+            raise HTTPException(401, "unknown or revoked token")
+        return User("bob", "annotator")
+
+    monkeypatch.setattr(hot_paths, "current_user", current_user)
+    hot = layer()
+
+    async def caller(*headers: tuple[bytes, bytes]) -> User | None:
+        return await hot.caller(scope(*headers))
+
+    assert asyncio.run(caller((b"authorization", b"Bearer tok"))) == ANN  # cached: no lookup
+    assert asyncio.run(caller((b"authorization", b"Bearer other "))) == User("bob", "annotator")
+    assert asyncio.run(caller((b"authorization", b"Bearer revoked"))) is None
+    assert asyncio.run(caller((b"authorization", b"Basic other"))) is None
+    assert asyncio.run(caller()) is None
+    assert looked_up == ["other", "revoked"]

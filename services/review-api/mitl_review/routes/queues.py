@@ -59,4 +59,7 @@ async def claim_view(ctx: Context, user: User, dataset: str, queue: Queue) -> Ta
     task = await claims.claim(
         ctx.pool, user, dataset, queue, ctx.settings.lease_seconds, mix, ctx.clock
     )
-    return None if task is None else TaskView.of(task)
+    if task is None:
+        return None
+    ctx.claimed.remember(task)
+    return TaskView.of(task)

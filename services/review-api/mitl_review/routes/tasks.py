@@ -19,4 +19,6 @@ async def submit(task_id: str, body: Submission, ctx: ContextDep, user: UserDep)
     queue with `comment`; `skip` gives it back to the queue for others. Needs the caller's live
     lease: 409 if someone else holds it, it lapsed, or the task is done. Submitting what already
     settled the task again answers the same and publishes nothing new."""
-    return await submissions.submit(ctx.pool, ctx.relay, user, task_id, body, ctx.clock)
+    return await submissions.submit(
+        ctx.pool, ctx.relay, user, task_id, body, ctx.clock, ctx.claimed
+    )

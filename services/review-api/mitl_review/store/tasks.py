@@ -90,6 +90,32 @@ GUARD = """task_id = $1 AND status = 'open' AND lease_holder = $2
     AND lease_expires_at > now() + $5::interval AND revision = $3 AND queue = $4"""
 
 
+# Closing a task, and for a review task putting its label event in the outbox, in one
+# statement; {guard} is GUARD, or GUARD and the guideline condition.
+COMPLETE_TEMPLATE = """
+WITH done AS (
+    UPDATE review.tasks SET status = 'done', lease_holder = NULL, lease_expires_at = NULL,
+        completed_by = $2, completed_role = $6, submitted_action = $7, label = $8,
+        label_event_id = $9, time_spent_ms = $10, completed_at = $11,
+        guideline_version = $15, spans = $16::jsonb
+    WHERE {guard}
+    RETURNING task_id
+), published AS (
+    INSERT INTO review.outbox (event_id, topic, key, payload)
+    SELECT $9, $12, $14, $13::text::json FROM done WHERE $13::text IS NOT NULL
+    ON CONFLICT (event_id) DO NOTHING
+)
+SELECT count(*) FROM done
+"""
+COMPLETE = COMPLETE_TEMPLATE.format(guard=GUARD)
+COMPLETE_IF_GUIDELINE_CURRENT = COMPLETE_TEMPLATE.format(
+    guard=GUARD
+    + """
+    AND $15::int IS NOT DISTINCT FROM (
+        SELECT max(g.version) FROM review.guidelines AS g WHERE g.dataset = tasks.dataset)"""
+)
+
+
 def guard_values(task: Task, user: str, offset: timedelta) -> tuple[object, ...]:
     return task.task_id, user, task.revision, task.queue, offset
 
@@ -106,26 +132,15 @@ async def complete(
     offset: timedelta = NO_OFFSET,
     guideline_version: int | None = None,
     spans: Sequence[Span] | None = None,
+    guideline_current: bool = False,
 ) -> bool:
     """Close the task with `label` (made under `guideline_version`; a span task's `spans`,
     whose key `label` is) and, for a review task, put its label `event` in the outbox, in
-    one statement; False if the guard failed and nothing was written."""
+    one statement; False if the guard failed and nothing was written. With
+    `guideline_current`, the guard also requires `guideline_version` to be the dataset's
+    latest (a decision made on a remembered task, see claimed_tasks)."""
     done = await conn.fetchval(
-        f"""
-        WITH done AS (
-            UPDATE review.tasks SET status = 'done', lease_holder = NULL, lease_expires_at = NULL,
-                completed_by = $2, completed_role = $6, submitted_action = $7, label = $8,
-                label_event_id = $9, time_spent_ms = $10, completed_at = $11,
-                guideline_version = $15, spans = $16::jsonb
-            WHERE {GUARD}
-            RETURNING task_id
-        ), published AS (
-            INSERT INTO review.outbox (event_id, topic, key, payload)
-            SELECT $9, $12, $14, $13::text::json FROM done WHERE $13::text IS NOT NULL
-            ON CONFLICT (event_id) DO NOTHING
-        )
-        SELECT count(*) FROM done
-        """,
+        COMPLETE_IF_GUIDELINE_CURRENT if guideline_current else COMPLETE,
         *guard_values(task, user.id, offset),
         user.role,
         action,
