@@ -54,7 +54,9 @@ if TYPE_CHECKING:
 
 ROOT = Path.cwd()
 DATASET = "trec6"
-MODELS = ("minilm", "minilm-int8", "tfidf")
+# `hybrid`: the kind the trainer serves for text after its first retraining
+# (MITL_MODEL_KIND, hybrid-logreg), trained here on the bootstrap seed labels.
+MODELS = ("minilm", "minilm-int8", "tfidf", "hybrid")
 # mitl_ml.bootstrap.DEFAULT_TEXT_KIND, without importing the ML stack to build the parser.
 DEFAULT_MODEL = "minilm"
 BOOTSTRAP_KIND = {"minilm": "minilm-logreg", "minilm-int8": "minilm-int8-logreg"}
@@ -68,7 +70,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--model",
         choices=MODELS,
         default=DEFAULT_MODEL,
-        help="bootstrap kind (mitl_ml.bootstrap): MiniLM on the shipped or the int8 encoder",
+        help="bootstrap kind (mitl_ml.bootstrap): MiniLM on the shipped or the int8 encoder; "
+        "hybrid: the trainer's text kind (MiniLM + TF-IDF word and char n-grams)",
     )
     parser.add_argument("--items", type=int, default=3000, help="items in the saturation run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -109,8 +112,31 @@ def bundle_for(kind: str, workdir: Path) -> Path:
         return shipped
     out = workdir / f"trec6-{kind}"
     if not (out / "manifest.json").exists():
-        build_bootstrap(out, dataset=DATASET, kind=cast("Kind", kind))
+        if kind == "hybrid":
+            build_hybrid(out)
+        else:
+            build_bootstrap(out, dataset=DATASET, kind=cast("Kind", kind))
     return out
+
+
+def build_hybrid(out: Path) -> None:
+    """A hybrid-logreg bundle trained on the bootstrap seed set (mitl_ml.bootstrap's split)."""
+    from mitl_ml.bootstrap import bootstrap_splits
+    from mitl_ml.manifest import write_bundle
+    from mitl_ml.train import train_hybrid_logreg
+
+    seed_set = bootstrap_splits(DATASET, seed_size=300, seed=0).seed_set
+    name = f"{DATASET}-hybrid"
+    manifest, files = train_hybrid_logreg(
+        seed_set.texts(),
+        seed_set.label_list(),
+        list(seed_set.labels),
+        seed=0,
+        name=name,
+        version=f"{name}-bootstrap-s0",
+        dataset=DATASET,
+    )
+    write_bundle(out, manifest, files)
 
 
 def texts(n: int) -> list[str]:
