@@ -187,7 +187,8 @@ def test_log_in_confirm_and_correct_with_the_keyboard(
             expect(page.locator("#dataset")).to_be_focused()
             # The dataset picker is a native select: arrow keys move through the options.
             page.locator("#dataset").select_option(ds)
-            page.keyboard.press("Enter")
+            # Enter on the picker itself: a bare key press goes wherever the focus happens to be.
+            page.locator("#dataset").press("Enter")
 
             expect(page.locator("#item")).to_have_text("Who wrote the novel Moby-Dick ?")
             expect(page.locator("#suggestion")).to_contain_text("Model suggests HUM with 55.0%")

@@ -106,7 +106,8 @@ def test_an_image_item_is_shown_crisply_and_labeled(
             page.keyboard.press("Enter")
             expect(page.locator("#whoami")).to_have_text(f"{name} (annotator)")
             page.locator("#dataset").select_option(ds)
-            page.keyboard.press("Enter")
+            # Enter on the picker itself: a bare key press goes wherever the focus happens to be.
+            page.locator("#dataset").press("Enter")
 
             image = page.locator("#item img.item-image")
             # The first claim may wait for the task's lease query on a loaded machine.

@@ -122,7 +122,8 @@ def test_toggle_labels_with_number_keys_and_confirm_with_enter(
             expect(page.locator("#whoami")).to_have_text(f"{name} (annotator)")
             expect(page.locator("#dataset")).to_be_focused()
             page.locator("#dataset").select_option(ds)
-            page.keyboard.press("Enter")
+            # Enter on the picker itself: a bare key press goes wherever the focus happens to be.
+            page.locator("#dataset").press("Enter")
 
             expect(page.locator("#item")).to_contain_text("vector of 3 values: [0.5, 1, 2]")
             expect(page.locator("#suggestion")).to_contain_text("Model suggests {F1, F2}")

@@ -149,7 +149,8 @@ def test_mark_spans_with_keys_and_mouse_and_confirm_with_enter(
             expect(page.locator("#whoami")).to_have_text(f"{name} (annotator)")
             expect(page.locator("#dataset")).to_be_focused()
             page.locator("#dataset").select_option(ds)
-            page.keyboard.press("Enter")
+            # Enter on the picker itself: a bare key press goes wherever the focus happens to be.
+            page.locator("#dataset").press("Enter")
 
             item = page.locator("#item")
             expect(item).to_have_attribute("role", "application")
