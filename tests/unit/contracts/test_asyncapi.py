@@ -146,6 +146,41 @@ def _topic(node: ast.AST) -> str | None:
     return None
 
 
+def _module_texts(tree: ast.Module) -> dict[str, str]:
+    """The strings each module-level name is built from (through the names it uses): an SQL
+    statement kept in a constant, or formatted from a template, still says "outbox"."""
+    assigned = {
+        target.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+    def text(value: ast.AST, seen: frozenset[str]) -> str:
+        parts = []
+        for c in ast.walk(value):
+            if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                parts.append(c.value)
+            elif isinstance(c, ast.Name) and c.id in assigned and c.id not in seen:
+                parts.append(text(assigned[c.id], seen | {c.id}))
+        return " ".join(parts)
+
+    return {name: text(value, frozenset({name})) for name, value in assigned.items()}
+
+
+def _strings(args: list[ast.expr], texts: dict[str, str]) -> str:
+    """The string constants in `args`, and the strings of the module-level names they use."""
+    parts: list[str] = []
+    for arg in args:
+        for c in ast.walk(arg):
+            if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                parts.append(c.value)
+            elif isinstance(c, ast.Name) and c.id in texts:
+                parts.append(texts[c.id])
+    return " ".join(parts)
+
+
 def _flow(package: Path) -> tuple[set[str], set[str]]:
     """What a service's code publishes and consumes: `topics.X` passed to a publish, an outbox
     add or an SQL statement writing the outbox; passed to subscribe, or paired with its event
@@ -153,17 +188,14 @@ def _flow(package: Path) -> tuple[set[str], set[str]]:
     produced: set[str] = set()
     consumed: set[str] = set()
     for path in package.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        texts = _module_texts(tree)
+        for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 found = {t for t in map(_topic, node.args) if t}
-                sql = " ".join(
-                    c.value
-                    for a in node.args
-                    for c in ast.walk(a)
-                    if isinstance(c, ast.Constant) and isinstance(c.value, str)
-                )
+                sql = _strings(node.args, texts)
                 if name in ("publish", "add") or "outbox" in sql:
                     produced |= found
                 if name == "subscribe":
