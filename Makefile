@@ -77,11 +77,17 @@ models: $(MODEL) $(IMAGE_MODELS) $(SPAN_MODELS) $(TEXT_MULTILABEL_MODELS)
 run: install kafka models
 	$(BIN)/mitl run
 
-# Two lanes side by side (scripts/test_lanes.sh): the unit tests (pure cores), then the chaos
-# tests (a lab with its own broker and PostgreSQL), beside everything else that needs the
-# broker, Postgres, a browser or the deploy tools, in one session (one broker for all of it).
+# The unit tests (pure cores) on both cores first, then everything that needs the broker,
+# Postgres, a browser or the deploy tools, in one session (one broker for all of it). Each
+# session keeps its temporary folders under .local/test-tmp, not /tmp/pytest-of-<user>:
+# pgserver runs PostgreSQL as another user and opens the folders above a stack's data
+# directory to it, and any other pytest session of the same user that starts meanwhile makes
+# /tmp/pytest-of-<user> private again, which cut running stacks off their databases.
+# (Running the two halves side by side took as long: the broker tests keep both cores busy.)
+TEST_TMP := $(CURDIR)/.local/test-tmp
 test: install kafka rulecheck browser
-	scripts/test_lanes.sh $(BIN)
+	$(BIN)/pytest -q -n 2 --basetemp=$(TEST_TMP)/unit tests/unit
+	$(BIN)/pytest -q --basetemp=$(TEST_TMP)/rest --ignore=tests/unit
 
 test-unit: install
 	$(BIN)/pytest -q tests/unit
