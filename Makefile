@@ -86,6 +86,7 @@ run: install kafka models
 # (Running the two halves side by side took as long: the broker tests keep both cores busy.)
 TEST_TMP := $(CURDIR)/.local/test-tmp
 test: install kafka rulecheck browser
+	mkdir -p $(TEST_TMP)
 	$(BIN)/pytest -q -n 2 --basetemp=$(TEST_TMP)/unit tests/unit
 	$(BIN)/pytest -q --basetemp=$(TEST_TMP)/rest --ignore=tests/unit
 
