@@ -78,12 +78,11 @@ class HotPaths:
         token the cache forgot after its `auth_cache_seconds` is looked up here, not in the
         whole framework); None if there is no bearer token or the lookup refuses or fails it,
         which FastAPI then answers."""
+        if (user := self.user(scope)) is not None:
+            return user
         token = bearer_token(scope)
         if token is None:
             return None
-        user = self.context.tokens.get(hash_token(token))
-        if user is not None:
-            return user
         try:
             credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
             return await current_user(self.context, credentials)
