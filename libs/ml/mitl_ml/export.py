@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import onnx
 import onnxruntime as ort
+import skl2onnx._parse
+import skl2onnx.convert
 from onnx import compose, helper, numpy_helper
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
@@ -30,6 +32,39 @@ TFIDF_OPTIONS = {"tokenexp": r"\w\w+", "locale": "C.UTF-8"}
 # onnxruntime's regex engine (RE2) reads \w as ASCII only; Python's \w also matches accented
 # letters, so "café" would lose its token. Unicode classes match what scikit-learn splits.
 UNICODE_TOKENS = r"[\pL\pN\pM_][\pL\pN\pM_]+"
+
+
+_walking_process_options = skl2onnx.convert._process_options
+
+
+def _process_options(model: Any, options: Any) -> Any:
+    """skl2onnx's option resolution without its walk over fitted data, where the walk cannot
+    change the answer. skl2onnx looks for pipelines inside the model to pass 'zipmap'-like
+    options from a pipeline to its last step, and to do so walks every attribute ending in
+    "_", recursing into dicts: a TF-IDF vocabulary of tens of thousands of n-grams took
+    ~3 s per conversion, twice per conversion (and two vectorizers per hybrid model). With
+    options keyed by object id (as every call here keys them) and no pipeline among those
+    keys or nested in the model, the resolution returns the options unchanged; anything
+    else goes through skl2onnx's own code (tests/unit/ml/test_ml_export_options.py holds
+    the two to the same answer)."""
+    if options is None or not all(isinstance(key, int) for key in options):
+        return _walking_process_options(model, options)
+    if isinstance(model, TfidfVectorizer) or (
+        isinstance(model, Pipeline)
+        and id(model) not in options
+        and all(type(step).__module__.startswith(_PLAIN_STEPS) for _, step in model.steps)
+    ):
+        return options
+    return _walking_process_options(model, options)
+
+
+# Modules whose estimators hold no other estimator (so no pipeline can hide inside them).
+_PLAIN_STEPS = ("sklearn.feature_extraction", "sklearn.linear_model", "sklearn.preprocessing")
+
+
+# Both places skl2onnx resolves options (convert_sklearn and parse_sklearn_model).
+skl2onnx.convert._process_options = _process_options
+skl2onnx._parse._process_options = _process_options
 
 
 class ExportError(RuntimeError):
