@@ -10,9 +10,13 @@ Settings that make one small node quick (and that production would not want) are
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -120,6 +124,8 @@ class LocalKafka:
     properties: dict[str, str] = field(default_factory=dict)
     format_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
+    # The class-data archive this run writes when it exits (see class_data_flags).
+    archive_in_progress: Path | None = None
 
     name = "apache-kafka"
 
@@ -169,11 +175,12 @@ class LocalKafka:
         lines = [f"{k}={v}" for k, v in self.configuration().items()]
         self.config_path.write_text("\n".join(lines) + "\n")
 
-    def java(self, main: str, *args: str) -> list[str]:
+    def java(self, main: str, *args: str, flags: tuple[str, ...] = ()) -> list[str]:
         return [
             java_binary(),
             *HEAP,
             *JVM_FLAGS,
+            *flags,
             f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
             "-cp",
             f"{kafka_libs()}/*",
@@ -186,20 +193,23 @@ class LocalKafka:
         return (self.data_dir / "log" / "meta.properties").exists()
 
     def format(self) -> None:
-        """Format KRaft storage once; a restart on the same `data_dir` keeps every topic."""
-        # KRaft wants a base64url-encoded 16-byte id; the storage tool makes one.
-        cluster_id = subprocess.run(
-            self.java("kafka.tools.StorageTool", "random-uuid"),
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        """Format KRaft storage once; a restart on the same `data_dir` keeps every topic.
+
+        The storage tool is a JVM of its own (seconds of CPU), and what it writes for a node
+        depends only on Kafka's version, the node's properties and `format_args`, not on its
+        ports or paths: the first format of each such combination is kept beside the jars
+        and copied for every later node (every test and chaos stack starts a fresh one)."""
+        log_dir = self.data_dir / "log"
+        template = self.formatted_template()
+        if template is not None and (template / "meta.properties").exists():
+            shutil.copytree(template, log_dir, dirs_exist_ok=True)
+            return
         result = subprocess.run(
             self.java(
                 "kafka.tools.StorageTool",
                 "format",
                 "-t",
-                cluster_id,
+                new_cluster_id(),
                 "-c",
                 str(self.config_path),
                 *self.format_args,
@@ -209,6 +219,20 @@ class LocalKafka:
         )
         if result.returncode != 0:
             raise RuntimeError(f"formatting Kafka storage failed: {result.stdout}{result.stderr}")
+        if template is not None:
+            keep_template(log_dir, template)
+
+    def formatted_template(self) -> Path | None:
+        """Where a fresh format of this node's kind is kept (None: nowhere writable)."""
+        key = hashlib.sha256(
+            json.dumps([self.version, sorted(self.properties.items()), self.format_args]).encode()
+        ).hexdigest()[:16]
+        parent = kafka_libs().parent / "formatted"
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return parent / key if os.access(parent, os.W_OK) else None
 
     def start(self, timeout: float = 60.0) -> LocalKafka:
         self.write_config()
@@ -216,7 +240,7 @@ class LocalKafka:
             self.format()
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            self.java("kafka.Kafka", str(self.config_path)),
+            self.java("kafka.Kafka", str(self.config_path), flags=self.class_data_flags()),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -229,6 +253,40 @@ class LocalKafka:
         log.info("Apache Kafka %s on %s (data in %s)", self.version, self.bootstrap, self.data_dir)
         return self
 
+    def class_data_flags(self) -> tuple[str, ...]:
+        """The JVM spends a third of a node's start-up CPU loading and verifying Kafka's
+        classes. The first node that stops cleanly writes them to a class-data archive
+        (AppCDS) beside the jars; every later node maps it (-XX:SharedArchiveFile): about
+        8 -> 5 s of CPU per start here. A JVM that cannot use the archive (another JDK)
+        ignores it and loads the classes as before."""
+        self.forget_partial_archive()
+        archive = class_archive()
+        if archive is None:
+            return ()
+        if archive.exists():
+            return (f"-XX:SharedArchiveFile={archive}",)
+        self.archive_in_progress = archive.with_name(
+            f"{archive.name}.{os.getpid()}.{secrets.token_hex(4)}"
+        )
+        return (f"-XX:ArchiveClassesAtExit={self.archive_in_progress}",)
+
+    def keep_archive(self) -> None:
+        """After a clean exit, publish the archive the run wrote (atomically)."""
+        partial, self.archive_in_progress = self.archive_in_progress, None
+        archive = class_archive()
+        if partial is None or archive is None:
+            return
+        # The JVM exits 143 (128 + SIGTERM) once Kafka's shutdown hook has run.
+        if self.process is not None and self.process.returncode in (0, 143) and partial.exists():
+            os.replace(partial, archive)
+        else:
+            partial.unlink(missing_ok=True)
+
+    def forget_partial_archive(self) -> None:
+        if self.archive_in_progress is not None:
+            self.archive_in_progress.unlink(missing_ok=True)
+            self.archive_in_progress = None
+
     def signal(self, sig: int) -> None:
         if self.process and self.process.poll() is None:
             os.kill(self.process.pid, sig)
@@ -238,6 +296,7 @@ class LocalKafka:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self.forget_partial_archive()  # a killed JVM writes no archive
 
     def pause(self) -> None:
         self.signal(signal.SIGSTOP)
@@ -260,6 +319,7 @@ class LocalKafka:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.keep_archive()
 
     def wipe(self) -> None:
         shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -287,3 +347,38 @@ def wait_until_answers(bootstrap: str, timeout: float = 30.0) -> None:
                 await admin.close()
 
     asyncio.run(probe())
+
+
+def class_archive() -> Path | None:
+    """Where the broker's class-data archive is kept: one per JDK build and Kafka version
+    (None when the jars' folder is not writable)."""
+    java = Path(java_binary()).resolve()
+    key = hashlib.sha256(
+        json.dumps([str(java), java.stat().st_mtime_ns, kafka_version()]).encode()
+    ).hexdigest()[:16]
+    folder = kafka_libs().parent / "class-data"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / f"kafka-{key}.jsa" if os.access(folder, os.W_OK) else None
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id as Kafka makes them: 16 random bytes, base64url without padding,
+    never starting with "-" (the storage tool would read it as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def keep_template(log_dir: Path, template: Path) -> None:
+    """Copy a freshly formatted `log_dir` to `template`, atomically: a concurrent node that
+    formatted the same kind first wins, and nothing ever sees half a copy."""
+    partial = template.with_name(f"{template.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    shutil.copytree(log_dir, partial)
+    try:
+        partial.rename(template)
+    except OSError:  # another node kept its copy first
+        shutil.rmtree(partial, ignore_errors=True)
