@@ -39,6 +39,7 @@ FALLBACK = {
     "http_host": "Address the HTTP server binds; `0.0.0.0` in a container.",
     "http_port": "Port of `/healthz`, `/readyz`, `/metrics` and the service's API.",
     "log_level": "Python logging level.",
+    "log_levels": "Per-logger levels over the log level, `name=LEVEL,...` (e.g. `aiokafka=INFO`).",
 }
 
 INTRO = """\

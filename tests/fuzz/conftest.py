@@ -1,5 +1,7 @@
 """The platform the fuzzers attack: every service as its own process (LocalStack, free ports)
-on the real broker and the test Postgres, a fresh database, and one user per role."""
+on the real broker and the test Postgres, a fresh database, and one user per role. Every
+service logs at DEBUG (the Kafka client at INFO): test_secrets reads those logs, after
+everything the fuzzers sent, for any token that was in use."""
 
 from __future__ import annotations
 
@@ -61,6 +63,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory, datasets_file: Path) -> I
         fresh_database=True,
         drop_database_on_stop=True,
         fixed_ports=False,
+        # DEBUG everywhere but the Kafka client, which logs every fetch at DEBUG (about 100,000
+        # lines per service over the package, none of them about a request).
+        extra_env={"MITL_LOG_LEVEL": "DEBUG", "MITL_LOG_LEVELS": "aiokafka=INFO"},
     ) as stack:
         ensure_identities(stack)
         tag = uuid.uuid4().hex[:6]

@@ -10,7 +10,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 
-from mitl_runtime.settings import ServiceSettings
+from mitl_runtime.settings import ServiceSettings, logger_levels
 
 S = TypeVar("S", bound=ServiceSettings)
 # Allocations between young-generation collections (tune_gc; the default is 700).
@@ -28,6 +28,8 @@ def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for name, level in logger_levels(settings.log_levels).items():
+        logging.getLogger(name).setLevel(level)
     app = create_app(settings)
     tune_gc()
     # Access logs are noise at thousands of requests a second; errors still reach the log.

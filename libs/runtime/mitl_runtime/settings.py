@@ -65,6 +65,9 @@ class ServiceSettings(BaseSettings):
     dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
     dlq_window: int = Field(default=1000, ge=10)
     log_level: str = "INFO"
+    # Per-logger levels over log_level, "name=LEVEL,name=LEVEL", e.g. "aiokafka=INFO" to see
+    # a service's DEBUG lines without the Kafka client's, which logs every fetch at DEBUG.
+    log_levels: str = ""
     # How every Kafka client authenticates and encrypts (docs/deploy.md, "Securing the Kafka
     # connection"): PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (SASL over TLS).
     kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
@@ -109,6 +112,12 @@ class ServiceSettings(BaseSettings):
             for name, value in values.items()
         }
 
+    @field_validator("log_levels")
+    @classmethod
+    def known_log_levels(cls, value: str) -> str:
+        logger_levels(value)
+        return value
+
     @field_validator("kafka_security_protocol", mode="before")
     @classmethod
     def known_protocol(cls, value: Any) -> Any:
@@ -129,3 +138,20 @@ class ServiceSettings(BaseSettings):
         if self.tracing_exporter == "file" and self.tracing_file is None:
             raise ValueError("tracing_exporter 'file' needs tracing_file (MITL_TRACING_FILE)")
         return self
+
+
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def logger_levels(spec: str) -> dict[str, str]:
+    """{logger: level} from "name=LEVEL,name=LEVEL" (log_levels); ValueError naming the fault."""
+    levels: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, level = (s.strip() for s in part.partition("="))
+        if not sep or not name:
+            raise ValueError(f"log_levels: {part!r} is not name=LEVEL (e.g. aiokafka=INFO)")
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError(f"log_levels: {level!r} for {name!r} is not one of {LOG_LEVELS}")
+        levels[name] = level.upper()
+    return levels
+

@@ -1,44 +1,28 @@
-"""Tokens stay secret: a whole platform (every service its own process, logging at DEBUG) is
-worked by people with real tokens, through the happy paths and the unhappy ones (unknown and
+"""Tokens stay secret: the fuzzers' platform (every service its own process, logging at DEBUG)
+is worked by people with real tokens, through the happy paths and the unhappy ones (unknown and
 malformed tokens, tokens where a name or an id belongs, an admin creating a user over HTTP),
 with bad events on the topics so that dead-letter topics fill. Afterwards no service log and
-no dead-letter record contains any token, nor a recognisable piece of one."""
+no dead-letter record contains any token, nor a recognisable piece of one: neither these
+tokens, nor the fuzzers' (their requests carried them too)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from mitl_cli.chaos.identity import ensure_identities
 from mitl_cli.feed import pool_items
 from mitl_cli.stack import LocalStack
 from mitl_contracts import topics
 from mitl_review.cli import create_user
 
+from tests.fuzz.conftest import Platform
 from tests.support import TopicReader, publish_raw, wait_until
 
 pytestmark = pytest.mark.e2e
 PIECE = 12  # a run of this many token characters is as good as the token to a reader
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, datasets_file: Path) -> Iterator[LocalStack]:
-    with LocalStack(
-        workdir=tmp_path_factory.mktemp("secrets"),
-        datasets_file=datasets_file,
-        database=f"mitl_secrets_{uuid.uuid4().hex[:8]}",
-        fresh_database=True,
-        drop_database_on_stop=True,
-        fixed_ports=False,
-        extra_env={"MITL_LOG_LEVEL": "DEBUG"},
-    ) as running:
-        ensure_identities(running)
-        yield running
 
 
 def exercise(stack: LocalStack, tokens: dict[str, str]) -> list[str]:
@@ -96,13 +80,14 @@ def exercise(stack: LocalStack, tokens: dict[str, str]) -> list[str]:
     return [*tokens.values(), created, *secrets]
 
 
-def test_no_token_is_logged_or_dead_lettered(stack: LocalStack) -> None:
+def test_no_token_is_logged_or_dead_lettered(platform: Platform) -> None:
+    stack = platform.stack
     tag = uuid.uuid4().hex[:6]
     tokens = {
         role: asyncio.run(create_user(stack.database_url, f"secret-{role}-{tag}", role))
         for role in ("annotator", "expert", "admin")
     }
-    used = exercise(stack, tokens)
+    used = [*exercise(stack, tokens), *platform.tokens.values()]
     assert stack.broker is not None
     bad = [b"{nope", json.dumps({"dataset": "trec6", "annotator": "x"}).encode()]
     for topic in (topics.LABELS, topics.REVIEW_REQUESTED, topics.ITEMS_RAW):
