@@ -1,11 +1,14 @@
-"""One stack for the task-type loops (spans, images, multi-label): each has a dataset of its
-own in one datasets file, so the three modules share the services' start-up, the slow part.
-test_loop.py keeps its own stack: it runs with small drift windows and a trace file."""
+"""One stack for every e2e loop (single-label text, spans, images, multi-label): each has a
+dataset of its own in one datasets file, so the four modules share the services' start-up,
+the slow part. The drift monitor runs with small windows, so that it computes its statistic on
+test_loop's short stream, and every service appends its spans to one file for the trace
+test."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from mitl_cli.stack import LocalStack
@@ -17,11 +20,26 @@ from tests.e2e.loop import DIGITS, SPAN_LABELS, YEAST_LABELS, own_stack
 
 
 @pytest.fixture(scope="package")
-def task_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def task_stack(
+    tmp_path_factory: pytest.TempPathFactory, bootstrap_model: Path
+) -> Iterator[LocalStack]:
     config = tmp_path_factory.mktemp("task-config")
     datasets = config / "datasets.yaml"
     datasets.write_text(
         "datasets:\n"
+        # Single-label text: the session's TREC-6 bootstrap model (test_loop).
+        "  trec6:\n"
+        "    input_kind: text\n"
+        "    labels: [ABBR, DESC, ENTY, HUM, LOC, NUM]\n"
+        "    max_text_chars: 500\n"
+        f"    model: {bootstrap_model}\n"
+        "    policy:\n"
+        "      version: test-v1\n"
+        "      accept_threshold: 0.7\n"
+        "      escalation_floor: 0.3\n"
+        "      uncertainty: entropy\n"
+        "      escalate_metadata:\n"
+        "        domain: [medical]\n"
         # Spans: spaCy's pre-labeler; every item goes to people (nothing is that sure).
         "  tweets:\n"
         "    task: spans\n"
@@ -64,5 +82,17 @@ def task_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
         config / "digits-pixels", dataset="digits", kind="pixels", seed_size=100, seed=0
     )
     build_multilabel_bootstrap(config / "yeast-ovr", "yeast", seed_size=300, seed=0)
-    with own_stack(tmp_path_factory, "tasks", datasets) as running:
+    with own_stack(tmp_path_factory, "tasks", datasets, loop_env) as running:
         yield running
+
+
+def loop_env(workdir: Path) -> dict[str, str]:
+    return {
+        # Small drift windows so the monitor computes its statistics on a short stream.
+        "MITL_REFERENCE_SIZE": "20",
+        "MITL_WINDOW_SIZE": "20",
+        "MITL_EVALUATE_EVERY": "10",
+        # Every service appends its spans to one file: the trace test reads it.
+        "MITL_TRACING_EXPORTER": "file",
+        "MITL_TRACING_FILE": str(workdir / "spans.jsonl"),
+    }

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,16 +27,22 @@ YEAST_LABELS = [f"Class{n}" for n in range(1, 15)]
 
 @contextmanager
 def own_stack(
-    tmp_path_factory: pytest.TempPathFactory, name: str, datasets: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    datasets: Path,
+    extra_env: Callable[[Path], dict[str, str]] = lambda workdir: {},
 ) -> Iterator[LocalStack]:
-    """Every service its own process over `datasets`, on a fresh database dropped afterwards."""
+    """Every service its own process over `datasets`, on a fresh database dropped afterwards;
+    `extra_env` gives the services' extra settings from the stack's folder."""
+    workdir = tmp_path_factory.mktemp(f"{name}-stack")
     with LocalStack(
-        workdir=tmp_path_factory.mktemp(f"{name}-stack"),
+        workdir=workdir,
         datasets_file=datasets,
         database=f"mitl_e2e_{name}_{uuid.uuid4().hex[:8]}",
         fresh_database=True,
         drop_database_on_stop=True,
         fixed_ports=False,
+        extra_env=extra_env(workdir),
     ) as running:
         yield running
 

@@ -11,8 +11,6 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -27,33 +25,19 @@ pytestmark = pytest.mark.e2e
 ITEMS = 60
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, datasets_file: Path) -> Iterator[LocalStack]:
-    workdir = tmp_path_factory.mktemp("stack")
-    with LocalStack(
-        workdir=workdir,
-        datasets_file=datasets_file,
-        database=f"mitl_e2e_{uuid.uuid4().hex[:8]}",
-        fresh_database=True,
-        drop_database_on_stop=True,
-        fixed_ports=False,
-        # Small drift windows so the monitor computes its statistics on a short stream.
-        extra_env={
-            "MITL_REFERENCE_SIZE": "20",
-            "MITL_WINDOW_SIZE": "20",
-            "MITL_EVALUATE_EVERY": "10",
-            # Every service appends its spans to one file: the trace test reads it.
-            "MITL_TRACING_EXPORTER": "file",
-            "MITL_TRACING_FILE": str(workdir / "spans.jsonl"),
-        },
-    ) as running:
-        yield running
+@pytest.fixture
+def stack(task_stack: LocalStack) -> LocalStack:
+    """The e2e package's stack (conftest.task_stack), whose trec6 dataset this module uses."""
+    return task_stack
 
 
-async def item_clients(database_url: str) -> dict[str | None, int]:
+async def item_clients(database_url: str, dataset: str) -> dict[str | None, int]:
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT client_id, count(*) AS n FROM audit.items GROUP BY 1")
+        rows = await conn.fetch(
+            "SELECT client_id, count(*) AS n FROM audit.items WHERE dataset = $1 GROUP BY 1",
+            dataset,
+        )
     finally:
         await conn.close()
     return {r["client_id"]: r["n"] for r in rows}
@@ -115,7 +99,7 @@ def test_items_flow_to_labels_reviews_and_an_audited_override(stack: LocalStack)
 
     # Every item names the client that sent it, in the export's source table (audit.items).
     def senders() -> dict[str | None, int] | None:
-        found = asyncio.run(item_clients(stack.database_url))
+        found = asyncio.run(item_clients(stack.database_url, "trec6"))
         return found if sum(found.values()) >= ITEMS else None
 
     assert wait_until(senders, timeout=60) == {DEV_CLIENT: ITEMS}

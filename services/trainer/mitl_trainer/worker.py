@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import asyncpg
 from mitl_contracts.datasets import Catalog
@@ -33,16 +33,9 @@ from mitl_trainer.core.training_set import TrainingSet, build
 from mitl_trainer.metrics import HOLDOUT_ACCURACY, RUNS, TRAINING_SECONDS
 from mitl_trainer.settings import Settings
 from mitl_trainer.store import learned, retraining
-from mitl_trainer.training import (
-    Champion,
-    Rules,
-    class_counts,
-    kind_for,
-    score_metric,
-    store_candidate,
-    train_candidate,
-    version_for,
-)
+
+if TYPE_CHECKING:
+    from mitl_trainer.training import Champion
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +61,12 @@ def readiness(catalog: Catalog, dataset: str, training: TrainingSet, settings: S
     """Whether the training set can train (schedule.readiness); a span dataset's classes are
     its entity labels, counted in entities, a multi-label dataset's its labels, counted in
     items holding each."""
-    kind = kind_for(catalog.get(dataset), settings.model_kind)
+    from mitl_trainer import training as trainers  # first use (see Worker.run)
+
+    kind = trainers.kind_for(catalog.get(dataset), settings.model_kind)
     return schedule.readiness(
         training.verified,
-        class_counts(kind, training),
+        trainers.class_counts(kind, training),
         catalog.get(dataset).labels,
         min_labels=settings.min_labels,
         min_per_class=settings.min_per_class,
@@ -122,6 +117,10 @@ class Worker:
 
     async def train(self, request: asyncpg.Record) -> tuple[str, str, str | None]:
         """(outcome, reason, version) of the request, recorded as done."""
+        # Imported on first use, not at start-up: training brings scikit-learn, skl2onnx and
+        # the span tagger (~2.5 s of CPU), which a trainer with nothing to train never needs.
+        from mitl_trainer import training as trainers
+
         pool, settings = self.runtime.pool, self.settings
         request_id, name = request["request_id"], request["dataset"]
         dataset = self.catalog.get(name)
@@ -131,8 +130,8 @@ class Worker:
             log.warning("dataset %s: no training: %s", name, ready.reason)
             await retraining.finish_request(pool, request_id, "skipped", ready.reason)
             return "skipped", ready.reason, None
-        kind = kind_for(dataset, settings.model_kind)
-        version = version_for(name, training.digest(settings.seed), kind)
+        kind = trainers.kind_for(dataset, settings.model_kind)
+        version = trainers.version_for(name, training.digest(settings.seed), kind)
         if await retraining.model_exists(pool, name, version):
             reason = f"the same labels trained {version} before"
             await retraining.finish_request(pool, request_id, "unchanged", reason, version)
@@ -143,16 +142,18 @@ class Worker:
             "trigger": request["trigger"],
             "trigger_ref": request["trigger_ref"],
         }
-        rules = Rules(settings.seed, settings.promotion_margin, settings.min_holdout, kind)
+        rules = trainers.Rules(settings.seed, settings.promotion_margin, settings.min_holdout, kind)
         started = time.perf_counter()
         encoder = await asyncio.to_thread(self.encoder)
         candidate = await asyncio.to_thread(
-            train_candidate, dataset, training, champion, rules, encoder, provenance
+            trainers.train_candidate, dataset, training, champion, rules, encoder, provenance
         )
-        digest, path = await asyncio.to_thread(store_candidate, candidate, self.artifacts, encoder)
+        digest, path = await asyncio.to_thread(
+            trainers.store_candidate, candidate, self.artifacts, encoder
+        )
         TRAINING_SECONDS.observe(time.perf_counter() - started)
         metrics = candidate.manifest.metrics
-        score = f"holdout_{score_metric(kind)}"
+        score = f"holdout_{trainers.score_metric(kind)}"
         HOLDOUT_ACCURACY.labels(name, "candidate").set(metrics.get(score, 0.0))
         if f"champion_{score}" in metrics:
             HOLDOUT_ACCURACY.labels(name, "champion").set(metrics[f"champion_{score}"])
@@ -196,6 +197,8 @@ class Worker:
     async def champion(self, dataset: str) -> Champion | None:
         """The champion as the last announcement says, else the catalog's model (the one
         inference serves first), else none."""
+        from mitl_trainer.training import Champion
+
         row = await learned.champion(self.runtime.pool, dataset)
         if row is not None:
             return Champion(
