@@ -19,6 +19,14 @@ ARTIFACTS = ROOT / ".local" / "test"
 # environment on) look for a first record every 20 ms rather than the default 100: a test
 # waits on many quiet-to-busy hops in a row, and idle CPU does not matter here.
 os.environ.setdefault("MITL_KAFKA_BATCH_TIMEOUT_MS", "20")
+# The tests' brokers live a minute or a few and carry little: the C2 compiler's work on them
+# (about 0.12 cores for a minute after start, measured on a stack's broker) costs more than it
+# saves. C1 only. Benchmarks and chaos runs outside the tests keep the full JIT.
+os.environ.setdefault("MITL_KAFKA_JVM_OPTS", "-XX:TieredStopAtLevel=1")
+# On the embedded stand-in (MITL_TEST_BROKER=embedded) services in this process take the short
+# fetch wait that broker needs; stacks get it from LocalStack.
+if os.environ.get("MITL_TEST_BROKER") == "embedded":
+    os.environ.setdefault("MITL_KAFKA_FETCH_MAX_WAIT_MS", "50")
 
 # Property tests check what the code computes, never how fast: on a shared, loaded machine
 # hypothesis's default 200 ms deadline per example fails tests at random.

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from mitl_runtime.localinfra import item_fetch_max_wait_ms
 from mitl_runtime.progress import Progress
 
 from mitl_cli.commands.bench import (
@@ -76,12 +77,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--items", type=int, default=3000, help="items in the saturation run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--micro-batch", type=int, default=512, help="services' max_records")
-    for flag, default, what in (
-        ("--batch-timeout-ms", BATCH_TIMEOUT_MS, "wait for a first record"),
-        ("--fetch-max-wait-ms", FETCH_MAX_WAIT_MS, "fetch wait"),
-    ):
-        setting = "MITL_KAFKA_" + flag.removeprefix("--").replace("-", "_").upper()
-        parser.add_argument(flag, type=int, default=default, help=f"consumers' {what} ({setting})")
+    parser.add_argument(
+        "--batch-timeout-ms",
+        type=int,
+        default=BATCH_TIMEOUT_MS,
+        help="consumers' wait for a first record (MITL_KAFKA_BATCH_TIMEOUT_MS)",
+    )
+    parser.add_argument(
+        "--fetch-max-wait-ms",
+        type=int,
+        default=None,
+        help="consumers' fetch wait on the item path (MITL_KAFKA_FETCH_MAX_WAIT_MS; default: "
+        f"the broker's, {FETCH_MAX_WAIT_MS} on Apache Kafka, "
+        f"{item_fetch_max_wait_ms('embedded')} on the embedded stand-in)",
+    )
     parser.add_argument("--post-batch", type=int, default=500, help="items per POST (saturation)")
     parser.add_argument("--sustained-fraction", type=float, default=0.8)
     parser.add_argument("--sustained-seconds", type=float, default=15.0)
@@ -271,11 +280,12 @@ def run(args: argparse.Namespace) -> int:
     # A fresh database, so fresh topics too: Kafka keeps the last run's under the workdir.
     shutil.rmtree(args.workdir / "kafka", ignore_errors=True)
     bundle = bundle_for(args.model, args.workdir)
+    fetch_max_wait_ms = args.fetch_max_wait_ms or item_fetch_max_wait_ms(args.broker)
     before = bare_throughput(bundle, texts(args.items), args.micro_batch, args.ort_spinning)
     env = {
         "MITL_KAFKA_MAX_BATCH": str(args.micro_batch),
         "MITL_KAFKA_BATCH_TIMEOUT_MS": str(args.batch_timeout_ms),
-        "MITL_KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_max_wait_ms),
+        "MITL_KAFKA_FETCH_MAX_WAIT_MS": str(fetch_max_wait_ms),
         "MITL_MAX_ITEMS_PER_REQUEST": str(max(1000, args.post_batch)),
         "MITL_INTRA_OP_THREADS": "2",
         "MITL_ORT_ALLOW_SPINNING": str(args.ort_spinning).lower(),
@@ -326,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
         "inference_peak_rss_mb": round(memory["VmHWM"], 1),
         "micro_batch": args.micro_batch,
         "batch_timeout_ms": args.batch_timeout_ms,
-        "fetch_max_wait_ms": args.fetch_max_wait_ms,
+        "fetch_max_wait_ms": fetch_max_wait_ms,
         "ort_spinning": args.ort_spinning,
         **machine(),
     }

@@ -33,6 +33,7 @@ from mitl_runtime.localinfra import (
     BrokerKind,
     LocalBrokerProcess,
     LocalPostgres,
+    broker_settings,
     create_database,
     drop_database,
     free_port,
@@ -155,8 +156,7 @@ class LocalStack(StartsAndStops):
             "MITL_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "MITL_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
             "MITL_LOG_LEVEL": "INFO",
-            # The embedded stand-in does not take idempotent producers.
-            "MITL_KAFKA_ENABLE_IDEMPOTENCE": str(self.broker_kind == "kafka").lower(),
+            **broker_settings(self.broker_kind),
             "MITL_ADMIN_TOKEN": self.admin_token,
             "MITL_AUDITOR_TOKEN": self.auditor_token,
             **self.extra_env,

@@ -42,6 +42,9 @@ JVM_FLAGS = (
     "-Djava.awt.headless=true",
 )
 
+# Extra JVM options for every local node, space-separated.
+JVM_OPTIONS_VARIABLE = "MITL_KAFKA_JVM_OPTS"
+
 # One node, quick to start and quick to rebalance. Production keeps Kafka's defaults here.
 SINGLE_NODE_PROPERTIES: dict[str, str] = {
     "offsets.topic.replication.factor": "1",
@@ -180,6 +183,8 @@ class LocalKafka:
             java_binary(),
             *HEAP,
             *JVM_FLAGS,
+            # More JVM options, e.g. the tests' -XX:TieredStopAtLevel=1 (tests/conftest.py).
+            *os.environ.get(JVM_OPTIONS_VARIABLE, "").split(),
             *flags,
             f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
             "-cp",

@@ -113,6 +113,33 @@ class EmbeddedBroker:
 
 BrokerKind = Literal["kafka", "embedded"]
 BROKER_KINDS: tuple[BrokerKind, ...] = ("kafka", "embedded")
+# Tansu answers a held fetch at its next check, not when records arrive: short waits keep
+# each hop quick on it (ServiceSettings.kafka_fetch_max_wait_ms), the item path's shortest.
+EMBEDDED_FETCH_MAX_WAIT_MS = 50
+EMBEDDED_BACKGROUND_FETCH_MAX_WAIT_MS = 250
+
+
+def item_fetch_max_wait_ms(kind: BrokerKind) -> int:
+    """The item path's fetch wait the services use on a local broker of `kind`."""
+    value = broker_settings(kind).get("MITL_KAFKA_FETCH_MAX_WAIT_MS")
+    if value is not None:
+        return int(value)
+    default = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].default
+    assert isinstance(default, int)
+    return default
+
+
+def broker_settings(kind: BrokerKind) -> dict[str, str]:
+    """The service settings (environment) a local broker of `kind` needs beside the defaults,
+    which are Apache Kafka's."""
+    if kind == "kafka":
+        return {}
+    return {
+        # The embedded stand-in does not take idempotent producers.
+        "MITL_KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "MITL_KAFKA_FETCH_MAX_WAIT_MS": str(EMBEDDED_FETCH_MAX_WAIT_MS),
+        "MITL_KAFKA_BACKGROUND_FETCH_MAX_WAIT_MS": str(EMBEDDED_BACKGROUND_FETCH_MAX_WAIT_MS),
+    }
 
 
 def start_local_broker(kind: BrokerKind, workdir: Path) -> LocalBrokerProcess:

@@ -52,14 +52,16 @@ class ServiceSettings(BaseSettings):
     # subscriber wakes. 20 ms: the three item-path services burnt 0.11 cores doing nothing;
     # 100 ms: 0.07.
     kafka_batch_timeout_ms: int = Field(default=100, ge=1)
-    # How long the broker may hold a fetch that finds no data. Tansu answers a held fetch
-    # only at its next check, not when data arrives: with aiokafka's 500 ms, each hop of the
-    # pipeline waited 100-200 ms (p50/p90, `mitl bench inference`); 50 ms answers in ~3 ms,
-    # for 20 idle polls a second per consumer. Kafka answers on arrival either way. The short
-    # wait is for the topics on an item's way to a decision (topics.LATENCY_SENSITIVE); the
-    # others (labels, models, drift, audit's reads) take the background wait.
-    kafka_fetch_max_wait_ms: int = Field(default=50, ge=1, le=30_000)
-    kafka_background_fetch_max_wait_ms: int = Field(default=250, ge=1, le=30_000)
+    # How long the broker may hold a fetch that finds no data. Apache Kafka answers a held
+    # fetch as soon as records arrive, so the wait costs no latency; it sets how often an
+    # idle consumer asks again. At 50 ms (the earlier default) an idle local stack sent the
+    # broker ~130 empty fetches a second and the broker spent 0.19 cores answering them; at
+    # 500 ms (aiokafka's default) 0.10. Tansu, the embedded stand-in, answers a held fetch
+    # only at its next check: `mitl run --broker embedded` and the benchmarks on it set 50 ms
+    # (each hop waited 100-200 ms at 500). The item path (topics.LATENCY_SENSITIVE) takes
+    # this wait, the other topics the background one.
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=30_000)
+    kafka_background_fetch_max_wait_ms: int = Field(default=500, ge=1, le=30_000)
     # A bad deploy must not dead-letter the whole stream: above this share of a window of
     # messages, the consumer stops instead of committing (arroyo's DLQ limit).
     dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
@@ -154,4 +156,3 @@ def logger_levels(spec: str) -> dict[str, str]:
             raise ValueError(f"log_levels: {level!r} for {name!r} is not one of {LOG_LEVELS}")
         levels[name] = level.upper()
     return levels
-

@@ -8,13 +8,6 @@ class Settings(OidcSettings):
     role their JWT's roles claim grants (admin over expert over annotator)."""
 
     http_port: int = 8004
-    # Review requests wait in a queue for people, who take seconds per item; with Apache
-    # Kafka a held fetch is answered when records arrive anyway. The runtime's short wait for
-    # the item path (50 ms, for brokers that answer a held fetch only at their next check)
-    # had the review API poll the broker 20 times a second, for nothing, while people claim
-    # and submit (CPU the service spends beside them, `mitl bench review`). The background
-    # wait instead: 4 polls a second.
-    kafka_fetch_max_wait_ms: int = Field(default=250, ge=1, le=30_000)
     # How long a claimed task stays with its claimer; after that it returns to its queue.
     lease_seconds: float = Field(default=300, gt=0, le=24 * 3600)
     # How often the queue-depth and outbox gauges are refreshed, and the longest an

@@ -50,3 +50,17 @@ def test_the_first_kept_template_wins_and_no_partial_copy_is_left(tmp_path: Path
     assert (template / "meta.properties").read_text() == "cluster.id=one\n"
     assert (template / "__cluster_metadata-0").is_dir()
     assert [p.name for p in template.parent.iterdir()] == ["key"]
+
+
+def test_more_jvm_options_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka_server, "java_binary", lambda: "java")
+    monkeypatch.setattr(kafka_server, "kafka_libs", lambda: tmp_path)
+    monkeypatch.setenv("MITL_KAFKA_JVM_OPTS", " -XX:TieredStopAtLevel=1  -Xss1m ")
+    command = LocalKafka(tmp_path / "a").java("kafka.Kafka", "server.properties")
+    at = command.index("-XX:TieredStopAtLevel=1")
+    assert command[at + 1] == "-Xss1m" and at < command.index("kafka.Kafka")
+    assert command[-2:] == ["kafka.Kafka", "server.properties"]
+    monkeypatch.delenv("MITL_KAFKA_JVM_OPTS")
+    assert "-Xss1m" not in LocalKafka(tmp_path / "a").java("kafka.Kafka")

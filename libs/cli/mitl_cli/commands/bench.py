@@ -32,8 +32,8 @@ import mitl_cli
 from mitl_cli import plugins
 
 PREFIX = "bench_"
-# The services' fetch wait on the item path (see ServiceSettings.kafka_fetch_max_wait_ms: Tansu
-# answers a waiting fetch at its next check, so the default 500 ms adds 100-200 ms per hop);
+# The services' fetch wait on the item path on Apache Kafka (ServiceSettings
+# .kafka_fetch_max_wait_ms; localinfra.item_fetch_max_wait_ms gives the embedded stand-in's);
 # the benchmarks' own readers use it too.
 FETCH_MAX_WAIT_MS: int = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].default
 BATCH_TIMEOUT_MS: int = ServiceSettings.model_fields["kafka_batch_timeout_ms"].default
