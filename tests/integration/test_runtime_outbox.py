@@ -287,3 +287,45 @@ def test_concurrent_relays_publish_each_row_once_in_order(database_url: str) -> 
             assert await outbox.publish_pending(pool, "trainer", Recorder()) == []
 
     asyncio.run(scenario())
+
+
+class StoredRecorder:
+    """A publisher of stored rows that records the (key, JSON) pairs it was given."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, str]] = []
+
+    async def publish_stored(self, topic: str, records: Sequence[tuple[str, str]]) -> None:
+        self.published += [(topic, key, payload) for key, payload in records]
+
+
+class StoredRuntime:
+    def __init__(self, pool: asyncpg.Pool, publisher: StoredRecorder) -> None:
+        self.pool = pool
+        self.publisher = publisher
+
+
+def test_the_relay_publishes_rows_as_stored(database_url: str) -> None:
+    """What the relay publishes is each event's key and JSON exactly as `publish` would send
+    them (the stored serialisation), oldest first by topic, and the rows end up marked."""
+
+    async def scenario() -> None:
+        async with database(database_url) as pool:
+            await migrate(pool, "trainer", "mitl_trainer")
+            labels = [label(n) for n in range(7)]
+            alerts = [alert(f"s{n}") for n in range(2)]
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.add(conn, "trainer", topics.LABELS, labels[:4])
+                await outbox.add(conn, "trainer", topics.DRIFT, alerts)
+                await outbox.add(conn, "trainer", topics.LABELS, labels[4:])
+            recorder = StoredRecorder()
+            relay = outbox.OutboxRelay(StoredRuntime(pool, recorder), "trainer", batch=4)
+            assert await relay.flush() == 9
+            expected = [(topics.LABELS, outbox.key_of(e), e.model_dump_json()) for e in labels]
+            expected += [(topics.DRIFT, outbox.key_of(e), e.model_dump_json()) for e in alerts]
+            by_topic = sorted(recorder.published, key=lambda r: r[0] != topics.LABELS)
+            assert by_topic == expected
+            assert await outbox.pending_count(pool, "trainer") == 0
+            assert await relay.flush() == 0
+
+    asyncio.run(scenario())

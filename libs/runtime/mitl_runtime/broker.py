@@ -84,7 +84,20 @@ class EventPublisher:
         await self.stop()
 
     async def publish(self, topic: str, events: Sequence[Event]) -> None:
-        if not events:
+        await self.publish_records(
+            topic, [(event_key(event), event.model_dump_json().encode()) for event in events]
+        )
+
+    async def publish_stored(self, topic: str, records: Sequence[tuple[str, str]]) -> None:
+        """Publish events serialised before (each its key and JSON, as the outbox keeps them)
+        as they are, without validating and serialising them again."""
+        await self.publish_records(
+            topic, [(key.encode(), payload.encode()) for key, payload in records]
+        )
+
+    async def publish_records(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
+        """Publish (key, JSON value) records, each an event of `topic`."""
+        if not records:
             return
         producer = self._producer
         if producer is None:
@@ -94,17 +107,14 @@ class EventPublisher:
             list
         )
         tracing = self.tracing
-        for event in events:
-            key = event_key(event)
+        for key, value in records:
             headers = HEADERS + tracing.headers(key) if tracing is not None else HEADERS
-            by_partition[partition_for(key, partitions)].append(
-                (key, event.model_dump_json().encode(), headers)
-            )
+            by_partition[partition_for(key, partitions)].append((key, value, headers))
         # Every batch is sent before any acknowledgement is awaited: one round trip for all.
         pending = []
-        for partition, records in by_partition.items():
+        for partition, batch_records in by_partition.items():
             batch = producer.create_batch()
-            for key, value, headers in records:
+            for key, value, headers in batch_records:
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     pending.append(await producer.send_batch(batch, topic, partition=partition))
                     batch = producer.create_batch()
@@ -112,4 +122,4 @@ class EventPublisher:
                     batch.append(key=key, value=value, timestamp=None, headers=headers)
             pending.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*pending)
-        EVENTS_PUBLISHED.labels(self.service, topic).inc(len(events))
+        EVENTS_PUBLISHED.labels(self.service, topic).inc(len(records))

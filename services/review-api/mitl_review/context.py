@@ -6,13 +6,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import asyncpg
 from mitl_contracts.datasets import Catalog
 from mitl_runtime.auth.authenticator import Authenticator
 from mitl_runtime.service import ServiceRuntime
 
 from mitl_review.annotators import QualityExporter
 from mitl_review.claimed_tasks import ClaimedTasks
+from mitl_review.connection_pool import ConnectionPool
 from mitl_review.core.leases import LeaseClock
 from mitl_review.outbox import OutboxRelay
 from mitl_review.request_pool import RequestPool
@@ -40,6 +40,6 @@ class Context:
     claimed: ClaimedTasks = field(default_factory=ClaimedTasks)
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> ConnectionPool:
         """The pool of request handlers (see request_pool)."""
         return self.requests.pool

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from mitl_contracts import topics
 from mitl_contracts.examples import examples
-from mitl_runtime.broker import EventPublisher
+from mitl_runtime import outbox
+from mitl_runtime.broker import EventPublisher, event_key
 from mitl_runtime.kafka_clients import producer_options
 from mitl_runtime.settings import ServiceSettings
 
@@ -29,3 +30,27 @@ def test_producers_are_idempotent_and_wait_for_all_replicas() -> None:
     assert options["enable_idempotence"] is True
     assert options["acks"] == "all"
     assert options["client_id"] == "mitl-router"
+
+
+def test_stored_events_go_out_as_the_events_themselves_would() -> None:
+    """The outbox keeps each event's key and JSON; published as stored, they are the very
+    records `publish` makes of the events."""
+
+    async def scenario() -> None:
+        publisher = EventPublisher(ServiceSettings(), "test")
+        sent: list[tuple[str, list[tuple[bytes, bytes]]]] = []
+
+        async def record(topic: str, records: list[tuple[bytes, bytes]]) -> None:
+            sent.append((topic, list(records)))
+
+        publisher.publish_records = record  # type: ignore[method-assign]
+        events = examples(topics.LABELS)
+        await publisher.publish(topics.LABELS, events)
+        rows = outbox.rows(topics.LABELS, events)
+        await publisher.publish_stored(
+            topics.LABELS, [(key, payload) for _, _, key, payload in rows]
+        )
+        assert len(sent) == 2 and sent[0] == sent[1]
+        assert [key for key, _ in sent[0][1]] == [event_key(e) for e in events]
+
+    asyncio.run(scenario())
