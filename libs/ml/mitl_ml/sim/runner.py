@@ -108,6 +108,9 @@ class SimConfig:
     # What the floor may spend after the budget (mitl_policy.calibration.adaptive_rate);
     # None: no end, the floor draws from every model version (measured: see above).
     calibration_floor_budget: int | None = None
+    # Calibration reviews at raised rates queued only up to the unspent budget
+    # (mitl_policy.calibration_cap); False: every draw under the raised rate is queued.
+    calibration_queue_cap: bool = True
     calibration_max_rate: float = 0.5
     bound: str = "wilson"
     # A CSV/JSONL file to simulate instead of the shipped `dataset` (then only its name).
@@ -137,6 +140,7 @@ class SimConfig:
             calibration_rate=self.calibration_rate,
             calibration_budget=budget if adaptive else None,
             calibration_floor_budget=self.calibration_floor_budget if adaptive else None,
+            calibration_queue_cap=self.calibration_queue_cap,
             calibration_max_rate=self.calibration_max_rate if adaptive else None,
             bound=self.bound,
             min_accept_threshold=self.min_accept_threshold,
