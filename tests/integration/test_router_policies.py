@@ -56,6 +56,7 @@ CAP_POLICY = """
       calibration_rate: 0.0
       calibration_max_rate: 1.0
       calibration_budget: 12
+      calibration_queue_cap: true
 """
 
 

@@ -147,8 +147,9 @@ class Policy(BaseModel):
     # queued and not yet labeled never exceed the budget still unspent (pooled like the
     # budget): of the predictions drawn past that, none is a calibration review (rate 0), so
     # they are accepted or queued by uncertainty like any other (docs/policies.md,
-    # "Calibration sampling"). False: every draw under the raised rate is queued.
-    calibration_queue_cap: bool = True
+    # "Calibration sampling"). False (the default): every draw under the raised rate is
+    # queued; measured in the simulator, the cap trades accuracy against labels (README).
+    calibration_queue_cap: bool = False
     calibration_max_rate: float | None = Field(default=None, gt=0.0, le=1.0)
     calibration_margin: float = Field(default=0.01, gt=0.0, lt=1.0)
     # The threshold scan starts at the first candidate whose n could pass with this share of

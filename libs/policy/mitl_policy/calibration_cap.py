@@ -8,7 +8,7 @@ active-learning review. People then label nothing but calibration reviews until 
 spent, and whatever was drawn past it is labeled too (three rounds of 50 for a budget of 104:
 46 labels past the budget) by a head that learned little from those easy, confident items.
 
-With `calibration_queue_cap` (the default) the calibration reviews queued and not yet labeled
+With `calibration_queue_cap` (off by default) the calibration reviews queued and not yet labeled
 at raised rates never exceed the unspent budget (`calibration_budget` minus the calibration
 verdicts so far, pooled over the classes in scope "dataset", per class in scope "class"). Of
 the predictions drawn at a raised rate, those with the smallest draws keep their calibration

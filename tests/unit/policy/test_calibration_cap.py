@@ -27,6 +27,7 @@ CAPPED = Policy(
     calibration_rate=0.01,
     calibration_max_rate=0.5,
     calibration_budget=60,
+    calibration_queue_cap=True,
 )
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -109,6 +110,7 @@ def test_no_cap_at_the_floor_or_when_switched_off() -> None:
     assert state.classes["A"].calibration_rate == 0.01 and not caps_any(state, ["A"], CAPPED)
     assert over_cap(rows, state, CAPPED)[0] == [False] * 3000
     off = CAPPED.model_copy(update={"calibration_queue_cap": False})
+    assert not Policy(target_precision=0.95).calibration_queue_cap  # off unless asked for
     assert not caps_any(None, ["A"], off) and over_cap(rows, None, off)[0] == [False] * 3000
     fixed = Policy(target_precision=0.95, calibration_rate=0.3, min_accept_threshold=0.5)
     assert not caps_any(None, ["A"], fixed)

@@ -16,6 +16,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = Policy(
     version="cap-v1", target_precision=0.95, escalation_floor=0.0, min_accept_threshold=0.5,
     calibration_rate=0.01, calibration_max_rate=0.5, calibration_budget=60,
+    calibration_queue_cap=True,
 )  # fmt: skip
 CATALOG = Catalog(datasets={"d": Dataset(name="d", labels=["a", "b"], policy=POLICY)})
 

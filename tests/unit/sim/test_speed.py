@@ -49,12 +49,12 @@ def _route_everything(
         # Adaptive calibration: the rate per class moves between 0.05 and 0.3 (the core's
         # rate, not the floor, decides which confident items are sampled).
         {"calibration_budget": 60, "calibration_max_rate": 0.3, "target_precision": 0.8},
-        # Without the queue cap: every draw at the raised rate is queued (the old rule).
+        # With the queue cap: draws at the raised rate past the unspent budget are not queued.
         {
             "calibration_budget": 60,
             "calibration_max_rate": 0.3,
             "target_precision": 0.8,
-            "calibration_queue_cap": False,
+            "calibration_queue_cap": True,
         },
         # A floor budget of 0: once the budget is spent a certified class draws nothing.
         {

@@ -136,7 +136,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--calibration-queue-cap", action=argparse.BooleanOptionalAction,
         default=SimConfig.calibration_queue_cap,
         help="queue calibration reviews at raised rates only up to the unspent budget "
-        "(the rest of a round goes to active learning; default on)",
+        "(the rest of a round goes to active learning; default off)",
     )  # fmt: skip
     parser.add_argument(
         "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,
