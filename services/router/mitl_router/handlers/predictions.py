@@ -80,7 +80,8 @@ class Router:
                     and name not in context.calibration_queued
                     and caps_any(learned, dataset.labels, dataset.policy)
                 ):
-                    queued = await decisions.queued_calibration(conn, name)
+                    routing = [p.item_id for p in valid if p.dataset == name]
+                    queued = await decisions.queued_calibration(conn, name, routing)
                     context.calibration_queued[name] = queued_pools(queued, dataset.policy)
                 ids = [p.item_id for p in members]
                 context.earlier[(name, version)] = await decisions.earlier_predictions(

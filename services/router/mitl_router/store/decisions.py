@@ -78,14 +78,18 @@ async def earlier_predictions(
     return {r["item_id"]: EarlierPrediction(r["model_version"], r["predicted_label"]) for r in rows}
 
 
-async def queued_calibration(conn: asyncpg.Connection, dataset: str) -> dict[str, int]:
+async def queued_calibration(
+    conn: asyncpg.Connection, dataset: str, routing: list[str]
+) -> dict[str, int]:
     """Calibration reviews still queued, per predicted label: decisions that queued one, are
     their item's latest decision (a re-scored item's new decision replaces its open review)
-    and whose item has no human label yet."""
+    and whose item has no human label yet. Items among `routing` (the batch being routed)
+    are left out: their new prediction decides again, and a redelivered one is not counted
+    against itself."""
     rows = await conn.fetch(
         """
         SELECT d.predicted_label, count(*) AS queued FROM router.decisions d
-        WHERE d.dataset = $1 AND d.calibration
+        WHERE d.dataset = $1 AND d.calibration AND NOT (d.item_id = ANY($2::text[]))
           AND NOT EXISTS (SELECT 1 FROM router.outcomes o
                           WHERE o.dataset = d.dataset AND o.item_id = d.item_id)
           AND NOT EXISTS (SELECT 1 FROM router.decisions n
@@ -94,6 +98,7 @@ async def queued_calibration(conn: asyncpg.Connection, dataset: str) -> dict[str
         GROUP BY d.predicted_label
         """,
         dataset,
+        routing,
     )
     return {row["predicted_label"]: int(row["queued"]) for row in rows}
 
