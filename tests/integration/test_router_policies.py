@@ -44,6 +44,21 @@ SPOT_POLICY = POLICY.replace("spot_check_rate: 0.0", "spot_check_rate: 1.0").rep
     "spot_check_max_rate: 0.0", "spot_check_max_rate: 1.0"
 )
 
+# Every confident prediction drawn (max rate 1, floor 0) until 12 calibration labels are in:
+# the queue cap lets 12 calibration reviews be queued, not one per prediction.
+CAP_POLICY = """
+    labels: [A, B]
+    policy:
+      version: cap-v1
+      target_precision: 0.8
+      escalation_floor: 0.0
+      min_accept_threshold: 0.5
+      calibration_rate: 0.0
+      calibration_max_rate: 1.0
+      calibration_budget: 12
+      calibration_queue_cap: true
+"""
+
 
 @pytest.fixture(scope="module")
 def router_env(service_env: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
@@ -51,7 +66,7 @@ def router_env(service_env: dict, tmp_path_factory: pytest.TempPathFactory) -> d
     run = uuid.uuid4().hex[:6]
     path.write_text(
         f"datasets:\n  learn_{run}:{POLICY}  drift_{run}:{POLICY}  dispute_{run}:{POLICY}"
-        f"  spot_{run}:{SPOT_POLICY}"
+        f"  spot_{run}:{SPOT_POLICY}  cap_{run}:{CAP_POLICY}"
     )
     return service_env | {"datasets_file": path, "run": run}
 
@@ -257,3 +272,30 @@ async def test_spot_checks_of_accepted_labels_bound_their_precision(router_env: 
     # 8 of 10 cannot show that precision is under 0.8: the alert on the upper bound stays quiet.
     assert upper == pytest.approx(upper_bound(8, 10, "wilson", 0.95)) and upper > 0.8
     assert metric(text, "mitl_router_target_precision_ratio", dataset=dataset) == 0.8
+
+
+async def test_calibration_reviews_are_queued_up_to_the_unspent_budget(router_env: dict) -> None:
+    kafka, run = router_env["kafka_bootstrap_servers"], router_env["run"]
+    dataset = f"cap_{run}"
+    settings = Settings(**{k: v for k, v in router_env.items() if k != "run"})
+    first = [f"{run}-cap-{i}" for i in range(30)]
+    later = [f"{run}-cap-later-{i}" for i in range(10)]
+    async with running_app(create_app(settings)):
+        await publish_events(
+            kafka, topics.PREDICTIONS, [prediction(dataset, i, 0.9) for i in first]
+        )
+        before = await decisions_for(kafka, set(first))
+        # Every prediction is drawn at rate 1; 12 (the budget) are calibration reviews, the
+        # others are routed as if not drawn (rate 0), here ordinary reviews (cold start).
+        calibrating = [d for d in before.values() if d.priority >= 1.0]
+        assert len(calibrating) == 12
+        assert {d.thresholds["calibration_rate"] for d in calibrating} == {1.0}
+        rest = [d for d in before.values() if d.priority < 1.0]
+        assert {d.route for d in rest} == {"review"}
+        assert {d.thresholds["calibration_rate"] for d in rest} == {0.0}
+        # A later batch: the 12 still queued (stored decisions, no label yet) fill the budget.
+        await publish_events(
+            kafka, topics.PREDICTIONS, [prediction(dataset, i, 0.9) for i in later]
+        )
+        after = await decisions_for(kafka, set(later))
+    assert all(d.priority < 1.0 and d.thresholds["calibration_rate"] == 0.0 for d in after.values())

@@ -143,6 +143,13 @@ class Policy(BaseModel):
     # checks keep watching what is accepted, and a withdrawn certificate draws at the floor
     # again. None: the floor draws without end.
     calibration_floor_budget: int | None = Field(default=None, ge=0, le=1_000_000)
+    # While a class draws at a raised rate (above calibration_rate), the calibration reviews
+    # queued and not yet labeled never exceed the budget still unspent (pooled like the
+    # budget): of the predictions drawn past that, none is a calibration review (rate 0), so
+    # they are accepted or queued by uncertainty like any other (docs/policies.md,
+    # "Calibration sampling"). False (the default): every draw under the raised rate is
+    # queued; measured in the simulator, the cap trades accuracy against labels (README).
+    calibration_queue_cap: bool = False
     calibration_max_rate: float | None = Field(default=None, gt=0.0, le=1.0)
     calibration_margin: float = Field(default=0.01, gt=0.0, lt=1.0)
     # The threshold scan starts at the first candidate whose n could pass with this share of

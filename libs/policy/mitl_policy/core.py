@@ -4,7 +4,8 @@ context (learned thresholds, drift segments, earlier prediction, near-duplicate 
 Rules, first match wins:
 1. an escalation rule matches (see escalation.py)             -> escalate to an expert
 2. calibration: the prediction is in the calibration sample (a draw fixed by item id and
-   model version under the class's calibration rate in force, fixed or adaptive), or
+   model version under the class's calibration rate in force, fixed or adaptive, and at a
+   raised rate within the unspent budget: calibration_cap.py), or
    without one the class is cold (nothing learned yet, or under min_verified verified
    items); and confidence >=
    min_accept_threshold                                       -> blind calibration review,
@@ -53,6 +54,9 @@ class RouteContext:
     drift_segments: frozenset[str] = frozenset()
     earlier: EarlierPrediction | None = None
     similarity: float = 0.0
+    # Drawn at a raised calibration rate while the unspent budget is already queued
+    # (calibration_cap.over_cap): routed as if not drawn, recorded at calibration rate 0.
+    calibration_capped: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,7 +254,7 @@ def route(
     )
     version = prediction.model_version
     known = context.thresholds
-    rate = rate_in_force(known, label, policy)
+    rate = 0.0 if context.calibration_capped else rate_in_force(known, label, policy)
     sampled = in_calibration_sample(prediction.item_id, version, confidence, policy, rate)
     gate = accept_gate(
         label, confidence, policy, known, drift_active, sampled=sampled, calibration_rate=rate

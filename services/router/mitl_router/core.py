@@ -18,6 +18,7 @@ from mitl_contracts.datasets import Catalog, UnknownDataset
 from mitl_contracts.events import Decision, Event, Prediction
 from mitl_policy import core
 from mitl_policy.calibration import Thresholds
+from mitl_policy.calibration_cap import Candidate, over_cap
 from mitl_policy.diversity import RecentSignatures, signature
 from mitl_policy.escalation import EarlierPrediction
 from mitl_policy.multilabel import route_multilabel
@@ -58,6 +59,10 @@ class BatchContext:
     changed: list[Key] = field(default_factory=list)
     earlier: dict[Key, dict[str, EarlierPrediction]] = field(default_factory=dict)
     windows: dict[str, RecentSignatures] = field(default_factory=dict)
+    # Per single-label dataset whose calibration reviews may be capped (some class drawn at a
+    # raised rate): the calibration reviews queued and not yet labeled, per pool
+    # (mitl_policy.calibration_cap). Routing adds the batch's own as it queues them.
+    calibration_queued: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -122,6 +127,7 @@ def route_batch(
         out.policy_events.append(
             policy_changed(name, version, catalog.get(name).policy, state, context.now)
         )
+    capped = capped_calibration(predictions, catalog, context)
     for prediction in predictions:
         key = (prediction.dataset, prediction.model_version)
         policy = catalog.get(prediction.dataset).policy
@@ -134,6 +140,7 @@ def route_batch(
             drift_segments=context.drift.segments_of(prediction.dataset),
             earlier=context.earlier[key].get(prediction.item_id),
             similarity=similarity(window, prediction.item_id, sig),
+            calibration_capped=prediction.event_id in capped,
         )
         drift_active = prediction.dataset in context.drift.datasets
         dataset = catalog.get(prediction.dataset)
@@ -169,6 +176,26 @@ def route_batch(
         if routed.label:
             out.labels.append(routed.label)
     return out
+
+
+def capped_calibration(
+    predictions: list[Prediction], catalog: Catalog, context: BatchContext
+) -> set[str]:
+    """The event ids of predictions drawn at a raised calibration rate that find the unspent
+    budget already queued (calibration_cap.over_cap), per (dataset, model version) in order
+    of first appearance; each group's queued reviews count against the next group's."""
+    capped: set[str] = set()
+    for (name, version), members in groups(predictions).items():
+        queued = context.calibration_queued.get(name)
+        if queued is None:
+            continue
+        candidates = [Candidate(p.item_id, version, *p.top) for p in members]
+        policy = catalog.get(name).policy
+        flags, context.calibration_queued[name] = over_cap(
+            candidates, context.learned[(name, version)], policy, queued
+        )
+        capped.update(p.event_id for p, flag in zip(members, flags, strict=True) if flag)
+    return capped
 
 
 def similarity(window: RecentSignatures | None, item_id: str, sig: np.ndarray | None) -> float:

@@ -49,6 +49,13 @@ def _route_everything(
         # Adaptive calibration: the rate per class moves between 0.05 and 0.3 (the core's
         # rate, not the floor, decides which confident items are sampled).
         {"calibration_budget": 60, "calibration_max_rate": 0.3, "target_precision": 0.8},
+        # With the queue cap: draws at the raised rate past the unspent budget are not queued.
+        {
+            "calibration_budget": 60,
+            "calibration_max_rate": 0.3,
+            "target_precision": 0.8,
+            "calibration_queue_cap": True,
+        },
         # A floor budget of 0: once the budget is spent a certified class draws nothing.
         {
             "calibration_budget": 60,
@@ -126,3 +133,21 @@ def test_verdicts_kept_per_decision_learn_what_all_outcomes_give(
     oracle = Oracle(world.truth, 3, 0.05, 0)
     run = full_coverage(world, policy, seed=0, retrain_every=20, initial=30, oracle=oracle)
     assert run.auto_accepted > 0 and len(compared) == run.rounds and compared[-1] > 100
+
+
+@pytest.mark.parametrize("cap", [True, False])
+def test_the_queue_cap_keeps_raised_rate_calibration_labels_within_the_budget(cap: bool) -> None:
+    """With the floor at 0 every calibration label is drawn at a raised rate: with the cap they
+    never pass the budget, and the rounds they leave go to active learning; without it a
+    version draws far more than a round labels, and the budget is overshot."""
+    world = synthetic_world(n=600, noise=0.9)
+    policy = _policy(
+        calibration_rate=0.0, calibration_budget=40, calibration_max_rate=0.5,
+        target_precision=0.8, calibration_queue_cap=cap,
+    )  # fmt: skip
+    oracle = Oracle(world.truth, 3, 0.0, 0)
+    run = full_coverage(world, policy, seed=0, retrain_every=25, initial=30, oracle=oracle)
+    if cap:
+        assert 0 < run.calibration_labels <= 40
+    else:
+        assert run.calibration_labels == 50  # two rounds of 25, all calibration

@@ -56,6 +56,7 @@ POLICY_FLAGS = {
     "calibration_budget": "--calibration-budget",
     "calibration_max_rate": "--calibration-max-rate",
     "calibration_floor_budget": "--calibration-floor-budget",
+    "calibration_queue_cap": "--calibration-queue-cap",
     "bound": "--bound",
     "min_accept_threshold": "--min-accept-threshold",
     "min_verified": "--min-verified",
@@ -130,6 +131,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--calibration-floor-budget", type=int, default=SimConfig.calibration_floor_budget,
         help="calibration labels the floor --calibration-rate may draw once the budget is "
         "spent; after them a certified class draws none (default: no end)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--calibration-queue-cap", action=argparse.BooleanOptionalAction,
+        default=SimConfig.calibration_queue_cap,
+        help="queue calibration reviews at raised rates only up to the unspent budget "
+        "(the rest of a round goes to active learning; default off)",
     )  # fmt: skip
     parser.add_argument(
         "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,

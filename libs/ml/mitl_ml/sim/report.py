@@ -69,6 +69,7 @@ def _settings(config: SimConfig) -> Report:
         "calibration_max_rate": config.calibration_max_rate,
         "calibration_budget": config.calibration_budget,
         "calibration_floor_budget": config.calibration_floor_budget,
+        "calibration_queue_cap": config.calibration_queue_cap,
         "min_verified": config.min_verified,
         "initial": config.initial,
         "data": str(config.source.path) if config.source is not None else None,

@@ -15,6 +15,7 @@ import numpy as np
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import MAX_TEXT_CHARS, Decision, ItemContent, Prediction
 from mitl_policy.calibration import learn_thresholds
+from mitl_policy.calibration_cap import Candidate, over_cap
 from mitl_policy.core import RouteContext, Routed, route
 from mitl_policy.diversity import RecentSignatures, signature
 from mitl_policy.escalation import EarlierPrediction
@@ -78,24 +79,26 @@ class SimRouter(RouterMemory):
         raw = np.array([uncertainty(p, self.policy.uncertainty) for p in probabilities])
         window = RecentSignatures(self.policy.diversity_window)
         out: list[RoutedItem] = []
-        for row in np.argsort(-raw, kind="stable"):
-            item = int(items[row])
-            probs = probabilities[row] / probabilities[row].sum()
-            prediction = Prediction(
-                event_id=f"prediction-{item}-{model_version}",
-                dataset=self.dataset,
-                item_id=str(item),
-                # One SMS row holds a whole garbled file; the event limit applies to it too.
-                content=ItemContent(text=self.texts[item][:MAX_TEXT_CHARS]),
-                model_version=model_version,
-                labels=self.labels,
-                probabilities=[float(p) for p in probs],
-            )
+        rows = np.argsort(-raw, kind="stable")
+        predictions = [self.prediction(int(items[row]), probabilities[row], model_version)
+                       for row in rows]  # fmt: skip
+        # Every pending item is routed again each round (as the platform re-scores the queue
+        # on promotion), so no calibration review of an earlier version is still queued.
+        capped, _ = over_cap(
+            [Candidate(p.item_id, model_version, *p.top) for p in predictions],
+            self.thresholds,
+            self.policy,
+        )
+        for prediction, is_capped in zip(predictions, capped, strict=True):
+            item = int(prediction.item_id)
             similarity = 0.0
             if self.policy.diversity_weight > 0:
                 similarity = window.max_similarity(str(item), self.signature(item))
             context = RouteContext(
-                thresholds=self.thresholds, similarity=similarity, earlier=self.earlier.get(item)
+                thresholds=self.thresholds,
+                similarity=similarity,
+                earlier=self.earlier.get(item),
+                calibration_capped=is_capped,
             )
             routed = route(prediction, self.policy, now=now, context=context)
             self.remember(item, routed.decision)
@@ -103,6 +106,19 @@ class SimRouter(RouterMemory):
                 window.add(str(item), self.signature(item))
             out.append(RoutedItem(item, routed))
         return out
+
+    def prediction(self, item: int, probabilities: np.ndarray, model_version: str) -> Prediction:
+        probs = probabilities / probabilities.sum()
+        return Prediction(
+            event_id=f"prediction-{item}-{model_version}",
+            dataset=self.dataset,
+            item_id=str(item),
+            # One SMS row holds a whole garbled file; the event limit applies to it too.
+            content=ItemContent(text=self.texts[item][:MAX_TEXT_CHARS]),
+            model_version=model_version,
+            labels=self.labels,
+            probabilities=[float(p) for p in probs],
+        )
 
     def note(self, items: Sequence[int] | np.ndarray, labels: Sequence[str], version: str) -> None:
         """Items scored by `version` but not routed (shortlist.py): their predicted labels are

@@ -5,7 +5,8 @@ Per batch, in three steps:
 1. load the context (`load_context`, store reads only) for the valid predictions (invalid
    ones are dead-lettered): the drift state, then per (dataset,
    model version) the learned thresholds and the items' earlier predictions by other
-   versions, and per dataset the near-duplicate window;
+   versions, per dataset whose calibration reviews may be capped the ones still queued,
+   and per dataset the near-duplicate window;
 2. route each prediction with the pure core (`mitl_router.core.route_batch`, which calls
    `mitl_policy.core.route`);
 3. persist and publish (`persist_and_publish`): store the decisions (so labels can be joined
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog
 from mitl_contracts.events import Prediction
+from mitl_policy.calibration_cap import caps_any, queued_pools
 from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
@@ -72,6 +74,15 @@ class Router:
                     context.learned[(name, version)] = state
                     if changed:
                         context.changed.append((name, version))
+                learned = context.learned[(name, version)]
+                if (
+                    dataset.task == "single"
+                    and name not in context.calibration_queued
+                    and caps_any(learned, dataset.labels, dataset.policy)
+                ):
+                    routing = [p.item_id for p in valid if p.dataset == name]
+                    queued = await decisions.queued_calibration(conn, name, routing)
+                    context.calibration_queued[name] = queued_pools(queued, dataset.policy)
                 ids = [p.item_id for p in members]
                 context.earlier[(name, version)] = await decisions.earlier_predictions(
                     conn, name, version, ids

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import asyncpg
 from mitl_contracts.events import Decision, Prediction
+from mitl_policy.core import CALIBRATION_PRIORITY
 from mitl_policy.escalation import EarlierPrediction
 from mitl_runtime import bulk
 
@@ -22,6 +23,7 @@ COLUMNS = {
     "prediction": "jsonb",
     "decided_at": "timestamptz",
     "calibration_rate": "float8",
+    "calibration": "bool",
 }
 
 
@@ -43,6 +45,7 @@ async def record(conn: asyncpg.Connection, pairs: Iterable[tuple[Prediction, Dec
             p.model_dump_json(),
             d.occurred_at,
             d.thresholds.get("calibration_rate"),
+            d.route == "review" and d.priority >= CALIBRATION_PRIORITY,
         )
         for p, d in pairs
     ]
@@ -73,6 +76,31 @@ async def earlier_predictions(
         model_version,
     )
     return {r["item_id"]: EarlierPrediction(r["model_version"], r["predicted_label"]) for r in rows}
+
+
+async def queued_calibration(
+    conn: asyncpg.Connection, dataset: str, routing: list[str]
+) -> dict[str, int]:
+    """Calibration reviews still queued, per predicted label: decisions that queued one, are
+    their item's latest decision (a re-scored item's new decision replaces its open review)
+    and whose item has no human label yet. Items among `routing` (the batch being routed)
+    are left out: their new prediction decides again, and a redelivered one is not counted
+    against itself."""
+    rows = await conn.fetch(
+        """
+        SELECT d.predicted_label, count(*) AS queued FROM router.decisions d
+        WHERE d.dataset = $1 AND d.calibration AND NOT (d.item_id = ANY($2::text[]))
+          AND NOT EXISTS (SELECT 1 FROM router.outcomes o
+                          WHERE o.dataset = d.dataset AND o.item_id = d.item_id)
+          AND NOT EXISTS (SELECT 1 FROM router.decisions n
+                          WHERE n.dataset = d.dataset AND n.item_id = d.item_id
+                            AND n.decided_at > d.decided_at)
+        GROUP BY d.predicted_label
+        """,
+        dataset,
+        routing,
+    )
+    return {row["predicted_label"]: int(row["queued"]) for row in rows}
 
 
 async def find(
