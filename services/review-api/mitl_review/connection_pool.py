@@ -56,8 +56,13 @@ class ConnectionPool:
         while True:
             if self.closed:
                 raise PoolClosed("the database pool is closed")
-            if self.idle:
-                return self.idle.pop()
+            while self.idle:
+                conn = self.idle.pop()
+                if not conn.is_closed():
+                    return conn
+                # Lost while idle (the server restarted, a proxy dropped it): asyncpg saw
+                # the socket close. Not handed out to fail a request; a new one instead.
+                self.opened -= 1
             if self.opened < self.size:
                 break
             handed = await self.wait()

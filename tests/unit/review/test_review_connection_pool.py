@@ -66,6 +66,18 @@ def test_a_connection_given_back_is_reused_as_it_is() -> None:
     asyncio.run(run())
 
 
+def test_a_connection_lost_while_idle_is_replaced_not_handed_out() -> None:
+    async def run() -> None:
+        pool, connector = pool_of(1)
+        await pool.open()
+        connector.made[0].closed = True  # the server went away meanwhile
+        async with pool.acquire() as conn:
+            assert conn is connector.made[1] and not conn.closed
+        assert pool.opened == 1 and pool.idle == [connector.made[1]]
+
+    asyncio.run(run())
+
+
 def test_no_more_than_size_are_open_and_waiters_are_served_in_order() -> None:
     async def run() -> None:
         pool, connector = pool_of(2)
