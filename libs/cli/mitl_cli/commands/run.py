@@ -86,6 +86,12 @@ def stop_on_signals() -> None:
     this process with SIGINT ignored (background jobs of non-interactive shells)."""
 
     def interrupt(signum: int, _frame: object) -> None:
+        # Once. A second signal while the platform stops (Ctrl-C pressed twice, or `timeout`
+        # signalling this process and then its whole group) raised again inside the stop and
+        # left the broker and half the services running with nobody to stop them. Every wait
+        # in the stop has its own timeout, so it ends without being interrupted.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     signal.signal(signal.SIGINT, interrupt)
