@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.support import ADMIN_TOKEN, AUDITOR_TOKEN, BROKERS_USED, own_broker, own_database
+from tests.support import (
+    ADMIN_TOKEN,
+    AUDITOR_TOKEN,
+    BROKERS_USED,
+    own_broker,
+    own_database,
+    trec6_dataset,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".local" / "test"
@@ -59,25 +66,9 @@ def bootstrap_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def datasets_file(tmp_path_factory: pytest.TempPathFactory, bootstrap_model: Path) -> Path:
-    """A datasets file with trec6 on the bootstrap model, and a small vector dataset."""
+    """A datasets file with trec6 on the bootstrap model."""
     path = tmp_path_factory.mktemp("config") / "datasets.yaml"
-    path.write_text(
-        f"""
-datasets:
-  trec6:
-    input_kind: text
-    labels: [ABBR, DESC, ENTY, HUM, LOC, NUM]
-    max_text_chars: 500
-    model: {bootstrap_model}
-    policy:
-      version: test-v1
-      accept_threshold: 0.7
-      escalation_floor: 0.3
-      uncertainty: entropy
-      escalate_metadata:
-        domain: [medical]
-"""
-    )
+    path.write_text("datasets:\n" + trec6_dataset(bootstrap_model))
     return path
 
 

@@ -101,6 +101,25 @@ async def running_app(
 
 
 # The static tokens every service under test is configured with (conftest.service_env).
+def trec6_dataset(model: Path) -> str:
+    """The tests' trec6 entry of a datasets file (two-space indented, under `datasets:`),
+    served by the bundle at `model`."""
+    return (
+        "  trec6:\n"
+        "    input_kind: text\n"
+        "    labels: [ABBR, DESC, ENTY, HUM, LOC, NUM]\n"
+        "    max_text_chars: 500\n"
+        f"    model: {model}\n"
+        "    policy:\n"
+        "      version: test-v1\n"
+        "      accept_threshold: 0.7\n"
+        "      escalation_floor: 0.3\n"
+        "      uncertainty: entropy\n"
+        "      escalate_metadata:\n"
+        "        domain: [medical]\n"
+    )
+
+
 ADMIN_TOKEN = "admin-token-of-the-tests"
 AUDITOR_TOKEN = "auditor-token-of-the-tests"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

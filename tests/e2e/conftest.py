@@ -17,6 +17,7 @@ from mitl_ml.bootstrap_multilabel import build_multilabel_bootstrap
 from mitl_ml.bootstrap_spans import build_span_bootstrap
 
 from tests.e2e.loop import DIGITS, SPAN_LABELS, YEAST_LABELS, own_stack
+from tests.support import trec6_dataset
 
 
 @pytest.fixture(scope="package")
@@ -28,20 +29,9 @@ def task_stack(
     datasets.write_text(
         "datasets:\n"
         # Single-label text: the session's TREC-6 bootstrap model (test_loop).
-        "  trec6:\n"
-        "    input_kind: text\n"
-        "    labels: [ABBR, DESC, ENTY, HUM, LOC, NUM]\n"
-        "    max_text_chars: 500\n"
-        f"    model: {bootstrap_model}\n"
-        "    policy:\n"
-        "      version: test-v1\n"
-        "      accept_threshold: 0.7\n"
-        "      escalation_floor: 0.3\n"
-        "      uncertainty: entropy\n"
-        "      escalate_metadata:\n"
-        "        domain: [medical]\n"
+        + trec6_dataset(bootstrap_model)
         # Spans: spaCy's pre-labeler; every item goes to people (nothing is that sure).
-        "  tweets:\n"
+        + "  tweets:\n"
         "    task: spans\n"
         f"    labels: {json.dumps(SPAN_LABELS)}\n"
         "    entity_map: {PERSON: person, GPE: geo-loc, LOC: geo-loc, ORG: company,\n"

@@ -27,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
-from typing import Any, Protocol, TypeAlias
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import asyncpg
 from mitl_contracts.events import TOPIC_EVENTS, Event
@@ -38,6 +38,7 @@ from mitl_runtime.broker import event_key
 from mitl_runtime.db import SCHEMA_NAME
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TABLE = "outbox"
 # `seq` orders the rows as they were written (several rows of one transaction share their
@@ -106,14 +107,6 @@ def lock_pending_sql(schema: str) -> str:
     """Up to $1 unpublished rows, oldest first, locked so that a concurrent relay (another
     replica, the CLI) skips them instead of publishing them twice."""
     return (
-        f"SELECT event_id, topic, payload FROM {table(schema)}"
-        " WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
-    )
-
-
-def lock_pending_stored_sql(schema: str) -> str:
-    """As `lock_pending_sql`, with each row's key (the relay publishes rows as stored)."""
-    return (
         f"SELECT event_id, topic, key, payload FROM {table(schema)}"
         " WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
     )
@@ -135,62 +128,86 @@ async def add(conn: asyncpg.Connection, schema: str, topic: str, events: Sequenc
     await conn.execute(insert_sql(schema), *bulk.columns(rows(topic, events), len(COLUMNS)))
 
 
-def decode(records: Sequence[Any]) -> list[tuple[str, list[Event]]]:
-    """Locked rows (event_id, topic, payload) as events grouped by topic, topics in the order
-    they first appear and each topic's events in row order."""
-    by_topic: dict[str, list[Event]] = {}
+def by_topic(records: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+    """Locked rows grouped by topic, topics in the order they first appear and each topic's
+    rows in row order."""
+    groups: dict[str, list[Any]] = {}
     for record in records:
-        topic = record["topic"]
-        by_topic.setdefault(topic, []).append(
-            TOPIC_EVENTS[topic].model_validate_json(record["payload"])
-        )
-    return list(by_topic.items())
+        groups.setdefault(record["topic"], []).append(record)
+    return list(groups.items())
+
+
+def decode(records: Sequence[Any]) -> list[tuple[str, list[Event]]]:
+    """Locked rows as events grouped by topic (`by_topic`)."""
+    return [
+        (topic, [TOPIC_EVENTS[topic].model_validate_json(r["payload"]) for r in rows])
+        for topic, rows in by_topic(records)
+    ]
 
 
 def stored(records: Sequence[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Locked rows (event_id, topic, key, payload) as (key, payload) grouped by topic, topics
-    in the order they first appear and each topic's rows in row order."""
-    by_topic: dict[str, list[tuple[str, str]]] = {}
-    for record in records:
-        by_topic.setdefault(record["topic"], []).append((record["key"], record["payload"]))
-    return list(by_topic.items())
+    """Locked rows as (key, payload) grouped by topic (`by_topic`)."""
+    return [(topic, [(r["key"], r["payload"]) for r in rows]) for topic, rows in by_topic(records)]
 
 
 async def pending_count(db: Db, schema: str) -> int:
     return int(await db.fetchval(pending_count_sql(schema)))
 
 
+async def locked_batch(
+    pool: asyncpg.Pool,
+    schema: str,
+    batch: int,
+    publish: Callable[[Sequence[Any]], Awaitable[None]],
+) -> Sequence[Any]:
+    """Lock up to `batch` pending rows, hand them to `publish`, and mark them published once
+    it returns (the broker acknowledged them all); returns the rows. The rows stay locked
+    while they are published."""
+    async with pool.acquire() as conn, conn.transaction():
+        records = await conn.fetch(lock_pending_sql(schema), batch)
+        if records:
+            await publish(records)
+            await conn.execute(mark_published_sql(schema), [r["event_id"] for r in records])
+    return records
+
+
+async def until_drained(flush: Callable[[], Awaitable[Sequence[T]]], batch: int) -> list[T]:
+    """Call `flush` (one batch) until a batch comes back short; everything it returned."""
+    done: list[T] = []
+    while found := await flush():
+        done += found
+        if len(found) < batch:
+            break
+    return done
+
+
 async def flush_once(
     pool: asyncpg.Pool, schema: str, publisher: Publisher, batch: int = DEFAULT_BATCH
 ) -> list[Event]:
-    """Publish one batch of pending events; returns them. The rows stay locked while they are
-    published, and are marked only once the broker acknowledged them all."""
-    async with pool.acquire() as conn, conn.transaction():
-        records = await conn.fetch(lock_pending_sql(schema), batch)
-        if not records:
-            return []
-        published: list[Event] = []
+    """Publish one batch of pending events; returns them."""
+    published: list[Event] = []
+
+    async def publish(records: Sequence[Any]) -> None:
         for topic, events in decode(records):
             await publisher.publish(topic, events)
-            published += events
-        await conn.execute(mark_published_sql(schema), [r["event_id"] for r in records])
+            published.extend(events)
+
+    await locked_batch(pool, schema, batch, publish)
     return published
 
 
 async def flush_stored_once(
     pool: asyncpg.Pool, schema: str, publisher: StoredPublisher, batch: int = DEFAULT_BATCH
-) -> int:
-    """`flush_once` publishing each row's key and payload as stored (the JSON the service
-    serialised when it wrote the row: the same bytes `publish` would send), without
-    validating and serialising every event again; returns how many were published."""
-    async with pool.acquire() as conn, conn.transaction():
-        records = await conn.fetch(lock_pending_stored_sql(schema), batch)
-        if not records:
-            return 0
+) -> Sequence[Any]:
+    """One batch published as stored: each row's key and payload, the JSON the service
+    serialised when it wrote the row (the bytes `publish` would send), without validating and
+    serialising every event again; returns the rows."""
+
+    async def publish(records: Sequence[Any]) -> None:
         for topic, rows_of_topic in stored(records):
             await publisher.publish_stored(topic, rows_of_topic)
-        await conn.execute(mark_published_sql(schema), [r["event_id"] for r in records])
-    return len(records)
+
+    return await locked_batch(pool, schema, batch, publish)
 
 
 async def publish_pending(
@@ -198,12 +215,7 @@ async def publish_pending(
 ) -> list[Event]:
     """Publish everything pending in the outbox of `schema` now; returns what was published
     (not what another relay was publishing meanwhile)."""
-    published: list[Event] = []
-    while events := await flush_once(pool, schema, publisher, batch):
-        published += events
-        if len(events) < batch:
-            break
-    return published
+    return await until_drained(lambda: flush_once(pool, schema, publisher, batch), batch)
 
 
 class OutboxRelay:
@@ -234,18 +246,16 @@ class OutboxRelay:
 
     async def flush_once(self) -> int:
         """Publish one batch of pending events (as stored); returns how many."""
-        return await flush_stored_once(
-            self.runtime.pool, self.schema, self.runtime.publisher, self.batch
-        )
+        return len(await self.flush_stored())
 
     async def flush(self) -> int:
         """Publish everything pending now; returns how many were published."""
-        published = 0
-        while count := await self.flush_once():
-            published += count
-            if count < self.batch:
-                break
-        return published
+        return len(await until_drained(self.flush_stored, self.batch))
+
+    async def flush_stored(self) -> Sequence[Any]:
+        return await flush_stored_once(
+            self.runtime.pool, self.schema, self.runtime.publisher, self.batch
+        )
 
     async def try_flush(self) -> None:
         """Flush, logging a failure instead of raising: the events are durable in the outbox
