@@ -248,8 +248,14 @@ async def test_a_claimed_task_is_submitted_without_reading_it_again_unless_it_ch
                 url, json={"action": "correct", "label": "LOC", **body}, headers=ann
             )
 
+        async def all_queued() -> bool:
+            count = "SELECT count(*) FROM review.tasks WHERE dataset = $1"
+            return await pool.fetchval(count, ds) == 4
+
+        # Every request is a task before the first claim: the claims below take them in turn.
+        await eventually(all_queued)
         # The first submission reads its task (the database's clock is not known yet) ...
-        first = await eventually(claim)
+        first = await claim()
         assert (await submit(first)).json()["guideline_version"] == 1
         assert reads == [first["task_id"]]
         # ... the next one does not, and records the same.
