@@ -100,6 +100,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="more sustained phases, as fractions of the throughput (latency_by_load)",
     )
     parser.add_argument(
+        "--hops",
+        action="store_true",
+        help="also read the ingested items and predictions, and split each phase's latency "
+        "into hops (ingest, inference, router; hops_ms): costs the client some CPU",
+    )
+    parser.add_argument(
         "--ort-spinning", action="store_true", help="let idle onnxruntime threads busy-wait"
     )
     add_broker_argument(parser)
@@ -201,7 +207,7 @@ async def measure(
 ) -> dict[str, Any]:
     import httpx
 
-    decisions = Decisions(bootstrap, Progress(enabled=args.progress))
+    decisions = Decisions(bootstrap, Progress(enabled=args.progress), hops=args.hops)
     await decisions.consumer.start()
     reader = asyncio.create_task(decisions.collect())
     try:
@@ -250,6 +256,7 @@ async def measure(
                         "items_per_s": round(achieved, 1),
                         "p50_ms": round(percentile(ms, 50), 1),
                         "p99_ms": round(percentile(ms, 99), 1),
+                        **({"hops_ms": decisions.hops_ms(phase.sent_at)} if args.hops else {}),
                     }
                 )
     finally:
@@ -268,6 +275,7 @@ async def measure(
         "burst_post_p50_ms": percentile(burst.post_ms, 50),
         "burst_cores": burst_cores,
         "latency_by_load": by_load,
+        **({"hops_ms": decisions.hops_ms(steady.sent_at)} if args.hops else {}),
     }
 
 

@@ -40,3 +40,32 @@ def test_cpu_by_name_counts_this_python_process() -> None:
     used = bench.cpu_by_name([name, "no-such-process-name"])
     assert used[name] >= mine > 0
     assert used["no-such-process-name"] == 0.0
+
+
+def test_hops_split_each_latency_at_the_records_between_post_and_decision() -> None:
+    """`hops_ms` splits POST -> decision at the ingested item's and the prediction's record
+    times; an item not yet seen on every topic is left out."""
+    decisions = bench.Decisions.__new__(bench.Decisions)
+    items, predictions = bench.HOP_TOPICS
+    decisions.stamps = {items: {}, predictions: {}}
+    decisions.at = {}
+    sent = {}
+    for n in range(100):
+        item = f"i{n}"
+        sent[item] = 100.0 + n
+        decisions.stamps[items][item] = sent[item] + 0.010
+        decisions.stamps[predictions][item] = sent[item] + 0.010 + 0.001 * n
+        decisions.at[item] = sent[item] + 0.010 + 0.001 * n + 0.005
+    sent["late"] = 500.0  # posted, but no prediction read yet
+    decisions.stamps[items]["late"] = 500.01
+    hops = decisions.hops_ms(sent)
+    assert hops["ingest"] == {"p50": 10.0, "p99": 10.0}
+    assert hops["inference"]["p50"] == 49.5
+    assert hops["inference"]["p99"] == 98.0
+    assert hops["router"] == {"p50": 5.0, "p99": 5.0}
+
+
+def test_hops_are_empty_without_the_hop_topics() -> None:
+    decisions = bench.Decisions.__new__(bench.Decisions)
+    decisions.stamps = {}
+    assert decisions.hops_ms({"a": 1.0}) == {}

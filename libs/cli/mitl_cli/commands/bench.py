@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mitl_contracts import topics
 from mitl_runtime.localinfra import BROKER_KINDS
 from mitl_runtime.progress import Progress
 from mitl_runtime.settings import ServiceSettings
@@ -36,6 +37,9 @@ PREFIX = "bench_"
 # .kafka_fetch_max_wait_ms; localinfra.item_fetch_max_wait_ms gives the embedded stand-in's);
 # the benchmarks' own readers use it too.
 FETCH_MAX_WAIT_MS: int = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].default
+DECISIONS_TOPIC = topics.DECISIONS
+# The topics between a POST and its decision, in order (Decisions with `hops`).
+HOP_TOPICS = (topics.ITEMS_INGESTED, topics.PREDICTIONS)
 BATCH_TIMEOUT_MS: int = ServiceSettings.model_fields["kafka_batch_timeout_ms"].default
 
 
@@ -150,15 +154,23 @@ async def paced(interval_s: float, calls: Sequence[Callable[[], Awaitable[object
 
 
 class Decisions:
-    """Reads mitl.decisions.v1 from the start: item id -> decision time (epoch seconds)."""
+    """Reads mitl.decisions.v1 from the start: item id -> decision time (epoch seconds).
 
-    def __init__(self, bootstrap: str, progress: Progress | None = None) -> None:
+    With `hops`, it also reads the ingested items and the predictions, and keeps when each
+    was handed to Kafka (its record's timestamp), so that a decision's latency splits into
+    the hops of the pipeline (`hops_ms`)."""
+
+    def __init__(
+        self, bootstrap: str, progress: Progress | None = None, hops: bool = False
+    ) -> None:
         from aiokafka import AIOKafkaConsumer
 
         self.progress = progress if progress is not None else Progress(enabled=False)
         self.at: dict[str, float] = {}
+        self.stamps: dict[str, dict[str, float]] = {t: {} for t in HOP_TOPICS} if hops else {}
         self.consumer = AIOKafkaConsumer(
-            "mitl.decisions.v1",
+            DECISIONS_TOPIC,
+            *self.stamps,
             bootstrap_servers=bootstrap,
             group_id=f"bench-{uuid.uuid4().hex[:8]}",
             auto_offset_reset="earliest",
@@ -167,9 +179,12 @@ class Decisions:
 
     async def collect(self) -> None:
         async for record in self.consumer:
-            decision = json.loads(record.value)
-            at = datetime.fromisoformat(decision["occurred_at"]).timestamp()
-            self.at.setdefault(decision["item_id"], at)
+            event = json.loads(record.value)
+            if record.topic == DECISIONS_TOPIC:
+                at = datetime.fromisoformat(event["occurred_at"]).timestamp()
+                self.at.setdefault(event["item_id"], at)
+            else:
+                self.stamps[record.topic].setdefault(event["item_id"], record.timestamp / 1000)
 
     async def wait(self, item_ids: set[str], phase: str = "", timeout: float = 600.0) -> float:
         """Wait until every item has a decision; returns the time of the last one. The
@@ -189,6 +204,28 @@ class Decisions:
 
     def latencies_ms(self, sent_at: dict[str, float]) -> list[float]:
         return [(self.at[i] - sent) * 1000 for i, sent in sent_at.items()]
+
+    def hops_ms(self, sent_at: dict[str, float]) -> dict[str, dict[str, float]]:
+        """p50 and p99 of each hop, in ms, over the items of `sent_at` (read with `hops`):
+        `ingest` from the POST to the ingested item's record, `inference` from there to the
+        prediction's record (waiting for a batch, scoring, the claim), `router` from there to
+        the decision (waiting for a batch, routing, storing)."""
+        if not self.stamps:
+            return {}
+        items, predictions = (self.stamps[t] for t in HOP_TOPICS)
+        known = [i for i in sent_at if i in items and i in predictions]
+        hops = {
+            "ingest": [items[i] - sent_at[i] for i in known],
+            "inference": [predictions[i] - items[i] for i in known],
+            "router": [self.at[i] - predictions[i] for i in known],
+        }
+        return {
+            hop: {
+                "p50": round(percentile(s, 50) * 1000, 1),
+                "p99": round(percentile(s, 99) * 1000, 1),
+            }
+            for hop, s in hops.items()
+        }
 
 
 class Poster:
