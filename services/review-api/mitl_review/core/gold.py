@@ -22,13 +22,13 @@ from mitl_contracts.events import MAX_TEXT_CHARS, MAX_VECTOR_DIM, ItemContent, Q
 from mitl_contracts.spans import (
     MAX_SPAN_LABEL_CHARS,
     MAX_SPANS,
+    span_fault,
     spans_key,
     spans_of_key,
 )
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mitl_review.core.errors import Unprocessable
-from mitl_review.core.span_rules import span_fault
 from mitl_review.core.task import Task
 
 MAX_GOLD_PER_UPLOAD = 1000

@@ -18,10 +18,9 @@ from mitl_contracts.events import (
     check_label_probabilities,
     label_set_key,
 )
-from mitl_contracts.spans import Span, ordered, spans_key
+from mitl_contracts.spans import Span, ordered, span_fault, spans_key
 from mitl_policy.overlap import annotators_for
 
-from mitl_review.core.span_rules import span_fault
 from mitl_review.core.task import Task
 
 

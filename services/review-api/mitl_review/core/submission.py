@@ -17,13 +17,12 @@ from datetime import datetime
 
 from mitl_contracts.api import SubmitAction
 from mitl_contracts.events import LabelAction, LabelSource, label_set_key
-from mitl_contracts.spans import MAX_SPANS, Span, ordered, spans_key
+from mitl_contracts.spans import MAX_SPANS, Span, ordered, span_fault, spans_key
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import User, check_can_claim, check_dataset
 from mitl_review.core.errors import Conflict, Forbidden, Unprocessable
 from mitl_review.core.leases import require_lease
-from mitl_review.core.span_rules import span_fault
 from mitl_review.core.task import Task
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
