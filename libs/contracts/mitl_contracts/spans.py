@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -99,6 +100,33 @@ def check_spans(
                 "overlap; the dataset does not allow overlapping spans"
             )
         previous = span if previous is None or span.end > previous.end else previous
+
+
+class SpanRules(Protocol):
+    """Whose labels and overlap rule a span set must follow: a dataset, or a review task
+    (which keeps its dataset's as they were when it was asked)."""
+
+    @property
+    def labels(self) -> Sequence[str]: ...
+
+    @property
+    def allow_overlap(self) -> bool: ...
+
+
+def span_fault(spans: Sequence[Span], text: str | None, rules: SpanRules) -> str | None:
+    """What is wrong with `spans` on `text` (None: no text to stay inside) under the labels
+    and overlap rule of `rules`: check_spans's message, or None when they fit. For callers
+    that word the fault as their own refusal."""
+    try:
+        check_spans(
+            spans,
+            text_length=None if text is None else len(text),
+            labels=rules.labels,
+            allow_overlap=rules.allow_overlap,
+        )
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 class SpanDiff(BaseModel):

@@ -13,7 +13,7 @@ from typing import Literal
 from mitl_contracts.datasets import Catalog, Dataset, UnknownDataset
 from mitl_contracts.events import ItemIngested, ItemRaw, Prediction
 from mitl_contracts.ids import item_id_for as item_id_for  # re-exported: ingest names the ids
-from mitl_contracts.spans import check_spans, ordered
+from mitl_contracts.spans import ordered, span_fault
 from mitl_ml import images
 
 
@@ -97,15 +97,8 @@ def check_client_spans(raw: ItemRaw, dataset: Dataset) -> None:
             f"dataset {dataset.name!r} labels spans; the client prediction has no 'spans' "
             "and 'spans_complete'"
         )
-    try:
-        check_spans(
-            prediction.spans,
-            text_length=len(raw.content.text or ""),
-            labels=dataset.labels,
-            allow_overlap=dataset.allow_overlap,
-        )
-    except ValueError as error:
-        raise Rejected(f"client prediction: {error} (dataset {dataset.name!r})") from None
+    if (fault := span_fault(prediction.spans, raw.content.text or "", dataset)) is not None:
+        raise Rejected(f"client prediction: {fault} (dataset {dataset.name!r})")
 
 
 def check_image(data: bytes, dataset: Dataset) -> None:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from mitl_contracts import topics
 from mitl_contracts.datasets import Catalog, Dataset
 from mitl_contracts.events import DriftAlert, Event, ItemIngested, Label, ModelPromoted
-from mitl_contracts.spans import check_spans
+from mitl_contracts.spans import span_fault
 from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
@@ -68,10 +68,8 @@ def label_fault(dataset: Dataset, event: Label) -> str | None:
         return None
     if event.spans is None:
         return f"dataset {event.dataset!r} labels spans; the label carries no 'spans'"
-    try:
-        check_spans(event.spans, labels=dataset.labels, allow_overlap=dataset.allow_overlap)
-    except ValueError as error:
-        return f"dataset {event.dataset!r}: {error}"
+    if (fault := span_fault(event.spans, None, dataset)) is not None:
+        return f"dataset {event.dataset!r}: {fault}"
     return None
 
 

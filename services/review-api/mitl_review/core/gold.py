@@ -22,7 +22,7 @@ from mitl_contracts.events import MAX_TEXT_CHARS, MAX_VECTOR_DIM, ItemContent, Q
 from mitl_contracts.spans import (
     MAX_SPAN_LABEL_CHARS,
     MAX_SPANS,
-    check_spans,
+    span_fault,
     spans_key,
     spans_of_key,
 )
@@ -132,14 +132,10 @@ def _span_label_problem(dataset: Dataset, item: GoldItemIn) -> str | None:
     answer is that the text has no entity."""
     try:
         spans = spans_of_key(item.label)
-        check_spans(
-            spans,
-            text_length=len(item.text or ""),
-            labels=dataset.labels,
-            allow_overlap=dataset.allow_overlap,
-        )
     except ValueError as error:
         return f"label {item.label!r}: {error}"
+    if (fault := span_fault(spans, item.text or "", dataset)) is not None:
+        return f"label {item.label!r}: {fault}"
     if spans_key(spans) != item.label:
         return f"label {item.label!r} is not in order; write it as {spans_key(spans)!r}"
     return None

@@ -18,7 +18,7 @@ from mitl_contracts.events import (
     check_label_probabilities,
     label_set_key,
 )
-from mitl_contracts.spans import Span, check_spans, ordered, spans_key
+from mitl_contracts.spans import Span, ordered, span_fault, spans_key
 from mitl_policy.overlap import annotators_for
 
 from mitl_review.core.task import Task
@@ -163,15 +163,8 @@ def span_suggestion(event: ReviewRequested, dataset: Dataset) -> tuple[Span, ...
     text = event.content.text
     if text is None:
         raise Rejected(f"dataset {dataset.name!r} labels spans in text; the item has no text")
-    try:
-        check_spans(
-            event.suggested_spans,
-            text_length=len(text),
-            labels=dataset.labels,
-            allow_overlap=dataset.allow_overlap,
-        )
-    except ValueError as error:
-        raise Rejected(f"suggested spans: {error}") from None
+    if (fault := span_fault(event.suggested_spans, text, dataset)) is not None:
+        raise Rejected(f"suggested spans: {fault}")
     if any(span.confidence is None for span in event.suggested_spans):
         raise Rejected("suggested spans: every suggested span carries its confidence")
     if event.suggested_label != spans_key(event.suggested_spans):

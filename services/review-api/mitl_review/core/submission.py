@@ -17,7 +17,7 @@ from datetime import datetime
 
 from mitl_contracts.api import SubmitAction
 from mitl_contracts.events import LabelAction, LabelSource, label_set_key
-from mitl_contracts.spans import MAX_SPANS, Span, check_spans, ordered, spans_key
+from mitl_contracts.spans import MAX_SPANS, Span, ordered, span_fault, spans_key
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import User, check_can_claim, check_dataset
@@ -205,16 +205,8 @@ def _chosen_spans(task: Task, submission: Submission) -> tuple[Span, ...]:
             f"task {task.task_id} is a span task: 'correct' needs 'spans', the full span set "
             f"(an empty list for none), with labels of {list(task.labels)}"
         )
-    text = task.content.text or ""
-    try:
-        check_spans(
-            submission.spans,
-            text_length=len(text),
-            labels=task.labels,
-            allow_overlap=task.allow_overlap,
-        )
-    except ValueError as error:
-        raise Unprocessable(f"spans: {error} (dataset {task.dataset!r})") from None
+    if (fault := span_fault(submission.spans, task.content.text or "", task)) is not None:
+        raise Unprocessable(f"spans: {fault} (dataset {task.dataset!r})")
     return tuple(_plain(span) for span in ordered(submission.spans))
 
 
