@@ -147,3 +147,26 @@ def test_a_client_prediction_may_carry_spans_instead_of_probabilities() -> None:
     ]:
         with pytest.raises(ValidationError, match=reason):
             ClientPrediction.model_validate({"model_id": "crm", "labels": LABELS, **fields})
+
+
+def test_span_fault_names_what_is_wrong_or_nothing() -> None:
+    from dataclasses import dataclass
+
+    from mitl_contracts.spans import span_fault
+
+    @dataclass
+    class Rules:
+        labels: tuple[str, ...] = ("PER", "LOC")
+        allow_overlap: bool = False
+
+    text = "Ada met Alan in London"
+    assert span_fault([Span(start=0, end=3, label="PER")], text, Rules()) is None
+    past_end = span_fault([Span(start=17, end=40, label="LOC")], text, Rules())
+    assert past_end is not None and "22" in past_end
+    # No text: offsets are not held to a length, the labels still are.
+    assert span_fault([Span(start=17, end=40, label="LOC")], None, Rules()) is None
+    unknown = span_fault([Span(start=0, end=3, label="ORG")], text, Rules())
+    assert unknown is not None and "ORG" in unknown
+    overlapping = [Span(start=0, end=7, label="PER"), Span(start=4, end=11, label="PER")]
+    assert span_fault(overlapping, text, Rules()) is not None
+    assert span_fault(overlapping, text, Rules(allow_overlap=True)) is None
