@@ -36,8 +36,6 @@ from mitl_cli.commands.bench import (
     FETCH_MAX_WAIT_MS,
     Decisions,
     Poster,
-    add_broker_argument,
-    add_progress_argument,
     at_most,
     cpu_by_name,
     cpu_seconds,
@@ -47,6 +45,7 @@ from mitl_cli.commands.bench import (
     paced,
     percentile,
 )
+from mitl_cli.options import add_broker_argument, add_progress_argument
 
 if TYPE_CHECKING:
     from mitl_ml.bootstrap import Kind

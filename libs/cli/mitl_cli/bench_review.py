@@ -37,13 +37,12 @@ import httpx
 from mitl_runtime.progress import Progress
 
 from mitl_cli.commands.bench import (
-    add_broker_argument,
-    add_progress_argument,
     cpu_seconds,
     emit,
     machine,
     percentile,
 )
+from mitl_cli.options import add_broker_argument, add_progress_argument
 
 ROOT = Path.cwd()
 DATASET = "bench"

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from mitl_contracts import topics
-from mitl_runtime.localinfra import BROKER_KINDS
 from mitl_runtime.progress import Progress
 from mitl_runtime.settings import ServiceSettings
 
@@ -55,23 +54,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for name in benchmark_modules():
         importlib.import_module(name).register(benches)
     plugins.register_all(plugins.BENCHMARKS, benches)
-
-
-def add_progress_argument(parser: argparse.ArgumentParser) -> None:
-    """`--no-progress`: no progress on stderr (the figures on stdout are the same either way)."""
-    parser.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="no progress on stderr"
-    )
-
-
-def add_broker_argument(parser: argparse.ArgumentParser) -> None:
-    """`--broker`: what the benchmark's stack runs on (its figures name it as `broker`)."""
-    parser.add_argument(
-        "--broker",
-        choices=BROKER_KINDS,
-        default="kafka",
-        help="Apache Kafka (needs Java and `make kafka`), or the embedded in-memory stand-in",
-    )
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -19,20 +19,16 @@ ROOT = Path.cwd()
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from mitl_runtime.localinfra import BROKER_KINDS
-
     from mitl_cli.chaos.scenarios import ALL, PAUSE_S
+    from mitl_cli.options import add_broker_argument, add_progress_argument
 
     parser = subparsers.add_parser(
         "chaos",
         help="kill services, PostgreSQL and the broker mid-stream; count what was lost or doubled",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per scenario")
-    parser.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        help="no progress (items sent and settled per scenario) on stderr",
+    add_progress_argument(
+        parser, help="no progress (items sent and settled per scenario) on stderr"
     )
     parser.add_argument("--items", type=int, default=None, help="items per crash scenario")
     parser.add_argument(
@@ -49,10 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=PAUSE_S,
         help="how long pause-broker keeps the broker stopped (SIGSTOP)",
     )
-    parser.add_argument(
-        "--broker",
-        choices=BROKER_KINDS,
-        default="kafka",
+    add_broker_argument(
+        parser,
         help="Apache Kafka, or the embedded stand-in (no broker faults on it: it keeps nothing)",
     )
     parser.add_argument(

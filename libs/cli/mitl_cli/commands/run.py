@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import httpx
-from mitl_runtime.localinfra import BROKER_KINDS
 
 from mitl_cli.feed import stream
+from mitl_cli.options import add_broker_argument
 from mitl_cli.stack import DEV_CLIENT, SERVICES, LocalStack
 
 ROOT = Path.cwd()
@@ -30,12 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--datasets-file", type=Path, default=ROOT / "config" / "datasets.yaml")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "run")
     parser.add_argument("--database", default="mitl")
-    parser.add_argument(
-        "--broker",
-        choices=BROKER_KINDS,
-        default="kafka",
-        help="Apache Kafka (needs Java and `make kafka`), or the embedded in-memory stand-in",
-    )
+    add_broker_argument(parser)
     # A new run starts with empty topics and a fresh database, consistent with each other
     # (otherwise ingest's dedup keys from the last run would call every item a duplicate);
     # --keep-database keeps both.

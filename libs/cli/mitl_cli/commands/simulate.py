@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args, get_type_hints
 
 from mitl_contracts.datasets import Policy
 from mitl_ml.sim.boundcheck import BoundCheck, bound_check
-from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource
 from mitl_ml.sim.multilabel import MULTILABEL_SIM_DATASETS
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
@@ -44,23 +43,110 @@ from mitl_policy.bounds import BOUND_METHODS
 from mitl_runtime.progress import Progress
 from pydantic import ValidationError
 
+from mitl_cli.options import add_progress_argument
+
 STRATEGIES = get_args(Policy.model_fields["uncertainty"].annotation)
+
+
+@dataclass(frozen=True)
+class Knob:
+    """The flag that sets SimConfig's field `field` (`--field-name` unless `flags` names
+    others): its default and type are the field's (a `T | None` field takes a T), so each
+    knob's default lives in SimConfig alone. A bool field is a switch: `--no-x` stores False,
+    any other name is `--x/--no-x`."""
+
+    field: str
+    help: str | None = None
+    flags: tuple[str, ...] = ()
+    choices: tuple[str, ...] | None = None
+    # Overrides the field's default: --model's None means "the dataset's kind" (config_from).
+    unset: bool = False
+    # The Policy field it sets (SimConfig.policy) where the names differ; a knob named like a
+    # Policy field sets that one. Validation messages name the flag (policy_message).
+    policy: str | None = None
+
+    def names(self) -> tuple[str, ...]:
+        return self.flags or ("--" + self.field.replace("_", "-"),)
+
+
+# SimConfig's knobs, in the order `mitl simulate --help` lists them.
+KNOBS = (
+    Knob("target", "precision auto-accepted labels must reach, in (0, 1)",
+         flags=("--target-precision", "--target"), policy="target_precision"),
+    Knob("budget", "budget mode: max labels"),
+    Knob("error_rate",
+         "share of items annotators label wrongly, in [0, 1); experts are always right",
+         flags=("--annotator-error", "--error-rate")),
+    Knob("retrain_every", "human labels per retrain"),
+    Knob("retrain_growth",
+         "full coverage: a round is at least this share of the human labels so far "
+         "(0: always --retrain-every)"),
+    Knob("initial", "random labels to start"),
+    Knob("step", "budget mode: labels per round"),
+    Knob("random_draws", "budget mode: random sampling's curve is the mean of this many draws"),
+    Knob("match_gt",
+         "full coverage: skip rerunning the loop at stricter floors to reach GT's accuracy",
+         flags=("--no-match-gt",)),
+    Knob("model",
+         "head features: hybrid (MiniLM + TF-IDF word/char n-grams, the default for text) "
+         "or minilm alone; pixels for the image datasets (digits, lfw; their default)",
+         choices=SIM_MODELS, unset=True),
+    Knob("strategy", choices=STRATEGIES, policy="uncertainty"),
+    Knob("diversity", "near-duplicate penalty", policy="diversity_weight"),
+    Knob("spot_check_rate"),
+    Knob("spot_check_max_rate"),
+    Knob("calibration_rate",
+         "share of confident predictions reviewed blind, at random, as threshold evidence"),
+    Knob("calibration_budget",
+         "calibration labels per class drawn at --calibration-max-rate until certified "
+         "(default 2x the fewest all-correct items that certify the target)"),
+    Knob("calibration_floor_budget",
+         "calibration labels the floor --calibration-rate may draw once the budget is "
+         "spent; after them a certified class draws none (default: no end)"),
+    Knob("calibration_queue_cap",
+         "queue calibration reviews at raised rates only up to the unspent budget "
+         "(the rest of a round goes to active learning; default off)"),
+    Knob("calibration_max_rate",
+         "the calibration rate while a class is not certified (adaptive sampling); "
+         "0: a fixed --calibration-rate"),
+    Knob("bound", "one-sided lower bound the thresholds are certified with",
+         choices=BOUND_METHODS),
+    Knob("min_accept_threshold", "no class threshold below this confidence"),
+    Knob("min_verified", "verified items a class needs before it can be accepted"),
+    Knob("limit", "use a random N-item subset"),
+    Knob("cache_dir"),
+)  # fmt: skip
+
 # Policy fields the simulator sets, by the flag that sets them (for validation messages).
 POLICY_FLAGS = {
-    "target_precision": "--target-precision",
-    "uncertainty": "--strategy",
-    "diversity_weight": "--diversity",
-    "spot_check_rate": "--spot-check-rate",
-    "spot_check_max_rate": "--spot-check-max-rate",
-    "calibration_rate": "--calibration-rate",
-    "calibration_budget": "--calibration-budget",
-    "calibration_max_rate": "--calibration-max-rate",
-    "calibration_floor_budget": "--calibration-floor-budget",
-    "calibration_queue_cap": "--calibration-queue-cap",
-    "bound": "--bound",
-    "min_accept_threshold": "--min-accept-threshold",
-    "min_verified": "--min-verified",
+    knob.policy or knob.field: knob.names()[0]
+    for knob in KNOBS
+    if knob.policy is not None or knob.field in Policy.model_fields
 }
+
+
+def add_knob(parser: argparse.ArgumentParser, knob: Knob) -> None:
+    """Declare `knob`'s flag(s) on `parser`, storing into the SimConfig field's name."""
+    default = next(f.default for f in fields(SimConfig) if f.name == knob.field)
+    kind = _value_type(get_type_hints(SimConfig)[knob.field])
+    options: dict[str, Any] = {"dest": knob.field, "help": knob.help}
+    if kind is bool:
+        negated = knob.names()[0].startswith("--no-")
+        options["action"] = "store_false" if negated else argparse.BooleanOptionalAction
+        if not negated:
+            options["default"] = default
+    else:
+        options["default"] = None if knob.unset else default
+        options["choices"] = knob.choices
+        if kind is not str:
+            options["type"] = kind
+    parser.add_argument(*knob.names(), **options)
+
+
+def _value_type(annotation: Any) -> type:
+    """The type a flag's value is parsed to: T for a `T | None` field."""
+    kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
+    return kinds[0] if kinds else annotation
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,69 +170,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--seed", type=int, default=None, help="one seed (default 0)")
     parser.add_argument("--seeds", default=None, help="several seeds, comma-separated: 0,1,2")
-    parser.add_argument(
-        "--target-precision", "--target", dest="target", type=float, default=0.98,
-        help="precision auto-accepted labels must reach, in (0, 1)",
-    )  # fmt: skip
-    parser.add_argument("--budget", type=int, default=None, help="budget mode: max labels")
-    parser.add_argument(
-        "--annotator-error", "--error-rate", dest="error_rate", type=float, default=0.0,
-        help="share of items annotators label wrongly, in [0, 1); experts are always right",
-    )  # fmt: skip
-    parser.add_argument("--retrain-every", type=int, default=50, help="human labels per retrain")
-    parser.add_argument(
-        "--retrain-growth", type=float, default=SimConfig.retrain_growth,
-        help="full coverage: a round is at least this share of the human labels so far "
-        "(0: always --retrain-every)",
-    )  # fmt: skip
-    parser.add_argument("--initial", type=int, default=100, help="random labels to start")
-    parser.add_argument("--step", type=int, default=25, help="budget mode: labels per round")
-    parser.add_argument(
-        "--random-draws", type=int, default=5,
-        help="budget mode: random sampling's curve is the mean of this many draws",
-    )  # fmt: skip
-    parser.add_argument(
-        "--no-match-gt", dest="match_gt", action="store_false",
-        help="full coverage: skip rerunning the loop at stricter floors to reach GT's accuracy",
-    )  # fmt: skip
-    parser.add_argument(
-        "--model", choices=SIM_MODELS, default=None,
-        help="head features: hybrid (MiniLM + TF-IDF word/char n-grams, the default for text) "
-        "or minilm alone; pixels for the image datasets (digits, lfw; their default)",
-    )  # fmt: skip
-    parser.add_argument("--strategy", choices=STRATEGIES, default="margin")
-    parser.add_argument("--diversity", type=float, default=0.0, help="near-duplicate penalty")
-    parser.add_argument("--spot-check-rate", type=float, default=0.005)
-    parser.add_argument("--spot-check-max-rate", type=float, default=0.02)
-    parser.add_argument(
-        "--calibration-rate", type=float, default=SimConfig.calibration_rate,
-        help="share of confident predictions reviewed blind, at random, as threshold evidence",
-    )  # fmt: skip
-    parser.add_argument(
-        "--calibration-budget", type=int, default=SimConfig.calibration_budget,
-        help="calibration labels per class drawn at --calibration-max-rate until certified "
-        "(default 2x the fewest all-correct items that certify the target)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--calibration-floor-budget", type=int, default=SimConfig.calibration_floor_budget,
-        help="calibration labels the floor --calibration-rate may draw once the budget is "
-        "spent; after them a certified class draws none (default: no end)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--calibration-queue-cap", action=argparse.BooleanOptionalAction,
-        default=SimConfig.calibration_queue_cap,
-        help="queue calibration reviews at raised rates only up to the unspent budget "
-        "(the rest of a round goes to active learning; default off)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--calibration-max-rate", type=float, default=SimConfig.calibration_max_rate,
-        help="the calibration rate while a class is not certified (adaptive sampling); "
-        "0: a fixed --calibration-rate",
-    )  # fmt: skip
-    parser.add_argument(
-        "--bound", choices=BOUND_METHODS, default=SimConfig.bound,
-        help="one-sided lower bound the thresholds are certified with",
-    )  # fmt: skip
+    for knob in KNOBS:
+        add_knob(parser, knob)
     parser.add_argument(
         "--bound-check", action="store_true",
         help="instead of a dataset: how often each bound falsely certifies a threshold on "
@@ -155,22 +180,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--streams", type=int, default=BoundCheck.streams, help="--bound-check: streams"
     )
-    parser.add_argument(
-        "--min-accept-threshold", type=float, default=SimConfig.min_accept_threshold,
-        help="no class threshold below this confidence",
-    )  # fmt: skip
-    parser.add_argument(
-        "--min-verified", type=int, default=SimConfig.min_verified,
-        help="verified items a class needs before it can be accepted",
-    )  # fmt: skip
-    parser.add_argument("--limit", type=int, default=None, help="use a random N-item subset")
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG chart here")
     parser.add_argument("--json", action="store_true", help="one JSON object per seed")
-    parser.add_argument(
-        "--no-progress", dest="progress", action="store_false",
-        help="no progress bar on stderr",
-    )  # fmt: skip
+    add_progress_argument(parser, help="no progress bar on stderr")
     parser.set_defaults(func=run)
 
 
