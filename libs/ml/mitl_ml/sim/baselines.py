@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from mitl_contracts.datasets import Policy
@@ -62,14 +64,60 @@ def accepted_at(confidences: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(confidences >= threshold)
 
 
-def _one_sample(
-    world: World, policy: Policy, seed: int, oracle: Oracle, size: int
+# What a ground-truth-style baseline's model says at one sample size, given the sample, the
+# annotators' answers on it and the rest: the (out-of-fold) verdicts on the sample that the
+# one threshold is learned from, then each of the rest's confidence and predicted label.
+SampleModel = Callable[
+    [np.ndarray, np.ndarray, np.ndarray], tuple[list[Verdict], np.ndarray, np.ndarray]
+]
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """The rest of the items (past the sample), which of them were accepted and the
+    model's predicted labels for them (rows of the rest)."""
+
+    rest: np.ndarray
+    accepted: np.ndarray
+    predicted: np.ndarray
+
+
+def ground_truth_baseline(
+    new_result: Callable[[], CoverageResult],
+    truth: np.ndarray,
+    annotator_answers: np.ndarray,
+    policy: Policy,
+    seed: int,
+    model: SampleModel,
+    progress: Callable[[int, int], None] | None = None,
+    finish: Callable[[CoverageResult, Sampled], None] | None = None,
 ) -> CoverageResult:
-    n = len(world.truth)
-    result = CoverageResult(
-        "ground_truth", world.name, seed, float(policy.target_precision or 0), n
-    )
-    order, sample, rest, answers = draw_sample(n, seed, size, oracle.annotator_answers)
+    """The baseline for any task, at its best sample size (best_sample_size). At each size
+    people label a random sample (draw_sample), `model` gives the verdicts one threshold is
+    learned from (under the policy's target and bound) and its confidences on the rest, the
+    rest at or above the threshold is accepted, and a `new_result()` is filled in (settle);
+    `finish(result, sampled)` adds a task's own counts."""
+
+    def one_sample(size: int) -> CoverageResult:
+        result = new_result()
+        order, sample, rest, answers = draw_sample(len(truth), seed, size, annotator_answers)
+        verdicts, confidences, predicted = model(sample, answers, rest)
+        threshold, *_ = passing_threshold(verdicts, policy)
+        accepted = accepted_at(confidences, threshold)
+        settle(result, truth, annotator_answers, order, size, answers, accepted, predicted,
+               threshold)  # fmt: skip
+        if finish is not None:
+            finish(result, Sampled(rest, accepted, predicted))
+        return result
+
+    return best_sample_size(len(truth), one_sample, progress)
+
+
+def _sample_model(
+    world: World, seed: int, sample: np.ndarray, answers: np.ndarray, rest: np.ndarray
+) -> tuple[list[Verdict], np.ndarray, np.ndarray]:
+    """The head's out-of-fold verdicts on the sample; trained on all of it, its top
+    probability and label on the rest."""
     k = len(world.labels)
     verdicts = []
     for train, held in KFold(FOLDS, shuffle=True, random_state=seed).split(sample):
@@ -77,13 +125,8 @@ def _one_sample(
         probs = head.predict_proba(world.x[sample[held]])
         for row, j in zip(probs, held, strict=True):
             verdicts.append(Verdict("*", float(row.max()), int(row.argmax()) == answers[j]))
-    threshold, *_ = passing_threshold(verdicts, policy)
     probs = Head(world.x[sample], answers, k, seed, "gt").predict_proba(world.x[rest])
-    accepted = accepted_at(probs.max(axis=1), threshold)
-    return settle(
-        result, world.truth, oracle.annotator_answers, order, size, answers,
-        accepted, probs.argmax(axis=1), threshold,
-    )  # fmt: skip
+    return verdicts, probs.max(axis=1), probs.argmax(axis=1)
 
 
 def settle(
@@ -144,6 +187,9 @@ def ground_truth_style(
     progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     """The best of the sample sizes; `progress(done, total)` counts sample sizes tried."""
-    return best_sample_size(
-        len(world.truth), lambda size: _one_sample(world, policy, seed, oracle, size), progress
-    )
+    target = float(policy.target_precision or 0)
+    return ground_truth_baseline(
+        lambda: CoverageResult("ground_truth", world.name, seed, target, len(world.truth)),
+        world.truth, oracle.annotator_answers, policy, seed,
+        partial(_sample_model, world, seed), progress,
+    )  # fmt: skip

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from mitl_contracts.events import (
     distribution_of,
     label_set_key,
 )
-from mitl_policy.calibration import Verdict, learn_thresholds, passing_threshold
+from mitl_policy.calibration import Verdict, learn_thresholds
 from mitl_policy.multilabel import route_multilabel, verdicts_of
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
@@ -44,11 +45,8 @@ from mitl_ml.hybrid import HybridFeaturizer
 from mitl_ml.multilabel_data import load_multilabel
 from mitl_ml.sim.baselines import (
     FOLDS,
-    accepted_at,
-    best_sample_size,
-    draw_sample,
+    ground_truth_baseline,
     labeled_by_people,
-    settle,
 )
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, cached_embeddings
 from mitl_ml.sim.memory import RouterMemory
@@ -267,12 +265,11 @@ def review_all_multilabel(world: MultiWorld, policy: Policy, *, seed: int,
     return result
 
 
-def _one_sample(
-    world: MultiWorld, policy: Policy, seed: int, oracle: MultiOracle, size: int
-) -> CoverageResult:
-    n = len(world.truth)
-    result = _result("ground_truth", world, seed, policy)
-    order, sample, rest, answers = draw_sample(n, seed, size, oracle.annotator_answers)
+def _sample_model(
+    world: MultiWorld, seed: int, sample: np.ndarray, answers: np.ndarray, rest: np.ndarray
+) -> tuple[list[Verdict], np.ndarray, np.ndarray]:
+    """The one-vs-rest head's out-of-fold verdicts on the sample, one per label decision;
+    trained on all of it, each of the rest's least certain label decision and its labels."""
     verdicts: list[Verdict] = []
     for train, held in KFold(FOLDS, shuffle=True, random_state=seed).split(sample):
         head = OvRHead(world.x[sample[train]], answers[train], seed, "fold", world.c)
@@ -283,14 +280,8 @@ def _one_sample(
             Verdict("*", float(c), bool(r))
             for c, r in zip(confidence.ravel(), right.ravel(), strict=True)
         )
-    threshold, *_ = passing_threshold(verdicts, policy)
     probs = OvRHead(world.x[sample], answers, seed, "gt", world.c).predict_proba(world.x[rest])
-    weakest = np.maximum(probs, 1 - probs).min(axis=1)
-    accepted = accepted_at(weakest, threshold)
-    return settle(
-        result, world.truth, oracle.annotator_answers, order, size, answers,
-        accepted, probs >= 0.5, threshold,
-    )  # fmt: skip
+    return verdicts, np.maximum(probs, 1 - probs).min(axis=1), probs >= 0.5
 
 
 def ground_truth_multilabel(
@@ -302,6 +293,8 @@ def ground_truth_multilabel(
     progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     """The best of the baseline's sample sizes (fewest human labels, then most correct)."""
-    return best_sample_size(
-        len(world.truth), lambda size: _one_sample(world, policy, seed, oracle, size), progress
-    )
+    return ground_truth_baseline(
+        lambda: _result("ground_truth", world, seed, policy),
+        world.truth, oracle.annotator_answers, policy, seed,
+        partial(_sample_model, world, seed), progress,
+    )  # fmt: skip

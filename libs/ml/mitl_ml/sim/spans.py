@@ -26,13 +26,14 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from mitl_contracts.datasets import Policy, load_catalog
 from mitl_contracts.events import Decision, ItemContent, Prediction
 from mitl_contracts.spans import Span, least_confidence, spans_key, spans_of_key
-from mitl_policy.calibration import Verdict, learn_thresholds, passing_threshold
+from mitl_policy.calibration import Verdict, learn_thresholds
 from mitl_policy.spans import (
     COMPLETE,
     parts_of,
@@ -43,11 +44,9 @@ from mitl_policy.spans import (
 )
 
 from mitl_ml.sim.baselines import (
-    accepted_at,
-    best_sample_size,
-    draw_sample,
+    Sampled,
+    ground_truth_baseline,
     labeled_by_people,
-    settle,
 )
 from mitl_ml.sim.memory import RouterMemory
 from mitl_ml.sim.people import People
@@ -276,26 +275,26 @@ def sample_verdicts(world: SpanWorld, items: np.ndarray, answers: np.ndarray) ->
     return verdicts
 
 
-def _one_sample(
-    world: SpanWorld, policy: Policy, seed: int, oracle: SpanOracle, size: int
-) -> CoverageResult:
-    n = len(world.truth)
-    result = _result("ground_truth", world, seed, policy)
-    order, sample, rest, answers = draw_sample(n, seed, size, oracle.annotator_answers)
-    threshold, *_ = passing_threshold(sample_verdicts(world, sample, answers), policy)
-    weakest = np.array([least_confidence(world.predicted[i], world.complete[i]) for i in rest])
-    accepted = accepted_at(weakest, threshold)
+def _sample_model(
+    world: SpanWorld, sample: np.ndarray, answers: np.ndarray, rest: np.ndarray
+) -> tuple[list[Verdict], np.ndarray, np.ndarray]:
+    """The fixed model's part verdicts on the sample; on the rest, each item's least
+    certain part and its span set key."""
+    weakest = [least_confidence(world.predicted[i], world.complete[i]) for i in rest]
     predicted = np.array([world.predicted_key(i) for i in rest], dtype=object)
-    settle(
-        result, world.truth, oracle.annotator_answers, order, size, answers,
-        accepted, predicted, threshold,
-    )  # fmt: skip
+    return sample_verdicts(world, sample, answers), np.array(weakest), predicted
+
+
+def _entity_counts(
+    world: SpanWorld, oracle: SpanOracle, result: CoverageResult, run: Sampled
+) -> None:
+    """The baseline's entity-level counts and figures: the accepted items' spans are the
+    model's, the others the annotators'."""
     result.accepted_correct = 0
-    _count_accepted(result, world, [int(i) for i in rest[accepted]])
+    _count_accepted(result, world, [int(i) for i in run.rest[run.accepted]])
     final = oracle.annotator_answers.copy()
-    final[rest[accepted]] = predicted[accepted]
+    final[run.rest[run.accepted]] = run.predicted[run.accepted]
     result.details |= entity_figures(world, final)
-    return result
 
 
 def ground_truth_spans(
@@ -307,6 +306,8 @@ def ground_truth_spans(
     progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     """The best of the baseline's sample sizes (fewest human labels, then most correct)."""
-    return best_sample_size(
-        len(world.truth), lambda size: _one_sample(world, policy, seed, oracle, size), progress
-    )
+    return ground_truth_baseline(
+        lambda: _result("ground_truth", world, seed, policy),
+        world.truth, oracle.annotator_answers, policy, seed,
+        partial(_sample_model, world), progress, partial(_entity_counts, world, oracle),
+    )  # fmt: skip
