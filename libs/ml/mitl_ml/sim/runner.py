@@ -281,41 +281,45 @@ def is_spans(config: SimConfig) -> bool:
     return config.source is None and config.dataset in SPAN_SIM_DATASETS
 
 
-def task_runs(
-    config: SimConfig,
-    progress: Progress,
-    task: str,
-    model: str,
-    load: Callable[[str, Path], Any],
-    oracle_of: Callable[[Any, float, int], Any],
-    kind: tuple[Callable[..., CoverageResult], ...],
-) -> Iterator[CoverageRun]:
-    """Full coverage over a span or multi-label dataset (`task`, shown with the `model` that
-    scores it), one run per seed: `load` reads the world, `oracle_of` makes each seed's
-    annotator, `kind` is the task's loop and baselines (no budget mode)."""
-    if config.budget is not None:
-        raise ValueError(f"--budget is not available for the {task} dataset {config.dataset}")
-    policy = config.policy()
-    progress.note(f"mitl simulate: loading {config.dataset} ({model})")
-    whole = load(config.dataset, config.cache_dir)
+@dataclass(frozen=True)
+class Task:
+    """A shipped span or multi-label dataset's task: its name in messages, the model that
+    scores it, how its world is read and each seed's annotators made (truth, error rate,
+    seed), and its loop and baselines (`kind`; no budget mode)."""
+
+    name: str
+    model: str
+    load: Callable[[str, Path], Any]
+    oracle: Callable[[Any, float, int], Any]
+    kind: tuple[Callable[..., CoverageResult], ...]
+
+
+def seed_worlds(config: SimConfig, whole: Any) -> Iterator[tuple[int, Any]]:
+    """Each seed with its world: a random `--limit` subset of `whole` if asked for."""
     for seed in config.seeds:
-        world = whole.subset(config.limit, seed) if config.limit else whole
-        oracle = oracle_of(world.truth, config.error_rate, seed)
-        yield coverage_run(config, policy, progress, seed, world, oracle, kind)
+        yield seed, whole.subset(config.limit, seed) if config.limit else whole
 
 
-def span_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
-    """Full coverage over a span dataset with its fixed pre-labeler (nothing is trained)."""
-    return task_runs(
-        config, progress, "span", "spaCy pre-labeler, cached", load_span_world, SpanOracle, SPANS
-    )
+def task_runs(config: SimConfig, progress: Progress, task: Task) -> Iterator[CoverageRun]:
+    """Full coverage over a span or multi-label dataset, one run per seed."""
+    if config.budget is not None:
+        raise ValueError(f"--budget is not available for the {task.name} dataset {config.dataset}")
+    policy = config.policy()
+    progress.note(f"mitl simulate: loading {config.dataset} ({task.model})")
+    whole = task.load(config.dataset, config.cache_dir)
+    for seed, world in seed_worlds(config, whole):
+        oracle = task.oracle(world.truth, config.error_rate, seed)
+        yield coverage_run(config, policy, progress, seed, world, oracle, task.kind)
 
 
-def multilabel_runs(config: SimConfig, progress: Progress) -> Iterator[CoverageRun]:
-    """Full coverage over a multi-label dataset with its one-vs-rest head."""
-    return task_runs(
-        config, progress, "multi-label", "one-vs-rest head", load_multi_world, MultiOracle, MULTI
-    )
+def span_task() -> Task:
+    """The span task: its model is the fixed pre-labeler (nothing is trained)."""
+    return Task("span", "spaCy pre-labeler, cached", load_span_world, SpanOracle, SPANS)
+
+
+def multilabel_task() -> Task:
+    """The multi-label task, with its one-vs-rest head."""
+    return Task("multi-label", "one-vs-rest head", load_multi_world, MultiOracle, MULTI)
 
 
 def runs(
@@ -326,17 +330,16 @@ def runs(
     check_settings(config)
     bar = progress if progress is not None else Progress(enabled=False)
     if world is None and is_multilabel(config):
-        yield from multilabel_runs(config, bar)
+        yield from task_runs(config, bar, multilabel_task())
         return
     if world is None and is_spans(config):
-        yield from span_runs(config, bar)
+        yield from task_runs(config, bar, span_task())
         return
     if world is None:
         bar.note(f"mitl simulate: loading {config.dataset} ({config.model} features)")
     whole = world if world is not None else load(config)
     check_budget(config, len(whole.truth))
-    for seed in config.seeds:
-        world = whole.subset(config.limit, seed) if config.limit else whole
+    for seed, world in seed_worlds(config, whole):
         oracle = Oracle(world.truth, len(world.labels), config.error_rate, seed)
         if config.budget is None:
             yield coverage_run(config, policy, bar, seed, world, oracle, SINGLE)
