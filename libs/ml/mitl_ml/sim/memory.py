@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from mitl_contracts.datasets import Policy
-from mitl_contracts.events import Decision
+from mitl_contracts.events import Decision, Prediction
 from mitl_policy.calibration import Thresholds
 from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
 from mitl_policy.escalation import EarlierPrediction
+from mitl_policy.tasks import outcome_confidences
 from mitl_policy.verdicts import Outcome
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -22,6 +23,7 @@ class RouterMemory:
         self.outcomes: list[Outcome] = []
         self.thresholds: Thresholds | None = None
         self.decisions: dict[int, Decision] = {}
+        self.confidences: dict[int, dict[str, float] | None] = {}
         self.earlier: dict[int, EarlierPrediction] = {}
         self._clock = 0
 
@@ -33,9 +35,11 @@ class RouterMemory:
         """What the router knows of `item` besides its prediction."""
         return RouteContext(thresholds=self.thresholds, earlier=self.earlier.get(item))
 
-    def remember(self, item: int, decision: Decision) -> Decision:
-        """Keep `item`'s latest decision, and its label as the item's earlier prediction."""
+    def remember(self, item: int, prediction: Prediction, decision: Decision) -> Decision:
+        """Keep `item`'s latest decision, its label as the item's earlier prediction, and the
+        per-part confidences an outcome of it keeps (as the router does, by the task)."""
         self.decisions[item] = decision
+        self.confidences[item] = outcome_confidences(prediction)
         self.earlier[item] = EarlierPrediction(decision.model_version, decision.predicted_label)
         return decision
 
@@ -43,15 +47,7 @@ class RouterMemory:
         decision = self.decisions[item]
         return decision.route == "review" and decision.priority >= CALIBRATION_PRIORITY
 
-    def record(
-        self,
-        item: int,
-        item_id: str,
-        label: str,
-        source: str,
-        spot_check: bool,
-        label_confidences: dict[str, float] | None = None,
-    ) -> Outcome:
+    def record(self, item: int, item_id: str, label: str, source: str, spot_check: bool) -> Outcome:
         """A person gave `item` (`item_id` in events) `label`: join it to its latest decision."""
         decision = self.decisions[item]
         outcome = Outcome(
@@ -65,7 +61,7 @@ class RouterMemory:
             spot_check=spot_check,
             occurred_at=self.tick(),
             calibration_rate=decision.thresholds.get("calibration_rate"),
-            label_confidences=label_confidences,
+            label_confidences=self.confidences[item],
         )
         self.outcomes.append(outcome)
         return outcome

@@ -185,12 +185,11 @@ class MultiLabelRouter(RouterMemory):
         routed = route_multilabel(
             prediction, self.policy, self.labels, now=self.tick(), context=self.context(item)
         )
-        return self.remember(item, routed.decision)
+        return self.remember(item, prediction, routed.decision)
 
     def verify(self, item: int, answer: np.ndarray, source: str, spot_check: bool) -> None:
         chosen = [label for label, on in zip(self.labels, answer, strict=True) if on]
-        confidences = dict(self.decisions[item].label_confidences or {})
-        self.record(item, str(item), label_set_key(chosen), source, spot_check, confidences)
+        self.record(item, str(item), label_set_key(chosen), source, spot_check)
 
 
 def _result(method: str, world: MultiWorld, seed: int, policy: Policy) -> CoverageResult:

@@ -101,7 +101,7 @@ class SimRouter(RouterMemory):
                 calibration_capped=is_capped,
             )
             routed = route(prediction, self.policy, now=now, context=context)
-            self.remember(item, routed.decision)
+            self.remember(item, prediction, routed.decision)
             if routed.review is not None and self.policy.diversity_weight > 0:
                 window.add(str(item), self.signature(item))
             out.append(RoutedItem(item, routed))

@@ -38,7 +38,6 @@ from mitl_policy.spans import (
     COMPLETE,
     parts_of,
     route_spans,
-    span_confidences,
     span_verdicts,
     threshold_labels,
 )
@@ -151,7 +150,6 @@ class SpanRouter(RouterMemory):
         # Item ids carry the seed: the calibration draw is fixed by (item id, model version),
         # and the model is the same in every seed, so each seed draws its own sample.
         self.prefix = f"s{seed}-"
-        self.predictions: dict[int, Prediction] = {}
 
     def relearn(self) -> None:
         if self.policy.learns_thresholds:
@@ -174,12 +172,10 @@ class SpanRouter(RouterMemory):
             spans_complete=world.complete[item],
         )
         routed = route_spans(prediction, self.policy, now=self.tick(), context=self.context(item))
-        self.predictions[item] = prediction
-        return self.remember(item, routed.decision)
+        return self.remember(item, prediction, routed.decision)
 
     def verify(self, item: int, answer: str, source: str, spot_check: bool) -> None:
-        confidences = span_confidences(self.predictions[item])
-        self.record(item, f"{self.prefix}{item}", answer, source, spot_check, confidences)
+        self.record(item, f"{self.prefix}{item}", answer, source, spot_check)
 
 
 def _result(method: str, world: SpanWorld, seed: int, policy: Policy) -> CoverageResult:
