@@ -33,10 +33,12 @@ from mitl_runtime.dlq import (
     InvalidMessage,
     SourceRecord,
 )
+from mitl_runtime.fresh_batch import rewind, top_up
 from mitl_runtime.metrics import (
     BATCH_SECONDS,
     CONSUMER_LAG,
     EVENTS_CONSUMED,
+    FRESH_BATCH_RECORDS,
     RECORD_AGE_SECONDS,
     RETRIES,
 )
@@ -131,12 +133,14 @@ def subscribe(
     """Register a batch subscriber for `topic` in consumer group `group`."""
     failures = 0
     traced = tracing if tracing is not None and tracing.enabled else None
+    batch_limit = max_records or settings.kafka_max_batch
+    fresh_wait_ms = settings.kafka_fresh_batch_wait_ms if topic in topics.LATENCY_SENSITIVE else 0
 
     @broker.subscriber(
         topic,
         group_id=group,
         batch=True,
-        max_records=max_records or settings.kafka_max_batch,
+        max_records=batch_limit,
         batch_timeout_ms=settings.kafka_batch_timeout_ms,
         fetch_max_wait_ms=(
             settings.kafka_fetch_max_wait_ms
@@ -152,7 +156,12 @@ def subscribe(
     async def consume(msg: KafkaMessage) -> None:
         nonlocal failures
         raw: Any = msg.raw_message
-        records = raw if isinstance(raw, tuple) else (raw,)
+        taken = raw if isinstance(raw, tuple) else (raw,)
+        consumer = getattr(msg, "consumer", None)
+        extra = await top_up(consumer, taken, batch_limit - len(taken), fresh_wait_ms)
+        records = taken + extra
+        if extra:
+            FRESH_BATCH_RECORDS.labels(dead_letters.service, topic).inc(len(extra))
         started = time.perf_counter()
         oldest_ms = min((r.timestamp for r in records if r.timestamp is not None), default=None)
         if oldest_ms is not None:
@@ -173,10 +182,14 @@ def subscribe(
                     rejected = await handle(handler, received, dead_letters, where)
         except DeadLetterLimitExceeded as error:
             log.critical("%s: %s; stopping consumption of %s", group, error, topic)
+            if extra:
+                rewind(consumer, taken, extra)
             if on_fatal:
                 on_fatal(error)
             raise
         except Exception:
+            if extra:
+                rewind(consumer, taken, extra)
             failures += 1
             RETRIES.labels(dead_letters.service, topic).inc()
             delay = min(MAX_BACKOFF_S, 0.1 * 2 ** min(failures, 10))
@@ -187,5 +200,5 @@ def subscribe(
         if received:
             dead_letters.passed(len(received) - rejected)
         EVENTS_CONSUMED.labels(dead_letters.service, topic).inc(len(records))
-        observe_lag(getattr(msg, "consumer", None), records, dead_letters.service, group)
+        observe_lag(consumer, records, dead_letters.service, group)
         BATCH_SECONDS.labels(dead_letters.service, topic).observe(time.perf_counter() - started)

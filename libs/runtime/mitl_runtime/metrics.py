@@ -39,3 +39,9 @@ CONSUMER_LAG = Gauge(
     " mark (as of the consumer's latest fetch) minus the offset after the last record handled",
     ["service", "group", "topic", "partition"],
 )
+FRESH_BATCH_RECORDS = Counter(
+    "mitl_fresh_batch_records_total",
+    "Records added to a stale batch on the item path from the fetch in flight (fresh_batch.py):"
+    " each would otherwise have waited for the next batch",
+    ["service", "topic"],
+)

@@ -62,6 +62,11 @@ class ServiceSettings(BaseSettings):
     # this wait, the other topics the background one.
     kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=30_000)
     kafka_background_fetch_max_wait_ms: int = Field(default=500, ge=1, le=30_000)
+    # On the item path, a batch taken from the consumer's fetch-ahead buffer whose records are
+    # all older than this is topped up with what reached the broker meanwhile, waiting at most
+    # this long for the fetch (fresh_batch.py): otherwise what arrives while a batch is handled
+    # waits a second batch. 0: off.
+    kafka_fresh_batch_wait_ms: int = Field(default=20, ge=0, le=1_000)
     # A bad deploy must not dead-letter the whole stream: above this share of a window of
     # messages, the consumer stops instead of committing (arroyo's DLQ limit).
     dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
