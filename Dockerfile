@@ -5,7 +5,8 @@
 #   docker build --target runtime -t mitl:local .
 #
 # The image is self-contained: dependencies, the datasets file (/app/config/datasets.yaml),
-# its guidelines and the bootstrap models it names (/app/models/trec6-bootstrap, the image
+# its guidelines, the int8 MiniLM encoder and the bootstrap models it names
+# (/app/models/trec6-bootstrap, the image
 # datasets' digits-pixels and lfw-pixels, the span dataset's wnut16-spacy, and the multi-label
 # text dataset's wnut16-types-ovr) are built in.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -40,7 +41,12 @@ RUN pip install --no-deps . \
 # the file).
 COPY config/datasets.yaml /app/config/datasets.yaml
 COPY config/guidelines /app/config/guidelines
-RUN python -m mitl_ml.bootstrap --out /app/models/trec6-bootstrap --dataset trec6 --kind minilm \
+# The int8 encoder (mitl_ml.quantize) is built into /app/models/encoders/minilm-int8, where the
+# trainer looks for it from WORKDIR /app (the root filesystem is read-only at run time), and the
+# TREC-6 bootstrap is trained on it (run from /app, so that it finds the same file).
+RUN python -m mitl_ml.quantize --out /app/models/encoders/minilm-int8 \
+ && cd /app && python -m mitl_ml.bootstrap --out /app/models/trec6-bootstrap --dataset trec6 \
+      --kind minilm-int8 \
  && python -m mitl_ml.bootstrap --out /app/models/digits-pixels --dataset digits --kind pixels \
  && python -m mitl_ml.bootstrap --out /app/models/lfw-pixels --dataset lfw --kind pixels \
  && python -m mitl_ml.bootstrap_spans --out /app/models/wnut16-spacy --dataset wnut16 \

@@ -19,6 +19,7 @@ from mitl_inference.settings import Settings
 from mitl_ml.artifacts import manifest_digest
 from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.encoder import default_model_path
+from mitl_ml.quantize import DEFAULT_RECIPE
 from mitl_ml.manifest import (
     ModelManifest,
     read_manifest,
@@ -99,7 +100,7 @@ async def test_int8_champion_scores_items(env: dict[str, object], int8_model: Pa
         assert served["trec6"]["version"] == manifest.version
         listed = (await client.get("/v1/registry", params={"dataset": "trec6"})).json()
         assert listed[0]["kind"] == "minilm-int8-logreg"
-        assert listed[0]["preprocessing"]["quantization"]["name"] == "dynamic-per-channel"
+        assert listed[0]["preprocessing"]["quantization"]["name"] == DEFAULT_RECIPE
         run = uuid.uuid4().hex[:8]
         await publish(kafka, items(run, 6))
         scored = await predictions_for(kafka, run, 6)

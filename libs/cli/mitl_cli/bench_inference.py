@@ -58,7 +58,7 @@ DATASET = "trec6"
 # (MITL_MODEL_KIND, hybrid-logreg), trained here on the bootstrap seed labels.
 MODELS = ("minilm", "minilm-int8", "tfidf", "hybrid")
 # mitl_ml.bootstrap.DEFAULT_TEXT_KIND, without importing the ML stack to build the parser.
-DEFAULT_MODEL = "minilm"
+DEFAULT_MODEL = "minilm-int8"
 BOOTSTRAP_KIND = {"minilm": "minilm-logreg", "minilm-int8": "minilm-int8-logreg"}
 POST_INTERVAL_S = 0.05
 SETTLE_S = 5.0
