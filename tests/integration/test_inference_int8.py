@@ -19,7 +19,6 @@ from mitl_inference.settings import Settings
 from mitl_ml.artifacts import manifest_digest
 from mitl_ml.bootstrap import build_bootstrap
 from mitl_ml.encoder import default_model_path
-from mitl_ml.quantize import DEFAULT_RECIPE
 from mitl_ml.manifest import (
     ModelManifest,
     read_manifest,
@@ -27,6 +26,7 @@ from mitl_ml.manifest import (
     sha256_hex,
     write_bundle,
 )
+from mitl_ml.quantize import DEFAULT_RECIPE
 from mitl_runtime.broker import EventPublisher
 from mitl_runtime.settings import ServiceSettings
 
