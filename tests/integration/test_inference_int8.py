@@ -2,7 +2,8 @@
 (its quantized encoder inside) is the first champion and scores items; bundles whose quantized
 graph does not load, or whose encoder is not the one the head was trained on, are refused at
 registration (`mitl models register`, and announced on mitl.models.v1) with the mismatch
-named, and nothing of them is registered or served."""
+named, and nothing of them is registered or served. The same for the trainer's hybrid kind on
+the int8 encoder, which carries it the same way."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mitl_client.bundles import bundle_archive
 from mitl_contracts import topics
 from mitl_contracts.events import ModelPromoted
 from mitl_inference.app import create_app
 from mitl_inference.settings import Settings
 from mitl_ml.artifacts import manifest_digest
-from mitl_ml.bootstrap import build_bootstrap
+from mitl_ml.bootstrap import bootstrap_splits, build_bootstrap
 from mitl_ml.encoder import default_model_path
 from mitl_ml.manifest import (
     ModelManifest,
@@ -26,7 +28,8 @@ from mitl_ml.manifest import (
     sha256_hex,
     write_bundle,
 )
-from mitl_ml.quantize import DEFAULT_RECIPE
+from mitl_ml.quantize import DEFAULT_RECIPE, INT8_ENCODER_ID
+from mitl_ml.train import train_hybrid_logreg
 from mitl_runtime.broker import EventPublisher
 from mitl_runtime.settings import ServiceSettings
 
@@ -175,3 +178,52 @@ async def test_announced_bundle_with_another_encoder_is_dead_lettered(
     assert "trec6-swapped" not in await statuses(env)
     code, out, _ = await mitl(env, "models", "list", "--json")
     assert code == 0 and all(r["version"] != "trec6-swapped" for r in json.loads(out))
+
+
+@pytest.fixture(scope="module")
+def int8_hybrid(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hybrid-logreg bundle on the default (int8) encoder, as the trainer builds them."""
+    seed_set = bootstrap_splits("trec6", seed_size=300, seed=0).seed_set
+    manifest, files = train_hybrid_logreg(
+        seed_set.texts(), seed_set.label_list(), list(seed_set.labels),
+        seed=0, name="trec6-hybrid", version="trec6-hybrid-int8", dataset="trec6",
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("models") / "trec6-hybrid-int8"
+    write_bundle(out, manifest, files)
+    return out
+
+
+async def test_int8_hybrid_registers_and_a_tampered_one_is_refused(
+    env: dict[str, object], int8_hybrid: Path, tmp_path: Path
+) -> None:
+    manifest = read_manifest(int8_hybrid)
+    assert manifest.kind == "hybrid-logreg" and manifest.files["encoder"] == "encoder.onnx"
+    trained_on = manifest.training["encoder_sha256"]
+    shipped = default_model_path().read_bytes()
+    swapped = rewrite(
+        int8_hybrid, tmp_path / "swapped", shipped, retrained_on=False, version="hyb-s"
+    )
+    before = await statuses(env)
+    code, _, err = await mitl(env, "models", "register", str(swapped))
+    assert code == 1, err
+    assert "encoder mismatch" in err and f"trained on encoder {trained_on[:12]}" in err
+    garbage = b"\x08\x07not an onnx graph at all"
+    broken = rewrite(int8_hybrid, tmp_path / "broken", garbage, retrained_on=True, version="hyb-b")
+    token = "admin-" + uuid.uuid4().hex
+    gzip = {"Content-Type": "application/gzip", "Authorization": f"Bearer {token}"}
+    async with running_app(create_app(Settings(**(env | {"admin_token": token})))) as client:
+        answer = await client.post("/v1/registry", content=bundle_archive(swapped), headers=gzip)
+        assert answer.status_code == 422 and "encoder mismatch" in answer.json()["detail"]
+        answer = await client.post("/v1/registry", content=bundle_archive(broken), headers=gzip)
+        assert answer.status_code == 422
+        assert "cannot load or run the quantized graph" in answer.json()["detail"]
+        assert await statuses(env) == before
+        answer = await client.post(
+            "/v1/registry", content=bundle_archive(int8_hybrid), headers=gzip
+        )
+        assert answer.status_code == 201, answer.text
+        listed = (await client.get("/v1/registry", params={"dataset": "trec6"})).json()
+    record = next(r for r in listed if r["version"] == manifest.version)
+    assert record["kind"] == "hybrid-logreg"
+    assert record["preprocessing"]["encoder"] == INT8_ENCODER_ID
+    assert record["preprocessing"]["quantization"]["name"] == DEFAULT_RECIPE

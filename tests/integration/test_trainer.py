@@ -173,6 +173,10 @@ async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
     assert candidate.artifact_sha256 == manifest_digest(path)
     model = load_model(path)
     assert model.version == version and sorted(model.labels) == LABELS
+    # Trained and served on the default encoder (int8), which the hybrid bundle carries.
+    assert model.manifest.kind == "hybrid-logreg" and model.manifest.carries_encoder
+    assert model.encoder is not None and model.encoder.quantization
+    assert model.encoder.sha256 == model.manifest.training["encoder_sha256"]
     assert model.predict(["Who wrote Hamlet ?"]).probabilities.shape == (1, 6)
     trained = model.manifest.training["trainer"]
     assert trained["trigger"] == "labels" and trained["request"] == f"labels-{dataset}-150"

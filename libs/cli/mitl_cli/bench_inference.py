@@ -55,7 +55,8 @@ if TYPE_CHECKING:
 ROOT = Path.cwd()
 DATASET = "trec6"
 # `hybrid`: the kind the trainer serves for text after its first retraining
-# (MITL_MODEL_KIND, hybrid-logreg), trained here on the bootstrap seed labels.
+# (MITL_MODEL_KIND, hybrid-logreg), trained here on the bootstrap seed labels with the default
+# encoder (mitl_ml.quantize.default_encoder), as the trainer's candidates are.
 MODELS = ("minilm", "minilm-int8", "tfidf", "hybrid")
 # mitl_ml.bootstrap.DEFAULT_TEXT_KIND, without importing the ML stack to build the parser.
 DEFAULT_MODEL = "minilm-int8"
@@ -125,7 +126,7 @@ def bundle_for(kind: str, workdir: Path) -> Path:
     ):
         return shipped
     out = workdir / f"trec6-{kind}"
-    if not (out / "manifest.json").exists():
+    if not (out / "manifest.json").exists() or (kind == "hybrid" and not on_default_encoder(out)):
         if kind == "hybrid":
             build_hybrid(out)
         else:
@@ -133,8 +134,20 @@ def bundle_for(kind: str, workdir: Path) -> Path:
     return out
 
 
+def on_default_encoder(bundle: Path) -> bool:
+    """Was the bundle at `bundle` trained on the default encoder (a hybrid built here before
+    the default changed is built again)?"""
+    from mitl_ml.encoder import ENCODER_ID
+    from mitl_ml.manifest import read_manifest
+    from mitl_ml.quantize import INT8_ENCODER_ID, INT8_IS_DEFAULT
+
+    wanted = INT8_ENCODER_ID if INT8_IS_DEFAULT else ENCODER_ID
+    return read_manifest(bundle).training.get("encoder", ENCODER_ID) == wanted
+
+
 def build_hybrid(out: Path) -> None:
-    """A hybrid-logreg bundle trained on the bootstrap seed set (mitl_ml.bootstrap's split)."""
+    """A hybrid-logreg bundle trained on the bootstrap seed set (mitl_ml.bootstrap's split),
+    on the default encoder (carried in the bundle when it is the int8 one)."""
     from mitl_ml.bootstrap import bootstrap_splits
     from mitl_ml.manifest import write_bundle
     from mitl_ml.train import train_hybrid_logreg

@@ -43,6 +43,9 @@ SPAN_KINDS = frozenset({"spacy-ner", "minilm-tagger"})
 # Kinds that embed text with MiniLM: the shipped encoder (fp32 at run time), or the true int8
 # one built by mitl_ml.quantize, which the bundle carries (file role "encoder").
 MINILM_KINDS = frozenset({"minilm-logreg", "minilm-int8-logreg"})
+# Kinds that read MiniLM embeddings beside TF-IDF word and char n-grams (features.onnx): on the
+# shipped encoder, or on a built int8 one the bundle carries (file role "encoder").
+HYBRID_KINDS = frozenset({"hybrid-logreg", "hybrid-ovr-onnx"})
 _KIND_INPUT: dict[str, str] = {
     "minilm-logreg": "text",
     "minilm-int8-logreg": "text",
@@ -82,9 +85,10 @@ class ModelManifest(BaseModel):
     to a plain file name inside the bundle; `input_kind` matches `kind`; `vector_dim` is set
     exactly for vector models, `image_size` exactly for image models. `sha256` maps file
     name -> hex digest (filled by write_bundle).
-    `encoder` is the MiniLM encoder a minilm kind serves with; kind minilm-int8-logreg carries
-    its quantized encoder as file role "encoder", and `encoder.quantization` says how it was
-    built.
+    `encoder` is the MiniLM encoder a minilm or hybrid kind serves with; kind
+    minilm-int8-logreg carries its quantized encoder as file role "encoder", and
+    `encoder.quantization` says how it was built. A hybrid kind may carry one the same way
+    (both or neither); without, it runs on the shipped encoder.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -121,6 +125,13 @@ class ModelManifest(BaseModel):
                 raise ValueError("kind minilm-int8-logreg needs encoder.quantization")
             if "encoder" not in self.files:
                 raise ValueError("kind minilm-int8-logreg needs files['encoder']")
+        elif self.kind in HYBRID_KINDS:
+            quantized = self.encoder is not None and bool(self.encoder.quantization)
+            if quantized != ("encoder" in self.files):
+                raise ValueError(
+                    f"kind {self.kind} carries a quantized encoder as files['encoder'] with "
+                    "encoder.quantization, or neither"
+                )
         elif self.encoder is not None and self.kind not in MINILM_KINDS:
             raise ValueError(f"kind {self.kind} has no sentence encoder")
         for role, file_name in self.files.items():
@@ -130,6 +141,14 @@ class ModelManifest(BaseModel):
             if file_name == MANIFEST_FILE:
                 raise ValueError(f"files[{role!r}] may not be {MANIFEST_FILE}")
         return self
+
+    @property
+    def carries_encoder(self) -> bool:
+        """Does the bundle hold the encoder its head runs on (file role "encoder")? Kind
+        minilm-int8-logreg always does, a hybrid kind on a built int8 encoder too."""
+        return self.kind == "minilm-int8-logreg" or (
+            self.kind in HYBRID_KINDS and "encoder" in self.files
+        )
 
 
 def with_digests(manifest: ModelManifest, files: Mapping[str, bytes]) -> ModelManifest:

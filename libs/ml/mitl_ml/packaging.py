@@ -176,10 +176,11 @@ def encoder_kind(encoder: MiniLMEncoder) -> ModelKind:
     return "minilm-int8-logreg" if encoder.quantization else "minilm-logreg"
 
 
-def with_encoder(bundle: Bundle, encoder: MiniLMEncoder) -> Bundle:
-    """`bundle` (a MiniLM head) with the encoder its head was trained on: recorded in the
-    manifest (`encoder`: id, sha256, quantization; `training.encoder_sha256`) and, for a built
-    int8 encoder, carried as file role "encoder" so the bundle serves without it."""
+def carry_encoder(bundle: Bundle, encoder: MiniLMEncoder) -> Bundle:
+    """`bundle` (a head on MiniLM embeddings, its kind unchanged) with the encoder its head was
+    trained on: recorded in the manifest (`encoder`: id, sha256, quantization;
+    `training.encoder` and `training.encoder_sha256`) and, for a built int8 encoder, carried
+    as file role "encoder" so the bundle serves without it."""
     manifest, files = bundle
     info = EncoderInfo(
         id=encoder.encoder_id, sha256=encoder.sha256, quantization=encoder.quantization or {}
@@ -189,6 +190,14 @@ def with_encoder(bundle: Bundle, encoder: MiniLMEncoder) -> Bundle:
         roles["encoder"] = "encoder.onnx"
         files["encoder.onnx"] = encoder.model_bytes()
     training = manifest.training | {"encoder": encoder.encoder_id, "encoder_sha256": info.sha256}
-    update = {"kind": encoder_kind(encoder), "files": roles, "encoder": info, "training": training}
+    update = {"files": roles, "encoder": info, "training": training}
     manifest = ModelManifest.model_validate(manifest.model_dump() | update)
     return with_digests(manifest, files), files
+
+
+def with_encoder(bundle: Bundle, encoder: MiniLMEncoder) -> Bundle:
+    """`bundle` (a MiniLM head, kind minilm-logreg) with the encoder its head was trained on
+    (carry_encoder), of the kind that encoder makes it (encoder_kind)."""
+    manifest, files = carry_encoder(bundle, encoder)
+    kind = {"kind": encoder_kind(encoder)}
+    return ModelManifest.model_validate(manifest.model_dump() | kind), files

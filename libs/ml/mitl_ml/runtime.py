@@ -10,8 +10,10 @@ Either way the encoder's sha256 must be the one the head was trained on
 onnxruntime cannot load or run, is refused.
 - tfidf-logreg: text -> pipeline.onnx (string input -> probs), a single skl2onnx pipeline.
 - vector-onnx: float vectors [n, vector_dim] -> head.onnx (any ONNX classifier -> probs).
-- hybrid-logreg: text -> shared MiniLMEncoder and features.onnx (TF-IDF word and char
-  n-grams), side by side -> head.onnx (float [n, 384 + width] -> probs [n, k]).
+- hybrid-logreg: text -> MiniLMEncoder and features.onnx (TF-IDF word and char n-grams), side
+  by side -> head.onnx (float [n, 384 + width] -> probs [n, k]). The encoder is the bundle's
+  own int8 encoder.onnx if it carries one (trained on the default encoder; checked as for
+  minilm-int8-logreg, by the same code), else the shared shipped one (older bundles).
 - hybrid-ovr-onnx: the same inputs as hybrid-logreg into a one-vs-rest head.onnx (float
   [n, 384 + width] -> each label's own probability [n, k]; mitl_ml.text_ovr).
 - pixels-logreg: images (PNG or JPEG bytes) -> grayscale pixels resized to image_size squared
@@ -41,6 +43,7 @@ from mitl_ml.errors import InvalidInput, ModelLoadError
 from mitl_ml.images import pixel_matrix
 from mitl_ml.inputs import check_images, check_texts, check_vectors
 from mitl_ml.manifest import (
+    HYBRID_KINDS,
     MINILM_KINDS,
     MULTILABEL_KINDS,
     SPAN_KINDS,
@@ -72,9 +75,9 @@ CLASSIFIER_ROLE = {
 }
 # Integer kernels a quantized encoder graph must contain (else it runs in fp32).
 INTEGER_OPS = frozenset({"MatMulInteger", "DynamicQuantizeMatMul"})
-# Kinds that read TF-IDF features (features.onnx) beside the shared encoder's embeddings.
-TFIDF_KINDS = ("hybrid-logreg", "hybrid-ovr-onnx")
-# Kinds whose input is embedded by a MiniLM encoder first (the hybrid kinds with the shared one).
+# Kinds that read TF-IDF features (features.onnx) beside the encoder's embeddings.
+TFIDF_KINDS = tuple(sorted(HYBRID_KINDS))
+# Kinds whose input is embedded by a MiniLM encoder first.
 ENCODER_KINDS = (*MINILM_KINDS, *TFIDF_KINDS)
 
 
@@ -140,7 +143,7 @@ class LoadedModel:
 
     @property
     def encoder(self) -> MiniLMEncoder | None:
-        """The sentence encoder this model runs (minilm kinds), to share with others."""
+        """The sentence encoder this model runs (minilm and hybrid kinds), to share with others."""
         return self._encoder
 
     @property
@@ -218,7 +221,8 @@ class EncoderPool:
     def for_manifest(self, manifest: ModelManifest) -> MiniLMEncoder | None:
         """The shared encoder `manifest` names, if loaded (the shipped one is loaded on
         demand); None for a model without encoder or one not loaded yet."""
-        if manifest.kind in ("minilm-logreg", *TFIDF_KINDS, "minilm-tagger"):
+        shipped_kinds = ("minilm-logreg", *TFIDF_KINDS, "minilm-tagger")
+        if manifest.kind in shipped_kinds and not manifest.carries_encoder:
             with self._lock:
                 shipped = next((e for e in self._by_sha256.values() if not e.quantization), None)
                 if shipped is None:
@@ -333,9 +337,10 @@ def _encoder_for(
     intra_op_threads: int,
     allow_spinning: bool,
 ) -> MiniLMEncoder:
-    """The encoder a minilm bundle's head was trained on, checked (see load_model)."""
+    """The encoder a minilm or hybrid bundle's head was trained on, checked (see load_model):
+    the shared shipped one, or the quantized one the bundle carries."""
     trained_on = manifest.training.get("encoder_sha256")
-    if manifest.kind in ("minilm-logreg", *TFIDF_KINDS):
+    if not manifest.carries_encoder:
         if (used := manifest.training.get("encoder", ENCODER_ID)) != ENCODER_ID:
             raise ModelLoadError(f"training.encoder is {used!r}, runtime has {ENCODER_ID!r}")
         encoder = shared
@@ -351,7 +356,7 @@ def _encoder_for(
     name = manifest.files["encoder"]
     digest = manifest.sha256[name]  # read_verified_files checked the file against it
     info = manifest.encoder
-    assert info is not None  # the manifest validator requires it for this kind
+    assert info is not None  # the manifest validator requires it with files["encoder"]
     if trained_on != digest:
         raise ModelLoadError(
             f"encoder mismatch: {name} is {digest[:12]}…, but the head was trained on encoder "

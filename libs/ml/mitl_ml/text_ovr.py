@@ -16,9 +16,10 @@ there); unstandardised, C 16: 0.953, 26 % (0.993). With the TF-IDF blocks beside
 against 0.59-0.65. Standardising the embedding without the 1/sqrt(384) makes the TF-IDF blocks
 negligible (0.951, the same as MiniLM alone).
 
-Files: features.onnx (strings [n, 1] -> the TF-IDF blocks, float [n, w]) and head.onnx (float
-[n, 384 + w], the embedding first -> probabilities [n, k], independent). The export is checked
-against scikit-learn before packaging; metrics are computed from the served files.
+Files: features.onnx (strings [n, 1] -> the TF-IDF blocks, float [n, w]), head.onnx (float
+[n, 384 + w], the embedding first -> probabilities [n, k], independent) and, on a built int8
+encoder, encoder.onnx (packaging.carry_encoder, as kind minilm-int8-logreg). The export is
+checked against scikit-learn before packaging; metrics are computed from the served files.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Unpack
 import numpy as np
 from scipy import sparse
 
-from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
+from mitl_ml.encoder import EMBEDDING_DIM, MiniLMEncoder
 from mitl_ml.export import (
     EXPORT_TOLERANCE,
     ExportError,
@@ -50,7 +51,8 @@ from mitl_ml.ovr import (
     set_keys,
     sigmoid_scores,
 )
-from mitl_ml.packaging import Bundle, Run, bundle_of, training_record
+from mitl_ml.packaging import Bundle, Run, bundle_of, carry_encoder, training_record
+from mitl_ml.quantize import default_encoder
 
 TEXT_OVR_KIND: ModelKind = "hybrid-ovr-onnx"
 # Weak regularisation, as the hybrid kind: measured best of 0.1, 1 and 16 (module docstring).
@@ -105,15 +107,15 @@ def train_text_ovr(
 ) -> Bundle:
     """MiniLM embeddings + TF-IDF word and char n-grams -> one logistic regression per label
     -> kind "hybrid-ovr-onnx" contents. Each label must be in some training texts and not in
-    others (ValueError naming it). Serves on the shipped encoder (a quantized one is swapped
-    for it); the manifest records the encoder's sha256."""
+    others (ValueError naming it). Embeds with `encoder`, else the default encoder
+    (mitl_ml.quantize); the manifest records the encoder's sha256, and a built int8 encoder is
+    carried in the bundle (file role "encoder")."""
     corpus = list(texts)
     y = label_matrix(label_sets, label_set)
     if len(corpus) != len(y):
         raise ValueError(f"{len(corpus)} texts but {len(y)} label sets")
     check_both_classes(y, label_set)
-    if encoder is None or encoder.quantization:
-        encoder = MiniLMEncoder(encoder.threads if encoder is not None else 2)
+    encoder = encoder or default_encoder()
     encoded = encoder.encode(corpus)
     featurizer = HybridFeaturizer(corpus)
     mean, scale = head_scaling(encoded.embeddings, featurizer.width)
@@ -142,7 +144,7 @@ def train_text_ovr(
         )
     extra = ovr_record(y, label_set, c) | {
         "scaler": "embedding standardised / sqrt(384); TF-IDF unscaled",
-        "encoder": ENCODER_ID,
+        "encoder": encoder.encoder_id,
         "encoder_sha256": encoder.sha256,
         "n_truncated": int(sum(encoded.truncated)),
         "word_ngrams": list(WORD_NGRAMS),
@@ -152,7 +154,9 @@ def train_text_ovr(
     }
     training = training_record(set_keys(y, label_set), run, drift, extra)
     files = {"features.onnx": features_onnx, "head.onnx": head_onnx}
-    return bundle_of(
+    bundle = bundle_of(
         run, TEXT_OVR_KIND, label_set, files, training, metrics, {"method": "none"},
         input_kind="text",
     )  # fmt: skip
+    # The shipped encoder's bundle stays as it always was: it runs on the shared encoder.
+    return carry_encoder(bundle, encoder) if encoder.quantization else bundle

@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mitl_ml.calibrate import chosen_temperature, expected_calibration_error
-from mitl_ml.encoder import ENCODER_ID, MiniLMEncoder
+from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.export import (
     EXPORT_TOLERANCE,
     ExportError,
@@ -38,6 +38,7 @@ from mitl_ml.packaging import (
     Bundle,
     Run,
     bundle_of,
+    carry_encoder,
     centroid_outlier,
     label_indices,
     package_classifier,
@@ -229,17 +230,20 @@ def train_hybrid_logreg(
     **run: Unpack[Run[Sequence[str]]],
 ) -> Bundle:
     """MiniLM embeddings + TF-IDF word 1-2-grams + char 2-4-grams -> a temperature-scaled
-    logistic-regression head -> kind "hybrid-logreg" bundle contents.
+    logistic-regression head -> kind "hybrid-logreg" bundle contents. Embeds with `encoder`,
+    else the default encoder (mitl_ml.quantize: the int8 one when it holds accuracy).
 
     Files: features.onnx (strings [n, 1] -> the TF-IDF blocks, float [n, w]), head.onnx
-    (float [n, 384 + w], the embedding first -> probabilities [n, k]) and centroids.npy
-    (per-class embedding centroids for the outlier score). The temperature is fitted on
-    out-of-fold predictions and folded into the head (mitl_ml.calibrate); the manifest
-    records it with the ECE before and after, and the holdout ECE of the served files.
+    (float [n, 384 + w], the embedding first -> probabilities [n, k]), centroids.npy
+    (per-class embedding centroids for the outlier score) and, on a built int8 encoder,
+    encoder.onnx with the manifest's `encoder` (packaging.carry_encoder), as for
+    minilm-int8-logreg. The temperature is fitted on out-of-fold predictions and folded into
+    the head (mitl_ml.calibrate); the manifest records it with the ECE before and after, and
+    the holdout ECE of the served files.
     """
     y = label_indices(labels, label_set, all_needed=True)
     corpus = list(texts)
-    encoder = encoder or MiniLMEncoder()
+    encoder = encoder or default_encoder()
     encoded = encoder.encode(corpus)
     featurizer = HybridFeaturizer(corpus)
     x = featurizer.transform(corpus, encoded.embeddings)
@@ -281,7 +285,7 @@ def train_hybrid_logreg(
     files = {"features.onnx": features_onnx, "head.onnx": head_onnx, "centroids.npy": centroids}
     extra = {
         "C": c,
-        "encoder": ENCODER_ID,
+        "encoder": encoder.encoder_id,
         "n_truncated": int(sum(encoded.truncated)),
         "word_ngrams": list(WORD_NGRAMS),
         "char_ngrams": list(CHAR_NGRAMS),
@@ -291,9 +295,11 @@ def train_hybrid_logreg(
         "oof_ece_after": ece_after,
     }
     training = training_record(labels, run, drift, extra)
-    return bundle_of(
+    bundle = bundle_of(
         run, "hybrid-logreg", label_set, files, training, metrics, spec, input_kind="text"
     )
+    # The shipped encoder's bundle stays as it always was: it runs on the shared encoder.
+    return carry_encoder(bundle, encoder) if encoder.quantization else bundle
 
 
 def train_pixels_classifier(

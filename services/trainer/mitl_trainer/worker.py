@@ -212,8 +212,9 @@ class Worker:
 
     def encoder(self) -> MiniLMEncoder:
         """One MiniLM session for every training and evaluation (created on first use): the
-        default encoder (int8 when it holds accuracy, mitl_ml.quantize), so candidates are
-        minilm-int8-logreg bundles carrying it."""
+        default encoder (int8 when it holds accuracy, mitl_ml.quantize), so text candidates
+        (minilm-int8-logreg, hybrid-logreg, hybrid-ovr-onnx) carry it; the span tagger alone
+        runs on the shipped one."""
         if self._encoder is None:
             self._encoder = default_encoder(intra_op_threads=self.settings.intra_op_threads)
         return self._encoder

@@ -9,7 +9,7 @@ from typing import Literal
 
 import asyncpg
 from mitl_ml.encoder import ENCODER_ID, MAX_TOKENS
-from mitl_ml.manifest import MINILM_KINDS, ModelManifest
+from mitl_ml.manifest import HYBRID_KINDS, MINILM_KINDS, ModelManifest
 from mitl_runtime.db import from_row
 
 Status = Literal["candidate", "champion", "retired"]
@@ -62,10 +62,6 @@ class ModelRecord:
             "promoted_at": self.promoted_at.isoformat() if self.promoted_at else None,
             "retired_at": self.retired_at.isoformat() if self.retired_at else None,
         }
-
-
-# Kinds that read the shared encoder's embedding beside TF-IDF word and char n-grams.
-HYBRID_KINDS = ("hybrid-logreg", "hybrid-ovr-onnx")
 
 
 def preprocessing(manifest: ModelManifest) -> dict[str, object]:
