@@ -44,8 +44,9 @@ COPY config/guidelines /app/config/guidelines
 # The int8 encoder (mitl_ml.quantize) is built into /app/models/encoders/minilm-int8, where the
 # trainer looks for it from WORKDIR /app (the root filesystem is read-only at run time), and the
 # TREC-6 bootstrap is trained on it (run from /app, so that it finds the same file).
+WORKDIR /app
 RUN python -m mitl_ml.quantize --out /app/models/encoders/minilm-int8 \
- && cd /app && python -m mitl_ml.bootstrap --out /app/models/trec6-bootstrap --dataset trec6 \
+ && python -m mitl_ml.bootstrap --out /app/models/trec6-bootstrap --dataset trec6 \
       --kind minilm-int8 \
  && python -m mitl_ml.bootstrap --out /app/models/digits-pixels --dataset digits --kind pixels \
  && python -m mitl_ml.bootstrap --out /app/models/lfw-pixels --dataset lfw --kind pixels \

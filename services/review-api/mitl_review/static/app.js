@@ -89,18 +89,21 @@ async function login(token) {
   show("workspace", true);
   show("logout", true);
   renderMe();
-  await refreshStats();
-  state.timer = setInterval(() => {
-    refreshStats().catch(() => {});
-    // An admin may publish a new version meanwhile: the next task shows it.
-    if (state.dataset) loadGuidelines(state.dataset).catch(() => {});
-  }, REFRESH_MS);
+  // The prompt and the focus come before the stats are awaited: the pickers work at once, and
+  // a slow answer must not take the focus (or the status line) back from a task the person
+  // has meanwhile started.
   if (QUEUES_BY_ROLE[state.me.role].length === 0) {
     say("Admins manage users and queues; labeling needs an annotator or expert token.");
   } else {
     say("Pick a dataset and a queue (arrow keys), then press Enter to start.");
   }
   $("dataset").focus();
+  await refreshStats();
+  state.timer = setInterval(() => {
+    refreshStats().catch(() => {});
+    // An admin may publish a new version meanwhile: the next task shows it.
+    if (state.dataset) loadGuidelines(state.dataset).catch(() => {});
+  }, REFRESH_MS);
 }
 
 function logout() {
