@@ -225,7 +225,7 @@ def test_a_floor_budget_stops_the_floor_draws_after_the_certificate() -> None:
     assert priced.human_labels > unbounded_run.human_labels
 
 
-def test_sim_policy_shares_the_minimum_and_bounds_spot_checks_on_accepted_evidence() -> None:
+def test_sim_policy_defaults_share_the_minimum_cap_the_queue_and_price_the_floor() -> None:
     policy = SimConfig(dataset="digits", seeds=(0,), target=0.95).policy()
     assert policy.min_verified_scope == "dataset" and policy.spot_check_evidence == "accepted"
     assert policy.class_min_verified(2) == 50 and policy.class_min_verified(10) == 10
@@ -234,6 +234,8 @@ def test_sim_policy_shares_the_minimum_and_bounds_spot_checks_on_accepted_eviden
         dataset="digits", seeds=(0,), target=0.95, calibration_rate=0.0, calibration_max_rate=0.0
     ).policy()
     assert fixed.spot_check_evidence == "spot_checks"
+    # The queue cap and a floor budget of 0 by default.
+    assert policy.calibration_queue_cap and policy.calibration_floor_budget == 0
 
 
 def test_spot_checks_on_accepted_evidence_cost_fewer_labels_at_the_target() -> None:

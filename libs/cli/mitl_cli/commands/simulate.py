@@ -107,10 +107,10 @@ KNOBS = (
          "(default 2x the fewest all-correct items that certify the target)"),
     Knob("calibration_floor_budget",
          "calibration labels the floor --calibration-rate may draw once the budget is "
-         "spent; after them a certified class draws none (default: no end)"),
+         "spent; after them a certified class draws none (default 0; 1000000: no end)"),
     Knob("calibration_queue_cap",
          "queue calibration reviews at raised rates only up to the unspent budget "
-         "(the rest of a round goes to active learning; default off)"),
+         "(the rest of a round goes to active learning; default on)"),
     Knob("calibration_max_rate",
          "the calibration rate while a class is not certified (adaptive sampling); "
          "0: a fixed --calibration-rate"),
