@@ -120,6 +120,11 @@ class Policy(BaseModel):
     # Verified items a class needs before it can get a threshold; until then its items are
     # reviewed as a random calibration sample.
     min_verified: int = Field(default=50, ge=1, le=100_000)
+    # Whom min_verified counts for: "class" (the default), each class on its own; "dataset",
+    # the classes together, so each class needs its share, min_verified / classes rounded up
+    # (docs/policies.md, "How thresholds are learned": ten classes at 50 each needed 500
+    # labels before every class could be accepted, however early the pooled bound certified).
+    min_verified_scope: Literal["class", "dataset"] = "class"
     # Learned thresholds never fall below this confidence.
     min_accept_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     # Most recent verified items per dataset that thresholds are learned from.
@@ -163,6 +168,11 @@ class Policy(BaseModel):
     # falls from target + margin to the target.
     spot_check_max_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     spot_check_margin: float = Field(default=0.005, gt=0.0, lt=1.0)
+    # What that bound is computed on: "spot_checks" (the default), the spot checks alone;
+    # "accepted": every blind verdict of what is accepted, the spot checks and the
+    # calibration verdicts at or above their class's threshold (docs/policies.md, "Spot checks
+    # that adapt"). Needs calibration sampling.
+    spot_check_evidence: Literal["spot_checks", "accepted"] = "spot_checks"
     # Active learning: review priority is multiplied by (1 - diversity_weight * similarity to
     # the most similar recently queued text), similarity estimated with MinHash over word
     # shingles of `diversity_shingle` words in a window of `diversity_window` queued items.
@@ -199,6 +209,13 @@ class Policy(BaseModel):
             raise ValueError(
                 f"calibration_rate ({self.calibration_rate}) must not exceed "
                 f"calibration_max_rate ({self.calibration_max_rate})"
+            )
+        if self.spot_check_evidence == "accepted" and not (
+            self.calibration_rate > 0 or self.calibration_max_rate
+        ):
+            raise ValueError(
+                "spot_check_evidence 'accepted' needs calibration sampling (calibration_rate or "
+                "calibration_max_rate): the calibration verdicts are the evidence it adds"
             )
         if self.calibration_floor_budget is not None and self.calibration_budget is None:
             raise ValueError(
@@ -256,6 +273,12 @@ class Policy(BaseModel):
     @property
     def learns_thresholds(self) -> bool:
         return self.target_precision is not None
+
+    def class_min_verified(self, classes: int) -> int:
+        """Verified items each of `classes` classes needs before it can get a threshold."""
+        if self.min_verified_scope == "class":
+            return self.min_verified
+        return math.ceil(self.min_verified / max(1, classes))
 
     @property
     def calibration_ceiling(self) -> float:

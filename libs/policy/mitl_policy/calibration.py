@@ -340,14 +340,37 @@ def _covers(threshold: float | None, verdict: Verdict) -> bool:
     return threshold is not None and verdict.confidence >= threshold
 
 
+def accepted_evidence(
+    verdicts: Iterable[Verdict], classes: dict[str, ClassThreshold], policy: Policy
+) -> list[Verdict]:
+    """The blind verdicts on what is accepted: the spot checks, and with
+    `spot_check_evidence` "accepted" also the calibration verdicts at or above their class's
+    threshold (a uniform random draw from what the class's threshold accepts, like a spot
+    check, but drawn before acceptance)."""
+    verdicts = list(verdicts)
+    checks = [v for v in verdicts if v.spot_check]
+    if policy.spot_check_evidence != "accepted" or not samples_calibration(policy):
+        return checks
+    covered = [
+        v for v in verdicts
+        if not v.spot_check
+        and v.predicted_label in classes
+        and _covers(classes[v.predicted_label].threshold, v)
+        and is_calibration_verdict(v, policy)
+    ]  # fmt: skip
+    return checks + covered
+
+
 def spot_check_rate(verdicts: Iterable[Verdict], policy: Policy) -> tuple[float, float]:
     """(share of accepted items to spot-check, bound on spot-checked precision).
 
     Spot checks are the blind random sample of what was actually accepted, so their bound is
     the live check of the guarantee: the share rises linearly from spot_check_rate to the
     ceiling as that bound falls from target + spot_check_margin to the target (or below).
+    `verdicts` are the blind verdicts the bound rests on (`accepted_evidence`); all of them
+    count (the spot checks alone where only they are passed).
     """
-    checks = [v for v in verdicts if v.spot_check]
+    checks = list(verdicts)
     correct = sum(v.correct for v in checks)
     bound = lower_bound(correct, len(checks), policy.bound, policy.confidence_level)
     if policy.target_precision is None:
@@ -393,7 +416,11 @@ def learn_thresholds(
     verdicts: Sequence[Verdict], labels: Sequence[str], policy: Policy
 ) -> Thresholds:
     """Thresholds for every label of the dataset from the newest `calibration_window`
-    verdicts (callers pass them newest first)."""
+    verdicts (callers pass them newest first). `min_verified` is each class's
+    (`Policy.class_min_verified`) throughout."""
+    minimum = policy.class_min_verified(len(labels))
+    if minimum != policy.min_verified:
+        policy = policy.model_copy(update={"min_verified": minimum})
     window = verdicts[: policy.calibration_window]
     by_label: dict[str, list[Verdict]] = {label: [] for label in labels}
     for verdict in window:
@@ -408,5 +435,5 @@ def learn_thresholds(
                    for label, entry in classes.items()}  # fmt: skip
     else:
         classes = _with_pooled_rate(classes, by_label, policy)
-    rate, spot_bound = spot_check_rate(window, policy)
+    rate, spot_bound = spot_check_rate(accepted_evidence(window, classes, policy), policy)
     return Thresholds(policy.version, classes, rate, spot_bound, len(window))

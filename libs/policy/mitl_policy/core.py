@@ -149,7 +149,9 @@ def _class_gate(
             recorded[f"accept_threshold.{name}"] = min(1.0, known.threshold + raise_by)
     entry = thresholds.classes.get(label) if thresholds else None
     verified = entry.verified if entry else 0
-    cold = thresholds is None or thresholds.needs_calibration(label, policy.min_verified)
+    cold = thresholds is None or thresholds.needs_calibration(
+        label, policy.class_min_verified(len(thresholds.classes))
+    )
     if cold and confidence >= policy.min_accept_threshold and not samples_calibration(policy):
         why = f"cold start: {label} has {verified} verified items; calibration sample"
         return AcceptGate(None, rate, recorded, calibrate=True, why_not=why)

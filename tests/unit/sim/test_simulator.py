@@ -223,3 +223,42 @@ def test_a_floor_budget_stops_the_floor_draws_after_the_certificate() -> None:
         key = f"threshold.{label}"
         assert priced.details[key] > unbounded_run.details[key]
     assert priced.human_labels > unbounded_run.human_labels
+
+
+def test_sim_policy_defaults_share_the_minimum_cap_the_queue_and_price_the_floor() -> None:
+    policy = SimConfig(dataset="digits", seeds=(0,), target=0.95).policy()
+    assert policy.min_verified_scope == "dataset" and policy.spot_check_evidence == "accepted"
+    assert policy.class_min_verified(2) == 50 and policy.class_min_verified(10) == 10
+    # Without calibration sampling there are no calibration verdicts to add.
+    fixed = SimConfig(
+        dataset="digits", seeds=(0,), target=0.95, calibration_rate=0.0, calibration_max_rate=0.0
+    ).policy()
+    assert fixed.spot_check_evidence == "spot_checks"
+    # The queue cap and a floor budget of 0 by default.
+    assert policy.calibration_queue_cap and policy.calibration_floor_budget == 0
+
+
+def test_spot_checks_on_accepted_evidence_cost_fewer_labels_at_the_target() -> None:
+    """On spot checks alone the share stays at its ceiling (a few dozen checks cannot bound
+    precision above target + margin); with the calibration verdicts above the thresholds it
+    falls to the base share while what is accepted is well above the target."""
+    world = synthetic_world(n=3000)
+    oracle = Oracle(world.truth, 3, 0.0, seed=0)
+    alone = Policy(
+        version="sim-test",
+        target_precision=0.9,
+        escalation_floor=0.0,
+        spot_check_rate=0.005,
+        spot_check_max_rate=0.05,
+        calibration_rate=0.01,
+        calibration_max_rate=0.5,
+        calibration_budget=60,
+    )
+    pooled = alone.model_copy(update={"spot_check_evidence": "accepted"})
+    runs = [
+        full_coverage(world, policy, seed=0, retrain_every=40, initial=30, oracle=oracle)
+        for policy in (alone, pooled)
+    ]
+    for run in runs:
+        assert run.certified_at is not None and run.accepted_precision >= 0.9
+    assert runs[1].spot_checks < runs[0].spot_checks

@@ -95,6 +95,11 @@ KNOBS = (
     Knob("diversity", "near-duplicate penalty", policy="diversity_weight"),
     Knob("spot_check_rate"),
     Knob("spot_check_max_rate"),
+    Knob("spot_check_evidence",
+         "what the spot-check share's bound rests on: the spot checks alone, or every blind "
+         "verdict of what is accepted (spot checks and calibration verdicts above the "
+         "thresholds)",
+         choices=get_args(Policy.model_fields["spot_check_evidence"].annotation)),
     Knob("calibration_rate",
          "share of confident predictions reviewed blind, at random, as threshold evidence"),
     Knob("calibration_budget",
@@ -102,17 +107,23 @@ KNOBS = (
          "(default 2x the fewest all-correct items that certify the target)"),
     Knob("calibration_floor_budget",
          "calibration labels the floor --calibration-rate may draw once the budget is "
-         "spent; after them a certified class draws none (default: no end)"),
+         "spent; after them a certified class draws none (default 0; 1000000: no end)"),
     Knob("calibration_queue_cap",
          "queue calibration reviews at raised rates only up to the unspent budget "
-         "(the rest of a round goes to active learning; default off)"),
+         "(the rest of a round goes to active learning; default on)"),
     Knob("calibration_max_rate",
          "the calibration rate while a class is not certified (adaptive sampling); "
          "0: a fixed --calibration-rate"),
     Knob("bound", "one-sided lower bound the thresholds are certified with",
          choices=BOUND_METHODS),
     Knob("min_accept_threshold", "no class threshold below this confidence"),
-    Knob("min_verified", "verified items a class needs before it can be accepted"),
+    Knob("min_verified",
+         "verified items the classes need before they can be accepted (see "
+         "--min-verified-scope)"),
+    Knob("min_verified_scope",
+         "dataset: --min-verified is shared, each class needs its share (rounded up); "
+         "class: each class needs --min-verified",
+         choices=get_args(Policy.model_fields["min_verified_scope"].annotation)),
     Knob("limit", "use a random N-item subset"),
     Knob("cache_dir"),
 )  # fmt: skip

@@ -70,7 +70,9 @@ def _settings(config: SimConfig) -> Report:
         "calibration_budget": config.calibration_budget,
         "calibration_floor_budget": config.calibration_floor_budget,
         "calibration_queue_cap": config.calibration_queue_cap,
+        "spot_check_evidence": config.spot_check_evidence,
         "min_verified": config.min_verified,
+        "min_verified_scope": config.min_verified_scope,
         "initial": config.initial,
         "data": str(config.source.path) if config.source is not None else None,
     }
