@@ -193,7 +193,9 @@ def integer_ops(data: bytes) -> dict[str, int]:
 
 
 def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    # A temporary file of this process's own: two processes building the same encoder at once
+    # (test workers, replicas on a shared volume) each replace the file whole.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
