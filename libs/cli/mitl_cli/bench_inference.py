@@ -139,10 +139,9 @@ def on_default_encoder(bundle: Path) -> bool:
     the default changed is built again)?"""
     from mitl_ml.encoder import ENCODER_ID
     from mitl_ml.manifest import read_manifest
-    from mitl_ml.quantize import INT8_ENCODER_ID, INT8_IS_DEFAULT
+    from mitl_ml.quantize import DEFAULT_ENCODER_ID
 
-    wanted = INT8_ENCODER_ID if INT8_IS_DEFAULT else ENCODER_ID
-    return read_manifest(bundle).training.get("encoder", ENCODER_ID) == wanted
+    return read_manifest(bundle).training.get("encoder", ENCODER_ID) == DEFAULT_ENCODER_ID
 
 
 def build_hybrid(out: Path) -> None:

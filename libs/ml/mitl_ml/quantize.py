@@ -30,7 +30,7 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-from mitl_ml.encoder import MiniLMEncoder, default_model_path
+from mitl_ml.encoder import ENCODER_ID, MiniLMEncoder, default_model_path
 from mitl_ml.manifest import sha256_hex
 
 ENCODER_FILE = "encoder.onnx"
@@ -79,6 +79,8 @@ DEFAULT_RECIPE = "dynamic-per-channel-reduce-range"
 # about the fp32 speed (measured on an AMD EPYC with AVX2 only: 0.98-0.99x), at the same
 # accuracy.
 INT8_IS_DEFAULT = True
+# The id new MiniLM models record as their encoder (`training.encoder`).
+DEFAULT_ENCODER_ID = INT8_ENCODER_ID if INT8_IS_DEFAULT else ENCODER_ID
 
 
 @dataclass(frozen=True)

@@ -75,10 +75,9 @@ CLASSIFIER_ROLE = {
 }
 # Integer kernels a quantized encoder graph must contain (else it runs in fp32).
 INTEGER_OPS = frozenset({"MatMulInteger", "DynamicQuantizeMatMul"})
-# Kinds that read TF-IDF features (features.onnx) beside the encoder's embeddings.
-TFIDF_KINDS = tuple(sorted(HYBRID_KINDS))
-# Kinds whose input is embedded by a MiniLM encoder first.
-ENCODER_KINDS = (*MINILM_KINDS, *TFIDF_KINDS)
+# Kinds whose input is embedded by a MiniLM encoder first (the hybrid kinds also read TF-IDF
+# features, features.onnx, beside the embeddings).
+ENCODER_KINDS = MINILM_KINDS | HYBRID_KINDS
 
 
 @dataclass(frozen=True)
@@ -221,7 +220,7 @@ class EncoderPool:
     def for_manifest(self, manifest: ModelManifest) -> MiniLMEncoder | None:
         """The shared encoder `manifest` names, if loaded (the shipped one is loaded on
         demand); None for a model without encoder or one not loaded yet."""
-        shipped_kinds = ("minilm-logreg", *TFIDF_KINDS, "minilm-tagger")
+        shipped_kinds = {"minilm-logreg", *HYBRID_KINDS, "minilm-tagger"}
         if manifest.kind in shipped_kinds and not manifest.carries_encoder:
             with self._lock:
                 shipped = next((e for e in self._by_sha256.values() if not e.quantization), None)
@@ -297,7 +296,7 @@ def load_model(
         input_type, input_dim = "float", manifest.vector_dim
     centroid_dim = input_dim
     features = None
-    if manifest.kind in TFIDF_KINDS:
+    if manifest.kind in HYBRID_KINDS:
         if "features" not in manifest.files:
             raise ModelLoadError(f"manifest.files has no 'features' entry for kind {manifest.kind}")
         features = OnnxFeatures(

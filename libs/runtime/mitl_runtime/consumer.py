@@ -182,14 +182,12 @@ def subscribe(
                     rejected = await handle(handler, received, dead_letters, where)
         except DeadLetterLimitExceeded as error:
             log.critical("%s: %s; stopping consumption of %s", group, error, topic)
-            if extra:
-                rewind(consumer, taken, extra)
+            rewind(consumer, taken, extra)
             if on_fatal:
                 on_fatal(error)
             raise
         except Exception:
-            if extra:
-                rewind(consumer, taken, extra)
+            rewind(consumer, taken, extra)
             failures += 1
             RETRIES.labels(dead_letters.service, topic).inc()
             delay = min(MAX_BACKOFF_S, 0.1 * 2 ** min(failures, 10))

@@ -53,9 +53,9 @@ async def top_up(consumer: Any, records: Sequence[Any], room: int, wait_ms: int)
 
 
 def rewind(consumer: Any, batch: Sequence[Any], extra: Sequence[Any]) -> None:
-    """Seek each partition that only `extra` holds back to its earliest record there.
-    (faststream's own rewind covers the partitions of `batch`: their earliest record there
-    comes before any topped-up one.)"""
+    """Seek each partition that only `extra` holds back to its earliest record there (none
+    when nothing was topped up). faststream's own rewind covers the partitions of `batch`:
+    their earliest record there comes before any topped-up one."""
     own = {(r.topic, r.partition) for r in batch}
     earliest: dict[tuple[str, int], int] = {}
     for record in extra:

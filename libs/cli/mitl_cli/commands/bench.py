@@ -36,7 +36,6 @@ PREFIX = "bench_"
 # .kafka_fetch_max_wait_ms; localinfra.item_fetch_max_wait_ms gives the embedded stand-in's);
 # the benchmarks' own readers use it too.
 FETCH_MAX_WAIT_MS: int = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].default
-DECISIONS_TOPIC = topics.DECISIONS
 # The topics between a POST and its decision, in order (Decisions with `hops`).
 HOP_TOPICS = (topics.ITEMS_INGESTED, topics.PREDICTIONS)
 BATCH_TIMEOUT_MS: int = ServiceSettings.model_fields["kafka_batch_timeout_ms"].default
@@ -151,7 +150,7 @@ class Decisions:
         self.at: dict[str, float] = {}
         self.stamps: dict[str, dict[str, float]] = {t: {} for t in HOP_TOPICS} if hops else {}
         self.consumer = AIOKafkaConsumer(
-            DECISIONS_TOPIC,
+            topics.DECISIONS,
             *self.stamps,
             bootstrap_servers=bootstrap,
             group_id=f"bench-{uuid.uuid4().hex[:8]}",
@@ -162,7 +161,7 @@ class Decisions:
     async def collect(self) -> None:
         async for record in self.consumer:
             event = json.loads(record.value)
-            if record.topic == DECISIONS_TOPIC:
+            if record.topic == topics.DECISIONS:
                 at = datetime.fromisoformat(event["occurred_at"]).timestamp()
                 self.at.setdefault(event["item_id"], at)
             else:

@@ -114,8 +114,8 @@ class SimConfig:
     # CLI the largest value, 1000000, is as good). 0 with the queue cap below (README,
     # "Certifying sooner"): with spot checks on accepted evidence and the shared minimum,
     # the pair needed fewer labels than the earlier defaults at GT's accuracy on all twelve
-    # runs of SMS spam (0.98, 0.95, 3,000 at 0.95) and digits (0.95), seeds 0-2, and on
-    # TREC-6 at 0.98 seed 0 (+5.1 % against -1.2 %).
+    # runs of SMS spam (0.98, 0.95, 3,000 at 0.95) and digits (0.95), seeds 0-2, and as many
+    # or fewer on TREC-6 at 0.98 (+5.1 / -14.8 / +3.0 % against -1.2 / -14.8 / +2.9 %).
     calibration_floor_budget: int | None = 0
     # Calibration reviews at raised rates queued only up to the unspent budget
     # (mitl_policy.calibration_cap); False (the policy's default): every draw under the raised
