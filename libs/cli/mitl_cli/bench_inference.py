@@ -209,6 +209,13 @@ def cpu_snapshot(stack: LocalStack) -> dict[str, float]:
     return used
 
 
+def cores_used(
+    before: dict[str, float], after: dict[str, float], seconds: float
+) -> dict[str, float]:
+    """Cores each part kept busy between two `cpu_snapshot`s (2 = this whole machine)."""
+    return {k: round((after[k] - v) / seconds, 2) for k, v in before.items()}
+
+
 async def measure(
     ingest_url: str,
     bootstrap: str,
@@ -234,8 +241,8 @@ async def measure(
             burst_s = await decisions.wait(set(burst.sent_at), "burst") - started
             throughput = args.items / burst_s
             cpu_after = snapshot()
-            # Cores each part kept busy during the burst (2 = this whole machine).
-            burst_cores = {k: round((cpu_after[k] - v) / burst_s, 2) for k, v in cpu_before.items()}
+            burst_cores = cores_used(cpu_before, cpu_after, burst_s)
+            phase_cores: dict[str, dict[str, float]] = {}
 
             async def sustain(fraction: float, phase: str) -> tuple[Poster, float, float]:
                 """(poster, target rate, achieved rate) of a phase at `fraction` of the
@@ -250,9 +257,11 @@ async def measure(
                 per_post = max(1, round(rate * POST_INTERVAL_S))
                 interval = per_post / rate
                 pool = texts(per_post * max(1, round(args.sustained_seconds / interval)))
+                cpu_before = snapshot()
                 started = time.time()
                 await paced(interval, steady.calls(pool, per_post))
                 done = await decisions.wait(set(steady.sent_at), phase)
+                phase_cores[phase] = cores_used(cpu_before, snapshot(), done - started)
                 return steady, per_post / interval, len(pool) / (done - started)
 
             steady, rate, sustained = await sustain(args.sustained_fraction, "steady")
@@ -285,6 +294,7 @@ async def measure(
         "burst_p99_ms": percentile(burst_ms, 99),
         "burst_post_p50_ms": percentile(burst.post_ms, 50),
         "burst_cores": burst_cores,
+        "phase_cores": phase_cores,
         "latency_by_load": by_load,
         **({"hops_ms": decisions.hops_ms(steady.sent_at)} if args.hops else {}),
     }

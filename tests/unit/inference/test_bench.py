@@ -69,3 +69,11 @@ def test_hops_are_empty_without_the_hop_topics() -> None:
     decisions = bench.Decisions.__new__(bench.Decisions)
     decisions.stamps = {}
     assert decisions.hops_ms({"a": 1.0}) == {}
+
+
+def test_cores_used_divides_each_part_s_cpu_by_the_wall_time() -> None:
+    from mitl_cli.bench_inference import cores_used
+
+    before = {"inference": 10.0, "broker": 2.0}
+    after = {"inference": 13.0, "broker": 2.5}
+    assert cores_used(before, after, 2.0) == {"inference": 1.5, "broker": 0.25}
