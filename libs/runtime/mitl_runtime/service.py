@@ -57,34 +57,28 @@ class ServiceRuntime:
         max_records: int | None = None,
         offset_reset: Literal["earliest", "latest"] | None = None,
         dead_letters: DeadLetters | None = None,
-        consumers: int = 1,
     ) -> None:
         """Consume `topic` in consumer group `group`, by default one group per service and
         topic: a rebalance of one subscription never pauses the service's others, and
         brokers never see one group with members subscribed to different topics.
         `offset_reset` overrides kafka_auto_offset_reset (where a new group starts reading),
-        `dead_letters` the group's dead-letter sink. `consumers` members of the group in this
-        process share the topic's partitions, each handling its own batches: while one
-        member's handler waits (on the database, on the broker's acks, on its commit), the
-        other's runs."""
+        `dead_letters` the group's dead-letter sink."""
         group = group or f"mitl-{self.name}.{topic.removeprefix('mitl.')}"
         settings = self.settings
         if offset_reset is not None:
             settings = settings.model_copy(update={"kafka_auto_offset_reset": offset_reset})
-        sink = dead_letters or self.dead_letters(group)
-        for _ in range(consumers):
-            subscribe(
-                self.broker,
-                settings,
-                topic=topic,
-                group=group,
-                event_type=event_type,
-                handler=handler,
-                dead_letters=sink,
-                max_records=max_records,
-                on_fatal=self.health.fail,
-                tracing=self.tracing,
-            )
+        subscribe(
+            self.broker,
+            settings,
+            topic=topic,
+            group=group,
+            event_type=event_type,
+            handler=handler,
+            dead_letters=dead_letters or self.dead_letters(group),
+            max_records=max_records,
+            on_fatal=self.health.fail,
+            tracing=self.tracing,
+        )
 
     async def publish(self, topic: str, events: list[Event]) -> None:
         await self.publisher.publish(topic, events)

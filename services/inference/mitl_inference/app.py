@@ -54,9 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     rescorer = Rescorer(runtime, catalog, models, settings)
     events = ModelEvents(runtime, catalog, store, models, rescorer)
-    runtime.subscribe(
-        topics.ITEMS_INGESTED, ItemIngested, scorer.on_items, consumers=settings.item_consumers
-    )
+    runtime.subscribe(topics.ITEMS_INGESTED, ItemIngested, scorer.on_items)
 
     # Every replica must see every promotion (each swaps its own models), so this subscription
     # cannot share one group across replicas: each replica has a group of its own, stable

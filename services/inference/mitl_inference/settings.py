@@ -32,11 +32,6 @@ class Settings(AccessSettings):
     # a batch at once, one thread each; other sessions use them inside each operator. 2 on
     # a 2-core machine.
     intra_op_threads: int = Field(default=2, ge=1, le=64)
-    # Members of the items' consumer group in this replica, each with its own partitions and
-    # batches. The model scores one batch at a time (handlers/items.py), on all
-    # `intra_op_threads`; with two members, one batch is scored while the other member claims,
-    # publishes, marks and commits its own, so the model is not idle during those round trips.
-    item_consumers: int = Field(default=2, ge=1, le=16)
     # Idle onnxruntime threads busy-wait for the next run when true. Off by default: the
     # machine is shared with the broker, the database and the other services, which need
     # that CPU more than a run needs the microseconds of wake-up it saves.

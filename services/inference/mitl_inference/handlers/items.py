@@ -52,9 +52,6 @@ class Scorer:
         self.models = models
         self.dead_letters = dead_letters
         self.keep_recent = keep_recent
-        # One batch on the models at a time, on all their threads: the items' consumers
-        # (settings.item_consumers) take turns here and overlap everything else.
-        self.scoring = asyncio.Lock()
 
     async def on_items(self, batch: Batch) -> None:
         """The subscriber's handler: every item of `batch` is scored once, skipped as already
@@ -114,10 +111,9 @@ class Scorer:
         self, dataset: str, model: LoadedModel, group: Batch
     ) -> tuple[list[Prediction], list[core.Misfit]]:
         items = [r.event for r in group]
-        async with self.scoring:
-            started = time.perf_counter()
-            # onnxruntime releases the GIL: scoring in a thread keeps the loop serving.
-            output = await asyncio.to_thread(model.predict, core.model_inputs(items))
+        started = time.perf_counter()
+        # onnxruntime releases the GIL: scoring in a thread keeps the loop serving.
+        output = await asyncio.to_thread(model.predict, core.model_inputs(items))
         INFERENCE_SECONDS.labels(dataset).observe(time.perf_counter() - started)
         BATCH_SIZE.observe(len(items))
         ITEMS_SCORED.labels(dataset, model.version).inc(len(items))
