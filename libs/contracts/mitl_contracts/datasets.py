@@ -117,6 +117,12 @@ class Policy(BaseModel):
     # "class": each class's own accepted precision must reach the bound (needs far more
     # verified items per class).
     precision_scope: Literal["dataset", "class"] = "dataset"
+    # Scope "dataset": when a class's own calibration verdicts above the pooled threshold
+    # raise its threshold. "observed" (the default): their share right is under the target;
+    # "significant": their one-sided upper bound is, so one mistake among a dozen verdicts
+    # no longer lifts a class's threshold above it (docs/policies.md, "How thresholds are
+    # learned"). The pooled bound over the classes' thresholds is checked either way.
+    class_raise: Literal["observed", "significant"] = "observed"
     # Verified items a class needs before it can get a threshold; until then its items are
     # reviewed as a random calibration sample.
     min_verified: int = Field(default=50, ge=1, le=100_000)
@@ -216,6 +222,11 @@ class Policy(BaseModel):
             raise ValueError(
                 "spot_check_evidence 'accepted' needs calibration sampling (calibration_rate or "
                 "calibration_max_rate): the calibration verdicts are the evidence it adds"
+            )
+        if self.class_raise != "observed" and self.precision_scope != "dataset":
+            raise ValueError(
+                f"class_raise {self.class_raise!r} needs precision_scope 'dataset': in scope "
+                "'class' each class's threshold rests on its own bound, nothing is raised"
             )
         if self.calibration_floor_budget is not None and self.calibration_budget is None:
             raise ValueError(

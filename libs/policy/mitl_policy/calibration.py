@@ -9,8 +9,9 @@ failure keeps the bound at its level although the threshold is chosen on the sam
 
 Scope "dataset" (default) bounds the precision of everything accepted: one pooled threshold
 over the classes with enough verified items, then raised, class by class, while that class's
-own items above it are significantly below the target (upper bound under the target). The
-pooled bound over the per-class thresholds is checked again at the end. Scope "class" bounds
+own items above it fall short of the target (`class_raise`: their share right is under it,
+"observed", or their one-sided upper bound is, "significant"). The pooled bound over the
+per-class thresholds is checked again at the end. Scope "class" bounds
 each class's precision on its own, which needs min n (133 for Wilson at 0.98) per class.
 
 The verified sample over-represents low confidences (items under the threshold are all
@@ -34,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from mitl_contracts.datasets import Policy
 
-from mitl_policy.bounds import lower_bound, reaches
+from mitl_policy.bounds import lower_bound, reaches, upper_bound
 
 
 @dataclass(frozen=True)
@@ -293,16 +294,25 @@ def learn_class(label: str, verdicts: Sequence[Verdict], policy: Policy) -> Clas
     return ClassThreshold(label, threshold, len(verdicts), n, k, bound)
 
 
-def _raise_for_class(verdicts: Sequence[Verdict], start: float, policy: Policy) -> float | None:
-    """The lowest candidate >= `start` where the class's own items are not significantly
-    below the target (upper bound >= target); None if even the top is."""
+def _short_of_target(k: int, n: int, policy: Policy) -> bool:
+    """Do k right of a class's n verdicts fall short of the target, as `class_raise` reads
+    it: the share right under the target ("observed"), or the one-sided upper bound at the
+    policy's level under it ("significant": 1 wrong of 14 is not, at 0.95)."""
     target = float(policy.target_precision or 0.0)
+    if policy.class_raise == "significant":
+        return upper_bound(k, n, policy.bound, policy.confidence_level) < target
+    return k / n < target
+
+
+def _raise_for_class(verdicts: Sequence[Verdict], start: float, policy: Policy) -> float | None:
+    """The lowest candidate >= `start` where the class's own items do not fall short of the
+    target (`_short_of_target`); None if even the top does."""
     above = [v for v in verdicts if v.confidence >= start]
     if not above:
         return start
     confidence, n, k = _scan(*_arrays(above))
     for index in range(len(n) - 1, -1, -1):  # from the lowest candidate upwards
-        if k[index] / n[index] >= target:
+        if not _short_of_target(int(k[index]), int(n[index]), policy):
             return float(confidence[index])
     return None
 
