@@ -131,6 +131,14 @@ class Policy(BaseModel):
     # (docs/policies.md, "How thresholds are learned": ten classes at 50 each needed 500
     # labels before every class could be accepted, however early the pooled bound certified).
     min_verified_scope: Literal["class", "dataset"] = "class"
+    # Scope "dataset": a class with fewer than its min_verified verified items (no threshold
+    # of its own yet) accepts at the pooled threshold, which the pooled bound certifies over
+    # every class's calibration verdicts, as a Ground-Truth-style global threshold does; its
+    # own (raised) threshold replaces it once it has min_verified. Until then it samples
+    # calibration reviews as an uncertified class does. The bound is on the precision of
+    # everything accepted, pooled (docs/policies.md, "How thresholds are learned"). False
+    # (the default): such a class is not accepted.
+    shared_threshold: bool = False
     # Learned thresholds never fall below this confidence.
     min_accept_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     # Most recent verified items per dataset that thresholds are learned from.
@@ -222,6 +230,11 @@ class Policy(BaseModel):
             raise ValueError(
                 "spot_check_evidence 'accepted' needs calibration sampling (calibration_rate or "
                 "calibration_max_rate): the calibration verdicts are the evidence it adds"
+            )
+        if self.shared_threshold and self.precision_scope != "dataset":
+            raise ValueError(
+                "shared_threshold needs precision_scope 'dataset': the shared threshold is "
+                "certified by the pooled bound, and in scope 'class' each class needs its own"
             )
         if self.class_raise != "observed" and self.precision_scope != "dataset":
             raise ValueError(
