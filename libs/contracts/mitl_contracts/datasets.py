@@ -117,6 +117,12 @@ class Policy(BaseModel):
     # "class": each class's own accepted precision must reach the bound (needs far more
     # verified items per class).
     precision_scope: Literal["dataset", "class"] = "dataset"
+    # Scope "dataset": when a class's own calibration verdicts above the pooled threshold
+    # raise its threshold. "observed" (the default): their share right is under the target;
+    # "significant": their one-sided upper bound is, so one mistake among a dozen verdicts
+    # no longer lifts a class's threshold above it (docs/policies.md, "How thresholds are
+    # learned"). The pooled bound over the classes' thresholds is checked either way.
+    class_raise: Literal["observed", "significant"] = "observed"
     # Verified items a class needs before it can get a threshold; until then its items are
     # reviewed as a random calibration sample.
     min_verified: int = Field(default=50, ge=1, le=100_000)
@@ -125,6 +131,14 @@ class Policy(BaseModel):
     # (docs/policies.md, "How thresholds are learned": ten classes at 50 each needed 500
     # labels before every class could be accepted, however early the pooled bound certified).
     min_verified_scope: Literal["class", "dataset"] = "class"
+    # Scope "dataset": a class with fewer than its min_verified verified items (no threshold
+    # of its own yet) accepts at the pooled threshold, which the pooled bound certifies over
+    # every class's calibration verdicts, as a Ground-Truth-style global threshold does; its
+    # own (raised) threshold replaces it once it has min_verified. Until then it samples
+    # calibration reviews as an uncertified class does. The bound is on the precision of
+    # everything accepted, pooled (docs/policies.md, "How thresholds are learned"). False
+    # (the default): such a class is not accepted.
+    shared_threshold: bool = False
     # Learned thresholds never fall below this confidence.
     min_accept_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     # Most recent verified items per dataset that thresholds are learned from.
@@ -216,6 +230,16 @@ class Policy(BaseModel):
             raise ValueError(
                 "spot_check_evidence 'accepted' needs calibration sampling (calibration_rate or "
                 "calibration_max_rate): the calibration verdicts are the evidence it adds"
+            )
+        if self.shared_threshold and self.precision_scope != "dataset":
+            raise ValueError(
+                "shared_threshold needs precision_scope 'dataset': the shared threshold is "
+                "certified by the pooled bound, and in scope 'class' each class needs its own"
+            )
+        if self.class_raise != "observed" and self.precision_scope != "dataset":
+            raise ValueError(
+                f"class_raise {self.class_raise!r} needs precision_scope 'dataset': in scope "
+                "'class' each class's threshold rests on its own bound, nothing is raised"
             )
         if self.calibration_floor_budget is not None and self.calibration_budget is None:
             raise ValueError(

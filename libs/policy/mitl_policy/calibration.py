@@ -8,10 +8,12 @@ is the last that passed (>= min_accept_threshold, n >= min_verified). Stopping a
 failure keeps the bound at its level although the threshold is chosen on the same verdicts.
 
 Scope "dataset" (default) bounds the precision of everything accepted: one pooled threshold
-over the classes with enough verified items, then raised, class by class, while that class's
-own items above it are significantly below the target (upper bound under the target). The
-pooled bound over the per-class thresholds is checked again at the end. Scope "class" bounds
-each class's precision on its own, which needs min n (133 for Wilson at 0.98) per class.
+over the classes with enough verified items (with `shared_threshold` over every class, the
+classes under min_verified accepting at it as it is), then raised, class by class, while
+that class's own items above it fall short of the target (`class_raise`: their share right
+is under it, "observed", or their one-sided upper bound is, "significant"). The pooled
+bound over the per-class thresholds is checked again at the end. Scope "class" bounds each
+class's precision on its own, which needs min n (133 for Wilson at 0.98) per class.
 
 The verified sample over-represents low confidences (items under the threshold are all
 reviewed, items over it only spot-checked), and the items active learning picks are the
@@ -34,7 +36,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from mitl_contracts.datasets import Policy
 
-from mitl_policy.bounds import lower_bound, reaches
+from mitl_policy.bounds import lower_bound, reaches, upper_bound
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class ClassThreshold:
     # confident predictions to draw into the calibration sample next (see `calibration_rate`).
     sampled: int = 0
     calibration_rate: float = 0.0
+    # Not a threshold of the class's own: it has too few verified items (min_verified) and
+    # accepts at the pooled threshold shared by such classes (`Policy.shared_threshold`).
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,12 @@ class Thresholds:
         return entry.calibration_rate
 
     def needs_calibration(self, label: str, min_verified: int) -> bool:
-        """While nothing is accepted, or the class has too few verified items, its items are
-        reviewed in random order: an unbiased validation sample, like a cold start needs."""
+        """While nothing is accepted, or the class has too few verified items (and no shared
+        threshold), its items are reviewed in random order: an unbiased validation sample,
+        like a cold start needs."""
         entry = self.classes.get(label)
+        if entry is not None and entry.shared and entry.threshold is not None:
+            return False
         return not self.warm or entry is None or entry.verified < min_verified
 
 
@@ -137,8 +145,9 @@ def adaptive_rate(entry: ClassThreshold, policy: Policy) -> float:
 
     With `calibration_budget` set, the rate moves between `calibration_rate` (the floor, a
     spot-check rate) and `calibration_max_rate` (the ceiling):
-    - not certified (no threshold) and fewer than `calibration_budget` calibration verdicts:
-      the ceiling, so that the sample reaches the size the bound needs quickly;
+    - not certified (no threshold, or only the pooled one shared by the classes under
+      min_verified) and fewer than `calibration_budget` calibration verdicts: the ceiling,
+      so that the sample reaches the size the bound needs quickly;
     - not certified with the budget spent: the floor (the target is out of reach of that many
       labels for now; the sample keeps growing slowly, and a new model version starts again);
     - certified, with fewer than `calibration_budget` calibration verdicts: from the ceiling
@@ -161,7 +170,7 @@ def adaptive_rate(entry: ClassThreshold, policy: Policy) -> float:
     floor, ceiling = policy.calibration_rate, policy.calibration_ceiling
     if not policy.calibration_budget:
         return floor
-    if entry.threshold is None:
+    if entry.threshold is None or entry.shared:
         return ceiling if entry.sampled < policy.calibration_budget else floor
     if entry.sampled >= policy.calibration_budget:
         spent = policy.calibration_floor_budget
@@ -293,46 +302,64 @@ def learn_class(label: str, verdicts: Sequence[Verdict], policy: Policy) -> Clas
     return ClassThreshold(label, threshold, len(verdicts), n, k, bound)
 
 
-def _raise_for_class(verdicts: Sequence[Verdict], start: float, policy: Policy) -> float | None:
-    """The lowest candidate >= `start` where the class's own items are not significantly
-    below the target (upper bound >= target); None if even the top is."""
+def _short_of_target(k: int, n: int, policy: Policy) -> bool:
+    """Do k right of a class's n verdicts fall short of the target, as `class_raise` reads
+    it: the share right under the target ("observed"), or the one-sided upper bound at the
+    policy's level under it ("significant": 1 wrong of 14 is not, at 0.95)."""
     target = float(policy.target_precision or 0.0)
+    if policy.class_raise == "significant":
+        return upper_bound(k, n, policy.bound, policy.confidence_level) < target
+    return k / n < target
+
+
+def _raise_for_class(verdicts: Sequence[Verdict], start: float, policy: Policy) -> float | None:
+    """The lowest candidate >= `start` where the class's own items do not fall short of the
+    target (`_short_of_target`); None if even the top does."""
     above = [v for v in verdicts if v.confidence >= start]
     if not above:
         return start
     confidence, n, k = _scan(*_arrays(above))
     for index in range(len(n) - 1, -1, -1):  # from the lowest candidate upwards
-        if k[index] / n[index] >= target:
+        if not _short_of_target(int(k[index]), int(n[index]), policy):
             return float(confidence[index])
     return None
 
 
 def learn_dataset(by_label: dict[str, list[Verdict]], policy: Policy) -> dict[str, ClassThreshold]:
-    """Scope "dataset": one pooled threshold, raised per class where the class falls short."""
+    """Scope "dataset": one pooled threshold, raised per class where the class falls short.
+    With `shared_threshold` the classes under min_verified take part too: their calibration
+    verdicts are pooled (the shared threshold is bounded over everything it accepts), and they
+    accept at the pooled threshold itself, too few items of their own to raise it on."""
     cold = {c: ClassThreshold(c, None, len(vs)) for c, vs in by_label.items()}
     verified = {c: len(vs) for c, vs in by_label.items()}
     keep = evidence_filter(policy)
     eligible = {c: keep(vs) for c, vs in by_label.items() if len(vs) >= policy.min_verified}
-    pooled = [v for vs in eligible.values() for v in vs]
+    sharing: dict[str, list[Verdict]] = {}
+    if policy.shared_threshold:
+        sharing = {c: keep(vs) for c, vs in by_label.items() if c not in eligible}
+    covered = eligible | sharing
+    pooled = [v for vs in covered.values() for v in vs]
     start, *_ = passing_threshold(pooled, policy)
     if np.isnan(start):
         return cold
     raised = {c: _raise_for_class(vs, start, policy) for c, vs in eligible.items()}
-    accepted = [v for c, vs in eligible.items() for v in vs if _covers(raised[c], v)]
+    raised |= dict.fromkeys(sharing, start)
+    accepted = [v for c, vs in covered.items() for v in vs if _covers(raised[c], v)]
     correct = sum(v.correct for v in accepted)
     bound = lower_bound(correct, len(accepted), policy.bound, policy.confidence_level)
     if bound < float(policy.target_precision or 0.0):
         # Raising thinned the evidence below the bound: the pooled threshold alone holds.
-        raised = dict.fromkeys(eligible, start)
+        raised = dict.fromkeys(covered, start)
         accepted = [v for v in pooled if v.confidence >= start]
         correct = sum(v.correct for v in accepted)
         bound = lower_bound(correct, len(accepted), policy.bound, policy.confidence_level)
     result = dict(cold)
     for c, threshold in raised.items():
-        mine = [v for v in eligible[c] if _covers(threshold, v)]
+        mine = [v for v in covered[c] if _covers(threshold, v)]
         result[c] = ClassThreshold(
-            c, threshold, verified[c], len(mine), sum(v.correct for v in mine), bound
-        )
+            c, threshold, verified[c], len(mine), sum(v.correct for v in mine), bound,
+            shared=c in sharing,
+        )  # fmt: skip
     return result
 
 

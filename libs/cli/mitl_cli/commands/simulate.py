@@ -124,6 +124,13 @@ KNOBS = (
          "dataset: --min-verified is shared, each class needs its share (rounded up); "
          "class: each class needs --min-verified",
          choices=get_args(Policy.model_fields["min_verified_scope"].annotation)),
+    Knob("class_raise",
+         "scope dataset: raise a class's threshold where its own calibration verdicts are "
+         "under the target (observed) or significantly under it (significant, default)",
+         choices=get_args(Policy.model_fields["class_raise"].annotation)),
+    Knob("shared_threshold",
+         "classes under their --min-verified share accept at the pooled threshold until "
+         "their own replaces it (default on)"),
     Knob("limit", "use a random N-item subset"),
     Knob("cache_dir"),
 )  # fmt: skip

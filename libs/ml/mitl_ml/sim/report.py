@@ -73,6 +73,8 @@ def _settings(config: SimConfig) -> Report:
         "spot_check_evidence": config.spot_check_evidence,
         "min_verified": config.min_verified,
         "min_verified_scope": config.min_verified_scope,
+        "class_raise": config.class_raise,
+        "shared_threshold": config.shared_threshold,
         "initial": config.initial,
         "data": str(config.source.path) if config.source is not None else None,
     }
