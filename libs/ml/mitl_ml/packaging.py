@@ -195,6 +195,14 @@ def carry_encoder(bundle: Bundle, encoder: MiniLMEncoder) -> Bundle:
     return with_digests(manifest, files), files
 
 
+def carry_built_encoder(bundle: Bundle, encoder: MiniLMEncoder) -> Bundle:
+    """`bundle` (a hybrid kind) with `encoder` carried if it is a built int8 one
+    (carry_encoder); on the shipped encoder the bundle stays as such bundles always were, run
+    on the shared encoder (the manifest allows a hybrid the encoder file only with its
+    quantization)."""
+    return carry_encoder(bundle, encoder) if encoder.quantization else bundle
+
+
 def with_encoder(bundle: Bundle, encoder: MiniLMEncoder) -> Bundle:
     """`bundle` (a MiniLM head, kind minilm-logreg) with the encoder its head was trained on
     (carry_encoder), of the kind that encoder makes it (encoder_kind)."""

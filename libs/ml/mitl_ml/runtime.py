@@ -78,6 +78,8 @@ INTEGER_OPS = frozenset({"MatMulInteger", "DynamicQuantizeMatMul"})
 # Kinds whose input is embedded by a MiniLM encoder first (the hybrid kinds also read TF-IDF
 # features, features.onnx, beside the embeddings).
 ENCODER_KINDS = MINILM_KINDS | HYBRID_KINDS
+# Kinds that run on the shared shipped encoder (a hybrid one only when it carries none).
+SHIPPED_ENCODER_KINDS = frozenset({"minilm-logreg", "minilm-tagger"}) | HYBRID_KINDS
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,7 @@ class EncoderPool:
     def for_manifest(self, manifest: ModelManifest) -> MiniLMEncoder | None:
         """The shared encoder `manifest` names, if loaded (the shipped one is loaded on
         demand); None for a model without encoder or one not loaded yet."""
-        shipped_kinds = {"minilm-logreg", *HYBRID_KINDS, "minilm-tagger"}
-        if manifest.kind in shipped_kinds and not manifest.carries_encoder:
+        if manifest.kind in SHIPPED_ENCODER_KINDS and not manifest.carries_encoder:
             with self._lock:
                 shipped = next((e for e in self._by_sha256.values() if not e.quantization), None)
                 if shipped is None:

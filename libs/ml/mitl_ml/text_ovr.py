@@ -18,8 +18,8 @@ negligible (0.951, the same as MiniLM alone).
 
 Files: features.onnx (strings [n, 1] -> the TF-IDF blocks, float [n, w]), head.onnx (float
 [n, 384 + w], the embedding first -> probabilities [n, k], independent) and, on a built int8
-encoder, encoder.onnx (packaging.carry_encoder, as kind minilm-int8-logreg). The export is
-checked against scikit-learn before packaging; metrics are computed from the served files.
+encoder, encoder.onnx (packaging.carry_built_encoder, as kind minilm-int8-logreg). The export
+is checked against scikit-learn before packaging; metrics are computed from the served files.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from mitl_ml.ovr import (
     set_keys,
     sigmoid_scores,
 )
-from mitl_ml.packaging import Bundle, Run, bundle_of, carry_encoder, training_record
+from mitl_ml.packaging import Bundle, Run, bundle_of, carry_built_encoder, training_record
 from mitl_ml.quantize import default_encoder
 
 TEXT_OVR_KIND: ModelKind = "hybrid-ovr-onnx"
@@ -158,5 +158,4 @@ def train_text_ovr(
         run, TEXT_OVR_KIND, label_set, files, training, metrics, {"method": "none"},
         input_kind="text",
     )  # fmt: skip
-    # The shipped encoder's bundle stays as it always was: it runs on the shared encoder.
-    return carry_encoder(bundle, encoder) if encoder.quantization else bundle
+    return carry_built_encoder(bundle, encoder)

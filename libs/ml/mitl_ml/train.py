@@ -38,7 +38,7 @@ from mitl_ml.packaging import (
     Bundle,
     Run,
     bundle_of,
-    carry_encoder,
+    carry_built_encoder,
     centroid_outlier,
     label_indices,
     package_classifier,
@@ -236,7 +236,7 @@ def train_hybrid_logreg(
     Files: features.onnx (strings [n, 1] -> the TF-IDF blocks, float [n, w]), head.onnx
     (float [n, 384 + w], the embedding first -> probabilities [n, k]), centroids.npy
     (per-class embedding centroids for the outlier score) and, on a built int8 encoder,
-    encoder.onnx with the manifest's `encoder` (packaging.carry_encoder), as for
+    encoder.onnx with the manifest's `encoder` (packaging.carry_built_encoder), as for
     minilm-int8-logreg. The temperature is fitted on out-of-fold predictions and folded into
     the head (mitl_ml.calibrate); the manifest records it with the ECE before and after, and
     the holdout ECE of the served files.
@@ -298,8 +298,7 @@ def train_hybrid_logreg(
     bundle = bundle_of(
         run, "hybrid-logreg", label_set, files, training, metrics, spec, input_kind="text"
     )
-    # The shipped encoder's bundle stays as it always was: it runs on the shared encoder.
-    return carry_encoder(bundle, encoder) if encoder.quantization else bundle
+    return carry_built_encoder(bundle, encoder)
 
 
 def train_pixels_classifier(
