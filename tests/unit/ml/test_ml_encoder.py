@@ -1,8 +1,9 @@
+from pathlib import Path
 from typing import cast
 
 import numpy as np
 import pytest
-from mitl_ml.encoder import MiniLMEncoder
+from mitl_ml.encoder import DISABLED_OPTIMIZERS, MiniLMEncoder
 
 
 def test_shape_and_unit_norm(encoder: MiniLMEncoder) -> None:
@@ -76,3 +77,38 @@ def test_threads_give_the_same_embeddings_as_one() -> None:
     one = MiniLMEncoder(intra_op_threads=1).encode(texts).embeddings
     two = MiniLMEncoder(intra_op_threads=2).encode(texts).embeddings
     np.testing.assert_allclose(one, two, atol=1e-5)
+
+
+def test_the_session_keeps_residual_adds_and_layer_norms_apart(tmp_path: Path) -> None:
+    """onnxruntime's SkipLayerNormalization kernel is slower than the Add and
+    LayerNormalization it would replace (mitl_ml.encoder.DISABLED_OPTIMIZERS): the graph the
+    encoder's session runs has none, and its embeddings are the fused session's up to rounding."""
+    import onnx
+    import onnxruntime as ort
+    from mitl_ml.encoder import default_model_path, session_options
+
+    texts = [f"what is question {'word ' * (i % 23)} number {i}?" for i in range(80)]
+    encoder = MiniLMEncoder(intra_op_threads=1)
+    served = encoder.encode(texts).embeddings
+
+    def run_with(disabled: list[str], name: str) -> tuple[set[str], np.ndarray]:
+        """The op types of the graph a session with `disabled` rewrites left out runs, and
+        the encoder's embeddings on that session."""
+        options = session_options(1)
+        options.optimized_model_filepath = str(tmp_path / name)
+        encoder._session = ort.InferenceSession(
+            str(default_model_path()),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=disabled,
+        )
+        ops = {n.op_type for n in onnx.load(str(tmp_path / name)).graph.node}
+        return ops, encoder.encode(texts).embeddings
+
+    ops, unfused = run_with(list(DISABLED_OPTIMIZERS), "unfused.onnx")
+    assert "SkipLayerNormalization" not in ops and "LayerNormalization" in ops
+    fused_ops, fused = run_with([], "fused.onnx")
+    assert "SkipLayerNormalization" in fused_ops
+    np.testing.assert_array_equal(served, unfused)
+    assert not np.array_equal(served, fused)
+    np.testing.assert_allclose(served, fused, atol=2e-3)

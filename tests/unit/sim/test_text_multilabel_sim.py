@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mitl_cli.main import main
-from mitl_ml.encoder import ENCODER_ID
+from mitl_ml.sim.embeddings import ENCODER_TAG
 from mitl_ml.sim.multilabel import (
     MULTILABEL_SIM_DATASETS,
     MultiOracle,
@@ -36,7 +36,7 @@ def cache_dir(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(len(DATA), 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    np.save(tmp_path / f"wnut16-types-{ENCODER_ID}-{digest}.npy", vectors)
+    np.save(tmp_path / f"wnut16-types-{ENCODER_TAG}-{digest}.npy", vectors)
     return tmp_path
 
 

@@ -2,7 +2,7 @@
 
 Encoding a dataset with MiniLM takes tens of seconds; a simulation over many seeds needs the
 same matrix each time, so it is stored as `.npy` under the cache folder, keyed by dataset,
-encoder and a digest of the texts (a changed dataset or encoder never reads a stale file).
+encoder (and the numerics its session runs with) and a digest of the texts (a changed dataset or encoder never reads a stale file).
 A dataset read from a file (files.py) is keyed by the file's sha256 and the text column.
 """
 
@@ -17,9 +17,11 @@ from typing import Protocol
 import numpy as np
 
 from mitl_ml.datasets import LabeledData
-from mitl_ml.encoder import ENCODER_ID, Encoded, MiniLMEncoder
+from mitl_ml.encoder import ENCODER_ID, NUMERICS, Encoded, MiniLMEncoder
 
 DEFAULT_CACHE_DIR = Path(".local/cache/sim")
+# The encoder and the numerics its session runs with: what a cached matrix was computed by.
+ENCODER_TAG = f"{ENCODER_ID}-{NUMERICS}"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -31,7 +33,7 @@ class TextEncoder(Protocol):
 
 def cache_path(data: LabeledData, cache_dir: Path) -> Path:
     digest = hashlib.sha256("\x00".join(data.texts()).encode()).hexdigest()[:16]
-    return cache_dir / f"{data.name}-{ENCODER_ID}-{digest}.npy"
+    return cache_dir / f"{data.name}-{ENCODER_TAG}-{digest}.npy"
 
 
 def file_cache_path(file_sha256: str, column: str, cache_dir: Path) -> Path:
@@ -39,7 +41,7 @@ def file_cache_path(file_sha256: str, column: str, cache_dir: Path) -> Path:
     characters replaced) and its own digest added, so two columns never share a file."""
     readable = _UNSAFE.sub("_", column)[:40]
     column_digest = hashlib.sha256(column.encode()).hexdigest()[:8]
-    return cache_dir / f"file-{file_sha256[:16]}-{readable}-{column_digest}-{ENCODER_ID}.npy"
+    return cache_dir / f"file-{file_sha256[:16]}-{readable}-{column_digest}-{ENCODER_TAG}.npy"
 
 
 def dataset_embeddings(

@@ -40,7 +40,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
-from mitl_ml.encoder import ENCODER_ID
 from mitl_ml.hybrid import HybridFeaturizer
 from mitl_ml.multilabel_data import load_multilabel
 from mitl_ml.sim.baselines import (
@@ -48,7 +47,7 @@ from mitl_ml.sim.baselines import (
     ground_truth_baseline,
     labeled_by_people,
 )
-from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, cached_embeddings
+from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, ENCODER_TAG, cached_embeddings
 from mitl_ml.sim.memory import RouterMemory
 from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
@@ -91,7 +90,7 @@ def text_multi_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> MultiWor
     single-label simulator's hybrid features are."""
     data = load_text_multilabel(name)
     digest = hashlib.sha256("\x00".join(data.texts).encode()).hexdigest()[:16]
-    path = cache_dir / f"{name}-{ENCODER_ID}-{digest}.npy"
+    path = cache_dir / f"{name}-{ENCODER_TAG}-{digest}.npy"
     embeddings = cached_embeddings(data.texts, path)
     featurizer = HybridFeaturizer(data.texts)
     mean, scale = head_scaling(embeddings, featurizer.width)
