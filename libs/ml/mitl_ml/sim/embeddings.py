@@ -2,7 +2,8 @@
 
 Encoding a dataset with MiniLM takes tens of seconds; a simulation over many seeds needs the
 same matrix each time, so it is stored as `.npy` under the cache folder, keyed by dataset,
-encoder (and the numerics its session runs with) and a digest of the texts (a changed dataset or encoder never reads a stale file).
+encoder (and the numerics its session runs with) and a digest of the texts (a changed dataset
+or encoder never reads a stale file).
 A dataset read from a file (files.py) is keyed by the file's sha256 and the text column.
 """
 
