@@ -2,7 +2,7 @@
 
 Starts a broker (Apache Kafka; `--broker embedded` for the in-memory stand-in), a fresh
 Postgres database and ingest, inference and router as real processes (LocalStack, free
-ports), then:
+ports), warms it (`--warm-up-seconds` of bursts, see WARM_UP_S), then:
 1. bare: the model scores the items in micro-batches in this process (onnxruntime, 2 threads),
    before the stack starts and again after it stopped (the mean is the reference: other work
    on a shared machine moves both figures);
@@ -12,7 +12,8 @@ ports), then:
    decision's occurred_at minus the time its item was POSTed (same clock, same machine);
    then again at each of `--latency-loads` (latency_by_load).
 Prints model, items, bare_items_per_s, pipeline_items_per_s, ratio, p50_ms and p99_ms (of the
-sustained phase), burst latencies, inference_rss_mb, the broker it ran on (`broker`, e.g.
+sustained phase), burst latencies, inference_rss_mb, warm_up_s and warm_up_items (items
+sent before anything was measured), the broker it ran on (`broker`, e.g.
 "apache-kafka 4.4.0"), and stops everything.
 """
 
@@ -63,6 +64,11 @@ DEFAULT_MODEL = "minilm-int8"
 BOOTSTRAP_KIND = {"minilm": "minilm-logreg", "minilm-int8": "minilm-int8-logreg"}
 POST_INTERVAL_S = 0.05
 SETTLE_S = 5.0
+# A fresh Kafka node compiles its request path for its first minute or two of traffic: at 650
+# items/s its C2 compiler thread used 0.14 cores in the first 30 s, 0.11 in the next, then
+# 0.01-0.04, and the whole node 0.33 -> 0.14-0.17 cores (thread CPU from /proc, 30 s windows).
+# Production brokers run warm, so the figures are measured after this much traffic.
+WARM_UP_S = 90.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,6 +98,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"{item_fetch_max_wait_ms('embedded')} on the embedded stand-in)",
     )
     parser.add_argument("--post-batch", type=int, default=500, help="items per POST (saturation)")
+    parser.add_argument(
+        "--warm-up-seconds",
+        type=float,
+        default=WARM_UP_S,
+        help="bursts of --items through the pipeline for this long before anything is measured "
+        "(the broker's JIT compiles its request path in its first minute or two of traffic); "
+        "0: measure the cold broker",
+    )
     parser.add_argument("--sustained-fraction", type=float, default=0.8)
     parser.add_argument("--sustained-seconds", type=float, default=15.0)
     parser.add_argument(
@@ -216,6 +230,19 @@ def cores_used(
     return {k: round((after[k] - v) / seconds, 2) for k, v in before.items()}
 
 
+async def warm_up(poster: Poster, decisions: Decisions, args: argparse.Namespace) -> int:
+    """Bursts of `args.items` (each POSTed as the saturation run POSTs, then decided) until
+    `args.warm_up_seconds` have passed; returns the items sent. Bursts, not one long stream,
+    so that no backlog builds up for the measured phases to inherit."""
+    pool = texts(args.items)
+    ends = time.monotonic() + args.warm_up_seconds
+    while time.monotonic() < ends:
+        before = set(poster.sent_at)
+        await at_most(2, poster.calls(pool, args.post_batch))
+        await decisions.wait(set(poster.sent_at) - before, "warm-up")
+    return poster.count
+
+
 async def measure(
     ingest_url: str,
     bootstrap: str,
@@ -233,6 +260,7 @@ async def measure(
             warm = Poster(client, DATASET, "warm")
             await warm.post(texts(min(args.micro_batch, args.post_batch)))
             await decisions.wait(set(warm.sent_at), "warm-up")
+            warmed = await warm_up(warm, decisions, args)
 
             burst = Poster(client, DATASET, "burst")
             cpu_before = snapshot()
@@ -297,6 +325,8 @@ async def measure(
         "phase_cores": phase_cores,
         "latency_by_load": by_load,
         **({"hops_ms": decisions.hops_ms(steady.sent_at)} if args.hops else {}),
+        "warm_up_s": args.warm_up_seconds,
+        "warm_up_items": warmed,
     }
 
 

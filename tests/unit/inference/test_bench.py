@@ -77,3 +77,47 @@ def test_cores_used_divides_each_part_s_cpu_by_the_wall_time() -> None:
     before = {"inference": 10.0, "broker": 2.0}
     after = {"inference": 13.0, "broker": 2.5}
     assert cores_used(before, after, 2.0) == {"inference": 1.5, "broker": 0.25}
+
+
+def test_warm_up_sends_bursts_and_waits_for_each_until_its_time_is_up() -> None:
+    """The bench's warm-up: whole bursts of `--items`, each decided before the next is sent,
+    for `--warm-up-seconds` (none at 0)."""
+    import asyncio
+    import time
+    from typing import Any, cast
+
+    from mitl_cli.bench_inference import warm_up
+
+    class Poster:
+        def __init__(self) -> None:
+            self.sent_at: dict[str, float] = {}
+            self.count = 0
+
+        def calls(self, pool: list[str], size: int) -> list[Any]:
+            async def post(batch: list[str]) -> None:
+                for _ in batch:
+                    self.sent_at[f"item-{self.count}"] = time.time()
+                    self.count += 1
+
+            return [lambda b=pool[i : i + size]: post(b) for i in range(0, len(pool), size)]
+
+    class Decisions:
+        def __init__(self) -> None:
+            self.waited: list[set[str]] = []
+
+        async def wait(self, item_ids: set[str], phase: str = "") -> float:
+            self.waited.append(item_ids)
+            await asyncio.sleep(0.01)
+            return time.time()
+
+    def run(seconds: float) -> tuple[int, list[set[str]]]:
+        poster, decisions = Poster(), Decisions()
+        args = argparse.Namespace(items=10, post_batch=4, warm_up_seconds=seconds)
+        sent = asyncio.run(warm_up(cast(Any, poster), cast(Any, decisions), args))
+        return sent, decisions.waited
+
+    sent, waited = run(0.05)
+    assert len(waited) >= 2 and sent == 10 * len(waited)
+    assert all(len(burst) == 10 for burst in waited)
+    assert set().union(*waited) == {f"item-{i}" for i in range(sent)}
+    assert run(0.0) == (0, [])
