@@ -7,14 +7,13 @@ MiniLM, so the test does not encode 2,394 tweets); the TF-IDF blocks are the rea
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from mitl_cli.main import main
-from mitl_ml.sim.embeddings import ENCODER_TAG
+from mitl_ml.sim.embeddings import texts_cache_path
 from mitl_ml.sim.multilabel import (
     MULTILABEL_SIM_DATASETS,
     MultiOracle,
@@ -32,11 +31,10 @@ DATA = load_wnut16_types()
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     """A cache holding stand-in embeddings for every wnut16-types text."""
-    digest = hashlib.sha256("\x00".join(DATA.texts).encode()).hexdigest()[:16]
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(len(DATA), 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    np.save(tmp_path / f"wnut16-types-{ENCODER_TAG}-{digest}.npy", vectors)
+    np.save(texts_cache_path("wnut16-types", DATA.texts, tmp_path), vectors)
     return tmp_path
 
 

@@ -32,9 +32,15 @@ class TextEncoder(Protocol):
     def encode(self, texts: list[str]) -> Encoded: ...
 
 
+def texts_cache_path(name: str, texts: list[str], cache_dir: Path) -> Path:
+    """Where the embeddings of dataset `name`'s `texts` are cached: keyed by the encoder and
+    a digest of the texts."""
+    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    return cache_dir / f"{name}-{ENCODER_TAG}-{digest}.npy"
+
+
 def cache_path(data: LabeledData, cache_dir: Path) -> Path:
-    digest = hashlib.sha256("\x00".join(data.texts()).encode()).hexdigest()[:16]
-    return cache_dir / f"{data.name}-{ENCODER_TAG}-{digest}.npy"
+    return texts_cache_path(data.name, data.texts(), cache_dir)
 
 
 def file_cache_path(file_sha256: str, column: str, cache_dir: Path) -> Path:

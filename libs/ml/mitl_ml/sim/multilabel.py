@@ -18,7 +18,6 @@ core (mitl_policy.multilabel).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -47,7 +46,7 @@ from mitl_ml.sim.baselines import (
     ground_truth_baseline,
     labeled_by_people,
 )
-from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, ENCODER_TAG, cached_embeddings
+from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, cached_embeddings, texts_cache_path
 from mitl_ml.sim.memory import RouterMemory
 from mitl_ml.sim.people import People
 from mitl_ml.sim.results import CoverageResult
@@ -89,9 +88,7 @@ def text_multi_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> MultiWor
     vectorizers and the embedding's scaling learned from every text (no labels), as the
     single-label simulator's hybrid features are."""
     data = load_text_multilabel(name)
-    digest = hashlib.sha256("\x00".join(data.texts).encode()).hexdigest()[:16]
-    path = cache_dir / f"{name}-{ENCODER_TAG}-{digest}.npy"
-    embeddings = cached_embeddings(data.texts, path)
+    embeddings = cached_embeddings(data.texts, texts_cache_path(name, data.texts, cache_dir))
     featurizer = HybridFeaturizer(data.texts)
     mean, scale = head_scaling(embeddings, featurizer.width)
     x = text_features(featurizer, data.texts, embeddings, mean, scale)
