@@ -12,6 +12,9 @@ Full coverage also compares the loop with the GT baseline: `labels_saved_vs_gt` 
 labels / GT labels, at the configured settings) and `at_gt_accuracy`, the loop run at the
 first stricter floor whose final accuracy reaches GT's (matched.py), with its own
 `labels_saved_vs_gt`; null when no floor reaches it or the comparison was not asked for.
+`ceiling_at_gt_accuracy` (ceiling.py) is the most a confidence-threshold policy could save
+there in hindsight: where it is under a figure, no such policy reaches the figure with this
+model.
 """
 
 from __future__ import annotations
@@ -115,6 +118,7 @@ def coverage_report(run: CoverageRun, config: SimConfig) -> Report:
     out["labels_saved_vs_gt"] = _saved(loop, run.ground_truth)
     out["match_gt"] = config.match_gt
     out["at_gt_accuracy"] = matched_report(run)
+    out["ceiling_at_gt_accuracy"] = run.ceiling.as_dict() if run.ceiling is not None else None
     if loop.decisions_per_item > 1:
         out["model"] = "one_vs_rest"
         out["label_decisions_per_item"] = loop.decisions_per_item
@@ -218,6 +222,15 @@ def coverage_lines(r: Report) -> list[str]:
         )
     elif r["match_gt"]:
         rows.append("  at GT's accuracy: no accept floor reached it")
+    ceiling = r.get("ceiling_at_gt_accuracy")
+    if isinstance(ceiling, dict):
+        per_class, one = ceiling["per_class_thresholds"], ceiling["one_threshold"]
+        rows.append(
+            f"  hindsight ceiling at GT's accuracy ({ceiling['max_errors']} mistakes): "
+            f"per-class thresholds {per_class['human_labels']} human labels, "
+            f"{_fewer(per_class['labels_saved_vs_gt'])}; one threshold "
+            f"{one['human_labels']}, {_fewer(one['labels_saved_vs_gt'])}"
+        )
     return rows
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, get_args
@@ -21,6 +21,7 @@ from mitl_runtime.progress import Progress
 
 from mitl_ml.sim.baselines import ground_truth_style, review_all
 from mitl_ml.sim.budget import HELD_OUT_FRACTION, budget_curves
+from mitl_ml.sim.ceiling import FOLDS, Ceiling, ceiling_at, out_of_fold
 from mitl_ml.sim.coverage import full_coverage
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource, load_file
@@ -194,14 +195,17 @@ class SimConfig:
 
 @dataclass(frozen=True)
 class CoverageRun:
-    """One seed in full-coverage mode: the loop and both baselines on the same world, and
-    the loop at the GT baseline's accuracy (None: not asked for, or no floor reached it)."""
+    """One seed in full-coverage mode: the loop and both baselines on the same world, the
+    loop at the GT baseline's accuracy (None: not asked for, or no floor reached it) and the
+    hindsight ceilings there (ceiling.py; None: not asked for, or not a single-label run
+    with error-free annotators)."""
 
     seed: int
     loop: CoverageResult
     review_all: CoverageResult
     ground_truth: CoverageResult
     matched: Matched | None = None
+    ceiling: Ceiling | None = None
 
     def records(self) -> list[dict[str, object]]:
         return [self.loop.as_dict(), self.review_all.as_dict(), self.ground_truth.as_dict()]
@@ -381,7 +385,13 @@ def runs(
     for seed, world in seed_worlds(config, whole):
         oracle = Oracle(world.truth, len(world.labels), config.error_rate, seed)
         if config.budget is None:
-            yield coverage_run(config, policy, bar, seed, world, oracle, SINGLE)
+            run = coverage_run(config, policy, bar, seed, world, oracle, SINGLE)
+            if config.match_gt and config.error_rate == 0.0:
+                bar.note(
+                    f"mitl simulate: seed {seed} hindsight ceiling ({FOLDS} out-of-fold heads)"
+                )
+                run = replace(run, ceiling=ceiling_at(out_of_fold(world, seed), run.ground_truth))
+            yield run
             continue
         strategy, random = budget_curves(
             world,
