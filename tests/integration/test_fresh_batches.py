@@ -1,8 +1,10 @@
 """Fresh batches on the real broker: while a slow handler works, what reaches Kafka is added to
-the next batch from the fetch in flight (mitl_fresh_batch_records_total), and a topped-up
-batch that fails is redelivered whole: every event is handled, none skipped. (A partition that
-only the top-up brought is rewound by fresh_batch.rewind; its choice of partitions is unit-tested:
-here the fetch-ahead buffer holds every partition that had records, so it seldom arises.)"""
+the next batch from the fetch in flight (mitl_fresh_batch_records_total), a backlog is handled
+in batches grown from what was already fetched (mitl_backlog_batch_records_total), and a
+topped-up or grown batch that fails is redelivered whole: every event is handled, none
+skipped. (A partition that only the top-up brought is rewound by fresh_batch.rewind; its
+choice of partitions is unit-tested: here the fetch-ahead buffer holds every partition that
+had records, so it seldom arises.)"""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from mitl_contracts.events import ItemContent, ItemIngested
 from mitl_runtime import consumer as consumer_module
 from mitl_runtime.consumer import Received
 from mitl_runtime.localinfra import create_topics
-from mitl_runtime.metrics import FRESH_BATCH_RECORDS
+from mitl_runtime.metrics import BACKLOG_BATCH_RECORDS, FRESH_BATCH_RECORDS
 from mitl_runtime.service import ServiceRuntime
 from mitl_runtime.settings import ServiceSettings
 
@@ -91,3 +93,58 @@ def test_a_stale_batch_is_topped_up_and_a_failed_one_redelivered_whole(
     assert failures == 1
     # Nothing skipped: the failed batch, topped-up records included, was handled again.
     assert set(handled) == {e.event_id for e in events}
+
+
+def test_a_backlog_is_handled_in_grown_batches_and_a_failed_one_redelivered_whole(
+    kafka: str, service_env: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = f"test.backlog.{uuid.uuid4().hex[:8]}"
+    group = f"backlog-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(topics, "LATENCY_SENSITIVE", topics.LATENCY_SENSITIVE | {topic})
+    events = [
+        ItemIngested(
+            event_id=f"b{n}",
+            dataset="trec6",
+            item_id=f"item-{n}",
+            external_id=f"x{n}",
+            batch_id="b",
+            content=ItemContent(text=f"item {n}"),
+        )
+        for n in range(EVENTS * 2)
+    ]
+
+    async def scenario() -> tuple[list[str], list[int], list[int]]:
+        await create_topics(kafka, [topic], PARTITIONS)
+        # The whole backlog is there before the consumer starts.
+        await publish_events(kafka, topic, events)
+        settings = ServiceSettings(
+            **{  # type: ignore[arg-type]
+                **service_env,
+                "kafka_auto_offset_reset": "earliest",
+                "kafka_max_batch": 16,
+                "kafka_backlog_batch": 64,
+                "kafka_fresh_batch_wait_ms": 0,
+            }
+        )
+        runtime = ServiceRuntime("backlog-test", settings)
+        handled: list[str] = []
+        sizes: list[int] = []
+        failed: list[int] = []
+
+        async def handler(batch: list[Received[ItemIngested]]) -> None:
+            sizes.append(len(batch))
+            if len(batch) > 16 and not failed:
+                failed.append(len(batch))
+                raise RuntimeError("the first grown batch fails once")
+            handled.extend(r.event.event_id for r in batch)
+
+        runtime.subscribe(topic, ItemIngested, handler, group=group)
+        async with runtime.running():
+            await eventually(lambda: set(handled) >= {e.event_id for e in events}, timeout=60)
+        return handled, sizes, failed
+
+    handled, sizes, failed = asyncio.run(scenario())
+    grown = BACKLOG_BATCH_RECORDS.labels("backlog-test", topic)._value.get()
+    assert grown > 0 and max(sizes) > 16 and max(sizes) <= 64 and len(failed) == 1
+    # Nothing skipped or handled twice once the failed grown batch was redelivered whole.
+    assert sorted(handled) == sorted(e.event_id for e in events)

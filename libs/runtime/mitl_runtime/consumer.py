@@ -33,8 +33,9 @@ from mitl_runtime.dlq import (
     InvalidMessage,
     SourceRecord,
 )
-from mitl_runtime.fresh_batch import rewind, top_up
+from mitl_runtime.fresh_batch import grow, rewind, top_up
 from mitl_runtime.metrics import (
+    BACKLOG_BATCH_RECORDS,
     BATCH_SECONDS,
     CONSUMER_LAG,
     EVENTS_CONSUMED,
@@ -134,7 +135,9 @@ def subscribe(
     failures = 0
     traced = tracing if tracing is not None and tracing.enabled else None
     batch_limit = max_records or settings.kafka_max_batch
-    fresh_wait_ms = settings.kafka_fresh_batch_wait_ms if topic in topics.LATENCY_SENSITIVE else 0
+    item_path = topic in topics.LATENCY_SENSITIVE
+    fresh_wait_ms = settings.kafka_fresh_batch_wait_ms if item_path else 0
+    backlog_limit = settings.kafka_backlog_batch if item_path else 0
 
     @broker.subscriber(
         topic,
@@ -159,9 +162,13 @@ def subscribe(
         taken = raw if isinstance(raw, tuple) else (raw,)
         consumer = getattr(msg, "consumer", None)
         extra = await top_up(consumer, taken, batch_limit - len(taken), fresh_wait_ms)
-        records = taken + extra
         if extra:
             FRESH_BATCH_RECORDS.labels(dead_letters.service, topic).inc(len(extra))
+        grown = await grow(consumer, taken + extra, batch_limit, backlog_limit)
+        if grown:
+            BACKLOG_BATCH_RECORDS.labels(dead_letters.service, topic).inc(len(grown))
+        extra += grown
+        records = taken + extra
         started = time.perf_counter()
         oldest_ms = min((r.timestamp for r in records if r.timestamp is not None), default=None)
         if oldest_ms is not None:

@@ -45,3 +45,9 @@ FRESH_BATCH_RECORDS = Counter(
     " each would otherwise have waited for the next batch",
     ["service", "topic"],
 )
+BACKLOG_BATCH_RECORDS = Counter(
+    "mitl_backlog_batch_records_total",
+    "Records added to a full batch on the item path from what was already fetched (a backlog;"
+    " fresh_batch.py, MITL_KAFKA_BACKLOG_BATCH)",
+    ["service", "topic"],
+)

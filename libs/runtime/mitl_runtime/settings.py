@@ -67,6 +67,11 @@ class ServiceSettings(BaseSettings):
     # this long for the fetch (fresh_batch.py): otherwise what arrives while a batch is handled
     # waits a second batch. 0: off.
     kafka_fresh_batch_wait_ms: int = Field(default=20, ge=0, le=1_000)
+    # On the item path, a full batch (kafka_max_batch records) means a backlog: it is grown
+    # with records the consumer has already fetched, without waiting, up to this many
+    # (fresh_batch.py). Small batches keep a hop's latency short at moderate load, and a
+    # backlog is still cleared in large ones. 0: off.
+    kafka_backlog_batch: int = Field(default=0, ge=0, le=10_000)
     # A bad deploy must not dead-letter the whole stream: above this share of a window of
     # messages, the consumer stops instead of committing (arroyo's DLQ limit).
     dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)

@@ -1,5 +1,6 @@
-"""Fresh batches: a stale batch is topped up from the fetch in flight, a fresh one is not, and a
-failed batch's topped-up partitions are rewound."""
+"""Fresh batches: a stale batch is topped up from the fetch in flight, a fresh one is not, a
+full one grows from what is already fetched, and a failed batch's topped-up partitions are
+rewound."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import TopicPartition
-from mitl_runtime.fresh_batch import rewind, stale, top_up
+from mitl_runtime.fresh_batch import grow, rewind, stale, top_up
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,24 @@ def test_a_fresh_or_full_batch_or_a_zero_wait_is_left_as_it_is() -> None:
     assert consumer.calls == []
     # faststream's test client hands over a consumer that cannot fetch.
     assert asyncio.run(top_up(object(), [at(80)], room=10, wait_ms=20)) == ()
+
+
+def test_a_full_batch_grows_from_what_is_already_fetched_without_waiting() -> None:
+    waiting = [at(5, partition=2, offset=k) for k in range(3)]
+    consumer = Consumer(fetched={TopicPartition("t", 2): waiting})
+    batch = [at(5, offset=k) for k in range(4)]
+    assert asyncio.run(grow(consumer, batch, full=4, limit=16)) == tuple(waiting)
+    assert consumer.calls == [(0, 12)]  # no wait; at most the limit in all
+
+
+def test_a_batch_short_of_full_or_already_at_the_limit_does_not_grow() -> None:
+    consumer = Consumer(fetched={TopicPartition("t", 0): [at(1, offset=9)]})
+    batch = [at(5, offset=k) for k in range(4)]
+    assert asyncio.run(grow(consumer, batch[:3], full=4, limit=16)) == ()
+    assert asyncio.run(grow(consumer, batch, full=4, limit=4)) == ()
+    assert asyncio.run(grow(consumer, batch, full=4, limit=0)) == ()  # off
+    assert consumer.calls == []
+    assert asyncio.run(grow(object(), batch, full=4, limit=16)) == ()
 
 
 def test_rewind_seeks_only_the_partitions_the_batch_itself_does_not_hold() -> None:
