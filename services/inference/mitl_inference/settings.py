@@ -36,10 +36,15 @@ class Settings(AccessSettings):
     # machine is shared with the broker, the database and the other services, which need
     # that CPU more than a run needs the microseconds of wake-up it saves.
     ort_allow_spinning: bool = False
-    # 512 scored MiniLM fastest through the pipeline here (`mitl bench inference`): the
-    # encoder sorts the whole batch by length, and a bigger batch pads less. A batch closes
-    # at this size or after kafka_batch_timeout_ms, whichever first.
-    kafka_max_batch: int = Field(default=512, ge=1, le=4096)
+    # A batch closes at this size or after kafka_batch_timeout_ms, whichever first. The
+    # encoder pads each length-sorted chunk only to its own longest row, so it scores batches
+    # of 32 to 512 TREC-6 questions equally fast (1,840-1,960 items/s bare); a smaller batch
+    # is scored sooner, and at 80 % of the pipeline's throughput an item waits about two
+    # batch times at every hop. `mitl bench inference` (2026-12-07, four runs each, warm):
+    # 128 gave p99 238-271 ms at 80 % against 429-907 ms for 512, for a pipeline 3-7 %
+    # slower (1,058-1,082 items/s against 1,080-1,153). kafka_backlog_batch grows a full
+    # batch when a backlog is waiting (docs/models.md, "Smaller batches").
+    kafka_max_batch: int = Field(default=128, ge=1, le=4096)
     # Largest bundle archive POST /v1/registry takes (the MiniLM bundles are about 25 MB).
     max_bundle_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     # Where registered bundles are kept, by sha256 of their manifest (mitl_ml.artifacts).

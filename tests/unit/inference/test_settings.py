@@ -12,7 +12,7 @@ from pydantic import ValidationError
 def test_defaults() -> None:
     settings = Settings()
     assert settings.http_port == 8002 and settings.intra_op_threads == 2
-    assert settings.kafka_max_batch == 512 and settings.rescore_window == 10_000
+    assert settings.kafka_max_batch == 128 and settings.rescore_window == 10_000
     assert settings.artifact_dir == Path(".local/artifacts")
 
 
