@@ -30,6 +30,28 @@ PARTITIONS = 3
 EVENTS = 120
 
 
+def item_events(prefix: str, count: int) -> list[ItemIngested]:
+    return [
+        ItemIngested(
+            event_id=f"{prefix}{n}",
+            dataset="trec6",
+            item_id=f"item-{n}",  # keys spread over the partitions
+            external_id=f"x{n}",
+            batch_id="b",
+            content=ItemContent(text=f"item {n}"),
+        )
+        for n in range(count)
+    ]
+
+
+def item_path_topic(monkeypatch: pytest.MonkeyPatch, name: str) -> tuple[str, str]:
+    """A new topic and consumer group; top-ups and growth run on the item path only, so the
+    topic joins it."""
+    topic = f"test.{name}.{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(topics, "LATENCY_SENSITIVE", topics.LATENCY_SENSITIVE | {topic})
+    return topic, f"{name}-{uuid.uuid4().hex[:8]}"
+
+
 def topped_up(topic: str) -> float:
     return FRESH_BATCH_RECORDS.labels("fresh-test", topic)._value.get()
 
@@ -37,21 +59,8 @@ def topped_up(topic: str) -> float:
 def test_a_stale_batch_is_topped_up_and_a_failed_one_redelivered_whole(
     kafka: str, service_env: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    topic = f"test.fresh.{uuid.uuid4().hex[:8]}"
-    group = f"fresh-{uuid.uuid4().hex[:8]}"
-    # The top-up runs on the item path only; this test's own topic joins it.
-    monkeypatch.setattr(topics, "LATENCY_SENSITIVE", topics.LATENCY_SENSITIVE | {topic})
-    events = [
-        ItemIngested(
-            event_id=f"e{n}",
-            dataset="trec6",
-            item_id=f"item-{n}",  # keys spread over the partitions
-            external_id=f"x{n}",
-            batch_id="b",
-            content=ItemContent(text=f"item {n}"),
-        )
-        for n in range(EVENTS)
-    ]
+    topic, group = item_path_topic(monkeypatch, "fresh")
+    events = item_events("e", EVENTS)
 
     async def scenario() -> tuple[list[str], int]:
         await create_topics(kafka, [topic], PARTITIONS)
@@ -98,20 +107,8 @@ def test_a_stale_batch_is_topped_up_and_a_failed_one_redelivered_whole(
 def test_a_backlog_is_handled_in_grown_batches_and_a_failed_one_redelivered_whole(
     kafka: str, service_env: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    topic = f"test.backlog.{uuid.uuid4().hex[:8]}"
-    group = f"backlog-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(topics, "LATENCY_SENSITIVE", topics.LATENCY_SENSITIVE | {topic})
-    events = [
-        ItemIngested(
-            event_id=f"b{n}",
-            dataset="trec6",
-            item_id=f"item-{n}",
-            external_id=f"x{n}",
-            batch_id="b",
-            content=ItemContent(text=f"item {n}"),
-        )
-        for n in range(EVENTS * 2)
-    ]
+    topic, group = item_path_topic(monkeypatch, "backlog")
+    events = item_events("b", EVENTS * 2)
 
     async def scenario() -> tuple[list[str], list[int], list[int]]:
         await create_topics(kafka, [topic], PARTITIONS)
