@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mitl_runtime.localinfra import item_fetch_max_wait_ms
 from mitl_runtime.progress import Progress
+from mitl_runtime.settings import ServiceSettings
 
 from mitl_cli.commands.bench import (
     BATCH_TIMEOUT_MS,
@@ -73,7 +74,7 @@ WARM_UP_S = 90.0
 # given to all three services: smaller batches halved p99 at 80 % for a pipeline 3-7 % slower
 # (docs/models.md, "Smaller batches").
 MICRO_BATCH = 128
-BACKLOG_BATCH = 0
+BACKLOG_BATCH = ServiceSettings.model_fields["kafka_backlog_batch"].default
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
+from mitl_ml.sim.baselines import FOLDS
 from mitl_ml.sim.head import Head
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.sim.world import World
-
-FOLDS = 5
 
 
 @dataclass(frozen=True)

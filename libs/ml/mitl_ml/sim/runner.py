@@ -19,9 +19,9 @@ from typing import Any, get_args
 from mitl_contracts.datasets import BoundName, Policy, min_calibration_labels
 from mitl_runtime.progress import Progress
 
-from mitl_ml.sim.baselines import ground_truth_style, review_all
+from mitl_ml.sim.baselines import FOLDS, ground_truth_style, review_all
 from mitl_ml.sim.budget import HELD_OUT_FRACTION, budget_curves
-from mitl_ml.sim.ceiling import FOLDS, Ceiling, ceiling_at, out_of_fold
+from mitl_ml.sim.ceiling import Ceiling, ceiling_at, out_of_fold
 from mitl_ml.sim.coverage import full_coverage
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR
 from mitl_ml.sim.files import FileSource, load_file
