@@ -28,11 +28,32 @@ LANGUAGE sql STABLE AS $$
                   OR (o.lease_holder = p_user AND o.lease_expires_at > lease_now))))
 $$;
 
--- claim_next as in 005, the same signature and answers, with one more condition on the review
--- tasks a person may lease (and whose presence lets a gold task be served): a copy of an
--- overlap group is claimable only by someone who has not completed, escalated or skipped
--- another copy of the group and holds no live lease on one. The check costs a lookup only
--- for overlap copies; every other task passes on `overlap_group IS NULL`.
+-- Claiming in one round trip. A claim is the hottest path of the service (every item a person
+-- labels starts with one); as separate statements in a transaction it cost six round trips.
+--
+-- Leases are judged and set by the lease clock: the database's clock moved by
+-- p_clock_offset, zero in service; a test advances it to let a lease lapse at once
+-- (core/leases.py, LeaseClock).
+--
+-- claim_next(user, dataset, queue, lease_seconds, want_gold, clock_offset):
+-- 1. takes the per-person claim lock (two concurrent claims by one person must not lease two
+--    tasks; other people are not blocked), held until the caller's transaction ends;
+-- 2. returns ('resumed', NULL, task) if the person holds a live lease in the queue (gold tasks
+--    included), so reloading the page does not strand a leased task;
+-- 3. with want_gold (the caller drew a gold task): returns ('gold', NULL, NULL) when the queue
+--    has review work the person could lease, and nothing otherwise; the caller, inside its
+--    transaction, then leases a gold task or calls again without want_gold;
+-- 4. otherwise leases the first review task `claimable` by the person (above) in claim order
+--    (priority, then age) among the open ones. Rows another transaction is
+--    claiming are skipped, not waited for, so two claimers never get the same task. Returns
+--    ('leased', holder of the lapsed lease it replaced or NULL, task), or nothing.
+-- Names are schema-qualified: a function body resolves them with the caller's search_path.
+--
+-- Earlier forms, replaced here: migration 003 created claim_next without the clock offset, and
+-- migration 005 created it with the offset but without the overlap condition. Both files were
+-- folded into this one (a fresh database used to create the function twice, only to replace
+-- it at once); a database that applied either has its function, which is dropped here.
+DROP FUNCTION IF EXISTS claim_next(text, text, text, double precision, boolean);
 DROP FUNCTION IF EXISTS claim_next(text, text, text, double precision, boolean, interval);
 CREATE FUNCTION claim_next(
     p_user text, p_dataset text, p_queue text, p_lease_seconds double precision,
