@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
+
+from mitl_contracts.events import Decision
 
 from mitl_policy.calibration import Verdict
 
@@ -36,6 +38,52 @@ class Outcome:
     # Multi-label decisions: each label's in/out confidence (mitl_policy.multilabel); None for
     # single-label ones.
     label_confidences: dict[str, float] | None = None
+
+
+class Decided(Protocol):
+    """What an outcome takes of the decision it verifies, by column name: `model_version`,
+    `predicted_label`, `confidence`, `spot_check` and `calibration_rate` (a row of the router's
+    decisions table, or `decided_fields` of a Decision)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def decided_fields(decision: Decision) -> dict[str, Any]:
+    """A Decision's fields as a row of the router's decisions table keeps them."""
+    return {
+        "model_version": decision.model_version,
+        "predicted_label": decision.predicted_label,
+        "confidence": decision.confidence,
+        "spot_check": decision.spot_check,
+        "calibration_rate": decision.thresholds.get("calibration_rate"),
+    }
+
+
+def joined(
+    decided: Decided,
+    *,
+    event_id: str,
+    item_id: str,
+    label: str,
+    source: str,
+    occurred_at: datetime,
+    label_confidences: dict[str, float] | None,
+) -> Outcome:
+    """A person's `label` for `item_id` (label event `event_id`) joined to the decision it
+    verifies: the router's join, and the simulator's."""
+    return Outcome(
+        event_id=event_id,
+        item_id=item_id,
+        model_version=decided["model_version"],
+        predicted_label=decided["predicted_label"],
+        confidence=decided["confidence"],
+        label=label,
+        source=source,
+        spot_check=decided["spot_check"],
+        occurred_at=occurred_at,
+        calibration_rate=decided["calibration_rate"],
+        label_confidences=label_confidences,
+    )
 
 
 def by_decision(outcomes: Iterable[Outcome]) -> dict[tuple[str, str], list[Outcome]]:

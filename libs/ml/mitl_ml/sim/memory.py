@@ -12,7 +12,7 @@ from mitl_policy.calibration import Thresholds
 from mitl_policy.core import CALIBRATION_PRIORITY, RouteContext
 from mitl_policy.escalation import EarlierPrediction
 from mitl_policy.tasks import outcome_confidences
-from mitl_policy.verdicts import Outcome
+from mitl_policy.verdicts import Outcome, decided_fields, joined
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -50,17 +50,13 @@ class RouterMemory:
     def record(self, item: int, item_id: str, label: str, source: str, spot_check: bool) -> Outcome:
         """A person gave `item` (`item_id` in events) `label`: join it to its latest decision."""
         decision = self.decisions[item]
-        outcome = Outcome(
+        outcome = joined(
+            {**decided_fields(decision), "spot_check": spot_check},
             event_id=f"label-{item}-{len(self.outcomes)}",
             item_id=item_id,
-            model_version=decision.model_version,
-            predicted_label=decision.predicted_label,
-            confidence=decision.confidence,
             label=label,
             source=source,
-            spot_check=spot_check,
             occurred_at=self.tick(),
-            calibration_rate=decision.thresholds.get("calibration_rate"),
             label_confidences=self.confidences[item],
         )
         self.outcomes.append(outcome)

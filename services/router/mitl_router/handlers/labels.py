@@ -19,7 +19,7 @@ from mitl_policy.bounds import lower_bound, upper_bound
 from mitl_policy.policy_events import policy_changed
 from mitl_policy.requests import disagreement_request
 from mitl_policy.tasks import outcome_confidences
-from mitl_policy.verdicts import HUMAN_SOURCES, Outcome, annotators_disagree
+from mitl_policy.verdicts import HUMAN_SOURCES, annotators_disagree, joined
 from mitl_runtime.consumer import Received
 from mitl_runtime.service import ServiceRuntime
 
@@ -55,17 +55,13 @@ class Feedback:
                 if row is None:
                     OUTCOMES.labels(label.dataset, "unmatched").inc()
                     continue
-                outcome = Outcome(
+                outcome = joined(
+                    row,
                     event_id=label.event_id,
                     item_id=label.item_id,
-                    model_version=row["model_version"],
-                    predicted_label=row["predicted_label"],
-                    confidence=row["confidence"],
                     label=label.label,
                     source=label.source,
-                    spot_check=row["spot_check"],
                     occurred_at=label.occurred_at,
-                    calibration_rate=row["calibration_rate"],
                     label_confidences=outcome_confidences(decisions.prediction_of(row)),
                 )
                 if await outcomes.record(conn, outcome, label.dataset):
