@@ -98,25 +98,6 @@ class Misfit:
     reason: str
 
 
-def predictions(
-    items: Sequence[Scorable],
-    output: ScoredBatch,
-    model_version: str,
-    labels: list[str],
-    dataset_labels: list[str] | None = None,
-    *,
-    multilabel: bool = False,
-) -> list[Prediction]:
-    """One platform Prediction per item, in input order (see `checked_predictions`); raises
-    ValueError naming the first item whose output makes no valid prediction."""
-    made, misfits = checked_predictions(
-        items, output, model_version, labels, dataset_labels, multilabel=multilabel
-    )
-    if misfits:
-        raise ValueError(f"item {items[misfits[0].index].item_id}: {misfits[0].reason}")
-    return made
-
-
 def checked_predictions(
     items: Sequence[Scorable],
     output: ScoredBatch,

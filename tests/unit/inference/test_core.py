@@ -31,6 +31,17 @@ class Output:
     spans_complete: list[float] | None = None
 
 
+def predictions(items, output, model_version, labels, dataset_labels=None, *, multilabel=False):
+    """`core.checked_predictions`, failing on the first item whose output makes no valid
+    prediction (a ValueError naming it)."""
+    made, misfits = core.checked_predictions(
+        items, output, model_version, labels, dataset_labels, multilabel=multilabel
+    )
+    if misfits:
+        raise ValueError(f"item {items[misfits[0].index].item_id}: {misfits[0].reason}")
+    return made
+
+
 def item(i: int, text: str | None = "What is it ?", vector: list[float] | None = None):
     return ItemIngested(
         event_id=f"ing-{i}",
@@ -46,7 +57,7 @@ def test_predictions_reorder_columns_to_the_dataset_label_order() -> None:
     model_labels = ["NUM", "LOC", "HUM", "ENTY", "DESC", "ABBR"]
     probs = np.array([[0.5, 0.1, 0.1, 0.1, 0.1, 0.1]], dtype=np.float32)
     out = Output(probs, np.array([1.5]), [True])
-    [prediction] = core.predictions([item(1)], out, "v2", model_labels, LABELS)
+    [prediction] = predictions([item(1)], out, "v2", model_labels, LABELS)
     assert prediction.labels == LABELS
     assert prediction.top == ("NUM", pytest.approx(0.5))
     assert sum(prediction.probabilities) == pytest.approx(1.0, abs=1e-12)
@@ -59,7 +70,7 @@ def test_predictions_reorder_columns_to_the_dataset_label_order() -> None:
 def test_predictions_renormalise_float32_rows_and_keep_input_order() -> None:
     probs = np.array([[0.3, 0.7000001], [0.9, 0.1]], dtype=np.float32)
     items = [item(1, vector=[1, 2, 3]), item(2, vector=[3, 2, 1])]
-    out = core.predictions(items, Output(probs, np.zeros(2), [False, False]), "m", ["a", "b"])
+    out = predictions(items, Output(probs, np.zeros(2), [False, False]), "m", ["a", "b"])
     assert [p.item_id for p in out] == ["item-1", "item-2"]
     assert all(sum(p.probabilities) == pytest.approx(1.0, abs=1e-12) for p in out)
     assert out[1].top == ("a", pytest.approx(0.9))
@@ -67,9 +78,9 @@ def test_predictions_renormalise_float32_rows_and_keep_input_order() -> None:
 
 def test_same_item_and_version_give_the_same_prediction_id() -> None:
     out = Output(np.full((1, 6), 1 / 6), np.zeros(1), [False])
-    first = core.predictions([item(7)], out, "v1", LABELS)
-    again = core.predictions([item(7)], out, "v1", LABELS)
-    other = core.predictions([item(7)], out, "v2", LABELS)
+    first = predictions([item(7)], out, "v1", LABELS)
+    again = predictions([item(7)], out, "v1", LABELS)
+    other = predictions([item(7)], out, "v2", LABELS)
     assert first[0].model_dump(exclude={"occurred_at"}) == again[0].model_dump(
         exclude={"occurred_at"}
     )
@@ -79,10 +90,10 @@ def test_same_item_and_version_give_the_same_prediction_id() -> None:
 def test_models_with_an_embedding_sketch_it() -> None:
     embeddings = np.random.default_rng(0).normal(size=(2, 384)).astype(np.float32)
     out = Output(np.full((2, 6), 1 / 6), np.zeros(2), [False, False], embeddings)
-    first, second = core.predictions([item(1), item(2)], out, "v1", LABELS)
+    first, second = predictions([item(1), item(2)], out, "v1", LABELS)
     assert first.embedding_sketch is not None and len(first.embedding_sketch) == 16
     assert first.embedding_sketch != second.embedding_sketch
-    plain = core.predictions(
+    plain = predictions(
         [item(1)], Output(np.full((1, 6), 1 / 6), np.zeros(1), [False]), "v", LABELS
     )
     assert plain[0].embedding_sketch is None
@@ -120,7 +131,7 @@ def test_multilabel_predictions_carry_each_labels_probability() -> None:
     probs = np.array([[0.9, 0.8], [0.1, 0.0]], dtype=np.float32)
     out = Output(probs, np.array([0.0, 0.0]), [False, False])
     items = [item(1, vector=[1.0, 2.0, 3.0]), item(2, vector=[0.0, 0.0, 0.0])]
-    first, second = core.predictions(items, out, "v1", ["b", "a"], ["a", "b"], multilabel=True)
+    first, second = predictions(items, out, "v1", ["b", "a"], ["a", "b"], multilabel=True)
     assert first.task == "multilabel"
     assert first.label_probabilities == {"a": pytest.approx(0.8), "b": pytest.approx(0.9)}
     assert sum(first.probabilities) == pytest.approx(1.0)
@@ -160,4 +171,4 @@ def test_span_predictions_carry_spans_and_complete_and_misfits_are_named() -> No
     assert "overlap" in reasons["item-3"]
     assert all(r.startswith("model v1 output: ") for r in reasons.values())
     with pytest.raises(ValueError, match=r"item-1: model v1 output: .*outside the text"):
-        core.predictions(items[:2], out, "v1", ["person", "place"])
+        predictions(items[:2], out, "v1", ["person", "place"])
