@@ -11,6 +11,9 @@ ports), warms it (`--warm-up-seconds` of bursts, see WARM_UP_S), then:
 3. sustained: items are POSTed at `--sustained-fraction` of that throughput; latency is each
    decision's occurred_at minus the time its item was POSTed (same clock, same machine);
    then again at each of `--latency-loads` (latency_by_load).
+With `--pin MODEL:OTHERS` the bare run and the inference process get the MODEL CPUs (one
+onnxruntime thread each) and the broker, Postgres, ingest, router and the client the others
+(pinning.py): the ratio is then what the platform costs the model's own cores.
 Prints model, items, bare_items_per_s, pipeline_items_per_s, ratio, p50_ms and p99_ms (of the
 sustained phase), burst latencies, inference_rss_mb, warm_up_s and warm_up_items (items
 sent before anything was measured), the broker it ran on (`broker`, e.g.
@@ -48,6 +51,7 @@ from mitl_cli.commands.bench import (
     percentile,
 )
 from mitl_cli.options import add_broker_argument, add_progress_argument
+from mitl_cli.pinning import Pinning, parse_pinning, pin_by_name, pin_process
 
 if TYPE_CHECKING:
     from mitl_ml.bootstrap import Kind
@@ -140,10 +144,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--ort-spinning", action="store_true", help="let idle onnxruntime threads busy-wait"
     )
+    parser.add_argument(
+        "--pin",
+        type=pinning_argument,
+        default=None,
+        metavar="MODEL_CPUS:OTHER_CPUS",
+        help="the bare run and the inference process on MODEL_CPUS (one onnxruntime thread "
+        "each), the broker, Postgres, ingest, router and this client on OTHER_CPUS (e.g. 1:0): "
+        "the ratio then leaves out what the other parts take from the model's cores",
+    )
     add_broker_argument(parser)
     add_progress_argument(parser)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "bench" / "inference")
     parser.set_defaults(func=run)
+
+
+def pinning_argument(spec: str) -> Pinning:
+    try:
+        return parse_pinning(spec)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def bundle_for(kind: str, workdir: Path) -> Path:
@@ -203,12 +223,14 @@ def texts(n: int) -> list[str]:
     return list(itertools.islice(itertools.cycle(load_dataset(DATASET).texts()), n))
 
 
-def bare_throughput(bundle: Path, items: list[str], micro_batch: int, spinning: bool) -> float:
+def bare_throughput(
+    bundle: Path, items: list[str], micro_batch: int, spinning: bool, threads: int
+) -> float:
     """Items per second of the model alone, scoring `items` in micro-batches, with the
     onnxruntime options inference runs it with."""
     from mitl_ml.runtime import load_model
 
-    model = load_model(bundle, intra_op_threads=2, allow_spinning=spinning)
+    model = load_model(bundle, intra_op_threads=threads, allow_spinning=spinning)
     model.predict(items[:micro_batch])  # first-run allocations are not throughput
     started = time.perf_counter()
     for start in range(0, len(items), micro_batch):
@@ -358,14 +380,28 @@ def run(args: argparse.Namespace) -> int:
     shutil.rmtree(args.workdir / "kafka", ignore_errors=True)
     bundle = bundle_for(args.model, args.workdir)
     fetch_max_wait_ms = args.fetch_max_wait_ms or item_fetch_max_wait_ms(args.broker)
-    before = bare_throughput(bundle, texts(args.items), args.micro_batch, args.ort_spinning)
+    pinning: Pinning | None = args.pin
+    threads = len(pinning.model) if pinning else 2
+    usable = os.sched_getaffinity(0)
+
+    def bare() -> float:
+        if pinning:
+            pin_process(os.getpid(), pinning.model)
+        try:
+            return bare_throughput(
+                bundle, texts(args.items), args.micro_batch, args.ort_spinning, threads
+            )
+        finally:
+            pin_process(os.getpid(), usable)
+
+    before = bare()
     env = {
         "MITL_KAFKA_MAX_BATCH": str(args.micro_batch),
         "MITL_KAFKA_BACKLOG_BATCH": str(args.backlog_batch),
         "MITL_KAFKA_BATCH_TIMEOUT_MS": str(args.batch_timeout_ms),
         "MITL_KAFKA_FETCH_MAX_WAIT_MS": str(fetch_max_wait_ms),
         "MITL_MAX_ITEMS_PER_REQUEST": str(max(1000, args.post_batch)),
-        "MITL_INTRA_OP_THREADS": "2",
+        "MITL_INTRA_OP_THREADS": str(threads),
         "MITL_ORT_ALLOW_SPINNING": str(args.ort_spinning).lower(),
         "MITL_ARTIFACT_DIR": str(args.workdir / "artifacts"),
         "MITL_LOG_LEVEL": "WARNING",
@@ -383,6 +419,8 @@ def run(args: argparse.Namespace) -> int:
     )
     with stack:
         assert stack.broker is not None
+        if pinning:
+            pin_stack(stack, pinning)
         figures = asyncio.run(
             measure(
                 stack.url("ingest"),
@@ -394,17 +432,21 @@ def run(args: argparse.Namespace) -> int:
         )
         memory = memory_mb(stack.processes["inference"].pid)
         broker = stack.broker.description
-    after = bare_throughput(bundle, texts(args.items), args.micro_batch, args.ort_spinning)
-    bare = (before + after) / 2
+    if pinning:
+        # The stack's Postgres outlives it (the next run reuses it): unpinned for that run.
+        pin_process(os.getpid(), usable)
+        pin_by_name("postgres", usable)
+    after = bare()
+    bare_mean = (before + after) / 2
     out: dict[str, object] = {
         "model": args.model,
         "model_version": read_manifest(bundle).version,
         "broker": broker,
         "items": args.items,
-        "bare_items_per_s": round(bare, 1),
+        "bare_items_per_s": round(bare_mean, 1),
         "bare_before_after_items_per_s": [round(before, 1), round(after, 1)],
         "pipeline_items_per_s": round(figures["pipeline_items_per_s"], 1),
-        "ratio": round(figures["pipeline_items_per_s"] / bare, 3),
+        "ratio": round(figures["pipeline_items_per_s"] / bare_mean, 3),
         **{
             k: round(v, 1) if isinstance(v, float) else v
             for k, v in figures.items()
@@ -417,7 +459,21 @@ def run(args: argparse.Namespace) -> int:
         "batch_timeout_ms": args.batch_timeout_ms,
         "fetch_max_wait_ms": fetch_max_wait_ms,
         "ort_spinning": args.ort_spinning,
+        "intra_op_threads": threads,
+        "pinned": pinning.as_dict() if pinning else None,
         **machine(),
     }
     emit(out, args.json)
     return 0
+
+
+def pin_stack(stack: LocalStack, pinning: Pinning) -> None:
+    """The inference process on the model CPUs; the broker, Postgres, the other services and
+    this process (the client) on the others."""
+    for name, process in stack.processes.items():
+        pin_process(process.pid, pinning.model if name == "inference" else pinning.others)
+    broker = getattr(stack.broker, "process", None)
+    assert broker is not None
+    pin_process(broker.pid, pinning.others)
+    pin_by_name("postgres", pinning.others)
+    pin_process(os.getpid(), pinning.others)

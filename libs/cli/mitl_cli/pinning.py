@@ -1,0 +1,90 @@
+"""CPU pinning for `mitl bench inference --pin MODEL:OTHERS`: the model on CPUs of its own.
+
+On a small machine every part of the pipeline (broker, Postgres, ingest, router, the bench's
+client) shares the model's cores, so the pipeline-to-bare ratio mixes two things: what the
+platform costs the model's own process (batching, Kafka, Postgres, events), and what the other
+parts take from the model's cores. A deployment gives inference cores of its own (Kubernetes:
+a Guaranteed pod with whole CPUs under the static CPU manager policy). Pinned, the inference
+process and the bare run get the model CPUs and everything else the other CPUs, so the ratio
+measures the first alone.
+
+Linux only (sched_setaffinity). Each thread of a process is pinned (/proc/<pid>/task); threads
+started later inherit their creator's CPUs. Postgres serves each connection from a process
+forked by the postmaster, which passes its CPUs on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """CPUs for the model (the inference process and the bare run) and for everything else."""
+
+    model: frozenset[int]
+    others: frozenset[int]
+
+    def as_dict(self) -> dict[str, list[int]]:
+        return {"model_cpus": sorted(self.model), "other_cpus": sorted(self.others)}
+
+
+def parse_pinning(spec: str) -> Pinning:
+    """`MODEL:OTHERS`, each a comma-separated list of CPU numbers or ranges ("1:0",
+    "2-3:0-1"); the two must not overlap and every CPU must be one this process may use.
+    Raises ValueError naming what is wrong."""
+    model_part, sep, others_part = spec.partition(":")
+    if not sep or not model_part or not others_part:
+        raise ValueError(f"--pin takes MODEL_CPUS:OTHER_CPUS (e.g. 1:0), got {spec!r}")
+    model, others = _cpus(model_part, spec), _cpus(others_part, spec)
+    if model & others:
+        raise ValueError(f"--pin {spec}: CPUs {sorted(model & others)} are on both sides")
+    usable = os.sched_getaffinity(0)
+    if missing := (model | others) - usable:
+        raise ValueError(
+            f"--pin {spec}: CPUs {sorted(missing)} are not available here (usable: "
+            f"{sorted(usable)})"
+        )
+    return Pinning(frozenset(model), frozenset(others))
+
+
+def _cpus(part: str, spec: str) -> set[int]:
+    cpus: set[int] = set()
+    for piece in part.split(","):
+        low, dash, high = piece.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f"--pin {spec}: {piece!r} is not a CPU number or range")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise ValueError(f"--pin {spec}: the range {piece!r} runs backwards")
+        cpus.update(range(first, last + 1))
+    return cpus
+
+
+def pin_process(pid: int, cpus: Iterable[int]) -> None:
+    """Every thread of process `pid` to `cpus` (a thread that ends meanwhile is skipped)."""
+    chosen = set(cpus)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), chosen)
+        except (ProcessLookupError, FileNotFoundError):
+            continue
+
+
+def pin_by_name(name: str, cpus: Iterable[int]) -> list[int]:
+    """Every process of ours whose command name is `name` to `cpus`; returns their pids."""
+    pinned = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != name or proc.stat().st_uid != os.getuid():
+                continue
+            pin_process(int(proc.name), cpus)
+            pinned.append(int(proc.name))
+        except (OSError, ValueError):
+            continue  # the process ended while we looked
+    return pinned

@@ -1,0 +1,94 @@
+"""`mitl bench inference --pin`: the spec is checked before anything starts, and pinning moves
+every thread of a process (the figures come from running the benchmark, not from tests)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from mitl_cli.commands import bench
+from mitl_cli.pinning import Pinning, parse_pinning, pin_by_name, pin_process
+
+USABLE = sorted(os.sched_getaffinity(0))
+
+
+def test_a_spec_names_the_model_cpus_and_the_others() -> None:
+    if len(USABLE) < 2:
+        pytest.skip("needs two CPUs")
+    first, last = USABLE[0], USABLE[-1]
+    pinning = parse_pinning(f"{last}:{first}")
+    assert pinning == Pinning(frozenset({last}), frozenset({first}))
+    assert pinning.as_dict() == {"model_cpus": [last], "other_cpus": [first]}
+    ranged = parse_pinning(f"{first + 1}-{last}:{first}")
+    assert ranged.model == frozenset(range(first + 1, last + 1)) and ranged.others == {first}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("1", "MODEL_CPUS:OTHER_CPUS"),
+        (":0", "MODEL_CPUS:OTHER_CPUS"),
+        ("a:0", "'a' is not a CPU number or range"),
+        ("3-1:0", "runs backwards"),
+        ("0:0", "CPUs [0] are on both sides"),
+        ("0-1:1", "CPUs [1] are on both sides"),
+        ("4095:0", "CPUs [4095] are not available here"),
+    ],
+)
+def test_a_bad_spec_is_refused_with_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_pinning(spec)
+
+
+def test_the_bench_refuses_a_bad_pin_before_it_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers())
+    with pytest.raises(SystemExit):
+        parser.parse_args(["bench", "inference", "--pin", "0:0"])
+    assert "CPUs [0] are on both sides" in capsys.readouterr().err
+
+
+def test_pinning_moves_every_thread_of_a_process() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import threading, time\n"
+         "for _ in range(3):\n"
+         "    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+         "print('ready', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        cpu = USABLE[-1]
+        pin_process(child.pid, {cpu})
+        tasks = os.listdir(f"/proc/{child.pid}/task")
+        assert len(tasks) >= 4
+        assert all(os.sched_getaffinity(int(tid)) == {cpu} for tid in tasks)
+        pin_process(child.pid, USABLE)
+        assert all(os.sched_getaffinity(int(tid)) == set(USABLE) for tid in tasks)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_pinning_by_name_finds_our_processes_and_only_those(tmp_path) -> None:
+    # A process's command name is its executable's file name: a link with a name of its own.
+    name = f"mitlpin{os.getpid()}"[:15]
+    (tmp_path / name).symlink_to("/bin/sleep")
+    child = subprocess.Popen([str(tmp_path / name), "30"])
+    try:
+        for _ in range(100):
+            if open(f"/proc/{child.pid}/comm").read().strip() == name:
+                break
+            threading.Event().wait(0.01)
+        assert pin_by_name(name, {USABLE[-1]}) == [child.pid]
+        assert os.sched_getaffinity(child.pid) == {USABLE[-1]}
+        assert os.sched_getaffinity(0) == set(USABLE)  # this process is not touched
+        assert pin_by_name("no-such-process-name", USABLE) == []
+    finally:
+        child.kill()
+        child.wait()
