@@ -14,7 +14,7 @@ from mitl_ml.sim import embeddings
 from mitl_ml.sim.baselines import ground_truth_style, review_all
 from mitl_ml.sim.budget import budget_curves
 from mitl_ml.sim.coverage import full_coverage
-from mitl_ml.sim.matched import FLOORS, at_accuracy
+from mitl_ml.sim.matched import FLOORS, LOOSER_BY, at_accuracy
 from mitl_ml.sim.oracle import Oracle
 from mitl_ml.sim.results import CoverageResult
 from mitl_ml.sim.runner import SimConfig
@@ -163,6 +163,51 @@ def test_matching_gt_accuracy_bisects_the_stricter_floors() -> None:
     runs.clear()
     assert at_accuracy(run, policy, loop, len(world.truth) + 1) is None
     assert runs == [FLOORS[-1]]
+
+
+def outcome(target: float, correct: int, accepted: int, accepted_correct: int) -> CoverageResult:
+    """A made-up run of 100 items under `target`."""
+    result = CoverageResult("loop", "made-up", 0, target, 100, human_labels=100 - accepted)
+    result.final_correct, result.auto_accepted = correct, accepted
+    result.accepted_correct = accepted_correct
+    return result
+
+
+def test_a_loop_more_accurate_than_gt_is_run_at_looser_targets_while_they_hold() -> None:
+    """The fixed sequence: each looser target in turn, the last whose run reaches the accuracy
+    at the policy's own precision is reported, and the first that falls short ends it."""
+    targets = [round(0.9 - step, 6) for step in LOOSER_BY]
+    made = {  # target -> (items right, accepted, accepted right)
+        targets[0]: (97, 50, 49),  # holds
+        targets[1]: (96, 60, 58),  # holds: the answer
+        targets[2]: (94, 70, 66),  # under the accuracy asked (95): the search ends here
+        targets[3]: (99, 80, 80),  # would hold, but comes after a failure: never run
+    }
+    asked: list[float] = []
+
+    def run(p: Policy) -> CoverageResult:
+        assert p.target_precision is not None
+        asked.append(p.target_precision)
+        return outcome(p.target_precision, *made[p.target_precision])
+
+    def loosen(target: float) -> Policy:
+        return POLICY.model_copy(update={"target_precision": target})
+
+    loop = outcome(0.9, 98, 40, 40)
+    matched = at_accuracy(run, POLICY, loop, 95, loosen)
+    assert matched is not None and asked == targets[:3]
+    assert matched.target == targets[1] and matched.reruns == 3
+    assert matched.result.human_labels == 40 and matched.floor == POLICY.min_accept_threshold
+    # Accepted precision under the policy's target (0.9) ends it too: the loop itself.
+    made[targets[0]] = (99, 50, 44)
+    asked.clear()
+    matched = at_accuracy(run, POLICY, loop, 95, loosen)
+    assert matched is not None and asked == targets[:1]
+    assert matched.result is loop and matched.target == 0.9 and matched.reruns == 1
+    # Without `loosen`, or short of the accuracy, no looser target is tried.
+    asked.clear()
+    assert at_accuracy(run, POLICY, loop, 95).result is loop  # type: ignore[union-attr]
+    assert asked == []
 
 
 def test_adaptive_calibration_certifies_and_reports_its_labels_apart() -> None:

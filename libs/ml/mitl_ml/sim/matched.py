@@ -13,6 +13,16 @@ instead of four.
 Where accuracy does not rise with the floor, bisection may settle on a stricter floor than the
 first that reaches it, which costs the loop labels: the report errs against the loop.
 
+The other way round, a loop already at least as accurate as the baseline buys that accuracy
+with labels: its guarantee is stricter than the accuracy asked for. It is then run again at
+looser targets (`target_precision` LOOSER_BY under the policy's, in that order) and the loosest
+is reported whose run still reaches the baseline's accuracy with accepted precision at or
+above the policy's own target; the first looser target whose run falls short of either ends
+the search (a fixed sequence, like the bound's: a later target that happens to pass after one
+that did not is never taken). Each looser run learns its thresholds for its own target, with
+the calibration budget that target gets (`loosen`). A looser run that needs more labels is
+still reported: like the floors' bisection, the report errs against the loop.
+
 Like budget mode's "labels the strategy needed to match random sampling", the floor is chosen
 per seed with the ground truth: the figure answers "how many labels does the loop need for the
 baseline's accuracy", not "which floor to deploy" (the baseline, too, is reported at the sample
@@ -23,32 +33,44 @@ cheapest of several runs that reach the accuracy: the floor is the only thing se
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mitl_contracts.datasets import Policy
 
 from mitl_ml.sim.results import CoverageResult
 
 FLOORS = (0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999)
+# How far under the policy's target each looser target is, tried in this order.
+LOOSER_BY = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1)
 
 
 @dataclass(frozen=True)
 class Matched:
-    """The loop run at `floor` (`reruns` extra runs to find it; 0: the loop as configured)."""
+    """The loop run at `floor` and `target` (`reruns` extra runs to find it; 0: the loop as
+    configured)."""
 
     floor: float
     result: CoverageResult
     reruns: int
+    target: float | None = None
 
 
 def at_accuracy(
-    run: Callable[[Policy], CoverageResult], policy: Policy, loop: CoverageResult, correct: int
+    run: Callable[[Policy], CoverageResult],
+    policy: Policy,
+    loop: CoverageResult,
+    correct: int,
+    loosen: Callable[[float], Policy] | None = None,
 ) -> Matched | None:
     """The loop (`run` runs it under a policy) at the loosest floor whose run labels at least
-    `correct` items right, found by bisection over FLOORS; `loop`, its run under `policy`, if
-    it already does; None if the strictest floor does not reach it."""
+    `correct` items right, found by bisection over FLOORS; None if the strictest floor does
+    not reach it. If `loop`, its run under `policy`, already does: with `loosen` (the policy
+    at a given target), the loosest target of the fixed sequence LOOSER_BY that still does
+    at the policy's precision (`loosest_target`), else `loop`."""
     if loop.final_correct >= correct:
-        return Matched(policy.min_accept_threshold, loop, 0)
+        if loosen is not None and policy.target_precision is not None:
+            return loosest_target(run, policy, loop, correct, loosen)
+        return Matched(policy.min_accept_threshold, loop, 0, policy.target_precision)
     floors = [f for f in FLOORS if f > policy.min_accept_threshold]
     tried: dict[int, CoverageResult] = {}
 
@@ -72,4 +94,29 @@ def at_accuracy(
             low = middle + 1
     if low == len(floors):
         return None
-    return Matched(floors[low], tried[low], len(tried))
+    return Matched(floors[low], tried[low], len(tried), policy.target_precision)
+
+
+def loosest_target(
+    run: Callable[[Policy], CoverageResult],
+    policy: Policy,
+    loop: CoverageResult,
+    correct: int,
+    loosen: Callable[[float], Policy],
+) -> Matched:
+    """The loop at the policy's target minus each of LOOSER_BY in turn, while its run labels
+    at least `correct` items right with accepted precision at or above the policy's target;
+    the last such run (`loop` itself if the first looser one falls short)."""
+    target = float(policy.target_precision or 0.0)
+    best = Matched(policy.min_accept_threshold, loop, 0, target)
+    reruns = 0
+    for step in LOOSER_BY:
+        looser = round(target - step, 6)
+        if looser <= 0:
+            break
+        result = run(loosen(looser))
+        reruns += 1
+        if result.final_correct < correct or result.accepted_precision < target:
+            break
+        best = Matched(policy.min_accept_threshold, result, reruns, looser)
+    return replace(best, reruns=reruns)

@@ -10,8 +10,10 @@ was auto-accepted (there is no precision to report, rather than a vacuous 1.0).
 
 Full coverage also compares the loop with the GT baseline: `labels_saved_vs_gt` (1 - loop
 labels / GT labels, at the configured settings) and `at_gt_accuracy`, the loop run at the
-first stricter floor whose final accuracy reaches GT's (matched.py), with its own
-`labels_saved_vs_gt`; null when no floor reaches it or the comparison was not asked for.
+first stricter floor whose final accuracy reaches GT's, or, when the loop is already as
+accurate, at the loosest target that still reaches it at the policy's precision (matched.py;
+its `min_accept_threshold` and `target`), with its own `labels_saved_vs_gt`; null when no
+floor reaches it or the comparison was not asked for.
 `ceiling_at_gt_accuracy` (ceiling.py) is the most a confidence-threshold policy could save
 there in hindsight: where it is under a figure, no such policy reaches the figure with this
 model.
@@ -55,6 +57,7 @@ def matched_report(run: CoverageRun) -> Report | None:
     result = run.matched.result
     return {
         "min_accept_threshold": run.matched.floor,
+        "target": run.matched.target,
         "reruns": run.matched.reruns,
         **figures(result),
         "labels_saved_vs_gt": _saved(result, run.ground_truth),
@@ -216,7 +219,8 @@ def coverage_lines(r: Report) -> list[str]:
     matched = r["at_gt_accuracy"]
     if isinstance(matched, dict):
         rows.append(
-            f"  at GT's accuracy (floor {matched['min_accept_threshold']}): "
+            f"  at GT's accuracy (floor {matched['min_accept_threshold']}, target "
+            f"{matched['target']}): "
             f"{matched['human_labels']} human labels, accuracy "
             f"{_num(matched['final_accuracy'])}, {_fewer(matched['labels_saved_vs_gt'])}"
         )

@@ -306,11 +306,19 @@ def coverage_run(
         progress=bar.phase(f"seed {seed} GT baseline", "sample sizes"),
     )  # fmt: skip
 
-    def at_floor(floored: Policy) -> CoverageResult:
-        name = f"seed {seed} loop at floor {floored.min_accept_threshold:g}"
-        return loop_at(floored, progress=bar.phase(name, "items"))
+    def at_floor(changed: Policy) -> CoverageResult:
+        if changed.target_precision != policy.target_precision:
+            name = f"seed {seed} loop at target {changed.target_precision:g}"
+        else:
+            name = f"seed {seed} loop at floor {changed.min_accept_threshold:g}"
+        return loop_at(changed, progress=bar.phase(name, "items"))
 
-    matched = at_accuracy(at_floor, policy, loop, gt.final_correct) if config.match_gt else None
+    def loosen(target: float) -> Policy:
+        return replace(config, target=target).policy()
+
+    matched = None
+    if config.match_gt:
+        matched = at_accuracy(at_floor, policy, loop, gt.final_correct, loosen)
     return CoverageRun(seed, loop, everyone(world, policy, seed=seed, oracle=oracle), gt, matched)
 
 
