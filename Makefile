@@ -105,9 +105,12 @@ typecheck: install
 	$(BIN)/mypy libs services
 
 # Benchmarks print their figures (speed is never asserted in tests: the machine is shared).
+# Inference runs twice: on shared cores, and with the model on a CPU of its own (needs two;
+# docs/models.md, "The model on a core of its own").
 bench: install kafka models
 	$(BIN)/mitl bench encoder --json
 	$(BIN)/mitl bench inference --json
+	[ "$$(nproc)" -lt 2 ] || $(BIN)/mitl bench inference --json --pin auto
 	$(BIN)/mitl bench inference --json --model tfidf --items 20000
 	$(BIN)/mitl bench review --json
 	$(BIN)/mitl bench drift --json

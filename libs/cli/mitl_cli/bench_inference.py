@@ -150,8 +150,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         metavar="MODEL_CPUS:OTHER_CPUS",
         help="the bare run and the inference process on MODEL_CPUS (one onnxruntime thread "
-        "each), the broker, Postgres, ingest, router and this client on OTHER_CPUS (e.g. 1:0): "
-        "the ratio then leaves out what the other parts take from the model's cores",
+        "each), the broker, Postgres, ingest, router and this client on OTHER_CPUS (e.g. 1:0; "
+        "auto: the highest CPU for the model, the rest for the others): the ratio then leaves "
+        "out what the other parts take from the model's cores",
     )
     add_broker_argument(parser)
     add_progress_argument(parser)

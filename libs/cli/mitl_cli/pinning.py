@@ -35,7 +35,13 @@ class Pinning:
 def parse_pinning(spec: str) -> Pinning:
     """`MODEL:OTHERS`, each a comma-separated list of CPU numbers or ranges ("1:0",
     "2-3:0-1"); the two must not overlap and every CPU must be one this process may use.
+    "auto": the model on the highest CPU this process may use, the rest on the others.
     Raises ValueError naming what is wrong."""
+    if spec == "auto":
+        usable = sorted(os.sched_getaffinity(0))
+        if len(usable) < 2:
+            raise ValueError(f"--pin auto needs two CPUs; this process may use {usable}")
+        return Pinning(frozenset(usable[-1:]), frozenset(usable[:-1]))
     model_part, sep, others_part = spec.partition(":")
     if not sep or not model_part or not others_part:
         raise ValueError(f"--pin takes MODEL_CPUS:OTHER_CPUS (e.g. 1:0), got {spec!r}")

@@ -27,6 +27,15 @@ def test_a_spec_names_the_model_cpus_and_the_others() -> None:
     assert ranged.model == frozenset(range(first + 1, last + 1)) and ranged.others == {first}
 
 
+def test_auto_gives_the_model_the_highest_cpu_and_the_others_the_rest() -> None:
+    if len(USABLE) < 2:
+        with pytest.raises(ValueError, match="--pin auto needs two CPUs"):
+            parse_pinning("auto")
+        return
+    pinning = parse_pinning("auto")
+    assert pinning.model == {USABLE[-1]} and pinning.others == set(USABLE[:-1])
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
