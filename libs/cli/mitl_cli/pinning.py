@@ -38,10 +38,10 @@ def parse_pinning(spec: str) -> Pinning:
     "auto": the model on the highest CPU this process may use, the rest on the others.
     Raises ValueError naming what is wrong."""
     if spec == "auto":
-        usable = sorted(os.sched_getaffinity(0))
-        if len(usable) < 2:
-            raise ValueError(f"--pin auto needs two CPUs; this process may use {usable}")
-        return Pinning(frozenset(usable[-1:]), frozenset(usable[:-1]))
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise ValueError(f"--pin auto needs two CPUs; this process may use {cpus}")
+        return Pinning(frozenset(cpus[-1:]), frozenset(cpus[:-1]))
     model_part, sep, others_part = spec.partition(":")
     if not sep or not model_part or not others_part:
         raise ValueError(f"--pin takes MODEL_CPUS:OTHER_CPUS (e.g. 1:0), got {spec!r}")
