@@ -51,7 +51,7 @@ from mitl_cli.commands.bench import (
     percentile,
 )
 from mitl_cli.options import add_broker_argument, add_progress_argument
-from mitl_cli.pinning import Pinning, parse_pinning, pin_by_name, pin_process
+from mitl_cli.pinning import Pinning, parse_pinning, pin_process, pin_tree, postmaster_pid
 
 if TYPE_CHECKING:
     from mitl_ml.bootstrap import Kind
@@ -418,25 +418,32 @@ def run(args: argparse.Namespace) -> int:
         services=("ingest", "inference", "router"),
         extra_env=env,
     )
+    postgres_pinned = False
     with stack:
         assert stack.broker is not None
-        if pinning:
-            pin_stack(stack, pinning)
-        figures = asyncio.run(
-            measure(
-                stack.url("ingest"),
-                stack.broker.bootstrap,
-                args,
-                lambda: cpu_snapshot(stack),
-                stack.ingest_headers,
+        postmaster = None
+        if stack.postgres is not None and stack.postgres.embedded is not None:
+            postmaster = postmaster_pid(args.workdir / "pgdata")
+        try:
+            if pinning:
+                postgres_pinned = pin_stack(stack, pinning, postmaster)
+            figures = asyncio.run(
+                measure(
+                    stack.url("ingest"),
+                    stack.broker.bootstrap,
+                    args,
+                    lambda: cpu_snapshot(stack),
+                    stack.ingest_headers,
+                )
             )
-        )
-        memory = memory_mb(stack.processes["inference"].pid)
-        broker = stack.broker.description
-    if pinning:
-        # The stack's Postgres outlives it (the next run reuses it): unpinned for that run.
-        pin_process(os.getpid(), usable)
-        pin_by_name("postgres", usable)
+            memory = memory_mb(stack.processes["inference"].pid)
+            broker = stack.broker.description
+        finally:
+            if pinning:
+                # The stack's Postgres outlives it (the next run reuses it): unpinned again.
+                pin_process(os.getpid(), usable)
+                if postmaster is not None:
+                    pin_tree(postmaster, usable)
     after = bare()
     bare_mean = (before + after) / 2
     out: dict[str, object] = {
@@ -461,20 +468,21 @@ def run(args: argparse.Namespace) -> int:
         "fetch_max_wait_ms": fetch_max_wait_ms,
         "ort_spinning": args.ort_spinning,
         "intra_op_threads": threads,
-        "pinned": pinning.as_dict() if pinning else None,
+        "pinned": pinning.as_dict() | {"postgres": postgres_pinned} if pinning else None,
         **machine(),
     }
     emit(out, args.json)
     return 0
 
 
-def pin_stack(stack: LocalStack, pinning: Pinning) -> None:
-    """The inference process on the model CPUs; the broker, Postgres, the other services and
-    this process (the client) on the others."""
+def pin_stack(stack: LocalStack, pinning: Pinning, postmaster: int | None) -> bool:
+    """The inference process on the model CPUs; the broker, the other services, this process
+    (the client) and the stack's own Postgres (`postmaster` and its children) on the others.
+    Returns whether Postgres was pinned (not one the stack did not start)."""
     for name, process in stack.processes.items():
         pin_process(process.pid, pinning.model if name == "inference" else pinning.others)
     broker = getattr(stack.broker, "process", None)
     assert broker is not None
     pin_process(broker.pid, pinning.others)
-    pin_by_name("postgres", pinning.others)
     pin_process(os.getpid(), pinning.others)
+    return postmaster is not None and bool(pin_tree(postmaster, pinning.others))

@@ -10,7 +10,10 @@ measures the first alone.
 
 Linux only (sched_setaffinity). Each thread of a process is pinned (/proc/<pid>/task); threads
 started later inherit their creator's CPUs. Postgres serves each connection from a process
-forked by the postmaster, which passes its CPUs on.
+forked by the postmaster, which passes its CPUs on; the postmaster and its children are found
+from the data directory's postmaster.pid (the embedded server runs as a user of its own). A
+Postgres the stack did not start (MITL_DATABASE_URL, a server already listening) is left
+alone.
 """
 
 from __future__ import annotations
@@ -80,17 +83,35 @@ def pin_process(pid: int, cpus: Iterable[int]) -> None:
             continue
 
 
-def pin_by_name(name: str, cpus: Iterable[int]) -> list[int]:
-    """Every process of ours whose command name is `name` to `cpus`; returns their pids."""
-    pinned = []
+def pin_tree(pid: int, cpus: Iterable[int]) -> list[int]:
+    """Process `pid` and every process descended from it (Postgres: the postmaster and each
+    connection's process) to `cpus`, whoever runs them; returns their pids."""
+    children: dict[int, list[int]] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if (proc / "comm").read_text().strip() != name or proc.stat().st_uid != os.getuid():
-                continue
-            pin_process(int(proc.name), cpus)
-            pinned.append(int(proc.name))
-        except (OSError, ValueError):
+            parent = int((proc / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
-    return pinned
+        children.setdefault(parent, []).append(int(proc.name))
+    pinned, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            pin_process(current, cpus)
+        except OSError:
+            continue  # ended meanwhile
+        pinned.append(current)
+        todo.extend(children.get(current, []))
+    return sorted(pinned)
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The pid a Postgres data directory's server runs as (the first line of its
+    postmaster.pid), or None when no server holds it."""
+    try:
+        first = (data_dir / "postmaster.pid").read_text().split("\n", 1)[0]
+        return int(first)
+    except (OSError, ValueError):
+        return None

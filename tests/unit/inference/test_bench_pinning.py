@@ -4,14 +4,17 @@ every thread of a process (the figures come from running the benchmark, not from
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from mitl_cli.commands import bench
-from mitl_cli.pinning import Pinning, parse_pinning, pin_by_name, pin_process
+from mitl_cli.pinning import Pinning, parse_pinning, pin_process, pin_tree, postmaster_pid
 
 USABLE = sorted(os.sched_getaffinity(0))
 
@@ -84,20 +87,38 @@ def test_pinning_moves_every_thread_of_a_process() -> None:
         child.wait()
 
 
-def test_pinning_by_name_finds_our_processes_and_only_those(tmp_path) -> None:
-    # A process's command name is its executable's file name: a link with a name of its own.
-    name = f"mitlpin{os.getpid()}"[:15]
-    (tmp_path / name).symlink_to("/bin/sleep")
-    child = subprocess.Popen([str(tmp_path / name), "30"])
+def test_pinning_a_tree_moves_the_process_and_its_children_only(tmp_path) -> None:
+    """As Postgres's postmaster and the processes it forks for connections."""
+    parent = subprocess.Popen(["/bin/sh", "-c", "sleep 30 & sleep 30 & wait"])
+    kids: list[int] = []
     try:
-        for _ in range(100):
-            if open(f"/proc/{child.pid}/comm").read().strip() == name:
+        for _ in range(200):  # until both children are there
+            kids = [
+                int(p.name) for p in Path("/proc").iterdir()
+                if p.name.isdigit() and _parent_of(p) == parent.pid
+            ]  # fmt: skip
+            if len(kids) == 2:
                 break
             threading.Event().wait(0.01)
-        assert pin_by_name(name, {USABLE[-1]}) == [child.pid]
-        assert os.sched_getaffinity(child.pid) == {USABLE[-1]}
+        assert len(kids) == 2
+        assert pin_tree(parent.pid, {USABLE[-1]}) == sorted([parent.pid, *kids])
+        assert all(os.sched_getaffinity(pid) == {USABLE[-1]} for pid in [parent.pid, *kids])
         assert os.sched_getaffinity(0) == set(USABLE)  # this process is not touched
-        assert pin_by_name("no-such-process-name", USABLE) == []
+        pin_tree(parent.pid, USABLE)
+        assert all(os.sched_getaffinity(pid) == set(USABLE) for pid in [parent.pid, *kids])
     finally:
-        child.kill()
-        child.wait()
+        for pid in kids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
+    (tmp_path / "postmaster.pid").write_text(f"{parent.pid}\n/some/data/dir\n")
+    assert postmaster_pid(tmp_path) == parent.pid
+    assert postmaster_pid(tmp_path / "missing") is None
+
+
+def _parent_of(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
