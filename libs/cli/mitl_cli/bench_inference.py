@@ -393,7 +393,8 @@ def run(args: argparse.Namespace) -> int:
                 bundle, texts(args.items), args.micro_batch, args.ort_spinning, threads
             )
         finally:
-            pin_process(os.getpid(), usable)
+            if pinning:
+                pin_process(os.getpid(), usable)
 
     before = bare()
     env = {

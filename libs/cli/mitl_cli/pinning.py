@@ -88,13 +88,8 @@ def pin_tree(pid: int, cpus: Iterable[int]) -> list[int]:
     connection's process) to `cpus`, whoever runs them; returns their pids."""
     children: dict[int, list[int]] = {}
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            parent = int((proc / "stat").read_text().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue  # the process ended while we looked
-        children.setdefault(parent, []).append(int(proc.name))
+        if proc.name.isdigit() and (parent := parent_of(int(proc.name))) is not None:
+            children.setdefault(parent, []).append(int(proc.name))
     pinned, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -105,6 +100,14 @@ def pin_tree(pid: int, cpus: Iterable[int]) -> list[int]:
         pinned.append(current)
         todo.extend(children.get(current, []))
     return sorted(pinned)
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent pid of process `pid` (/proc/<pid>/stat), None if it has ended."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def postmaster_pid(data_dir: Path) -> int | None:

@@ -13,30 +13,41 @@ import threading
 from pathlib import Path
 
 import pytest
+from mitl_cli import pinning
 from mitl_cli.commands import bench
-from mitl_cli.pinning import Pinning, parse_pinning, pin_process, pin_tree, postmaster_pid
+from mitl_cli.pinning import (
+    Pinning,
+    parent_of,
+    parse_pinning,
+    pin_process,
+    pin_tree,
+    postmaster_pid,
+)
 
 USABLE = sorted(os.sched_getaffinity(0))
 
 
-def test_a_spec_names_the_model_cpus_and_the_others() -> None:
-    if len(USABLE) < 2:
-        pytest.skip("needs two CPUs")
-    first, last = USABLE[0], USABLE[-1]
-    pinning = parse_pinning(f"{last}:{first}")
-    assert pinning == Pinning(frozenset({last}), frozenset({first}))
-    assert pinning.as_dict() == {"model_cpus": [last], "other_cpus": [first]}
-    ranged = parse_pinning(f"{first + 1}-{last}:{first}")
-    assert ranged.model == frozenset(range(first + 1, last + 1)) and ranged.others == {first}
+@pytest.fixture
+def four_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing sees a machine whose CPUs 0-3 this process may use."""
+    monkeypatch.setattr(pinning.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
 
 
-def test_auto_gives_the_model_the_highest_cpu_and_the_others_the_rest() -> None:
-    if len(USABLE) < 2:
-        with pytest.raises(ValueError, match="--pin auto needs two CPUs"):
-            parse_pinning("auto")
-        return
-    pinning = parse_pinning("auto")
-    assert pinning.model == {USABLE[-1]} and pinning.others == set(USABLE[:-1])
+def test_a_spec_names_the_model_cpus_and_the_others(four_cpus: None) -> None:
+    pinned = parse_pinning("3:0")
+    assert pinned == Pinning(frozenset({3}), frozenset({0}))
+    assert pinned.as_dict() == {"model_cpus": [3], "other_cpus": [0]}
+    ranged = parse_pinning("2-3:0,1")
+    assert ranged.model == {2, 3} and ranged.others == {0, 1}
+
+
+def test_auto_gives_the_model_the_highest_cpu_and_the_others_the_rest(
+    four_cpus: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert parse_pinning("auto") == Pinning(frozenset({3}), frozenset({0, 1, 2}))
+    monkeypatch.setattr(pinning.os, "sched_getaffinity", lambda pid: {5})
+    with pytest.raises(ValueError, match=r"--pin auto needs two CPUs; this process may use \[5\]"):
+        parse_pinning("auto")
 
 
 @pytest.mark.parametrize(
@@ -51,7 +62,7 @@ def test_auto_gives_the_model_the_highest_cpu_and_the_others_the_rest() -> None:
         ("4095:0", "CPUs [4095] are not available here"),
     ],
 )
-def test_a_bad_spec_is_refused_with_what_is_wrong(spec: str, message: str) -> None:
+def test_a_bad_spec_is_refused_with_what_is_wrong(spec: str, message: str, four_cpus: None) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_pinning(spec)
 
@@ -95,7 +106,7 @@ def test_pinning_a_tree_moves_the_process_and_its_children_only(tmp_path) -> Non
         for _ in range(200):  # until both children are there
             kids = [
                 int(p.name) for p in Path("/proc").iterdir()
-                if p.name.isdigit() and _parent_of(p) == parent.pid
+                if p.name.isdigit() and parent_of(int(p.name)) == parent.pid
             ]  # fmt: skip
             if len(kids) == 2:
                 break
@@ -115,10 +126,3 @@ def test_pinning_a_tree_moves_the_process_and_its_children_only(tmp_path) -> Non
     (tmp_path / "postmaster.pid").write_text(f"{parent.pid}\n/some/data/dir\n")
     assert postmaster_pid(tmp_path) == parent.pid
     assert postmaster_pid(tmp_path / "missing") is None
-
-
-def _parent_of(proc: Path) -> int | None:
-    try:
-        return int((proc / "stat").read_text().rpartition(")")[2].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
