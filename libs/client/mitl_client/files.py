@@ -189,10 +189,19 @@ def item_of(
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
 
 
+def csv_fault(error: csv.Error) -> str:
+    """The csv module's complaint, in words that say where to look."""
+    if str(error) == "unexpected end of data":
+        return "a quoted field opened on this line is not closed before the end of the file"
+    return str(error)
+
+
 def read_csv(path: Path, columns: Columns) -> Iterator[Record]:
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+        # strict: a stray quote is an error of its row, not the start of a field that
+        # silently swallows the rows after it (the lenient reader's default).
+        reader = csv.reader(handle, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -213,8 +222,13 @@ def read_csv(path: Path, columns: Columns) -> Iterator[Record]:
                 cells = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as error:
+            except UnicodeDecodeError as error:
                 raise BadFile(f"{path}: line {start}: not CSV: {error}") from None
+            except csv.Error as error:
+                # The reader starts afresh on the next line: reject this record, carry on.
+                yield Rejected(start, f"line {start}: not CSV: {csv_fault(error)}")
+                start = reader.line_num + 1
+                continue
             line, start = start, reader.line_num + 1
             if not cells:
                 continue

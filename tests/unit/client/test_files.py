@@ -65,6 +65,33 @@ def test_csv_rows_that_cannot_be_taken_are_rejected_and_the_rest_carry_on(
     assert "line 4" in records[2].reason and "empty" in records[2].reason  # type: ignore[union-attr]
 
 
+def test_a_stray_quote_rejects_its_own_row_and_never_swallows_the_rows_after_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text('text,source\n"quoted" tail,sms\nnext,sms\n"two\nlines",sms\nlast,x\n')
+    records = rows(path)
+    assert [type(r).__name__ for r in records] == ["Rejected", "Row", "Row", "Row"]
+    assert records[0] == Rejected(2, "line 2: not CSV: ',' expected after '\"'")
+    assert [(r.line, r.item.text) for r in records[1:]] == [  # type: ignore[union-attr]
+        (3, "next"),
+        (4, "two\nlines"),
+        (6, "last"),
+    ]
+
+
+def test_a_quote_never_closed_is_rejected_where_it_opens(tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text('text,source\nfine,sms\n"open,sms\nswallowed,sms\n')
+    first, second = rows(path)
+    assert isinstance(first, Row) and first.item.text == "fine"
+    assert second == Rejected(
+        3,
+        "line 3: not CSV: a quoted field opened on this line is not closed before the end of "
+        "the file",
+    )
+
+
 def test_a_csv_without_the_text_column_is_refused_naming_line_and_columns(
     tmp_path: Path,
 ) -> None:

@@ -129,6 +129,8 @@ def test_ragged_feature_vectors_are_refused(tmp_path: Path) -> None:
         ("d", "label,f\n", r"unknown file type '\(no extension\)'"),
         ("d.csv", "label,f\n", "no data rows"),
         ("d.csv", "", "no data rows"),
+        ("d.csv", 'label,f\na,"1" 2\nb,3\n', r"not valid CSV \(line 2: ',' expected"),
+        ("d.csv", 'label,f\na,"1\nb,3\n', r"CSV \(line 2: a quoted field opened on this line"),
         ("d.jsonl", '{"label": "a", "f": [1]}\nnot json\n', "line 2 is not valid JSON"),
         ("d.jsonl", '{"label": "a", "f": [1]}\n[1, 2]\n', "line 2 is a list, not an object"),
     ],

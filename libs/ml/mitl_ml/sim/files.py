@@ -88,11 +88,21 @@ def read_rows(path: Path) -> tuple[list[Row], list[str], str]:
 
 
 def _csv_rows(path: Path, content: str) -> tuple[list[Row], list[str]]:
-    reader = csv.DictReader(io.StringIO(content, newline=""))
+    # strict: a stray quote is refused, not read as a field that swallows the rows after it.
+    reader = csv.DictReader(io.StringIO(content, newline=""), strict=True)
+    records = []
+    start = 1  # the line the next record starts on (DictReader's line_num lags a record)
     try:
-        records = list(reader)
+        if reader.fieldnames is not None:  # reads the header
+            start = reader.line_num + 1
+        for record in reader:
+            records.append(record)
+            start = reader.line_num + 1
     except csv.Error as error:
-        raise DataFileError(f"{path}: not valid CSV (line {reader.line_num}: {error})") from None
+        fault = str(error)
+        if fault == "unexpected end of data":
+            fault = "a quoted field opened on this line is not closed before the end of the file"
+        raise DataFileError(f"{path}: not valid CSV (line {start}: {fault})") from None
     columns = [c for c in reader.fieldnames or [] if c is not None]
     # Columns missing at the end of a short row come back as None: "no value", checked later.
     rows = [
