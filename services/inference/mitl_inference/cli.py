@@ -95,18 +95,33 @@ async def run_list(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(records, indent=2))
         return OK
-    print(
-        f"{'dataset':<12} {'version':<36} {'kind':<14} {'status':<10} {'sha256':<14} accuracy  ECE"
-    )
+    for line in table_lines(records):
+        print(line)
+    return OK
+
+
+def table_lines(records: list[dict[str, Any]]) -> list[str]:
+    """`mitl models list` as text: a header and a row per version, each column as wide as
+    its widest cell (a long kind such as minilm-int8-logreg no longer shifts the row)."""
+    header = ("dataset", "version", "kind", "status", "sha256", "accuracy", "ECE")
+    rows = [header]
     for r in records:
         accuracy, ece = r["holdout_accuracy"], r.get("holdout_ece")
-        shown = f"{accuracy:.3f}" if isinstance(accuracy, float) else "-"
-        shown_ece = f"{ece:.4f}" if isinstance(ece, float) else "-"
-        print(
-            f"{r['dataset']:<12} {r['version']:<36} {r['kind']:<14} {r['status']:<10} "
-            f"{str(r['artifact_sha256'])[:12]:<14} {shown:<9} {shown_ece}"
+        rows.append(
+            (
+                r["dataset"],
+                r["version"],
+                r["kind"],
+                r["status"],
+                str(r["artifact_sha256"])[:12],
+                f"{accuracy:.3f}" if isinstance(accuracy, float) else "-",
+                f"{ece:.4f}" if isinstance(ece, float) else "-",
+            )
         )
-    return OK
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
 
 
 async def run_register(ctx: Context, args: argparse.Namespace) -> int:

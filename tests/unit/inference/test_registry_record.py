@@ -50,3 +50,26 @@ def test_summary() -> None:
     assert summary["status"] == "champion" and summary["labels"] == ["A", "B"]
     assert summary["holdout_accuracy"] == 0.73 and summary["training_examples"] == 300
     assert summary["promoted_at"] == now.isoformat() and summary["retired_at"] is None
+
+
+def test_the_listing_table_fits_its_widest_cells() -> None:
+    from mitl_inference.cli import table_lines
+
+    rows = [
+        {"dataset": "digits", "version": "d-1", "kind": "pixels-logreg", "status": "champion",
+         "artifact_sha256": "6d97778495b7aa", "holdout_accuracy": 0.925, "holdout_ece": None},
+        {"dataset": "trec6", "version": "trec6-minilm-int8-bootstrap-s0",
+         "kind": "minilm-int8-logreg", "status": "candidate", "artifact_sha256": "b6e4e498907a11",
+         "holdout_accuracy": None, "holdout_ece": 0.01234},
+    ]  # fmt: skip
+    header, first, second = table_lines(rows)
+    assert header.split() == ["dataset", "version", "kind", "status", "sha256", "accuracy", "ECE"]
+    assert second.split() == [
+        "trec6", "trec6-minilm-int8-bootstrap-s0", "minilm-int8-logreg", "candidate",
+        "b6e4e498907a", "-", "0.0123",
+    ]  # fmt: skip
+    assert first.split()[-2:] == ["0.925", "-"]
+    # Every column starts where its header does, however long a cell above or below it.
+    for name, cell in (("kind", "minilm-int8-logreg"), ("status", "candidate"), ("ECE", "0.0123")):
+        assert second.index(cell) == header.index(name)
+    assert first.index("pixels-logreg") == header.index("kind")
