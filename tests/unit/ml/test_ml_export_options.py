@@ -51,3 +51,22 @@ def test_a_step_that_may_hold_a_pipeline_takes_skl2onnx_s_resolution() -> None:
     assert resolved == export._walking_process_options(pipeline, options)
     # skl2onnx found the nested pipeline and gave its last step the option too.
     assert resolved[id(inner.steps[-1][1])] == {"zipmap": False}
+
+
+def test_a_char_vectorizer_converts_without_the_may_not_work_warning() -> None:
+    import inspect
+    import warnings
+
+    import skl2onnx.operator_converters.text_vectoriser as converter
+
+    # The text filtered is the one this skl2onnx gives, and only that warning is silenced.
+    assert export.CHAR_ANALYZER_WARNING in inspect.getsource(converter)
+    char = TfidfVectorizer(analyzer="char", ngram_range=(2, 4)).fit(TEXTS)
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = export.to_onnx_tfidf_features([TfidfVectorizer().fit(TEXTS), char])
+    assert not [w for w in caught if export.CHAR_ANALYZER_WARNING in str(w.message)]
+    assert warnings.filters == before
+    features = export.onnx_features(graph, TEXTS[:2])
+    assert features.shape[0] == 2 and features.shape[1] > len(char.vocabulary_)

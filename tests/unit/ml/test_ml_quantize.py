@@ -199,3 +199,24 @@ def test_the_benchmarks_default_model_is_the_bootstrap_default() -> None:
 
     assert bench_inference.DEFAULT_MODEL == DEFAULT_TEXT_KIND
     assert set(bench_inference.BOOTSTRAP_KIND) <= set(bench_inference.MODELS)
+
+
+def test_only_the_preprocessing_advice_is_dropped_and_only_while_quantizing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import inspect
+    import logging
+
+    from onnxruntime.quantization import quantize_dynamic
+
+    # The text filtered is the one this onnxruntime logs.
+    assert quantize.PREPROCESSING_ADVICE in inspect.getsource(quantize_dynamic)
+    with caplog.at_level(logging.WARNING):
+        with quantize._quiet_preprocessing():
+            logging.warning(f"{quantize.PREPROCESSING_ADVICE}. Refer to example: ...")
+            logging.warning("something else")
+        logging.warning(f"{quantize.PREPROCESSING_ADVICE} (after)")
+    assert [r.getMessage() for r in caplog.records] == [
+        "something else",
+        f"{quantize.PREPROCESSING_ADVICE} (after)",
+    ]
