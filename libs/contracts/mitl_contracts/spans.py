@@ -102,6 +102,30 @@ def check_spans(
         previous = span if previous is None or span.end > previous.end else previous
 
 
+def trimmed(spans: Sequence[Span], text: str) -> list[Span]:
+    """`spans` with whitespace at either edge left out: [0, 13) over "Barack Obama visited"
+    is [0, 12). A person or a client tool that marks a word with the space after it means the
+    word; kept as sent, the span would count as a different entity from the model's (an
+    override in the audit log, a disagreement in agreement figures). A span that runs outside
+    `text` is left as it is (check_spans names that); one that covers only whitespace raises
+    ValueError."""
+    out = []
+    for span in spans:
+        if span.end > len(text):
+            out.append(span)
+            continue
+        start, end = span.start, span.end
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start == end:
+            raise ValueError(f"span [{span.start}, {span.end}) covers only whitespace")
+        changed = (start, end) != span.offsets
+        out.append(span.model_copy(update={"start": start, "end": end}) if changed else span)
+    return out
+
+
 class SpanRules(Protocol):
     """Whose labels and overlap rule a span set must follow: a dataset, or a review task
     (which keeps its dataset's as they were when it was asked)."""

@@ -13,7 +13,7 @@ from typing import Literal
 from mitl_contracts.datasets import Catalog, Dataset, UnknownDataset
 from mitl_contracts.events import ItemIngested, ItemRaw, Prediction
 from mitl_contracts.ids import item_id_for as item_id_for  # re-exported: ingest names the ids
-from mitl_contracts.spans import ordered, span_fault
+from mitl_contracts.spans import ordered, span_fault, trimmed
 from mitl_ml import images
 
 
@@ -97,7 +97,11 @@ def check_client_spans(raw: ItemRaw, dataset: Dataset) -> None:
             f"dataset {dataset.name!r} labels spans; the client prediction has no 'spans' "
             "and 'spans_complete'"
         )
-    if (fault := span_fault(prediction.spans, raw.content.text or "", dataset)) is not None:
+    try:
+        spans = trimmed(prediction.spans, raw.content.text or "")
+    except ValueError as error:
+        raise Rejected(f"client prediction: {error} (dataset {dataset.name!r})") from None
+    if (fault := span_fault(spans, raw.content.text or "", dataset)) is not None:
         raise Rejected(f"client prediction: {fault} (dataset {dataset.name!r})")
 
 
@@ -184,7 +188,8 @@ def client_prediction(raw: ItemRaw, item: ItemIngested, catalog: Catalog) -> Pre
         labels=list(labels),
         probabilities=raw.prediction.distribution(labels),
         label_probabilities=raw.prediction.label_probabilities,
-        spans=None if spans is None else ordered(spans),
+        # As check_client_spans found them fit: whitespace at a span's edge left out.
+        spans=None if spans is None else ordered(trimmed(spans, item.content.text or "")),
         spans_complete=raw.prediction.spans_complete,
     )
 

@@ -18,6 +18,7 @@ from mitl_contracts.spans import (
     span_diff,
     spans_key,
     spans_of_key,
+    trimmed,
 )
 from pydantic import ValidationError
 
@@ -170,3 +171,19 @@ def test_span_fault_names_what_is_wrong_or_nothing() -> None:
     overlapping = [Span(start=0, end=7, label="PER"), Span(start=4, end=11, label="PER")]
     assert span_fault(overlapping, text, Rules()) is not None
     assert span_fault(overlapping, text, Rules(allow_overlap=True)) is None
+
+
+def test_trimmed_leaves_whitespace_out_of_span_edges_and_nothing_else() -> None:
+    text = " Obama\tvisited  Paris\n"
+    given = [
+        Span(start=0, end=7, label="PER", confidence=0.8),  # " Obama\t"
+        Span(start=15, end=22, label="LOC"),  # " Paris\n"
+        Span(start=7, end=14, label="LOC"),  # "visited": as it is
+        Span(start=20, end=40, label="LOC"),  # outside the text: left for check_spans
+    ]
+    out = trimmed(given, text)
+    assert [s.key for s in out] == ["1:6:PER", "16:21:LOC", "7:14:LOC", "20:40:LOC"]
+    assert out[0].confidence == 0.8 and out[2] is given[2]
+    assert [text[s.start : s.end] for s in out[:3]] == ["Obama", "Paris", "visited"]
+    with pytest.raises(ValueError, match=r"span \[14, 16\) covers only whitespace"):
+        trimmed([Span(start=14, end=16, label="LOC")], text)

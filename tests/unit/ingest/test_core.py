@@ -127,3 +127,30 @@ def test_a_span_dataset_takes_client_spans_checked_like_a_span_models() -> None:
     assert prediction.labels == labels
     assert prediction.probabilities == pytest.approx([0.6 / 1.4, 0.8 / 1.4])
     catalog.get("ner").check_prediction(prediction)  # what the router checks, it passes
+
+
+def test_client_spans_leave_out_whitespace_at_their_edges() -> None:
+    from mitl_contracts.datasets import Catalog
+
+    ner = {"task": "spans", "labels": ["PER", "LOC"]}
+    catalog = Catalog.model_validate({"datasets": {"ner": ner}})
+    text = "Ada  lived in London"
+
+    def item(start: int, end: int) -> ItemRaw:
+        prediction = {
+            "model_id": "crm",
+            "labels": ["PER", "LOC"],
+            "spans_complete": 0.7,
+            "spans": [{"start": start, "end": end, "label": "PER", "confidence": 0.9}],
+        }
+        return ItemRaw.model_validate(
+            {"dataset": "ner", "external_id": "x1", "text": text, "prediction": prediction}
+        )  # fmt: skip
+
+    padded = item(0, 5)  # "Ada  " with both spaces after it
+    assert core.triage(padded, catalog) is None
+    prediction = core.client_prediction(padded, core.ingested(padded, "b1"), catalog)
+    assert prediction is not None and [s.key for s in prediction.spans or []] == ["0:3:PER"]
+    refused = core.triage(item(3, 5), catalog)
+    assert refused is not None
+    assert "client prediction: span [3, 5) covers only whitespace" in (refused.reason or "")

@@ -224,6 +224,32 @@ def test_the_same_span_submission_again_is_a_replay() -> None:
     assert isinstance(decide(done, ANN, body, NOW), Replay)
 
 
+def test_whitespace_at_a_span_edge_is_left_out_so_the_same_words_are_the_same_span() -> None:
+    task = span_task()
+    # "Ada Lovelace " (with the space after it) and " London": the suggested PER span, and LOC.
+    body = Submission.model_validate(
+        {"action": "correct", "spans": spans((0, 13, "PER"), (21, 28, "LOC"))}
+    )
+    corrected = decide(task, ANN, body, NOW)
+    assert isinstance(corrected, Complete) and corrected.label == "0:12:PER|22:28:LOC"
+    event = label_event(task, corrected, ANN, None, NOW)
+    assert event.span_changes is not None
+    assert [s.key for s in event.span_changes.relabelled] == ["22:28:LOC"]
+    assert not event.span_changes.added and not event.span_changes.removed
+    # Sent again as it was the first time, it is the same submission: a replay.
+    from mitl_review.core.task import Completion
+
+    done = replace(
+        task,
+        status="done",
+        completion=Completion("ann", "annotator", "correct", corrected.label, "label-t1", NOW),
+    )
+    assert isinstance(decide(done, ANN, body, NOW), Replay)
+    blank = Submission.model_validate({"action": "correct", "spans": spans((12, 13, "PER"))})
+    with pytest.raises(Unprocessable, match=r"span \[12, 13\) covers only whitespace"):
+        decide(task, ANN, blank, NOW)
+
+
 def test_a_newer_request_updates_the_suggested_spans() -> None:
     first = new_task(request(occurred_at=NOW - timedelta(minutes=1)), CATALOG)
     newer_spans = [Span(start=22, end=28, label="LOC", confidence=0.7)]
@@ -251,6 +277,8 @@ def test_gold_items_of_a_span_dataset_carry_span_keys() -> None:
         ("0:40:PER", "runs outside the text"),
         ("0:12:DATE", "not one of the dataset's labels"),
         ("22:28:LOC|0:12:PER", "not in order"),
+        ("0:13:PER", "whitespace at a span's edge; write it as '0:12:PER'"),
+        ("12:13:PER", r"span \[12, 13\) covers only whitespace"),
         ("PER", "is not a span"),
     ]:
         bad = GoldUpload.model_validate(

@@ -25,6 +25,7 @@ from mitl_contracts.spans import (
     span_fault,
     spans_key,
     spans_of_key,
+    trimmed,
 )
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -136,6 +137,13 @@ def _span_label_problem(dataset: Dataset, item: GoldItemIn) -> str | None:
         return f"label {item.label!r}: {error}"
     if (fault := span_fault(spans, item.text or "", dataset)) is not None:
         return f"label {item.label!r}: {fault}"
+    try:
+        tight = spans_key(trimmed(spans, item.text or ""))
+    except ValueError as error:
+        return f"label {item.label!r}: {error}"
+    if tight != spans_key(spans):
+        # A known answer is compared with people's spans, which leave edge whitespace out.
+        return f"label {item.label!r} has whitespace at a span's edge; write it as {tight!r}"
     if spans_key(spans) != item.label:
         return f"label {item.label!r} is not in order; write it as {spans_key(spans)!r}"
     return None

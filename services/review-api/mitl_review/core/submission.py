@@ -17,7 +17,7 @@ from datetime import datetime
 
 from mitl_contracts.api import SubmitAction
 from mitl_contracts.events import LabelAction, LabelSource, label_set_key
-from mitl_contracts.spans import MAX_SPANS, Span, ordered, span_fault, spans_key
+from mitl_contracts.spans import MAX_SPANS, Span, ordered, span_fault, spans_key, trimmed
 from pydantic import BaseModel, ConfigDict, Field
 
 from mitl_review.core.auth import User, check_can_claim, check_dataset
@@ -79,6 +79,13 @@ def decide(task: Task, user: User, submission: Submission, now: datetime) -> Out
     """What `submission` by `user` does to `task` at `now`; raises a ReviewError if nothing."""
     if user.role == "admin":
         raise Forbidden("admins manage users and queues; labeling takes an annotator or expert")
+    if task.span_task and submission.spans is not None:
+        # Before anything compares them: a replay of the same spans is still a replay.
+        try:
+            tight = trimmed(submission.spans, task.content.text or "")
+        except ValueError as error:
+            raise Unprocessable(f"spans: {error} (dataset {task.dataset!r})") from None
+        submission = submission.model_copy(update={"spans": tight})
     if _is_replay(task, user, submission):
         return Replay()
     if task.completion is not None:
