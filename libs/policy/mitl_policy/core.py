@@ -11,7 +11,8 @@ Rules, first match wins:
    min_accept_threshold                                       -> blind calibration review,
                                                                  ahead of the queue, random order
 3. confidence at or above the class's accept threshold        -> accept as a pseudo-label
-   (and, for a deterministic random share, also send to a blind spot-check review)
+   (and, for a deterministic random share, also send to a blind spot-check review, ahead
+   of the queue like a calibration review)
 4. otherwise -> review by an annotator, priority = uncertainty x (1 - diversity penalty)
 The accept threshold is the policy's raw `accept_threshold`, or with a `target_precision` the
 threshold learned for the predicted class (calibration.py). A drift alert open for the dataset
@@ -40,7 +41,8 @@ from mitl_policy.escalation import EarlierPrediction, escalation_reason
 from mitl_policy.requests import accepted_label, item_of, review_request
 from mitl_policy.uncertainty import uncertainty
 
-# Calibration reviews come before any active-learning review (whose priorities are <= 1).
+# Calibration reviews and spot checks come before any active-learning review (whose
+# priorities are <= 1).
 CALIBRATION_PRIORITY = 1.0
 
 
@@ -173,14 +175,31 @@ def diversity_penalty(policy: Policy, context: RouteContext) -> float:
 
 
 def calibration_priority(prediction: Prediction) -> float:
-    """A calibration review's priority: ahead of every other review, in a random order fixed
-    by the item."""
+    """A calibration review's or a spot check's priority: ahead of every other review, in a
+    random order fixed by the item. Both are random samples whose worth is the verdict, and
+    only a labeled one counts: at its own (low, confident) uncertainty a spot check waited
+    behind the whole active-learning queue, so on a stream that keeps people busy the
+    accepted precision was never measured."""
     return CALIBRATION_PRIORITY + unit_draw("calibrate", prediction.dataset, prediction.item_id)
 
 
 def spot_checked(prediction: Prediction, rate: float) -> bool:
     """Whether an accepted item is also sent to a blind spot check (a draw fixed by the item)."""
     return unit_draw("spot", prediction.dataset, prediction.item_id) < rate
+
+
+def accepted_choice(
+    prediction: Prediction,
+    reason: str,
+    priority: float,
+    recorded: dict[str, float],
+    spot_check_rate: float,
+) -> Choice:
+    """An accept; spot-checked at `spot_check_rate`, its review then ahead of the queue."""
+    if spot_checked(prediction, spot_check_rate):
+        first = calibration_priority(prediction)
+        return Choice("accept", reason, first, recorded, spot_check=True)
+    return Choice("accept", reason, priority, recorded)
 
 
 @dataclass(frozen=True)
@@ -274,8 +293,7 @@ def route(
         choice = Choice("review", gate.why_not, priority, recorded)
     elif confidence >= gate.threshold:
         reason = f"confidence {confidence:.3f} at or above {gate.threshold:.3f}{gate.detail}"
-        spot_check = spot_checked(prediction, gate.spot_check_rate)
-        choice = Choice("accept", reason, priority, recorded, spot_check=spot_check)
+        choice = accepted_choice(prediction, reason, priority, recorded, gate.spot_check_rate)
     else:
         reason = (
             f"confidence {confidence:.3f} between {policy.escalation_floor:.3f} "

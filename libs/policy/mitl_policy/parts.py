@@ -25,8 +25,8 @@ from mitl_policy.core import (
     Choice,
     RouteContext,
     accept_gate,
+    accepted_choice,
     calibration_priority,
-    spot_checked,
 )
 from mitl_policy.escalation import class_segment, model_changed, regulated_or_outlier
 
@@ -147,8 +147,8 @@ def choose(
         worst = min(under, key=lambda pg: pg[0].confidence - (pg[1].threshold or 0.0))
         return Choice("review", below(*worst), priority, recorded)
     weakest = min(gates, key=lambda pg: pg[0].confidence)
-    spot_check = spot_checked(prediction, max(g.spot_check_rate for _, g in gates))
-    return Choice("accept", accepted(*weakest), priority, recorded, spot_check=spot_check)
+    rate = max(g.spot_check_rate for _, g in gates)
+    return accepted_choice(prediction, accepted(*weakest), priority, recorded, rate)
 
 
 def part_calibration_rate(

@@ -10,9 +10,6 @@ from typing import Any
 from mitl_contracts.events import Decision, Label, Prediction, ReviewRequested
 from mitl_contracts.spans import Span, least_confidence, spans_key
 
-# Spot checks measure precision, not learning value: a fixed middling priority keeps them
-# flowing without starving the most informative items.
-SPOT_CHECK_PRIORITY = 0.5
 # Disagreements are settled before new work: the label in the audit log is in doubt.
 DISAGREEMENT_PRIORITY = 2.0
 
@@ -76,7 +73,8 @@ def review_request(prediction: Prediction, decision: Decision, *, blind: bool) -
         occurred_at=decision.occurred_at,
         decision_event_id=decision.event_id,
         queue="expert" if decision.route == "escalate" else "annotator",
-        priority=SPOT_CHECK_PRIORITY if decision.spot_check else decision.priority,
+        # A spot check's decision carries its place ahead of the queue (core.accepted_choice).
+        priority=decision.priority,
         reason="spot check of an auto-accepted label" if decision.spot_check else decision.reason,
         hide_suggestion=blind,
         policy_version=decision.policy_version,

@@ -93,6 +93,13 @@ def test_spot_check_share_is_deterministic_and_close_to_rate() -> None:
             picked += 1
             assert first.review is not None and first.review.hide_suggestion
             assert first.label is not None  # still accepted; the review measures precision
+            # Ahead of every active-learning review, as a calibration review is: a spot check
+            # measures precision only once it is labeled.
+            assert first.review.priority == first.decision.priority
+            assert first.review.priority >= core.CALIBRATION_PRIORITY
+        else:
+            assert first.review is None
+            assert first.decision.priority == uncertainty([0.9, 0.05, 0.05], "margin")
     assert 0.21 < picked / 2000 < 0.29
 
 

@@ -50,6 +50,16 @@ def test_every_label_confident_is_accepted_with_the_label_set() -> None:
     assert routed.review is None
 
 
+def test_a_spot_checked_label_set_is_reviewed_blind_ahead_of_the_queue() -> None:
+    checked = RAW.model_copy(update={"spot_check_rate": 1.0})
+    routed = route_multilabel(
+        prediction({"a": 0.97, "b": 0.02, "c": 0.95}), checked, LABELS, now=NOW
+    )
+    assert routed.decision.route == "accept" and routed.decision.spot_check
+    assert routed.label is not None and routed.review is not None
+    assert routed.review.hide_suggestion and routed.review.priority >= CALIBRATION_PRIORITY
+
+
 def test_one_uncertain_label_sends_the_item_to_review_naming_it() -> None:
     routed = route_multilabel(prediction({"a": 0.97, "b": 0.6, "c": 0.99}), RAW, LABELS, now=NOW)
     assert routed.decision.route == "review"
