@@ -137,8 +137,10 @@ def run(args: argparse.Namespace) -> int:
         )
         # This stack's own credentials (README, "Access control"), for curl and the client.
         print(f"ingest key    {stack.ingest_key}   (client {DEV_CLIENT}: MITL_API_KEY)")
-        print(f"admin token   {stack.admin_token}   (MITL_ADMIN_TOKEN)")
-        print(f"auditor token {stack.auditor_token}   (MITL_AUDITOR_TOKEN)\n", flush=True)
+        print(f"admin token   {stack.admin_token}   (MITL_ADMIN_TOKEN: audit, trainer, inference)")
+        print(f"auditor token {stack.auditor_token}   (MITL_AUDITOR_TOKEN: audit)")
+        # The review API knows only its users' tokens; its admins are users too.
+        print("review admins: mitl users create --name ops --role admin\n", flush=True)
         ingested = {"accepted": 0, "duplicates": 0, "rejected": 0}
 
         stopping = threading.Event()

@@ -32,6 +32,12 @@ bearer = HTTPBearer(
     "sign-on configured, an OIDC JWT.",
 )
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+# Says where a token comes from: the platform's static MITL_ADMIN_TOKEN (audit, trainer,
+# inference) is the token operators reach for first, and it is not a review user's.
+UNKNOWN_TOKEN = (
+    "unknown or revoked token; the review API takes its users' tokens (`mitl users create`, "
+    "an admin too: --role admin), not MITL_ADMIN_TOKEN"
+)
 
 
 async def context(request: Request) -> Context:
@@ -84,7 +90,7 @@ async def current_user(
     else:
         found = await users.by_token_sha256(ctx.pool, digest)
         if found is None:
-            raise HTTPException(401, "unknown or revoked token", headers=UNAUTHORIZED_HEADERS)
+            raise HTTPException(401, UNKNOWN_TOKEN, headers=UNAUTHORIZED_HEADERS)
         account, now = found
         expires = account.token_expires_at
     try:
