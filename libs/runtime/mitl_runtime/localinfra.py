@@ -15,6 +15,7 @@ import logging
 import os
 import stat
 import subprocess
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,15 +224,26 @@ class LocalPostgres:
             self.embedded.cleanup()
 
 
+def embedded_postgres() -> Any:
+    """The pgserver module (only needed on machines without a server), imported quietly:
+    it asks for the user's runtime folder on import, and where XDG_RUNTIME_DIR is unset (root
+    in a container) platformdirs warns and falls back to /tmp/runtime-<uid>, which works; on
+    every `mitl run` and test session the warning only alarmed."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set", UserWarning)
+        import pgserver
+
+    return pgserver
+
+
 async def resolve_postgres(data_dir: Path) -> LocalPostgres:
     if url := os.environ.get("MITL_DATABASE_URL"):
         return LocalPostgres(url)
     if await postgres_answers(LOCAL_POSTGRES):
         return LocalPostgres(LOCAL_POSTGRES)
-    import pgserver  # only needed on machines without a server
-
+    pgserver = embedded_postgres()
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]  # no __all__
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
     log.info("started embedded Postgres in %s", data_dir)
     return LocalPostgres(server.get_uri(), embedded=server)
 
