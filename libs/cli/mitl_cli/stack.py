@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -60,6 +61,26 @@ DEV_CLIENT = "local-dev"
 DEV_CLIENT_OPTIONS = ("--all-datasets", "--rate", "100000", "--burst", "100000")
 
 log = logging.getLogger(__name__)
+
+
+# The line a Python traceback ends with: "package.module.SomeError: what went wrong".
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\w*: \S")
+
+
+class ServiceExited(RuntimeError):
+    """A service of the stack stopped before it was ready; the message says why."""
+
+
+def exit_message(name: str, returncode: int, log_path: Path) -> str:
+    """Why replica `name` stopped, for the person who ran the stack: its exit code, the last
+    exception its log names (a refused configuration says what to change there), and the
+    log to read for the rest."""
+    reason = ""
+    with contextlib.suppress(OSError):
+        lines = log_path.read_text(errors="replace").splitlines()[-400:]
+        reason = next((line for line in reversed(lines) if EXCEPTION_LINE.match(line)), "")
+    told = f": {reason}" if reason else ""
+    return f"{name} exited with {returncode}{told}\n(see {log_path})"
 
 
 def service_of(replica: str) -> str:
@@ -243,9 +264,8 @@ class LocalStack(StartsAndStops):
             for name in list(pending):
                 process = self.processes[name]
                 if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with {process.returncode}; see {self.workdir / name}.log"
-                    )
+                    log_path = self.workdir / f"{name}.log"
+                    raise ServiceExited(exit_message(name, process.returncode, log_path))
                 with contextlib.suppress(httpx.HTTPError, ValueError):
                     health = httpx.get(f"{self.url(name)}/healthz", timeout=1).json()
                     # The process on the port must be this service, not another that won it.

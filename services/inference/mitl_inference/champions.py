@@ -9,16 +9,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import asyncpg
 from mitl_contracts.datasets import Catalog
 from mitl_ml.artifacts import ArtifactStore
+from mitl_ml.errors import ModelLoadError
+from mitl_ml.manifest import read_manifest
 
 from mitl_inference import registration
 from mitl_inference.models import ModelSet
+from mitl_inference.registration import RegistrationError
 from mitl_inference.store import registry, status_changes
 
 log = logging.getLogger(__name__)
+
+
+def check_built_for(name: str, bundle_dir: Path) -> None:
+    """RegistrationError unless the catalog bundle `bundle_dir` of dataset `name` was built
+    for `name`. A bundle is registered and served under the dataset its manifest names, so a
+    dataset whose `model:` names another's bundle (a copy of a dataset's block, say) would
+    register it for the other dataset and then find nothing to promote for its own."""
+    try:
+        built_for = read_manifest(bundle_dir).dataset
+    except ModelLoadError as error:
+        raise RegistrationError(f"dataset {name!r}: model {bundle_dir}: {error}") from None
+    if built_for != name:
+        raise RegistrationError(
+            f"dataset {name!r}: its model {bundle_dir} is a bundle for dataset {built_for!r}; "
+            f"a bundle serves the dataset it was built for. Build one for {name!r} (a "
+            f"bootstrap, or the trainer after its labels) and register it with `mitl models "
+            f"register`; or leave `model:` out: {name!r} then takes client predictions, and "
+            "its other items are dead-lettered until it has a model"
+        )
 
 
 async def ensure_champions(
@@ -30,6 +53,7 @@ async def ensure_champions(
     for name, dataset in catalog.datasets.items():
         champion = await registry.champion(pool, name)
         if champion is None and dataset.model is not None:
+            check_built_for(name, dataset.model)
             record = await registration.register(
                 pool,
                 store,

@@ -13,7 +13,7 @@ import socket
 
 import httpx
 
-from mitl_cli.stack import LocalStack, service_of
+from mitl_cli.stack import LocalStack, exit_message, service_of
 
 
 class ServiceDied(RuntimeError):
@@ -55,6 +55,5 @@ def check_alive(stack: LocalStack) -> None:
     """Raise ServiceDied naming any service process that has exited."""
     for name, process in stack.processes.items():
         if process.poll() is not None:
-            raise ServiceDied(
-                f"{name} exited with {process.returncode}; see {stack.workdir / name}.log"
-            )
+            log_path = stack.workdir / f"{name}.log"
+            raise ServiceDied(exit_message(name, process.returncode, log_path))

@@ -12,6 +12,7 @@ import argparse
 import re
 import shutil
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ import httpx
 
 from mitl_cli.feed import stream
 from mitl_cli.options import add_broker_argument
-from mitl_cli.stack import DEV_CLIENT, SERVICES, LocalStack
+from mitl_cli.stack import DEV_CLIENT, SERVICES, LocalStack, ServiceExited
 
 ROOT = Path.cwd()
 
@@ -122,6 +123,16 @@ def run(args: argparse.Namespace) -> int:
         fresh_database=not args.keep_database,
     )
     print("starting broker, Postgres and services ...", flush=True)
+    try:
+        return run_stack(stack, args)
+    except ServiceExited as error:
+        # A refused configuration: what to change, not a traceback of the stack's start.
+        print(f"mitl run: {error}", file=sys.stderr)
+        return 1
+
+
+def run_stack(stack: LocalStack, args: argparse.Namespace) -> int:
+    """Start `stack`, print where everything is, and feed it until a signal stops it."""
     with stack:
         if stack.broker:
             print(f"broker      {stack.broker.bootstrap} ({stack.broker.description})")
