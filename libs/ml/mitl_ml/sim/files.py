@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from mitl_client.files import csv_fault
 from mitl_contracts.events import NAME_CHARACTERS, NAME_MAX_LENGTH
 
 from mitl_ml.sim.embeddings import (
@@ -99,9 +100,7 @@ def _csv_rows(path: Path, content: str) -> tuple[list[Row], list[str]]:
             records.append(record)
             start = reader.line_num + 1
     except csv.Error as error:
-        fault = str(error)
-        if fault == "unexpected end of data":
-            fault = "a quoted field opened on this line is not closed before the end of the file"
+        fault = csv_fault(error)
         raise DataFileError(f"{path}: not valid CSV (line {start}: {fault})") from None
     columns = [c for c in reader.fieldnames or [] if c is not None]
     # Columns missing at the end of a short row come back as None: "no value", checked later.

@@ -141,11 +141,12 @@ def _span_label_problem(dataset: Dataset, item: GoldItemIn) -> str | None:
         tight = spans_key(trimmed(spans, item.text or ""))
     except ValueError as error:
         return f"label {item.label!r}: {error}"
-    if tight != spans_key(spans):
+    key = spans_key(spans)
+    if tight != key:
         # A known answer is compared with people's spans, which leave edge whitespace out.
         return f"label {item.label!r} has whitespace at a span's edge; write it as {tight!r}"
-    if spans_key(spans) != item.label:
-        return f"label {item.label!r} is not in order; write it as {spans_key(spans)!r}"
+    if key != item.label:
+        return f"label {item.label!r} is not in order; write it as {key!r}"
     return None
 
 
