@@ -18,7 +18,7 @@ import pytest
 from mitl_cli.feed import pool_items
 from mitl_cli.stack import DEV_CLIENT, LocalStack
 
-from tests.e2e.loop import create_user
+from tests.e2e.loop import claim, create_user
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -76,9 +76,7 @@ def test_items_flow_to_labels_reviews_and_an_audited_override(stack: LocalStack)
 
     token = create_user(stack, f"ada-{uuid.uuid4().hex[:6]}", "annotator")
     auth = {"Authorization": f"Bearer {token}"}
-    claim = httpx.post(f"{stack.url('review-api')}/v1/queues/trec6/annotator/claim", headers=auth)
-    assert claim.status_code == 200, claim.text
-    task = claim.json()
+    task = claim(stack, "trec6", auth)
     suggested = task["suggestion"]["label"]
     corrected = next(label for label in task["labels"] if label != suggested)
     submit = httpx.post(
