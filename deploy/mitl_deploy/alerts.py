@@ -51,8 +51,10 @@ def groups() -> list[Doc]:
             "warning",
             "More than 1% of {{ $labels.topic }} goes to its dead-letter topic",
             "{{ $labels.service }} dead-letters {{ $value | humanizePercentage }} of what it"
-            " consumes from {{ $labels.topic }}. The reason is in each record's mitl-dlq-reason"
-            " header on {{ $labels.topic }}.dlq: usually a producer sending the wrong shape.",
+            " consumes from {{ $labels.topic }}. `mitl dlq show {{ $labels.topic }}` gives each"
+            " record's reason (usually a producer sending the wrong shape); once the cause is"
+            " fixed, `mitl dlq replay {{ $labels.topic }}` sends them back to the group that"
+            " refused them.",
         ),
     ]
     labels = [

@@ -44,6 +44,7 @@ from mitl_runtime.metrics import (
     RETRIES,
 )
 from mitl_runtime.poison import data_error, handle_one_by_one
+from mitl_runtime.replay import replayed_for_another
 from mitl_runtime.settings import ServiceSettings
 from mitl_runtime.tracing import Tracing
 
@@ -99,11 +100,16 @@ async def undecoded(message: StreamMessage[Any]) -> Any:
 
 
 async def handle(
-    handler: Handler[E], received: list[Received[E]], dead_letters: DeadLetters, where: str
+    handler: Handler[E],
+    received: list[Received[E]],
+    dead_letters: DeadLetters,
+    group: str,
+    topic: str,
 ) -> int:
-    """Run `handler` over the batch; return how many messages it dead-lettered. A batch that
-    fails on one message's data is handled one message at a time instead (poison.py)."""
-    with HandlerRejections() as rejections:
+    """Run `handler` over the batch `group` consumed; return how many messages it
+    dead-lettered. A batch that fails on one message's data is handled one message at a time
+    instead (poison.py)."""
+    with HandlerRejections(group) as rejections:
         try:
             await handler(received)
             return rejections.count
@@ -111,9 +117,14 @@ async def handle(
             cause = data_error(error)
             if cause is None:
                 raise
-    log.warning("%s: batch failed on its data (%s); handling it message by message", where, cause)
+    log.warning(
+        "%s on %s: batch failed on its data (%s); handling it message by message",
+        group,
+        topic,
+        cause,
+    )
     # Counted afresh: what the failed attempt dead-lettered is dead-lettered again now.
-    with HandlerRejections() as rejections:
+    with HandlerRejections(group) as rejections:
         await handle_one_by_one(handler, received, dead_letters)
         return rejections.count
 
@@ -179,14 +190,16 @@ def subscribe(
         try:
             with traced.consuming(topic, group, records) if traced else nullcontext():
                 for record in records:
+                    if replayed_for_another(record.headers, group):
+                        continue
                     source = SourceRecord.from_consumer_record(record)
                     try:
                         received.append(Received(decode(event_type, source.value), source))
                     except InvalidMessage as error:
-                        await dead_letters.send(source, error)
+                        with HandlerRejections(group):
+                            await dead_letters.send(source, error)
                 if received:
-                    where = f"{group} on {topic}"
-                    rejected = await handle(handler, received, dead_letters, where)
+                    rejected = await handle(handler, received, dead_letters, group, topic)
         except DeadLetterLimitExceeded as error:
             log.critical("%s: %s; stopping consumption of %s", group, error, topic)
             rewind(consumer, taken, extra)

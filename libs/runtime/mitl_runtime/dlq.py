@@ -29,6 +29,12 @@ MAX_REASON_CHARS = 1000
 _handler_rejections: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "mitl_handler_rejections", default=None
 )
+# The consumer group whose batch is being handled: a handler's own sink is one per service,
+# but the dead letter must name the group that consumed the message, which is the group a
+# replay is addressed to (replay.py).
+_consuming_group: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "mitl_consuming_group", default=None
+)
 
 
 class InvalidMessage(Exception):
@@ -104,7 +110,7 @@ class DeadLetters:
             "mitl-dlq-partition": str(record.partition),
             "mitl-dlq-offset": str(record.offset),
             "mitl-dlq-service": self.service,
-            "mitl-dlq-group": self.group,
+            "mitl-dlq-group": _consuming_group.get() or self.group,
         }
         await self.broker.publish(
             record.value, topic=dlq(record.topic), key=record.key, headers=headers
@@ -120,14 +126,20 @@ class DeadLetters:
 
 
 class HandlerRejections:
-    """Counts, within a `with` block, the messages dead-lettered through any DeadLetters."""
+    """Counts, within a `with` block, the messages dead-lettered through any DeadLetters; with
+    `group`, those dead letters name it as the consumer group that refused them."""
+
+    def __init__(self, group: str | None = None) -> None:
+        self.group = group
 
     def __enter__(self) -> HandlerRejections:
         self.counter = [0]
         self._token = _handler_rejections.set(self.counter)
+        self._group_token = _consuming_group.set(self.group)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _consuming_group.reset(self._group_token)
         _handler_rejections.reset(self._token)
 
     @property

@@ -49,3 +49,22 @@ async def test_handler_rejections_are_counted_per_context() -> None:
         await dead_letters.send(record, InvalidMessage("inside"))
     assert rejections.count == 2
     assert limit.dead == 3
+
+
+async def test_a_dead_letter_names_the_consumer_group_whose_batch_refused_it() -> None:
+    from mitl_runtime.dlq import DeadLetters, HandlerRejections, SourceRecord
+
+    sent: list[dict[str, str]] = []
+
+    class FakeBroker:  # the DLQ's publish target only
+        async def publish(self, *args: object, headers: dict[str, str], **kw: object) -> None:
+            sent.append(headers)
+
+    limit = DeadLetterLimit(max_ratio=0.5, window=100)
+    # A service builds its handler's sink once, under a name that is no consumer group.
+    sink = DeadLetters(FakeBroker(), "svc", "mitl-svc", limit)  # type: ignore[arg-type]
+    record = SourceRecord("t", 0, 1, None, b"x")
+    with HandlerRejections("mitl-svc.labels.v1"):
+        await sink.send(record, InvalidMessage("refused"))
+    await sink.send(record, InvalidMessage("outside any batch"))
+    assert [h["mitl-dlq-group"] for h in sent] == ["mitl-svc.labels.v1", "mitl-svc"]
