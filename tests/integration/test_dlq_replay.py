@@ -111,6 +111,8 @@ def test_a_dead_letter_is_replayed_to_the_group_that_refused_it_only(
             await eventually(lambda: f"{run}-2" in seen["lenient"], timeout=60)
             await eventually(lambda: f"{run}-2" in seen["strict"], timeout=60)
             out["again"] = json.loads((await mitl(kafka, *replay))[1])
+            # A topic with nothing new (or nothing at all) to replay.
+            out["none"] = await mitl(kafka, "dlq", "replay", topics.MODELS, "--reason", run)
         return out
 
     out = asyncio.run(scenario())
@@ -123,6 +125,7 @@ def test_a_dead_letter_is_replayed_to_the_group_that_refused_it_only(
     assert out["dry"]["dry_run"] and out["dry"]["replayed"] == 1
     assert out["replay"]["replayed"] == 1 and out["replay"]["unaddressed"] == 0
     assert out["again"]["replayed"] == 0
+    assert out["none"][0] == 0 and "replayed 0" in out["none"][1]
     seen = out["seen"]
     # The refusing group handled the event once it could; the other never saw it again.
     assert seen["strict"] == [f"{run}-0", f"{run}-1", f"{run}-2"]

@@ -232,9 +232,10 @@ async def replay(
                         headers=dead.replay_headers(group),
                     )
                 )
-        if not dry_run:
+        done = {tp: ends[tp] for tp in partitions if ends[tp] > starts[tp]}
+        if not dry_run and done:
             await asyncio.gather(*sends)
-            await consumer.commit({tp: ends[tp] for tp in partitions if ends[tp] > starts[tp]})
+            await consumer.commit(done)
         return report
     finally:
         await producer.stop()
