@@ -20,6 +20,7 @@ COMMANDS, BENCHMARKS = "mitl.commands", "mitl.benchmarks"
 KNOWN: dict[str, dict[str, str]] = {
     COMMANDS: {
         "audit": "mitl_audit.cli:register",
+        "bootstrap": "mitl_trainer.cli:register",
         "clients": "mitl_ingest.cli:register",
         "export": "mitl_audit.export_cli:register",
         "models": "mitl_inference.cli:register",

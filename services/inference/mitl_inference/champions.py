@@ -37,10 +37,10 @@ def check_built_for(name: str, bundle_dir: Path) -> None:
     if built_for != name:
         raise RegistrationError(
             f"dataset {name!r}: its model {bundle_dir} is a bundle for dataset {built_for!r}; "
-            f"a bundle serves the dataset it was built for. Build one for {name!r} (a "
-            f"bootstrap, or the trainer after its labels) and register it with `mitl models "
-            f"register`; or leave `model:` out: {name!r} then takes client predictions, and "
-            "its other items are dead-lettered until it has a model"
+            f"a bundle serves the dataset it was built for. Build one for {name!r} from a "
+            f"file of labeled items (`mitl bootstrap {name} FILE`) and name it here; or leave "
+            f"`model:` out: {name!r} then takes client predictions, and its other items are "
+            "dead-lettered until it has a model"
         )
 
 
@@ -66,7 +66,13 @@ async def ensure_champions(
             champion = await registry.champion(pool, name)
             log.info("dataset %s: first champion from the catalog bundle %s", name, dataset.model)
         if champion is None:
-            log.warning("dataset %s has no model: its items will be dead-lettered", name)
+            log.warning(
+                "dataset %s has no model: its items without a client prediction are "
+                "dead-lettered until it has one (`mitl bootstrap %s FILE` trains a first model "
+                "from labeled items; `mitl dlq replay mitl.items.ingested.v1` scores them then)",
+                name,
+                name,
+            )
             continue
         models.serve(name, await asyncio.to_thread(models.load, champion))
         served[name] = champion.version

@@ -56,7 +56,10 @@ def unscorable(item: ItemIngested, catalog: Catalog, served: set[str]) -> str | 
     except UnknownDataset as error:
         return str(error)
     if item.dataset not in served:
-        return f"dataset {item.dataset!r} has no model to serve"
+        return (
+            f"dataset {item.dataset!r} has no model to serve (`mitl bootstrap {item.dataset} "
+            "FILE` trains one from labeled items; replay this once it is served)"
+        )
     try:
         dataset.check_content(item.content)
     except ValueError as error:

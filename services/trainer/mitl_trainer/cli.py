@@ -1,0 +1,214 @@
+"""`mitl bootstrap DATASET FILE`: a dataset's first model, trained from a file of labeled items
+as the trainer trains every later version (core/seed.py says what the file holds).
+
+It writes a model bundle (by default `models/<dataset>-seed`) and says how to serve it: name
+it as the dataset's `model:` in the datasets file (inference registers and promotes it at
+start), or register and promote it with `mitl models`. The records it leaves out are listed
+with their line and why; nothing is served or stored in a database.
+
+Exit codes: 0 written; 1 refused (unknown dataset, a file that is not what it claims, too few
+labels of a class, a dataset kind it cannot train).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+OK, REFUSED = 0, 1
+SHOWN_LEFT_OUT = 10
+# The held-out figures printed (all are in --json and the manifest).
+REPORTED = (
+    "holdout_accuracy",
+    "holdout_ece",
+    "holdout_entity_f1",
+    "holdout_label_decision_accuracy",
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bootstrap",
+        help="train a dataset's first model from a file of labeled items",
+        description=(
+            "Train a dataset's first model from a CSV, JSON Lines, Parquet or Label Studio "
+            "file of labeled items, as the trainer trains later versions: single-label and "
+            "multi-label text, multi-label vectors, entity spans. Writes a model bundle."
+        ),
+    )
+    parser.add_argument("dataset", help="a dataset of the datasets file")
+    parser.add_argument("file", type=Path, help="the labeled items")
+    parser.add_argument(
+        "--label-column",
+        default="label",
+        help="the column holding each item's label (default label; a Label Studio export's "
+        "annotations: ls_annotation). Multi-label: labels joined by | or a JSON array; "
+        "spans: a JSON array of {start, end, label}",
+    )
+    parser.add_argument("--text-column", default="text", help="the text column (default text)")
+    parser.add_argument(
+        "--id-column",
+        default=None,
+        help="the item id column (default: external_id or id, else derived from the content)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="default: models/<dataset>-seed")
+    parser.add_argument(
+        "--datasets-file", type=Path, default=None, help="default: MITL_DATASETS_FILE"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(func=run)
+
+
+def fail(message: str) -> int:
+    print(f"mitl bootstrap: {message}", file=sys.stderr)
+    return REFUSED
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so that other subcommands do not load the trainer and its ML stack.
+    from mitl_client.files import BadFile, Rejected, read
+    from mitl_contracts.datasets import UnknownDataset, load_catalog
+    from mitl_ml.manifest import write_bundle
+    from mitl_ml.quantize import default_encoder
+
+    from mitl_trainer import training as trainers
+    from mitl_trainer.core import schedule
+    from mitl_trainer.core.seed import SeedRecord, seed_set
+    from mitl_trainer.settings import Settings
+
+    settings = Settings()
+    catalog = load_catalog(args.datasets_file or settings.datasets_file)
+    try:
+        dataset = catalog.get(args.dataset)
+    except UnknownDataset as error:
+        return fail(str(error))
+    if dataset.input_kind == "image":
+        return fail(
+            f"dataset {dataset.name!r} takes images, which the file readers do not read; "
+            "bootstrap trains text and vector datasets"
+        )
+    if dataset.input_kind == "vector" and dataset.task == "single":
+        return fail(
+            f"dataset {dataset.name!r} is single-label on vectors, which the trainer does not "
+            "train; bootstrap trains what the trainer retrains: text datasets of every task, "
+            "multi-label vector datasets"
+        )
+    if not args.file.is_file():
+        return fail(f"{args.file}: no such file")
+
+    records: list[SeedRecord] = []
+    left_out: list[tuple[int, str]] = []
+    try:
+        for record in read(args.file, text_column=args.text_column, id_column=args.id_column,
+                           labels=dataset.labels):  # fmt: skip
+            if isinstance(record, Rejected):
+                left_out.append((record.line, record.reason))
+                continue
+            item = record.item
+            records.append(
+                SeedRecord(
+                    line=record.line,
+                    external_id=item.external_id,
+                    text=item.text,
+                    vector=item.vector,
+                    label=item.metadata.get(args.label_column),
+                )
+            )
+    except BadFile as error:
+        return fail(str(error))
+    seed = seed_set(
+        dataset,
+        records,
+        holdout_fraction=settings.holdout_fraction,
+        label_column=args.label_column,
+    )
+    left_out += seed.left_out
+    training = seed.training
+    kind = trainers.kind_for(dataset, settings.model_kind)
+    ready = schedule.readiness(
+        training.verified,
+        trainers.class_counts(kind, training),
+        dataset.labels,
+        min_labels=1,
+        min_per_class=settings.min_per_class,
+        dataset=dataset.name,
+    )
+    if not ready.ready:
+        _print_left_out(left_out)
+        return fail(f"{args.file}: {ready.reason}")
+
+    digest = hashlib.sha256(args.file.read_bytes()).hexdigest()
+    provenance = {
+        "trigger": "bootstrap",
+        "trigger_ref": args.file.name,
+        "seed_file_sha256": digest,
+        "left_out": len(left_out),
+    }
+    rules = trainers.Rules(settings.seed, settings.promotion_margin, settings.min_holdout, kind)
+    encoder = default_encoder(intra_op_threads=settings.intra_op_threads)
+    candidate = trainers.train_candidate(dataset, training, None, rules, encoder, provenance)
+    out = args.out or Path("models") / f"{dataset.name}-seed"
+    manifest = write_bundle(out, candidate.manifest, candidate.files)
+    summary = _summary(manifest.model_dump(mode="json"), out, training, left_out, kind)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return OK
+    _print_left_out(left_out)
+    print(_report(summary, dataset.name, len(training.holdout), settings.min_holdout))
+    return OK
+
+
+def _summary(
+    manifest: dict[str, Any], out: Path, training: Any, left_out: list[tuple[int, str]], kind: str
+) -> dict[str, Any]:
+    return {
+        "bundle": str(out),
+        "version": manifest["version"],
+        "kind": kind,
+        "train": len(training.train),
+        "holdout": len(training.holdout),
+        "label_counts": manifest["training"]["trainer"]["label_counts"],
+        "metrics": {k: v for k, v in manifest["metrics"].items() if k.startswith("holdout_")},
+        "left_out": [{"line": line, "reason": reason} for line, reason in sorted(left_out)],
+    }
+
+
+def _print_left_out(left_out: list[tuple[int, str]]) -> None:
+    if not left_out:
+        return
+    print(f"left out {len(left_out)} record(s):")
+    for line, reason in sorted(left_out)[:SHOWN_LEFT_OUT]:
+        shown = reason if reason.startswith("line ") else f"line {line}: {reason}"
+        print(f"  {shown}")
+    if len(left_out) > SHOWN_LEFT_OUT:
+        print(f"  ... and {len(left_out) - SHOWN_LEFT_OUT} more (--json lists all)")
+
+
+def _report(summary: dict[str, Any], dataset: str, holdout: int, min_holdout: int) -> str:
+    metrics = summary["metrics"]
+    shown = ", ".join(
+        f"{name.removeprefix('holdout_')} {value:.3f}"
+        for name, value in metrics.items()
+        if name in REPORTED
+    )
+    lines = [
+        f"wrote {summary['bundle']}: {summary['version']} ({summary['kind']}), trained on "
+        f"{summary['train']} items, evaluated on {holdout} held out"
+        + (f": {shown}" if shown and holdout else ""),
+    ]
+    if holdout < min_holdout:
+        lines.append(
+            f"note: {holdout} held-out items (the trainer promotes on at least {min_holdout}); "
+            "the figures above are rough"
+        )
+    lines += [
+        "serve it: set `model: <path>` for the dataset in the datasets file and restart "
+        "inference (it is registered and promoted as the first champion), or",
+        f"  mitl models register {summary['bundle']} && mitl models promote {dataset} "
+        f"{summary['version']}",
+    ]
+    return "\n".join(lines)
