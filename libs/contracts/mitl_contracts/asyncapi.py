@@ -29,13 +29,19 @@ DEAD_LETTER = "DeadLetter"
 
 # Headers the dead-letter path adds (mitl_runtime.dlq); the value is the record as it came in.
 DEAD_LETTER_HEADERS = {
-    "mitl-dlq-reason": "why the record can never be processed (at most 500 characters)",
+    "mitl-dlq-reason": "why the record can never be processed (at most 1000 characters)",
     "mitl-dlq-kind": "the kind of fault: a parse error, a contract violation, a handler error",
     "mitl-dlq-topic": "the topic the record was read from",
     "mitl-dlq-partition": "its partition",
     "mitl-dlq-offset": "its offset",
     "mitl-dlq-service": "the service that gave up on it",
     "mitl-dlq-group": "the consumer group that gave up on it",
+}
+# Headers of a record `mitl dlq replay` published again to its topic (mitl_runtime.replay).
+REPLAY_HEADERS = {
+    "mitl-replay-group": "the one consumer group that handles this replayed record (the one "
+    "that dead-lettered it); every other group skips it",
+    "mitl-replayed-from": "the dead letter it was replayed from: <dlq topic>:<partition>:<offset>",
 }
 
 
@@ -75,6 +81,13 @@ def _components() -> dict[str, Any]:
             "title": model.__name__,
             "summary": (model.__doc__ or "").strip().splitlines()[0],
             "contentType": CONTENT_TYPE,
+            "headers": {
+                "type": "object",
+                "properties": {
+                    name: {"type": "string", "description": text}
+                    for name, text in REPLAY_HEADERS.items()
+                },
+            },
             "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
             "bindings": {
                 "kafka": {

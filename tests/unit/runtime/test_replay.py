@@ -83,3 +83,13 @@ def test_topics_are_named_by_their_source_or_dead_letter_name() -> None:
     assert topics.dlq(topics.ITEMS_RAW) in dead_letter_topics()
     with pytest.raises(ValueError, match=r"'mitl\.nope' is not a mitl topic.*mitl\.labels\.v1"):
         check_topic("mitl.nope")
+
+
+def test_the_asyncapi_document_names_the_headers_a_replay_and_a_dead_letter_carry() -> None:
+    from mitl_contracts.asyncapi import DEAD_LETTER_HEADERS, REPLAY_HEADERS
+    from mitl_runtime.dlq import MAX_REASON_CHARS
+    from mitl_runtime.replay import REPLAYED_FROM
+
+    assert set(REPLAY_HEADERS) == {REPLAY_GROUP, REPLAYED_FROM}
+    assert f"at most {MAX_REASON_CHARS} characters" in DEAD_LETTER_HEADERS["mitl-dlq-reason"]
+    assert {name for name, _ in HEADERS if name.startswith("mitl-dlq-")} == set(DEAD_LETTER_HEADERS)
