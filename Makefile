@@ -74,8 +74,10 @@ models/wnut16-types-ovr/manifest.json: libs/ml/mitl_ml/text_ovr.py libs/ml/mitl_
 
 models: $(MODEL) $(IMAGE_MODELS) $(SPAN_MODELS) $(TEXT_MULTILABEL_MODELS)
 
+# `make run RUN_ARGS="--annotators 3"`: simulated people label the stream, so the loop turns.
+RUN_ARGS ?=
 run: install kafka models
-	$(BIN)/mitl run
+	$(BIN)/mitl run $(RUN_ARGS)
 
 # The unit tests (pure cores) on both cores first, then everything that needs the broker,
 # Postgres, a browser or the deploy tools, in one session (one broker for all of it). Each

@@ -9,11 +9,20 @@ import httpx
 from mitl_ml.bootstrap import bootstrap_splits
 
 
-def pool_items(dataset: str, limit: int | None = None) -> Iterator[dict[str, object]]:
-    """Items of the pool the bootstrap model was not trained on, with stable external ids."""
+def pool_examples(
+    dataset: str, limit: int | None = None
+) -> Iterator[tuple[dict[str, object], str]]:
+    """Items of the pool the bootstrap model was not trained on, with stable external ids,
+    each with its true label (what `mitl run --annotators` answers)."""
     pool = bootstrap_splits(dataset, seed_size=300, seed=0).pool
     for index, example in enumerate(pool.examples[:limit]):
-        yield {"external_id": f"{dataset}-pool-{index}", "text": example.text}
+        yield {"external_id": f"{dataset}-pool-{index}", "text": example.text}, example.label
+
+
+def pool_items(dataset: str, limit: int | None = None) -> Iterator[dict[str, object]]:
+    """Items of the pool the bootstrap model was not trained on, with stable external ids."""
+    for item, _ in pool_examples(dataset, limit):
+        yield item
 
 
 def stream(

@@ -9,6 +9,7 @@ the review UI and the metrics are. Ctrl-C stops everything.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import signal
@@ -21,6 +22,7 @@ import httpx
 
 from mitl_cli.feed import stream
 from mitl_cli.options import add_broker_argument
+from mitl_cli.oracle import Crew
 from mitl_cli.stack import DEV_CLIENT, SERVICES, LocalStack, ServiceExited
 
 ROOT = Path.cwd()
@@ -42,6 +44,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--rate", type=float, default=20.0, help="items per second to stream")
     parser.add_argument("--limit", type=int, default=None, help="stop streaming after N items")
+    parser.add_argument(
+        "--annotators",
+        type=int,
+        default=0,
+        help="simulated annotators (and one expert) that label the streamed questions with "
+        "their true labels, so the loop turns on its own: retraining, a new champion, more "
+        "accepted (default 0: people label in the UI)",
+    )
+    parser.add_argument(
+        "--seconds-per-task",
+        type=float,
+        default=1.0,
+        help="how long a simulated person takes over a task (default 1.0)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -75,6 +91,27 @@ def decision_counts(router_url: str) -> dict[str, float]:
     ):
         counts[match.group(1)] = counts.get(match.group(1), 0.0) + float(match.group(2))
     return counts
+
+
+def served_model(inference_url: str, dataset: str) -> str | None:
+    """The model version inference serves `dataset` with (its model_info gauge)."""
+    text = httpx.get(f"{inference_url}/metrics", timeout=5).text
+    for match in re.finditer(r"^mitl_inference_model_info\{([^}]*)\} (\S+)", text, re.M):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
+        if labels.get("dataset") == dataset and float(match.group(2)) == 1.0:
+            return labels.get("model_version")
+    return None
+
+
+def decisions_line(counts: dict[str, float], since: dict[str, float]) -> str:
+    """Decisions since `since` (the counts when the served model last changed), with the
+    accepted share."""
+    routes = {k: counts.get(k, 0.0) - since.get(k, 0.0) for k in counts}
+    total = sum(routes.values())
+    decided = ", ".join(f"{k} {int(v)}" for k, v in sorted(routes.items()))
+    if not total:
+        return decided
+    return f"{decided} (accepted {routes.get('accept', 0.0) / total:.0%})"
 
 
 def stop_on_signals() -> None:
@@ -172,17 +209,59 @@ def run_stack(stack: LocalStack, args: argparse.Namespace) -> int:
                     raise  # ingest went away while the platform runs: show why
 
         threading.Thread(target=feed, daemon=True).start()
+        people = start_crew(stack, args) if args.annotators > 0 else None
+        model, since = served_model(stack.url("inference"), "trec6"), {}
         try:
             while True:
                 time.sleep(5)
                 routes = decision_counts(stack.url("router"))
-                decided = ", ".join(f"{k} {int(v)}" for k, v in sorted(routes.items()))
+                now = served_model(stack.url("inference"), "trec6")
+                if now != model:
+                    print(f"trec6 is now served by {now} (was {model}); decisions from here "
+                          "on are its own", flush=True)  # fmt: skip
+                    model, since = now, routes
+                labeled = ""
+                if people is not None:
+                    tally = people.tally
+                    labeled = f" | labeled {tally.labeled} ({tally.confirmed} confirmed)"
                 print(
                     f"ingested {ingested['accepted']} (duplicates {ingested['duplicates']})"
-                    f" | decisions: {decided}",
+                    f" | decisions: {decisions_line(routes, since)}{labeled}",
                     flush=True,
                 )
         except KeyboardInterrupt:
             stopping.set()  # the feed stops quietly when ingest shuts down under it
+            if people is not None:
+                people.close()
             print("\nstopping ...", flush=True)
     return 0
+
+
+def start_crew(stack: LocalStack, args: argparse.Namespace) -> Crew:
+    """Simulated annotators and an expert (mitl_cli.oracle), as review users of their own."""
+    import asyncio
+    import uuid
+
+    from mitl_cli.oracle import crew
+    from mitl_cli.surfaces import create_user
+
+    run_id = uuid.uuid4().hex[:6]
+
+    async def users() -> tuple[list[str], str]:
+        annotators = [
+            await create_user(stack.database_url, f"sim-annotator-{n}-{run_id}", "annotator")
+            for n in range(1, args.annotators + 1)
+        ]
+        expert = await create_user(stack.database_url, f"sim-expert-{run_id}", "expert")
+        return annotators, expert
+
+    tokens, expert = asyncio.run(users())
+    people = crew(stack.url("review-api"), "trec6", tokens, expert, args.seconds_per_task)
+    people.start()
+    print(
+        f"{args.annotators} simulated annotators and 1 expert label trec6 with its true labels, "
+        f"{args.seconds_per_task:g} s a task; the trainer retrains after every "
+        f"{os.environ.get('MITL_RETRAIN_EVERY', '500')} new labels (MITL_RETRAIN_EVERY)",
+        flush=True,
+    )
+    return people
