@@ -23,8 +23,9 @@ dataset) becomes a span prediction: each span's confidence is its result's `scor
 prediction's), and the prediction's `score` is the confidence that no entity is missing.
 Without `labels` or a score the prediction is kept as metadata (`ls_prediction`,
 `ls_model_version`) instead. Annotations are people's labels, which ingest does not take
-(labels come from review): the latest one is kept as metadata (`ls_annotation`; spans as
-`start:end:label|...`). A task exported by mitl (`meta.mitl`) gets its metadata back.
+(labels come from review): the latest one is kept as metadata (`ls_annotation`; several
+choices joined by '|'; spans as `start:end:label|...`). A task exported by mitl (`meta.mitl`)
+gets its metadata back.
 """
 
 from __future__ import annotations
@@ -386,6 +387,19 @@ def _choice(results: Any) -> str | None:
     return None
 
 
+def _choices(results: Any) -> list[str] | None:
+    """Every choice of the first `choices` result of a Label Studio result list (several on a
+    multi-label task), if any."""
+    if not isinstance(results, list):
+        return None
+    for result in results:
+        if isinstance(result, dict) and isinstance(result.get("value"), dict):
+            choices = result["value"].get("choices")
+            if isinstance(choices, list) and choices and all(isinstance(c, str) for c in choices):
+                return list(choices)
+    return None
+
+
 def _span_results(results: Any) -> list[dict[str, Any]] | None:
     """The entity spans of a Label Studio result list (results of type `labels` with a
     `start` and an `end`), each `{start, end, label, score}` (score None if not given); None
@@ -502,8 +516,9 @@ def _task_record(
     annotations = [
         a for a in task.get("annotations", []) if isinstance(a, dict) and not a.get("was_cancelled")
     ]
-    if annotations and (annotated := _choice(annotations[-1].get("result"))) is not None:
-        extra["ls_annotation"] = annotated
+    if annotations and (annotated := _choices(annotations[-1].get("result"))) is not None:
+        # A multi-label annotation keeps every choice, joined as mitl joins a label set.
+        extra["ls_annotation"] = "|".join(annotated)
     elif annotations and (marked := _span_results(annotations[-1].get("result"))) is not None:
         extra["ls_annotation"] = _spans_text(marked)
     prediction = None

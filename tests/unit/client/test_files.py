@@ -303,3 +303,13 @@ def test_span_predictions_in_jsonl_and_label_studio_become_client_span_predictio
         unknown.reason
     )
     assert isinstance(empty, Rejected) and "empty or reversed" in empty.reason
+
+
+def test_a_multi_label_annotation_keeps_every_choice(tmp_path: Path) -> None:
+    # As mitl exports a multi-label item to Label Studio: one choices result with its set.
+    chosen = {"type": "choices", "value": {"choices": ["Class1", "Class3"]}}
+    task = {"data": {"text": "a gene"}, "annotations": [{"result": [chosen]}]}
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps([task]))
+    [row] = rows(path)
+    assert isinstance(row, Row) and row.item.metadata["ls_annotation"] == "Class1|Class3"

@@ -86,6 +86,10 @@ def test_span_cells_are_checked_against_the_text_and_trimmed_at_their_edges() ->
     spans = [{"start": 0, "end": 13, "label": "person"}, {"start": 22, "end": 28, "label": "place"}]
     assert label_of(ENTITIES, json.dumps(spans), body) == "0:12:person|22:28:place"
     assert label_of(ENTITIES, "[]", body) == ""
+    # A Label Studio annotation as the readers keep it (ls_annotation).
+    assert label_of(ENTITIES, "22:28:place|0:12:person", body) == "0:12:person|22:28:place"
+    with pytest.raises(ValueError, match="is not a span"):
+        label_of(ENTITIES, "0-12-person", body)
     with pytest.raises(ValueError, match="runs outside the text"):
         label_of(ENTITIES, json.dumps([{"start": 20, "end": 40, "label": "place"}]), body)
     with pytest.raises(ValueError, match="'planet', not one of the dataset's labels"):

@@ -10,7 +10,8 @@ Each record's label is read from a column of the file (the readers keep every co
 not the content or the id as metadata):
 - single-label: one of the dataset's labels;
 - multi-label: labels joined by `|`, or a JSON array of labels (`[]` or an empty cell: none);
-- spans: a JSON array of `{"start", "end", "label"}` objects over the item's text.
+- spans: a JSON array of `{"start", "end", "label"}` objects over the item's text, or
+  `start:end:label` parts joined by `|` (a Label Studio annotation as `mitl import` reads it).
 A record whose label does not fit is left out with the reason, and the others are used. The
 item ids are the ones ingest gives (mitl_contracts.ids), so the held-out share is the same items
 the trainer holds out once the same items are ingested and labeled in review.
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from mitl_contracts.datasets import Dataset
 from mitl_contracts.events import LABEL_SET_SEPARATOR, ItemContent, label_set_key
 from mitl_contracts.ids import item_id_for
-from mitl_contracts.spans import Span, check_spans, spans_key, trimmed
+from mitl_contracts.spans import Span, check_spans, spans_key, spans_of_key, trimmed
 from pydantic import TypeAdapter, ValidationError
 
 from mitl_trainer.core.split import in_holdout
@@ -58,14 +59,7 @@ def label_of(dataset: Dataset, cell: str, text: str | None) -> str:
     """The stored label (as the trainer keeps human labels) of a label cell; ValueError
     naming the fault."""
     if dataset.task == "spans":
-        try:
-            spans = SPANS.validate_json(cell)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(
-                f"spans must be a JSON array of {{start, end, label}} ({where}: {first['msg']})"
-            ) from None
+        spans = _spans(cell)
         spans = trimmed(spans, text or "")
         check_spans(
             spans,
@@ -86,6 +80,22 @@ def label_of(dataset: Dataset, cell: str, text: str | None) -> str:
             f"label {label!r} is not one of the dataset's: {', '.join(dataset.labels)}"
         )
     return label
+
+
+def _spans(cell: str) -> list[Span]:
+    """A span cell: a JSON array of {start, end, label}, or `start:end:label` parts joined by
+    '|' (how a Label Studio annotation is read, and mitl's own span key)."""
+    text = cell.strip()
+    if not text.startswith("["):
+        return spans_of_key(text)
+    try:
+        return SPANS.validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(
+            f"spans must be a JSON array of {{start, end, label}} ({where}: {first['msg']})"
+        ) from None
 
 
 def _label_list(cell: str) -> list[str]:
