@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 OK, REFUSED = 0, 1
 SHOWN_LEFT_OUT = 10
+SHOWN_LINES = 5
 # The held-out figures printed (all are in --json and the manifest).
 REPORTED = (
     "holdout_accuracy",
@@ -178,14 +180,22 @@ def _summary(
 
 
 def _print_left_out(left_out: list[tuple[int, str]]) -> None:
+    """The records left out, one line per reason with the lines it applies to (a file of
+    which only some items are labeled leaves out the rest for one reason)."""
     if not left_out:
         return
+    by_reason: dict[str, list[int]] = {}
+    for line, reason in sorted(left_out):
+        by_reason.setdefault(re.sub(r"^line \d+: ", "", reason), []).append(line)
     print(f"left out {len(left_out)} record(s):")
-    for line, reason in sorted(left_out)[:SHOWN_LEFT_OUT]:
-        shown = reason if reason.startswith("line ") else f"line {line}: {reason}"
-        print(f"  {shown}")
-    if len(left_out) > SHOWN_LEFT_OUT:
-        print(f"  ... and {len(left_out) - SHOWN_LEFT_OUT} more (--json lists all)")
+    for reason, lines in list(by_reason.items())[:SHOWN_LEFT_OUT]:
+        shown = ", ".join(map(str, lines[:SHOWN_LINES])) + (
+            " ..." if len(lines) > SHOWN_LINES else ""
+        )
+        where = f"line {shown}" if len(lines) == 1 else f"{len(lines)} records (lines {shown})"
+        print(f"  {where}: {reason}")
+    if len(by_reason) > SHOWN_LEFT_OUT:
+        print(f"  ... and {len(by_reason) - SHOWN_LEFT_OUT} more reasons (--json lists all)")
 
 
 def _report(summary: dict[str, Any], dataset: str, holdout: int, min_holdout: int) -> str:

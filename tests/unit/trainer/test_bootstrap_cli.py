@@ -126,3 +126,17 @@ def test_what_cannot_train_is_refused_with_why(
     printed = capsys.readouterr()
     assert "line 2: not CSV: a quoted field opened on this line is not closed" in printed.out
     assert "has 0 verified labels" in printed.err
+
+
+def test_records_left_out_for_one_reason_are_listed_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mitl_trainer.cli import _print_left_out
+
+    unlabeled = [(n, "no label in column 'ls_annotation'") for n in (9, 2, 5, 7, 11, 12, 15)]
+    _print_left_out([*unlabeled, (3, "line 3: not CSV: a stray quote")])
+    assert capsys.readouterr().out.splitlines() == [
+        "left out 8 record(s):",
+        "  7 records (lines 2, 5, 7, 9, 11 ...): no label in column 'ls_annotation'",
+        "  line 3: not CSV: a stray quote",
+    ]
