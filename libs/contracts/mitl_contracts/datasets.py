@@ -197,6 +197,10 @@ class Policy(BaseModel):
     # version's prediction for it differs from an earlier version's.
     escalate_on_disagreement: bool = True
     escalate_on_model_change: bool = True
+    # Where such a model-change item goes: the expert queue, or annotators (review, never
+    # accepted as is). After a promotion the re-scored queue holds many items whose label the
+    # better model changed: in the demo, 25 % of its decisions, all to experts.
+    model_change_queue: Literal["expert", "annotator"] = "expert"
     # Inter-annotator agreement: this share of the items sent to the annotator queue (a draw
     # fixed by dataset and item id, so every replica picks the same items) is labeled by
     # `overlap_annotators` different annotators, each label published as any other; annotators

@@ -37,7 +37,7 @@ from mitl_policy.calibration import (
     rate_in_force,
     samples_calibration,
 )
-from mitl_policy.escalation import EarlierPrediction, escalation_reason
+from mitl_policy.escalation import EarlierPrediction, escalation_reason, model_change_review
 from mitl_policy.requests import accepted_label, item_of, review_request
 from mitl_policy.uncertainty import uncertainty
 
@@ -284,8 +284,11 @@ def route(
         prediction, policy, drift_segments=context.drift_segments, earlier=context.earlier
     )
     recorded = gate.recorded
+    changed = model_change_review(prediction, policy, context.earlier, label)
     if escalation is not None:
         choice = Choice("escalate", escalation, priority, recorded)
+    elif changed is not None:
+        choice = Choice("review", changed, priority, recorded)
     elif gate.calibrate:
         calibrating = calibration_priority(prediction)
         choice = Choice("review", gate.why_not, calibrating, recorded, calibration=True)

@@ -4,6 +4,8 @@
 2. outlier score above the policy's outlier threshold
 3. the predicted class is a segment the drift monitor flagged ("class:<label>")
 4. a newer model version predicts another label than an earlier one did for the same item
+   (with `model_change_queue: annotator`, such an item goes to annotators instead, before
+   any calibration or accept rule: `model_change_review`)
 5. confidence below the escalation floor
 (Two annotators disagreeing on an item is the sixth rule; it fires on labels, see app.)
 """
@@ -41,7 +43,9 @@ def escalation_reason(
     label, confidence = prediction.top
     if class_segment(label) in drift_segments:
         return f"drift monitor flags segment {class_segment(label)}"
-    if (reason := model_changed(prediction, policy, earlier, label)) is not None:
+    if policy.model_change_queue == "expert" and (
+        reason := model_changed(prediction, policy, earlier, label)
+    ):
         return reason
     if confidence < policy.escalation_floor:
         return f"confidence {confidence:.3f} below escalation floor {policy.escalation_floor:.3f}"
@@ -79,3 +83,17 @@ def model_changed(
             f"{earlier.model_version} predicted {show(earlier.label)}"
         )
     return None
+
+
+def model_change_review(
+    prediction: Prediction,
+    policy: Policy,
+    earlier: EarlierPrediction | None,
+    label: str,
+    show: Callable[[str], str] = str,
+) -> str | None:
+    """Rule 4 for a policy that sends model-change items to annotators: the reason to review
+    the item rather than accept it, None when the rule does not apply."""
+    if policy.model_change_queue != "annotator":
+        return None
+    return model_changed(prediction, policy, earlier, label, show)

@@ -116,6 +116,8 @@ def part_escalation(
     for label in labels:
         if class_segment(label) in context.drift_segments:
             return f"drift monitor flags segment {class_segment(label)}"
+    if policy.model_change_queue != "expert":
+        return None
     return model_changed(prediction, policy, context.earlier, key, show)
 
 
@@ -128,6 +130,7 @@ def choose(
     escalation: str | None,
     below: Callable[[P, AcceptGate], str],
     accepted: Callable[[P, AcceptGate], str],
+    changed: str | None = None,
 ) -> Choice:
     """The route of an item from its parts' gates: escalate; else a calibration review; else
     review when a part has no threshold or is under it (`below` words the worst such part);
@@ -138,6 +141,8 @@ def choose(
     calibrating = next((g for _, g in gates if g.calibrate), None)
     if escalation is not None:
         return Choice("escalate", escalation, priority, recorded)
+    if changed is not None:  # a model-change item for annotators (model_change_queue)
+        return Choice("review", changed, priority, recorded)
     if calibrating is not None:
         first = calibration_priority(prediction)
         return Choice("review", calibrating.why_not, first, recorded, calibration=True)

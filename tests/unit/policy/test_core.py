@@ -218,6 +218,24 @@ def test_a_new_model_disagreeing_with_an_earlier_one_escalates() -> None:
     assert core.route(p, off, now=NOW, context=other).decision.route == "accept"
 
 
+def test_a_model_change_can_go_to_annotators_instead_of_experts() -> None:
+    from mitl_policy.escalation import EarlierPrediction
+
+    to_people = POLICY.model_copy(update={"model_change_queue": "annotator"})
+    other = core.RouteContext(earlier=EarlierPrediction("m0", "B"))
+    # Confident, but the earlier version disagreed: reviewed by an annotator, not accepted.
+    routed = core.route(prediction([0.9, 0.05, 0.05]), to_people, now=NOW, context=other)
+    assert routed.decision.route == "review" and routed.review is not None
+    assert routed.review.queue == "annotator" and not routed.review.hide_suggestion
+    assert routed.decision.reason == "model m1 predicts A but m0 predicted B"
+    # The other escalation rules still call the expert: here the floor.
+    low = core.route(prediction([0.34, 0.33, 0.33]), to_people, now=NOW, context=other)
+    assert low.decision.route == "escalate" and "escalation floor" in low.decision.reason
+    agreeing = core.RouteContext(earlier=EarlierPrediction("m0", "A"))
+    assert core.route(prediction([0.9, 0.05, 0.05]), to_people, now=NOW,
+                      context=agreeing).decision.route == "accept"  # fmt: skip
+
+
 def test_near_duplicates_are_pushed_down_the_queue() -> None:
     policy = POLICY.model_copy(update={"diversity_weight": 0.5})
     p = prediction([0.6, 0.3, 0.1])

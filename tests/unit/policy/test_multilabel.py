@@ -90,6 +90,11 @@ def test_model_change_of_the_label_set_escalates() -> None:
                               now=NOW, context=context)  # fmt: skip
     assert routed.decision.route == "escalate"
     assert routed.review is not None and routed.review.queue == "expert"
+    to_people = RAW.model_copy(update={"model_change_queue": "annotator"})
+    reviewed = route_multilabel(prediction({"a": 0.97, "b": 0.02, "c": 0.95}), to_people,
+                                LABELS, now=NOW, context=context)  # fmt: skip
+    assert reviewed.decision.route == "review" and reviewed.review is not None
+    assert reviewed.review.queue == "annotator" and "predicted {a}" in reviewed.decision.reason
 
 
 def _outcomes(n: int, wrong_label_every: int = 0) -> tuple[list[Outcome], dict]:
