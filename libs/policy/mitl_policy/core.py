@@ -37,7 +37,7 @@ from mitl_policy.calibration import (
     rate_in_force,
     samples_calibration,
 )
-from mitl_policy.escalation import EarlierPrediction, escalation_reason, model_change_review
+from mitl_policy.escalation import EarlierPrediction, escalation_reason, model_changed
 from mitl_policy.requests import accepted_label, item_of, review_request
 from mitl_policy.uncertainty import uncertainty
 
@@ -284,7 +284,7 @@ def route(
         prediction, policy, drift_segments=context.drift_segments, earlier=context.earlier
     )
     recorded = gate.recorded
-    changed = model_change_review(prediction, policy, context.earlier, label)
+    changed = model_changed(prediction, policy, context.earlier, label, queue="annotator")
     if escalation is not None:
         choice = Choice("escalate", escalation, priority, recorded)
     elif changed is not None:

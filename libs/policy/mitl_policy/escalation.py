@@ -5,7 +5,7 @@
 3. the predicted class is a segment the drift monitor flagged ("class:<label>")
 4. a newer model version predicts another label than an earlier one did for the same item
    (with `model_change_queue: annotator`, such an item goes to annotators instead, before
-   any calibration or accept rule: `model_change_review`)
+   any calibration or accept rule)
 5. confidence below the escalation floor
 (Two annotators disagreeing on an item is the sixth rule; it fires on labels, see app.)
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from mitl_contracts.datasets import Policy
 from mitl_contracts.events import Prediction
@@ -43,9 +44,7 @@ def escalation_reason(
     label, confidence = prediction.top
     if class_segment(label) in drift_segments:
         return f"drift monitor flags segment {class_segment(label)}"
-    if policy.model_change_queue == "expert" and (
-        reason := model_changed(prediction, policy, earlier, label)
-    ):
+    if (reason := model_changed(prediction, policy, earlier, label)) is not None:
         return reason
     if confidence < policy.escalation_floor:
         return f"confidence {confidence:.3f} below escalation floor {policy.escalation_floor:.3f}"
@@ -69,11 +68,15 @@ def model_changed(
     earlier: EarlierPrediction | None,
     label: str,
     show: Callable[[str], str] = str,
+    *,
+    queue: Literal["expert", "annotator"] = "expert",
 ) -> str | None:
-    """Rule 4: a newer model version predicts `label` where an earlier version predicted
-    another (`show` writes a label in the reason)."""
+    """Rule 4, for the policy's `model_change_queue` being `queue`: a newer model version
+    predicts `label` where an earlier version predicted another (`show` writes a label in the
+    reason). The expert rule escalates; the annotator one reviews (core.route, parts.choose)."""
     if (
         policy.escalate_on_model_change
+        and policy.model_change_queue == queue
         and earlier is not None
         and earlier.model_version != prediction.model_version
         and earlier.label != label
@@ -83,17 +86,3 @@ def model_changed(
             f"{earlier.model_version} predicted {show(earlier.label)}"
         )
     return None
-
-
-def model_change_review(
-    prediction: Prediction,
-    policy: Policy,
-    earlier: EarlierPrediction | None,
-    label: str,
-    show: Callable[[str], str] = str,
-) -> str | None:
-    """Rule 4 for a policy that sends model-change items to annotators: the reason to review
-    the item rather than accept it, None when the rule does not apply."""
-    if policy.model_change_queue != "annotator":
-        return None
-    return model_changed(prediction, policy, earlier, label, show)

@@ -116,8 +116,6 @@ def part_escalation(
     for label in labels:
         if class_segment(label) in context.drift_segments:
             return f"drift monitor flags segment {class_segment(label)}"
-    if policy.model_change_queue != "expert":
-        return None
     return model_changed(prediction, policy, context.earlier, key, show)
 
 
