@@ -23,7 +23,7 @@ from mitl_runtime.dlq import InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 from mitl_runtime.settings import ServiceSettings
 
-from tests.support import eventually, publish_events
+from tests.support import eventually, publish_events, publish_raw
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +100,8 @@ def test_a_dead_letter_is_replayed_to_the_group_that_refused_it_only(
                 return rows[0] if code == 0 and rows else None
 
             out["dead"] = await eventually(dead_lettered, timeout=30)
+            # `list` reads the topics in turn: the one before ours holds a record too.
+            await publish_raw(kafka, topics.dlq(topics.ITEMS_RAW), [b"dead " + run.encode()])
             out["list"] = json.loads((await mitl(kafka, "dlq", "list", "--json"))[1])
             replay = ("dlq", "replay", topic, "--reason", late, "--json")
             out["dry"] = json.loads((await mitl(kafka, *replay, "--dry-run"))[1])
@@ -120,8 +122,9 @@ def test_a_dead_letter_is_replayed_to_the_group_that_refused_it_only(
     assert dead["group"] == strict_group and dead["service"] == "strict-test"
     assert dead["reason"] == f"unknown dataset {late!r}" and dead["kind"] == "item"
     assert dead["source_topic"] == topic and json.loads(dead["value"])["event_id"] == f"{run}-1"
-    [held] = [row for row in out["list"] if row["topic"] == topics.dlq(topic)]
-    assert held["records"] >= 1 and held["newest"] is not None
+    held = {row["topic"]: row for row in out["list"]}
+    assert held[topics.dlq(topics.ITEMS_RAW)]["records"] >= 1
+    assert held[topics.dlq(topic)]["records"] >= 1 and held[topics.dlq(topic)]["newest"] is not None
     assert out["dry"]["dry_run"] and out["dry"]["replayed"] == 1
     assert out["replay"]["replayed"] == 1 and out["replay"]["unaddressed"] == 0
     assert out["again"]["replayed"] == 0

@@ -61,11 +61,11 @@ class Held:
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    found = consumer.partitions_for_topic(topic)
-    if not found:
-        await consumer._client.force_metadata_update()
-        found = consumer.partitions_for_topic(topic)
-    return [TopicPartition(topic, p) for p in sorted(found or ())]
+    """The partitions of `topic`, from the cluster's metadata of all topics. (The consumer's
+    own metadata covers only the topics it was last assigned once it has been assigned any,
+    so after one topic it could answer "no partitions" for the next.)"""
+    cluster = await consumer._client.fetch_all_metadata()
+    return [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
 
 
 def _consumer(settings: ServiceSettings, group_id: str | None = None) -> AIOKafkaConsumer:
