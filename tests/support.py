@@ -67,13 +67,17 @@ class TopicReader:
 
 
 async def publish_raw(
-    bootstrap: str, topic: str, values: list[bytes], key: bytes | None = None
+    bootstrap: str,
+    topic: str,
+    values: list[bytes],
+    key: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
         for value in values:
-            await producer.send_and_wait(topic, value, key=key)
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
 

@@ -40,6 +40,19 @@ def item(run: str, dataset: str, n: int) -> ItemIngested:
     )
 
 
+def letter(run: str) -> list[tuple[str, bytes]]:
+    """The headers of a dead letter of the raw topic, as a consumer writes them."""
+    return [
+        ("mitl-dlq-reason", f"not JSON (test {run})".encode()),
+        ("mitl-dlq-kind", b"json"),
+        ("mitl-dlq-topic", topics.ITEMS_RAW.encode()),
+        ("mitl-dlq-partition", b"0"),
+        ("mitl-dlq-offset", b"0"),
+        ("mitl-dlq-service", b"test"),
+        ("mitl-dlq-group", f"test-{run}".encode()),
+    ]
+
+
 async def mitl(kafka: str, *args: str) -> tuple[int, str]:
     """Run `mitl ... --bootstrap kafka` in a thread (it runs its own event loop); its exit
     code and stdout."""
@@ -100,8 +113,11 @@ def test_a_dead_letter_is_replayed_to_the_group_that_refused_it_only(
                 return rows[0] if code == 0 and rows else None
 
             out["dead"] = await eventually(dead_lettered, timeout=30)
-            # `list` reads the topics in turn: the one before ours holds a record too.
-            await publish_raw(kafka, topics.dlq(topics.ITEMS_RAW), [b"dead " + run.encode()])
+            # `list` reads the topics in turn: the one before ours holds a record too (a dead
+            # letter in form, since other tests read that topic's reasons).
+            await publish_raw(
+                kafka, topics.dlq(topics.ITEMS_RAW), [b"{" + run.encode()], None, letter(run)
+            )
             out["list"] = json.loads((await mitl(kafka, "dlq", "list", "--json"))[1])
             replay = ("dlq", "replay", topic, "--reason", late, "--json")
             out["dry"] = json.loads((await mitl(kafka, *replay, "--dry-run"))[1])
