@@ -25,7 +25,6 @@ from mitl_contracts.events import LABEL_SET_SEPARATOR, Prediction, label_set_key
 
 from mitl_policy.calibration import Verdict
 from mitl_policy.core import RouteContext, Routed, diversity_penalty, effective_policy, routed
-from mitl_policy.escalation import model_changed
 from mitl_policy.parts import choose, part_calibration_rate, part_escalation, part_gates
 from mitl_policy.uncertainty import uncertainty
 from mitl_policy.verdicts import Dated, Outcome, by_decision, newest_first, settling, verdicts
@@ -101,9 +100,6 @@ def route_multilabel(
         policy,
         priority=priority_of(decisions, policy) * diversity_penalty(policy, context),
         escalation=part_escalation(prediction, policy, context, present, key, lambda k: f"{{{k}}}"),
-        changed=model_changed(
-            prediction, policy, context.earlier, key, lambda k: f"{{{k}}}", queue="annotator"
-        ),
         below=lambda worst, gate: (
             f"label {worst.label} {'in' if worst.present else 'out'} at confidence "
             f"{worst.confidence:.3f}, under its threshold {gate.threshold:.3f}"

@@ -13,7 +13,7 @@ when their whole item was drawn (`part_calibration_rate`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from mitl_contracts.datasets import Policy
@@ -100,6 +100,15 @@ def part_gates(
     return gates
 
 
+@dataclass(frozen=True)
+class Elsewhere:
+    """Why an item made of parts goes to an expert (`expert`), or to annotators for a model
+    change the policy sends there (`review`); both None: its parts' gates decide."""
+
+    expert: str | None = None
+    review: str | None = None
+
+
 def part_escalation(
     prediction: Prediction,
     policy: Policy,
@@ -107,16 +116,20 @@ def part_escalation(
     labels: Iterable[str],
     key: str,
     show: Callable[[str], str],
-) -> str | None:
+) -> Elsewhere:
     """The escalation rules of escalation.py read for an item made of parts: metadata,
     outlier score, a drift-flagged label among its parts' `labels`, a new model version
-    predicting another set than `key` (`show` writes a set in the reason)."""
+    predicting another set than `key` (`show` writes a set in the reason; to an expert or,
+    with `model_change_queue: annotator`, to review)."""
     if (reason := regulated_or_outlier(prediction, policy)) is not None:
-        return reason
+        return Elsewhere(expert=reason)
     for label in labels:
         if class_segment(label) in context.drift_segments:
-            return f"drift monitor flags segment {class_segment(label)}"
-    return model_changed(prediction, policy, context.earlier, key, show)
+            return Elsewhere(expert=f"drift monitor flags segment {class_segment(label)}")
+    return Elsewhere(
+        expert=model_changed(prediction, policy, context.earlier, key, show),
+        review=model_changed(prediction, policy, context.earlier, key, show, queue="annotator"),
+    )
 
 
 def choose(
@@ -125,10 +138,9 @@ def choose(
     policy: Policy,
     *,
     priority: float,
-    escalation: str | None,
+    escalation: Elsewhere,
     below: Callable[[P, AcceptGate], str],
     accepted: Callable[[P, AcceptGate], str],
-    changed: str | None = None,
 ) -> Choice:
     """The route of an item from its parts' gates: escalate; else a calibration review; else
     review when a part has no threshold or is under it (`below` words the worst such part);
@@ -137,10 +149,10 @@ def choose(
     blocking = next((g for _, g in gates if g.threshold is None), None)
     under = [(p, g) for p, g in gates if g.threshold is not None and p.confidence < g.threshold]
     calibrating = next((g for _, g in gates if g.calibrate), None)
-    if escalation is not None:
-        return Choice("escalate", escalation, priority, recorded)
-    if changed is not None:  # a model-change item for annotators (model_change_queue)
-        return Choice("review", changed, priority, recorded)
+    if escalation.expert is not None:
+        return Choice("escalate", escalation.expert, priority, recorded)
+    if escalation.review is not None:  # a model change the policy sends to annotators
+        return Choice("review", escalation.review, priority, recorded)
     if calibrating is not None:
         first = calibration_priority(prediction)
         return Choice("review", calibrating.why_not, first, recorded, calibration=True)

@@ -34,10 +34,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-# Pseudo-checks added to the rectifier, each pair one agreeing and one disagreeing check at
-# the accepted items' mean confidence (see the module's docstring).
-PSEUDO_PAIRS = 1
-
 
 @dataclass(frozen=True)
 class Interval:
@@ -90,6 +86,11 @@ def _variance(values: Sequence[float]) -> float:
         return 0.0
     mean = sum(values) / len(values)
     return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+# Pseudo-checks added to the rectifier, each pair one agreeing and one disagreeing check at
+# the accepted items' mean confidence (see the module's docstring).
+PSEUDO_PAIRS = 1
 
 
 def ppi_interval(

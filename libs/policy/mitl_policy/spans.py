@@ -37,7 +37,6 @@ from mitl_contracts.spans import (
 
 from mitl_policy.calibration import Verdict
 from mitl_policy.core import RouteContext, Routed, diversity_penalty, effective_policy, routed
-from mitl_policy.escalation import model_changed
 from mitl_policy.parts import choose, part_calibration_rate, part_escalation, part_gates
 from mitl_policy.uncertainty import uncertainty
 from mitl_policy.verdicts import Dated, Outcome, by_decision, newest_first, settling
@@ -110,9 +109,6 @@ def route_spans(
         priority=priority_of(weakest, policy) * diversity_penalty(policy, context),
         escalation=part_escalation(
             prediction, policy, context, sorted({s.label for s in spans}), key, lambda k: f"[{k}]"
-        ),
-        changed=model_changed(
-            prediction, policy, context.earlier, key, lambda k: f"[{k}]", queue="annotator"
         ),
         below=lambda worst, gate: (
             f"{worst.describe()} at confidence {worst.confidence:.3f}, under the "
