@@ -20,7 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from mitl_contracts import topic_specs
+from mitl_contracts import topic_specs, topics
 from mitl_runtime.kafka_clients import client_options, producer_options
 from mitl_runtime.replay import DeadLetter
 from mitl_runtime.settings import ServiceSettings
@@ -33,18 +33,14 @@ Filter = Callable[[DeadLetter], bool]
 
 def dead_letter_topics() -> list[str]:
     """Every declared dead-letter topic, in declaration order."""
-    return [spec.name for spec in topic_specs.SPECS if spec.name.endswith(".dlq")]
-
-
-def dlq_name(topic: str) -> str:
-    """`topic` as a dead-letter topic name: a source topic gets `.dlq` appended."""
-    return topic if topic.endswith(".dlq") else f"{topic}.dlq"
+    return [spec.name for spec in topic_specs.SPECS if spec.role == "dlq"]
 
 
 def check_topic(topic: str) -> str:
-    """The dead-letter topic `topic` names; ValueError naming the declared ones otherwise."""
-    name = dlq_name(topic)
+    """The dead-letter topic `topic` (a source topic, or its dead-letter topic) names;
+    ValueError naming the declared ones otherwise."""
     known = dead_letter_topics()
+    name = topic if topic in known else topics.dlq(topic)
     if name not in known:
         raise ValueError(f"{topic!r} is not a mitl topic with a dead-letter topic; known: "
                          + ", ".join(t.removesuffix(".dlq") for t in known))  # fmt: skip

@@ -375,29 +375,23 @@ def _tasks(path: Path, text: str) -> Iterator[tuple[int, str, Any]]:
         raise fail(at, "expected ',' or ']' after a task")
 
 
-def _choice(results: Any) -> str | None:
-    """The first choice of a Label Studio result list, if any."""
+def _choices(results: Any) -> list[str] | None:
+    """The choices of the first `choices` result of a Label Studio result list whose first
+    choice is a label (several on a multi-label task), if any."""
     if not isinstance(results, list):
         return None
     for result in results:
         if isinstance(result, dict) and isinstance(result.get("value"), dict):
             choices = result["value"].get("choices")
             if isinstance(choices, list) and choices and isinstance(choices[0], str):
-                return choices[0]
+                return [c for c in choices if isinstance(c, str)]
     return None
 
 
-def _choices(results: Any) -> list[str] | None:
-    """Every choice of the first `choices` result of a Label Studio result list (several on a
-    multi-label task), if any."""
-    if not isinstance(results, list):
-        return None
-    for result in results:
-        if isinstance(result, dict) and isinstance(result.get("value"), dict):
-            choices = result["value"].get("choices")
-            if isinstance(choices, list) and choices and all(isinstance(c, str) for c in choices):
-                return list(choices)
-    return None
+def _choice(results: Any) -> str | None:
+    """The first choice of a Label Studio result list, if any."""
+    choices = _choices(results)
+    return choices[0] if choices else None
 
 
 def _span_results(results: Any) -> list[dict[str, Any]] | None:

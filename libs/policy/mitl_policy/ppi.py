@@ -20,11 +20,10 @@ precision 0.98) the nominal 95 % interval held the true precision in 45 % of sam
 checks and 90 % of 100 (`python scripts/ppi_coverage.py`); in an audit report, 12 spot
 checks, all right, gave [0.984, 1.0] and an estimate of 1.001, where Wilson says [0.76, 1.0].
 As Agresti and Coull do for a proportion, the rectifier is computed with one pseudo-check of
-each outcome at
-the accepted items' mean confidence (PSEUDO_PAIRS): coverage is then 96-100 % from 10 to 300
-checks at precision 0.90-0.995, calibrated or overconfident by 0.05, for a width about
-Wilson's at a few dozen checks and a little under it from 100 on. The estimate itself comes
-from the checks as they are, kept within [0, 1].
+each outcome at the accepted items' mean confidence (PSEUDO_PAIRS): coverage is then 96-100 %
+from 10 to 300 checks at precision 0.90-0.995, calibrated or overconfident by 0.05, for a
+width about Wilson's at a few dozen checks and a little under it from 100 on. The estimate
+itself comes from the checks as they are, kept within [0, 1].
 """
 
 from __future__ import annotations
@@ -79,13 +78,6 @@ def wilson_interval(k: int, n: int, level: float) -> Interval:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return Interval(p, max(0.0, centre - spread), min(1.0, centre + spread))
-
-
-def _variance(values: Sequence[float]) -> float:
-    if len(values) < 2:
-        return 0.0
-    mean = sum(values) / len(values)
-    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
 
 
 # Pseudo-checks added to the rectifier, each pair one agreeing and one disagreeing check at

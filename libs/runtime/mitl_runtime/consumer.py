@@ -32,6 +32,7 @@ from mitl_runtime.dlq import (
     HandlerRejections,
     InvalidMessage,
     SourceRecord,
+    consuming,
 )
 from mitl_runtime.fresh_batch import grow, rewind, top_up
 from mitl_runtime.metrics import (
@@ -100,16 +101,11 @@ async def undecoded(message: StreamMessage[Any]) -> Any:
 
 
 async def handle(
-    handler: Handler[E],
-    received: list[Received[E]],
-    dead_letters: DeadLetters,
-    group: str,
-    topic: str,
+    handler: Handler[E], received: list[Received[E]], dead_letters: DeadLetters, where: str
 ) -> int:
-    """Run `handler` over the batch `group` consumed; return how many messages it
-    dead-lettered. A batch that fails on one message's data is handled one message at a time
-    instead (poison.py)."""
-    with HandlerRejections(group) as rejections:
+    """Run `handler` over the batch; return how many messages it dead-lettered. A batch that
+    fails on one message's data is handled one message at a time instead (poison.py)."""
+    with HandlerRejections() as rejections:
         try:
             await handler(received)
             return rejections.count
@@ -117,14 +113,9 @@ async def handle(
             cause = data_error(error)
             if cause is None:
                 raise
-    log.warning(
-        "%s on %s: batch failed on its data (%s); handling it message by message",
-        group,
-        topic,
-        cause,
-    )
+    log.warning("%s: batch failed on its data (%s); handling it message by message", where, cause)
     # Counted afresh: what the failed attempt dead-lettered is dead-lettered again now.
-    with HandlerRejections(group) as rejections:
+    with HandlerRejections() as rejections:
         await handle_one_by_one(handler, received, dead_letters)
         return rejections.count
 
@@ -188,7 +179,8 @@ def subscribe(
         received: list[Received[E]] = []
         rejected = 0
         try:
-            with traced.consuming(topic, group, records) if traced else nullcontext():
+            traces = traced.consuming(topic, group, records) if traced else nullcontext()
+            with traces, consuming(group):
                 for record in records:
                     if replayed_for_another(record.headers, group):
                         continue
@@ -196,10 +188,10 @@ def subscribe(
                     try:
                         received.append(Received(decode(event_type, source.value), source))
                     except InvalidMessage as error:
-                        with HandlerRejections(group):
-                            await dead_letters.send(source, error)
+                        await dead_letters.send(source, error)
                 if received:
-                    rejected = await handle(handler, received, dead_letters, group, topic)
+                    where = f"{group} on {topic}"
+                    rejected = await handle(handler, received, dead_letters, where)
         except DeadLetterLimitExceeded as error:
             log.critical("%s: %s; stopping consumption of %s", group, error, topic)
             rewind(consumer, taken, extra)

@@ -9,7 +9,9 @@ that means the code, not the data, is wrong.
 from __future__ import annotations
 
 import collections
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,21 +127,26 @@ class DeadLetters:
             self.limit.record(False)
 
 
-class HandlerRejections:
-    """Counts, within a `with` block, the messages dead-lettered through any DeadLetters; with
-    `group`, those dead letters name it as the consumer group that refused them."""
+@contextlib.contextmanager
+def consuming(group: str) -> Iterator[None]:
+    """Within the block, every dead letter names `group` as the consumer group that refused
+    it, whichever sink sends it (the consumer's or a handler's own)."""
+    token = _consuming_group.set(group)
+    try:
+        yield
+    finally:
+        _consuming_group.reset(token)
 
-    def __init__(self, group: str | None = None) -> None:
-        self.group = group
+
+class HandlerRejections:
+    """Counts, within a `with` block, the messages dead-lettered through any DeadLetters."""
 
     def __enter__(self) -> HandlerRejections:
         self.counter = [0]
         self._token = _handler_rejections.set(self.counter)
-        self._group_token = _consuming_group.set(self.group)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _consuming_group.reset(self._group_token)
         _handler_rejections.reset(self._token)
 
     @property

@@ -52,7 +52,7 @@ async def test_handler_rejections_are_counted_per_context() -> None:
 
 
 async def test_a_dead_letter_names_the_consumer_group_whose_batch_refused_it() -> None:
-    from mitl_runtime.dlq import DeadLetters, HandlerRejections, SourceRecord
+    from mitl_runtime.dlq import DeadLetters, SourceRecord, consuming
 
     sent: list[dict[str, str]] = []
 
@@ -64,7 +64,7 @@ async def test_a_dead_letter_names_the_consumer_group_whose_batch_refused_it() -
     # A service builds its handler's sink once, under a name that is no consumer group.
     sink = DeadLetters(FakeBroker(), "svc", "mitl-svc", limit)  # type: ignore[arg-type]
     record = SourceRecord("t", 0, 1, None, b"x")
-    with HandlerRejections("mitl-svc.labels.v1"):
+    with consuming("mitl-svc.labels.v1"):
         await sink.send(record, InvalidMessage("refused"))
     await sink.send(record, InvalidMessage("outside any batch"))
     assert [h["mitl-dlq-group"] for h in sent] == ["mitl-svc.labels.v1", "mitl-svc"]

@@ -31,7 +31,7 @@ from mitl_contracts.spans import Span, check_spans, spans_key, spans_of_key, tri
 from pydantic import TypeAdapter, ValidationError
 
 from mitl_trainer.core.split import in_holdout
-from mitl_trainer.core.training_set import Example, TrainingSet
+from mitl_trainer.core.training_set import Example, TrainingSet, stored_text
 
 SPANS = TypeAdapter(list[Span])
 
@@ -119,7 +119,7 @@ def stored_content(dataset: Dataset, record: SeedRecord) -> str:
     except ValidationError as error:
         raise ValueError(error.errors()[0]["msg"]) from None
     dataset.check_content(content)
-    return json.dumps(record.vector) if record.vector is not None else record.text or ""
+    return stored_text(content)
 
 
 def seed_set(

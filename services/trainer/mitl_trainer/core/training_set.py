@@ -9,10 +9,13 @@ never train; pseudo-labeled items only train.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from mitl_contracts.events import ItemContent
 
 from mitl_trainer.core.split import in_holdout
 
@@ -29,6 +32,14 @@ class LabelRow:
     source: str
     occurred_at: datetime
     seq: int
+
+
+def stored_text(content: ItemContent) -> str:
+    """What the trainer keeps of an item's content: its text, its image base64-encoded, or its
+    vector as JSON (mitl_trainer.training turns them back into bytes and arrays)."""
+    if content.vector is not None:
+        return json.dumps(content.vector)
+    return content.text or content.image or ""
 
 
 @dataclass(frozen=True)

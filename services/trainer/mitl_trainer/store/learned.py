@@ -5,7 +5,6 @@ JSON list (mitl_trainer.training turns them back into bytes and arrays)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -13,7 +12,7 @@ import asyncpg
 from mitl_contracts.events import ItemIngested, Label, ModelPromoted
 from mitl_runtime import bulk
 
-from mitl_trainer.core.training_set import LabelRow
+from mitl_trainer.core.training_set import LabelRow, stored_text
 
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -38,10 +37,8 @@ LABEL_COLUMNS = {
 
 
 def stored_content(item: ItemIngested) -> str:
-    """What is kept of an item: its text, its image base64-encoded, or its vector as JSON."""
-    if item.content.vector is not None:
-        return json.dumps(item.content.vector)
-    return item.content.text or item.content.image or ""
+    """What is kept of an item (core.training_set.stored_text)."""
+    return stored_text(item.content)
 
 
 async def add_items(db: Db, items: Sequence[ItemIngested]) -> None:
