@@ -10,14 +10,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from mitl_contracts import topics
-from mitl_contracts.events import ItemContent, ItemIngested, Label, ModelPromoted
-from mitl_ml.artifacts import bundle_path, manifest_digest
+from mitl_contracts.events import ItemContent, ItemIngested, Label
+from mitl_ml.artifacts import bundle_path
 from mitl_ml.bootstrap import bootstrap_splits, build_bootstrap
 from mitl_ml.runtime import load_model
 
-from tests.integration.test_trainer import publish
-from tests.support import TopicReader, running_app
+from tests.integration.retraining import announced_champion, retrain
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "trainer"))
 from mitl_trainer.app import create_app
@@ -75,22 +73,8 @@ async def test_verified_images_train_a_pixels_champion(service_env: dict, tmp_pa
         )
         for n, e in enumerate(examples)
     ]
-    announced = ModelPromoted(
-        dataset=dataset,
-        model_version=champion,
-        status="champion",
-        bundle_uri=boot.resolve().as_uri(),
-        artifact_sha256=manifest_digest(boot),
-    )
-    async with running_app(create_app(settings)):
-        await publish(kafka, topics.ITEMS_INGESTED, list(items))
-        await publish(kafka, topics.MODELS, [announced])
-        async with TopicReader(kafka, topics.MODELS) as models:
-            await publish(kafka, topics.LABELS, list(labels))
-            await models.wait_for(
-                lambda _: len(models.events(ModelPromoted, dataset=dataset)) >= 3, timeout=180
-            )
-    announcements = models.events(ModelPromoted, dataset=dataset)
+    announced = announced_champion(dataset, champion, boot)
+    _, announcements = await retrain(create_app(settings), kafka, announced, items, labels)
     assert [e.status for e in announcements] == ["champion", "candidate", "champion"]
     version = announcements[1].model_version
     assert version.startswith(f"{dataset}-pixels-t")

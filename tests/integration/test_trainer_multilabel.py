@@ -11,23 +11,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from mitl_contracts import topics
 from mitl_contracts.events import (
     ItemContent,
     ItemIngested,
     Label,
-    ModelPromoted,
     label_set_key,
 )
-from mitl_ml.artifacts import bundle_path, manifest_digest
+from mitl_ml.artifacts import bundle_path
 from mitl_ml.manifest import write_bundle
 from mitl_ml.multilabel_data import load_yeast
 from mitl_ml.ovr import train_vector_ovr
 from mitl_ml.runtime import load_model
 
-from tests.integration.test_trainer import publish
-from tests.integration.test_trainer_spans import dead_lettered_by_trainer
-from tests.support import TopicReader, running_app
+from tests.integration.retraining import announced_champion, retrain
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "trainer"))
 from mitl_trainer.app import create_app
@@ -127,37 +123,12 @@ async def test_verified_label_sets_retrain_the_one_vs_rest_head(
 
     labels = [label(n, sets[n], f"label-{run}-{n}") for n in chosen]
     bad = label(chosen[0], ["Class99"], f"label-{run}-bad")
-    announced = ModelPromoted(
-        dataset=dataset,
-        model_version=champion,
-        status="champion",
-        bundle_uri=boot.resolve().as_uri(),
-        artifact_sha256=manifest_digest(boot),
+    announced = announced_champion(dataset, champion, boot)
+    reason, announcements = await retrain(
+        create_app(settings), kafka, announced, items, labels, refused=bad
     )
-    async with running_app(create_app(settings)):
-        await publish(kafka, topics.ITEMS_INGESTED, list(items))
-        await publish(kafka, topics.MODELS, [announced])
-        async with (
-            TopicReader(kafka, topics.MODELS) as models,
-            TopicReader(kafka, topics.dlq(topics.LABELS)) as dlq,
-        ):
-            await publish(kafka, topics.LABELS, [bad, *labels])
-            records = await dlq.wait_for(
-                lambda recs: any(
-                    bad.event_id.encode() in r.value and dead_lettered_by_trainer(r) for r in recs
-                ),
-                timeout=60,
-            )
-            await models.wait_for(
-                lambda _: len(models.events(ModelPromoted, dataset=dataset)) >= 3, timeout=180
-            )
-    reason = next(
-        dict(r.headers)["mitl-dlq-reason"].decode()
-        for r in records
-        if bad.event_id.encode() in r.value and dead_lettered_by_trainer(r)
-    )
+    assert reason is not None
     assert "Class99" in reason
-    announcements = models.events(ModelPromoted, dataset=dataset)
     assert [e.status for e in announcements] == ["champion", "candidate", "champion"]
     version = announcements[1].model_version
     assert version.startswith(f"{dataset}-ovr-t")

@@ -12,17 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from mitl_contracts import topics
-from mitl_contracts.events import ItemContent, ItemIngested, Label, ModelPromoted
+from mitl_contracts.events import ItemContent, ItemIngested, Label
 from mitl_contracts.spans import Span, spans_key
-from mitl_ml.artifacts import bundle_path, manifest_digest
+from mitl_ml.artifacts import bundle_path
 from mitl_ml.manifest import write_bundle
 from mitl_ml.runtime import load_model
 from mitl_ml.span_data import WNUT16_LABELS, load_wnut16
 from mitl_ml.tagger import train_tagger
 
-from tests.integration.test_trainer import publish
-from tests.support import TopicReader, running_app
+from tests.integration.retraining import announced_champion, retrain
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "trainer"))
 from mitl_trainer.app import create_app
@@ -49,11 +47,6 @@ def tweets(span_sets: list[list[Span]], trains: Callable[[int], bool]) -> list[i
         picked += [n for n in holding if trains(n) and n not in picked][:PER_LABEL]
     picked += [n for n in usable if n not in picked][: ITEMS - len(picked)]
     return picked[:ITEMS]
-
-
-def dead_lettered_by_trainer(record: object) -> bool:
-    headers = dict(getattr(record, "headers", ()) or ())
-    return headers.get("mitl-dlq-service") == b"trainer"
 
 
 async def test_verified_span_sets_train_a_tagger_champion(
@@ -128,37 +121,12 @@ async def test_verified_span_sets_train_a_tagger_champion(
         annotator="ada",
         model_version=champion,
     )
-    announced = ModelPromoted(
-        dataset=dataset,
-        model_version=champion,
-        status="champion",
-        bundle_uri=boot.resolve().as_uri(),
-        artifact_sha256=manifest_digest(boot),
+    announced = announced_champion(dataset, champion, boot)
+    reason, announcements = await retrain(
+        create_app(settings), kafka, announced, items, labels, refused=bad, timeout=300
     )
-    async with running_app(create_app(settings)):
-        await publish(kafka, topics.ITEMS_INGESTED, list(items))
-        await publish(kafka, topics.MODELS, [announced])
-        async with (
-            TopicReader(kafka, topics.MODELS) as models,
-            TopicReader(kafka, topics.dlq(topics.LABELS)) as dlq,
-        ):
-            await publish(kafka, topics.LABELS, [bad, *labels])
-            records = await dlq.wait_for(
-                lambda recs: any(
-                    bad.event_id.encode() in r.value and dead_lettered_by_trainer(r) for r in recs
-                ),
-                timeout=60,
-            )
-            await models.wait_for(
-                lambda _: len(models.events(ModelPromoted, dataset=dataset)) >= 3, timeout=300
-            )
-    reason = next(
-        dict(r.headers)["mitl-dlq-reason"].decode()
-        for r in records
-        if bad.event_id.encode() in r.value and dead_lettered_by_trainer(r)
-    )
+    assert reason is not None
     assert "planet" in reason and "not one of the dataset's labels" in reason
-    announcements = models.events(ModelPromoted, dataset=dataset)
     assert [e.status for e in announcements] == ["champion", "candidate", "champion"]
     version = announcements[1].model_version
     assert version.startswith(f"{dataset}-tagger-t")

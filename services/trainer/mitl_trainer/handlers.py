@@ -1,8 +1,9 @@
 """What the trainer learns from the stream: item texts, labels, the champion of each dataset;
 and the retraining requests that labels and drift alerts make.
 
-Only text and image datasets of the catalog are trained here; events of other datasets are
-counted as ignored, not dead-lettered (they are valid, just not this service's business). A label
+Every dataset of the catalog is trained here (text, image and vector items); events of a
+dataset the catalog does not declare are counted as ignored, not dead-lettered (they are valid,
+just not this service's business). A label
 outside its dataset's label set can never train anything and is dead-lettered; so is a span
 dataset's label without its span set or with spans the dataset refuses. A span set's label is
 its key (mitl_contracts.spans.spans_key), stored as any label and read back into spans to train.
@@ -34,20 +35,10 @@ log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
 
 
-TRAINED_KINDS = ("text", "image")
-
-
 def trained(catalog: Catalog, dataset: str) -> Dataset | None:
-    """The dataset if the trainer trains it: in the catalog, with text or image items, or
-    multi-label with vector items (a one-vs-rest head)."""
-    found = catalog.datasets.get(dataset)
-    if found is None:
-        return None
-    if found.input_kind in TRAINED_KINDS or (
-        found.input_kind == "vector" and found.task == "multilabel"
-    ):
-        return found
-    return None
+    """The dataset if the trainer trains it: every dataset of the catalog (text, image and
+    vector items; single-label, multi-label and spans), None for one it does not declare."""
+    return catalog.datasets.get(dataset)
 
 
 def label_fault(dataset: Dataset, event: Label) -> str | None:

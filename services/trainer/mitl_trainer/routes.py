@@ -15,7 +15,7 @@ from mitl_runtime.service import ServiceRuntime
 from pydantic import BaseModel
 
 from mitl_trainer.core import schedule
-from mitl_trainer.handlers import TRAINED_KINDS, Intake, trained
+from mitl_trainer.handlers import Intake
 from mitl_trainer.settings import Settings
 from mitl_trainer.store import learned, retraining
 from mitl_trainer.worker import readiness, training_set
@@ -66,16 +66,9 @@ def build_router(
 
     def trainable(name: str) -> Dataset:
         try:
-            dataset = catalog.get(name)
+            return catalog.get(name)
         except UnknownDataset as error:
             raise HTTPException(404, str(error)) from None
-        if trained(catalog, name) is None:
-            raise HTTPException(
-                422,
-                f"dataset {name!r} has {dataset.input_kind} items; the trainer trains "
-                f"{' and '.join(TRAINED_KINDS)} datasets, and multi-label vector ones",
-            )
-        return dataset
 
     @router.post(
         "/retrain/{dataset}", status_code=202, response_model=Request, dependencies=[admin]

@@ -4,7 +4,9 @@ run it off the event loop); no database, no broker.
 The candidate is a logistic-regression head of the kind `Rules.kind` names: on MiniLM
 embeddings (mitl_ml.train_minilm_head) or on MiniLM embeddings stacked with TF-IDF word and char
 n-grams and temperature-scaled (mitl_ml.train_hybrid_logreg); for an image dataset, on its
-images' raw pixels (mitl_ml.train_pixels_classifier, kind pixels-logreg); for a span dataset a
+images' raw pixels (mitl_ml.train_pixels_classifier, kind pixels-logreg); for a single-label
+vector dataset, on the vectors themselves (mitl_ml.train_vector_classifier, kind vector-onnx);
+for a span dataset a
 BIO tagger on MiniLM token states (mitl_ml.tagger, kind minilm-tagger) from the verified span
 sets, compared with the champion on entity-level F1 rather than accuracy; trained with a
 fixed seed on the training side of a TrainingSet; it and the champion are scored on the same
@@ -45,6 +47,7 @@ from mitl_ml.train import (
     train_hybrid_logreg,
     train_minilm_head,
     train_pixels_classifier,
+    train_vector_classifier,
 )
 
 from mitl_trainer.core.candidate_vs_champion import Verdict, decide
@@ -126,6 +129,15 @@ def train_ovr(
     return train_vector_ovr(vectors, [label_set_of(key) for key in labels], label_set, **run)
 
 
+def train_vectors(
+    vectors: np.ndarray, labels: Sequence[str], label_set: Sequence[str], **run: Any
+) -> tuple[ModelManifest, dict[str, bytes]]:
+    """A standardised logistic-regression head on a single-label dataset's own vectors
+    (kind vector-onnx); vectors need no encoder."""
+    run.pop("encoder", None)
+    return train_vector_classifier(vectors, labels, label_set, **run)
+
+
 def train_text_one_vs_rest(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -156,12 +168,14 @@ TRAINERS: dict[str, tuple[str, Any]] = {
     "hybrid-logreg": ("hybrid", train_hybrid_logreg),
     "pixels-logreg": ("pixels", train_pixels),
     "minilm-tagger": ("tagger", train_span_tagger),
+    "vector-onnx": ("vector", train_vectors),
     "vector-ovr-onnx": ("ovr", train_ovr),
     "hybrid-ovr-onnx": ("ovr", train_text_one_vs_rest),
 }
 DEFAULT_KIND = "hybrid-logreg"
 IMAGE_KIND = "pixels-logreg"
 SPAN_KIND = "minilm-tagger"
+VECTOR_KIND = "vector-onnx"
 MULTILABEL_KIND = "vector-ovr-onnx"
 TEXT_MULTILABEL_KIND = "hybrid-ovr-onnx"
 MULTILABEL_TRAINED = (MULTILABEL_KIND, TEXT_MULTILABEL_KIND)
@@ -169,13 +183,14 @@ MULTILABEL_TRAINED = (MULTILABEL_KIND, TEXT_MULTILABEL_KIND)
 
 def kind_for(dataset: Dataset, configured: str) -> str:
     """The model kind a dataset's candidates are: the configured text kind, the pixels kind
-    for an image dataset, the tagger for a span dataset, the one-vs-rest head for a
-    multi-label dataset (on vectors, or on MiniLM + TF-IDF features of texts)."""
+    for an image dataset, the vectors' own head for a vector dataset, the tagger for a span
+    dataset, the one-vs-rest head for a multi-label dataset (on vectors, or on MiniLM +
+    TF-IDF features of texts)."""
     if dataset.task == "spans":
         return SPAN_KIND
     if dataset.task == "multilabel":
         return TEXT_MULTILABEL_KIND if dataset.input_kind == "text" else MULTILABEL_KIND
-    return IMAGE_KIND if dataset.input_kind == "image" else configured
+    return {"image": IMAGE_KIND, "vector": VECTOR_KIND}.get(dataset.input_kind, configured)
 
 
 def score_metric(kind: str) -> str:
