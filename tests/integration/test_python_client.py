@@ -30,7 +30,7 @@ from mitl_cli.main import main as mitl
 from mitl_client import AsyncMitlClient, Endpoints, Item, MitlClient
 from mitl_client.importer import import_file
 from mitl_contracts import topics
-from mitl_contracts.events import Decision, Prediction, ReviewRequested
+from mitl_contracts.events import Decision, ItemIngested, Prediction, ReviewRequested
 from mitl_contracts.ids import item_id_for
 from mitl_ingest.app import create_app as ingest_app
 from mitl_ingest.settings import Settings as IngestSettings
@@ -42,6 +42,7 @@ from tests.support import AUDITOR_TOKEN, TopicReader, ingest_key, publish_events
 pytestmark = pytest.mark.integration
 
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+DIGIT_LABELS = [str(n) for n in range(10)]
 
 
 class Served:
@@ -89,6 +90,7 @@ class Stack:
     datasets_file: Path
     dataset: str
     roundtrip: str
+    images: str
 
     def client(self, token: str | None = None) -> MitlClient:
         """A client with `token` (by default the auditor's, for reports and exports) and the
@@ -101,7 +103,7 @@ def stack(
     kafka: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     run = uuid.uuid4().hex[:6]
-    dataset, roundtrip = f"pc-{run}", f"pc-{run}-rt"
+    dataset, roundtrip, images = f"pc-{run}", f"pc-{run}-rt", f"pc-{run}-img"
     path = tmp_path_factory.mktemp("client") / "datasets.yaml"
     path.write_text(
         "datasets:\n"
@@ -109,6 +111,8 @@ def stack(
             f"  {name}:\n    labels: {LABELS}\n    max_text_chars: 500\n"
             for name in ("trec6", dataset, roundtrip)
         )
+        + f"  {images}:\n    input_kind: image\n    labels: {DIGIT_LABELS}\n"
+        "    max_image_side: 64\n"
     )
     env: dict[str, Any] = {
         "kafka_bootstrap_servers": kafka,
@@ -130,7 +134,7 @@ def stack(
         endpoints = Endpoints(
             ingest=served.urls["ingest"], review=served.urls["review"], audit=served.urls["audit"]
         )
-        yield Stack(endpoints, kafka, database_url, path, dataset, roundtrip)
+        yield Stack(endpoints, kafka, database_url, path, dataset, roundtrip, images)
 
 
 def create_user(stack: Stack, role: str, capsys: pytest.CaptureFixture[str]) -> str:
@@ -302,7 +306,7 @@ def test_mitl_import_csv_with_rejects_and_resume(
     ]
     assert sorted(r["line"] for r in rejects) == [32, 33, 34]
     by_line = {r["line"]: r["reason"] for r in rejects}
-    assert by_line[32] == "line 32: no 'text' (and no 'vector')"
+    assert by_line[32] == "line 32: no 'text' (and no 'vector' or 'image')"
     assert by_line[34] == "line 34: 4 fields, the header has 3"
     assert by_line[33].startswith("line 33: ingest: ")
 
@@ -344,6 +348,57 @@ def test_mitl_import_csv_with_rejects_and_resume(
         == 1
     )
     assert "404" in capsys.readouterr().err
+
+
+def test_mitl_import_a_folder_of_images_one_subfolder_per_label(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder of PNG images in a subfolder per label imports as image items carrying their
+    bytes and their label as metadata; a file that is no image is rejected by the reader, an
+    image over the dataset's size by ingest; a rerun adds nothing."""
+    import numpy as np
+    from mitl_ml.images import encode_png
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    folder = tmp_path / "scans"
+    pngs = {}
+    for n in range(12):
+        label = folder / str(digits.target[n])
+        label.mkdir(parents=True, exist_ok=True)
+        pngs[f"{digits.target[n]}/{n:02d}.png"] = data = encode_png(
+            (digits.images[n] * 255 / 16).astype(np.uint8)
+        )
+        (label / f"{n:02d}.png").write_bytes(data)
+    (folder / "notes.txt").write_text("scanned on Tuesday")
+    (folder / "0" / "poster.png").write_bytes(encode_png(np.zeros((100, 100), np.uint8)))
+
+    async def ingested() -> list[ItemIngested]:
+        async with TopicReader(stack.kafka, topics.ITEMS_INGESTED) as reader:
+            await reader.wait_for(
+                lambda _: len(reader.events(ItemIngested, dataset=stack.images)) >= 12
+            )
+            return reader.events(ItemIngested, dataset=stack.images)
+
+    args = ["import", str(folder), "--dataset", stack.images]
+    args += ["--ingest-url", stack.endpoints.ingest, "--no-progress"]
+    assert mitl(args) == 0
+    assert "12 new, 0 already there, 2 rejected" in capsys.readouterr().out
+    rejects = [json.loads(x) for x in (tmp_path / "scans.rejects.jsonl").read_text().splitlines()]
+    reasons = {r["external_id"]: r["reason"] for r in rejects}
+    assert reasons["notes.txt"] == "notes.txt: not an image file (.png, .jpg, .jpeg)"
+    assert reasons["0/poster.png"] == (
+        "0/poster.png: ingest: image: image is 100x100 pixels; at most 64 each way "
+        f"(dataset {stack.images!r})"
+    )
+    events = asyncio.run(ingested())
+    by_id = {e.external_id: e for e in events}
+    assert set(by_id) == set(pngs)
+    for name, event in by_id.items():
+        assert event.content.image_data == pngs[name]
+        assert event.content.metadata == {"label": name.split("/")[0]}
+    assert mitl(args) == 0
+    assert "0 new, 12 already there, 2 rejected" in capsys.readouterr().out
 
 
 def test_label_studio_round_trip(

@@ -1,12 +1,13 @@
-"""Reading items out of files: CSV, JSON Lines, Parquet and Label Studio task JSON. Pure
-reading, no HTTP: `read(path, ...)` yields, per record, the `Item` to ingest or why the record
-cannot be taken (`Rejected`); a file that is not what it claims raises `BadFile` naming the
-line (or, for Parquet, the column).
+"""Reading items out of files: CSV, JSON Lines, Parquet, Label Studio task JSON, and folders of
+images. Pure reading, no HTTP: `read(path, ...)` yields, per record, the `Item` to ingest or why
+the record cannot be taken (`Rejected`); a file that is not what it claims raises `BadFile`
+naming the line (or, for Parquet, the column).
 
 Columns (CSV, JSONL, Parquet; in Label Studio JSON the keys of a task's `data`):
 
 - the content: `text_column` (default `text`), else a `vector` column (a list of numbers; JSON
-  text in a CSV cell);
+  text in a CSV cell), else an `image` column: a PNG or JPEG file's path (relative to the
+  file's folder) or a `data:image/...;base64,` URL;
 - the item's id: `id_column` if given, else an `external_id` or `id` column, else an id derived
   from the content (`row-` and 24 hex digits of its sha256): stable across reruns, so ingest's
   deduplication makes an import resumable, and the same content in two rows is one item;
@@ -26,6 +27,11 @@ Without `labels` or a score the prediction is kept as metadata (`ls_prediction`,
 (labels come from review): the latest one is kept as metadata (`ls_annotation`; several
 choices joined by '|'; spans as `start:end:label|...`). A task exported by mitl (`meta.mitl`)
 gets its metadata back.
+
+A folder: its PNG and JPEG files (`.png`, `.jpg`, `.jpeg`), each an image item whose id is its
+path in the folder (`cat/0001.png`). An image in a subfolder carries the subfolder's name as
+metadata `label` (the layout `FOLDER/<label>/<image>`, where `mitl bootstrap` finds its labels);
+one at the top carries none. Files of other types are left out, listed.
 """
 
 from __future__ import annotations
@@ -36,18 +42,24 @@ import datetime
 import hashlib
 import json
 import re
+from base64 import b64encode
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mitl_contracts.events import NAME_CHARACTERS, NAME_MAX_LENGTH, ClientPrediction
+from mitl_contracts.events import (
+    MAX_IMAGE_BYTES,
+    NAME_CHARACTERS,
+    NAME_MAX_LENGTH,
+    ClientPrediction,
+)
 from pydantic import ValidationError
 
 from mitl_client.models import Item
 
-Kind = Literal["csv", "jsonl", "parquet", "label-studio"]
-KINDS: tuple[Kind, ...] = ("csv", "jsonl", "parquet", "label-studio")
+Kind = Literal["csv", "jsonl", "parquet", "label-studio", "folder"]
+KINDS: tuple[Kind, ...] = ("csv", "jsonl", "parquet", "label-studio", "folder")
 SUFFIXES: dict[str, Kind] = {
     ".csv": "csv",
     ".jsonl": "jsonl",
@@ -57,6 +69,11 @@ SUFFIXES: dict[str, Kind] = {
 }
 ID_COLUMNS = ("external_id", "id")
 VECTOR_COLUMN = "vector"
+IMAGE_COLUMN = "image"
+CONTENT_COLUMNS = (VECTOR_COLUMN, IMAGE_COLUMN)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+# The metadata key an image in a folder's subfolder carries the subfolder's name under.
+FOLDER_LABEL_KEY = "label"
 PREDICTION_KEY = "prediction"
 # Keys mitl's own Label Studio export adds to `data` that are the item's ids, not metadata.
 MITL_DATA_KEYS = ("item_id", "dataset", "batch_id")
@@ -86,7 +103,9 @@ Record = Row | Rejected
 
 
 def kind_of(path: Path) -> Kind:
-    """The kind of file by its suffix; BadFile if the suffix names none."""
+    """A folder, else the kind of file by its suffix; BadFile if the suffix names none."""
+    if path.is_dir():
+        return "folder"
     try:
         return SUFFIXES[path.suffix.lower()]
     except KeyError:
@@ -120,6 +139,28 @@ def _vector(value: Any) -> Any:
     return value
 
 
+def _image(value: Any, root: Path) -> str:
+    """An image cell as an item's `image` (base64): a data URL's payload, or the bytes of the
+    file it names (relative to `root`); ValueError naming the fault."""
+    if not isinstance(value, str):
+        raise ValueError(f"{IMAGE_COLUMN!r} is a path or a data URL, not {_text(value)}")
+    if value.startswith("data:"):
+        head, comma, payload = value.partition(",")
+        if not comma or not head.endswith(";base64"):
+            raise ValueError(f"{IMAGE_COLUMN!r}: a data URL is data:image/...;base64,<data>")
+        return payload
+    path = root / value
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise ValueError(
+                f"image {value!r} has {size} bytes; an item carries at most {MAX_IMAGE_BYTES}"
+            )
+        return b64encode(path.read_bytes()).decode()
+    except OSError as error:
+        raise ValueError(f"image {value!r}: {error.strerror or error}") from None
+
+
 def _describe(error: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in error.errors()
@@ -130,6 +171,8 @@ def _describe(error: ValidationError) -> str:
 class Columns:
     text: str = "text"
     id: str | None = None
+    # Where an image column's relative paths start: the file's folder.
+    root: Path = Path()
 
     def id_of(self, names: Mapping[str, Any] | list[str]) -> str | None:
         """The id column among `names`: the one asked for, else external_id or id."""
@@ -147,17 +190,27 @@ def item_of(
     extra_metadata: Mapping[str, str] | None = None,
     prediction: ClientPrediction | None = None,
     skip: tuple[str, ...] = (),
+    where: str | None = None,
 ) -> Record:
-    """The Item of one record (a mapping of column to value), or why not."""
+    """The Item of one record (a mapping of column to value), or why not; `where` names the
+    record in messages (default `line N`)."""
+    where = where or f"line {line}"
     text = record.get(columns.text)
     content: dict[str, Any] = {}
     if text is not None and text != "":
         content["text"] = text if isinstance(text, str) else _text(text)
     elif record.get(VECTOR_COLUMN) not in (None, ""):
         content["vector"] = _vector(record[VECTOR_COLUMN])
+    elif record.get(IMAGE_COLUMN) not in (None, ""):
+        try:
+            content["image"] = _image(record[IMAGE_COLUMN], columns.root)
+        except ValueError as error:
+            return Rejected(line, f"{where}: {error}")
     else:
-        return Rejected(line, f"line {line}: no {columns.text!r} (and no {VECTOR_COLUMN!r})")
-    used = {columns.text, VECTOR_COLUMN, PREDICTION_KEY, *skip}
+        return Rejected(
+            line, f"{where}: no {columns.text!r} (and no {VECTOR_COLUMN!r} or {IMAGE_COLUMN!r})"
+        )
+    used = {columns.text, *CONTENT_COLUMNS, PREDICTION_KEY, *skip}
     if id_column is not None:
         used.add(id_column)
     metadata = {
@@ -169,17 +222,17 @@ def item_of(
     content["metadata"] = metadata
     raw_id = record.get(id_column) if id_column is not None else None
     if id_column is not None and raw_id in (None, ""):
-        return Rejected(line, f"line {line}: column {id_column!r} is empty")
+        return Rejected(line, f"{where}: column {id_column!r} is empty")
     external_id = _text(raw_id) if raw_id is not None else derived_id(content)
     if prediction is None and isinstance(record.get(PREDICTION_KEY), Mapping):
         try:
             prediction = ClientPrediction.model_validate(record[PREDICTION_KEY])
         except ValidationError as error:
-            return Rejected(line, f"line {line}: prediction: {_describe(error)}", external_id)
+            return Rejected(line, f"{where}: prediction: {_describe(error)}", external_id)
     try:
         item = Item(external_id=external_id, prediction=prediction, **content)
     except ValidationError as error:
-        return Rejected(line, f"line {line}: {_describe(error)}", external_id)
+        return Rejected(line, f"{where}: {_describe(error)}", external_id)
     return Row(line, item)
 
 
@@ -209,10 +262,10 @@ def read_csv(path: Path, columns: Columns) -> Iterator[Record]:
             raise BadFile(f"{path}: line 1: empty file, expected a header row") from None
         except (csv.Error, UnicodeDecodeError) as error:
             raise BadFile(f"{path}: line 1: not CSV: {error}") from None
-        if columns.text not in header and VECTOR_COLUMN not in header:
+        if columns.text not in header and not set(CONTENT_COLUMNS) & set(header):
             raise BadFile(
-                f"{path}: line 1: no column {columns.text!r} (nor {VECTOR_COLUMN!r}); "
-                f"the header has {', '.join(repr(h) for h in header)}"
+                f"{path}: line 1: no column {columns.text!r} (nor {VECTOR_COLUMN!r} or "
+                f"{IMAGE_COLUMN!r}); the header has {', '.join(repr(h) for h in header)}"
             )
         id_column = columns.id_of(header)
         if id_column is not None and id_column not in header:
@@ -295,9 +348,13 @@ def read_parquet(path: Path, columns: Columns, batch_rows: int = 1000) -> Iterat
             and (pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type))
         ):
             raise BadFile(f"{path}: column {VECTOR_COLUMN!r}: {kind}, not a list of numbers")
+    elif IMAGE_COLUMN in names:
+        kind = schema.field(IMAGE_COLUMN).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise BadFile(f"{path}: column {IMAGE_COLUMN!r}: {kind}, not a string")
     else:
         raise BadFile(
-            f"{path}: no column {columns.text!r} (nor {VECTOR_COLUMN!r}); "
+            f"{path}: no column {columns.text!r} (nor {VECTOR_COLUMN!r} or {IMAGE_COLUMN!r}); "
             f"the columns are {', '.join(repr(n) for n in names)}"
         )
     id_column = columns.id_of(names)
@@ -559,6 +616,30 @@ def _task_record(
     )
 
 
+# Folders of images
+
+
+def folder_images(path: Path) -> list[Path]:
+    """The files of a folder and of its subfolders (one level), in name order."""
+    top = sorted(p for p in path.iterdir() if p.is_file())
+    inner = sorted(p for d in path.iterdir() if d.is_dir() for p in d.iterdir() if p.is_file())
+    return top + inner
+
+
+def read_folder(path: Path, columns: Columns) -> Iterator[Record]:
+    """Each image of the folder as an item with its path for an id; one in a subfolder
+    carries the subfolder's name as metadata `label`."""
+    for n, file in enumerate(folder_images(path), start=1):
+        name = file.relative_to(path).as_posix()
+        if file.suffix.lower() not in IMAGE_SUFFIXES:
+            yield Rejected(n, f"{name}: not an image file ({', '.join(IMAGE_SUFFIXES)})", name)
+            continue
+        record = {"id": name, IMAGE_COLUMN: name}
+        if file.parent != path:
+            record[FOLDER_LABEL_KEY] = file.parent.name
+        yield item_of(record, n, columns, id_column="id", where=name)
+
+
 def read(
     path: Path,
     kind: Kind | None = None,
@@ -571,8 +652,12 @@ def read(
     is not what it claims: before the first record (a Label Studio file is checked whole), or
     at the first CSV record that is not CSV at all."""
     path = Path(path)
-    columns = Columns(text_column, id_column)
     chosen = kind or kind_of(path)
+    if chosen == "folder":
+        if not path.is_dir():
+            raise BadFile(f"{path}: not a folder")
+        return read_folder(path, Columns(text_column, root=path))
+    columns = Columns(text_column, id_column, root=path.parent)
     if chosen == "csv":
         return read_csv(path, columns)
     if chosen == "jsonl":
@@ -592,6 +677,8 @@ def count(path: Path, kind: Kind | None = None) -> int | None:
             return int(pq.ParquetFile(path).metadata.num_rows)
         if chosen == "label-studio":
             return None
+        if chosen == "folder":
+            return len(folder_images(path))
         with path.open("rb") as handle:
             lines = sum(1 for line in handle if line.strip())
         return max(lines - 1, 0) if chosen == "csv" else lines

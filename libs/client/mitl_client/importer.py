@@ -16,7 +16,7 @@ from typing import IO
 from mitl_contracts.api import IngestResponse
 
 from mitl_client.client import DEFAULT_BATCH, DEFAULT_CONCURRENCY, MitlClient
-from mitl_client.files import Kind, Rejected, Row, read
+from mitl_client.files import Kind, Rejected, Row, kind_of, read
 from mitl_client.models import Item
 
 
@@ -37,11 +37,18 @@ Progress = Callable[[ImportResult], None]
 
 
 def default_batch_id(path: Path) -> str:
-    """`import-` and the file's name: the ingest batch (and export `batch`) of its items."""
-    return ("import-" + re.sub(r"[^A-Za-z0-9_.\-]", "-", path.name))[:100]
+    """`import-` and the file's (or folder's) name: the ingest batch (and export `batch`) of
+    its items."""
+    return ("import-" + re.sub(r"[^A-Za-z0-9_.\-]", "-", named(path).name))[:100]
+
+
+def named(path: Path) -> Path:
+    """`path` itself, or resolved where it has no name of its own (`.`)."""
+    return path if path.name else path.resolve()
 
 
 def rejects_path_for(path: Path) -> Path:
+    path = named(path)
     return path.with_name(path.name + ".rejects.jsonl")
 
 
@@ -88,6 +95,7 @@ def import_file(
     file is not what it claims, client errors when ingest cannot be reached or refuses the
     dataset."""
     path = Path(path)
+    folder = (kind or kind_of(path)) == "folder"
     result = ImportResult()
     sink = _Rejects(Path(rejects) if rejects is not None else rejects_path_for(path))
     lines: dict[str, list[int]] = {}
@@ -120,7 +128,9 @@ def import_file(
             elif outcome.status == "duplicate":
                 result.duplicates += 1
             else:
-                reject(line, f"line {line}: ingest: {outcome.reason}", item.external_id)
+                # A folder's record is a file, named by its id (files.read_folder).
+                where = item.external_id if folder else f"line {line}"
+                reject(line, f"{where}: ingest: {outcome.reason}", item.external_id)
         if progress is not None:
             progress(result)
 

@@ -38,8 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="train a dataset's first model from a file of labeled items",
         description=(
             "Train a dataset's first model from a CSV, JSON Lines, Parquet or Label Studio "
-            "file of labeled items, as the trainer trains later versions: single-label and "
-            "multi-label text, multi-label vectors, entity spans. Writes a model bundle."
+            "file of labeled items, or a folder of labeled images (one subfolder per label), as "
+            "the trainer trains later versions: single-label and multi-label text and "
+            "vectors, entity spans, images. Writes a model bundle."
         ),
     )
     parser.add_argument("dataset", help="a dataset of the datasets file")
@@ -65,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+FOLDER_UNLABELED = "at the top of the folder: no subfolder names its label"
+
+
 def fail(message: str) -> int:
     print(f"mitl bootstrap: {message}", file=sys.stderr)
     return REFUSED
@@ -73,6 +77,7 @@ def fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load the trainer and its ML stack.
     from mitl_client.files import BadFile, Rejected, read
+    from mitl_client.importer import named
     from mitl_contracts.datasets import UnknownDataset, load_catalog
     from mitl_ml.manifest import write_bundle
     from mitl_ml.quantize import default_encoder
@@ -88,25 +93,20 @@ def run(args: argparse.Namespace) -> int:
         dataset = catalog.get(args.dataset)
     except UnknownDataset as error:
         return fail(str(error))
-    if dataset.input_kind == "image":
-        return fail(
-            f"dataset {dataset.name!r} takes images, which the file readers do not read; "
-            "bootstrap trains text and vector datasets"
-        )
-    if dataset.input_kind == "vector" and dataset.task == "single":
-        return fail(
-            f"dataset {dataset.name!r} is single-label on vectors, which the trainer does not "
-            "train; bootstrap trains what the trainer retrains: text datasets of every task, "
-            "multi-label vector datasets"
-        )
-    if not args.file.is_file():
-        return fail(f"{args.file}: no such file")
+    if not args.file.exists():
+        return fail(f"{args.file}: no such file or folder")
 
     records: list[SeedRecord] = []
     left_out: list[tuple[int, str]] = []
+    # A folder's records are its files: messages name them, not lines.
+    names: dict[int, str] | None = {} if args.file.is_dir() else None
     try:
         for record in read(args.file, text_column=args.text_column, id_column=args.id_column,
                            labels=dataset.labels):  # fmt: skip
+            if names is not None:
+                names[record.line] = (
+                    record.external_id if isinstance(record, Rejected) else record.item.external_id
+                ) or str(record.line)
             if isinstance(record, Rejected):
                 left_out.append((record.line, record.reason))
                 continue
@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                     external_id=item.external_id,
                     text=item.text,
                     vector=item.vector,
+                    image=item.image,
                     label=item.metadata.get(args.label_column),
                 )
             )
@@ -128,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
         holdout_fraction=settings.holdout_fraction,
         label_column=args.label_column,
     )
-    left_out += seed.left_out
+    for line, reason in seed.left_out:
+        unlabeled = names is not None and reason.startswith("no label")
+        left_out.append((line, FOLDER_UNLABELED if unlabeled else reason))
     training = seed.training
     kind = trainers.kind_for(dataset, settings.model_kind)
     ready = schedule.readiness(
@@ -140,14 +143,13 @@ def run(args: argparse.Namespace) -> int:
         dataset=dataset.name,
     )
     if not ready.ready:
-        _print_left_out(left_out)
+        _print_left_out(left_out, names)
         return fail(f"{args.file}: {ready.reason}")
 
-    digest = hashlib.sha256(args.file.read_bytes()).hexdigest()
     provenance = {
         "trigger": "bootstrap",
-        "trigger_ref": args.file.name,
-        "seed_file_sha256": digest,
+        "trigger_ref": named(args.file).name,
+        "seed_file_sha256": seed_digest(args.file),
         "left_out": len(left_out),
     }
     rules = trainers.Rules(settings.seed, settings.promotion_margin, settings.min_holdout, kind)
@@ -155,17 +157,33 @@ def run(args: argparse.Namespace) -> int:
     candidate = trainers.train_candidate(dataset, training, None, rules, encoder, provenance)
     out = args.out or Path("models") / f"{dataset.name}-seed"
     manifest = write_bundle(out, candidate.manifest, candidate.files)
-    summary = _summary(manifest.model_dump(mode="json"), out, training, left_out, kind)
+    summary = _summary(manifest.model_dump(mode="json"), out, training, left_out, kind, names)
     if args.json:
         print(json.dumps(summary, indent=2))
         return OK
-    _print_left_out(left_out)
+    _print_left_out(left_out, names)
     print(_report(summary, dataset.name, len(training.holdout), settings.min_holdout))
     return OK
 
 
+def seed_digest(path: Path) -> str:
+    """The seed file's sha256; a folder's, over its files' names and contents in order."""
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def _summary(
-    manifest: dict[str, Any], out: Path, training: Any, left_out: list[tuple[int, str]], kind: str
+    manifest: dict[str, Any],
+    out: Path,
+    training: Any,
+    left_out: list[tuple[int, str]],
+    kind: str,
+    names: dict[int, str] | None,
 ) -> dict[str, Any]:
     return {
         "bundle": str(out),
@@ -175,24 +193,33 @@ def _summary(
         "holdout": len(training.holdout),
         "label_counts": manifest["training"]["trainer"]["label_counts"],
         "metrics": {k: v for k, v in manifest["metrics"].items() if k.startswith("holdout_")},
-        "left_out": [{"line": line, "reason": reason} for line, reason in sorted(left_out)],
+        "left_out": [
+            {"line": line, "reason": reason, **({"file": names[line]} if names else {})}
+            for line, reason in sorted(left_out)
+        ],
     }
 
 
-def _print_left_out(left_out: list[tuple[int, str]]) -> None:
+def _print_left_out(left_out: list[tuple[int, str]], names: dict[int, str] | None = None) -> None:
     """The records left out, one line per reason with the lines it applies to (a file of
-    which only some items are labeled leaves out the rest for one reason)."""
+    which only some items are labeled leaves out the rest for one reason); for a folder
+    (`names`: each record's file), the files instead of lines."""
     if not left_out:
         return
-    by_reason: dict[str, list[int]] = {}
+    by_reason: dict[str, list[str]] = {}
     for line, reason in sorted(left_out):
-        by_reason.setdefault(re.sub(r"^line \d+: ", "", reason), []).append(line)
+        name = names.get(line) if names is not None else None
+        prefix = re.escape(name) if name is not None else r"line \d+"
+        by_reason.setdefault(re.sub(rf"^{prefix}: ", "", reason), []).append(name or str(line))
     print(f"left out {len(left_out)} record(s):")
-    for reason, lines in list(by_reason.items())[:SHOWN_LEFT_OUT]:
-        shown = ", ".join(map(str, lines[:SHOWN_LINES])) + (
-            " ..." if len(lines) > SHOWN_LINES else ""
-        )
-        where = f"line {shown}" if len(lines) == 1 else f"{len(lines)} records (lines {shown})"
+    for reason, places in list(by_reason.items())[:SHOWN_LEFT_OUT]:
+        shown = ", ".join(places[:SHOWN_LINES]) + (" ..." if len(places) > SHOWN_LINES else "")
+        if names is not None:
+            where = shown if len(places) == 1 else f"{len(places)} files ({shown})"
+        else:
+            where = (
+                f"line {shown}" if len(places) == 1 else f"{len(places)} records (lines {shown})"
+            )
         print(f"  {where}: {reason}")
     if len(by_reason) > SHOWN_LEFT_OUT:
         print(f"  ... and {len(by_reason) - SHOWN_LEFT_OUT} more reasons (--json lists all)")

@@ -60,7 +60,7 @@ def test_csv_rows_that_cannot_be_taken_are_rejected_and_the_rest_carry_on(
     path.write_text("text,source\n,sms\nhello,sms,extra\n   ,x\nfine,y\n")
     records = rows(path)
     assert [type(r).__name__ for r in records] == ["Rejected", "Rejected", "Rejected", "Row"]
-    assert records[0].reason == "line 2: no 'text' (and no 'vector')"  # type: ignore[union-attr]
+    assert records[0].reason == "line 2: no 'text' (and no 'vector' or 'image')"  # type: ignore[union-attr]
     assert records[1].reason == "line 3: 3 fields, the header has 2"  # type: ignore[union-attr]
     assert "line 4" in records[2].reason and "empty" in records[2].reason  # type: ignore[union-attr]
 

@@ -1,8 +1,10 @@
 """`mitl bootstrap`: a dataset declared without a model gets its first one from a file of
 labeled items, trained as the trainer trains (real TREC-6 questions in a CSV; real Yeast
-vectors with their label sets in JSON Lines). The bundle loads and scores as inference would
-serve it; records that do not fit are listed by line and left out; a file that cannot train
-(a class without examples), an unknown dataset and an image dataset are refused with why."""
+vectors with their label sets, and scikit-learn's digits as vectors with one label each, in
+JSON Lines; the digits as PNG images in a folder per label). The bundle loads and scores as
+inference would serve it; records that do not fit are listed by line (a folder's, by file) and
+left out; a file that cannot train (a class without examples, content of the wrong kind) and
+an unknown dataset are refused with why."""
 
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ import numpy as np
 import pytest
 from mitl_cli.main import main
 from mitl_ml.datasets import load_dataset
+from mitl_ml.images import encode_png
 from mitl_ml.manifest import read_manifest
 from mitl_ml.multilabel_data import load_yeast
 from mitl_ml.runtime import load_model
+from sklearn.datasets import load_digits
 
 QUESTIONS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+DIGITS = load_digits()
+DIGIT_LABELS = [str(n) for n in range(10)]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,11 @@ def datasets_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"    labels: {json.dumps(list(load_yeast().labels))}\n"
         "  scans:\n"
         "    input_kind: image\n"
-        "    labels: [a, b]\n"
+        f"    labels: {json.dumps(DIGIT_LABELS)}\n"
+        "  embeddings:\n"
+        "    input_kind: vector\n"
+        "    vector_dim: 64\n"
+        f"    labels: {json.dumps(DIGIT_LABELS)}\n"
     )
     return path
 
@@ -115,9 +125,13 @@ def test_what_cannot_train_is_refused_with_why(
     assert "every class needs at least 2 training examples (ABBR has 0)" in err
     assert not (tmp_path / "never").exists()
     assert main(["bootstrap", "nosuch", str(path), *where]) == 1
-    assert "unknown dataset 'nosuch'; known: genes, questions, scans" in capsys.readouterr().err
+    known = "known: embeddings, genes, questions, scans"
+    assert f"unknown dataset 'nosuch'; {known}" in capsys.readouterr().err
+    # Questions are no images: every record is left out, saying so, and nothing trains.
     assert main(["bootstrap", "scans", str(path), *where]) == 1
-    assert "takes images" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "dataset 'scans' takes image items, not text" in printed.out
+    assert "has 0 verified labels" in printed.err
     assert main(["bootstrap", "questions", str(tmp_path / "missing.csv"), *where]) == 1
     assert "no such file" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
@@ -140,3 +154,76 @@ def test_records_left_out_for_one_reason_are_listed_once(
         "  7 records (lines 2, 5, 7, 9, 11 ...): no label in column 'ls_annotation'",
         "  line 3: not CSV: a stray quote",
     ]
+
+
+def test_json_lines_of_vectors_with_one_label_each_give_a_vector_head(
+    datasets_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "embeddings.jsonl"
+    with path.open("w") as f:
+        for n in range(500):
+            record = {
+                "id": f"v{n}",
+                "vector": DIGITS.data[n].tolist(),
+                "label": str(DIGITS.target[n]),
+            }
+            f.write(json.dumps(record) + "\n")
+        f.write(json.dumps({"id": "short", "vector": [1.0, 2.0], "label": "3"}) + "\n")
+    out = tmp_path / "embeddings-seed"
+    code = main(["bootstrap", "embeddings", str(path), "--datasets-file", str(datasets_file),
+                 "--out", str(out), "--json"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["kind"] == "vector-onnx"
+    assert summary["version"].startswith("embeddings-vector-t")
+    assert summary["left_out"] == [
+        {"line": 501, "reason": "vector has 2 values; dataset 'embeddings' takes 64"}
+    ]
+    assert summary["train"] + summary["holdout"] == 500
+    assert summary["metrics"]["holdout_accuracy"] > 0.9
+    model = load_model(out)
+    held = DIGITS.data[500:600].astype(np.float32)
+    predicted = model.predict(held).probabilities.argmax(axis=1)
+    assert np.mean(predicted == DIGITS.target[500:600]) > 0.75  # other writers than the seed's
+
+
+def test_a_folder_of_images_one_subfolder_per_label_gives_a_pixels_head(
+    datasets_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "scans"
+    for n in range(400):
+        label = folder / str(DIGITS.target[n])
+        label.mkdir(parents=True, exist_ok=True)
+        (label / f"{n:04d}.png").write_bytes(
+            encode_png((DIGITS.images[n] * 255 / 16).astype(np.uint8))
+        )
+    (folder / "loose.png").write_bytes((folder / "0" / "0000.png").read_bytes())
+    (folder / "notes.txt").write_text("taken on the 3rd")
+    (folder / "3" / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    out = tmp_path / "scans-seed"
+    args = [
+        "bootstrap",
+        "scans",
+        str(folder),
+        "--datasets-file",
+        str(datasets_file),
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "left out 3 record(s):" in printed
+    assert "  loose.png: at the top of the folder: no subfolder names its label" in printed
+    assert "  notes.txt: not an image file (.png, .jpg, .jpeg)" in printed
+    assert "  3/cut.png: not a PNG or JPEG image Pillow can read" in printed
+    manifest = read_manifest(out)
+    assert manifest.kind == "pixels-logreg" and manifest.labels == DIGIT_LABELS
+    assert manifest.training["trainer"]["trigger_ref"] == "scans"
+    assert manifest.metrics["holdout_accuracy"] > 0.85
+    model = load_model(out)
+    images = [encode_png((x * 255 / 16).astype(np.uint8)) for x in DIGITS.images[400:500]]
+    predicted = model.predict(images).probabilities.argmax(axis=1)
+    assert np.mean(predicted == DIGITS.target[400:500]) > 0.85
+    # The same folder gives the same bundle: its digest covers the files' names and bytes.
+    again = tmp_path / "again"
+    assert main([*args[:-1], str(again)]) == 0
+    assert read_manifest(again).version == manifest.version

@@ -1,9 +1,10 @@
-"""`mitl import FILE --dataset D`: ingest a CSV, JSON Lines, Parquet or Label Studio JSON file
-through ingest's HTTP API (with the Python client, mitl_client.importer), with a progress bar on
-stderr. Records it cannot take go to a rejects file (`FILE.rejects.jsonl`, one JSON object per
-line with the line and the reason) and the rest carry on; rerunning it on the same file adds
-nothing twice. The dataset's label set, which turns Label Studio predictions into client
-predictions, comes from the datasets file (MITL_DATASETS_FILE).
+"""`mitl import FILE --dataset D`: ingest a CSV, JSON Lines, Parquet or Label Studio JSON file, or
+a folder of PNG and JPEG images (one subfolder per label, or none), through ingest's HTTP API
+(with the Python client, mitl_client.importer), with a progress bar on stderr. Records it cannot
+take go to a rejects file (`FILE.rejects.jsonl`, one JSON object per line with the line and the
+reason) and the rest carry on; rerunning it on the same file adds nothing twice. The dataset's
+label set, which turns Label Studio predictions into client predictions, comes from the datasets
+file (MITL_DATASETS_FILE).
 
 Exit codes: 0 imported (rejects, if any, named); 1 the file is not what it claims (the message
 names the line and the column) or ingest refused the dataset; 2 ingest cannot be reached or the
@@ -34,12 +35,15 @@ PASSED_THROUGH = ("text_column", "id_column", "rejects", "batch_id", "batch_size
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "import",
-        help="ingest a CSV, JSONL, Parquet or Label Studio JSON file (resumable)",
+        help="ingest a CSV, JSONL, Parquet or Label Studio JSON file, or a folder of images "
+        "(resumable)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     parser.add_argument("file", type=Path)
     parser.add_argument("--dataset", required=True)
-    parser.add_argument("--format", choices=KINDS, default=None, help="default: from the suffix")
+    parser.add_argument(
+        "--format", choices=KINDS, default=None, help="default: a folder, else from the suffix"
+    )
     parser.add_argument("--text-column", default="text")
     parser.add_argument(
         "--id-column", default=None, help="default: external_id or id, else ids from the content"
@@ -86,8 +90,8 @@ def fail(code: int, message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     path: Path = args.file
-    if not path.is_file():
-        return fail(UNUSABLE, f"{path}: no such file")
+    if not path.exists():
+        return fail(UNUSABLE, f"{path}: no such file or folder")
     try:
         kind: Kind = args.format or kind_of(path)
     except BadFile as error:

@@ -1,5 +1,5 @@
-"""A dataset's first model from a file of labeled items: the records, checked, as the training
-set the trainer trains every later version from. Pure: no I/O.
+"""A dataset's first model from a file of labeled items (or a folder of labeled images): the
+records, checked, as the training set the trainer trains every later version from. Pure: no I/O.
 
 A dataset declared without a `model:` has nothing to score its items with, so nothing reaches
 people and no label ever comes. A team starting one labels a seed set elsewhere (a spreadsheet,
@@ -28,6 +28,7 @@ from mitl_contracts.datasets import Dataset
 from mitl_contracts.events import LABEL_SET_SEPARATOR, ItemContent, label_set_key
 from mitl_contracts.ids import item_id_for
 from mitl_contracts.spans import Span, check_spans, spans_key, spans_of_key, trimmed
+from mitl_ml import images
 from pydantic import TypeAdapter, ValidationError
 
 from mitl_trainer.core.split import in_holdout
@@ -45,6 +46,8 @@ class SeedRecord:
     text: str | None
     vector: list[float] | None
     label: str | None
+    # An image's bytes base64-encoded, as the events carry them.
+    image: str | None = None
 
 
 @dataclass
@@ -112,13 +115,16 @@ def _label_list(cell: str) -> list[str]:
 
 
 def stored_content(dataset: Dataset, record: SeedRecord) -> str:
-    """What the trainer stores of an item (the text; a vector as its JSON list); ValueError
-    when the record's content does not fit the dataset (as ingest would refuse it)."""
+    """What the trainer stores of an item (the text; a vector as its JSON list; an image
+    base64-encoded); ValueError when the record's content does not fit the dataset (as
+    ingest would refuse it: an image must decode, within the dataset's limits)."""
     try:
-        content = ItemContent(text=record.text, vector=record.vector)
+        content = ItemContent(text=record.text, vector=record.vector, image=record.image)
     except ValidationError as error:
         raise ValueError(error.errors()[0]["msg"]) from None
     dataset.check_content(content)
+    if (data := content.image_data) is not None:
+        images.check(data, dataset.max_image_side)
     return stored_text(content)
 
 
