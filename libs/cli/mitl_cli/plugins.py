@@ -24,6 +24,7 @@ KNOWN: dict[str, dict[str, str]] = {
         "clients": "mitl_ingest.cli:register",
         "export": "mitl_audit.export_cli:register",
         "models": "mitl_inference.cli:register",
+        "retrain": "mitl_trainer.retrain_cli:register",
         "users": "mitl_review.cli:register",
     },
     BENCHMARKS: {

@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import asyncpg
 from mitl_contracts.datasets import Catalog
@@ -57,7 +57,9 @@ async def training_set(pool: asyncpg.Pool, dataset: str, settings: Settings) -> 
     )
 
 
-def readiness(catalog: Catalog, dataset: str, training: TrainingSet, settings: Settings) -> Any:
+def readiness(
+    catalog: Catalog, dataset: str, training: TrainingSet, settings: Settings
+) -> schedule.Readiness:
     """Whether the training set can train (schedule.readiness); a span dataset's classes are
     its entity labels, counted in entities, a multi-label dataset's its labels, counted in
     items holding each."""
