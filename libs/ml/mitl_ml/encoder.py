@@ -110,10 +110,20 @@ def spread(chunks: list[list[int]], threads: int) -> list[list[int]]:
 
 @dataclass(frozen=True)
 class Encoded:
-    """`embeddings` float32 [n, 384], unit rows, input order; `truncated[i]` if text i was cut."""
+    """`embeddings` float32 [n, 384], unit rows, input order; `truncated[i]` if text i was cut;
+    `leading` float32 [n, 384], the last hidden state of each text's first wordpiece (after
+    [CLS]) at unit length, zeros for a text without one: the opening word in its context
+    ("How" of "How many ..."), which says much of what a question asks. It costs no extra
+    encoder run: the same hidden states are pooled."""
 
     embeddings: np.ndarray
     truncated: list[bool]
+    leading: np.ndarray | None = None
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """The embeddings and the leading states (zeros where an encoder gave none)."""
+        leading = self.leading if self.leading is not None else np.zeros_like(self.embeddings)
+        return self.embeddings, leading
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,12 @@ class TokenStates:
     offsets: list[list[tuple[int, int]]]
     word_ids: list[list[int]]
     truncated: list[bool]
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """float32 rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 class MiniLMEncoder:
@@ -205,8 +221,9 @@ class MiniLMEncoder:
             if not isinstance(text, str):
                 raise TypeError(f"texts[{i}] is {type(text).__name__}, not str")
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        lead = np.zeros_like(out)
         if not texts:
-            return Encoded(out, [])
+            return Encoded(out, [], lead)
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
         truncated = [len(e.overflowing) > 0 for e in encodings]
         # Sorting by token count keeps padding (wasted attention compute) minimal per chunk;
@@ -216,14 +233,14 @@ class MiniLMEncoder:
         chunks = spread(length_chunks(order, lengths), self.threads)
         if self._pool is None or len(chunks) == 1:
             for chunk in chunks:
-                out[chunk] = self._embed([encodings[i].ids for i in chunk])
-            return Encoded(out, truncated)
+                out[chunk], lead[chunk] = self._embed([encodings[i].ids for i in chunk])
+            return Encoded(out, truncated, lead)
         # Longest chunks first, so that the last ones to finish are short.
         chunks.sort(key=lambda c: -len(c) * lengths[c[-1]])
         rows = [[encodings[i].ids for i in chunk] for chunk in chunks]
         for chunk, embedded in zip(chunks, self._pool.map(self._embed, rows), strict=True):
-            out[chunk] = embedded
-        return Encoded(out, truncated)
+            out[chunk], lead[chunk] = embedded
+        return Encoded(out, truncated, lead)
 
     def encode_tokens(self, texts: list[str]) -> TokenStates:
         """Each wordpiece's last hidden state (contextual, not pooled) with its character
@@ -273,10 +290,13 @@ class MiniLMEncoder:
         feeds = {k: v for k, v in feeds.items() if k in self._input_names}
         return np.asarray(self._session.run(["last_hidden_state"], feeds)[0]), mask
 
-    def _embed(self, rows: list[list[int]]) -> np.ndarray:
+    def _embed(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows' sentence embeddings and leading states (Encoded)."""
         hidden, mask = self._run(rows)
         # Mean over real tokens only, then unit length so dot product == cosine similarity.
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        # The first wordpiece follows [CLS]; a text of none has [SEP] there: zeros instead.
+        has_word = np.array([len(r) > 2 for r in rows])[:, None]
+        leading = np.where(has_word, hidden[:, 1, :], 0.0)
+        return unit_rows(pooled), unit_rows(leading)

@@ -6,6 +6,12 @@ confidence >= 0.99, TF-IDF word 1-2-grams 0.855 with 16 %, MiniLM + word + char 
 0.900 with 49 %, about 0.99 precise there. The embedding says what a text means, the n-grams
 which exact words and word pieces it uses ("How many", "Who", "abbreviation").
 
+The leading block (`pooling` "leading" in a hybrid manifest): the encoder's state of each
+text's first wordpiece, in context. A question's opening word says much of what it asks
+("How" of "How many" against "How did"), and a mean over every token blurs it. Out of fold on
+all of TREC-6 it took the hybrid head from 0.906 to 0.926 accurate, and the share at
+confidence >= 0.99 from 39 % to 59 % (0.993 precise there); the encoder runs no more for it.
+
 Each block is L2-normalised (MiniLM rows already are; TfidfVectorizer normalises its rows), so
 the three weigh alike before the head's regularisation. The vectorizers learn their vocabulary
 and IDF from texts alone, never labels: the simulator fits them on every item of the dataset
@@ -52,19 +58,25 @@ class HybridFeaturizer:
     def width(self) -> int:
         return len(self.word.vocabulary_) + len(self.char.vocabulary_)
 
-    def transform(self, texts: Sequence[str], embeddings: np.ndarray) -> sparse.csr_matrix:
-        """float32 CSR [n, d + word + char]: embeddings, then word, then char TF-IDF."""
+    def transform(
+        self, texts: Sequence[str], embeddings: np.ndarray, leading: np.ndarray | None = None
+    ) -> sparse.csr_matrix:
+        """float32 CSR [n, d (+ d) + word + char]: embeddings, the leading states if given
+        (mitl_ml.encoder.Encoded.leading), then word, then char TF-IDF."""
         corpus = list(texts)
         if len(corpus) != len(embeddings):
             raise ValueError(f"{len(corpus)} texts but {len(embeddings)} embeddings")
+        dense = [embeddings] if leading is None else [embeddings, leading]
         blocks = [
-            sparse.csr_matrix(np.asarray(embeddings, dtype=np.float32)),
+            *(sparse.csr_matrix(np.asarray(block, dtype=np.float32)) for block in dense),
             self.word.transform(corpus).astype(np.float32),
             self.char.transform(corpus).astype(np.float32),
         ]
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
 
-def hybrid_features(texts: Sequence[str], embeddings: np.ndarray) -> sparse.csr_matrix:
+def hybrid_features(
+    texts: Sequence[str], embeddings: np.ndarray, leading: np.ndarray | None = None
+) -> sparse.csr_matrix:
     """Vectorizers fitted on `texts` (no labels), then the stacked features of the same texts."""
-    return HybridFeaturizer(texts).transform(texts, embeddings)
+    return HybridFeaturizer(texts).transform(texts, embeddings, leading)

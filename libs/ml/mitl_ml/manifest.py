@@ -32,6 +32,9 @@ ModelKind = Literal[
     "minilm-tagger",
 ]
 InputKind = Literal["text", "vector", "image"]
+Pooling = Literal["mean", "leading"]
+# The encoder outputs a head may read, in order (ModelManifest.pooling).
+POOLINGS: tuple[tuple[Pooling, ...], ...] = (("mean",), ("mean", "leading"))
 # Largest square an image model resizes its images to (pixels each way).
 MAX_IMAGE_SIZE = 256
 # Kinds whose head outputs one independent probability per label (multi-label): on vectors
@@ -108,6 +111,9 @@ class ModelManifest(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     outlier: dict[str, Any] = Field(default_factory=dict)
     encoder: EncoderInfo | None = None
+    # The encoder outputs a hybrid head reads, in order before the TF-IDF blocks: "mean" (the
+    # sentence embedding), then "leading" (the first wordpiece's state; Encoded.leading).
+    pooling: tuple[Pooling, ...] = ("mean",)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @model_validator(mode="after")
@@ -134,6 +140,12 @@ class ModelManifest(BaseModel):
                 )
         elif self.encoder is not None and self.kind not in MINILM_KINDS:
             raise ValueError(f"kind {self.kind} has no sentence encoder")
+        if self.pooling not in POOLINGS:
+            raise ValueError(
+                f"pooling {list(self.pooling)} is none of {[list(p) for p in POOLINGS]}"
+            )
+        if self.pooling != ("mean",) and self.kind not in HYBRID_KINDS:
+            raise ValueError(f"kind {self.kind} reads the sentence embedding alone (pooling mean)")
         for role, file_name in self.files.items():
             # Plain names only: a manifest must not point outside its own directory.
             if not file_name or Path(file_name).name != file_name or file_name in {".", ".."}:

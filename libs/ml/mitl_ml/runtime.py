@@ -11,9 +11,11 @@ onnxruntime cannot load or run, is refused.
 - tfidf-logreg: text -> pipeline.onnx (string input -> probs), a single skl2onnx pipeline.
 - vector-onnx: float vectors [n, vector_dim] -> head.onnx (any ONNX classifier -> probs).
 - hybrid-logreg: text -> MiniLMEncoder and features.onnx (TF-IDF word and char n-grams), side
-  by side -> head.onnx (float [n, 384 + width] -> probs [n, k]). The encoder is the bundle's
-  own int8 encoder.onnx if it carries one (trained on the default encoder; checked as for
-  minilm-int8-logreg, by the same code), else the shared shipped one (older bundles).
+  by side -> head.onnx (float [n, 384 + width] -> probs [n, k]; with manifest `pooling`
+  mean, leading: [n, 384 + 384 + width], the first wordpiece's state after the embedding).
+  The encoder is the bundle's own int8 encoder.onnx if it carries one (trained on the
+  default encoder; checked as for minilm-int8-logreg, by the same code), else the shared
+  shipped one (older bundles).
 - hybrid-ovr-onnx: the same inputs as hybrid-logreg into a one-vs-rest head.onnx (float
   [n, 384 + width] -> each label's own probability [n, k]; mitl_ml.text_ovr).
 - pixels-logreg: images (PNG or JPEG bytes) -> grayscale pixels resized to image_size squared
@@ -152,6 +154,11 @@ class LoadedModel:
         return self.manifest.input_kind
 
     @property
+    def reads_leading(self) -> bool:
+        """Does the head read the leading wordpiece's state after the embedding?"""
+        return "leading" in self.manifest.pooling
+
+    @property
     def multilabel(self) -> bool:
         """Does the model give each label its own probability (a one-vs-rest head)?"""
         return self.manifest.kind in MULTILABEL_KINDS
@@ -181,7 +188,8 @@ class LoadedModel:
                 x = embeddings
                 if self._features is not None:
                     tfidf = self._features.run(np.array(texts, dtype=object))
-                    x = np.hstack([embeddings, tfidf])
+                    dense = encoded.dense() if self.reads_leading else (embeddings,)
+                    x = np.hstack([*dense, tfidf])
                 probs = self._classifier.run(x)
             else:
                 probs = self._classifier.run(np.array(texts, dtype=object))
@@ -306,7 +314,7 @@ def load_model(
             intra_op_threads=intra_op_threads,
             allow_spinning=allow_spinning,
         )
-        input_dim = EMBEDDING_DIM + features.width
+        input_dim = EMBEDDING_DIM * len(manifest.pooling) + features.width
     classifier = OnnxClassifier(
         manifest.files[role],
         contents[manifest.files[role]],

@@ -32,7 +32,7 @@ from mitl_ml.export import (
 )
 from mitl_ml.hybrid import CHAR_NGRAMS, WORD_NGRAMS, HybridFeaturizer
 from mitl_ml.images import pixel_matrix
-from mitl_ml.manifest import ModelKind
+from mitl_ml.manifest import ModelKind, Pooling
 from mitl_ml.metrics import evaluate
 from mitl_ml.packaging import (
     Bundle,
@@ -68,6 +68,8 @@ PIXELS_C = 0.5
 DEFAULT_IMAGE_SIZE = 16
 # The hybrid head sees three unit-norm blocks; the simulator's C (sim/head.py) suits it.
 HYBRID_C = 16.0
+# What the hybrid head reads of the encoder: the sentence embedding and the leading state.
+HYBRID_POOLING: tuple[Pooling, ...] = ("mean", "leading")
 MAX_ITER = 2000
 # Out-of-fold folds for the hybrid head's temperature; rows the ONNX export is checked on.
 CALIBRATION_FOLDS = 3
@@ -229,12 +231,14 @@ def train_hybrid_logreg(
     c: float = HYBRID_C,
     **run: Unpack[Run[Sequence[str]]],
 ) -> Bundle:
-    """MiniLM embeddings + TF-IDF word 1-2-grams + char 2-4-grams -> a temperature-scaled
-    logistic-regression head -> kind "hybrid-logreg" bundle contents. Embeds with `encoder`,
-    else the default encoder (mitl_ml.quantize: the int8 one when it holds accuracy).
+    """MiniLM embeddings + the leading wordpiece's state + TF-IDF word 1-2-grams + char
+    2-4-grams -> a temperature-scaled logistic-regression head -> kind "hybrid-logreg" bundle
+    contents (manifest `pooling` mean, leading). Embeds with `encoder`, else the default
+    encoder (mitl_ml.quantize: the int8 one when it holds accuracy).
 
     Files: features.onnx (strings [n, 1] -> the TF-IDF blocks, float [n, w]), head.onnx
-    (float [n, 384 + w], the embedding first -> probabilities [n, k]), centroids.npy
+    (float [n, 384 + 384 + w], the embedding and the leading state first -> probabilities
+    [n, k]), centroids.npy
     (per-class embedding centroids for the outlier score) and, on a built int8 encoder,
     encoder.onnx with the manifest's `encoder` (packaging.carry_built_encoder), as for
     minilm-int8-logreg. The temperature is fitted on out-of-fold predictions and folded into
@@ -246,7 +250,7 @@ def train_hybrid_logreg(
     encoder = encoder or default_encoder()
     encoded = encoder.encode(corpus)
     featurizer = HybridFeaturizer(corpus)
-    x = featurizer.transform(corpus, encoded.embeddings)
+    x = featurizer.transform(corpus, *encoded.dense())
     seed, sample_weight = run["seed"], run.get("sample_weight")
     head = _logreg(c, seed).fit(x, y, sample_weight=sample_weight)
     temperature, ece_before, ece_after = 1.0, float("nan"), float("nan")
@@ -263,12 +267,13 @@ def train_hybrid_logreg(
     features_onnx = to_onnx_tfidf_features([featurizer.word, featurizer.char])
     head_onnx = to_onnx_float(head, x.shape[1])
 
-    def served(texts_in: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
+    def served(texts_in: Sequence[str], embeddings: np.ndarray, leading: Any) -> np.ndarray:
         tfidf = onnx_features(features_onnx, texts_in)
-        return onnx_probabilities(head_onnx, np.hstack([embeddings, tfidf]))
+        return onnx_probabilities(head_onnx, np.hstack([embeddings, leading, tfidf]))
 
     check = slice(0, _CHECK_ROWS)
-    drift = float(np.abs(served(corpus[check], encoded.embeddings[check])
+    embeddings, leading = encoded.dense()
+    drift = float(np.abs(served(corpus[check], embeddings[check], leading[check])
                          - head.predict_proba(x[check])).max())  # fmt: skip
     if not drift <= EXPORT_TOLERANCE:
         raise ExportError(f"ONNX export differs from scikit-learn by {drift:.2e}")
@@ -277,7 +282,7 @@ def train_hybrid_logreg(
         y,
         head.predict_proba(x),
         run.get("holdout"),
-        lambda texts_in: served(list(texts_in), encoder.encode(list(texts_in)).embeddings),
+        lambda texts_in: served(list(texts_in), *encoder.encode(list(texts_in)).dense()),
     )
     if held is not None and len(held[1]):
         metrics["holdout_ece"] = expected_calibration_error(*held)
@@ -290,14 +295,16 @@ def train_hybrid_logreg(
         "word_ngrams": list(WORD_NGRAMS),
         "char_ngrams": list(CHAR_NGRAMS),
         "tfidf_width": featurizer.width,
+        "pooling": list(HYBRID_POOLING),
         "temperature": temperature,
         "oof_ece_before": ece_before,
         "oof_ece_after": ece_after,
     }
     training = training_record(labels, run, drift, extra)
     bundle = bundle_of(
-        run, "hybrid-logreg", label_set, files, training, metrics, spec, input_kind="text"
-    )
+        run, "hybrid-logreg", label_set, files, training, metrics, spec, input_kind="text",
+        pooling=HYBRID_POOLING,
+    )  # fmt: skip
     return carry_built_encoder(bundle, encoder)
 
 

@@ -112,3 +112,24 @@ def test_the_session_keeps_residual_adds_and_layer_norms_apart(tmp_path: Path) -
     np.testing.assert_array_equal(served, unfused)
     assert not np.array_equal(served, fused)
     np.testing.assert_allclose(served, fused, atol=2e-3)
+
+
+def test_the_leading_state_is_the_first_wordpieces_own_at_unit_length(
+    encoder: MiniLMEncoder,
+) -> None:
+    texts = ["How many people live in Paris ?", "Who wrote Hamlet ?", ""]
+    out = encoder.encode(texts)
+    assert out.leading is not None and out.leading.shape == (3, 384)
+    states = encoder.encode_tokens(texts[:2]).states
+    for i in range(2):
+        first = states[i][0] / np.linalg.norm(states[i][0])
+        np.testing.assert_allclose(out.leading[i], first, atol=1e-4)
+    # A text of no wordpiece has no leading state: zeros, not [SEP]'s.
+    assert not out.leading[2].any()
+    embeddings, leading = out.dense()
+    assert embeddings is out.embeddings and leading is out.leading
+    # "How" of "How many" is not "How" of "How did": the state is the word in its context.
+    many, did = encoder.encode(
+        ["How many moons has Mars ?", "How did Mars get its moons ?"]
+    ).leading
+    assert float(many @ did) < 0.99

@@ -106,3 +106,20 @@ def test_hybrid_head_trained_on_another_encoder_is_refused(
     (copy / "manifest.json").write_text(json.dumps(raw))
     with pytest.raises(ModelLoadError, match=r"training\.encoder is 'some-other-encoder'"):
         load_model(copy)
+
+
+def test_the_hybrid_head_reads_the_leading_state_and_a_manifest_that_says_otherwise_is_refused(
+    hybrid_bundle: Path, tmp_path: Path, encoder: MiniLMEncoder
+) -> None:
+    model = load_model(hybrid_bundle, encoder=encoder)
+    assert model.manifest.pooling == ("mean", "leading") and model.reads_leading
+    assert model.manifest.training["pooling"] == ["mean", "leading"]
+    # The same head read as if it took the embedding alone does not fit its input width:
+    # refused at load, naming the width, never served half-right.
+    copy = tmp_path / "bundle"
+    shutil.copytree(hybrid_bundle, copy)
+    raw = json.loads((copy / "manifest.json").read_text())
+    raw["pooling"] = ["mean"]
+    (copy / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(ModelLoadError, match="input"):
+        load_model(copy, encoder=encoder)

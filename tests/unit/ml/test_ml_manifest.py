@@ -52,6 +52,8 @@ def test_write_requires_every_named_file(tmp_path: Path) -> None:
         {"files": {"head": "../head.onnx"}},
         {"files": {"head": "manifest.json"}},
         {"unknown_field": 1},
+        {"pooling": ["leading"]},  # the leading state comes after the embedding, never alone
+        {"pooling": ["mean", "leading"]},  # only a hybrid head reads it
     ],
 )
 def test_invalid_manifests(overrides: dict[str, object]) -> None:

@@ -209,7 +209,9 @@ def test_a_text_file_runs_with_the_real_encoder(
     assert code == 0, err
     (r,) = json_lines(out)
     assert r["items"] == 60 and r["dataset"] == "news" and r["final_accuracy"] == 1.0
-    assert len(list(cache.glob("file-*-text-*.npy"))) == 1  # embedded once, cached
+    # Embedded once, cached: the embeddings and the leading states beside them.
+    assert len(list(cache.glob("file-*-text-*.npy"))) == 2
+    assert len(list(cache.glob("file-*-text-*-leading.npy"))) == 1
     assert run_cli(capsys, *argv)[1] == out  # the cached rerun gives the same result
 
 

@@ -81,7 +81,9 @@ def test_text_columns_are_embedded_once_and_cached_by_file_and_column(tmp_path: 
     # Changing the file changes the key: the old embeddings are never reused for it.
     write_jsonl(path, [{"label": "a", "text": "other"}, {"label": "b", "text": "second one"}])
     load_file(source, tmp_path / "cache", encoder)
-    assert encoder.calls == 2 and len(list((tmp_path / "cache").glob("*.npy"))) == 2
+    cached = sorted(p.name for p in (tmp_path / "cache").glob("*.npy"))
+    assert encoder.calls == 2 and len(cached) == 4  # the embeddings and the leading states
+    assert sum(name.endswith("-leading.npy") for name in cached) == 2
 
 
 def test_real_minilm_embeds_a_small_text_file(tmp_path: Path) -> None:

@@ -58,21 +58,48 @@ def dataset_embeddings(
     return cached_embeddings(data.texts(), cache_path(data, cache_dir), encoder)
 
 
+def dataset_encoding(
+    data: LabeledData, cache_dir: Path = DEFAULT_CACHE_DIR, encoder: MiniLMEncoder | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings and the leading states of `data` in example order (cached_encoding)."""
+    return cached_encoding(data.texts(), cache_path(data, cache_dir), encoder)
+
+
+def leading_path(path: Path) -> Path:
+    """Where the leading states are cached beside the embeddings cached at `path`."""
+    return path.with_name(f"{path.stem}-leading.npy")
+
+
 def cached_embeddings(
     texts: list[str], path: Path, encoder: TextEncoder | None = None
 ) -> np.ndarray:
-    """float32 [len(texts), 384] unit rows of `texts`, read from `path` when it holds them.
-
-    The file is written to a temporary name and renamed, so a run killed mid-write never leaves
-    a truncated cache behind and two runs racing write the same bytes.
-    """
+    """float32 [len(texts), 384] unit rows of `texts`, read from `path` when it holds them."""
     if path.exists():
         cached = np.load(path)
         if cached.shape == (len(texts), MiniLMEncoder.dim):
             return cached
-    embeddings = (encoder or MiniLMEncoder()).encode(texts).embeddings
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(partial, embeddings)
-    partial.replace(path)
-    return embeddings
+    return cached_encoding(texts, path, encoder)[0]
+
+
+def cached_encoding(
+    texts: list[str], path: Path, encoder: TextEncoder | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings (at `path`) and the leading states (mitl_ml.encoder.Encoded.leading,
+    at leading_path) of `texts`, float32 [len(texts), 384] each, read back when both hold them.
+
+    Each file is written to a temporary name and renamed, so a run killed mid-write never
+    leaves a truncated cache behind and two runs racing write the same bytes.
+    """
+    shape = (len(texts), MiniLMEncoder.dim)
+    beside = leading_path(path)
+    if path.exists() and beside.exists():
+        embeddings, leading = np.load(path), np.load(beside)
+        if embeddings.shape == shape and leading.shape == shape:
+            return embeddings, leading
+    embeddings, leading = (encoder or MiniLMEncoder()).encode(texts).dense()
+    for target, array in ((path, embeddings), (beside, leading)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, array)
+        partial.replace(target)
+    return embeddings, leading

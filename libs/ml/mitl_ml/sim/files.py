@@ -26,7 +26,7 @@ from mitl_contracts.events import NAME_CHARACTERS, NAME_MAX_LENGTH
 from mitl_ml.sim.embeddings import (
     DEFAULT_CACHE_DIR,
     TextEncoder,
-    cached_embeddings,
+    cached_encoding,
     file_cache_path,
 )
 from mitl_ml.sim.world import World
@@ -255,4 +255,5 @@ def load_file(
     assert source.text_col is not None
     texts = [_text(path, row, source.text_col) for row in rows]
     cache = file_cache_path(digest, source.text_col, cache_dir)
-    return World(source.name, labels, texts, cached_embeddings(texts, cache, encoder), truth)
+    embeddings, leading = cached_encoding(texts, cache, encoder)
+    return World(source.name, labels, texts, embeddings, truth, leading)

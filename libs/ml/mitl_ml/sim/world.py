@@ -1,8 +1,9 @@
 """A labeled dataset as the simulator sees it: texts, model features, true label indices.
 
 The features are the MiniLM embeddings (cached on disk, embeddings.py) for the "minilm" head,
-or those stacked with TF-IDF word and char n-grams (mitl_ml.hybrid, a sparse matrix) for the
-"hybrid" head; the TF-IDF part takes seconds and is computed once per run. An image dataset
+or those stacked with the leading wordpiece's state and TF-IDF word and char n-grams
+(mitl_ml.hybrid, a sparse matrix) for the "hybrid" head, as the trainer's hybrid-logreg reads
+them; the TF-IDF part takes seconds and is computed once per run. An image dataset
 (digits, lfw) has the "pixels" head: its PNG items decoded as the served pixels model decodes
 them (mitl_ml.images.pixels), standardised per pixel as that model's scaler does; its `texts`
 only name the items.
@@ -21,7 +22,7 @@ from scipy import sparse
 from mitl_ml.datasets import IMAGE_LOADERS, IMAGE_SIZES, load_dataset, load_image_dataset
 from mitl_ml.hybrid import hybrid_features
 from mitl_ml.images import pixel_matrix
-from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, dataset_embeddings
+from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, dataset_encoding
 
 IMAGE_DATASETS = tuple(IMAGE_LOADERS)
 SIM_DATASETS = ("trec6", "sms_spam", *IMAGE_DATASETS)
@@ -39,6 +40,9 @@ class World:
     texts: list[str]
     x: np.ndarray | sparse.csr_matrix
     truth: np.ndarray
+    # Text worlds: each text's leading wordpiece state (mitl_ml.encoder.Encoded.leading),
+    # which the hybrid head reads after the embedding; None where there is none.
+    leading: np.ndarray | None = None
 
     def subset(self, size: int, seed: int) -> World:
         """A random `size`-item part (small, fast runs for tests)."""
@@ -49,6 +53,7 @@ class World:
             [self.texts[i] for i in picked],
             self.x[picked],
             self.truth[picked],
+            None if self.leading is None else self.leading[picked],
         )
 
 
@@ -65,19 +70,21 @@ def with_model(world: World, model: str, cache_dir: Path | None = None) -> World
     embeddings = np.ascontiguousarray(world.x, dtype=np.float32)
     digest = hashlib.sha256("\x00".join(world.texts).encode())
     digest.update(embeddings.tobytes())
+    if world.leading is not None:
+        digest.update(np.ascontiguousarray(world.leading, dtype=np.float32).tobytes())
     path = None
     if cache_dir is not None:
         path = cache_dir / f"{world.name[:60]}-hybrid-{digest.hexdigest()[:16]}.npz"
         if path.exists():
             x = sparse.load_npz(path).tocsr()
-            return World(world.name, world.labels, world.texts, x, world.truth)
-    x = hybrid_features(world.texts, embeddings)
+            return World(world.name, world.labels, world.texts, x, world.truth, world.leading)
+    x = hybrid_features(world.texts, embeddings, world.leading)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
         sparse.save_npz(partial, x)
         partial.replace(path)
-    return World(world.name, world.labels, world.texts, x, world.truth)
+    return World(world.name, world.labels, world.texts, x, world.truth, world.leading)
 
 
 def load_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> World:
@@ -90,7 +97,8 @@ def load_world(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> World:
     data = load_dataset(name)
     labels = list(data.labels)
     truth = np.array([labels.index(label) for label in data.label_list()])
-    return World(name, labels, data.texts(), dataset_embeddings(data, cache_dir), truth)
+    embeddings, leading = dataset_encoding(data, cache_dir)
+    return World(name, labels, data.texts(), embeddings, truth, leading)
 
 
 def image_world(name: str) -> World:
