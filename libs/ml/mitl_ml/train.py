@@ -68,8 +68,9 @@ PIXELS_C = 0.5
 DEFAULT_IMAGE_SIZE = 16
 # The hybrid head sees three unit-norm blocks; the simulator's C (sim/head.py) suits it.
 HYBRID_C = 16.0
-# What the hybrid head reads of the encoder: the sentence embedding and the leading state.
-HYBRID_POOLING: tuple[Pooling, ...] = ("mean", "leading")
+# What a hybrid head reads of the encoder with its opening word (MITL_HYBRID_LEADING): the
+# sentence embedding, then the leading wordpiece's state.
+LEADING_POOLING: tuple[Pooling, ...] = ("mean", "leading")
 MAX_ITER = 2000
 # Out-of-fold folds for the hybrid head's temperature; rows the ONNX export is checked on.
 CALIBRATION_FOLDS = 3
@@ -229,16 +230,17 @@ def train_hybrid_logreg(
     *,
     encoder: MiniLMEncoder | None = None,
     c: float = HYBRID_C,
+    pooling: tuple[Pooling, ...] = ("mean",),
     **run: Unpack[Run[Sequence[str]]],
 ) -> Bundle:
-    """MiniLM embeddings + the leading wordpiece's state + TF-IDF word 1-2-grams + char
-    2-4-grams -> a temperature-scaled logistic-regression head -> kind "hybrid-logreg" bundle
-    contents (manifest `pooling` mean, leading). Embeds with `encoder`, else the default
-    encoder (mitl_ml.quantize: the int8 one when it holds accuracy).
+    """MiniLM embeddings (+ the leading wordpiece's state, with `pooling` mean, leading) +
+    TF-IDF word 1-2-grams + char 2-4-grams -> a temperature-scaled logistic-regression head ->
+    kind "hybrid-logreg" bundle contents. Embeds with `encoder`, else the default encoder
+    (mitl_ml.quantize: the int8 one when it holds accuracy).
 
     Files: features.onnx (strings [n, 1] -> the TF-IDF blocks, float [n, w]), head.onnx
-    (float [n, 384 + 384 + w], the embedding and the leading state first -> probabilities
-    [n, k]), centroids.npy
+    (float [n, 384 (+ 384) + w], the embedding (and the leading state) first ->
+    probabilities [n, k]), centroids.npy
     (per-class embedding centroids for the outlier score) and, on a built int8 encoder,
     encoder.onnx with the manifest's `encoder` (packaging.carry_built_encoder), as for
     minilm-int8-logreg. The temperature is fitted on out-of-fold predictions and folded into
@@ -250,7 +252,8 @@ def train_hybrid_logreg(
     encoder = encoder or default_encoder()
     encoded = encoder.encode(corpus)
     featurizer = HybridFeaturizer(corpus)
-    x = featurizer.transform(corpus, *encoded.dense())
+    leads = "leading" in pooling
+    x = featurizer.transform(corpus, encoded.embeddings, encoded.dense()[1] if leads else None)
     seed, sample_weight = run["seed"], run.get("sample_weight")
     head = _logreg(c, seed).fit(x, y, sample_weight=sample_weight)
     temperature, ece_before, ece_after = 1.0, float("nan"), float("nan")
@@ -269,7 +272,8 @@ def train_hybrid_logreg(
 
     def served(texts_in: Sequence[str], embeddings: np.ndarray, leading: Any) -> np.ndarray:
         tfidf = onnx_features(features_onnx, texts_in)
-        return onnx_probabilities(head_onnx, np.hstack([embeddings, leading, tfidf]))
+        dense = [embeddings, leading] if leads else [embeddings]
+        return onnx_probabilities(head_onnx, np.hstack([*dense, tfidf]))
 
     check = slice(0, _CHECK_ROWS)
     embeddings, leading = encoded.dense()
@@ -295,7 +299,7 @@ def train_hybrid_logreg(
         "word_ngrams": list(WORD_NGRAMS),
         "char_ngrams": list(CHAR_NGRAMS),
         "tfidf_width": featurizer.width,
-        "pooling": list(HYBRID_POOLING),
+        "pooling": list(pooling),
         "temperature": temperature,
         "oof_ece_before": ece_before,
         "oof_ece_after": ece_after,
@@ -303,7 +307,7 @@ def train_hybrid_logreg(
     training = training_record(labels, run, drift, extra)
     bundle = bundle_of(
         run, "hybrid-logreg", label_set, files, training, metrics, spec, input_kind="text",
-        pooling=HYBRID_POOLING,
+        pooling=tuple(pooling),
     )  # fmt: skip
     return carry_built_encoder(bundle, encoder)
 

@@ -35,7 +35,7 @@ from mitl_contracts.spans import spans_of_key
 from mitl_ml.artifacts import ArtifactStore
 from mitl_ml.datasets import IMAGE_SIZES
 from mitl_ml.encoder import MiniLMEncoder
-from mitl_ml.manifest import ModelManifest, read_manifest, write_bundle
+from mitl_ml.manifest import ModelManifest, Pooling, read_manifest, write_bundle
 from mitl_ml.metrics import evaluate
 from mitl_ml.ovr import label_matrix, multilabel_metrics, train_vector_ovr
 from mitl_ml.runtime import load_model
@@ -44,6 +44,7 @@ from mitl_ml.tagger import train_tagger
 from mitl_ml.text_ovr import train_text_ovr
 from mitl_ml.train import (
     DEFAULT_IMAGE_SIZE,
+    LEADING_POOLING,
     train_hybrid_logreg,
     train_minilm_head,
     train_pixels_classifier,
@@ -53,6 +54,7 @@ from mitl_ml.train import (
 from mitl_trainer.core.candidate_vs_champion import Verdict, decide
 from mitl_trainer.core.span_sets import entity_counts, span_sets
 from mitl_trainer.core.training_set import Example, TrainingSet
+from mitl_trainer.settings import Settings
 
 VERSION_DIGEST_CHARS = 12
 
@@ -219,11 +221,25 @@ class Rules:
     margin: float
     min_holdout: int
     kind: str = DEFAULT_KIND
+    # What a hybrid head reads of the encoder (mitl_ml.manifest.POOLINGS).
+    pooling: tuple[Pooling, ...] = ("mean",)
+
+    @classmethod
+    def of(cls, settings: Settings, kind: str) -> Rules:
+        """The trainer's settings' rules for candidates of `kind` (only a hybrid-logreg head
+        reads the opening word, with MITL_HYBRID_LEADING)."""
+        leading = settings.hybrid_leading and kind == DEFAULT_KIND
+        pooling = LEADING_POOLING if leading else ("mean",)
+        return cls(settings.seed, settings.promotion_margin, settings.min_holdout, kind, pooling)
 
 
-def version_for(dataset: str, digest: str, kind: str = DEFAULT_KIND) -> str:
-    """A candidate's version: named after its kind and the data it was trained on."""
-    return f"{dataset}-{TRAINERS[kind][0]}-t{digest[:VERSION_DIGEST_CHARS]}"
+def version_for(
+    dataset: str, digest: str, kind: str = DEFAULT_KIND, pooling: tuple[str, ...] = ("mean",)
+) -> str:
+    """A candidate's version: named after its kind (a hybrid head that reads the opening word
+    `hybridlead`) and the data it was trained on."""
+    short = TRAINERS[kind][0] + ("lead" if "leading" in pooling else "")
+    return f"{dataset}-{short}-t{digest[:VERSION_DIGEST_CHARS]}"
 
 
 def champion_metrics(
@@ -265,7 +281,7 @@ def train_candidate(
     for the model) goes into the manifest with what it was trained on."""
     digest = training.digest(rules.seed)
     kind = kind_for(dataset, rules.kind)
-    version = version_for(dataset.name, digest, kind)
+    version = version_for(dataset.name, digest, kind, rules.pooling)
     short, trainer = TRAINERS[kind]
     weights = np.array([e.weight for e in training.train]) if training.pseudo_train else None
     holdout = (
@@ -276,7 +292,9 @@ def train_candidate(
         if training.holdout
         else None
     )
-    sized = {"size": image_size_of(champion)} if kind == IMAGE_KIND else {}
+    sized: dict[str, Any] = {"size": image_size_of(champion)} if kind == IMAGE_KIND else {}
+    if kind == DEFAULT_KIND:  # hybrid-logreg
+        sized["pooling"] = rules.pooling
     manifest, files = trainer(
         model_inputs(dataset, [e.text for e in training.train]),
         [e.label for e in training.train],

@@ -133,7 +133,8 @@ class Worker:
             await retraining.finish_request(pool, request_id, "skipped", ready.reason)
             return "skipped", ready.reason, None
         kind = trainers.kind_for(dataset, settings.model_kind)
-        version = trainers.version_for(name, training.digest(settings.seed), kind)
+        rules = trainers.Rules.of(settings, kind)
+        version = trainers.version_for(name, training.digest(settings.seed), kind, rules.pooling)
         if await retraining.model_exists(pool, name, version):
             reason = f"the same labels trained {version} before"
             await retraining.finish_request(pool, request_id, "unchanged", reason, version)
@@ -144,7 +145,6 @@ class Worker:
             "trigger": request["trigger"],
             "trigger_ref": request["trigger_ref"],
         }
-        rules = trainers.Rules(settings.seed, settings.promotion_margin, settings.min_holdout, kind)
         started = time.perf_counter()
         encoder = await asyncio.to_thread(self.encoder)
         candidate = await asyncio.to_thread(

@@ -19,9 +19,10 @@ from mitl_ml.calibrate import (
 )
 from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.errors import ModelLoadError
+from mitl_ml.export import onnx_features, onnx_probabilities
 from mitl_ml.manifest import write_bundle
 from mitl_ml.runtime import load_model
-from mitl_ml.train import train_hybrid_logreg
+from mitl_ml.train import LEADING_POOLING, train_hybrid_logreg
 
 # Encoding and training 500 texts three times over (the fit, the folds, the holdout) takes
 # minutes on a busy 2-core machine.
@@ -108,18 +109,38 @@ def test_hybrid_head_trained_on_another_encoder_is_refused(
         load_model(copy)
 
 
-def test_the_hybrid_head_reads_the_leading_state_and_a_manifest_that_says_otherwise_is_refused(
-    hybrid_bundle: Path, tmp_path: Path, encoder: MiniLMEncoder
+def test_a_head_reads_the_opening_word_when_asked_and_a_manifest_saying_otherwise_is_refused(
+    hybrid_bundle: Path, trec_splits: BootstrapSplits, tmp_path: Path, encoder: MiniLMEncoder
 ) -> None:
-    model = load_model(hybrid_bundle, encoder=encoder)
-    assert model.manifest.pooling == ("mean", "leading") and model.reads_leading
-    assert model.manifest.training["pooling"] == ["mean", "leading"]
+    assert load_model(hybrid_bundle, encoder=encoder).manifest.pooling == ("mean",)  # default
+    seed_set = trec_splits.seed_set
+    manifest, files = train_hybrid_logreg(
+        seed_set.texts(),
+        seed_set.label_list(),
+        seed_set.labels,
+        seed=0,
+        name="trec6-hybrid",
+        version="trec6-hybridlead-test",
+        dataset="trec6",
+        encoder=encoder,
+        pooling=LEADING_POOLING,
+    )
+    assert manifest.pooling == ("mean", "leading")
+    assert manifest.training["pooling"] == ["mean", "leading"]
+    assert manifest.training["export_max_abs_diff"] <= 1e-4
+    bundle = tmp_path / "lead"
+    write_bundle(bundle, manifest, files)
+    model = load_model(bundle, encoder=encoder)
+    assert model.reads_leading
+    texts = seed_set.texts()[:50]
+    served = model.predict(texts).probabilities
+    tfidf = onnx_features(files["features.onnx"], texts)
+    x = np.hstack([*encoder.encode(texts).dense(), tfidf])
+    assert np.abs(served - onnx_probabilities(files["head.onnx"], x)).max() <= 1e-4
     # The same head read as if it took the embedding alone does not fit its input width:
-    # refused at load, naming the width, never served half-right.
-    copy = tmp_path / "bundle"
-    shutil.copytree(hybrid_bundle, copy)
-    raw = json.loads((copy / "manifest.json").read_text())
+    # refused at load, never served half-right.
+    raw = json.loads((bundle / "manifest.json").read_text())
     raw["pooling"] = ["mean"]
-    (copy / "manifest.json").write_text(json.dumps(raw))
+    (bundle / "manifest.json").write_text(json.dumps(raw))
     with pytest.raises(ModelLoadError, match="input"):
-        load_model(copy, encoder=encoder)
+        load_model(bundle, encoder=encoder)

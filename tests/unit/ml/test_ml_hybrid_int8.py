@@ -86,7 +86,7 @@ def test_int8_hybrid_carries_its_encoder_and_serves_what_it_was_evaluated_with(
     # What training evaluated: the exported graphs on the training encoder's embeddings.
     files = read_verified_files(int8_hybrid, manifest)
     tfidf = onnx_features(files["features.onnx"], texts)
-    x = np.hstack([*int8.encode(texts).dense(), tfidf])  # the embedding, the leading state
+    x = np.hstack([int8.encode(texts).embeddings, tfidf])
     assert np.abs(served - onnx_probabilities(files["head.onnx"], x)).max() <= EXPORT_TOLERANCE
     index = {label: i for i, label in enumerate(model.labels)}
     accuracy = float((served.argmax(1) == np.array([index[lab] for lab in labels])).mean())

@@ -191,3 +191,24 @@ def test_exactly_one_input_column(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "d.csv", ["label", "f"], [["a", "[1]"], ["b", "[2]"]])
     with pytest.raises(DataFileError, match="label and input columns must differ"):
         load_file(FileSource(path, "label", features_col="label"), tmp_path)
+
+
+def test_the_leading_head_reads_the_opening_word_states_beside_the_hybrid_features(
+    tmp_path: Path,
+) -> None:
+    from mitl_ml.sim.world import with_model
+
+    texts = ["How many moons has Mars ?", "Who wrote Hamlet ?", "What is a moon ?"] * 2
+    path = write_jsonl(
+        tmp_path / "q.jsonl", [{"label": "ab"[i % 2], "text": t} for i, t in enumerate(texts)]
+    )
+    world = load_file(FileSource(path, "label", text_col="text"), tmp_path / "c", CountingEncoder())
+    assert world.leading is not None and world.leading.shape == (6, 384)
+    hybrid = with_model(world, "hybrid", tmp_path / "c")
+    leading = with_model(world, "hybrid-leading", tmp_path / "c")
+    assert leading.x.shape[1] == hybrid.x.shape[1] + 384
+    assert world.subset(3, seed=0).leading.shape == (3, 384)  # type: ignore[union-attr]
+    vectors = load_file(FileSource(path, "label", text_col="text"), tmp_path / "c")
+    without = type(vectors)(vectors.name, vectors.labels, vectors.texts, vectors.x, vectors.truth)
+    with pytest.raises(ValueError, match="leading states"):
+        with_model(without, "hybrid-leading")

@@ -80,3 +80,25 @@ def test_the_stored_candidate_loads_and_beats_or_not_its_champion(
     assert (record["version"], record["artifact_sha256"]) == (champion.version, digest)
     strict = train_candidate(DATASET, training, champion, Rules(0, 0.01, 20), encoder, PROVENANCE)
     assert not strict.verdict.promote and "margin +0.0100" in strict.verdict.reason
+
+
+def test_with_hybrid_leading_the_head_reads_the_opening_word_and_is_named_so(
+    training: TrainingSet, encoder: MiniLMEncoder, tmp_path: Path
+) -> None:
+    from mitl_trainer.settings import Settings
+
+    settings = Settings(hybrid_leading=True, min_holdout=20, promotion_margin=0.0)
+    rules = Rules.of(settings, "hybrid-logreg")
+    assert rules.pooling == ("mean", "leading")
+    assert Rules.of(settings, "pixels-logreg").pooling == ("mean",)  # images have no words
+    candidate = train_candidate(DATASET, training, None, rules, encoder, PROVENANCE)
+    manifest = candidate.manifest
+    assert manifest.pooling == ("mean", "leading")
+    assert manifest.version == version_for("trec6", training.digest(0), pooling=rules.pooling)
+    assert manifest.version.startswith("trec6-hybridlead-t")
+    # Not the version the same labels give a head without it: both can be registered.
+    assert manifest.version != version_for("trec6", training.digest(0))
+    _, path = store_candidate(candidate, ArtifactStore(tmp_path / "artifacts"), encoder)
+    model = load_model(path, encoder=encoder)
+    assert model.reads_leading
+    assert model.predict(["How many moons has Mars ?"]).probabilities.shape == (1, 6)

@@ -88,7 +88,8 @@ KNOBS = (
          "full coverage: skip rerunning the loop at stricter floors to reach GT's accuracy",
          flags=("--no-match-gt",)),
     Knob("model",
-         "head features: hybrid (MiniLM + TF-IDF word/char n-grams, the default for text) "
+         "head features: hybrid (MiniLM + TF-IDF word/char n-grams, the default for text), "
+         "hybrid-leading (and the opening word's state: the trainer's MITL_HYBRID_LEADING) "
          "or minilm alone; pixels for the image datasets (digits, lfw; their default)",
          choices=SIM_MODELS, unset=True),
     Knob("strategy", choices=STRATEGIES, policy="uncertainty"),

@@ -1,13 +1,12 @@
 """A labeled dataset as the simulator sees it: texts, model features, true label indices.
 
-The features are the MiniLM embeddings (cached on disk, embeddings.py) for the "minilm" head,
-or those stacked with the leading wordpiece's state and TF-IDF word and char n-grams
-(mitl_ml.hybrid, a sparse matrix) for the "hybrid" head, as the trainer's hybrid-logreg reads
-them; the TF-IDF part takes seconds and is computed once per run. An image dataset
-(digits, lfw) has the "pixels" head: its PNG items decoded as the served pixels model decodes
-them (mitl_ml.images.pixels), standardised per pixel as that model's scaler does; its `texts`
-only name the items.
-"""
+The features are the MiniLM embeddings (cached on disk, embeddings.py) for the "minilm" head, or
+those stacked with TF-IDF word and char n-grams (mitl_ml.hybrid, a sparse matrix) for the
+"hybrid" head, and with the opening wordpiece's state too for "hybrid-leading", as the trainer's
+hybrid-logreg reads them (MITL_HYBRID_LEADING); the TF-IDF part takes seconds and is computed
+once per run. An image dataset (digits, lfw) has the "pixels" head: its PNG items decoded as the
+served pixels model decodes them (mitl_ml.images.pixels), standardised per pixel as that model's
+scaler does; its `texts` only name the items."""
 
 from __future__ import annotations
 
@@ -28,7 +27,10 @@ IMAGE_DATASETS = tuple(IMAGE_LOADERS)
 SIM_DATASETS = ("trec6", "sms_spam", *IMAGE_DATASETS)
 # The heads the simulator can run; "hybrid" needs texts (a features column keeps its vectors),
 # "pixels" images.
-SIM_MODELS = ("hybrid", "minilm", "pixels")
+SIM_MODELS = ("hybrid", "hybrid-leading", "minilm", "pixels")
+# The hybrid head that also reads each text's opening wordpiece in context (the trainer's
+# MITL_HYBRID_LEADING; mitl_ml.hybrid).
+LEADING_MODEL = "hybrid-leading"
 DEFAULT_MODEL = "hybrid"
 IMAGE_MODEL = "pixels"
 
@@ -58,9 +60,10 @@ class World:
 
 
 def with_model(world: World, model: str, cache_dir: Path | None = None) -> World:
-    """`world` with the features `model` ("hybrid" or "minilm") reads; `world.x` holds the
-    MiniLM embeddings of its texts. Hybrid features are cached under `cache_dir` (if given),
-    keyed by a digest of the texts and embeddings, so a rerun reads them back."""
+    """`world` with the features `model` ("hybrid", "hybrid-leading" or "minilm") reads;
+    `world.x` holds the MiniLM embeddings of its texts. Hybrid features are cached under
+    `cache_dir` (if given), keyed by a digest of the texts and embeddings (and the leading
+    states), so a rerun reads them back."""
     if model not in SIM_MODELS:
         raise ValueError(f"unknown model {model!r}; the simulator knows {list(SIM_MODELS)}")
     if model == IMAGE_MODEL:
@@ -68,17 +71,20 @@ def with_model(world: World, model: str, cache_dir: Path | None = None) -> World
     if model == "minilm":
         return world
     embeddings = np.ascontiguousarray(world.x, dtype=np.float32)
+    leading = world.leading if model == LEADING_MODEL else None
+    if model == LEADING_MODEL and leading is None:
+        raise ValueError(f"model {model!r} needs texts embedded with their leading states")
     digest = hashlib.sha256("\x00".join(world.texts).encode())
     digest.update(embeddings.tobytes())
-    if world.leading is not None:
-        digest.update(np.ascontiguousarray(world.leading, dtype=np.float32).tobytes())
+    if leading is not None:
+        digest.update(np.ascontiguousarray(leading, dtype=np.float32).tobytes())
     path = None
     if cache_dir is not None:
-        path = cache_dir / f"{world.name[:60]}-hybrid-{digest.hexdigest()[:16]}.npz"
+        path = cache_dir / f"{world.name[:60]}-{model}-{digest.hexdigest()[:16]}.npz"
         if path.exists():
             x = sparse.load_npz(path).tocsr()
             return World(world.name, world.labels, world.texts, x, world.truth, world.leading)
-    x = hybrid_features(world.texts, embeddings, world.leading)
+    x = hybrid_features(world.texts, embeddings, leading)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
