@@ -74,23 +74,32 @@ def fail(message: str) -> int:
     return REFUSED
 
 
+def declared(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The trainer's settings and the dataset `args.dataset` names in the datasets file
+    (`args.datasets_file`, else MITL_DATASETS_FILE); UnknownDataset if it names none."""
+    from mitl_contracts.datasets import load_catalog
+
+    from mitl_trainer.settings import Settings
+
+    settings = Settings()
+    catalog = load_catalog(args.datasets_file or settings.datasets_file)
+    return settings, catalog.get(args.dataset)
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load the trainer and its ML stack.
     from mitl_client.files import BadFile, Rejected, read
     from mitl_client.importer import named
-    from mitl_contracts.datasets import UnknownDataset, load_catalog
+    from mitl_contracts.datasets import UnknownDataset
     from mitl_ml.manifest import write_bundle
     from mitl_ml.quantize import default_encoder
 
     from mitl_trainer import training as trainers
     from mitl_trainer.core import schedule
     from mitl_trainer.core.seed import SeedRecord, seed_set
-    from mitl_trainer.settings import Settings
 
-    settings = Settings()
-    catalog = load_catalog(args.datasets_file or settings.datasets_file)
     try:
-        dataset = catalog.get(args.dataset)
+        settings, dataset = declared(args)
     except UnknownDataset as error:
         return fail(str(error))
     if not args.file.exists():

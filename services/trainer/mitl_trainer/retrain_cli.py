@@ -76,17 +76,15 @@ def fail(code: int, message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mitl_contracts.datasets import UnknownDataset, load_catalog
+    from mitl_contracts.datasets import Catalog, UnknownDataset
 
-    from mitl_trainer.settings import Settings
+    from mitl_trainer.cli import declared
 
-    settings = Settings()
-    catalog = load_catalog(args.datasets_file or settings.datasets_file)
     try:
-        catalog.get(args.dataset)
+        settings, dataset = declared(args)
     except UnknownDataset as error:
         return fail(REFUSED, str(error))
-    return asyncio.run(_run(args, settings, catalog))
+    return asyncio.run(_run(args, settings, Catalog(datasets={dataset.name: dataset})))
 
 
 async def _run(args: argparse.Namespace, settings: Any, catalog: Any) -> int:
