@@ -42,6 +42,7 @@ from mitl_contracts.spans import Span
 from mitl_ml import outlier
 from mitl_ml.encoder import EMBEDDING_DIM, ENCODER_ID, MiniLMEncoder
 from mitl_ml.errors import InvalidInput, ModelLoadError
+from mitl_ml.hybrid import head_dense
 from mitl_ml.images import pixel_matrix
 from mitl_ml.inputs import check_images, check_texts, check_vectors
 from mitl_ml.manifest import (
@@ -188,8 +189,8 @@ class LoadedModel:
                 x = embeddings
                 if self._features is not None:
                     tfidf = self._features.run(np.array(texts, dtype=object))
-                    dense = encoded.dense() if self.reads_leading else (embeddings,)
-                    x = np.hstack([*dense, tfidf])
+                    leading = encoded.dense()[1] if self.reads_leading else None
+                    x = np.hstack([*head_dense(embeddings, leading), tfidf])
                 probs = self._classifier.run(x)
             else:
                 probs = self._classifier.run(np.array(texts, dtype=object))

@@ -30,7 +30,7 @@ from mitl_ml.export import (
     to_onnx_text,
     to_onnx_tfidf_features,
 )
-from mitl_ml.hybrid import CHAR_NGRAMS, WORD_NGRAMS, HybridFeaturizer
+from mitl_ml.hybrid import CHAR_NGRAMS, WORD_NGRAMS, HybridFeaturizer, head_dense
 from mitl_ml.images import pixel_matrix
 from mitl_ml.manifest import ModelKind, Pooling
 from mitl_ml.metrics import evaluate
@@ -272,7 +272,7 @@ def train_hybrid_logreg(
 
     def served(texts_in: Sequence[str], embeddings: np.ndarray, leading: Any) -> np.ndarray:
         tfidf = onnx_features(features_onnx, texts_in)
-        dense = [embeddings, leading] if leads else [embeddings]
+        dense = head_dense(embeddings, leading if leads else None)
         return onnx_probabilities(head_onnx, np.hstack([*dense, tfidf]))
 
     check = slice(0, _CHECK_ROWS)

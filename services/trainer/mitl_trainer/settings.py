@@ -36,9 +36,8 @@ class Settings(AccessSettings):
     # cost, docs/models.md), or on MiniLM embeddings alone (minilm-logreg).
     model_kind: Literal["minilm-logreg", "hybrid-logreg"] = "hybrid-logreg"
     # A hybrid head that also reads each text's opening wordpiece in context (the encoder's
-    # state of it, from the same run): sharper on questions (TREC-6 out of fold 0.905 -> 0.926
-    # accurate, 39 % -> 59 % of items at confidence >= 0.99), mixed on SMS spam; off by
-    # default (docs/models.md, "The opening word in context").
+    # state of it, from the same run): fewer labels on questions (TREC-6), mixed on SMS spam;
+    # off by default (docs/models.md, "The opening word in context").
     hybrid_leading: bool = False
     intra_op_threads: int = Field(default=2, ge=1, le=64)
     # The worker looks for pending requests this often (and at once when one is made); a

@@ -20,6 +20,7 @@ from mitl_ml.calibrate import (
 from mitl_ml.encoder import MiniLMEncoder
 from mitl_ml.errors import ModelLoadError
 from mitl_ml.export import onnx_features, onnx_probabilities
+from mitl_ml.hybrid import LEADING_SCALE, head_dense
 from mitl_ml.manifest import write_bundle
 from mitl_ml.runtime import load_model
 from mitl_ml.train import LEADING_POOLING, train_hybrid_logreg
@@ -135,7 +136,7 @@ def test_a_head_reads_the_opening_word_when_asked_and_a_manifest_saying_otherwis
     texts = seed_set.texts()[:50]
     served = model.predict(texts).probabilities
     tfidf = onnx_features(files["features.onnx"], texts)
-    x = np.hstack([*encoder.encode(texts).dense(), tfidf])
+    x = np.hstack([*head_dense(*encoder.encode(texts).dense()), tfidf])
     assert np.abs(served - onnx_probabilities(files["head.onnx"], x)).max() <= 1e-4
     # The same head read as if it took the embedding alone does not fit its input width:
     # refused at load, never served half-right.
@@ -144,3 +145,15 @@ def test_a_head_reads_the_opening_word_when_asked_and_a_manifest_saying_otherwis
     (bundle / "manifest.json").write_text(json.dumps(raw))
     with pytest.raises(ModelLoadError, match="input"):
         load_model(bundle, encoder=encoder)
+
+
+def test_the_leading_state_enters_the_head_at_half_length_and_the_embedding_as_it_is() -> None:
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=(4, 384)).astype(np.float32)
+    leading = rng.normal(size=(4, 384)).astype(np.float32)
+    leading /= np.linalg.norm(leading, axis=1, keepdims=True)
+    (alone,) = head_dense(embeddings, None)
+    first, second = head_dense(embeddings, leading)
+    np.testing.assert_array_equal(alone, embeddings)
+    np.testing.assert_array_equal(first, embeddings)
+    np.testing.assert_allclose(np.linalg.norm(second, axis=1), LEADING_SCALE, atol=1e-6)

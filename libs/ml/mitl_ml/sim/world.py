@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from mitl_ml.datasets import IMAGE_LOADERS, IMAGE_SIZES, load_dataset, load_image_dataset
-from mitl_ml.hybrid import hybrid_features
+from mitl_ml.hybrid import LEADING_SCALE, hybrid_features
 from mitl_ml.images import pixel_matrix
 from mitl_ml.sim.embeddings import DEFAULT_CACHE_DIR, dataset_encoding
 
@@ -78,6 +78,7 @@ def with_model(world: World, model: str, cache_dir: Path | None = None) -> World
     digest.update(embeddings.tobytes())
     if leading is not None:
         digest.update(np.ascontiguousarray(leading, dtype=np.float32).tobytes())
+        digest.update(f"leading-scale {LEADING_SCALE}".encode())
     path = None
     if cache_dir is not None:
         path = cache_dir / f"{world.name[:60]}-{model}-{digest.hexdigest()[:16]}.npz"
