@@ -380,9 +380,18 @@ class Dataset(BaseModel):
     model: Path | None = None
     policy: Policy = Field(default_factory=Policy)
     guidelines: Guidelines | None = None
+    # Single-label text: the trainer's hybrid heads also read each text's opening word in
+    # context (for data whose first word carries the class: questions, commands, intents;
+    # the trainer's MITL_HYBRID_LEADING turns it on for every such dataset).
+    hybrid_leading: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Dataset:
+        if self.hybrid_leading and (self.input_kind != "text" or self.task != "single"):
+            raise ValueError(
+                "hybrid_leading is for single-label text datasets (the hybrid head reads it); "
+                f"this one is {self.task} on {self.input_kind} items"
+            )
         if len(set(self.labels)) != len(self.labels):
             raise ValueError("labels are not distinct")
         if self.input_kind == "vector" and self.vector_dim is None:

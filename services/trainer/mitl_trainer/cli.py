@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         "seed_file_sha256": seed_digest(args.file),
         "left_out": len(left_out),
     }
-    rules = trainers.Rules.of(settings, kind)
+    rules = trainers.Rules.of(settings, kind, dataset)
     encoder = default_encoder(intra_op_threads=settings.intra_op_threads)
     candidate = trainers.train_candidate(dataset, training, None, rules, encoder, provenance)
     out = args.out or Path("models") / f"{dataset.name}-seed"

@@ -225,10 +225,12 @@ class Rules:
     pooling: tuple[Pooling, ...] = ("mean",)
 
     @classmethod
-    def of(cls, settings: Settings, kind: str) -> Rules:
+    def of(cls, settings: Settings, kind: str, dataset: Dataset | None = None) -> Rules:
         """The trainer's settings' rules for candidates of `kind` (only a hybrid-logreg head
-        reads the opening word, with MITL_HYBRID_LEADING)."""
-        leading = settings.hybrid_leading and kind == DEFAULT_KIND
+        reads the opening word: with MITL_HYBRID_LEADING, or for a dataset that declares
+        `hybrid_leading`)."""
+        declared = dataset is not None and dataset.hybrid_leading
+        leading = (settings.hybrid_leading or declared) and kind == DEFAULT_KIND
         pooling = LEADING_POOLING if leading else ("mean",)
         return cls(settings.seed, settings.promotion_margin, settings.min_holdout, kind, pooling)
 

@@ -133,7 +133,7 @@ class Worker:
             await retraining.finish_request(pool, request_id, "skipped", ready.reason)
             return "skipped", ready.reason, None
         kind = trainers.kind_for(dataset, settings.model_kind)
-        rules = trainers.Rules.of(settings, kind)
+        rules = trainers.Rules.of(settings, kind, dataset)
         version = trainers.version_for(name, training.digest(settings.seed), kind, rules.pooling)
         if await retraining.model_exists(pool, name, version):
             reason = f"the same labels trained {version} before"

@@ -102,3 +102,18 @@ def test_with_hybrid_leading_the_head_reads_the_opening_word_and_is_named_so(
     model = load_model(path, encoder=encoder)
     assert model.reads_leading
     assert model.predict(["How many moons has Mars ?"]).probabilities.shape == (1, 6)
+
+
+def test_a_dataset_that_declares_hybrid_leading_gets_it_and_others_do_not() -> None:
+    from mitl_contracts.datasets import Dataset as Declared
+    from mitl_trainer.settings import Settings
+
+    settings = Settings()  # MITL_HYBRID_LEADING off
+    questions = Declared(name="questions", labels=LABELS, hybrid_leading=True)
+    assert Rules.of(settings, "hybrid-logreg", questions).pooling == ("mean", "leading")
+    assert Rules.of(settings, "hybrid-logreg", DATASET).pooling == ("mean",)
+    assert Rules.of(settings, "minilm-logreg", questions).pooling == ("mean",)
+    with pytest.raises(ValueError, match="hybrid_leading is for single-label text datasets"):
+        Declared(
+            name="v", labels=["a", "b"], input_kind="vector", vector_dim=3, hybrid_leading=True
+        )
