@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mitl_ml.calibrate import chosen_temperature, expected_calibration_error
-from mitl_ml.encoder import MiniLMEncoder
+from mitl_ml.encoder import Encoded, MiniLMEncoder
 from mitl_ml.export import (
     EXPORT_TOLERANCE,
     ExportError,
@@ -253,7 +253,11 @@ def train_hybrid_logreg(
     encoded = encoder.encode(corpus)
     featurizer = HybridFeaturizer(corpus)
     leads = "leading" in pooling
-    x = featurizer.transform(corpus, encoded.embeddings, encoded.dense()[1] if leads else None)
+
+    def leading_of(encoded_in: Encoded) -> np.ndarray | None:
+        return encoded_in.dense()[1] if leads else None
+
+    x = featurizer.transform(corpus, encoded.embeddings, leading_of(encoded))
     seed, sample_weight = run["seed"], run.get("sample_weight")
     head = _logreg(c, seed).fit(x, y, sample_weight=sample_weight)
     temperature, ece_before, ece_after = 1.0, float("nan"), float("nan")
@@ -270,14 +274,14 @@ def train_hybrid_logreg(
     features_onnx = to_onnx_tfidf_features([featurizer.word, featurizer.char])
     head_onnx = to_onnx_float(head, x.shape[1])
 
-    def served(texts_in: Sequence[str], embeddings: np.ndarray, leading: Any) -> np.ndarray:
+    def served(texts_in: Sequence[str], encoded_in: Encoded, rows: slice = slice(None)) -> Any:
         tfidf = onnx_features(features_onnx, texts_in)
-        dense = head_dense(embeddings, leading if leads else None)
+        leading = leading_of(encoded_in)
+        dense = head_dense(encoded_in.embeddings[rows], None if leading is None else leading[rows])
         return onnx_probabilities(head_onnx, np.hstack([*dense, tfidf]))
 
     check = slice(0, _CHECK_ROWS)
-    embeddings, leading = encoded.dense()
-    drift = float(np.abs(served(corpus[check], embeddings[check], leading[check])
+    drift = float(np.abs(served(corpus[check], encoded, check)
                          - head.predict_proba(x[check])).max())  # fmt: skip
     if not drift <= EXPORT_TOLERANCE:
         raise ExportError(f"ONNX export differs from scikit-learn by {drift:.2e}")
@@ -286,7 +290,7 @@ def train_hybrid_logreg(
         y,
         head.predict_proba(x),
         run.get("holdout"),
-        lambda texts_in: served(list(texts_in), *encoder.encode(list(texts_in)).dense()),
+        lambda texts_in: served(list(texts_in), encoder.encode(list(texts_in))),
     )
     if held is not None and len(held[1]):
         metrics["holdout_ece"] = expected_calibration_error(*held)

@@ -76,7 +76,7 @@ def fail(code: int, message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mitl_contracts.datasets import Catalog, UnknownDataset
+    from mitl_contracts.datasets import UnknownDataset
 
     from mitl_trainer.cli import declared
 
@@ -84,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
         settings, dataset = declared(args)
     except UnknownDataset as error:
         return fail(REFUSED, str(error))
-    return asyncio.run(_run(args, settings, Catalog(datasets={dataset.name: dataset})))
+    return asyncio.run(_run(args, settings, dataset))
 
 
-async def _run(args: argparse.Namespace, settings: Any, catalog: Any) -> int:
+async def _run(args: argparse.Namespace, settings: Any, dataset: Any) -> int:
     import asyncpg
 
-    from mitl_trainer.status import Request, manual_request, status_of
+    from mitl_trainer.status import Request, manual_request, models_of, status_of
     from mitl_trainer.store import retraining
 
     url = args.database_url or settings.database_url
@@ -102,10 +102,10 @@ async def _run(args: argparse.Namespace, settings: Any, catalog: Any) -> int:
     try:
         async with pool:
             if args.status:
-                shown = await status_of(pool, catalog, name, settings, args.limit)
+                shown = await status_of(pool, dataset, settings, args.limit)
                 print(shown.model_dump_json(indent=2) if args.json else status_text(shown))
                 return OK
-            ready, request_id = await manual_request(pool, catalog, name, settings)
+            ready, request_id = await manual_request(pool, dataset, settings)
             if request_id is None:
                 return fail(REFUSED, ready.reason)
             made = await retraining.request(pool, request_id, name, "manual", str(ready.verified))
@@ -120,12 +120,13 @@ async def _run(args: argparse.Namespace, settings: Any, catalog: Any) -> int:
             if row is None:
                 return fail(UNUSABLE, f"request {request_id} not done after {args.timeout:g} s")
             request = Request(**dict(row))
-            shown = await status_of(pool, catalog, name, settings, args.limit)
+            # Only the model the request produced: not the whole status (its training set).
+            models = await models_of(pool, name, args.limit)
     except asyncpg.UndefinedTableError:
         return fail(UNUSABLE, "the database holds no trainer schema: has the trainer run on it?")
     except (OSError, asyncpg.PostgresError) as error:
         return fail(UNUSABLE, f"the database: {error}")
-    model = next((m for m in shown.models if m.model_version == request.model_version), None)
+    model = next((m for m in models if m.model_version == request.model_version), None)
     if args.json:
         produced = model.model_dump(mode="json") if model else None
         print(json.dumps({"request": request.model_dump(mode="json"), "model": produced}, indent=2))

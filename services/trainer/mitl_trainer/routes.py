@@ -38,8 +38,8 @@ def build_router(
         """Ask for a candidate trained on the dataset's verified labels now (202, with the
         request). 409 while there are too few labels, saying how many there are and how many
         are needed; asking again with no new labels returns the same request."""
-        trainable(dataset)
-        ready, request_id = await manual_request(runtime.pool, catalog, dataset, settings)
+        found = trainable(dataset)  # 404 before the database is asked
+        ready, request_id = await manual_request(runtime.pool, found, settings)
         if request_id is None:
             raise HTTPException(
                 409,
@@ -62,7 +62,7 @@ def build_router(
     ) -> Status:
         """Verified labels and whether they suffice; the champion the trainer knows; the
         newest requests and the models it produced."""
-        trainable(dataset)
-        return await status_of(runtime.pool, catalog, dataset, settings, limit)
+        found = trainable(dataset)  # 404 before the database is asked
+        return await status_of(runtime.pool, found, settings, limit)
 
     return router

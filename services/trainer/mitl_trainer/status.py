@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 
 import asyncpg
-from mitl_contracts.datasets import Catalog
+from mitl_contracts.datasets import Dataset
 from pydantic import BaseModel
 
 from mitl_trainer.core import schedule
@@ -53,35 +53,39 @@ class Status(BaseModel):
     models: list[Model]
 
 
-async def status_of(
-    pool: asyncpg.Pool, catalog: Catalog, dataset: str, settings: Settings, limit: int
-) -> Status:
+async def status_of(pool: asyncpg.Pool, dataset: Dataset, settings: Settings, limit: int) -> Status:
     """The dataset's status now, with its `limit` newest requests and models."""
-    training = await training_set(pool, dataset, settings)
-    ready = readiness(catalog, dataset, training, settings)
-    champion = await learned.champion(pool, dataset)
+    training = await training_set(pool, dataset.name, settings)
+    ready = readiness(dataset, training, settings)
+    champion = await learned.champion(pool, dataset.name)
+    requests = await retraining.requests_of(pool, dataset.name, limit)
     return Status(
-        dataset=dataset,
+        dataset=dataset.name,
         verified_labels=ready.verified,
         needed_labels=ready.needed,
         ready=ready.ready,
         reason=ready.reason,
         champion=champion["model_version"] if champion else None,
-        requests=[Request(**dict(r)) for r in await retraining.requests_of(pool, dataset, limit)],
-        models=[
-            Model(**(dict(r) | {"metrics": json.loads(r["metrics"])}))
-            for r in await retraining.models_of(pool, dataset, limit)
-        ],
+        requests=[Request(**dict(r)) for r in requests],
+        models=await models_of(pool, dataset.name, limit),
     )
 
 
+async def models_of(pool: asyncpg.Pool, dataset: str, limit: int) -> list[Model]:
+    """The dataset's `limit` newest models the trainer produced."""
+    return [
+        Model(**(dict(r) | {"metrics": json.loads(r["metrics"])}))
+        for r in await retraining.models_of(pool, dataset, limit)
+    ]
+
+
 async def manual_request(
-    pool: asyncpg.Pool, catalog: Catalog, dataset: str, settings: Settings
+    pool: asyncpg.Pool, dataset: Dataset, settings: Settings
 ) -> tuple[schedule.Readiness, str | None]:
     """Whether the dataset's verified labels can train now and, if so, the id of the manual
     request they make: asking twice with no new labels is one request."""
-    training = await training_set(pool, dataset, settings)
-    ready = readiness(catalog, dataset, training, settings)
+    training = await training_set(pool, dataset.name, settings)
+    ready = readiness(dataset, training, settings)
     if not ready.ready:
         return ready, None
-    return ready, schedule.manual_request_id(dataset, training.verified)
+    return ready, schedule.manual_request_id(dataset.name, training.verified)

@@ -294,9 +294,10 @@ def train_candidate(
         if training.holdout
         else None
     )
-    sized: dict[str, Any] = {"size": image_size_of(champion)} if kind == IMAGE_KIND else {}
-    if kind == DEFAULT_KIND:  # hybrid-logreg
-        sized["pooling"] = rules.pooling
+    # What only some kinds take: an image head's size, a hybrid-logreg head's pooling.
+    options: dict[str, Any] = {"size": image_size_of(champion)} if kind == IMAGE_KIND else {}
+    if kind == DEFAULT_KIND:
+        options["pooling"] = rules.pooling
     manifest, files = trainer(
         model_inputs(dataset, [e.text for e in training.train]),
         [e.label for e in training.train],
@@ -308,7 +309,7 @@ def train_candidate(
         encoder=encoder,
         holdout=holdout,
         sample_weight=weights,
-        **sized,
+        **options,
     )
     beaten = champion_metrics(champion, training, encoder, dataset)
     metric = score_metric(kind)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import asyncpg
-from mitl_contracts.datasets import Catalog
+from mitl_contracts.datasets import Catalog, Dataset
 from mitl_contracts.events import ModelPromoted
 from mitl_ml.artifacts import ArtifactStore, bundle_path
 from mitl_ml.encoder import MiniLMEncoder
@@ -57,22 +57,20 @@ async def training_set(pool: asyncpg.Pool, dataset: str, settings: Settings) -> 
     )
 
 
-def readiness(
-    catalog: Catalog, dataset: str, training: TrainingSet, settings: Settings
-) -> schedule.Readiness:
+def readiness(dataset: Dataset, training: TrainingSet, settings: Settings) -> schedule.Readiness:
     """Whether the training set can train (schedule.readiness); a span dataset's classes are
     its entity labels, counted in entities, a multi-label dataset's its labels, counted in
     items holding each."""
     from mitl_trainer import training as trainers  # first use (see Worker.run)
 
-    kind = trainers.kind_for(catalog.get(dataset), settings.model_kind)
+    kind = trainers.kind_for(dataset, settings.model_kind)
     return schedule.readiness(
         training.verified,
         trainers.class_counts(kind, training),
-        catalog.get(dataset).labels,
+        dataset.labels,
         min_labels=settings.min_labels,
         min_per_class=settings.min_per_class,
-        dataset=dataset,
+        dataset=dataset.name,
     )
 
 
@@ -127,7 +125,7 @@ class Worker:
         request_id, name = request["request_id"], request["dataset"]
         dataset = self.catalog.get(name)
         training = await training_set(pool, name, settings)
-        ready = readiness(self.catalog, name, training, settings)
+        ready = readiness(dataset, training, settings)
         if not ready.ready:
             log.warning("dataset %s: no training: %s", name, ready.reason)
             await retraining.finish_request(pool, request_id, "skipped", ready.reason)
