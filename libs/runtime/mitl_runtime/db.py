@@ -15,7 +15,7 @@ import dataclasses
 import importlib.resources
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     Row = TypeVar("Row", bound=DataclassInstance)
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 OUTBOX_TABLE = "-- mitl:outbox-table"
@@ -89,3 +90,22 @@ async def migrate(pool: asyncpg.Pool, schema: str, package: str) -> list[str]:
     if applied:
         log.info("schema %s: applied %s", schema, ", ".join(applied))
     return applied
+
+
+async def with_migrated_pool(
+    url: str,
+    schema: str,
+    package: str,
+    action: Callable[[asyncpg.Pool], Awaitable[T]],
+    *,
+    max_size: int = 1,
+) -> T:
+    """Run `action` on a small pool of `url` with `schema` migrated first (from `package`),
+    and close the pool after: how a one-off command (`mitl users`, `mitl clients`, `mitl
+    models`) works in a service's database without the service running."""
+    pool = await create_pool(url, min_size=1, max_size=max_size)
+    try:
+        await migrate(pool, schema, package)
+        return await action(pool)
+    finally:
+        await pool.close()

@@ -74,6 +74,22 @@ def kafka_libs() -> Path:
     return libs
 
 
+def cache_key(inputs: list[object]) -> str:
+    """A short digest of `inputs` (JSON values): the name of what is kept for them."""
+    return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
+
+
+def cache_folder(name: str) -> Path | None:
+    """The folder `name` beside the jars' folder, where what a node builds is kept for the
+    next ones (None when it cannot be written)."""
+    folder = kafka_libs().parent / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
 def kafka_version(libs: Path | None = None) -> str:
     """The broker's version, read off its jar (kafka_2.13-4.4.0.jar -> 4.4.0)."""
     for jar in (libs or kafka_libs()).glob("kafka_2.13-*.jar"):
@@ -229,15 +245,9 @@ class LocalKafka:
 
     def formatted_template(self) -> Path | None:
         """Where a fresh format of this node's kind is kept (None: nowhere writable)."""
-        key = hashlib.sha256(
-            json.dumps([self.version, sorted(self.properties.items()), self.format_args]).encode()
-        ).hexdigest()[:16]
-        parent = kafka_libs().parent / "formatted"
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return None
-        return parent / key if os.access(parent, os.W_OK) else None
+        key = cache_key([self.version, sorted(self.properties.items()), self.format_args])
+        parent = cache_folder("formatted")
+        return parent / key if parent is not None else None
 
     def start(self, timeout: float = 60.0) -> LocalKafka:
         self.write_config()
@@ -358,15 +368,9 @@ def class_archive() -> Path | None:
     """Where the broker's class-data archive is kept: one per JDK build and Kafka version
     (None when the jars' folder is not writable)."""
     java = Path(java_binary()).resolve()
-    key = hashlib.sha256(
-        json.dumps([str(java), java.stat().st_mtime_ns, kafka_version()]).encode()
-    ).hexdigest()[:16]
-    folder = kafka_libs().parent / "class-data"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder / f"kafka-{key}.jsa" if os.access(folder, os.W_OK) else None
+    key = cache_key([str(java), java.stat().st_mtime_ns, kafka_version()])
+    folder = cache_folder("class-data")
+    return folder / f"kafka-{key}.jsa" if folder is not None else None
 
 
 def new_cluster_id() -> str:

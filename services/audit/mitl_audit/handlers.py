@@ -5,9 +5,9 @@ audit.items."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mitl_contracts import topics
 from mitl_contracts.events import (
@@ -24,10 +24,13 @@ from mitl_runtime.consumer import Received
 from mitl_runtime.dlq import DeadLetters, InvalidMessage
 from mitl_runtime.service import ServiceRuntime
 
-from mitl_audit.core.entries import Entry, Unloggable, entry_for
-from mitl_audit.core.items import ItemRow, item_row
+from mitl_audit.core.entries import Unloggable, entry_for
+from mitl_audit.core.items import item_row
 from mitl_audit.metrics import CHAIN_HEAD, ITEMS_RECORDED, OVERRIDES, ROWS_APPENDED
 from mitl_audit.store import items, log
+
+E = TypeVar("E", bound=Event)
+Row = TypeVar("Row")
 
 AUDITED: dict[str, type[Event]] = {
     topics.DECISIONS: Decision,
@@ -48,12 +51,7 @@ class Recorder:
     async def record(self, batch: Sequence[Received[Any]]) -> None:
         """Log a consumed batch; returns once its rows are committed (or were already there).
         An event the log cannot hold is dead-lettered; the rest of the batch is still logged."""
-        entries: list[Entry] = []
-        for received in batch:
-            try:
-                entries.append(entry_for(received.event))
-            except Unloggable as error:
-                await self.dead_letters.send(received.record, InvalidMessage(str(error), "audit"))
+        entries = await self.storable(batch, entry_for)
         rows = await log.append(self.runtime.pool, entries)
         for row in rows:
             ROWS_APPENDED.labels(row.entry.kind).inc()
@@ -64,15 +62,21 @@ class Recorder:
 
     async def record_items(self, batch: Sequence[Received[ItemIngested]]) -> None:
         """Keep ingested items' content (the first event of an item wins)."""
-        rows: list[ItemRow] = []
-        for received in batch:
-            try:
-                rows.append(item_row(received.event))
-            except Unloggable as error:
-                await self.dead_letters.send(received.record, InvalidMessage(str(error), "audit"))
+        rows = await self.storable(batch, item_row)
         new = await items.record(self.runtime.pool, rows)
         for dataset, n in Counter(new).items():
             ITEMS_RECORDED.labels(dataset).inc(n)
+
+    async def storable(self, batch: Sequence[Received[E]], row_of: Callable[[E], Row]) -> list[Row]:
+        """`row_of` each event of `batch`; an event it finds Unloggable is dead-lettered with
+        the reason instead, and the rest are still kept."""
+        rows: list[Row] = []
+        for received in batch:
+            try:
+                rows.append(row_of(received.event))
+            except Unloggable as error:
+                await self.dead_letters.send(received.record, InvalidMessage(str(error), "audit"))
+        return rows
 
     def saw_head(self, seq: int) -> None:
         """Batches finish in any order; the gauge only moves forward."""

@@ -56,6 +56,8 @@ def fail(code: int, message: str) -> int:
 
 def run(action: Action, args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load the inference service.
+    from mitl_runtime.db import with_migrated_pool
+
     from mitl_inference.registration import RegistrationError
     from mitl_inference.settings import Settings
     from mitl_inference.store.registry import RegistryError
@@ -64,18 +66,16 @@ def run(action: Action, args: argparse.Namespace) -> int:
     if args.database_url:
         settings = settings.model_copy(update={"database_url": args.database_url})
 
-    async def with_pool() -> int:
-        from mitl_runtime.db import create_pool, migrate
-
-        pool = await create_pool(settings.database_url, min_size=1, max_size=2)
-        try:
-            await migrate(pool, "registry", "mitl_inference")
-            return await action(Context(settings, pool), args)
-        finally:
-            await pool.close()
-
     try:
-        return asyncio.run(with_pool())
+        return asyncio.run(
+            with_migrated_pool(
+                settings.database_url,
+                "registry",
+                "mitl_inference",
+                lambda pool: action(Context(settings, pool), args),
+                max_size=2,
+            )
+        )
     except (RegistrationError, RegistryError) as error:
         return fail(REFUSED, str(error))
     except (OSError, asyncpg.PostgresError) as error:

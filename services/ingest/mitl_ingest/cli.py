@@ -16,6 +16,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mitl_cli.shown_once import show_once
+
 DEFAULT_RATE = 20.0
 DEFAULT_BURST = 40
 DEFAULT_BODY = 10 * 1024 * 1024
@@ -66,19 +68,11 @@ def _fail(action: str, message: str, code: int) -> int:
 
 
 def _run(work: Callable[[Any], Awaitable[Any]]) -> Any:
-    from mitl_runtime.db import create_pool, migrate
+    from mitl_runtime.db import with_migrated_pool
 
     from mitl_ingest.settings import Settings
 
-    async def main() -> Any:
-        pool = await create_pool(Settings().database_url, min_size=1, max_size=1)
-        try:
-            await migrate(pool, "ingest", "mitl_ingest")
-            return await work(pool)
-        finally:
-            await pool.close()
-
-    return asyncio.run(main())
+    return asyncio.run(with_migrated_pool(Settings().database_url, "ingest", "mitl_ingest", work))
 
 
 def run_create(args: argparse.Namespace) -> int:
@@ -101,12 +95,10 @@ def run_create(args: argparse.Namespace) -> int:
         )
     except client_store.ClientExists as error:
         return _fail("create", str(error), 1)
-    print(
+    return show_once(
+        key,
         f"created client {args.name!r} for {', '.join(datasets)}; the key below is shown only once",
-        file=sys.stderr,
     )
-    print(key)
-    return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -145,9 +137,7 @@ def run_rotate(args: argparse.Namespace) -> int:
         key = _run(lambda pool: client_store.rotate(pool, args.name))
     except client_store.NoSuchClient as error:
         return _fail("rotate", str(error), 1)
-    print(f"rotated client {args.name!r}; the old key no longer works", file=sys.stderr)
-    print(key)
-    return 0
+    return show_once(key, f"rotated client {args.name!r}; the old key no longer works")
 
 
 def run_revoke(args: argparse.Namespace) -> int:

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mitl_cli.shown_once import show_once
+
 if TYPE_CHECKING:
     import asyncpg
 
@@ -99,19 +101,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def with_pool(action: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
     """Run `action` with a pool on the review database, migrated first."""
+    from mitl_runtime.db import with_migrated_pool
+
     from mitl_review.settings import Settings
 
-    async def run() -> T:
-        from mitl_runtime.db import create_pool, migrate
-
-        pool = await create_pool(Settings().database_url, min_size=1, max_size=1)
-        try:
-            await migrate(pool, "review", "mitl_review")
-            return await action(pool)
-        finally:
-            await pool.close()
-
-    return asyncio.run(run())
+    return asyncio.run(with_migrated_pool(Settings().database_url, "review", "mitl_review", action))
 
 
 def known_datasets(names: list[str], command: str) -> frozenset[str] | None:
@@ -175,23 +169,20 @@ def run_create(args: argparse.Namespace) -> int:
     )
     if token is None:
         return 1
-    print(f"created {user.role} {user.name!r}; the token below is shown only once", file=sys.stderr)
-    print(token)
-    return 0
+    return show_once(
+        token, f"created {user.role} {user.name!r}; the token below is shown only once"
+    )
 
 
 async def create_user(database_url: str, name: str, role: str) -> str:
     """Create a user (migrating the review schema first) and return their token."""
-    from mitl_runtime.db import create_pool, migrate
+    from mitl_runtime.db import with_migrated_pool
 
     from mitl_review.store import users
 
-    pool = await create_pool(database_url, min_size=1, max_size=1)
-    try:
-        await migrate(pool, "review", "mitl_review")
-        return await users.create(pool, name, role)
-    finally:
-        await pool.close()
+    return await with_migrated_pool(
+        database_url, "review", "mitl_review", lambda pool: users.create(pool, name, role)
+    )
 
 
 def status(listed: Listed, now: datetime) -> str:
@@ -269,12 +260,9 @@ def run_rotate(args: argparse.Namespace) -> int:
     if rotated is None:
         return 1
     token, _ = rotated
-    print(
-        f"new token for {args.user_id!r}, shown only once; the old one no longer works",
-        file=sys.stderr,
+    return show_once(
+        token, f"new token for {args.user_id!r}, shown only once; the old one no longer works"
     )
-    print(token)
-    return 0
 
 
 def run_assign(args: argparse.Namespace) -> int:
