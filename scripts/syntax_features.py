@@ -151,6 +151,10 @@ def simulate(argv: list[str]) -> int:
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
     world.hybrid_features = with_syntax
+    # The block stacks after the plain hybrid's features, what it was measured against (trec6
+    # otherwise defaults to hybrid-leading).
+    if "--model" not in argv:
+        argv += ["--model", "hybrid"]
     if "--cache-dir" not in argv:
         argv += ["--cache-dir", str(Path(".local/cache/syntax"))]
     return main(["simulate", *argv])

@@ -37,5 +37,16 @@ def test_digits_loop_keeps_the_target_and_is_compared_with_gt() -> None:
 def test_the_cli_picks_the_pixels_head_for_an_image_dataset() -> None:
     image = config_from(build_parser().parse_args(["simulate", "--dataset", "lfw"]))
     assert (image.dataset, image.model) == ("lfw", "pixels")
-    text = config_from(build_parser().parse_args(["simulate", "--dataset", "trec6"]))
+    text = config_from(build_parser().parse_args(["simulate", "--dataset", "sms_spam"]))
     assert text.model == "hybrid"
+
+
+def test_the_cli_picks_each_text_datasets_measured_head() -> None:
+    """TREC-6 runs the head that reads the opening word unless --model says otherwise; a file
+    of the user's own runs the plain hybrid."""
+    parse = build_parser().parse_args
+    assert config_from(parse(["simulate", "--dataset", "trec6"])).model == "hybrid-leading"
+    chosen = config_from(parse(["simulate", "--dataset", "trec6", "--model", "hybrid"]))
+    assert chosen.model == "hybrid"
+    own = config_from(parse(["simulate", "--data", "x.csv", "--text-col", "text"]))
+    assert own.model == "hybrid"

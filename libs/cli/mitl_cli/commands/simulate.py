@@ -17,7 +17,8 @@ grayscale pixels). Full coverage
 policy. --budget N: people label at most N items; the queue's strategy against random sampling.
 One JSON object per seed with --json, a table otherwise; a progress bar on stderr
 (--no-progress: none). `--model hybrid` (default) trains the head on MiniLM embeddings stacked
-with TF-IDF word and char n-grams, `--model minilm` on the embeddings alone. Embeddings are
+with TF-IDF word and char n-grams, `--model hybrid-leading` (trec6's default) also on the
+opening wordpiece's state, `--model minilm` on the embeddings alone. Embeddings are
 cached under .local/cache/sim (first run: ~1 min per shipped dataset). Bad input: a message,
 exit code 2.
 """
@@ -38,7 +39,7 @@ from mitl_ml.sim.multilabel import MULTILABEL_SIM_DATASETS
 from mitl_ml.sim.report import COVERAGE_HEADER, Report, budget_lines, coverage_lines, report
 from mitl_ml.sim.runner import SimConfig, check_settings, runs
 from mitl_ml.sim.spans import SPAN_SIM_DATASETS
-from mitl_ml.sim.world import DEFAULT_MODEL, IMAGE_DATASETS, IMAGE_MODEL, SIM_DATASETS, SIM_MODELS
+from mitl_ml.sim.world import SIM_DATASETS, SIM_MODELS, default_model
 from mitl_policy.bounds import BOUND_METHODS
 from mitl_runtime.progress import Progress
 from pydantic import ValidationError
@@ -89,8 +90,9 @@ KNOBS = (
          flags=("--no-match-gt",)),
     Knob("model",
          "head features: hybrid (MiniLM + TF-IDF word/char n-grams, the default for text), "
-         "hybrid-leading (and the opening word's state: the trainer's MITL_HYBRID_LEADING) "
-         "or minilm alone; pixels for the image datasets (digits, lfw; their default)",
+         "hybrid-leading (and the opening word's state: the trainer's MITL_HYBRID_LEADING; "
+         "the default for trec6, whose questions it saves labels on) or minilm alone; pixels "
+         "for the image datasets (digits, lfw; their default)",
          choices=SIM_MODELS, unset=True),
     Knob("strategy", choices=STRATEGIES, policy="uncertainty"),
     Knob("diversity", "near-duplicate penalty", policy="diversity_weight"),
@@ -247,7 +249,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
     source = _source(args)
     flags = {f.name: getattr(args, f.name) for f in fields(SimConfig) if f.name not in DERIVED}
     if flags["model"] is None:
-        flags["model"] = IMAGE_MODEL if args.dataset in IMAGE_DATASETS else DEFAULT_MODEL
+        flags["model"] = default_model(args.dataset)
     return SimConfig(
         dataset=source.name if source is not None else args.dataset,
         seeds=_seeds(args),
