@@ -47,33 +47,33 @@ def questions() -> list[Example]:
     return picked
 
 
-async def publish(kafka: str, topic: str, events: list[Event]) -> None:
-    values = [e.model_dump_json().encode() for e in events]
-    await publish_raw(kafka, topic, values, key=events[0].dataset.encode())
-
-
-async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
-    service_env: dict, bootstrap_model: Path, tmp_path: Path
-) -> None:
-    run = uuid.uuid4().hex[:8]
-    dataset, champion = f"trainer-{run}", f"boot-{run}"
-    kafka = service_env["kafka_bootstrap_servers"]
+def question_trainer(
+    service_env: dict, bootstrap_model: Path, tmp_path: Path, dataset: str, **changed: object
+) -> Settings:
+    """A trainer of the one question dataset `dataset` (its model the bootstrap one) that
+    trains from 100 labels, asks at 150, and promotes any candidate (margin -1)."""
     catalog = tmp_path / "datasets.yaml"
-    label_list = ", ".join(LABELS)
     catalog.write_text(
-        f"datasets:\n  {dataset}:\n    labels: [{label_list}]\n    model: {bootstrap_model}\n"
+        f"datasets:\n  {dataset}:\n    labels: [{', '.join(LABELS)}]\n"
+        f"    model: {bootstrap_model}\n"
     )
-    settings = Settings(
-        **(service_env | {"datasets_file": catalog}),
-        artifact_dir=tmp_path / "artifacts",
-        min_labels=100,
-        min_per_class=2,
-        retrain_every=150,
-        min_holdout=15,
-        promotion_margin=-1.0,
-        poll_interval_s=0.5,
-    )
-    examples = questions()
+    fields: dict = {
+        "artifact_dir": tmp_path / "artifacts",
+        "min_labels": 100,
+        "min_per_class": 2,
+        "retrain_every": 150,
+        "min_holdout": 15,
+        "promotion_margin": -1.0,
+        "poll_interval_s": 0.5,
+    }
+    return Settings(**(service_env | {"datasets_file": catalog}), **(fields | changed))
+
+
+def question_events(
+    run: str, dataset: str, champion: str, examples: list[Example]
+) -> tuple[list[ItemIngested], list[Label]]:
+    """Each question as an ingested item of `dataset`, and an annotator's label confirming
+    `champion`'s suggestion of its true class."""
     items = [
         ItemIngested(
             event_id=f"ingested-{run}-{n}",
@@ -99,6 +99,23 @@ async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
         )
         for n, example in enumerate(examples)
     ]
+    return items, labels
+
+
+async def publish(kafka: str, topic: str, events: list[Event]) -> None:
+    values = [e.model_dump_json().encode() for e in events]
+    await publish_raw(kafka, topic, values, key=events[0].dataset.encode())
+
+
+async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
+    service_env: dict, bootstrap_model: Path, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    dataset, champion = f"trainer-{run}", f"boot-{run}"
+    kafka = service_env["kafka_bootstrap_servers"]
+    settings = question_trainer(service_env, bootstrap_model, tmp_path, dataset)
+    examples = questions()
+    items, labels = question_events(run, dataset, champion, examples)
     async with running_app(create_app(settings), ADMIN) as client:
 
         async def status() -> dict:

@@ -9,7 +9,8 @@ REQUESTS = Counter(
 )
 RUNS = Counter(
     "mitl_trainer_runs_total",
-    "Retraining requests worked off, by dataset and outcome (skipped: too few labels; "
+    "Retraining requests worked off, by dataset and outcome (skipped: too few labels, after "
+    "waiting up to content_wait_s for labeled items' content; "
     "unchanged: same data as an earlier model; candidate; champion; failed)",
     ["dataset", "outcome"],
 )

@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 import asyncpg
@@ -110,13 +111,17 @@ class Worker:
             log.exception("dataset %s: request %s failed", dataset, request_id)
             outcome, reason, version = "failed", f"{type(error).__name__}: {error}", None
             await retraining.finish_request(self.runtime.pool, request_id, outcome, reason)
+        if outcome == "waiting":  # looked at again every poll: not worked off yet
+            log.debug("dataset %s: request %s %s", dataset, request_id, reason)
+            return
         RUNS.labels(dataset, outcome).inc()
         log.info("dataset %s: request %s %s: %s", dataset, request_id, outcome, reason)
         if version is not None:
             await outbox.publish_pending(self.runtime)
 
     async def train(self, request: asyncpg.Record) -> tuple[str, str, str | None]:
-        """(outcome, reason, version) of the request, recorded as done."""
+        """(outcome, reason, version) of the request, recorded as done; outcome "waiting":
+        put back as pending, its labeled items' content not all there yet."""
         # Imported on first use, not at start-up: training brings scikit-learn, skl2onnx and
         # the span tagger (~2.5 s of CPU), which a trainer with nothing to train never needs.
         from mitl_trainer import training as trainers
@@ -127,6 +132,12 @@ class Worker:
         training = await training_set(pool, name, settings)
         ready = readiness(dataset, training, settings)
         if not ready.ready:
+            missing = training.without_text
+            waited = (datetime.now(UTC) - request["created_at"]).total_seconds()
+            if schedule.waits_for_content(missing, waited, settings.content_wait_s):
+                reason = f"{ready.reason}; waiting for the content of {missing} labeled items"
+                await retraining.defer_request(pool, request_id, settings.poll_interval_s, reason)
+                return "waiting", reason, None
             log.warning("dataset %s: no training: %s", name, ready.reason)
             await retraining.finish_request(pool, request_id, "skipped", ready.reason)
             return "skipped", ready.reason, None

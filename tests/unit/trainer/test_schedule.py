@@ -8,6 +8,7 @@ from mitl_trainer.core.schedule import (
     label_request_id,
     manual_request_id,
     readiness,
+    waits_for_content,
 )
 
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -70,3 +71,13 @@ def test_readiness_says_how_many_labels_exist_and_how_many_are_needed() -> None:
         400, counts | {"ABBR": 5}, LABELS, min_labels=200, min_per_class=2, dataset="trec6"
     )
     assert ready.ready and ready.short_classes == {} and ready.reason == "400 verified labels"
+
+
+def test_a_request_waits_for_missing_content_only_until_its_wait_is_over() -> None:
+    assert waits_for_content(missing=150, waited_s=0.0, wait_s=300.0)
+    assert waits_for_content(missing=1, waited_s=299.9, wait_s=300.0)
+    # Content of every labeled item is there: too few labels is a real shortfall, skipped.
+    assert not waits_for_content(missing=0, waited_s=0.0, wait_s=300.0)
+    # The wait is over (or none was allowed): skipped with the reason.
+    assert not waits_for_content(missing=150, waited_s=300.0, wait_s=300.0)
+    assert not waits_for_content(missing=150, waited_s=0.0, wait_s=0.0)

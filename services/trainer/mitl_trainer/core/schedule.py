@@ -36,6 +36,15 @@ def manual_request_id(dataset: str, verified: int) -> str:
     return f"manual-{dataset}-{verified}"
 
 
+def waits_for_content(missing: int, waited_s: float, wait_s: float) -> bool:
+    """Does a request that cannot train yet wait rather than end? Only while `missing` of
+    its human-labeled items have no content yet (their labels came before their items: the
+    two topics are consumed apart) and it has waited less than `wait_s`. Labels whose items
+    never come (content lost, an item of another system) end it as skipped once the wait
+    is over, with the reason."""
+    return missing > 0 and waited_s < wait_s
+
+
 @dataclass(frozen=True)
 class Readiness:
     """Whether a dataset has what training needs; `reason` says what is missing."""

@@ -46,13 +46,27 @@ async def claim_request(db: Db, lease_s: float, max_attempts: int) -> asyncpg.Re
             attempts = attempts + 1
         WHERE request_id = (
             SELECT request_id FROM trainer.requests
-            WHERE status = 'pending'
+            WHERE (status = 'pending' AND (not_before IS NULL OR not_before <= now()))
                OR (status = 'running' AND started_at < now() - make_interval(secs => $1))
             ORDER BY created_at, request_id LIMIT 1 FOR UPDATE SKIP LOCKED
         )
         RETURNING *
         """,
         lease_s,
+    )
+
+
+async def defer_request(db: Db, request_id: str, after_s: float, reason: str) -> None:
+    """Put a running request back as pending, to be taken again no earlier than `after_s`
+    from now, with `reason` for what it waits for; the claim that took it is not counted
+    as an attempt."""
+    await db.execute(
+        "UPDATE trainer.requests SET status = 'pending', reason = $3,"
+        " not_before = now() + make_interval(secs => $2), attempts = attempts - 1"
+        " WHERE request_id = $1",
+        request_id,
+        after_s,
+        reason,
     )
 
 

@@ -1,0 +1,89 @@
+"""Labels that reach the trainer before their items: the retraining request they make waits
+for the items' content (pending, with what it waits for) instead of ending as skipped, and
+trains once the items arrive. The two topics are consumed apart, so on a busy stream the
+labels of the newest items can well come first."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mitl_contracts import topics
+from mitl_contracts.events import ModelPromoted
+from mitl_ml.artifacts import manifest_digest
+
+from tests.integration.test_trainer import publish, question_events, question_trainer, questions
+from tests.support import ADMIN, TopicReader, eventually, running_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "trainer"))
+from mitl_trainer.app import create_app
+
+pytestmark = pytest.mark.integration
+EVERY = 150
+
+
+async def test_labels_before_their_items_wait_for_them_then_train(
+    service_env: dict, bootstrap_model: Path, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    dataset, champion = f"trainer-wait-{run}", f"boot-{run}"
+    kafka = service_env["kafka_bootstrap_servers"]
+    settings = question_trainer(
+        service_env, bootstrap_model, tmp_path, dataset, retrain_every=EVERY, content_wait_s=600
+    )
+    items, labels = question_events(run, dataset, champion, questions()[:EVERY])
+    announced = ModelPromoted(
+        dataset=dataset,
+        model_version=champion,
+        status="champion",
+        bundle_uri=bootstrap_model.resolve().as_uri(),
+        artifact_sha256=manifest_digest(bootstrap_model),
+    )
+    async with running_app(create_app(settings), ADMIN) as client:
+
+        async def status_when(check: Callable[[dict], object]) -> dict:
+            async def met() -> dict | None:
+                response = await client.get(f"/v1/retrain/{dataset}")
+                assert response.status_code == 200, response.text
+                body = response.json()
+                return body if check(body) else None
+
+            return await eventually(met, timeout=60)
+
+        await publish(kafka, topics.MODELS, [announced])
+        await publish(kafka, topics.LABELS, labels)
+        # The request is made at 150 labels and looked at (more than once: every poll), but
+        # none of its items has content yet: it waits, pending, and says for what.
+        waiting = await status_when(
+            lambda s: (
+                s["requests"]
+                and s["requests"][0]["status"] == "pending"
+                and "waiting for the content" in (s["requests"][0]["reason"] or "")
+            )
+        )
+        (request,) = waiting["requests"]
+        assert (request["request_id"], request["status"]) == (
+            f"labels-{dataset}-{EVERY}",
+            "pending",
+        )
+        assert request["outcome"] is None and request["attempts"] == 0
+        assert f"waiting for the content of {EVERY} labeled items" in request["reason"]
+        assert "has 0 verified labels with text" in request["reason"]
+        assert waiting["models"] == []
+
+        async with TopicReader(kafka, topics.MODELS) as models:
+            await publish(kafka, topics.ITEMS_INGESTED, items)
+            await models.wait_for(
+                lambda _: len(models.events(ModelPromoted, dataset=dataset)) >= 3, timeout=180
+            )
+        done = await status_when(lambda s: s["requests"][0]["status"] == "done")
+
+    statuses = [e.status for e in models.events(ModelPromoted, dataset=dataset)]
+    assert statuses == ["champion", "candidate", "champion"]
+    (request,) = done["requests"]
+    assert (request["outcome"], request["attempts"]) == ("champion", 1)
+    (made,) = done["models"]
+    assert made["promoted"] and made["request_id"] == f"labels-{dataset}-{EVERY}"
