@@ -199,6 +199,8 @@ def status_text(status: Status) -> str:
             state = r.outcome if r.status == "done" else r.status
             when = (r.finished_at or r.started_at or r.created_at).strftime("%Y-%m-%d %H:%M:%S")
             lines.append(f"  {when}  {r.request_id}  {state}  {r.model_version or '-'}")
+            if r.status != "done" and r.reason:  # an open request that already said why it waits
+                lines.append(f"    why: {r.reason}")
     if status.models:
         lines.append("models, newest first:")
         for m in status.models:

@@ -87,3 +87,36 @@ def test_the_outcome_and_the_status_name_the_figures() -> None:
         "models, newest first:",
         "  q-hybrid-t1  candidate  accuracy 0.700, ece 0.050",
     ]
+
+
+def test_the_status_says_what_an_open_request_waits_for() -> None:
+    waiting = Request(
+        request_id="labels-q-150",
+        trigger="labels",
+        trigger_ref="150",
+        status="pending",
+        outcome=None,
+        reason="dataset 'q' has 90 verified labels with text; training needs at least 100; "
+        "waiting for the content of 60 labeled items",
+        model_version=None,
+        attempts=0,
+        created_at=T0,
+        started_at=T0,
+        finished_at=None,
+    )
+    status = Status(
+        dataset="q",
+        verified_labels=90,
+        needed_labels=100,
+        ready=False,
+        reason="dataset 'q' has 90 verified labels with text; training needs at least 100",
+        champion="q-boot",
+        requests=[waiting],
+        models=[],
+    )
+    assert status_text(status).splitlines()[1:] == [
+        "requests, newest first:",
+        "  2026-12-07 19:00:00  labels-q-150  pending  -",
+        "    why: dataset 'q' has 90 verified labels with text; training needs at least 100; "
+        "waiting for the content of 60 labeled items",
+    ]
