@@ -32,7 +32,7 @@ async def test_labels_before_their_items_wait_for_them_then_train(
     dataset, champion = f"trainer-wait-{run}", f"boot-{run}"
     kafka = service_env["kafka_bootstrap_servers"]
     settings = question_trainer(
-        service_env, bootstrap_model, tmp_path, dataset, retrain_every=EVERY, content_wait_s=600
+        service_env, bootstrap_model, tmp_path, dataset, retrain_every=EVERY, content_wait_s=100
     )
     items, labels = question_events(run, dataset, champion, questions()[:EVERY])
     announced = ModelPromoted(
@@ -55,8 +55,8 @@ async def test_labels_before_their_items_wait_for_them_then_train(
 
         await publish(kafka, topics.MODELS, [announced])
         await publish(kafka, topics.LABELS, labels)
-        # The request is made at 150 labels and looked at (more than once: every poll), but
-        # none of its items has content yet: it waits, pending, and says for what.
+        # The request is made at 150 labels and looked at (again every 10 s, a tenth of the
+        # wait), but none of its items has content yet: it waits, pending, and says for what.
         waiting = await status_when(
             lambda s: (
                 s["requests"]

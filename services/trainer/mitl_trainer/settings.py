@@ -47,6 +47,6 @@ class Settings(AccessSettings):
     lease_s: float = Field(default=3600.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     # A request that finds human-labeled items without their content (the labels were consumed
-    # before the items) waits up to this long for it, looked at again every poll_interval_s,
-    # instead of ending as skipped.
+    # before the items) waits up to this long for it, looked at again every tenth of it (at
+    # least every poll_interval_s), instead of ending as skipped.
     content_wait_s: float = Field(default=300.0, ge=0)

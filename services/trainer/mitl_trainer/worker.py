@@ -16,7 +16,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 import asyncpg
@@ -132,11 +131,11 @@ class Worker:
         training = await training_set(pool, name, settings)
         ready = readiness(dataset, training, settings)
         if not ready.ready:
-            missing = training.without_text
-            waited = (datetime.now(UTC) - request["created_at"]).total_seconds()
-            if schedule.waits_for_content(missing, waited, settings.content_wait_s):
+            missing, wait = training.without_text, settings.content_wait_s
+            if schedule.waits_for_content(missing, request["age_s"], wait):
                 reason = f"{ready.reason}; waiting for the content of {missing} labeled items"
-                await retraining.defer_request(pool, request_id, settings.poll_interval_s, reason)
+                retry = schedule.content_retry_s(settings.poll_interval_s, wait)
+                await retraining.defer_request(pool, request_id, retry, reason)
                 return "waiting", reason, None
             log.warning("dataset %s: no training: %s", name, ready.reason)
             await retraining.finish_request(pool, request_id, "skipped", ready.reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mitl_contracts.events import DriftAlert
 from mitl_trainer.core.schedule import (
+    content_retry_s,
     drift_request_id,
     label_request_id,
     manual_request_id,
@@ -81,3 +82,8 @@ def test_a_request_waits_for_missing_content_only_until_its_wait_is_over() -> No
     # The wait is over (or none was allowed): skipped with the reason.
     assert not waits_for_content(missing=150, waited_s=300.0, wait_s=300.0)
     assert not waits_for_content(missing=150, waited_s=0.0, wait_s=0.0)
+
+
+def test_a_waiting_request_is_looked_at_a_tenth_of_its_wait_apart_at_most_every_poll() -> None:
+    assert content_retry_s(poll_s=5.0, wait_s=300.0) == 30.0
+    assert content_retry_s(poll_s=5.0, wait_s=20.0) == 5.0

@@ -45,6 +45,16 @@ def waits_for_content(missing: int, waited_s: float, wait_s: float) -> bool:
     return missing > 0 and waited_s < wait_s
 
 
+# A waiting request is looked at again this many times over its wait at most: each look
+# rebuilds the training set (every label and its content), so not every poll.
+CONTENT_LOOKS = 10
+
+
+def content_retry_s(poll_s: float, wait_s: float) -> float:
+    """How long a request waiting for content waits before it is looked at again."""
+    return max(poll_s, wait_s / CONTENT_LOOKS)
+
+
 @dataclass(frozen=True)
 class Readiness:
     """Whether a dataset has what training needs; `reason` says what is missing."""

@@ -28,8 +28,9 @@ async def get_request(db: Db, request_id: str) -> asyncpg.Record | None:
 
 
 async def claim_request(db: Db, lease_s: float, max_attempts: int) -> asyncpg.Record | None:
-    """Take the oldest pending request, or one left running past its lease by a replica that
-    died, and mark it running; None if there is none. Requests out of attempts fail."""
+    """Take the oldest pending request (not before its `not_before`), or one left running past
+    its lease by a replica that died, and mark it running; None if there is none. Requests out
+    of attempts fail. `age_s`: seconds since it was made, on the database's clock."""
     await db.execute(
         """
         UPDATE trainer.requests SET status = 'done', outcome = 'failed', finished_at = now(),
@@ -50,7 +51,7 @@ async def claim_request(db: Db, lease_s: float, max_attempts: int) -> asyncpg.Re
                OR (status = 'running' AND started_at < now() - make_interval(secs => $1))
             ORDER BY created_at, request_id LIMIT 1 FOR UPDATE SKIP LOCKED
         )
-        RETURNING *
+        RETURNING *, extract(epoch FROM now() - created_at)::float8 AS age_s
         """,
         lease_s,
     )
