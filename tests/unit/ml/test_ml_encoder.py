@@ -85,7 +85,7 @@ def test_the_session_keeps_residual_adds_and_layer_norms_apart(tmp_path: Path) -
     encoder's session runs has none, and its embeddings are the fused session's up to rounding."""
     import onnx
     import onnxruntime as ort
-    from mitl_ml.encoder import default_model_path, session_options
+    from mitl_ml.encoder import default_model_path, session_graph, session_options
 
     texts = [f"what is question {'word ' * (i % 23)} number {i}?" for i in range(80)]
     encoder = MiniLMEncoder(intra_op_threads=1)
@@ -97,7 +97,7 @@ def test_the_session_keeps_residual_adds_and_layer_norms_apart(tmp_path: Path) -
         options = session_options(1)
         options.optimized_model_filepath = str(tmp_path / name)
         encoder._session = ort.InferenceSession(
-            str(default_model_path()),
+            session_graph(default_model_path().read_bytes()),
             options,
             providers=["CPUExecutionProvider"],
             disabled_optimizers=disabled,
@@ -133,3 +133,44 @@ def test_the_leading_state_is_the_first_wordpieces_own_at_unit_length(
         ["How many moons has Mars ?", "How did Mars get its moons ?"]
     ).leading
     assert float(many @ did) < 0.99
+
+
+def test_the_session_runs_one_gelu_node_per_layer_with_the_same_embeddings(
+    tmp_path: Path,
+) -> None:
+    """The export spells each GELU out in five nodes that onnxruntime does not fuse; the
+    session runs one Gelu node per layer instead (mitl_ml.gelu), with the embeddings of the
+    graph as exported (fp32: the same up to float rounding), and the file is left as it is."""
+    import onnx
+    import onnxruntime as ort
+    from mitl_ml.encoder import (
+        default_model_path,
+        default_model_sha256,
+        session_graph,
+        session_options,
+    )
+
+    texts = [f"how many {'words ' * (i % 19)} are in question {i}?" for i in range(70)]
+    encoder = MiniLMEncoder(intra_op_threads=1)
+    served = encoder.encode(texts).embeddings
+    assert encoder.sha256 == default_model_sha256()
+    options = session_options(1)
+    options.optimized_model_filepath = str(tmp_path / "served.onnx")
+    ort.InferenceSession(
+        session_graph(default_model_path().read_bytes()),
+        options,
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=list(DISABLED_OPTIMIZERS),
+    )
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "served.onnx")).graph.node]
+    # onnxruntime goes on to fold each bias Add into it (BiasGelu) where the MatMul is fp32.
+    assert ops.count("Gelu") + ops.count("BiasGelu") == 6 and "Erf" not in ops
+    encoder._session = ort.InferenceSession(
+        str(default_model_path()),
+        session_options(1),
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=list(DISABLED_OPTIMIZERS),
+    )
+    exported = encoder.encode(texts).embeddings
+    assert not np.array_equal(served, exported)
+    np.testing.assert_allclose(served, exported, atol=1e-5)
