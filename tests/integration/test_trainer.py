@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from mitl_contracts import topics
 from mitl_contracts.events import DriftAlert, Event, ItemContent, ItemIngested, Label, ModelPromoted
@@ -107,6 +108,26 @@ async def publish(kafka: str, topic: str, events: list[Event]) -> None:
     await publish_raw(kafka, topic, values, key=events[0].dataset.encode())
 
 
+async def retrain_status(client: httpx.AsyncClient, dataset: str) -> dict:
+    """GET /v1/retrain/{dataset}, which must answer 200."""
+    response = await client.get(f"/v1/retrain/{dataset}")
+    assert response.status_code == 200, response.text
+    body: dict = response.json()
+    return body
+
+
+async def retrain_status_when(
+    client: httpx.AsyncClient, dataset: str, check: Callable[[dict], object]
+) -> dict:
+    """The dataset's retraining status once `check` holds of it (within 60 s)."""
+
+    async def met() -> dict | None:
+        body = await retrain_status(client, dataset)
+        return body if check(body) else None
+
+    return await eventually(met, timeout=60)
+
+
 async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
     service_env: dict, bootstrap_model: Path, tmp_path: Path
 ) -> None:
@@ -119,16 +140,10 @@ async def test_too_few_labels_train_nothing_then_enough_make_a_champion(
     async with running_app(create_app(settings), ADMIN) as client:
 
         async def status() -> dict:
-            response = await client.get(f"/v1/retrain/{dataset}")
-            assert response.status_code == 200, response.text
-            return response.json()
+            return await retrain_status(client, dataset)
 
         async def status_when(check: Callable[[dict], object]) -> dict:
-            async def met() -> dict | None:
-                body = await status()
-                return body if check(body) else None
-
-            return await eventually(met, timeout=60)
+            return await retrain_status_when(client, dataset, check)
 
         await publish(kafka, topics.ITEMS_INGESTED, list(items))
         await publish(kafka, topics.LABELS, list(labels[:FIRST]))

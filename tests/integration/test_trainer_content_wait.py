@@ -13,10 +13,16 @@ from pathlib import Path
 import pytest
 from mitl_contracts import topics
 from mitl_contracts.events import ModelPromoted
-from mitl_ml.artifacts import manifest_digest
 
-from tests.integration.test_trainer import publish, question_events, question_trainer, questions
-from tests.support import ADMIN, TopicReader, eventually, running_app
+from tests.integration.retraining import announced_champion
+from tests.integration.test_trainer import (
+    publish,
+    question_events,
+    question_trainer,
+    questions,
+    retrain_status_when,
+)
+from tests.support import ADMIN, TopicReader, running_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "trainer"))
 from mitl_trainer.app import create_app
@@ -35,23 +41,11 @@ async def test_labels_before_their_items_wait_for_them_then_train(
         service_env, bootstrap_model, tmp_path, dataset, retrain_every=EVERY, content_wait_s=100
     )
     items, labels = question_events(run, dataset, champion, questions()[:EVERY])
-    announced = ModelPromoted(
-        dataset=dataset,
-        model_version=champion,
-        status="champion",
-        bundle_uri=bootstrap_model.resolve().as_uri(),
-        artifact_sha256=manifest_digest(bootstrap_model),
-    )
+    announced = announced_champion(dataset, champion, bootstrap_model)
     async with running_app(create_app(settings), ADMIN) as client:
 
         async def status_when(check: Callable[[dict], object]) -> dict:
-            async def met() -> dict | None:
-                response = await client.get(f"/v1/retrain/{dataset}")
-                assert response.status_code == 200, response.text
-                body = response.json()
-                return body if check(body) else None
-
-            return await eventually(met, timeout=60)
+            return await retrain_status_when(client, dataset, check)
 
         await publish(kafka, topics.MODELS, [announced])
         await publish(kafka, topics.LABELS, labels)

@@ -110,7 +110,7 @@ class Worker:
             log.exception("dataset %s: request %s failed", dataset, request_id)
             outcome, reason, version = "failed", f"{type(error).__name__}: {error}", None
             await retraining.finish_request(self.runtime.pool, request_id, outcome, reason)
-        if outcome == "waiting":  # looked at again every poll: not worked off yet
+        if outcome == "waiting":  # looked at again later (content_retry_s): not worked off yet
             log.debug("dataset %s: request %s %s", dataset, request_id, reason)
             return
         RUNS.labels(dataset, outcome).inc()
